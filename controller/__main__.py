@@ -1,0 +1,5 @@
+"""`python -m controller` runs the CLI."""
+
+from controller.cli import entrypoint
+
+entrypoint()

@@ -1,0 +1,139 @@
+"""Executing an endpoint's planned actions against SageMaker, in a fixed order, idempotently.
+
+Only `Action.call` and `Action.request` steer what happens here. Every step tolerates having been
+done already (a crash between two calls is repaired by the next run), and nothing here waits for
+an endpoint to change state: that is the caller's loop or the service's requeue.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+
+from controller import tagging
+from controller.errors import Conflict, NotFound
+from controller.live import Inventory, Owned, call
+from controller.plans import Action, EndpointPlan, Op, ResourceType
+
+log = structlog.get_logger(__name__)
+
+# The apply order (gitops-engine's kindOrder): create what others refer to first, delete in
+# reverse, and move the endpoint only once everything it points at exists.
+ORDER: dict[tuple[Op, ResourceType], int] = {
+    (Op.CREATE, ResourceType.MODEL): 0,
+    (Op.CREATE, ResourceType.ENDPOINT_CONFIG): 1,
+    (Op.TAG, ResourceType.MODEL): 2,
+    (Op.TAG, ResourceType.ENDPOINT_CONFIG): 2,
+    (Op.TAG, ResourceType.ENDPOINT): 3,
+    (Op.CREATE, ResourceType.ENDPOINT): 4,
+    (Op.UPDATE, ResourceType.ENDPOINT): 4,
+    (Op.DELETE, ResourceType.ENDPOINT): 5,
+    (Op.DELETE, ResourceType.ENDPOINT_CONFIG): 6,
+    (Op.DELETE, ResourceType.MODEL): 7,
+}
+_KIND = {
+    ResourceType.MODEL: "model",
+    ResourceType.ENDPOINT_CONFIG: "endpoint-config",
+    ResourceType.ENDPOINT: "endpoint",
+}
+# CreateEndpoint may not see a just-created EndpointConfig yet (eventual consistency).
+CREATE_ENDPOINT_RETRIES = (0.5, 1.0, 2.0, 4.0)
+
+
+@dataclass(frozen=True)
+class Change:
+    """One entry of an apply's change set."""
+
+    type: ResourceType
+    name: str
+    result: str  # created | updated | tagged | deleted | unchanged
+
+
+def ordered(actions: tuple[Action, ...]) -> list[Action]:
+    return sorted(actions, key=lambda a: ORDER[(a.op, a.type)])
+
+
+def apply_endpoint(
+    client: Any,
+    plan: EndpointPlan,
+    inventory: Inventory | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> list[Change]:
+    """Issue the plan's calls; raises the first error (later actions depend on earlier ones)."""
+    changes: list[Change] = []
+    bound = log.bind(endpoint=plan.name)
+    for action in ordered(plan.actions):
+        bound.info(
+            "apply",
+            action=action.op.value,
+            type=action.type.value,
+            resource=action.name,
+            reason=action.reason.value,
+        )
+        result = _execute(client, action, sleep)
+        if inventory is not None:
+            _remember(inventory, action)
+        changes.append(Change(action.type, action.name, result))
+    return changes
+
+
+def _execute(client: Any, action: Action, sleep: Callable[[float], None]) -> str:
+    if action.op is Op.TAG:
+        return _retag(client, action)
+    if action.op is Op.DELETE:
+        try:
+            call(client, action.call, **action.request)
+        except NotFound:
+            return "unchanged"  # already gone: the goal is met
+        return "deleted"
+    if action.call == "create_endpoint":
+        return _create_endpoint(client, action, sleep)
+    try:
+        call(client, action.call, **action.request)
+    except Conflict as e:
+        if action.op is Op.CREATE and "already existing" in str(e):
+            return "unchanged"  # same content-hashed name: made by an earlier, interrupted run
+        raise
+    return "created" if action.op is Op.CREATE else "updated"
+
+
+def _create_endpoint(client: Any, action: Action, sleep: Callable[[float], None]) -> str:
+    for delay in (*CREATE_ENDPOINT_RETRIES, None):
+        try:
+            call(client, "create_endpoint", **action.request)
+            return "created"
+        except NotFound:
+            if delay is None:
+                raise
+            sleep(delay)
+    raise AssertionError("unreachable")
+
+
+def _retag(client: Any, action: Action) -> str:
+    arn = action.request["ResourceArn"]
+    if action.tags_set:
+        call(client, "add_tags", ResourceArn=arn, Tags=tagging.to_list(action.tags_set))
+    if action.tags_removed:
+        call(client, "delete_tags", ResourceArn=arn, TagKeys=list(action.tags_removed))
+    return "tagged"
+
+
+def _remember(inventory: Inventory, action: Action) -> None:
+    """Keep the cached owned-resource index in step with what we just did."""
+    kind = _KIND[action.type]
+    if action.op is Op.DELETE:
+        inventory.drop(kind, action.name)
+        return
+    current = inventory.get(kind, action.name)
+    if action.op is Op.CREATE:
+        tags = tagging.from_list(action.request.get("Tags", []))
+        inventory.put(Owned(kind, action.name, current.arn if current else "", tags))
+    elif action.op is Op.TAG and current is not None:
+        tags = {**current.tags, **action.tags_set}
+        for key in action.tags_removed:
+            tags.pop(key, None)
+        inventory.put(Owned(kind, action.name, current.arn, tags))

@@ -1,0 +1,90 @@
+"""The `sagemaker-gitops` command line: argument parsing and the one place errors become exit codes.
+
+Each command lives in `controller.commands.<name>` and returns an int; known errors are mapped to
+messages here so no traceback reaches a user for bad input or a cloud failure we understand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import botocore.exceptions
+
+from controller import __version__
+from controller.errors import ControllerError, ManifestError
+
+# The order commands appear in `--help`.
+COMMANDS = ("validate", "plan", "apply", "status", "run", "promote", "sandbox", "demo")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sagemaker-gitops",
+        description="GitOps controller for Amazon SageMaker inference endpoints.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "--log-level", default="warning", help="debug, info, warning or error (default: warning)"
+    )
+    parser.add_argument(
+        "--log-format",
+        choices=("auto", "json", "console"),
+        default="auto",
+        help="auto: JSON unless stderr is a terminal",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMANDS:
+        module = _command_module(name)
+        if module is not None:
+            module.register(sub)
+    return parser
+
+
+def _command_module(name: str) -> Any:
+    try:
+        return importlib.import_module(f"controller.commands.{name}")
+    except ModuleNotFoundError as e:
+        # A command whose optional extra is not installed (the sandbox needs moto) is left out of
+        # the parser instead of breaking every other command.
+        if e.name and e.name.startswith("controller.commands."):
+            return None
+        if name in ("sandbox", "demo"):
+            return None
+        raise
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from controller.logs import configure_logging
+
+    configure_logging(level=args.log_level, fmt=args.log_format)
+    try:
+        code: int = args.func(args)
+        return code
+    except ManifestError as e:
+        for diagnostic in e.diagnostics:
+            print(f"error: {diagnostic}", file=sys.stderr)
+        return 1
+    except ControllerError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    except botocore.exceptions.NoCredentialsError:
+        print(
+            "error: no AWS credentials found (standard chain: env, profile, role)", file=sys.stderr
+        )
+        return 1
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
+        print(f"error: AWS: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def entrypoint() -> None:
+    sys.exit(main())

@@ -1,0 +1,107 @@
+"""`apply`: converge the account to the manifests once (optionally waiting for InService)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from controller.commands.common import add_manifest_arguments, load, reconciler
+from controller.converging import converge, display_name, keys_to_reconcile
+from controller.outcomes import Outcome, OutcomeKind
+
+
+def register(sub: Any) -> None:
+    parser = sub.add_parser("apply", help="create/update/delete SageMaker resources to match")
+    add_manifest_arguments(parser)
+    parser.add_argument(
+        "--prune",
+        action="store_true",
+        help="delete owned endpoints whose manifests are gone (never when any "
+        "manifest fails to load)",
+    )
+    parser.add_argument(
+        "--wait",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="wait until every endpoint is InService on its new config "
+        "(default) or return after issuing the calls",
+    )
+    parser.add_argument("--timeout", type=float, default=3600.0, help="seconds to wait at most")
+    parser.add_argument(
+        "--poll-interval",
+        type=float,
+        default=15.0,
+        help="seconds between status checks while waiting",
+    )
+    parser.add_argument(
+        "--recreate-failed",
+        action="store_true",
+        help="delete and recreate endpoints in the Failed state",
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    rec = reconciler(
+        args,
+        read_only=False,
+        prune=args.prune,
+        recreate_failed=args.recreate_failed,
+        requeue_seconds=args.poll_interval,
+    )
+    snapshot = load(rec, args)
+    for diagnostic in snapshot.diagnostics:
+        print(f"error: {diagnostic}", file=sys.stderr)
+    if snapshot.diagnostics and args.prune:
+        print(
+            "note: --prune skipped: some manifests failed to load, so nothing is deleted",
+            file=sys.stderr,
+        )
+    keys = keys_to_reconcile(rec, snapshot, args.prune)
+    tty = sys.stderr.isatty()
+    result = converge(
+        rec,
+        snapshot,
+        keys,
+        wait=args.wait,
+        timeout=args.timeout,
+        poll=args.poll_interval,
+        progress=_progress if tty else None,
+    )
+    if tty:
+        print(file=sys.stderr)
+    for key in keys:
+        _report(display_name(key), result.outcomes[key], args.wait)
+    if result.timed_out:
+        print(f"error: timed out after {args.timeout:.0f}s waiting for endpoints", file=sys.stderr)
+    failed = [o for o in result.outcomes.values() if _is_failure(o, args.wait)]
+    return 1 if failed or snapshot.diagnostics or result.timed_out else 0
+
+
+def _is_failure(outcome: Outcome, wait: bool) -> bool:
+    if outcome.kind is OutcomeKind.TERMINAL:
+        return True
+    return wait and outcome.kind is not OutcomeKind.CONVERGED
+
+
+def _report(name: str, outcome: Outcome, wait: bool) -> None:
+    plan = outcome.plan
+    if outcome.kind is OutcomeKind.TERMINAL:
+        print(f"{name}: error: {outcome.message}", file=sys.stderr)
+        return
+    if outcome.kind is OutcomeKind.TRANSIENT:
+        print(f"{name}: not converged: {outcome.message}", file=sys.stderr)
+        return
+    state = "converged" if outcome.kind is OutcomeKind.CONVERGED else "in progress"
+    if plan is not None and plan.held and outcome.reason == "Suspended":
+        state = f"skipped ({plan.held})"
+    print(f"{name}: {state}" + (f" ({outcome.message})" if not wait and outcome.mutated else ""))
+
+
+def _progress(outcomes: dict[str, Outcome], elapsed: float) -> None:
+    waiting = sum(1 for o in outcomes.values() if o.kind is OutcomeKind.REQUEUE)
+    done = sum(1 for o in outcomes.values() if o.kind is OutcomeKind.CONVERGED)
+    line = f"\r[{elapsed:5.0f}s] {done}/{len(outcomes)} converged, {waiting} in progress"
+    sys.stderr.write(line)
+    sys.stderr.flush()

@@ -1,0 +1,65 @@
+"""`plan`: a read-only dry run (Describe/List/Get only, enforced by a botocore hook)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from controller.commands.common import add_manifest_arguments, load, reconciler
+
+EXIT_NO_CHANGES, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
+
+
+def register(sub: Any) -> None:
+    parser = sub.add_parser("plan", help="show what apply would change (read-only)")
+    add_manifest_arguments(parser)
+    parser.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+    parser.add_argument(
+        "--detailed-exitcode",
+        action="store_true",
+        help="exit 2 when there are changes, 0 when none, 1 on errors",
+    )
+    parser.add_argument(
+        "--prune",
+        action="store_true",
+        help="plan deletion of owned endpoints whose manifests are gone",
+    )
+    parser.add_argument(
+        "--policy", default=None, metavar="FILE", help="policy file; violations are errors (exit 1)"
+    )
+    parser.add_argument(
+        "--max-chars",
+        type=int,
+        default=65000,
+        help="markdown size limit (GitHub comments hold 65,536 characters)",
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from controller.rendering import render
+    from controller.rendering.text import should_color
+
+    rec = reconciler(args, read_only=True, prune=args.prune)
+    snapshot = load(rec, args)
+    plan = rec.plan(snapshot)
+    if args.policy:
+        from pathlib import Path
+
+        from controller.policy import apply_policy, load_policy
+
+        manifests = [e.manifest for e in snapshot.entries.values()]
+        plan = apply_policy(plan, load_policy(Path(args.policy)), manifests)
+    if args.format == "markdown":
+        from controller.rendering.markdown import render_markdown
+
+        text = render_markdown(plan, max_chars=args.max_chars)
+    else:
+        text = render(plan, args.format, color=should_color(sys.stdout))
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    if plan.has_errors:
+        return EXIT_ERROR
+    if args.detailed_exitcode and plan.has_changes:
+        return EXIT_CHANGES
+    return EXIT_NO_CHANGES

@@ -1,0 +1,60 @@
+"""`status`: per endpoint, is it in sync, how healthy, at which revision, and the last error."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from controller.commands.common import add_manifest_arguments, load, reconciler
+from controller.plans import EndpointPlan, Plan, Status
+
+
+def register(sub: Any) -> None:
+    parser = sub.add_parser("status", help="per endpoint: synced?, health, revision, last error")
+    add_manifest_arguments(parser)
+    parser.add_argument("--format", choices=("table", "json"), default="table")
+    parser.set_defaults(func=run)
+
+
+def rows(plan: Plan) -> list[dict[str, Any]]:
+    return [_row(e) for e in plan.endpoints]
+
+
+def _row(e: EndpointPlan) -> dict[str, Any]:
+    if e.status is Status.ERROR:
+        sync = "Error"
+    elif e.manifest is None:
+        sync = "Orphaned"
+    elif e.held and "suspend" in e.held:
+        sync = "Suspended"
+    else:
+        sync = "Synced" if not e.actions else "OutOfSync"
+    error = e.errors[0] if e.errors else ""
+    return {
+        "endpoint": e.name,
+        "region": e.region,
+        "sync": sync,
+        "health": e.health.value,
+        "revision": (e.revision or "")[:12],
+        "manifest": e.manifest or "",
+        "error": error,
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    rec = reconciler(args, read_only=True)
+    plan = rec.plan(load(rec, args))
+    table = rows(plan)
+    if args.format == "json":
+        print(json.dumps({"endpoints": table}, indent=2))
+        return 0
+    headers = ["endpoint", "region", "sync", "health", "revision", "error"]
+    widths = {h: max([len(h)] + [len(str(r[h])) for r in table]) for h in headers[:-1]}
+    print("  ".join(h.upper().ljust(widths.get(h, 0)) for h in headers).rstrip())
+    for r in table:
+        print("  ".join(str(r[h]).ljust(widths.get(h, 0)) for h in headers).rstrip())
+    for diagnostic in plan.errors:
+        print(f"error: {diagnostic}", file=sys.stderr)
+    return 0

@@ -1,0 +1,75 @@
+"""`apply`'s loop: reconcile every endpoint, then look again at the ones still changing.
+
+Endpoints change independently: each pass issues whatever every endpoint needs next and only
+then waits, so a slow endpoint never holds up another. Bounded by a deadline.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from controller.outcomes import Outcome, OutcomeKind
+from controller.reconciling import Reconciler
+from controller.snapshots import Snapshot, split_key
+
+Progress = Callable[[dict[str, Outcome], float], None]
+
+
+@dataclass
+class ConvergeResult:
+    outcomes: dict[str, Outcome] = field(default_factory=dict)
+    timed_out: bool = False
+
+    @property
+    def failed(self) -> list[Outcome]:
+        return [o for o in self.outcomes.values() if o.kind is not OutcomeKind.CONVERGED]
+
+
+def keys_to_reconcile(rec: Reconciler, snapshot: Snapshot, prune: bool) -> list[str]:
+    """Manifest endpoints, plus owned ones whose manifest is gone when pruning is safe."""
+    keys = snapshot.keys()
+    if prune and snapshot.ok:
+        keys += sorted(rec.owned_keys(snapshot.regions()) - set(keys))
+    return keys
+
+
+def converge(
+    rec: Reconciler,
+    snapshot: Snapshot,
+    keys: list[str],
+    *,
+    wait: bool,
+    timeout: float,
+    poll: float,
+    progress: Progress | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> ConvergeResult:
+    result = ConvergeResult()
+    pending = list(keys)
+    deadline = clock() + timeout
+    started = clock()
+    while pending:
+        rec.begin_pass()
+        for key in pending:
+            result.outcomes[key] = rec.reconcile(snapshot, key, apply=True)
+        if progress is not None:
+            progress(result.outcomes, clock() - started)
+        pending = [k for k in pending if _again(result.outcomes[k])]
+        if not wait or not pending:
+            break
+        if clock() + poll > deadline:
+            result.timed_out = True
+            break
+        sleep(poll)
+    return result
+
+
+def _again(outcome: Outcome) -> bool:
+    return outcome.kind in (OutcomeKind.REQUEUE, OutcomeKind.TRANSIENT)
+
+
+def display_name(key: str) -> str:
+    return split_key(key)[1]

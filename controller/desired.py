@@ -1,0 +1,228 @@
+"""Desired resources: what one manifest means in SageMaker terms, with content-hashed names.
+
+Pure: takes a validated manifest and the registry versions it resolved to, returns the exact
+CreateModel / CreateEndpointConfig requests plus a flat "manifest terms" view the diff compares.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from controller import naming, tagging
+from controller.manifests.models import (
+    DataCapture,
+    EndpointManifest,
+    ImageModel,
+    RegistryModel,
+    Variant,
+)
+from controller.registry import PackageVersion
+
+
+@dataclass(frozen=True)
+class DesiredModel:
+    name: str
+    variant: str
+    request: dict[str, Any]  # CreateModel kwargs without Tags
+    display: str  # "churn-xgb v7" or the image URI
+
+
+@dataclass(frozen=True)
+class DesiredEndpoint:
+    """Everything the diff needs about one endpoint, derived only from its manifest."""
+
+    key: str
+    name: str
+    region: str
+    source: str
+    manifest: EndpointManifest
+    models: tuple[DesiredModel, ...]
+    config_name: str
+    config_request: dict[str, Any]  # CreateEndpointConfig kwargs without Tags
+    deployment_config: dict[str, Any] | None
+    tags: dict[str, str]  # all tags to put on every resource, ownership included
+    spec_hash: str
+    terms: dict[str, Any] = field(default_factory=dict)  # flat manifest-terms view
+
+    @property
+    def weights(self) -> dict[str, tuple[float, int | None]]:
+        """variant -> (weight, instance count); changed in place, without a new config."""
+        return {v.name: (v.initial_weight, v.instance_count) for v in self.manifest.spec.variants}
+
+
+def api_dict(model: Any) -> dict[str, Any]:
+    """A manifest sub-model as SageMaker request JSON (camelCase -> PascalCase, None dropped)."""
+    data = model.model_dump(by_alias=True, exclude_none=True)
+    result: dict[str, Any] = _pascal(data)
+    return result
+
+
+def _pascal(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k[:1].upper() + k[1:]: _pascal(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_pascal(v) for v in value]
+    return value
+
+
+def model_request(variant: Variant, role: str, package: PackageVersion | None) -> dict[str, Any]:
+    source = variant.model
+    if isinstance(source, RegistryModel):
+        assert package is not None, "registry models are resolved before building"
+        container: dict[str, Any] = {"ModelPackageName": package.arn}
+    else:
+        container = {"Image": source.image}
+        if source.model_data_url:
+            container["ModelDataUrl"] = source.model_data_url
+    if source.environment:
+        container["Environment"] = dict(sorted(source.environment.items()))
+    key = "Containers" if isinstance(source, RegistryModel) else "PrimaryContainer"
+    body = [container] if key == "Containers" else container
+    return {"ExecutionRoleArn": role, key: body}
+
+
+def production_variant(variant: Variant, model_name: str) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "VariantName": variant.name,
+        "ModelName": model_name,
+        "InitialVariantWeight": float(variant.initial_weight),
+    }
+    if variant.serverless is not None:
+        out["ServerlessConfig"] = api_dict(variant.serverless)
+        out["ServerlessConfig"]["MemorySizeInMB"] = variant.serverless.memory_size_in_mb
+        out["ServerlessConfig"].pop("MemorySizeInMb", None)
+    else:
+        out["InstanceType"] = variant.instance_type
+        out["InitialInstanceCount"] = variant.instance_count
+        if variant.volume_size_in_gb:
+            out["VolumeSizeInGB"] = variant.volume_size_in_gb
+    return out
+
+
+def _config_identity(request: dict[str, Any]) -> dict[str, Any]:
+    """The config content that needs a new EndpointConfig when it changes.
+
+    Weights and instance counts are left out: they change in place through
+    UpdateEndpointWeightsAndCapacities, so changing them must not rename the config.
+    """
+    variants = [
+        {k: v for k, v in pv.items() if k not in ("InitialVariantWeight", "InitialInstanceCount")}
+        for pv in request["ProductionVariants"]
+    ]
+    return {**request, "ProductionVariants": variants}
+
+
+def data_capture_request(capture: DataCapture) -> dict[str, Any]:
+    out = api_dict(capture)
+    if "DestinationS3Uri" not in out:  # to_camel spelling differs from the API's
+        out["DestinationS3Uri"] = capture.destination_s3_uri
+    return out
+
+
+def build(
+    key: str,
+    loaded_manifest: EndpointManifest,
+    source: str,
+    region: str,
+    packages: dict[str, PackageVersion],
+    controller_id: str,
+    revision: str | None = None,
+) -> DesiredEndpoint:
+    """Desired resources for one manifest; `packages` maps variant name -> resolved version."""
+    manifest, spec = loaded_manifest, loaded_manifest.spec
+    name = manifest.metadata.name
+    models, variants = [], []
+    for variant in spec.variants:
+        package = packages.get(variant.name)
+        request = model_request(variant, spec.execution_role_arn, package)
+        model_name = naming.model_name(name, variant.name, request)
+        display = f"{package.group} v{package.version}" if package else _image(variant)
+        models.append(
+            DesiredModel(model_name, variant.name, {"ModelName": model_name, **request}, display)
+        )
+        variants.append(production_variant(variant, model_name))
+    config: dict[str, Any] = {"ProductionVariants": variants}
+    if spec.data_capture:
+        config["DataCaptureConfig"] = data_capture_request(spec.data_capture)
+    if spec.kms_key_id:
+        config["KmsKeyId"] = spec.kms_key_id
+    config_name = naming.config_name(name, _config_identity(config))
+    spec_hash = naming.content_hash(spec.model_dump(mode="json"), length=12)
+    return DesiredEndpoint(
+        key=key,
+        name=name,
+        region=region,
+        source=source,
+        manifest=manifest,
+        models=tuple(models),
+        config_name=config_name,
+        config_request={"EndpointConfigName": config_name, **config},
+        deployment_config=api_dict(spec.deployment) if spec.deployment else None,
+        tags=ownership_tags(spec.tags, controller_id, name, source, revision, spec_hash),
+        spec_hash=spec_hash,
+        terms=manifest_terms(manifest, packages),
+    )
+
+
+def _image(variant: Variant) -> str:
+    return variant.model.image if isinstance(variant.model, ImageModel) else ""
+
+
+def ownership_tags(
+    user: dict[str, str],
+    controller_id: str,
+    endpoint: str,
+    source: str,
+    revision: str | None,
+    spec_hash: str,
+) -> dict[str, str]:
+    tags = dict(user)
+    tags[tagging.MANAGED_BY] = controller_id
+    tags[tagging.ENDPOINT] = endpoint
+    tags[tagging.SOURCE] = source[-256:]
+    tags[tagging.SPEC_HASH] = spec_hash
+    if revision:
+        tags[tagging.REVISION] = revision
+    return tags
+
+
+def manifest_terms(
+    manifest: EndpointManifest, packages: dict[str, PackageVersion]
+) -> dict[str, Any]:
+    """Reviewer-facing fields, flat, keyed by manifest path (`variants[a].model.version`)."""
+    spec = manifest.spec
+    terms: dict[str, Any] = {"executionRoleArn": spec.execution_role_arn}
+    for v in spec.variants:
+        base = f"variants[{v.name}]"
+        model = v.model
+        if isinstance(model, RegistryModel):
+            terms[f"{base}.model.packageGroup"] = model.package_group
+            terms[f"{base}.model.version"] = model.version
+        else:
+            terms[f"{base}.model.image"] = model.image
+            terms[f"{base}.model.modelDataUrl"] = model.model_data_url
+        for k, val in sorted(model.environment.items()):
+            terms[f"{base}.model.environment.{k}"] = val
+        terms[f"{base}.initialWeight"] = float(v.initial_weight)
+        if v.serverless is not None:
+            for k, val in v.serverless.model_dump(by_alias=True, exclude_none=True).items():
+                terms[f"{base}.serverless.{k}"] = val
+        else:
+            terms[f"{base}.instanceType"] = v.instance_type
+            terms[f"{base}.initialInstanceCount"] = v.instance_count
+            if v.volume_size_in_gb:
+                terms[f"{base}.volumeSizeInGB"] = v.volume_size_in_gb
+    if spec.data_capture:
+        for k, val in _flatten(spec.data_capture.model_dump(by_alias=True, exclude_none=True)):
+            terms[f"dataCapture.{k}"] = val
+    return terms
+
+
+def _flatten(value: Any, prefix: str = "") -> list[tuple[str, Any]]:
+    if isinstance(value, dict):
+        out: list[tuple[str, Any]] = []
+        for k, v in value.items():
+            out.extend(_flatten(v, f"{prefix}.{k}" if prefix else k))
+        return out
+    return [(prefix, value)]

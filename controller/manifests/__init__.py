@@ -1,0 +1,1 @@
+"""Endpoint manifests: the pydantic schema (`models`) and reading YAML files into it (`loading`)."""

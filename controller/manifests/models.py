@@ -1,0 +1,348 @@
+"""The manifest schema (apiVersion sagemaker-gitops/v1, kind Endpoint) as pydantic models.
+
+Field names are camelCase and follow the SageMaker API's own names; limits come from the botocore
+service model. Unknown fields are errors, so a typo never silently means "use the default".
+Field docstrings flow into the JSON Schema in `schemas/` that editors use.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+
+from controller.manifests import botocore_model as api
+
+API_VERSION = "sagemaker-gitops/v1"
+RESERVED_TAG_PREFIXES = ("aws:", "sagemaker-gitops/")
+# Tags the controller adds itself; the SageMaker limit is 50 per resource.
+MAX_USER_TAGS = 50 - 8
+
+
+def _check_instance_type(value: str) -> str:
+    allowed = api.enum("ProductionVariantInstanceType")
+    if value not in allowed:
+        raise ValueError(f"unknown instance type {value!r} (e.g. ml.m5.xlarge, ml.g5.2xlarge)")
+    return value
+
+
+def _check_tags(tags: dict[str, str]) -> dict[str, str]:
+    for key, value in tags.items():
+        if not 1 <= len(key) <= 128:
+            raise ValueError(f"tag key {key!r} must be 1..128 characters")
+        if len(value) > 256:
+            raise ValueError(f"tag {key!r}: value must be at most 256 characters")
+        if key.startswith(RESERVED_TAG_PREFIXES):
+            raise ValueError(f"tag key {key!r} uses a reserved prefix {RESERVED_TAG_PREFIXES}")
+    if len(tags) > MAX_USER_TAGS:
+        raise ValueError(
+            f"at most {MAX_USER_TAGS} tags (SageMaker allows 50; the controller uses 8)"
+        )
+    return tags
+
+
+def _name(shape: str, what: str) -> Any:
+    limits = api.shape(shape)
+    return Field(
+        pattern=api.pattern(shape),
+        min_length=1,
+        max_length=limits["max"],
+        description=f"{what}; pattern {limits['pattern']}, at most {limits['max']} characters.",
+    )
+
+
+EndpointName = Annotated[str, _name("EndpointName", "SageMaker endpoint name")]
+VariantName = Annotated[str, _name("VariantName", "Production variant name")]
+GroupName = Annotated[str, _name("EntityName", "Model package group name")]
+InstanceType = Annotated[
+    str,
+    AfterValidator(_check_instance_type),
+    Field(
+        description="ML instance type (ProductionVariantInstanceType).",
+        json_schema_extra={"enum": list(api.enum("ProductionVariantInstanceType"))},
+    ),
+]
+S3Url = Annotated[str, Field(pattern=api.pattern("Url"), max_length=1024)]
+EnvKey = Annotated[str, Field(pattern=api.pattern("EnvironmentKey"), max_length=1024)]
+Environment = Annotated[dict[EnvKey, Annotated[str, Field(max_length=1024)]], Field(max_length=100)]
+Tags = Annotated[dict[str, str], AfterValidator(_check_tags)]
+
+
+class Strict(BaseModel):
+    """Base: camelCase aliases, unknown fields rejected, immutable once loaded."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        alias_generator=to_camel,
+        populate_by_name=True,
+        use_attribute_docstrings=True,
+    )
+
+
+class RegistryModel(Strict):
+    """A Model Registry version: the controller resolves it and deploys it by package ARN."""
+
+    package_group: GroupName
+    """Model package group name."""
+    version: int = Field(ge=1, strict=True)
+    """Pinned version number; it must be Approved in the registry."""
+    environment: Environment = {}
+    """Extra container environment variables set on the Model."""
+
+
+class ImageModel(Strict):
+    """Bring your own model: an inference image plus model artifacts, no registry involved."""
+
+    image: str = Field(pattern=api.pattern("ContainerImage"), max_length=255)
+    """Inference container image URI (ECR)."""
+    model_data_url: S3Url | None = None
+    """S3 (or https) URL of the model artifacts (model.tar.gz)."""
+    environment: Environment = {}
+    """Container environment variables."""
+
+
+def _model_kind(value: Any) -> str:
+    if isinstance(value, dict):
+        registry = "packageGroup" in value or "package_group" in value
+        return "RegistryModel" if registry else "ImageModel"
+    return "RegistryModel" if isinstance(value, RegistryModel) else "ImageModel"
+
+
+ModelSource = Annotated[
+    Annotated[RegistryModel, Tag("RegistryModel")] | Annotated[ImageModel, Tag("ImageModel")],
+    Discriminator(_model_kind),
+]
+
+
+class Serverless(Strict):
+    """Serverless inference settings (ProductionVariantServerlessConfig)."""
+
+    memory_size_in_mb: int = Field(alias="memorySizeInMB", ge=1024, le=6144, multiple_of=1024)
+    """Memory in MB: 1024, 2048, 3072, 4096, 5120 or 6144."""
+    max_concurrency: int = Field(ge=1, le=200)
+    """Maximum concurrent invocations."""
+    provisioned_concurrency: int | None = Field(default=None, ge=1, le=200)
+    """Pre-warmed concurrency; at most maxConcurrency."""
+
+    @model_validator(mode="after")
+    def _provisioned_within_max(self) -> Serverless:
+        if self.provisioned_concurrency and self.provisioned_concurrency > self.max_concurrency:
+            raise ValueError("provisionedConcurrency must not exceed maxConcurrency")
+        return self
+
+
+class Variant(Strict):
+    """One production variant: a model and the capacity that serves it."""
+
+    name: VariantName
+    """Variant name (VariantName), unique within the endpoint."""
+    model: ModelSource
+    """Registry version (packageGroup + version) or bring-your-own (image + modelDataUrl)."""
+    instance_type: InstanceType | None = None
+    """Instance type for instance-based variants; leave out for serverless."""
+    initial_instance_count: int | None = Field(default=None, ge=1)
+    """Instance count (instance-based variants only); defaults to 1."""
+    initial_weight: float = Field(default=1.0, ge=0, allow_inf_nan=False)
+    """Relative traffic weight (InitialVariantWeight)."""
+    serverless: Serverless | None = None
+    """Serverless settings; mutually exclusive with instanceType."""
+    volume_size_in_gb: int | None = Field(default=None, alias="volumeSizeInGB", ge=1, le=512)
+    """ML storage volume size (instance-based variants only)."""
+
+    @model_validator(mode="after")
+    def _one_capacity_kind(self) -> Variant:
+        if (self.instance_type is None) == (self.serverless is None):
+            raise ValueError("set exactly one of instanceType or serverless")
+        if self.serverless and (self.initial_instance_count or self.volume_size_in_gb):
+            raise ValueError("initialInstanceCount and volumeSizeInGB need instanceType")
+        return self
+
+    @property
+    def instance_count(self) -> int | None:
+        """The effective instance count: 1 when instance-based and unset, None when serverless."""
+        if self.serverless is not None:
+            return None
+        return self.initial_instance_count or 1
+
+
+class CapacitySize(Strict):
+    """A batch or step size for traffic shifting (CapacitySize)."""
+
+    type: Literal["INSTANCE_COUNT", "CAPACITY_PERCENT"]
+    """INSTANCE_COUNT or CAPACITY_PERCENT."""
+    value: int = Field(ge=1)
+    """Instances, or percent of capacity."""
+
+
+class TrafficRouting(Strict):
+    """How blue/green shifts traffic (TrafficRoutingConfig)."""
+
+    type: Literal["ALL_AT_ONCE", "CANARY", "LINEAR"]
+    """ALL_AT_ONCE, CANARY or LINEAR."""
+    wait_interval_in_seconds: int = Field(ge=0, le=3600)
+    """Wait between traffic shifting steps."""
+    canary_size: CapacitySize | None = None
+    """Size of the canary step (CANARY only)."""
+    linear_step_size: CapacitySize | None = None
+    """Size of each linear step (LINEAR only)."""
+
+    @model_validator(mode="after")
+    def _sizes_match_type(self) -> TrafficRouting:
+        if (self.type == "CANARY") != (self.canary_size is not None):
+            raise ValueError("canarySize is required for CANARY and only allowed there")
+        if (self.type == "LINEAR") != (self.linear_step_size is not None):
+            raise ValueError("linearStepSize is required for LINEAR and only allowed there")
+        return self
+
+
+class BlueGreenUpdatePolicy(Strict):
+    """Blue/green deployment (BlueGreenUpdatePolicy)."""
+
+    traffic_routing_configuration: TrafficRouting
+    """Traffic shifting mode."""
+    termination_wait_in_seconds: int | None = Field(default=None, ge=0, le=3600)
+    """Time to keep the old fleet after the shift."""
+    maximum_execution_timeout_in_seconds: int | None = Field(default=None, ge=600, le=28800)
+    """Upper bound for the whole deployment."""
+
+
+class RollingUpdatePolicy(Strict):
+    """Rolling deployment (RollingUpdatePolicy)."""
+
+    maximum_batch_size: CapacitySize
+    """Instances updated per batch."""
+    wait_interval_in_seconds: int = Field(ge=0, le=3600)
+    """Wait between batches."""
+    maximum_execution_timeout_in_seconds: int | None = Field(default=None, ge=600, le=28800)
+    """Upper bound for the whole deployment."""
+    rollback_maximum_batch_size: CapacitySize | None = None
+    """Batch size used when rolling back."""
+
+
+class Alarm(Strict):
+    """A CloudWatch alarm that triggers automatic rollback."""
+
+    alarm_name: str = Field(min_length=1, max_length=255, pattern=r"\S")
+    """CloudWatch alarm name."""
+
+
+class AutoRollbackConfiguration(Strict):
+    """Alarms that roll a deployment back (AutoRollbackConfig)."""
+
+    alarms: list[Alarm] = Field(min_length=1, max_length=10)
+    """1 to 10 alarms."""
+
+
+class Deployment(Strict):
+    """UpdateEndpoint DeploymentConfig: how a new EndpointConfig is rolled out."""
+
+    blue_green_update_policy: BlueGreenUpdatePolicy | None = None
+    """Blue/green: all at once, canary or linear."""
+    rolling_update_policy: RollingUpdatePolicy | None = None
+    """Rolling update in batches."""
+    auto_rollback_configuration: AutoRollbackConfiguration | None = None
+    """Alarms that roll back automatically."""
+
+    @model_validator(mode="after")
+    def _one_policy(self) -> Deployment:
+        if self.blue_green_update_policy and self.rolling_update_policy:
+            raise ValueError("set at most one of blueGreenUpdatePolicy or rollingUpdatePolicy")
+        return self
+
+
+class CaptureOption(Strict):
+    """What to capture."""
+
+    capture_mode: Literal["Input", "Output", "InputAndOutput"]
+    """Input, Output or InputAndOutput."""
+
+
+class CaptureContentTypeHeader(Strict):
+    """Content types recorded as CSV or JSON."""
+
+    csv_content_types: list[str] | None = Field(default=None, min_length=1, max_length=10)
+    """Content types treated as CSV."""
+    json_content_types: list[str] | None = Field(default=None, min_length=1, max_length=10)
+    """Content types treated as JSON."""
+
+
+class DataCapture(Strict):
+    """Data capture for model monitoring (DataCaptureConfig)."""
+
+    enable_capture: bool = True
+    """Whether capture is on."""
+    initial_sampling_percentage: int = Field(ge=0, le=100)
+    """Percentage of requests captured."""
+    destination_s3_uri: S3Url
+    """Where captured data goes."""
+    kms_key_id: str | None = Field(default=None, max_length=2048)
+    """KMS key for the captured data."""
+    capture_options: list[CaptureOption] = Field(min_length=1, max_length=2)
+    """Input and/or Output."""
+    capture_content_type_header: CaptureContentTypeHeader | None = None
+    """Content-type hints."""
+
+
+class Metadata(Strict):
+    """Identity of the endpoint."""
+
+    name: EndpointName
+    """The SageMaker endpoint name."""
+    labels: dict[str, str] = {}
+    """Free-form labels for policies and selectors."""
+
+
+class EndpointSpec(Strict):
+    """What the endpoint should serve and how."""
+
+    region: str | None = Field(default=None, pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
+    """AWS region; defaults to the AWS configuration."""
+    execution_role_arn: str = Field(pattern=api.pattern("RoleArn"), min_length=20, max_length=2048)
+    """IAM role SageMaker assumes to pull images and model data."""
+    variants: list[Variant] = Field(min_length=1, max_length=10)
+    """1 to 10 production variants."""
+    deployment: Deployment | None = None
+    """How updates roll out (UpdateEndpoint DeploymentConfig)."""
+    data_capture: DataCapture | None = None
+    """Data capture settings (part of the EndpointConfig)."""
+    kms_key_id: str | None = Field(default=None, max_length=2048)
+    """KMS key for the ML storage volumes."""
+    tags: Tags = {}
+    """Tags on every resource made for this endpoint (reserved: aws:, sagemaker-gitops/)."""
+    adopt: bool = False
+    """Take over an existing endpoint of this name that the controller does not own."""
+    suspend: bool = False
+    """Stop applying changes to this endpoint (plans still report them)."""
+
+    @model_validator(mode="after")
+    def _variants_consistent(self) -> EndpointSpec:
+        names = [v.name for v in self.variants]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"variant names must be unique; repeated: {', '.join(duplicates)}")
+        if sum(v.initial_weight for v in self.variants) <= 0:
+            raise ValueError("at least one variant needs a positive initialWeight")
+        return self
+
+
+class EndpointManifest(Strict):
+    """One endpoint manifest document."""
+
+    api_version: Literal["sagemaker-gitops/v1"]
+    """Always sagemaker-gitops/v1."""
+    kind: Literal["Endpoint"]
+    """Always Endpoint."""
+    metadata: Metadata
+    """Name and labels."""
+    spec: EndpointSpec
+    """Desired state."""

@@ -1,0 +1,234 @@
+"""YAML documents with line numbers: safe_load semantics plus the positions diagnostics need.
+
+`loading` calls `parse` on a file's text and, when pydantic rejects a document, `line_of` to turn
+an error location such as ``('spec', 'variants', 0, 'instanceType')`` into the line a user can jump
+to. Data is built by PyYAML's own SafeLoader (so tags, merge keys and anchors behave exactly as in
+``yaml.safe_load``); the composed node tree is kept beside it because only nodes carry marks.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Hashable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+# YAML's own line breaks (PyYAML's Reader counts exactly these), so our line numbers agree with
+# the marks PyYAML puts in its errors.
+_BREAKS = ("\r\n", "\r", "\n", "\x85", "\u2028", "\u2029")
+_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+Loc = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Document:
+    """One non-empty YAML document: its constructed data and the node tree it came from."""
+
+    index: int
+    """0-based position in the file, counting empty documents too."""
+    line: int
+    """1-based line where the document's content starts."""
+    data: Any
+    node: Node
+    clean: bool = True
+    """False when YAML-level problems (duplicate keys) were found: report it, never deploy it."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A YAML-level problem (syntax, duplicate key, unconstructible value) at a line."""
+
+    line: int
+    loc: Loc
+    message: str
+
+
+def parse(text: str) -> tuple[list[Document], list[Problem]]:
+    """Every document of `text` plus every YAML problem found; never raises for bad input.
+
+    A syntax error ends the file (the parser cannot resynchronise), but documents read before it
+    are kept, and a document whose values cannot be constructed does not stop the next one.
+    """
+    documents: list[Document] = []
+    problems: list[Problem] = []
+    try:
+        # The Reader checks for forbidden characters already in its constructor.
+        loader = yaml.SafeLoader(text)
+    except yaml.YAMLError as e:
+        return documents, [_syntax_problem(e, text)]
+    try:
+        for index, node in _nodes(loader):
+            duplicates = duplicate_keys(node)
+            problems.extend(duplicates)
+            document = _construct(loader, index, node, problems, clean=not duplicates)
+            if document is not None:
+                documents.append(document)
+    except yaml.YAMLError as e:
+        problems.append(_syntax_problem(e, text))
+    except RecursionError:
+        problems.append(Problem(1, (), "YAML nesting is too deep"))
+    finally:
+        loader.dispose()
+    return documents, problems
+
+
+def _nodes(loader: yaml.SafeLoader) -> Iterator[tuple[int, Node]]:
+    index = 0
+    while loader.check_node():
+        node = loader.get_node()
+        if node is not None:
+            yield index, node
+        index += 1
+
+
+def _construct(
+    loader: yaml.SafeLoader, index: int, node: Node, problems: list[Problem], *, clean: bool
+) -> Document | None:
+    line = node.start_mark.line + 1
+    try:
+        data = loader.construct_document(node)
+    except (yaml.YAMLError, ValueError, OverflowError, TypeError) as e:
+        # e.g. `date: 2024-13-45` matches the timestamp pattern but is no date; safe_load would
+        # raise ValueError. Reset the constructor so the next document starts clean.
+        loader.constructed_objects = {}
+        loader.recursive_objects = {}
+        loader.state_generators = []
+        problems.append(_value_problem(e, line))
+        return None
+    if data is None:
+        return None
+    return Document(index=index, line=line, data=data, node=node, clean=clean)
+
+
+def _value_problem(error: Exception, line: int) -> Problem:
+    if isinstance(error, yaml.MarkedYAMLError) and error.problem_mark is not None:
+        line = error.problem_mark.line + 1
+    detail = error.problem if isinstance(error, yaml.MarkedYAMLError) else None
+    return Problem(line, (), f"invalid YAML value: {detail or _first_line(error)}")
+
+
+def _syntax_problem(error: yaml.YAMLError, text: str) -> Problem:
+    if isinstance(error, yaml.reader.ReaderError):
+        # Raised for characters YAML forbids (control characters); it has an offset, not a mark.
+        line = line_at(text, error.position)
+        return Problem(line, (), f"invalid YAML: character U+{error.character:04X} is not allowed")
+    if isinstance(error, yaml.MarkedYAMLError):
+        mark = error.problem_mark or error.context_mark
+        line = mark.line + 1 if mark is not None else 1
+        problem = error.problem or error.context or "syntax error"
+        context = ""
+        if error.context and error.context_mark and error.problem:
+            context_line = min(error.context_mark.line + 1, line_count(text))
+            context = f" ({error.context} at line {context_line})"
+        return Problem(min(line, line_count(text)), (), f"invalid YAML: {problem}{context}")
+    return Problem(1, (), f"invalid YAML: {_first_line(error)}")
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def duplicate_keys(root: Node) -> list[Problem]:
+    """Keys repeated inside one mapping; safe_load silently keeps the last, we refuse.
+
+    Walks iteratively with a visited set: aliases make the node graph shared and even cyclic.
+    Merge keys (``<<``) are skipped, since overriding merged keys is what they are for.
+    """
+    problems: list[Problem] = []
+    seen: set[int] = set()
+    stack: list[tuple[Node, Loc]] = [(root, ())]
+    while stack:
+        node, loc = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, SequenceNode):
+            stack.extend((child, (*loc, i)) for i, child in enumerate(node.value))
+        elif isinstance(node, MappingNode):
+            problems.extend(_mapping_duplicates(node, loc))
+            for key_node, value_node in node.value:
+                key = scalar_key(key_node)
+                stack.append((value_node, (*loc, key if isinstance(key, str | int) else "?")))
+    return sorted(problems, key=lambda p: p.line)
+
+
+def _mapping_duplicates(node: MappingNode, loc: Loc) -> Iterator[Problem]:
+    first_line: dict[Hashable, int] = {}
+    for key_node, _ in node.value:
+        if key_node.tag == _MERGE_TAG:
+            continue
+        key = scalar_key(key_node)
+        if key is None or not isinstance(key, Hashable):
+            continue
+        line = key_node.start_mark.line + 1
+        if key in first_line:
+            shown = key if isinstance(key, str | int) else str(key)
+            yield Problem(
+                line,
+                (*loc, shown),
+                f"duplicate key {key!r} (first at line {first_line[key]}); "
+                "YAML would silently keep only the last",
+            )
+        else:
+            first_line[key] = line
+
+
+def scalar_key(node: Node) -> object | None:
+    """The constructed value of a scalar key node (``1`` and ``0x1`` are the same int), or None."""
+    if not isinstance(node, ScalarNode):
+        return None
+    try:
+        key: object = yaml.constructor.SafeConstructor().construct_object(node)
+    except (yaml.YAMLError, ValueError, OverflowError, TypeError):
+        return None
+    return key
+
+
+def line_of(root: Node, loc: Loc) -> int:
+    """The 1-based line for a pydantic error location.
+
+    Follows `loc` down the node tree as far as it goes: a key's line for a mapping entry, the
+    item's line for a list element. A missing field stops at its parent, which is where it should
+    be added; pydantic's ``[key]`` marker stops at the offending key itself.
+    """
+    node = root
+    line = root.start_mark.line + 1
+    for part in loc:
+        child = _child(node, part)
+        if child is None:
+            break
+        anchor, node = child
+        line = anchor.start_mark.line + 1
+    return line
+
+
+def _child(node: Node, part: str | int) -> tuple[Node, Node] | None:
+    if isinstance(node, SequenceNode) and isinstance(part, int):
+        if 0 <= part < len(node.value):
+            item: Node = node.value[part]
+            return item, item
+        return None
+    if isinstance(node, MappingNode):
+        # Reversed: after merge-key flattening (and with duplicates) the last entry wins.
+        for key_node, value_node in reversed(node.value):
+            key = scalar_key(key_node)
+            if key == part and type(key) is type(part):
+                return key_node, value_node
+    return None
+
+
+def line_count(text: str) -> int:
+    """Number of lines as YAML counts them (at least 1), to keep reported lines in the file."""
+    breaks = len(_BREAK.findall(text))
+    return max(1, breaks if text.endswith(_BREAKS) else breaks + 1)
+
+
+def line_at(text: str, offset: int) -> int:
+    """1-based YAML line of a character offset, clamped to the file."""
+    return min(len(_BREAK.findall(text, 0, offset)) + 1, line_count(text))

@@ -1,0 +1,148 @@
+"""The plan: pure data describing what apply would do, and why.
+
+Built by `diffs`, rendered by `rendering` (text, markdown, json) and executed by `applying`.
+Renderers read only the display fields; apply reads only `Action.request`, so what is shown can
+never steer what is done.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from controller.errors import Diagnostic
+
+FORMAT_VERSION = 1
+
+
+class Op(StrEnum):
+    """What an action does to one resource."""
+
+    CREATE = "create"  # a new resource
+    UPDATE = "update"  # UpdateEndpoint / UpdateEndpointWeightsAndCapacities on a live endpoint
+    DELETE = "delete"  # removes a resource the controller owns
+    TAG = "tag"  # AddTags/DeleteTags only; the resource itself is unchanged
+
+
+class ResourceType(StrEnum):
+    """SageMaker resource kinds, in the order they are created."""
+
+    MODEL = "Model"  # a container + model data, immutable
+    ENDPOINT_CONFIG = "EndpointConfig"  # variants and capacity, immutable
+    ENDPOINT = "Endpoint"  # the serving endpoint, points at one EndpointConfig
+
+
+class Reason(StrEnum):
+    """Why an action is planned (Terraform's action reasons, in our terms)."""
+
+    NEW_ENDPOINT = "NewEndpoint"  # no endpoint of this name exists yet
+    VERSION_CHANGED = "VersionChanged"  # a registry version changed: new Model(s) and config
+    CONFIG_IMMUTABLE = "ConfigImmutable"  # another config field changed: a new config is needed
+    WEIGHTS_ONLY = "WeightsOnly"  # only weights / instance counts: no new config
+    TAGS_ONLY = "TagsOnly"  # only tags changed
+    DRIFT = "Drift"  # the account was changed outside the controller
+    ADOPT = "Adopt"  # an unowned endpoint is taken over (spec.adopt)
+    RECREATE_FAILED = "RecreateFailed"  # a Failed endpoint is deleted and created again
+    MANIFEST_REMOVED = "ManifestRemoved"  # owned endpoint whose manifest is gone (--prune)
+    SUPERSEDED = "Superseded"  # old owned Model/EndpointConfig beyond the rollback history
+
+
+class Status(StrEnum):
+    """Per-endpoint plan status; the JSON summary counts these."""
+
+    CREATE = "create"  # the endpoint will be created
+    UPDATE = "update"  # the endpoint exists and will change
+    DELETE = "delete"  # the endpoint will be deleted (--prune)
+    UNCHANGED = "unchanged"  # nothing to do
+    ERROR = "error"  # cannot be planned or applied; see errors
+
+
+class Health(StrEnum):
+    """Endpoint health, from its EndpointStatus (gitops-engine's health mapping)."""
+
+    HEALTHY = "Healthy"  # InService
+    PROGRESSING = "Progressing"  # Creating, Updating, SystemUpdating, RollingBack, Deleting
+    DEGRADED = "Degraded"  # Failed, UpdateRollbackFailed, OutOfService
+    MISSING = "Missing"  # no such endpoint
+    UNKNOWN = "Unknown"  # could not be read
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One field, in manifest terms (``variants[primary].model.version``)."""
+
+    path: str
+    before: Any
+    after: Any
+    # Context for reviewers, e.g. "Approved 2026-11-20 by alice"; never used by apply.
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Action:
+    """One API-level step. `request` is the exact call apply makes; the rest is for people."""
+
+    op: Op
+    type: ResourceType
+    name: str
+    reason: Reason
+    changes: tuple[FieldChange, ...] = ()
+    # The boto3 operation (snake_case) and its keyword arguments.
+    call: str = ""
+    request: dict[str, Any] = field(default_factory=dict, compare=False)
+    # Tag edits for Op.TAG: keys to set and keys to remove.
+    tags_set: dict[str, str] = field(default_factory=dict)
+    tags_removed: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class EndpointPlan:
+    """Everything planned for one endpoint."""
+
+    name: str
+    manifest: str | None  # manifest path relative to the manifest root; None when removed
+    region: str
+    status: Status
+    health: Health = Health.UNKNOWN
+    actions: tuple[Action, ...] = ()
+    warnings: tuple[str, ...] = ()
+    errors: tuple[str, ...] = ()
+    # Why the actions will not be applied now (suspended, endpoint busy); None means go.
+    held: str | None = None
+    # The models this endpoint serves, for display: variant name -> "group v7" or image URI.
+    models: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
+    # The git revision recorded on the live endpoint (its last applied change), when known.
+    revision: str | None = None
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.actions)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A whole dry run: one entry per endpoint plus manifest errors."""
+
+    endpoints: tuple[EndpointPlan, ...]
+    errors: tuple[Diagnostic, ...] = ()
+    # The AWS account the plan was made against, when known (shown in PR comments).
+    account: str | None = None
+
+    @property
+    def summary(self) -> dict[str, int]:
+        counts = Counter(e.status.value for e in self.endpoints)
+        return {s.value: counts.get(s.value, 0) for s in Status}
+
+    @property
+    def has_changes(self) -> bool:
+        return any(e.has_changes for e in self.endpoints)
+
+    @property
+    def has_errors(self) -> bool:
+        return bool(self.errors) or any(e.status is Status.ERROR for e in self.endpoints)
+
+    def endpoint(self, name: str) -> EndpointPlan | None:
+        return next((e for e in self.endpoints if e.name == name), None)

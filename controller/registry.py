@@ -1,0 +1,119 @@
+"""Model Registry lookups: which versions a model package group has and whether they are Approved.
+
+A no-op pass costs one ListModelPackages listing per group (all pages), because approval status
+can change at any time; package contents never change under an ARN, so descriptions are cached
+for the life of the process.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from controller.errors import ResolutionError
+
+APPROVED = "Approved"
+
+
+@dataclass(frozen=True)
+class PackageVersion:
+    """One registry version as the controller needs it."""
+
+    group: str
+    version: int
+    arn: str
+    approval: str
+    created: str = ""  # ISO date of creation, for reviewers
+
+    @property
+    def approved(self) -> bool:
+        return self.approval == APPROVED
+
+
+def parse_package_arn(arn: str) -> tuple[str, int] | None:
+    """(group, version) from `arn:...:model-package/<group>/<version>`; None when not versioned."""
+    _, _, resource = arn.partition(":model-package/")
+    group, _, version = resource.rpartition("/")
+    return (group, int(version)) if group and version.isdigit() else None
+
+
+def list_versions(client: Any, group: str) -> dict[int, PackageVersion]:
+    """Every version of `group`, across all pages of ListModelPackages."""
+    versions: dict[int, PackageVersion] = {}
+    paginator = client.get_paginator("list_model_packages")
+    pages = paginator.paginate(ModelPackageGroupName=group, ModelPackageType="Versioned")
+    for page in pages:
+        for summary in page.get("ModelPackageSummaryList", []):
+            number = summary.get("ModelPackageVersion")
+            if number is None:
+                continue
+            created = summary.get("CreationTime")
+            versions[int(number)] = PackageVersion(
+                group=group,
+                version=int(number),
+                arn=summary["ModelPackageArn"],
+                approval=summary.get("ModelApprovalStatus", "PendingManualApproval"),
+                created=created.date().isoformat() if hasattr(created, "date") else "",
+            )
+    return versions
+
+
+def choose(versions: dict[int, PackageVersion], group: str, version: int) -> PackageVersion:
+    """The pinned version, or a ResolutionError saying exactly why it cannot be deployed."""
+    found = versions.get(version)
+    if found is None:
+        known = ", ".join(str(v) for v in sorted(versions)[-5:]) or "none"
+        raise ResolutionError(
+            f"model package group {group!r} has no version {version} (latest versions: {known})"
+        )
+    if not found.approved:
+        raise ResolutionError(
+            f"{group} version {version} is {found.approval}, not Approved; approve it in the "
+            "Model Registry or pin an Approved version"
+        )
+    return found
+
+
+class Registry:
+    """Per-pass cache of group listings, shared by every endpoint planned in that pass."""
+
+    def __init__(self) -> None:
+        self._listings: dict[tuple[str, str], dict[int, PackageVersion] | ResolutionError] = {}
+        self._descriptions: dict[str, dict[str, Any]] = {}
+        self._lock = threading.Lock()
+
+    def new_pass(self) -> None:
+        """Forget listings so approval changes are seen; descriptions stay (they never change)."""
+        with self._lock:
+            self._listings.clear()
+
+    def resolve(self, client: Any, region: str, group: str, version: int) -> PackageVersion:
+        return choose(self._versions(client, region, group), group, version)
+
+    def _versions(self, client: Any, region: str, group: str) -> dict[int, PackageVersion]:
+        key = (region, group)
+        with self._lock:
+            cached = self._listings.get(key)
+        if cached is None:
+            try:
+                cached = list_versions(client, group)
+            except client.exceptions.ResourceNotFound as e:
+                cached = ResolutionError(f"model package group {group!r} not found: {e}")
+            if not isinstance(cached, ResolutionError) and not cached:
+                cached = ResolutionError(f"model package group {group!r} has no versions")
+            with self._lock:
+                self._listings[key] = cached
+        if isinstance(cached, ResolutionError):
+            raise cached
+        return cached
+
+    def describe(self, client: Any, arn: str) -> dict[str, Any]:
+        """DescribeModelPackage, cached forever (only used for reviewer notes)."""
+        with self._lock:
+            hit = self._descriptions.get(arn)
+        if hit is None:
+            hit = dict(client.describe_model_package(ModelPackageName=arn))
+            with self._lock:
+                self._descriptions[arn] = hit
+        return hit

@@ -1,0 +1,54 @@
+"""The controller's ownership tags and the rules for comparing them.
+
+Only resources carrying `sagemaker-gitops/managed-by` with this controller's id are ever changed
+or deleted. Bookkeeping tags (source, revision, spec-hash, attempted config) record history and
+are refreshed when a real change is made, but never count as drift: a new git commit that does
+not touch an endpoint must not cause a write to it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+PREFIX = "sagemaker-gitops/"
+MANAGED_BY = PREFIX + "managed-by"
+ENDPOINT = PREFIX + "endpoint"
+SOURCE = PREFIX + "source"
+REVISION = PREFIX + "revision"
+SPEC_HASH = PREFIX + "spec-hash"
+ATTEMPTED_CONFIG = PREFIX + "attempted-config"
+
+# Tags refreshed on change but ignored when deciding whether anything changed.
+BOOKKEEPING = frozenset({SOURCE, REVISION, SPEC_HASH, ATTEMPTED_CONFIG})
+
+
+def to_list(tags: Mapping[str, str]) -> list[dict[str, str]]:
+    """The SageMaker `Tags` shape, sorted so requests are deterministic."""
+    return [{"Key": k, "Value": v} for k, v in sorted(tags.items())]
+
+
+def from_list(tags: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    return {str(t["Key"]): str(t.get("Value", "")) for t in tags}
+
+
+def owned_by(tags: Mapping[str, str] | None, controller_id: str) -> bool:
+    return tags is not None and tags.get(MANAGED_BY) == controller_id
+
+
+def significant(tags: Mapping[str, str]) -> dict[str, str]:
+    """The tags whose difference is a real change (user tags and ownership)."""
+    return {k: v for k, v in tags.items() if k not in BOOKKEEPING and not k.startswith("aws:")}
+
+
+def tag_delta(
+    desired: Mapping[str, str], live: Mapping[str, str]
+) -> tuple[dict[str, str], list[str]]:
+    """What AddTags and DeleteTags must do so the significant tags match.
+
+    Keys under `aws:` belong to AWS and can be neither set nor removed.
+    """
+    want, have = significant(desired), significant(live)
+    to_set = {k: v for k, v in want.items() if have.get(k) != v}
+    to_remove = sorted(k for k in have if k not in want)
+    return to_set, to_remove
