@@ -45,8 +45,7 @@ CASES = {
         "(allowed: packageGroup, version, environment)"
     ],
     "wrong-type": [
-        "9: spec.variants[0].model.version: Input should be a valid integer, unable to parse "
-        "string as an integer (got 'latest')",
+        "9: spec.variants[0].model.version: Input should be a valid integer (got 'latest')",
         "12: spec.tags.cost-center: expected a string, got 42 (quote it in YAML)",
     ],
     "bad-pattern": [

@@ -1,0 +1,71 @@
+"""Wording and helpers shared by the text and markdown renderers.
+
+Both read the JSON document (`jsonplan.PlanDoc`); keeping the summary wording, the symbols and the
+value formatting here means a terminal and a pull request describe a plan in the same words.
+"""
+
+from __future__ import annotations
+
+import json
+
+from controller.rendering.jsonplan import DiagnosticDoc, EndpointDoc, JsonValue
+
+# Terraform's symbols: per endpoint status, and per action op.
+STATUS_SYMBOL = {"create": "+", "update": "~", "delete": "-", "error": "!", "unchanged": " "}
+OP_SYMBOL = {"create": "+", "update": "~", "delete": "-", "tag": "~"}
+# Summary wording, in the order of the JSON summary.
+_SUMMARY_WORDS = (
+    ("create", "to create"),
+    ("update", "to update"),
+    ("delete", "to delete"),
+    ("unchanged", "unchanged"),
+)
+# Bidirectional-text controls can make a terminal or a browser show text in another order than
+# it is stored ("Trojan Source"); user strings never need them.
+BIDI_CONTROLS = frozenset(
+    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
+
+
+def summary_counts(summary: dict[str, int], manifest_errors: int) -> str:
+    """``1 to create, 1 to update, 0 to delete, 3 unchanged, 0 errors`` (no final period).
+
+    Manifest errors are not endpoints, so the JSON summary does not count them; they are added
+    as their own count when present so that "0 errors" never hides a broken manifest.
+    """
+    parts = [f"{summary.get(key, 0)} {words}" for key, words in _SUMMARY_WORDS]
+    parts.append(plural(summary.get("error", 0), "error"))
+    if manifest_errors:
+        parts.append(plural(manifest_errors, "manifest error"))
+    return ", ".join(parts)
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 error``, ``0 errors``, ``2 errors``."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def is_quiet(endpoint: EndpointDoc) -> bool:
+    """Nothing to tell about this endpoint beyond "unchanged": it can be a line or a count."""
+    return (
+        endpoint["status"] == "unchanged"
+        and not endpoint["actions"]
+        and not endpoint["warnings"]
+        and not endpoint["errors"]
+        and endpoint["held"] is None
+    )
+
+
+def display_value(value: JsonValue) -> str:
+    """A change's before/after value for people: ``7``, ``1.0``, ``ml.m5.xlarge``, ``(none)``."""
+    if value is None:
+        return "(none)"
+    if isinstance(value, str):
+        return value if value else '""'
+    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+
+
+def location(diagnostic: DiagnosticDoc) -> str:
+    """``prod/bad.yaml:4`` (or just the file when the line is unknown)."""
+    line = diagnostic["line"]
+    return f"{diagnostic['file']}:{line}" if line else diagnostic["file"]

@@ -1,0 +1,182 @@
+"""The versioned JSON form of a plan (DESIGN.md "JSON plan", format_version 1).
+
+`to_json_dict` is the one place a `Plan` becomes display data. The text and markdown renderers
+read this document rather than the `Plan` itself (as Terraform renders its human output from its
+JSON plan), so the three formats can never disagree about what a plan contains.
+
+Beyond the contract keys it adds: top-level ``account`` (when known); per endpoint ``region``,
+``risk``, ``health``, ``held`` and ``models``; per action ``reason`` (and ``tags_set`` /
+``tags_removed`` for tag edits, when non-empty); per change ``note`` (when non-empty). It never
+contains `Action.request` or `Action.call`: those are apply-only data.
+
+Ordering is stable whatever order the planner produced: endpoints are sorted by name (planning may
+run concurrently) and manifest errors by file and line; actions keep the plan's (apply) order.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from enum import Enum
+from typing import Any, NotRequired, TypeAlias, TypedDict
+
+from controller.errors import Diagnostic
+from controller.plans import FORMAT_VERSION, Action, EndpointPlan, FieldChange, Plan
+from controller.risk import assess
+
+JsonValue: TypeAlias = bool | int | float | str | list["JsonValue"] | dict[str, "JsonValue"] | None
+
+
+class ChangeDoc(TypedDict):
+    """One field change, in manifest terms."""
+
+    path: str
+    before: JsonValue
+    after: JsonValue
+    note: NotRequired[str]
+
+
+class ActionDoc(TypedDict):
+    """One planned API-level step, without the request apply would send."""
+
+    op: str
+    type: str
+    name: str
+    reason: str
+    changes: list[ChangeDoc]
+    tags_set: NotRequired[dict[str, str]]
+    tags_removed: NotRequired[list[str]]
+
+
+class EndpointDoc(TypedDict):
+    """Everything planned for one endpoint."""
+
+    name: str
+    manifest: str | None
+    region: str
+    status: str
+    risk: str
+    health: str
+    held: str | None
+    models: dict[str, str]
+    actions: list[ActionDoc]
+    warnings: list[str]
+    errors: list[str]
+
+
+class DiagnosticDoc(TypedDict):
+    """One manifest error: where it is and what is wrong."""
+
+    file: str
+    line: int | None
+    path: str
+    message: str
+
+
+class PlanDoc(TypedDict):
+    """The whole plan, format_version 1."""
+
+    format_version: int
+    account: NotRequired[str]
+    summary: dict[str, int]
+    endpoints: list[EndpointDoc]
+    errors: list[DiagnosticDoc]
+
+
+def to_json_dict(plan: Plan) -> PlanDoc:
+    """The plan as JSON-safe data (format_version 1), in a stable order."""
+    summary = plan.summary
+    endpoints = [_endpoint(e) for e in sorted(plan.endpoints, key=lambda e: e.name)]
+    errors = [_diagnostic(d) for d in sorted(plan.errors, key=lambda d: (d.file, d.line or 0))]
+    if plan.account:
+        return {
+            "format_version": FORMAT_VERSION,
+            "account": plan.account,
+            "summary": summary,
+            "endpoints": endpoints,
+            "errors": errors,
+        }
+    return {
+        "format_version": FORMAT_VERSION,
+        "summary": summary,
+        "endpoints": endpoints,
+        "errors": errors,
+    }
+
+
+def render_json(plan: Plan) -> str:
+    """The JSON plan as text: two-space indent, keys in document order, ending with a newline."""
+    return json.dumps(to_json_dict(plan), indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+
+
+def _endpoint(endpoint: EndpointPlan) -> EndpointDoc:
+    return {
+        "name": endpoint.name,
+        "manifest": endpoint.manifest,
+        "region": endpoint.region,
+        "status": endpoint.status.value,
+        "risk": assess(endpoint).value,
+        "health": endpoint.health.value,
+        "held": endpoint.held,
+        "models": dict(endpoint.models),
+        "actions": [_action(a) for a in endpoint.actions],
+        "warnings": list(endpoint.warnings),
+        "errors": list(endpoint.errors),
+    }
+
+
+def _action(action: Action) -> ActionDoc:
+    doc: ActionDoc = {
+        "op": action.op.value,
+        "type": action.type.value,
+        "name": action.name,
+        "reason": action.reason.value,
+        "changes": [_change(c) for c in action.changes],
+    }
+    if action.tags_set:
+        doc["tags_set"] = dict(action.tags_set)
+    if action.tags_removed:
+        doc["tags_removed"] = list(action.tags_removed)
+    return doc
+
+
+def _change(change: FieldChange) -> ChangeDoc:
+    doc: ChangeDoc = {
+        "path": change.path,
+        "before": json_safe(change.before),
+        "after": json_safe(change.after),
+    }
+    if change.note:
+        doc["note"] = change.note
+    return doc
+
+
+def _diagnostic(diagnostic: Diagnostic) -> DiagnosticDoc:
+    return {
+        "file": diagnostic.file,
+        "line": diagnostic.line,
+        "path": diagnostic.path,
+        "message": diagnostic.message,
+    }
+
+
+def json_safe(value: Any) -> JsonValue:
+    """`value` as plain JSON data, so `json.dumps` never fails and never writes NaN.
+
+    FieldChange values come from manifests and Describe calls: mostly scalars, lists and dicts,
+    but enums, tuples, sets or odd numbers must not crash a plan. Anything unknown becomes str().
+    """
+    if isinstance(value, Enum):
+        return json_safe(value.value)
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, Mapping):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    if isinstance(value, set | frozenset):
+        return sorted((json_safe(v) for v in value), key=repr)
+    return str(value)

@@ -1,0 +1,113 @@
+"""How risky one endpoint's planned change is, for reviewers.
+
+The renderers show the result next to each endpoint (the PR comment's Risk column, the text
+header, the JSON `risk` key) so a reviewer knows where to look first. It is advice only: apply
+never reads it. `assess` is a pure function of the plan's display fields; the rules are a small
+table so that a reviewer can predict the answer:
+
+=======  =====================================================================================
+Risk     When (the highest matching row wins)
+=======  =====================================================================================
+high     the endpoint is in error (status ``error`` or any error message); the endpoint is
+         deleted (status ``delete``, or any ``delete`` action on an ``Endpoint``, including
+         ``RecreateFailed``)
+medium   on an endpoint that exists already (status is not ``create``), a change to the
+         variants' compute or traffic split: a FieldChange path ending in ``.instanceType``
+         (an instance type change, or a switch between serverless and instances),
+         ``.serverless`` (the serverless block appears or disappears), ``.initialWeight`` or
+         ``.desiredWeight`` (a traffic weight shift), or a variant added or removed
+         (path ``variants[NAME]`` itself);
+         or a rollout on a production endpoint (label ``env`` is ``prod`` or ``production``)
+         while a warning says it has no auto-rollback alarms
+low      any other planned action that changes what serves traffic: a rollout (``update`` of
+         the ``Endpoint`` to a new EndpointConfig, whatever the reason, e.g. ``Drift``), a
+         capacity-only change (``WeightsOnly`` without weight paths), a new endpoint, an
+         adoption (``Adopt``: the controller will own, and may later prune, the endpoint),
+         a delete of a Model/EndpointConfig that is not merely ``Superseded``
+none     nothing planned, or only tag edits (``tag`` actions) and garbage collection of
+         ``Superseded`` Models/EndpointConfigs
+=======  =====================================================================================
+
+"Rollout" means UpdateEndpoint onto a new EndpointConfig: SageMaker shifts traffic to fresh
+instances, which is where a bad model version bites.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+
+from controller.plans import Action, EndpointPlan, Op, Reason, ResourceType, Status
+
+
+class Risk(StrEnum):
+    """How carefully a reviewer should look at one endpoint's plan; ordered none < high."""
+
+    NONE = "none"  # nothing that serves traffic changes (no actions, tags, garbage collection)
+    LOW = "low"  # a routine rollout, capacity change or new endpoint
+    MEDIUM = "medium"  # traffic split or compute changes, or an unguarded production rollout
+    HIGH = "high"  # an endpoint is deleted, or the endpoint cannot be planned/applied
+
+    @property
+    def rank(self) -> int:
+        """Position in the order none < low < medium < high, for max() and sorting."""
+        return _RANK[self]
+
+
+_RANK = {Risk.NONE: 0, Risk.LOW: 1, Risk.MEDIUM: 2, Risk.HIGH: 3}
+
+# Labels that mark an endpoint as production (metadata.labels.env).
+PROD_ENVS = frozenset({"prod", "production"})
+# A FieldChange path whose change alters the variants' compute or traffic split.
+_MEDIUM_PATH = re.compile(
+    r"(?:\.(?:instanceType|serverless|initialWeight|desiredWeight)|^variants\[[^\]]*\])$"
+)
+# The diff module's warning for a rollout without DeploymentConfig.AutoRollbackConfiguration;
+# matched loosely ("no auto-rollback alarms", "auto rollback alarm") so wording can evolve.
+_NO_ROLLBACK_ALARMS = re.compile(r"auto[- ]?rollback alarm", re.IGNORECASE)
+
+
+def assess(endpoint: EndpointPlan) -> Risk:
+    """The risk of one endpoint's plan, by the table in the module docstring."""
+    if endpoint.status in (Status.ERROR, Status.DELETE) or endpoint.errors:
+        return Risk.HIGH
+    if any(a.op is Op.DELETE and a.type is ResourceType.ENDPOINT for a in endpoint.actions):
+        return Risk.HIGH
+    if endpoint.status is not Status.CREATE and (
+        _shifts_traffic_or_compute(endpoint) or _unguarded_prod_rollout(endpoint)
+    ):
+        return Risk.MEDIUM
+    if any(not _is_housekeeping(a) for a in endpoint.actions):
+        return Risk.LOW
+    return Risk.NONE
+
+
+def _shifts_traffic_or_compute(endpoint: EndpointPlan) -> bool:
+    return any(_MEDIUM_PATH.search(c.path) for a in endpoint.actions for c in a.changes)
+
+
+def _unguarded_prod_rollout(endpoint: EndpointPlan) -> bool:
+    # Production without alarms means a bad version keeps serving until a person notices.
+    if endpoint.labels.get("env", "").lower() not in PROD_ENVS:
+        return False
+    if not any(_is_rollout(a) for a in endpoint.actions):
+        return False
+    return any(_NO_ROLLBACK_ALARMS.search(w) for w in endpoint.warnings)
+
+
+def _is_rollout(action: Action) -> bool:
+    """UpdateEndpoint onto a new EndpointConfig (not a weights/capacity or tag update)."""
+    return (
+        action.op is Op.UPDATE
+        and action.type is ResourceType.ENDPOINT
+        and action.reason not in (Reason.WEIGHTS_ONLY, Reason.TAGS_ONLY)
+    )
+
+
+def _is_housekeeping(action: Action) -> bool:
+    """Actions that leave what serves traffic untouched: tags and garbage collection."""
+    if action.reason is Reason.ADOPT:
+        return False
+    if action.op is Op.TAG:
+        return True
+    return action.op is Op.DELETE and action.reason is Reason.SUPERSEDED
