@@ -1,0 +1,1 @@
+"""The long-lived `run` service: work queue, runner, HTTP server, git source, leader election."""
