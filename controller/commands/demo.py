@@ -1,0 +1,24 @@
+"""`demo`: plan, apply, change a version, plan and apply again, against a local sandbox."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+
+def register(sub: Any) -> None:
+    parser = sub.add_parser("demo", help="run the GitOps loop against a local sandbox")
+    parser.add_argument("-m", "--manifests", type=Path, default=Path("manifests/endpoints"))
+    parser.add_argument("--seed", type=Path, default=Path("manifests/seed.yaml"))
+    parser.add_argument("--transition-seconds", type=float, default=2.0,
+                        help="how long sandbox endpoints take to change state")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from controller.cli import main
+    from controller.demo import run_demo
+
+    return run_demo(args.manifests, args.seed, transition_seconds=args.transition_seconds,
+                    cli=lambda argv: main(["--log-level", args.log_level, *argv]))
