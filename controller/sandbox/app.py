@@ -1,0 +1,208 @@
+"""The sandbox's WSGI app: moto's server app wrapped with control routes, faults and overrides.
+
+Order for each AWS request: control routes (`/_sandbox/...`) are answered first and never
+delayed or failed; then latency and the fault draw; then call counting; then, under one lock,
+either a sandbox override (see `overrides`) or moto. One lock serialises the backend because
+moto's stores are plain dicts and lazy status settling mutates them; latency is slept outside
+the lock so slow requests do not queue behind each other.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterable
+from http import HTTPStatus
+from typing import Any
+
+from moto.core.exceptions import ServiceException
+from moto.iam.models import get_account_id_from
+
+from controller.sandbox.calls import CallCounter
+from controller.sandbox.context import Context, SandboxState
+from controller.sandbox.errors import ApiError
+from controller.sandbox.faults import FAULT_FIELDS, FaultInjector
+from controller.sandbox.overrides import BY_PREFIX, SAGEMAKER_PREFIX
+from controller.sandbox.protocol import (
+    ApiRequest,
+    Response,
+    error_response,
+    json_response,
+    parse_request,
+)
+from controller.sandbox.validation import validate_input
+
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+MAX_TRANSITION_SECONDS = 3600.0
+SETTING_FIELDS = FAULT_FIELDS | {"transition_seconds"}
+
+
+class SandboxApp:
+    """WSGI callable serving one sandbox."""
+
+    def __init__(
+        self,
+        state: SandboxState,
+        faults: FaultInjector,
+        calls: CallCounter,
+        moto_app: WsgiApp,
+        default_region: str,
+    ) -> None:
+        self.state = state
+        self.faults = faults
+        self.calls = calls
+        self.lock = threading.RLock()
+        self._moto = moto_app
+        self._default_region = default_region
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        response = self.handle(environ)
+        reason = HTTPStatus(response.status).phrase
+        start_response(f"{response.status} {reason}", response.headers)
+        return [response.body]
+
+    def context(self, account: str, region: str) -> Context:
+        return Context(self.state, account, region)
+
+    def settings(self) -> dict[str, Any]:
+        """Current fault and transition settings, as the faults route reports them."""
+        faults = self.faults.faults
+        return {
+            "latency_ms": faults.latency_ms,
+            "throttle_rate": faults.throttle_rate,
+            "error_rate": faults.error_rate,
+            "seed": faults.seed,
+            "transition_seconds": self.state.transition_seconds,
+        }
+
+    def update_settings(self, **changes: Any) -> dict[str, Any]:
+        """Partial update of faults and transition time; ValueError and no change if invalid."""
+        unknown = set(changes) - SETTING_FIELDS
+        if unknown:
+            raise ValueError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+        seconds = changes.pop("transition_seconds", None)
+        if seconds is not None:
+            check_transition_seconds(seconds)
+        with self.lock:
+            if changes:
+                self.faults.update(**changes)
+            if seconds is not None:
+                # Only deployments started from now on use the new duration.
+                self.state.transition_seconds = float(seconds)
+        return self.settings()
+
+    def handle(self, environ: dict[str, Any]) -> Response:
+        path = str(environ.get("PATH_INFO", ""))
+        if path.startswith("/_sandbox/"):
+            return self._control(environ, path)
+        body = _read_body(environ)
+        request = parse_request(environ, body, self._default_region)
+        if request.operation is None:
+            with self.lock:
+                return self._forward(environ, body)
+        decision = self.faults.decide()
+        if decision.delay_seconds:
+            time.sleep(decision.delay_seconds)
+        if decision.error is not None:
+            self.calls.rejected()
+            return error_response(request, decision.error)
+        self.calls.served(request.operation)
+        with self.lock:
+            return self._serve(environ, request)
+
+    def _serve(self, environ: dict[str, Any], request: ApiRequest) -> Response:
+        try:
+            return self._dispatch(environ, request)
+        except ApiError as error:
+            return error_response(request, error)
+        except ServiceException as error:
+            return error_response(request, ApiError(error.code, error.message))
+        except Exception as error:  # a sandbox bug must not look like a hung server
+            traceback.print_exc(file=sys.stderr)
+            failure = ApiError("InternalFailure", f"sandbox error: {error!r}", 500)
+            return error_response(request, failure)
+
+    def _dispatch(self, environ: dict[str, Any], request: ApiRequest) -> Response:
+        handlers = BY_PREFIX.get(request.target_prefix or "")
+        if handlers is None or request.operation is None:
+            return self._forward(environ, request.body)
+        params = request.json_params()
+        if request.target_prefix == SAGEMAKER_PREFIX:
+            validate_input(request.operation, params)
+        handler = handlers.get(request.operation)
+        if handler is None:
+            return self._forward(environ, request.body)
+        account = get_account_id_from(request.access_key or "")
+        result = handler(self.context(account, request.region), params)
+        if result is None:
+            return self._forward(environ, request.body)
+        return json_response(result)
+
+    def _forward(self, environ: dict[str, Any], body: bytes) -> Response:
+        """Run moto's app on the (already read) request and buffer its answer."""
+        environ["wsgi.input"] = io.BytesIO(body)
+        environ["CONTENT_LENGTH"] = str(len(body))
+        captured: dict[str, Any] = {}
+        chunks: list[bytes] = []
+
+        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            captured["status"], captured["headers"] = status, headers
+            return chunks.append
+
+        result = self._moto(environ, start)
+        try:
+            chunks.extend(result)
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+        status = int(str(captured["status"]).split(" ", 1)[0])
+        return Response(status, list(captured["headers"]), b"".join(chunks))
+
+    def _control(self, environ: dict[str, Any], path: str) -> Response:
+        method = str(environ.get("REQUEST_METHOD", "GET")).upper()
+        if path == "/_sandbox/calls" and method == "GET":
+            return json_response({"calls": self.calls.snapshot()})
+        if path == "/_sandbox/faults" and method == "GET":
+            return json_response(self.settings())
+        if path == "/_sandbox/faults" and method == "POST":
+            return self._post_faults(_read_body(environ))
+        return json_response({"message": f"no control route {method} {path}"}, status=404)
+
+    def _post_faults(self, body: bytes) -> Response:
+        try:
+            changes = json.loads(body or b"{}")
+        except ValueError as error:
+            return json_response({"message": f"body is not JSON: {error}"}, status=400)
+        if not isinstance(changes, dict):
+            return json_response({"message": "body must be a JSON object"}, status=400)
+        try:
+            return json_response(self.update_settings(**changes))
+        except (TypeError, ValueError) as error:
+            return json_response({"message": str(error)}, status=400)
+
+
+def check_transition_seconds(value: Any) -> None:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not ok or not math.isfinite(value) or not 0 <= value <= MAX_TRANSITION_SECONDS:
+        raise ValueError(
+            f"transition_seconds must be a number from 0 to {MAX_TRANSITION_SECONDS:g}, "
+            f"got {value!r}"
+        )
+
+
+def _read_body(environ: dict[str, Any]) -> bytes:
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    stream = environ.get("wsgi.input")
+    if stream is None or length <= 0:
+        return b""
+    return bytes(stream.read(length))

@@ -1,0 +1,144 @@
+"""Tags on SageMaker resources, and the Resource Groups Tagging API's GetResources.
+
+The controller finds everything it owns with one GetResources call filtered on its
+`sagemaker-gitops/managed-by` tag, so this must be exact: moto 5.2.5 reports endpoint-config
+ARNs as a stringified tuple, pages with server-side generators that break when a resource is
+deleted between pages, and its SageMaker AddTags appends a second value for an existing key
+(and answers 500 for a missing resource). Pages here are cut from a list sorted by ARN with a
+stateless token (the last ARN served), so deleting resources while paging is safe.
+"""
+
+from __future__ import annotations
+
+import base64
+import bisect
+from typing import Any
+
+from moto.resourcegroupstaggingapi.models import resourcegroupstaggingapi_backends
+
+from controller.sandbox.context import Context
+from controller.sandbox.errors import ApiError, validation_error
+
+_COLLECTIONS = {
+    "model": "_models",
+    "endpoint": "endpoints",
+    "endpoint-config": "endpoint_configs",
+    "model-package-group": "model_package_groups",
+}
+
+
+def _kind_and_name(arn: str) -> tuple[str, str]:
+    kind, _, name = arn.split(":", 5)[-1].partition("/")
+    return kind, name
+
+
+def _handled(arn: str) -> bool:
+    """Resource types whose tags the sandbox keeps right; others are left to moto."""
+    kind, _ = _kind_and_name(arn)
+    return kind in _COLLECTIONS or kind == "model-package"
+
+
+def _resource(ctx: Context, arn: str) -> Any | None:
+    """The moto object a SageMaker ARN names, or None if it does not exist."""
+    kind, name = _kind_and_name(arn)
+    if kind == "model-package":
+        return ctx.backend.model_packages.get(arn)
+    if kind == "endpoint":
+        return ctx.state.endpoints.settle(ctx.backend, name)
+    return getattr(ctx.backend, _COLLECTIONS[kind]).get(name)
+
+
+def _tagged(ctx: Context, arn: str) -> Any:
+    resource = _resource(ctx, arn)
+    if resource is None:
+        raise validation_error(f'Could not find resource "{arn}".')
+    if resource.tags is None:
+        resource.tags = []
+    return resource
+
+
+def add_tags(ctx: Context, params: dict[str, Any]) -> dict[str, Any] | None:
+    """AddTags: a key that exists gets the new value, as in AWS (moto appends a duplicate)."""
+    if not _handled(params["ResourceArn"]):
+        return None
+    resource = _tagged(ctx, params["ResourceArn"])
+    merged = {t["Key"]: t.get("Value", "") for t in resource.tags}
+    merged.update({t["Key"]: t.get("Value", "") for t in params["Tags"]})
+    resource.tags = [{"Key": k, "Value": v} for k, v in merged.items()]
+    return {"Tags": resource.tags}
+
+
+def delete_tags(ctx: Context, params: dict[str, Any]) -> dict[str, Any] | None:
+    if not _handled(params["ResourceArn"]):
+        return None
+    resource = _tagged(ctx, params["ResourceArn"])
+    keys = set(params["TagKeys"])
+    resource.tags = [t for t in resource.tags if t["Key"] not in keys]
+    return {}
+
+
+def list_tags(ctx: Context, params: dict[str, Any]) -> dict[str, Any] | None:
+    if not _handled(params["ResourceArn"]):
+        return None
+    resource = _tagged(ctx, params["ResourceArn"])
+    start = _offset(params.get("NextToken"))
+    size = params.get("MaxResults") or len(resource.tags) or 1
+    page = resource.tags[start : start + size]
+    out: dict[str, Any] = {"Tags": page}
+    if start + size < len(resource.tags):
+        out["NextToken"] = str(start + size)
+    return out
+
+
+def _offset(token: str | None) -> int:
+    if not token:
+        return 0
+    if not token.isdigit():
+        raise validation_error(f"Invalid NextToken: {token}")
+    return int(token)
+
+
+def get_resources(ctx: Context, params: dict[str, Any]) -> dict[str, Any] | None:
+    """GetResources over every moto service, SageMaker included, sorted and paged by ARN."""
+    per_page = params.get("ResourcesPerPage", 50)
+    if not 1 <= per_page <= 100:
+        raise ApiError("InvalidParameterException", "ResourcesPerPage must be between 1 and 100")
+    ctx.state.endpoints.settle_all()
+    backend = resourcegroupstaggingapi_backends[ctx.account][ctx.region]
+    found = backend._get_resources_generator(
+        tag_filters=params.get("TagFilters") or None,
+        resource_type_filters=params.get("ResourceTypeFilters") or None,
+        resource_arn_list=params.get("ResourceARNList") or None,
+    )
+    resources = sorted(((_arn(r.arn), r.tags) for r in found), key=lambda item: item[0])
+    arns = [arn for arn, _ in resources]
+    start = bisect.bisect_right(arns, _decode(params.get("PaginationToken")))
+    page = resources[start : start + per_page]
+    more = start + per_page < len(resources)
+    return {
+        "ResourceTagMappingList": [
+            {"ResourceARN": arn, "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}
+            for arn, tags in page
+        ],
+        "PaginationToken": _encode(page[-1][0]) if more else "",
+    }
+
+
+def _arn(value: Any) -> str:
+    """moto keeps some ARNs in a one-element tuple (endpoint configs in 5.2.5)."""
+    if isinstance(value, (tuple, list)):
+        return str(value[0])
+    return str(value)
+
+
+def _encode(arn: str) -> str:
+    return base64.urlsafe_b64encode(arn.encode()).decode()
+
+
+def _decode(token: str | None) -> str:
+    if not token:
+        return ""
+    try:
+        return base64.urlsafe_b64decode(token.encode()).decode()
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ApiError("InvalidParameterException", "Invalid PaginationToken") from error

@@ -1,0 +1,36 @@
+"""Shared fixtures: a running local SageMaker sandbox, empty or seeded with manifests/seed.yaml.
+
+moto's state is process-global, so these are function-scoped: each test gets a freshly reset
+sandbox (start takes a few milliseconds) and only one runs at a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from controller.sandbox import Sandbox
+
+SEED_FILE = Path(__file__).resolve().parent.parent / "manifests" / "seed.yaml"
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Sandbox]:
+    """A started, empty sandbox; endpoints change state at once (transition_seconds=0)."""
+    from controller.sandbox import Sandbox
+
+    with Sandbox(transition_seconds=0.0) as running:
+        yield running
+
+
+@pytest.fixture
+def seeded_sandbox() -> Iterator[Sandbox]:
+    """A started sandbox whose Model Registry holds manifests/seed.yaml."""
+    from controller.sandbox import Sandbox
+
+    with Sandbox(transition_seconds=0.0, seed=SEED_FILE) as running:
+        yield running
