@@ -90,7 +90,9 @@ class World:
         if kind == "config":
             configs = self.sm.list_endpoint_configs(MaxResults=100)["EndpointConfigs"]
             return sorted(c["EndpointConfigName"] for c in configs)
-        return sorted(e["EndpointName"] for e in self.sm.list_endpoints(MaxResults=100)["Endpoints"])
+        return sorted(
+            e["EndpointName"] for e in self.sm.list_endpoints(MaxResults=100)["Endpoints"]
+        )
 
 
 @pytest.fixture

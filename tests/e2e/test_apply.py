@@ -174,8 +174,11 @@ def test_garbage_collection_keeps_the_live_config_and_two_previous(world: World)
                 {
                     "name": "gc-group",
                     "versions": [
-                        {"image": "i:1", "modelDataUrl": f"s3://m/{n}/model.tar.gz",
-                         "approval": "Approved"}
+                        {
+                            "image": "i:1",
+                            "modelDataUrl": f"s3://m/{n}/model.tar.gz",
+                            "approval": "Approved",
+                        }
                         for n in range(1, 6)
                     ],
                 }
