@@ -49,7 +49,9 @@ def run_demo(
                 os.environ.update(saved)
 
 
-def _story(work: Path, sandbox: Any, cli: Callable[[list[str]], int], say: Callable[[str], None]) -> int:
+def _story(
+    work: Path, sandbox: Any, cli: Callable[[list[str]], int], say: Callable[[str], None]
+) -> int:
     m = ["-m", str(work), "--poll-interval", "1"]
     say(f"== sandbox SageMaker at {sandbox.url}; manifests copied to {work}")
     steps: list[tuple[str, list[str], set[int]]] = [
@@ -61,8 +63,10 @@ def _story(work: Path, sandbox: Any, cli: Callable[[list[str]], int], say: Calla
         return 1
     version = _approve_next(sandbox, DEMO_GROUP)
     old = _bump(work / DEMO_MANIFEST, version)
-    say(f"\n== 4. a data scientist approves {DEMO_GROUP} v{version} in the Model Registry; "
-        f"a pull request bumps {DEMO_MANIFEST} from version {old} to {version}")
+    say(
+        f"\n== 4. a data scientist approves {DEMO_GROUP} v{version} in the Model Registry; "
+        f"a pull request bumps {DEMO_MANIFEST} from version {old} to {version}"
+    )
     steps = [
         ("5. plan: the rollout, field by field", ["plan", "-m", str(work)], {0}),
         ("6. apply: UpdateEndpoint with the blue/green canary policy", ["apply", *m], {0}),
@@ -92,7 +96,14 @@ def _run_steps(
 
 def _approve_next(sandbox: Any, group: str) -> int:
     """Approve the lowest version of `group` that is not Approved yet; return its number."""
-    client = boto3.client("sagemaker", **_client_args(sandbox))
+    env = sandbox.env()
+    client = boto3.client(
+        "sagemaker",
+        endpoint_url=sandbox.url,
+        region_name=env["AWS_DEFAULT_REGION"],
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+    )
     pages = client.get_paginator("list_model_packages").paginate(ModelPackageGroupName=group)
     pending = sorted(
         (s["ModelPackageVersion"], s["ModelPackageArn"])
@@ -103,19 +114,12 @@ def _approve_next(sandbox: Any, group: str) -> int:
     if not pending:
         raise ControllerError(f"the seed has no unapproved version of {group} to approve")
     version, arn = pending[0]
-    client.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Approved",
-                                ApprovalDescription="offline metrics beat v1 (demo)")
+    client.update_model_package(
+        ModelPackageArn=arn,
+        ModelApprovalStatus="Approved",
+        ApprovalDescription="offline metrics beat v1 (demo)",
+    )
     return int(version)
-
-
-def _client_args(sandbox: Any) -> dict[str, str]:
-    env = sandbox.env()
-    return {
-        "endpoint_url": sandbox.url,
-        "region_name": env["AWS_DEFAULT_REGION"],
-        "aws_access_key_id": env["AWS_ACCESS_KEY_ID"],
-        "aws_secret_access_key": env["AWS_SECRET_ACCESS_KEY"],
-    }
 
 
 def _bump(path: Path, version: int) -> int:
