@@ -11,8 +11,12 @@ def register(sub: Any) -> None:
     parser = sub.add_parser("demo", help="run the GitOps loop against a local sandbox")
     parser.add_argument("-m", "--manifests", type=Path, default=Path("manifests/endpoints"))
     parser.add_argument("--seed", type=Path, default=Path("manifests/seed.yaml"))
-    parser.add_argument("--transition-seconds", type=float, default=2.0,
-                        help="how long sandbox endpoints take to change state")
+    parser.add_argument(
+        "--transition-seconds",
+        type=float,
+        default=2.0,
+        help="how long sandbox endpoints take to change state",
+    )
     parser.set_defaults(func=run)
 
 
@@ -20,5 +24,9 @@ def run(args: argparse.Namespace) -> int:
     from controller.cli import main
     from controller.demo import run_demo
 
-    return run_demo(args.manifests, args.seed, transition_seconds=args.transition_seconds,
-                    cli=lambda argv: main(["--log-level", args.log_level, *argv]))
+    return run_demo(
+        args.manifests,
+        args.seed,
+        transition_seconds=args.transition_seconds,
+        cli=lambda argv: main(["--log-level", args.log_level, *argv]),
+    )

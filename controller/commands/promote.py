@@ -1,0 +1,107 @@
+"""`sagemaker-gitops promote --group G [--to N|latest-approved] -m DIR [--commit|--dry-run]`.
+
+Rewrites the pinned `version:` of every variant under DIR that serves model package group G,
+prints the unified diff, and optionally commits exactly those files with a conventional message
+(``chore(promote): churn-xgb 6 -> 7``). The new version must exist and be Approved in the Model
+Registry; promote only reads AWS (ListModelPackages), through a read-only client.
+
+Exit codes: 0 promoted (or nothing to promote), 1 error (unknown group, version missing or not
+Approved, invalid manifests, dirty files with --commit).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from controller import promoting
+from controller.aws import AwsOptions, Clients
+from controller.errors import ControllerError
+from controller.manifests.loading import load_manifests
+
+
+def _version(value: str) -> str:
+    if value == promoting.LATEST_APPROVED or (value.isdigit() and int(value) >= 1):
+        return value
+    raise argparse.ArgumentTypeError(f"expected a version number or {promoting.LATEST_APPROVED}")
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "promote",
+        help="pin a model package group to a new Approved version in every manifest using it",
+        description=(
+            "Rewrite the version: of every variant under DIR that uses model package group "
+            "GROUP, changing nothing else in the files, and print the diff. The target version "
+            "must be Approved in the Model Registry. Exit 0 on success or when there is nothing "
+            "to promote, 1 on error."
+        ),
+    )
+    parser.add_argument("--group", required=True, help="model package group name")
+    parser.add_argument(
+        "--to",
+        type=_version,
+        default=promoting.LATEST_APPROVED,
+        metavar="VERSION",
+        help="version number, or latest-approved (default): the highest Approved version",
+    )
+    parser.add_argument(
+        "-m", "--manifests", required=True, type=Path, metavar="DIR", help="manifest directory"
+    )
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--commit", action="store_true", help="git commit exactly the changed files")
+    mode.add_argument("--dry-run", action="store_true", help="print the diff, change nothing")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    root: Path = args.manifests
+    if not root.is_dir():
+        raise ControllerError(f"{root}: not a directory")
+    loaded = load_manifests([root], root=root)
+    loaded.raise_for_errors()
+    files = promoting.collect(root, _shown(root), loaded.manifests, args.group)
+    if not files:
+        raise ControllerError(f"no manifest under {root} uses model package group {args.group!r}")
+    target = _target(files, args.group, args.to)
+    promotion = promoting.promote_files(files, args.group, target)
+    if not promotion.edits:
+        print(f"nothing to promote: {args.group} is at version {target} in every manifest")
+        return 0
+    paths = [edit.file.path for edit in promotion.edits]
+    repo = promoting.repo_paths(paths) if args.commit else None
+    if repo is not None:
+        promoting.check_clean(*repo)
+    for warning in promoting.mixed_versions([edit.file for edit in promotion.edits]):
+        print(f"warning: {warning}; all of them now pin {target}", file=sys.stderr)
+    sys.stdout.write(promotion.diff())
+    if args.dry_run:
+        return 0
+    promoting.write(promotion)
+    summary = f"{args.group} {', '.join(map(str, promotion.previous))} -> {target}"
+    if repo is not None:
+        top, names = repo
+        commit = promoting.commit(top, names, promotion.commit_message(names))
+        print(f"promoted {summary} in {len(paths)} file(s); commit {commit}", file=sys.stderr)
+    else:
+        print(f"promoted {summary} in {len(paths)} file(s)", file=sys.stderr)
+    return 0
+
+
+def _shown(root: Path) -> str:
+    """The manifest directory as diffs show it: relative to the current directory if inside."""
+    try:
+        return root.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return root.as_posix()
+
+
+def _target(files: list[promoting.ManifestFile], group: str, to: str) -> int:
+    """Read the group's listing once per region the manifests deploy to, and pick the target."""
+    clients = Clients(AwsOptions(read_only=True))
+    regions = {ref.region or clients.default_region for f in files for ref in f.refs}
+    listings = {
+        region: promoting.list_group(clients.sagemaker(region), group) for region in regions
+    }
+    return promoting.choose_target(listings, group, to)
