@@ -1,0 +1,256 @@
+"""`run`: the long-lived service that keeps the account following the manifests.
+
+Wires the real pieces (Clients, Reconciler, GitSource, Lease) into `controller.service.runner`,
+then waits for SIGTERM/SIGINT and shuts down within `--shutdown-timeout`. Exit 0 when every
+in-flight reconcile finished in time, 1 when some had to be abandoned.
+
+The HTTP server binds 127.0.0.1 by default: /suspend, /resume and /hooks/git change behaviour,
+so exposing them (`--http-host 0.0.0.0` in a container) is an explicit decision.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import tempfile
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+from controller.commands.common import add_aws_arguments, git_revision
+from controller.errors import ControllerError, Diagnostic
+from controller.outcomes import Outcome
+from controller.service.metrics import Metrics
+from controller.service.ports import ElectorFactory, Source
+from controller.service.runner import Runner, RunnerConfig
+from controller.service.windows import WindowPolicy, load_windows
+
+if TYPE_CHECKING:
+    from controller import reconciling, snapshots
+
+log = structlog.get_logger(__name__)
+
+
+def register(sub: Any) -> None:
+    parser = sub.add_parser("run", help="long-lived service: watch manifests and converge")
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("-m", "--manifests", type=Path, metavar="DIR", help="watch a directory")
+    where.add_argument("--repo", metavar="URL", help="follow a branch of a git repository")
+    parser.add_argument("--branch", default="main", help="with --repo (default: %(default)s)")
+    parser.add_argument("--path", default=".", help="manifest folder inside the repository")
+    parser.add_argument("--workdir", type=Path, help="where --repo is checked out (default: temp)")
+    _number(parser, "--poll-interval", 60.0, "seconds between git fetches (with --repo)")
+    _number(parser, "--resync-interval", 300.0, "seconds between full resyncs (drift, registry)")
+    _number(parser, "--shutdown-timeout", 30.0, "seconds in-flight reconciles get on shutdown")
+    parser.add_argument(
+        "--concurrency", type=int, default=8, help="endpoints reconciled at once (default: 8)"
+    )
+    parser.add_argument(
+        "--http-host", default="127.0.0.1", help="bind address (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--http-port", type=int, default=8080, help="probes, /metrics, /status; 0 = any free port"
+    )
+    parser.add_argument("--lease-table", help="DynamoDB table for leader election (HA replicas)")
+    parser.add_argument("--lease-name", default="sagemaker-gitops", help="lease item name")
+    parser.add_argument("--deploy-windows", type=Path, metavar="FILE", help="YAML deploy windows")
+    parser.add_argument(
+        "--webhook-secret-file", type=Path, metavar="FILE", help="enables POST /hooks/git"
+    )
+    parser.add_argument(
+        "--prune", action="store_true", help="delete owned endpoints whose manifests are gone"
+    )
+    add_aws_arguments(parser)
+    parser.set_defaults(func=run)
+
+
+def _number(parser: argparse.ArgumentParser, flag: str, default: float, what: str) -> None:
+    parser.add_argument(flag, type=float, default=default, help=f"{what} (default: {default:g})")
+
+
+def run(args: argparse.Namespace) -> int:
+    config = _config(args)
+    runner = build_runner(args, config)
+    stop = threading.Event()
+    previous = _on_signals(lambda: stop.set())
+    try:
+        try:
+            runner.start()
+        except OSError as e:
+            raise ControllerError(f"cannot listen on {args.http_host}:{args.http_port}: {e}") from e
+        log.warning("running", http_port=runner.http_port, source=args.repo or str(args.manifests))
+        while not stop.wait(1.0):
+            pass
+        log.warning("shutting down", timeout=config.shutdown_timeout)
+        return 0 if runner.stop() else 1
+    finally:
+        _restore_signals(previous)
+
+
+def _config(args: argparse.Namespace) -> RunnerConfig:
+    for flag in ("poll_interval", "resync_interval", "shutdown_timeout"):
+        if getattr(args, flag) <= 0:
+            raise ControllerError(f"--{flag.replace('_', '-')} must be positive")
+    if args.concurrency < 1:
+        raise ControllerError("--concurrency must be at least 1")
+    if args.manifests is not None and not args.manifests.is_dir():
+        raise ControllerError(f"{args.manifests}: not a directory")
+    return RunnerConfig(
+        manifests=args.manifests,
+        resync_interval=args.resync_interval,
+        poll_interval=args.poll_interval,
+        concurrency=args.concurrency,
+        shutdown_timeout=args.shutdown_timeout,
+        http_host=args.http_host,
+        http_port=args.http_port,
+        webhook_secret=_secret(args.webhook_secret_file),
+    )
+
+
+def _secret(path: Path | None) -> bytes | None:
+    if path is None:
+        return None
+    try:
+        secret = path.read_bytes().strip()
+    except OSError as e:
+        raise ControllerError(f"--webhook-secret-file: {e}") from e
+    if not secret:
+        raise ControllerError(f"--webhook-secret-file {path}: the file is empty")
+    return secret
+
+
+def build_runner(args: argparse.Namespace, config: RunnerConfig) -> Runner[_Identified]:
+    """The production wiring; the lead's end-to-end tests can call this with parsed args."""
+    from controller.aws import AwsOptions, Clients
+    from controller.reconciling import ReconcileOptions, Reconciler
+
+    windows = load_windows(args.deploy_windows) if args.deploy_windows else WindowPolicy()
+    clients = Clients(
+        AwsOptions(region=args.region, profile=args.profile, calls_per_second=args.calls_per_second)
+    )
+    metrics = Metrics()
+    clients.observers.append(metrics.observe_api_call)
+    reconciler = _ServiceReconciler(
+        Reconciler(clients, ReconcileOptions(controller_id=args.controller_id, prune=args.prune))
+    )
+    factory, leader_check = _election(args, clients)
+    return Runner(
+        reconciler,
+        config,
+        source=_source(args),
+        windows=windows,
+        elector_factory=factory,
+        leader_check=leader_check,
+        metrics=metrics,
+        revision_of=git_revision if args.manifests is not None else None,
+    )
+
+
+def _source(args: argparse.Namespace) -> Source | None:
+    if args.repo is None:
+        return None
+    from controller.service.gitsource import GitSource
+
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="sagemaker-gitops-"))
+    return GitSource(args.repo, branch=args.branch, path=args.path, workdir=workdir)
+
+
+def _election(
+    args: argparse.Namespace, clients: Any
+) -> tuple[ElectorFactory | None, Callable[[], bool] | None]:
+    """Without --lease-table this replica always leads; with it, only the lease holder applies."""
+    if not args.lease_table:
+        return None, None
+    from controller.service.lease import LeaderElector, Lease
+
+    lease = Lease(clients.client("dynamodb"), args.lease_table, name=args.lease_name)
+    lease.ensure_table()
+
+    def factory(started: Callable[[], None], stopped: Callable[[], None]) -> LeaderElector:
+        return LeaderElector(lease, on_started_leading=started, on_stopped_leading=stopped)
+
+    # Checked right before every reconcile: the lease may lapse between callbacks.
+    return factory, lease.is_leader
+
+
+def _on_signals(handler: Callable[[], None]) -> dict[int, Any]:
+    previous: dict[int, Any] = {}
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        previous[signum] = signal.signal(signum, lambda *_: handler())
+    return previous
+
+
+def _restore_signals(previous: dict[int, Any]) -> None:
+    for signum, old in previous.items():
+        signal.signal(signum, old)
+
+
+@dataclass(frozen=True)
+class _Identified:
+    """A `controller.snapshots.Snapshot` with the endpoint name and labels the service needs.
+
+    Deploy windows select endpoints by name and labels before the first reconcile; the core
+    snapshot exposes them only through its manifest entries.
+    """
+
+    inner: snapshots.Snapshot
+
+    @property
+    def revision(self) -> str | None:
+        return self.inner.revision
+
+    @property
+    def ok(self) -> bool:
+        return self.inner.ok
+
+    @property
+    def diagnostics(self) -> Sequence[Diagnostic]:
+        return self.inner.diagnostics
+
+    def keys(self) -> list[str]:
+        return self.inner.keys()
+
+    def fingerprint(self, key: str) -> str | None:
+        return self.inner.fingerprint(key)
+
+    def suspended(self, key: str) -> bool:
+        return self.inner.suspended(key)
+
+    def name(self, key: str) -> str:
+        from controller.snapshots import split_key
+
+        return split_key(key)[1]
+
+    def labels(self, key: str) -> Mapping[str, str]:
+        entry = self.inner.entry(key)
+        return dict(entry.manifest.metadata.labels) if entry is not None else {}
+
+
+class _ServiceReconciler:
+    """The core Reconciler as `service.ports.Reconciler`.
+
+    It remembers every region the manifests have named since start, so an endpoint whose
+    manifest was removed is found even when it was the last one in its region.
+    """
+
+    def __init__(self, inner: reconciling.Reconciler) -> None:
+        self.inner = inner
+        self._regions: set[str] = set()
+
+    def load(self, root: Path, revision: str | None) -> _Identified:
+        snapshot = self.inner.load(root, revision)
+        self._regions |= snapshot.regions()
+        return _Identified(snapshot)
+
+    def begin_pass(self) -> None:
+        self.inner.begin_pass()
+
+    def owned_keys(self) -> set[str]:
+        return self.inner.owned_keys(set(self._regions) or None)
+
+    def reconcile(self, snapshot: _Identified, key: str, *, apply: bool) -> Outcome:
+        return self.inner.reconcile(snapshot.inner, key, apply=apply)

@@ -1,0 +1,182 @@
+"""The `run` service's HTTP endpoint: probes, metrics, status, suspend/resume and the git webhook.
+
+Stdlib `ThreadingHTTPServer` on a daemon thread; the runner implements `Control` and owns the
+server. Routes:
+
+    GET  /healthz     200 while the control loop and workers are alive, else 503
+    GET  /readyz      200 once the initial sync finished and AWS answered last time, else 503
+    GET  /metrics     Prometheus text
+    GET  /status      JSON: global revision, leader, suspended_all, endpoints[...]
+    POST /suspend     stop applying for every endpoint (still reconciles and reports)
+    POST /resume      apply again; every endpoint is re-checked
+    POST /hooks/git   X-Hub-Signature-256-signed delivery -> immediate git fetch
+                      (404 without --webhook-secret-file, 401 on a bad signature)
+
+The routes that change behaviour have no authentication of their own: the server binds 127.0.0.1
+unless told otherwise, and exposing it is the operator's decision (a NetworkPolicy, a sidecar).
+Request bodies are read only up to a bound, so a client cannot make us buffer without limit.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Protocol
+
+import structlog
+
+from controller.service.metrics import CONTENT_TYPE
+from controller.service.webhook import SIGNATURE_HEADER, verify_signature
+
+log = structlog.get_logger(__name__)
+
+MAX_BODY = 1024 * 1024  # GitHub caps webhook payloads at 25 MB but push events are far smaller
+
+
+class Control(Protocol):
+    """What the HTTP routes need from the runner."""
+
+    def alive(self) -> bool: ...
+    def ready(self) -> tuple[bool, str]: ...
+    def status(self) -> dict[str, Any]: ...
+    def metrics_text(self) -> bytes: ...
+    def suspend(self) -> None: ...
+    def resume(self) -> None: ...
+    def trigger_fetch(self) -> None: ...
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], control: Control, secret: bytes | None) -> None:
+        self.control = control
+        self.webhook_secret = secret
+        super().__init__(address, _Handler)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    timeout = 10  # seconds a client may take to send its request: no slowloris
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        control = self.server.control
+        path = self.path.split("?", 1)[0]
+        if path == "/healthz":
+            ok = control.alive()
+            self._json(HTTPStatus.OK if ok else HTTPStatus.SERVICE_UNAVAILABLE, {"alive": ok})
+        elif path == "/readyz":
+            ready, why = control.ready()
+            code = HTTPStatus.OK if ready else HTTPStatus.SERVICE_UNAVAILABLE
+            self._json(code, {"ready": ready, "reason": why})
+        elif path == "/metrics":
+            self._send(HTTPStatus.OK, control.metrics_text(), CONTENT_TYPE)
+        elif path == "/status":
+            self._json(HTTPStatus.OK, control.status())
+        elif path in ("/suspend", "/resume", "/hooks/git"):
+            self._json(HTTPStatus.METHOD_NOT_ALLOWED, {"error": "use POST"})
+        else:
+            self._json(HTTPStatus.NOT_FOUND, {"error": "not found"})
+
+    def do_POST(self) -> None:
+        path = self.path.split("?", 1)[0]
+        body = self._read_body()
+        if body is None:
+            return
+        control = self.server.control
+        if path == "/suspend":
+            control.suspend()
+            self._json(HTTPStatus.OK, {"suspended_all": True})
+        elif path == "/resume":
+            control.resume()
+            self._json(HTTPStatus.OK, {"suspended_all": False})
+        elif path == "/hooks/git":
+            self._git_hook(body)
+        else:
+            self._json(HTTPStatus.NOT_FOUND, {"error": "not found"})
+
+    def _git_hook(self, body: bytes) -> None:
+        secret = self.server.webhook_secret
+        if not secret:
+            self._json(HTTPStatus.NOT_FOUND, {"error": "webhook not configured"})
+            return
+        if not verify_signature(secret, body, self.headers.get(SIGNATURE_HEADER)):
+            log.warning("webhook signature rejected", client=self.client_address[0])
+            self._json(HTTPStatus.UNAUTHORIZED, {"error": "bad signature"})
+            return
+        self.server.control.trigger_fetch()
+        self._json(HTTPStatus.OK, {"triggered": True})
+
+    def _read_body(self) -> bytes | None:
+        """The request body, or None after answering 400/413 for a bad or oversized one."""
+        text = self.headers.get("Content-Length")
+        try:
+            length = int(text) if text is not None else 0
+        except ValueError:
+            length = -1
+        if length < 0:
+            self.close_connection = True
+            self._json(HTTPStatus.BAD_REQUEST, {"error": "bad Content-Length"})
+            return None
+        if length > MAX_BODY:
+            # Not reading the body: close instead, so it is not parsed as the next request.
+            self.close_connection = True
+            self._json(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {"error": f"max {MAX_BODY} bytes"})
+            return None
+        return self.rfile.read(length) if length else b""
+
+    def _json(self, code: HTTPStatus, payload: dict[str, Any]) -> None:
+        body = json.dumps(payload, indent=1, sort_keys=True, default=str).encode()
+        self._send(code, body, "application/json")
+
+    def _send(self, code: HTTPStatus, body: bytes, content_type: str) -> None:
+        self.send_response(code)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("http", client=self.client_address[0], request=format % args)
+
+
+class HttpServer:
+    """Owns the listening socket and its thread; `port` is the bound one (0 picks a free port)."""
+
+    def __init__(
+        self,
+        control: Control,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 8080,
+        webhook_secret: bytes | None = None,
+    ) -> None:
+        self._server = _Server((host, port), control, webhook_secret)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="http",
+            daemon=True,
+        )
+
+    @property
+    def host(self) -> str:
+        return str(self._server.server_address[0])
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    def start(self) -> None:
+        self._thread.start()
+        log.info("http server listening", host=self.host, port=self.port)
+
+    def stop(self) -> None:
+        if self._thread.is_alive():
+            self._server.shutdown()
+            self._thread.join(timeout=2.0)
+        self._server.server_close()

@@ -1,0 +1,111 @@
+"""The interfaces the `run` service codes against: a manifest snapshot, a reconciler, a source.
+
+`controller.reconciling` satisfies `Reconciler`/`Snapshot`, `controller.service.gitsource`
+satisfies `Source`, `controller.service.lease.LeaderElector` satisfies `Elector`. The service
+imports none of them directly, so its queueing, scheduling and status logic is tested with fakes
+and the real pieces are wired together only in `controller.commands.run`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Protocol, TypeVar
+
+from controller.errors import Diagnostic
+from controller.outcomes import Outcome
+
+
+class Snapshot(Protocol):
+    """One consistent read of the manifest tree; immutable once loaded."""
+
+    @property
+    def revision(self) -> str | None:
+        """The git commit the tree was read from, when known."""
+
+    @property
+    def ok(self) -> bool:
+        """Every manifest loaded and validated; removals are trusted only when true."""
+
+    @property
+    def diagnostics(self) -> Sequence[Diagnostic]:
+        """Problems found while loading; the endpoints that did load are still served."""
+
+    def keys(self) -> list[str]:
+        """Endpoint keys (opaque strings) of every endpoint in the manifests."""
+
+    def fingerprint(self, key: str) -> str | None:
+        """Content hash of that endpoint's manifest; None when the key is absent."""
+
+    def suspended(self, key: str) -> bool:
+        """The manifest sets spec.suspend: report, never apply."""
+
+    def name(self, key: str) -> str:
+        """The endpoint name (metadata.name), for deploy-window globs, logs and /status."""
+
+    def labels(self, key: str) -> Mapping[str, str]:
+        """metadata.labels, for deploy-window label selectors."""
+
+
+# The reconciler's own snapshot type: what its load() returns is what its reconcile() takes.
+SnapshotT = TypeVar("SnapshotT", bound=Snapshot)
+
+
+class Reconciler(Protocol[SnapshotT]):
+    """Plans and applies one endpoint at a time; never waits for an endpoint to settle."""
+
+    def load(self, root: Path, revision: str | None) -> SnapshotT:
+        """Read and validate every manifest under `root`."""
+
+    def begin_pass(self) -> None:
+        """Forget per-pass caches (registry listings, owned index) so new approvals are seen.
+
+        Called before the keys of each newly loaded snapshot are enqueued.
+        """
+
+    def owned_keys(self) -> set[str]:
+        """Keys of live endpoints this controller owns, to find removed manifests."""
+
+    def reconcile(self, snapshot: SnapshotT, key: str, *, apply: bool) -> Outcome:
+        """One non-blocking step for `key`; `apply=False` plans and reports only.
+
+        A key absent from `snapshot` means its manifest was removed; the reconciler prunes it
+        only when pruning is enabled and `snapshot.ok`.
+        """
+
+
+class Checkout(Protocol):
+    """One synced revision of a remote source."""
+
+    @property
+    def revision(self) -> str:
+        """The commit SHA."""
+
+    @property
+    def root(self) -> Path:
+        """The manifest directory of that revision."""
+
+    @property
+    def changed(self) -> bool:
+        """The revision differs from the previous sync."""
+
+
+class Source(Protocol):
+    """Where manifests come from when they are not a local directory (a git branch)."""
+
+    def sync(self) -> Checkout:
+        """Fetch and materialise the newest revision; raises ControllerError on failure."""
+
+
+class Elector(Protocol):
+    """Leader election; calls the callbacks it was built with as leadership comes and goes."""
+
+    def start(self) -> None:
+        """Begin campaigning in the background."""
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Stop leading (callback first), then release the lease; bounded by `timeout`."""
+
+
+# Builds an elector given (on_started_leading, on_stopped_leading).
+ElectorFactory = Callable[[Callable[[], None], Callable[[], None]], Elector]

@@ -1,0 +1,117 @@
+"""The service's shared state, and per-endpoint status derived from Outcomes.
+
+`ServiceState` is what the control loop, the workers and the HTTP threads share (under its lock):
+the current snapshot, leadership, suspension, and one `EndpointStatus` per endpoint key, which
+`update_status` refreshes after every reconcile. The mapping from an Outcome to the sync state
+users see lives here so it is one small table, not logic spread through the runner.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Generic
+
+from controller.outcomes import Outcome, OutcomeKind
+from controller.plans import Health
+from controller.service.ports import SnapshotT
+
+
+class SyncState(StrEnum):
+    """Per-endpoint sync state shown by /status and the endpoints gauge."""
+
+    SYNCED = "Synced"  # live matches the manifest
+    OUT_OF_SYNC = "OutOfSync"  # changes are pending and held (window, not applied)
+    PROGRESSING = "Progressing"  # a change is in flight (Creating/Updating)
+    FAILED = "Failed"  # terminal error: waits for a new manifest, revision or resync
+    SUSPENDED = "Suspended"  # spec.suspend or POST /suspend: reported, never applied
+    UNKNOWN = "Unknown"  # not reconciled yet, or the last attempt could not tell
+
+
+@dataclass(frozen=True)
+class Hold:
+    """Why an endpoint is reconciled report-only this time; kind None means apply."""
+
+    kind: str | None = None  # "leader" | "suspended" | "window"
+    reason: str | None = None
+
+
+@dataclass
+class EndpointStatus:
+    """What /status says about one endpoint."""
+
+    key: str
+    name: str
+    sync: SyncState = SyncState.UNKNOWN
+    health: str = Health.UNKNOWN.value
+    revision: str | None = None
+    manifest: str | None = None
+    reason: str = ""
+    message: str = ""
+    held: str | None = None
+    last_error: str | None = None
+    last_reconcile: str | None = None  # ISO 8601 UTC
+
+    def as_json(self) -> dict[str, Any]:
+        return {**self.__dict__, "sync": self.sync.value}
+
+
+@dataclass
+class ServiceState(Generic[SnapshotT]):
+    """State read and written by the control loop, workers and HTTP threads; hold `lock`."""
+
+    snapshot: SnapshotT | None = None
+    keys: frozenset[str] = frozenset()
+    root: Path | None = None
+    revision: str | None = None
+    leading: bool = True
+    suspended: bool = False
+    initial: set[str] | None = None  # keys of the first enqueue not yet reconciled
+    aws_ok: bool | None = None  # did the last reconcile get answers from AWS
+    problem: str | None = None  # last load / fetch failure, for /readyz
+    # Endpoint name and labels by key, remembered so a removed manifest's endpoint is still
+    # matched by deploy windows and shown by its name.
+    identities: dict[str, tuple[str, Mapping[str, str]]] = field(default_factory=dict)
+    # Keys whose last outcome was TERMINAL -> (fingerprint, revision) it failed on.
+    terminal: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
+    statuses: dict[str, EndpointStatus] = field(default_factory=dict)
+    lock: threading.RLock = field(default_factory=threading.RLock)
+
+
+def update_status(
+    entry: EndpointStatus, outcome: Outcome, hold: Hold, revision: str | None, now: datetime
+) -> None:
+    plan = outcome.plan
+    entry.name = outcome.endpoint or entry.name
+    entry.sync = _sync_state(outcome, hold, entry.sync)
+    if plan is not None:
+        entry.health = plan.health.value
+        entry.manifest = plan.manifest
+    entry.revision = revision
+    entry.reason, entry.message, entry.held = outcome.reason, outcome.message, hold.reason
+    if outcome.kind in (OutcomeKind.TRANSIENT, OutcomeKind.TERMINAL):
+        entry.last_error = outcome.message
+    elif outcome.kind is OutcomeKind.CONVERGED:
+        entry.last_error = None
+    entry.last_reconcile = now.isoformat()
+
+
+def _sync_state(outcome: Outcome, hold: Hold, previous: SyncState) -> SyncState:
+    """Map an outcome (and why it was report-only) to the state users see."""
+    plan = outcome.plan
+    pending = bool(plan and plan.has_changes) and not outcome.mutated
+    if hold.kind == "suspended":
+        return SyncState.SUSPENDED
+    if outcome.kind is OutcomeKind.TERMINAL:
+        return SyncState.FAILED
+    if outcome.kind is OutcomeKind.TRANSIENT:
+        return previous  # one throttled call says nothing new about the endpoint
+    if pending and hold.kind is not None:
+        return SyncState.OUT_OF_SYNC
+    if outcome.kind is OutcomeKind.REQUEUE:
+        return SyncState.PROGRESSING
+    return SyncState.OUT_OF_SYNC if pending else SyncState.SYNCED

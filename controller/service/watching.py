@@ -1,0 +1,160 @@
+"""Watch the manifest tree and call back once per burst of changes.
+
+The runner gives `Watcher` its reload trigger. An editor's save (temp file, rename, chmod) or a
+`git pull` touching fifty files is one burst; `Debouncer` turns it into one callback after a quiet
+period (200 ms), and never later than `max_delay` (2 s) after the first event, so a file rewritten
+continuously still gets picked up. Hidden files and non-YAML files are ignored (editor swap files,
+`.git/`), with one exception: Kubernetes ConfigMap volumes update by swapping the hidden `..data`
+symlink, so that name counts as a change. The periodic resync catches anything missed.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import structlog
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
+
+log = structlog.get_logger(__name__)
+
+YAML_SUFFIXES = (".yaml", ".yml")
+_CONFIGMAP_LINK = "..data"
+
+
+class Debouncer:
+    """Calls `callback` once, `quiet` seconds after the last `poke`, or `max_delay` after the first.
+
+    One daemon thread sleeps until the burst is over; the callback runs on that thread, so it must
+    return quickly (the runner's only sets a flag).
+    """
+
+    def __init__(
+        self, callback: Callable[[], None], quiet: float = 0.2, max_delay: float = 2.0
+    ) -> None:
+        if quiet <= 0 or max_delay < quiet:
+            raise ValueError("need 0 < quiet <= max_delay")
+        self._callback = callback
+        self._quiet = quiet
+        self._max_delay = max_delay
+        self._cond = threading.Condition()
+        self._first: float | None = None  # when the pending burst started
+        self._last = 0.0
+        self._stopped = False
+        self._thread = threading.Thread(target=self._loop, name="debouncer", daemon=True)
+        self._thread.start()
+
+    def poke(self) -> None:
+        with self._cond:
+            now = time.monotonic()
+            if self._first is None:
+                self._first = now
+            self._last = now
+            self._cond.notify()
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stopped = True
+            self._cond.notify()
+        self._thread.join(timeout=1.0)
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                while not self._stopped and not self._due():
+                    self._cond.wait(self._wait_time())
+                if self._stopped:
+                    return
+                self._first = None
+            try:
+                self._callback()
+            except Exception:
+                log.exception("change callback failed")
+
+    def _due(self) -> bool:
+        if self._first is None:
+            return False
+        now = time.monotonic()
+        return now - self._last >= self._quiet or now - self._first >= self._max_delay
+
+    def _wait_time(self) -> float | None:
+        if self._first is None:
+            return None
+        deadline = min(self._last + self._quiet, self._first + self._max_delay)
+        return max(0.0, deadline - time.monotonic())
+
+
+def is_relevant(path: str, root: Path, *, is_directory: bool = False) -> bool:
+    """Whether a change at `path` may change the manifests under `root`."""
+    try:
+        parts = Path(path).relative_to(root).parts
+    except ValueError:
+        return False
+    if not parts:
+        return False
+    if parts[-1] == _CONFIGMAP_LINK:
+        return True
+    if any(part.startswith(".") for part in parts):
+        return False
+    return is_directory or parts[-1].lower().endswith(YAML_SUFFIXES)
+
+
+class _Handler(FileSystemEventHandler):
+    def __init__(self, root: Path, poke: Callable[[], None]) -> None:
+        super().__init__()
+        self._root = root
+        self._poke = poke
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        if event.event_type in ("opened", "closed_no_write"):
+            return
+        # A directory's own "modified" fires for any child, including ignored ones.
+        if event.is_directory and event.event_type == "modified":
+            return
+        paths = [event.src_path, getattr(event, "dest_path", "")]
+        if any(
+            p and is_relevant(os.fsdecode(p), self._root, is_directory=event.is_directory)
+            for p in paths
+        ):
+            self._poke()
+
+
+class Watcher:
+    """A watchdog observer on `root` (recursive) that calls `on_change` once per burst."""
+
+    def __init__(
+        self,
+        root: Path,
+        on_change: Callable[[], None],
+        *,
+        quiet: float = 0.2,
+        max_delay: float = 2.0,
+    ) -> None:
+        # Resolve once: inotify reports resolved paths, and relative_to needs the same prefix.
+        self.root = root.resolve()
+        self._debouncer: Debouncer | None = None
+        self._on_change = on_change
+        self._quiet = quiet
+        self._max_delay = max_delay
+        self._observer: Any = None
+
+    def start(self) -> None:
+        self._debouncer = Debouncer(self._on_change, self._quiet, self._max_delay)
+        self._observer = Observer()
+        self._observer.schedule(
+            _Handler(self.root, self._debouncer.poke), str(self.root), recursive=True
+        )
+        self._observer.daemon = True
+        self._observer.start()
+
+    def stop(self) -> None:
+        if self._observer is not None:
+            self._observer.stop()
+            self._observer.join(timeout=2.0)
+        if self._debouncer is not None:
+            self._debouncer.stop()
