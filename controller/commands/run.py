@@ -57,6 +57,8 @@ def register(sub: Any) -> None:
     )
     parser.add_argument("--lease-table", help="DynamoDB table for leader election (HA replicas)")
     parser.add_argument("--lease-name", default="sagemaker-gitops", help="lease item name")
+    _number(parser, "--lease-duration", 15.0, "seconds a leader's lease lasts without renewal")
+    _number(parser, "--requeue-interval", 15.0, "seconds before a changing endpoint is rechecked")
     parser.add_argument("--deploy-windows", type=Path, metavar="FILE", help="YAML deploy windows")
     parser.add_argument(
         "--webhook-secret-file", type=Path, metavar="FILE", help="enables POST /hooks/git"
@@ -92,7 +94,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _config(args: argparse.Namespace) -> RunnerConfig:
-    for flag in ("poll_interval", "resync_interval", "shutdown_timeout"):
+    for flag in (
+        "poll_interval",
+        "resync_interval",
+        "shutdown_timeout",
+        "lease_duration",
+        "requeue_interval",
+    ):
         if getattr(args, flag) <= 0:
             raise ControllerError(f"--{flag.replace('_', '-')} must be positive")
     if args.concurrency < 1:
@@ -135,7 +143,14 @@ def build_runner(args: argparse.Namespace, config: RunnerConfig) -> Runner[_Iden
     metrics = Metrics()
     clients.observers.append(metrics.observe_api_call)
     reconciler = _ServiceReconciler(
-        Reconciler(clients, ReconcileOptions(controller_id=args.controller_id, prune=args.prune))
+        Reconciler(
+            clients,
+            ReconcileOptions(
+                controller_id=args.controller_id,
+                prune=args.prune,
+                requeue_seconds=args.requeue_interval,
+            ),
+        )
     )
     factory, leader_check = _election(args, clients)
     return Runner(
@@ -167,7 +182,12 @@ def _election(
         return None, None
     from controller.service.lease import LeaderElector, Lease
 
-    lease = Lease(clients.client("dynamodb"), args.lease_table, name=args.lease_name)
+    lease = Lease(
+        clients.client("dynamodb"),
+        args.lease_table,
+        name=args.lease_name,
+        duration=args.lease_duration,
+    )
     lease.ensure_table()
 
     def factory(started: Callable[[], None], stopped: Callable[[], None]) -> LeaderElector:
