@@ -142,7 +142,9 @@ def build(
             DesiredModel(model_name, variant.name, {"ModelName": model_name, **request}, display)
         )
         variants.append(production_variant(variant, model_name))
-    config: dict[str, Any] = {"ProductionVariants": variants}
+    # Variant order means nothing to SageMaker: sorting keeps a YAML reorder from renaming the
+    # config (and so from starting a rollout).
+    config: dict[str, Any] = {"ProductionVariants": sorted(variants, key=_variant_name)}
     if spec.data_capture:
         config["DataCaptureConfig"] = data_capture_request(spec.data_capture)
     if spec.kms_key_id:
@@ -163,6 +165,10 @@ def build(
         spec_hash=spec_hash,
         terms=manifest_terms(manifest, packages),
     )
+
+
+def _variant_name(production_variant: dict[str, Any]) -> str:
+    return str(production_variant["VariantName"])
 
 
 def _image(variant: Variant) -> str:
@@ -216,6 +222,8 @@ def manifest_terms(
     if spec.data_capture:
         for k, val in _flatten(spec.data_capture.model_dump(by_alias=True, exclude_none=True)):
             terms[f"dataCapture.{k}"] = val
+    if spec.kms_key_id:  # part of the config's identity: without a term it would look like drift
+        terms["kmsKeyId"] = spec.kms_key_id
     return terms
 
 

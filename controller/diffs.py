@@ -205,10 +205,13 @@ def _rollout(
     desired: DesiredEndpoint, seen: Observed, live: LiveEndpoint, options: DiffOptions
 ) -> tuple[tuple[Action, ...], tuple[str, ...]]:
     """New Models/EndpointConfig + UpdateEndpoint (with the manifest's DeploymentConfig)."""
-    changes = field_changes(seen.live_terms or {}, desired.terms, options.notes)
+    # Unknown live terms are not "all None": comparing against {} would report every field as
+    # new (e.g. `model.version: None -> 7`). Fall back to naming the config switch instead.
+    live_terms = seen.live_terms
+    changes = () if live_terms is None else field_changes(live_terms, desired.terms, options.notes)
     reason = _rollout_reason(changes, desired, seen, options)
     actions = _new_resources(desired, seen, reason)
-    actions.append(_endpoint_tags(desired, seen, live, reason, attempted=True))
+    actions.extend(_if_any(_endpoint_tags(desired, seen, live, reason, attempted=True)))
     request: dict[str, Any] = {
         "EndpointName": desired.name,
         "EndpointConfigName": desired.config_name,
@@ -255,7 +258,8 @@ def _in_place(
         warnings.extend(rollout_warnings(desired, weights.changes))
     tag_actions = _tag_actions(desired, seen, live)
     if weights is not None and not any(a.type is ResourceType.ENDPOINT for a in tag_actions):
-        tag_actions.insert(0, _endpoint_tags(desired, seen, live, Reason.WEIGHTS_ONLY, False))
+        refresh = _endpoint_tags(desired, seen, live, Reason.WEIGHTS_ONLY, False)
+        tag_actions[:0] = _if_any(refresh)
     actions = tag_actions + actions
     if live.status == "InService" and not actions:
         actions.extend(_delete(kind, name, Reason.SUPERSEDED) for kind, name in seen.superseded)
@@ -332,6 +336,11 @@ def _endpoint_tags(
     return _tag(ResourceType.ENDPOINT, live.name, live.arn, to_set, to_remove, reason, have)
 
 
+def _if_any(action: Action) -> list[Action]:
+    """The tag action, unless it would neither set nor remove anything (an empty API call)."""
+    return [action] if action.tags_set or action.tags_removed else []
+
+
 def _tag(
     kind: ResourceType,
     name: str,
@@ -383,7 +392,7 @@ def field_changes(
     return tuple(
         FieldChange(p, before.get(p), after.get(p), notes.get(p, ""))
         for p in paths
-        if not _same(before.get(p), after.get(p))
+        if not _same(before.get(p), after.get(p), p)
     )
 
 
@@ -391,7 +400,9 @@ def _path_order(path: str) -> tuple[int, str]:
     return (0 if path.startswith("variants[") else 1, path)
 
 
-def _same(a: Any, b: Any) -> bool:
+def _same(a: Any, b: Any, path: str = "") -> bool:
+    if path.endswith(".model.packageGroup") and isinstance(a, str) and isinstance(b, str):
+        return a.lower() == b.lower()  # live terms come from ARNs, which SageMaker lower-cases
     if isinstance(a, int | float) and isinstance(b, int | float) and not isinstance(a, bool):
         return abs(float(a) - float(b)) <= _WEIGHT_TOLERANCE
     return bool(a == b)

@@ -247,6 +247,8 @@ def config_terms(
                 terms[f"{base}.volumeSizeInGB"] = pv["VolumeSizeInGB"]
     for k, v in _capture_terms(config.get("DataCaptureConfig")):
         terms[f"dataCapture.{k}"] = v
+    if config.get("KmsKeyId"):
+        terms["kmsKeyId"] = config["KmsKeyId"]
     return terms
 
 
