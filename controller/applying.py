@@ -90,6 +90,8 @@ def _execute(client: Any, action: Action, sleep: Callable[[float], None]) -> str
         except NotFound:
             return "unchanged"  # already gone: the goal is met
         return "deleted"
+    if action.op is Op.UPDATE and (action.tags_set or action.tags_removed):
+        _retag(client, action)
     if action.call == "create_endpoint":
         return _create_endpoint(client, action, sleep)
     try:
@@ -114,7 +116,7 @@ def _create_endpoint(client: Any, action: Action, sleep: Callable[[float], None]
 
 
 def _retag(client: Any, action: Action) -> str:
-    arn = action.request["ResourceArn"]
+    arn = action.resource_arn or action.request["ResourceArn"]
     if action.tags_set:
         call(client, "add_tags", ResourceArn=arn, Tags=tagging.to_list(action.tags_set))
     if action.tags_removed:

@@ -7,7 +7,7 @@ records its reason, so a reviewer (and the tests) can see *why* a rollout or del
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from controller import tagging
@@ -115,8 +115,6 @@ def _held(desired: DesiredEndpoint, plan: EndpointPlan) -> EndpointPlan:
 
 
 def _with_hold(plan: EndpointPlan, why: str) -> EndpointPlan:
-    from dataclasses import replace
-
     return replace(plan, held=why)
 
 
@@ -211,7 +209,7 @@ def _rollout(
     changes = () if live_terms is None else field_changes(live_terms, desired.terms, options.notes)
     reason = _rollout_reason(changes, desired, seen, options)
     actions = _new_resources(desired, seen, reason)
-    actions.extend(_if_any(_endpoint_tags(desired, seen, live, reason, attempted=True)))
+    retag = _endpoint_tags(desired, seen, live, reason, attempted=True)
     request: dict[str, Any] = {
         "EndpointName": desired.name,
         "EndpointConfigName": desired.config_name,
@@ -220,18 +218,32 @@ def _rollout(
         request["DeploymentConfig"] = desired.deployment_config
     if not changes:
         changes = (FieldChange("endpointConfigName", live.config_name, desired.config_name),)
-    actions.append(
-        Action(
-            Op.UPDATE,
-            ResourceType.ENDPOINT,
-            desired.name,
-            reason,
-            changes,
-            call="update_endpoint",
-            request=request,
-        )
+    update = Action(
+        Op.UPDATE,
+        ResourceType.ENDPOINT,
+        desired.name,
+        reason,
+        changes,
+        call="update_endpoint",
+        request=request,
     )
+    actions.append(_with_tags(update, retag))
     return tuple(actions), rollout_warnings(desired, changes)
+
+
+def _with_tags(update: Action, retag: Action) -> Action:
+    """Fold the endpoint's tag edits into its update: one action per endpoint in the plan.
+
+    Apply runs AddTags just before the update call, so the attempted-config tag is on the
+    endpoint before a rollout can fail (that tag is how a failed rollout is recognised).
+    """
+    return replace(
+        update,
+        changes=update.changes + retag.changes,
+        tags_set=retag.tags_set,
+        tags_removed=retag.tags_removed,
+        resource_arn=retag.request["ResourceArn"],
+    )
 
 
 def _rollout_reason(
@@ -253,13 +265,12 @@ def _in_place(
     actions: list[Action] = []
     warnings: list[str] = []
     weights = _weights_action(desired, live)
-    if weights is not None:
-        actions.append(weights)
-        warnings.extend(rollout_warnings(desired, weights.changes))
     tag_actions = _tag_actions(desired, seen, live)
-    if weights is not None and not any(a.type is ResourceType.ENDPOINT for a in tag_actions):
-        refresh = _endpoint_tags(desired, seen, live, Reason.WEIGHTS_ONLY, False)
-        tag_actions[:0] = _if_any(refresh)
+    if weights is not None:
+        warnings.extend(rollout_warnings(desired, weights.changes))
+        tag_actions = [a for a in tag_actions if a.type is not ResourceType.ENDPOINT]
+        retag = _endpoint_tags(desired, seen, live, Reason.WEIGHTS_ONLY, False)
+        actions.append(_with_tags(weights, retag))
     actions = tag_actions + actions
     if live.status == "InService" and not actions:
         actions.extend(_delete(kind, name, Reason.SUPERSEDED) for kind, name in seen.superseded)

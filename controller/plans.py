@@ -95,6 +95,8 @@ class Action:
     # Tag edits for Op.TAG: keys to set and keys to remove.
     tags_set: dict[str, str] = field(default_factory=dict)
     tags_removed: tuple[str, ...] = ()
+    # For UPDATE actions that also retag the endpoint first (bookkeeping, attempted config).
+    resource_arn: str = ""
 
 
 @dataclass(frozen=True)

@@ -82,7 +82,9 @@ def test_policy_violations_fail_the_plan(world: World, tmp_path: Path) -> None:
 
 def test_policy_passes_a_compliant_change(world: World, tmp_path: Path) -> None:
     manifest = registry_manifest(name="churn").replace("ml.m5.xlarge", "ml.c5.xlarge")
-    world.write("churn.yaml", manifest.replace("initialInstanceCount: 1", "initialInstanceCount: 2"))
+    world.write(
+        "churn.yaml", manifest.replace("initialInstanceCount: 1", "initialInstanceCount: 2")
+    )
     policy = tmp_path / "policy.yaml"
     policy.write_text(PROD_POLICY)
 
@@ -96,11 +98,13 @@ def test_promote_to_latest_approved_changes_only_the_version_line(world: World) 
         ModelPackageArn=_package_arn(world, "churn-xgb", 3), ModelApprovalStatus="Approved"
     )
 
-    result = world.cli("promote", "--group", "churn-xgb", "--to", "latest-approved",
-                       "-m", str(world.root))
+    result = world.cli(
+        "promote", "--group", "churn-xgb", "--to", "latest-approved", "-m", str(world.root)
+    )
 
     after = path.read_text()
-    changed = [(a, b) for a, b in zip(before.splitlines(), after.splitlines()) if a != b]
+    lines = zip(before.splitlines(), after.splitlines(), strict=True)
+    changed = [(a, b) for a, b in lines if a != b]
     assert result.code == 0, result.err
     assert len(changed) == 1 and changed[0][1].strip().endswith("version: 3}")
     assert "# keep me" in after

@@ -16,8 +16,18 @@ from controller.cli import build_parser
 from controller.commands.run import _config, build_runner
 from tests.e2e.conftest import World, registry_manifest
 
-FAST = ["--resync-interval", "60", "--requeue-interval", "0.2", "--http-port", "0",
-        "--concurrency", "4", "--shutdown-timeout", "5"]
+FAST = [
+    "--resync-interval",
+    "60",
+    "--requeue-interval",
+    "0.2",
+    "--http-port",
+    "0",
+    "--concurrency",
+    "4",
+    "--shutdown-timeout",
+    "5",
+]
 
 
 @contextmanager
@@ -70,8 +80,10 @@ def test_probes_metrics_and_status_answer(world: World) -> None:
     world.write("churn.yaml", registry_manifest())
     with service("-m", str(world.root), *FAST) as runner:
         eventually(lambda: world.endpoint("churn")["EndpointStatus"] == "InService")
-        eventually(lambda: json.loads(get(runner, "/status")[1])["endpoints"][0]["sync"]
-                   == "Synced", what="synced status")
+        eventually(
+            lambda: json.loads(get(runner, "/status")[1])["endpoints"][0]["sync"] == "Synced",
+            what="synced status",
+        )
         health, ready = get(runner, "/healthz"), get(runner, "/readyz")
         metrics = get(runner, "/metrics")[1].decode()
         status = json.loads(get(runner, "/status")[1])
@@ -116,40 +128,66 @@ def test_git_mode_follows_commits_and_tags_the_revision(world: World, tmp_path: 
         )
         subprocess.run([*git, "-C", str(clone), "add", "."], check=True)
         subprocess.run([*git, "-C", str(clone), "commit", "-qm", f"v{version}"], check=True)
-        subprocess.run(["git", "-C", str(clone), "push", "-q", "origin", "HEAD:main"],
-                       check=True, capture_output=True)
-        out = subprocess.run(["git", "-C", str(clone), "rev-parse", "HEAD"], check=True,
-                             capture_output=True, text=True)
+        subprocess.run(
+            ["git", "-C", str(clone), "push", "-q", "origin", "HEAD:main"],
+            check=True,
+            capture_output=True,
+        )
+        out = subprocess.run(
+            ["git", "-C", str(clone), "rev-parse", "HEAD"],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         return out.stdout.strip()
 
     first = commit(1)
-    with service("--repo", f"file://{bare}", "--path", "endpoints", "--poll-interval", "0.2",
-                 "--workdir", str(tmp_path / "work"), *FAST):
+    with service(
+        "--repo",
+        f"file://{bare}",
+        "--path",
+        "endpoints",
+        "--poll-interval",
+        "0.2",
+        "--workdir",
+        str(tmp_path / "work"),
+        *FAST,
+    ):
         arn = eventually(lambda: world.endpoint("churn")["EndpointArn"])
         assert world.tags(arn)["sagemaker-gitops/revision"] == first
         second = commit(2)
-        eventually(lambda: world.tags(arn)["sagemaker-gitops/revision"] == second,
-                   what="new revision applied")
+        eventually(
+            lambda: world.tags(arn)["sagemaker-gitops/revision"] == second,
+            what="new revision applied",
+        )
 
 
 def test_leader_election_hands_over_and_never_runs_two_leaders(world: World) -> None:
     world.write("churn.yaml", registry_manifest(version=1))
     ha = ["--lease-table", "sagemaker-gitops-leases", "--lease-duration", "1.5"]
-    with service("-m", str(world.root), *FAST, *ha) as a, service(
-        "-m", str(world.root), *FAST, *ha
-    ) as b:
+    with (
+        service("-m", str(world.root), *FAST, *ha) as a,
+        service("-m", str(world.root), *FAST, *ha) as b,
+    ):
         both = _watch_leaders(a, b)
         try:
-            leader = eventually(lambda: a if a.status()["leader"] else
-                                (b if b.status()["leader"] else None), what="a leader")
+            leader = eventually(
+                lambda: a if a.status()["leader"] else (b if b.status()["leader"] else None),
+                what="a leader",
+            )
             standby = b if leader is a else a
             eventually(lambda: world.endpoint("churn"), what="first apply")
             leader.stop(5)
-            eventually(lambda: standby.status()["leader"], timeout=5, what="handover")
+            eventually(lambda: standby.status()["leader"], timeout=10, what="handover")
             world.write("churn.yaml", registry_manifest(version=2))
-            eventually(lambda: "v2" in json.dumps(standby.status()) or
-                       world.endpoint("churn")["EndpointStatus"] == "Updating" or
-                       _serves_version(world, 2), what="standby applies the change")
+            eventually(
+                lambda: (
+                    "v2" in json.dumps(standby.status())
+                    or world.endpoint("churn")["EndpointStatus"] == "Updating"
+                    or _serves_version(world, 2)
+                ),
+                what="standby applies the change",
+            )
         finally:
             overlap = both()
     assert not overlap, "two replicas led at the same time"
@@ -157,7 +195,8 @@ def test_leader_election_hands_over_and_never_runs_two_leaders(world: World) -> 
 
 def _serves_version(world: World, version: int) -> bool:
     config = world.sm.describe_endpoint_config(
-        EndpointConfigName=world.endpoint("churn")["EndpointConfigName"])
+        EndpointConfigName=world.endpoint("churn")["EndpointConfigName"]
+    )
     model = world.sm.describe_model(ModelName=config["ProductionVariants"][0]["ModelName"])
     return bool(model["Containers"][0]["ModelPackageName"].endswith(f"/{version}"))
 

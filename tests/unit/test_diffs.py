@@ -163,7 +163,7 @@ def test_version_bump_rolls_out_a_new_model_and_config() -> None:
     old, new = version(6, deployment=CANARY), version(7, deployment=CANARY)
     plan = diff(new, rolled_out_from(old, new))
     assert plan.status is Status.UPDATE
-    assert shape(plan) == [(Op.CREATE, M), (Op.CREATE, EC), (Op.TAG, EP), (Op.UPDATE, EP)]
+    assert shape(plan) == [(Op.CREATE, M), (Op.CREATE, EC), (Op.UPDATE, EP)]
     assert {a.reason for a in plan.actions} == {Reason.VERSION_CHANGED}
     update = only(plan, Op.UPDATE, EP)
     assert update.call == "update_endpoint"
@@ -176,8 +176,10 @@ def test_version_bump_rolls_out_a_new_model_and_config() -> None:
     assert update.request["DeploymentConfig"]["BlueGreenUpdatePolicy"]
     assert only(plan, Op.CREATE, M).name == new.models[0].name
     assert only(plan, Op.CREATE, EC).name == new.config_name
-    # The attempt is recorded before UpdateEndpoint, so a failed rollout is recognised later.
-    assert only(plan, Op.TAG, EP).tags_set[tagging.ATTEMPTED_CONFIG] == new.config_name
+    # The attempt is recorded (AddTags just before UpdateEndpoint), so a failed rollout is
+    # recognised later.
+    assert update.tags_set[tagging.ATTEMPTED_CONFIG] == new.config_name
+    assert update.resource_arn.endswith(":endpoint/churn-prod")
     assert plan.warnings == ()
 
 
@@ -190,7 +192,7 @@ def test_rollout_without_deployment_config_sends_none() -> None:
 def test_rollout_reuses_existing_models_and_config() -> None:
     old, new = version(6), version(7)
     seen = rolled_out_from(old, new, missing_models=frozenset(), config_exists=True)
-    assert shape(diff(new, seen)) == [(Op.TAG, EP), (Op.UPDATE, EP)]
+    assert shape(diff(new, seen)) == [(Op.UPDATE, EP)]
 
 
 def test_rollout_resumes_after_a_crash_before_update_endpoint() -> None:
@@ -335,9 +337,10 @@ def test_weights_only_with_a_new_revision_also_refreshes_bookkeeping() -> None:
     tags = {**want.tags, tagging.REVISION: "old"}
     seen = mirror(want, endpoint=live(want, weights={"primary": (1.0, 2)}), endpoint_tags=tags)
     plan = diff(want, seen)
-    assert shape(plan) == [(Op.TAG, EP), (Op.UPDATE, EP)]
-    tag = only(plan, Op.TAG, EP)
-    assert tag.tags_set == {tagging.REVISION: "new"} and tag.changes == ()
+    assert shape(plan) == [(Op.UPDATE, EP)]
+    update = only(plan, Op.UPDATE, EP)
+    assert update.tags_set == {tagging.REVISION: "new"}
+    assert [c.path for c in update.changes] == ["variants[primary].initialWeight"]
 
 
 def test_serverless_weights_carry_no_instance_count() -> None:
@@ -437,9 +440,9 @@ def test_adopt_takes_over_an_unowned_endpoint() -> None:
     )
     plan = diff(want, seen)
     assert plan.status is Status.UPDATE
-    assert shape(plan) == [(Op.CREATE, M), (Op.CREATE, EC), (Op.TAG, EP), (Op.UPDATE, EP)]
+    assert shape(plan) == [(Op.CREATE, M), (Op.CREATE, EC), (Op.UPDATE, EP)]
     assert {a.reason for a in plan.actions} == {Reason.ADOPT}
-    tag = only(plan, Op.TAG, EP)
+    tag = only(plan, Op.UPDATE, EP)
     assert tag.tags_set[tagging.MANAGED_BY] == "default"
     assert tag.tags_removed == ("team",)
 
