@@ -381,8 +381,11 @@ def _tag(
 
 def _arn(endpoint_arn: str, kind: ResourceType, name: str) -> str:
     """ARN of a sibling resource, from the endpoint's (same account and region)."""
-    prefix = endpoint_arn.rsplit(":", 1)[0]
+    prefix, _, resource = endpoint_arn.rpartition(":")
     segment = {ResourceType.MODEL: "model", ResourceType.ENDPOINT_CONFIG: "endpoint-config"}[kind]
+    # Follow the account's ARN spelling: SageMaker writes names lower-case in ARNs.
+    if resource.islower():
+        name = name.lower()
     return f"{prefix}:{segment}/{name}"
 
 

@@ -65,12 +65,16 @@ class Owned:
 
 @dataclass
 class Inventory:
-    """Everything carrying this controller's managed-by tag in one region."""
+    """Everything carrying this controller's managed-by tag in one region.
+
+    Keyed by lower-cased name: SageMaker names are case-insensitive and its ARNs (where the
+    index takes names from) are lower-case, while manifests may use any case.
+    """
 
     resources: dict[tuple[str, str], Owned] = field(default_factory=dict)
 
     def get(self, kind: str, name: str) -> Owned | None:
-        return self.resources.get((kind, name))
+        return self.resources.get((kind, name.lower()))
 
     def of_kind(self, kind: str) -> list[Owned]:
         return [r for (k, _), r in sorted(self.resources.items()) if k == kind]
@@ -79,10 +83,10 @@ class Inventory:
         return [r for r in self.of_kind(kind) if r.endpoint == endpoint]
 
     def put(self, item: Owned) -> None:
-        self.resources[(item.kind, item.name)] = item
+        self.resources[(item.kind, item.name.lower())] = item
 
     def drop(self, kind: str, name: str) -> None:
-        self.resources.pop((kind, name), None)
+        self.resources.pop((kind, name.lower()), None)
 
 
 def translate(error: ClientError, operation: str) -> AwsError:

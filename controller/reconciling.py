@@ -97,7 +97,8 @@ class Reconciler:
         keys: set[str] = set()
         for region in sorted(regions or {self._default_region()}):
             for item in self.inventory(region).resources.values():
-                name = item.name if item.kind == "endpoint" else item.endpoint
+                # The endpoint tag keeps the manifest's spelling; ARNs may be lower-cased.
+                name = item.endpoint or (item.name if item.kind == "endpoint" else "")
                 if name:
                     keys.add(endpoint_key(region, name))
         return keys

@@ -797,3 +797,22 @@ def test_plans_are_pure_data() -> None:
 )
 def test_health_of(status: str | None, health: Health) -> None:
     assert health_of(status) is health
+
+
+@pytest.mark.parametrize(
+    ("endpoint_arn", "expected"),
+    [
+        (
+            "arn:aws:sagemaker:us-east-1:1:endpoint/churn",
+            "arn:aws:sagemaker:us-east-1:1:model/churn-m-1a",
+        ),
+        (
+            "arn:aws:sagemaker:us-east-1:1:endpoint/Churn",
+            "arn:aws:sagemaker:us-east-1:1:model/Churn-M-1a",
+        ),
+    ],
+)
+def test_sibling_arns_follow_the_accounts_arn_spelling(endpoint_arn: str, expected: str) -> None:
+    from controller.diffs import _arn
+
+    assert _arn(endpoint_arn, ResourceType.MODEL, "Churn-M-1a") == expected

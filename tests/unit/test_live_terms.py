@@ -188,3 +188,21 @@ def test_lowercased_package_arns_match_a_mixed_case_group() -> None:
     terms = config_terms(described_config(want), models, live(want))
     assert terms["variants[primary].model.packageGroup"] == "churn-xgb"
     assert field_changes(terms, want.terms, {}) == ()
+
+
+def test_inventory_lookups_ignore_case_because_arns_are_lower_case() -> None:
+    from controller.live import Inventory, Owned
+
+    inventory = Inventory()
+    inventory.put(
+        Owned(
+            "endpoint",
+            "churn-prod",
+            "arn:...:endpoint/churn-prod",
+            {"sagemaker-gitops/endpoint": "Churn-Prod"},
+        )
+    )
+    found = inventory.get("endpoint", "Churn-Prod")
+    assert found is not None and found.endpoint == "Churn-Prod"
+    inventory.drop("endpoint", "CHURN-PROD")
+    assert inventory.get("endpoint", "churn-prod") is None
