@@ -396,7 +396,7 @@ def gc_candidates(
     """Which owned configs and models to delete: all but the live one and the `keep` newest."""
     described = {name: describe(name) for name in configs}
     others = [n for n in configs if n != current and described.get(n) is not None]
-    others.sort(key=lambda n: (described[n].get("CreationTime") or 0, n), reverse=True)
+    others.sort(key=lambda n: (_created(described[n]), n), reverse=True)
     kept = [current, *others[:keep]]
     in_use = {
         pv.get("ModelName")
@@ -409,6 +409,12 @@ def gc_candidates(
     doomed = [(ResourceType.ENDPOINT_CONFIG, n) for n in others[keep:]]
     doomed += [(ResourceType.MODEL, m) for m in sorted(models) if m not in in_use]
     return tuple(doomed)
+
+
+def _created(description: dict[str, Any]) -> float:
+    """Creation time as a number; a description without one sorts as oldest."""
+    created: Any = description.get("CreationTime")
+    return float(created.timestamp()) if hasattr(created, "timestamp") else 0.0
 
 
 def approval_note(detail: dict[str, Any]) -> str:
