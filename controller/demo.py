@@ -31,7 +31,12 @@ def run_demo(
     cli: Callable[[list[str]], int],
     say: Callable[[str], None] = print,
 ) -> int:
-    from controller.sandbox import Sandbox
+    try:
+        from controller.sandbox import Sandbox
+    except ImportError as e:
+        raise ControllerError(
+            "the demo needs the sandbox extra: pip install 'sagemaker-gitops[sandbox]'"
+        ) from e
 
     for path in (manifests, seed):
         if not path.exists():
