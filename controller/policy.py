@@ -26,14 +26,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from pydantic.alias_generators import to_camel
-from yaml.nodes import MappingNode, Node, SequenceNode
+from pydantic import Field, ValidationError, field_validator
+from yaml.nodes import Node, SequenceNode
 
 from controller.errors import Diagnostic, ManifestError
 from controller.manifests import yamlpos
 from controller.manifests.loading import describe, render_path
-from controller.manifests.models import EndpointManifest
+from controller.manifests.models import EndpointManifest, Strict
 from controller.plans import EndpointPlan, Plan, Status
 
 REPO_CONFIG_NAMES = (".sagemaker-gitops.yaml", ".sagemaker-gitops.yml")
@@ -45,17 +44,7 @@ _DROPPED_RULES = {
 }
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        frozen=True,
-        alias_generator=to_camel,
-        populate_by_name=True,
-        use_attribute_docstrings=True,
-    )
-
-
-class Selector(_Strict):
+class Selector(Strict):
     """Which endpoints a rule applies to; an empty selector selects every endpoint."""
 
     labels: dict[str, str | list[str]] = {}
@@ -73,7 +62,7 @@ class Selector(_Strict):
         return ", ".join(f"{k}={v}" for k, v in shown.items())
 
 
-class Rule(_Strict):
+class Rule(Strict):
     """Base of every rule: a name for messages and a selector."""
 
     name: ClassVar[str]
@@ -170,7 +159,7 @@ def _listify(value: Any) -> Any:
     return value if isinstance(value, list) else [value]
 
 
-class PolicyRules(_Strict):
+class PolicyRules(Strict):
     """Every rule of a policy; each is optional."""
 
     min_instance_count: list[MinInstanceCount] = []
@@ -349,17 +338,5 @@ def _as_written(root: Node, loc: tuple[Any, ...]) -> yamlpos.Loc:
         if isinstance(part, int) and node is not None and not isinstance(node, SequenceNode):
             continue
         out.append(part)
-        node = _child(node, part) if node is not None else None
+        node = yamlpos.child(node, part) if node is not None else None
     return tuple(out)
-
-
-def _child(node: Node, part: str | int) -> Node | None:
-    if isinstance(node, SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
-        item: Node = node.value[part]
-        return item
-    if isinstance(node, MappingNode):
-        for key_node, value_node in reversed(node.value):
-            if yamlpos.scalar_key(key_node) == part:
-                child: Node = value_node
-                return child
-    return None

@@ -173,7 +173,7 @@ def _scalar_at(root: Node, loc: yamlpos.Loc, shared: set[int], shown: str) -> Sc
     node = root
     line = yamlpos.line_of(root, loc)
     for part in loc:
-        child = _child(node, part)
+        child = yamlpos.child(node, part)
         if child is None or id(child) in shared:
             message = (
                 "the version is shared through a YAML anchor, alias or merge key; "
@@ -188,18 +188,6 @@ def _scalar_at(root: Node, loc: yamlpos.Loc, shared: set[int], shown: str) -> Sc
         message = "the version must be written on one line to be promoted"
         raise ManifestError([Diagnostic(shown, line, render_path(loc), message)])
     return node
-
-
-def _child(node: Node, part: str | int) -> Node | None:
-    if isinstance(node, SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
-        item: Node = node.value[part]
-        return item
-    if isinstance(node, MappingNode):
-        for key_node, value_node in reversed(node.value):
-            if yamlpos.scalar_key(key_node) == part:
-                value: Node = value_node
-                return value
-    return None
 
 
 def collect(

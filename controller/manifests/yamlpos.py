@@ -200,7 +200,7 @@ def line_of(root: Node, loc: Loc) -> int:
     node = root
     line = root.start_mark.line + 1
     for part in loc:
-        child = _child(node, part)
+        child = entry(node, part)
         if child is None:
             break
         anchor, node = child
@@ -208,7 +208,14 @@ def line_of(root: Node, loc: Loc) -> int:
     return line
 
 
-def _child(node: Node, part: str | int) -> tuple[Node, Node] | None:
+def child(node: Node, part: str | int) -> Node | None:
+    """The value node at `part` (a mapping key or a list index), if there is one."""
+    found = entry(node, part)
+    return found[1] if found else None
+
+
+def entry(node: Node, part: str | int) -> tuple[Node, Node] | None:
+    """(key node, value node) at `part`; for a list item both are the item."""
     if isinstance(node, SequenceNode) and isinstance(part, int):
         if 0 <= part < len(node.value):
             item: Node = node.value[part]
