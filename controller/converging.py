@@ -21,6 +21,8 @@ Progress = Callable[[dict[str, Outcome], float], None]
 class ConvergeResult:
     outcomes: dict[str, Outcome] = field(default_factory=dict)
     timed_out: bool = False
+    # Every change made per endpoint across all passes: (type, name, result).
+    changes: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)
 
     @property
     def failed(self) -> list[Outcome]:
@@ -54,7 +56,10 @@ def converge(
     while pending:
         rec.begin_pass()
         for key in pending:
-            result.outcomes[key] = rec.reconcile(snapshot, key, apply=True)
+            outcome = rec.reconcile(snapshot, key, apply=True)
+            result.outcomes[key] = outcome
+            made = [c for c in outcome.changes if c[2] != "unchanged"]
+            result.changes.setdefault(key, []).extend(made)
         if progress is not None:
             progress(result.outcomes, clock() - started)
         pending = [k for k in pending if _again(result.outcomes[k])]

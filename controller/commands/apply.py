@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     if tty:
         print(file=sys.stderr)
     for key in keys:
-        _report(display_name(key), result.outcomes[key], args.wait)
+        _report(display_name(key), result.outcomes[key], result.changes.get(key, []))
     if result.timed_out:
         print(f"error: timed out after {args.timeout:.0f}s waiting for endpoints", file=sys.stderr)
     failed = [o for o in result.outcomes.values() if _is_failure(o, args.wait)]
@@ -85,7 +85,7 @@ def _is_failure(outcome: Outcome, wait: bool) -> bool:
     return wait and outcome.kind is not OutcomeKind.CONVERGED
 
 
-def _report(name: str, outcome: Outcome, wait: bool) -> None:
+def _report(name: str, outcome: Outcome, changes: list[tuple[str, str, str]]) -> None:
     plan = outcome.plan
     if outcome.kind is OutcomeKind.TERMINAL:
         print(f"{name}: error: {outcome.message}", file=sys.stderr)
@@ -96,7 +96,8 @@ def _report(name: str, outcome: Outcome, wait: bool) -> None:
     state = "converged" if outcome.kind is OutcomeKind.CONVERGED else "in progress"
     if plan is not None and plan.held and outcome.reason == "Suspended":
         state = f"skipped ({plan.held})"
-    print(f"{name}: {state}" + (f" ({outcome.message})" if not wait and outcome.mutated else ""))
+    done = "; ".join(f"{result} {kind} {resource}" for kind, resource, result in changes)
+    print(f"{name}: {state}" + (f" ({done})" if done else ""))
 
 
 def _progress(outcomes: dict[str, Outcome], elapsed: float) -> None:
