@@ -72,6 +72,10 @@ class Inventory:
     """
 
     resources: dict[tuple[str, str], Owned] = field(default_factory=dict)
+    # (kind, endpoint) -> {name: resource}: per-endpoint lookups stay O(1) on large accounts.
+    _by_endpoint: dict[tuple[str, str], dict[str, Owned]] = field(
+        default_factory=dict, repr=False
+    )
 
     def get(self, kind: str, name: str) -> Owned | None:
         return self.resources.get((kind, name.lower()))
@@ -80,13 +84,20 @@ class Inventory:
         return [r for (k, _), r in sorted(self.resources.items()) if k == kind]
 
     def for_endpoint(self, kind: str, endpoint: str) -> list[Owned]:
-        return [r for r in self.of_kind(kind) if r.endpoint == endpoint]
+        found = self._by_endpoint.get((kind, endpoint.lower()), {})
+        return [found[name] for name in sorted(found)]
 
     def put(self, item: Owned) -> None:
+        self.drop(item.kind, item.name)
         self.resources[(item.kind, item.name.lower())] = item
+        if item.endpoint:
+            group = self._by_endpoint.setdefault((item.kind, item.endpoint.lower()), {})
+            group[item.name.lower()] = item
 
     def drop(self, kind: str, name: str) -> None:
-        self.resources.pop((kind, name.lower()), None)
+        old = self.resources.pop((kind, name.lower()), None)
+        if old is not None and old.endpoint:
+            self._by_endpoint.get((kind, old.endpoint.lower()), {}).pop(name.lower(), None)
 
 
 def translate(error: ClientError, operation: str) -> AwsError:
@@ -116,6 +127,7 @@ def read_inventory(tagging_client: Any, controller_id: str) -> Inventory:
     pages = paginator.paginate(
         TagFilters=[{"Key": tagging.MANAGED_BY, "Values": [controller_id]}],
         ResourceTypeFilters=list(RESOURCE_TYPES),
+        ResourcesPerPage=100,  # the API's maximum: fewer pages per pass
     )
     try:
         for page in pages:

@@ -8,12 +8,15 @@ for the life of the process.
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
 from controller.errors import ResolutionError
 
 APPROVED = "Approved"
+# A failed lookup re-lists a group whose cached listing is older than this (seconds).
+RELIST_AFTER = 5.0
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,7 @@ class Registry:
 
     def __init__(self) -> None:
         self._listings: dict[tuple[str, str], dict[int, PackageVersion] | ResolutionError] = {}
+        self._listed_at: dict[tuple[str, str], float] = {}
         self._descriptions: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
 
@@ -89,12 +93,23 @@ class Registry:
             self._listings.clear()
 
     def resolve(self, client: Any, region: str, group: str, version: int) -> PackageVersion:
-        return choose(self._versions(client, region, group), group, version)
+        try:
+            return choose(self._versions(client, region, group), group, version)
+        except ResolutionError:
+            # A listing cached earlier may predate an approval or a new version (the usual
+            # reason a manifest was just edited): look once more before failing.
+            with self._lock:
+                age = time.monotonic() - self._listed_at.get((region, group), 0.0)
+            if age < RELIST_AFTER:
+                raise
+            return choose(self._versions(client, region, group, fresh=True), group, version)
 
-    def _versions(self, client: Any, region: str, group: str) -> dict[int, PackageVersion]:
+    def _versions(
+        self, client: Any, region: str, group: str, fresh: bool = False
+    ) -> dict[int, PackageVersion]:
         key = (region, group)
         with self._lock:
-            cached = self._listings.get(key)
+            cached = None if fresh else self._listings.get(key)
         if cached is None:
             try:
                 cached = list_versions(client, group)
@@ -104,6 +119,7 @@ class Registry:
                 cached = ResolutionError(f"model package group {group!r} has no versions")
             with self._lock:
                 self._listings[key] = cached
+                self._listed_at[key] = time.monotonic()
         if isinstance(cached, ResolutionError):
             raise cached
         return cached

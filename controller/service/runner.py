@@ -282,7 +282,11 @@ class Runner(Generic[SnapshotT]):
         self._publish(snap)
         if not leading:
             return set()
-        self._reconciler.begin_pass()
+        if full:
+            # Fresh registry listings and owned index on resyncs only: an edit to one manifest
+            # must cost that endpoint's calls, not a sweep of the whole account. The caches are
+            # write-through for our own changes and short-lived (index TTL) for everything else.
+            self._reconciler.begin_pass()
         selected = self._select(old, snap, keys, full)
         with self._state.lock:
             if self._state.initial is None:

@@ -92,3 +92,55 @@ class _When:
 )
 def test_approval_note(detail: dict[str, object], note: str) -> None:
     assert approval_note(detail) == note
+
+
+class _ListingClient:
+    """A SageMaker client stand-in whose listing can change between calls (at our boundary)."""
+
+    class exceptions:  # mirrors boto3's client.exceptions
+        class ResourceNotFound(Exception):
+            pass
+
+    def __init__(self, approvals: dict[int, str]) -> None:
+        self.approvals = approvals
+        self.listings = 0
+
+    def get_paginator(self, name: str) -> _ListingClient:
+        assert name == "list_model_packages"
+        return self
+
+    def paginate(self, **_: object) -> list[dict[str, object]]:
+        self.listings += 1
+        summaries = [
+            {
+                "ModelPackageVersion": v,
+                "ModelApprovalStatus": a,
+                "ModelPackageArn": f"arn:aws:sagemaker:us-east-1:1:model-package/g/{v}",
+            }
+            for v, a in self.approvals.items()
+        ]
+        return [{"ModelPackageSummaryList": summaries}]
+
+
+def test_a_stale_listing_is_refreshed_once_before_failing(monkeypatch: pytest.MonkeyPatch) -> None:
+    from controller import registry as registry_mod
+
+    client = _ListingClient({1: "Approved", 2: "PendingManualApproval"})
+    cache = registry_mod.Registry()
+    assert cache.resolve(client, "us-east-1", "g", 1).version == 1
+    client.approvals[2] = "Approved"  # approved after the listing was cached
+    monkeypatch.setattr(registry_mod, "RELIST_AFTER", 0.0)
+
+    assert cache.resolve(client, "us-east-1", "g", 2).version == 2
+    assert client.listings == 2
+
+
+def test_a_fresh_listing_is_not_fetched_again_for_a_failing_version() -> None:
+    from controller.registry import Registry
+
+    client = _ListingClient({1: "PendingManualApproval"})
+    cache = Registry()
+    for _ in range(3):
+        with pytest.raises(ResolutionError):
+            cache.resolve(client, "us-east-1", "g", 1)
+    assert client.listings == 1
