@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from controller.errors import ControllerError
 from controller.sandbox import cli as sandbox_cli
 
 
@@ -15,4 +16,10 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    try:
+        import moto  # noqa: F401  (only to give a clear message when the extra is missing)
+    except ImportError as e:
+        raise ControllerError(
+            "the sandbox needs its extra: pip install 'sagemaker-gitops[sandbox]'"
+        ) from e
     return sandbox_cli.run(args)

@@ -6,8 +6,24 @@ cares: UpdateEndpoint, endpoint status transitions, SageMaker's validation and m
 and fault injection. The controller itself never imports this package.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from controller.sandbox.errors import SandboxError, SeedError
 from controller.sandbox.faults import Faults
-from controller.sandbox.server import Sandbox
+
+if TYPE_CHECKING:
+    from controller.sandbox.server import Sandbox
 
 __all__ = ["Faults", "Sandbox", "SandboxError", "SeedError"]
+
+
+def __getattr__(name: str) -> Any:
+    # moto is imported only when a sandbox is actually wanted: `sagemaker-gitops plan` and the
+    # service must not pay its import time and memory just because the extra is installed.
+    if name == "Sandbox":
+        from controller.sandbox.server import Sandbox
+
+        return Sandbox
+    raise AttributeError(name)

@@ -16,7 +16,6 @@ from types import FrameType
 
 from controller.sandbox.errors import SandboxError
 from controller.sandbox.faults import Faults
-from controller.sandbox.server import Sandbox
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -59,6 +58,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Serve until SIGINT/SIGTERM; 0 on a clean stop, 1 when the sandbox cannot start."""
+    from controller.sandbox.server import Sandbox
+
     try:
         faults = Faults(
             latency_ms=args.latency_ms, throttle_rate=args.throttle_rate, error_rate=args.error_rate
