@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from controller.outcomes import Outcome, OutcomeKind
@@ -46,6 +47,7 @@ def converge(
     timeout: float,
     poll: float,
     progress: Progress | None = None,
+    concurrency: int = 8,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
 ) -> ConvergeResult:
@@ -55,8 +57,11 @@ def converge(
     started = clock()
     while pending:
         rec.begin_pass()
-        for key in pending:
-            outcome = rec.reconcile(snapshot, key, apply=True)
+        # Endpoints are independent: reconcile several at once so a pass over a large account
+        # costs about (calls / concurrency) round trips, within the shared client rate limit.
+        with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+            outcomes = list(pool.map(lambda k: rec.reconcile(snapshot, k, apply=True), pending))
+        for key, outcome in zip(pending, outcomes, strict=True):
             result.outcomes[key] = outcome
             made = [c for c in outcome.changes if c[2] != "unchanged"]
             result.changes.setdefault(key, []).extend(made)

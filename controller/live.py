@@ -73,9 +73,7 @@ class Inventory:
 
     resources: dict[tuple[str, str], Owned] = field(default_factory=dict)
     # (kind, endpoint) -> {name: resource}: per-endpoint lookups stay O(1) on large accounts.
-    _by_endpoint: dict[tuple[str, str], dict[str, Owned]] = field(
-        default_factory=dict, repr=False
-    )
+    _by_endpoint: dict[tuple[str, str], dict[str, Owned]] = field(default_factory=dict, repr=False)
 
     def get(self, kind: str, name: str) -> Owned | None:
         return self.resources.get((kind, name.lower()))

@@ -35,6 +35,9 @@ def register(sub: Any) -> None:
         help="seconds between status checks while waiting",
     )
     parser.add_argument(
+        "--concurrency", type=int, default=8, help="endpoints reconciled at once (default: 8)"
+    )
+    parser.add_argument(
         "--recreate-failed",
         action="store_true",
         help="delete and recreate endpoints in the Failed state",
@@ -68,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
         timeout=args.timeout,
         poll=args.poll_interval,
         progress=_progress if tty else None,
+        concurrency=args.concurrency,
     )
     if tty:
         print(file=sys.stderr)
