@@ -22,7 +22,7 @@ from controller.applying import apply_endpoint
 from controller.aws import Clients
 from controller.diffs import DiffOptions, Observed, diff_endpoint, diff_removed
 from controller.errors import AwsError, Conflict, ControllerError, ResolutionError, Throttled
-from controller.manifests.loading import LoadedManifest, load_manifests
+from controller.manifests.loading import LoadedManifest, ParseCache, load_manifests
 from controller.manifests.models import RegistryModel
 from controller.outcomes import Outcome, OutcomeKind
 from controller.plans import EndpointPlan, Health, Op, Plan, ResourceType, Status
@@ -62,12 +62,15 @@ class Reconciler:
         self.registry = Registry()
         self.describes = live_mod.DescribeCache()
         self._state = _State()
+        self._parse_cache = ParseCache()
         self._lock = threading.Lock()
 
     # -- loading -------------------------------------------------------------------------------
 
     def load(self, root: Path, revision: str | None = None) -> Snapshot:
-        result = load_manifests([root], root=root if root.is_dir() else None)
+        result = load_manifests(
+            [root], root=root if root.is_dir() else None, cache=self._parse_cache
+        )
         return Snapshot.build(result, revision, self._default_region)
 
     def _default_region(self) -> str:

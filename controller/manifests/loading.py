@@ -85,16 +85,51 @@ class _Valid:
     name_line: int
 
 
-def load_manifests(paths: Sequence[Path | str], *, root: Path | None = None) -> LoadResult:
+class ParseCache:
+    """Per-file results keyed by the file's text, for a process that loads the same tree often.
+
+    The service reloads the whole tree on every change; with this, only files whose content
+    changed are parsed and validated again. Entries not seen in the latest load are dropped.
+    """
+
+    def __init__(self) -> None:
+        self._items: dict[tuple[str, str, str], tuple[list[_Valid], list[Diagnostic]]] = {}
+
+    def load(
+        self, file: _File, used: dict[tuple[str, str, str], Any]
+    ) -> tuple[list[_Valid], list[Diagnostic]]:
+        text, unreadable = _read(file)
+        if text is None:
+            return [], [unreadable or Diagnostic(file.shown, None, "", "cannot read file")]
+        key = (file.shown, file.source, text)
+        hit = self._items.get(key)
+        if hit is None:
+            problems: list[Diagnostic] = []
+            hit = (_parse_file(file, text, problems), problems)
+        used[key] = hit
+        return hit
+
+    def keep_only(self, used: dict[tuple[str, str, str], Any]) -> None:
+        self._items = used
+
+
+def load_manifests(
+    paths: Sequence[Path | str], *, root: Path | None = None, cache: ParseCache | None = None
+) -> LoadResult:
     """Load every manifest under `paths` (files or directories); see the module docstring."""
     base = _root_for(paths, root)
     result = LoadResult(root=base)
     files = _discover(paths, base, result.diagnostics)
     valid: list[_Valid] = []
+    cache = cache or ParseCache()
+    used: dict[tuple[str, str, str], Any] = {}
     for file in files:
         result.files.append(file.source)
         result._sources[file.shown] = file.source
-        valid.extend(_load_file(file, result.diagnostics))
+        found, problems = cache.load(file, used)
+        valid.extend(found)
+        result.diagnostics.extend(problems)
+    cache.keep_only(used)
     duplicated = _duplicate_names(valid, result.diagnostics)
     result.manifests = [v.loaded for v in valid if id(v) not in duplicated]
     order = {file.shown: index for index, file in enumerate(files)}
@@ -176,11 +211,7 @@ def _read(file: _File) -> tuple[str | None, Diagnostic | None]:
         return None, Diagnostic(file.shown, line, "", message)
 
 
-def _load_file(file: _File, problems: list[Diagnostic]) -> list[_Valid]:
-    text, unreadable = _read(file)
-    if text is None:
-        problems.append(unreadable or Diagnostic(file.shown, None, "", "cannot read file"))
-        return []
+def _parse_file(file: _File, text: str, problems: list[Diagnostic]) -> list[_Valid]:
     documents, yaml_problems = yamlpos.parse(text)
     for problem in yaml_problems:
         problems.append(

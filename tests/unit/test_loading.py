@@ -255,3 +255,23 @@ def test_example_manifests_validate() -> None:
     assert result.ok, [str(d) for d in result.diagnostics]
     names = {m.manifest.metadata.name for m in result.manifests}
     assert names == {"churn-prod", "fraud-detector", "kmeans-segments"}
+
+
+def test_parse_cache_reparses_only_changed_files(tmp_path: Path) -> None:
+    from controller.manifests.loading import ParseCache
+
+    source = FIXTURES / "valid"
+    for file in [source / "multi.yaml", *sorted((source / "prod").glob("*.yaml"))]:
+        (tmp_path / file.name).write_text(file.read_text())
+    cache = ParseCache()
+    first = load_manifests([tmp_path], cache=cache)
+    edited = tmp_path / "multi.yaml"
+    edited.write_text(edited.read_text() + "\n# a comment\n")
+
+    second = load_manifests([tmp_path], cache=cache)
+
+    assert first.ok and second.ok and len(first.manifests) == len(second.manifests) >= 2
+    reused = [a is b for a, b in zip(first.manifests, second.manifests, strict=True)]
+    sources = [m.source for m in second.manifests]
+    assert {s for s, same in zip(sources, reused, strict=True) if not same} == {"multi.yaml"}
+    assert any(reused)
