@@ -22,6 +22,7 @@ from controller.applying import apply_endpoint
 from controller.aws import Clients
 from controller.diffs import DiffOptions, Observed, diff_endpoint, diff_removed
 from controller.errors import AwsError, Conflict, ControllerError, ResolutionError, Throttled
+from controller.keyedlocks import KeyedLocks
 from controller.manifests.loading import LoadedManifest, ParseCache, load_manifests
 from controller.manifests.models import RegistryModel
 from controller.outcomes import Outcome, OutcomeKind
@@ -63,6 +64,7 @@ class Reconciler:
         self.describes = live_mod.DescribeCache()
         self._state = _State()
         self._parse_cache = ParseCache()
+        self._fetching = KeyedLocks()
         self._lock = threading.Lock()
 
     # -- loading -------------------------------------------------------------------------------
@@ -85,14 +87,15 @@ class Reconciler:
             self._state.inventories.clear()
 
     def inventory(self, region: str) -> live_mod.Inventory:
-        with self._lock:
-            cached = self._state.inventories.get(region)
-        if cached is None or time.monotonic() - cached.at > self.options.index_ttl:
-            tagging_client = self.clients.client("resourcegroupstaggingapi", region)
-            fresh = live_mod.read_inventory(tagging_client, self.options.controller_id)
-            cached = _Cached(fresh, time.monotonic())
+        with self._fetching(("inventory", region)):
             with self._lock:
-                self._state.inventories[region] = cached
+                cached = self._state.inventories.get(region)
+            if cached is None or time.monotonic() - cached.at > self.options.index_ttl:
+                tagging_client = self.clients.client("resourcegroupstaggingapi", region)
+                fresh = live_mod.read_inventory(tagging_client, self.options.controller_id)
+                cached = _Cached(fresh, time.monotonic())
+                with self._lock:
+                    self._state.inventories[region] = cached
         return cached.inventory
 
     def owned_keys(self, regions: set[str] | None = None) -> set[str]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from controller.errors import ResolutionError
+from controller.keyedlocks import KeyedLocks
 
 APPROVED = "Approved"
 # A failed lookup re-lists a group whose cached listing is older than this (seconds).
@@ -84,6 +85,7 @@ class Registry:
     def __init__(self) -> None:
         self._listings: dict[tuple[str, str], dict[int, PackageVersion] | ResolutionError] = {}
         self._listed_at: dict[tuple[str, str], float] = {}
+        self._fetching = KeyedLocks()
         self._descriptions: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
 
@@ -108,6 +110,13 @@ class Registry:
         self, client: Any, region: str, group: str, fresh: bool = False
     ) -> dict[int, PackageVersion]:
         key = (region, group)
+        with self._fetching(key):
+            return self._versions_locked(client, key, fresh)
+
+    def _versions_locked(
+        self, client: Any, key: tuple[str, str], fresh: bool
+    ) -> dict[int, PackageVersion]:
+        group = key[1]
         with self._lock:
             cached = None if fresh else self._listings.get(key)
         if cached is None:
