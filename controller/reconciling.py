@@ -129,19 +129,22 @@ class Reconciler:
             return None
         return str(identity.get("Account")) if identity.get("Account") else None
 
-    def plan_endpoint(self, snapshot: Snapshot, key: str) -> EndpointPlan:
+    def plan_endpoint(self, snapshot: Snapshot, key: str, *, annotate: bool = True) -> EndpointPlan:
+        """Plan one endpoint; `annotate` adds reviewer notes (one registry describe per change)."""
         region, name = split_key(key)
         entry = snapshot.entry(key)
         try:
             if entry is None:
                 return self._plan_removed(snapshot, region, name)
-            return self._plan_present(snapshot, key, entry)
+            return self._plan_present(snapshot, key, entry, annotate)
         except ResolutionError as e:
             return _error_plan(name, region, entry, str(e))
         except AwsError as e:
             return _error_plan(name, region, entry, f"reading live state failed: {e}")
 
-    def _plan_present(self, snapshot: Snapshot, key: str, entry: LoadedManifest) -> EndpointPlan:
+    def _plan_present(
+        self, snapshot: Snapshot, key: str, entry: LoadedManifest, annotate: bool
+    ) -> EndpointPlan:
         region, _ = split_key(key)
         client = self.clients.sagemaker(region)
         packages = self._resolve(client, region, entry)
@@ -159,7 +162,7 @@ class Reconciler:
             controller_id=self.options.controller_id,
             recreate_failed=self.options.recreate_failed,
             revision=snapshot.revision,
-            notes=self._notes(client, seen, packages),
+            notes=self._notes(client, seen, packages) if annotate else {},
         )
         return diff_endpoint(want, seen, options)
 
@@ -314,7 +317,8 @@ class Reconciler:
         """Plan one endpoint and, when allowed, apply it. Never waits for a state change."""
         region, name = split_key(key)
         bound = log.bind(endpoint=name, revision=snapshot.revision)
-        plan = self.plan_endpoint(snapshot, key)
+        # Notes are for people reading a plan; apply and the service do not show them.
+        plan = self.plan_endpoint(snapshot, key, annotate=False)
         if plan.status is Status.ERROR:
             kind = OutcomeKind.TRANSIENT if _transient(plan) else OutcomeKind.TERMINAL
             return Outcome(name, kind, "; ".join(plan.errors), plan=plan, reason=_reason(plan))
