@@ -11,6 +11,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from hypothesis import settings
+
+# Property tests are deterministic: the same examples on every run and machine, no deadline
+# (a loaded CI machine must not turn a slow example into a failure).
+settings.register_profile("deterministic", derandomize=True, deadline=None)
+settings.load_profile("deterministic")
 
 if TYPE_CHECKING:
     from controller.sandbox import Sandbox
