@@ -152,7 +152,7 @@ def report(endpoints: int, groups: int, rows: list[dict[str, Any]], limits: dict
     print(
         f"note: the default --calls-per-second {DEFAULT_RATE:g} bounds every pass to >= "
         f"(calls - {RATE_BURST}) / {DEFAULT_RATE:g} s whatever SageMaker's latency; a no-op pass "
-        "costs ~1.06 calls per endpoint (DescribeEndpoint + 3 owned resources / 50 per "
+        "costs ~1.03 calls per endpoint (DescribeEndpoint + 3 owned resources / 100 per "
         f"GetResources page), so N endpoints take >= ~N/{DEFAULT_RATE:g} s: 1,000 endpoints "
         f">= {thousand_endpoint_bound(groups):.0f} s."
     )
@@ -160,7 +160,7 @@ def report(endpoints: int, groups: int, rows: list[dict[str, Any]], limits: dict
 
 def thousand_endpoint_bound(groups: int, endpoints: int = 1000) -> float:
     """Seconds the default limit needs for a no-op plan of `endpoints` (calls as measured)."""
-    calls = endpoints + math.ceil(3 * endpoints / 50) + groups + 1
+    calls = endpoints + math.ceil(3 * endpoints / 100) + groups + 1
     return (calls - RATE_BURST) / DEFAULT_RATE
 
 
