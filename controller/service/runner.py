@@ -282,7 +282,7 @@ class Runner(Generic[SnapshotT]):
         self._publish(snap)
         if not leading:
             return set()
-        if full:
+        if full or old is None:
             # Fresh registry listings and owned index on resyncs only: an edit to one manifest
             # must cost that endpoint's calls, not a sweep of the whole account. The caches are
             # write-through for our own changes and short-lived (index TTL) for everything else.

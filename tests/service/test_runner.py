@@ -799,3 +799,15 @@ def get_json_port(port: int, path: str) -> dict[str, object]:
         data = json.loads(response.read())
     assert isinstance(data, dict)
     return data
+
+
+def test_edits_keep_the_caches_and_resyncs_reset_them(tmp_path: Path) -> None:
+    rec = three()
+    runner, _ = make(rec, tmp_path)
+    runner.reload(full=False)
+    drain(runner)
+
+    runner.reload(full=False)  # a manifest edit: only the edited endpoint's calls
+    assert rec.passes == 1
+    runner.reload(full=True)  # periodic resync: fresh registry listings and owned index
+    assert rec.passes == 2
