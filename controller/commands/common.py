@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
+from typing import Any
 
 from controller.aws import AwsOptions, Clients
 from controller.errors import ControllerError
@@ -54,14 +55,14 @@ def add_aws_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def reconciler(args: argparse.Namespace, *, read_only: bool, **options: object) -> Reconciler:
+def reconciler(args: argparse.Namespace, *, read_only: bool, **options: Any) -> Reconciler:
     aws = AwsOptions(
         region=args.region,
         profile=args.profile,
         read_only=read_only,
         calls_per_second=args.calls_per_second,
     )
-    return Reconciler(Clients(aws), ReconcileOptions(controller_id=args.controller_id, **options))  # type: ignore[arg-type]
+    return Reconciler(Clients(aws), ReconcileOptions(controller_id=args.controller_id, **options))
 
 
 def load(rec: Reconciler, args: argparse.Namespace) -> Snapshot:
