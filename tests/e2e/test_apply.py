@@ -212,3 +212,17 @@ def test_garbage_collection_keeps_the_live_config_and_two_previous(world: World)
     assert sorted(kept) == sorted(configs[-3:])
     assert len(models) == 3
     assert world.mutations_during(lambda: world.apply()) == {}
+
+
+def test_apply_converges_through_throttling_and_server_errors(world: World) -> None:
+    world.write("churn.yaml", registry_manifest())
+    world.write("kmeans.yaml", byom_manifest())
+    world.sandbox.set_faults(throttle_rate=0.25, error_rate=0.05)
+
+    result = world.apply()
+
+    world.sandbox.set_faults(throttle_rate=0.0, error_rate=0.0)
+    assert result.code == 0, result.err
+    assert world.calls().get("rejected", 0) > 0  # faults were injected and retried
+    assert world.names("endpoint") == ["churn", "kmeans"]
+    assert world.mutations_during(lambda: world.apply()) == {}
