@@ -320,8 +320,13 @@ class Reconciler:
 
     def reconcile(self, snapshot: Snapshot, key: str, *, apply: bool = True) -> Outcome:
         """Plan one endpoint and, when allowed, apply it. Never waits for a state change."""
+        _, name = split_key(key)
+        # Every log line made while reconciling (apply's too) names the endpoint and revision.
+        with structlog.contextvars.bound_contextvars(endpoint=name, revision=snapshot.revision):
+            return self._reconcile(snapshot, key, apply)
+
+    def _reconcile(self, snapshot: Snapshot, key: str, apply: bool) -> Outcome:
         region, name = split_key(key)
-        bound = log.bind(endpoint=name, revision=snapshot.revision)
         # Notes are for people reading a plan; apply and the service do not show them.
         plan = self.plan_endpoint(snapshot, key, annotate=False)
         if plan.status is Status.ERROR:
@@ -334,10 +339,10 @@ class Reconciler:
         try:
             applied = apply_endpoint(self.clients.sagemaker(region), plan, self.inventory(region))
         except (Throttled, Conflict) as e:
-            bound.warning("apply deferred", error=str(e))
+            log.warning("apply deferred", error=str(e))
             return Outcome(name, OutcomeKind.TRANSIENT, str(e), plan=plan, reason="Retrying")
         except ControllerError as e:
-            bound.error("apply failed", error=str(e))
+            log.error("apply failed", error=str(e))
             return Outcome(name, OutcomeKind.TRANSIENT, str(e), plan=plan, reason="ApplyFailed")
         self._forget_deleted(region, plan)
         changes = tuple((c.type.value, c.name, c.result) for c in applied)
