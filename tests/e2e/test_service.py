@@ -221,3 +221,68 @@ def _watch_leaders(a: Any, b: Any) -> Callable[[], bool]:
         return bool(seen)
 
     return finish
+
+
+def test_killing_the_leader_process_hands_over_after_the_lease_expires(
+    world: World, tmp_path: Path
+) -> None:
+    import os
+    import signal
+    import socket
+    import sys
+
+    world.write("churn.yaml", registry_manifest())
+    env = {**os.environ, **world.sandbox.env()}
+    replicas = []
+    for _ in range(2):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        argv = [
+            sys.executable,
+            "-m",
+            "controller",
+            "run",
+            "-m",
+            str(world.root),
+            *FAST[:-6],
+            "--http-port",
+            str(port),
+            "--lease-table",
+            "leases",
+            "--lease-duration",
+            "2",
+        ]
+        process = subprocess.Popen(
+            argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        replicas.append((process, port))
+    try:
+
+        def leaders() -> list[int]:
+            found = []
+            for process, port in replicas:
+                if process.poll() is None:
+                    status = json.loads(
+                        urllib.request.urlopen(f"http://127.0.0.1:{port}/status", timeout=2).read()
+                    )
+                    found += [port] if status["leader"] else []
+            return found
+
+        first = eventually(lambda: leaders(), timeout=20, what="a leader")
+        assert len(first) == 1
+        leader = next(p for p in replicas if p[1] == first[0])
+        leader[0].send_signal(signal.SIGKILL)  # no clean release: the lease must expire
+        leader[0].wait(5)
+        killed_at = time.monotonic()
+        second = eventually(lambda: leaders(), timeout=10, what="the standby leads")
+        taken_over_after = time.monotonic() - killed_at
+    finally:
+        for process, _ in replicas:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process, _ in replicas:
+            process.wait(15)
+    assert second != first
+    # Not before the dead leader's lease could have expired, and not much later.
+    assert 0.5 < taken_over_after < 6, taken_over_after
