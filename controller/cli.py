@@ -10,7 +10,6 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
-from typing import Any
 
 import botocore.exceptions
 
@@ -38,23 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
-        module = _command_module(name)
-        if module is not None:
-            module.register(sub)
+        importlib.import_module(f"controller.commands.{name}").register(sub)
     return parser
-
-
-def _command_module(name: str) -> Any:
-    try:
-        return importlib.import_module(f"controller.commands.{name}")
-    except ModuleNotFoundError as e:
-        # A command whose optional extra is not installed (the sandbox needs moto) is left out of
-        # the parser instead of breaking every other command.
-        if e.name and e.name.startswith("controller.commands."):
-            return None
-        if name in ("sandbox", "demo"):
-            return None
-        raise
 
 
 def main(argv: Sequence[str] | None = None) -> int:

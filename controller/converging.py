@@ -55,8 +55,9 @@ def converge(
     pending = list(keys)
     deadline = clock() + timeout
     started = clock()
+    # Caches stay warm across passes: our own writes update them, and a waiting pass only needs
+    # each endpoint's DescribeEndpoint, not fresh index and registry listings.
     while pending:
-        rec.begin_pass()
         # Endpoints are independent: reconcile several at once so a pass over a large account
         # costs about (calls / concurrency) round trips, within the shared client rate limit.
         with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:

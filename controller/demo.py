@@ -8,7 +8,6 @@ plan again, apply again, and show that a final plan is empty.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -20,7 +19,6 @@ import boto3
 from controller.errors import ControllerError
 
 DEMO_GROUP = "churn-xgb"
-DEMO_MANIFEST = "churn-prod.yaml"
 
 
 def run_demo(
@@ -57,26 +55,27 @@ def run_demo(
 def _story(
     work: Path, sandbox: Any, cli: Callable[[list[str]], int], say: Callable[[str], None]
 ) -> int:
-    m = ["-m", str(work), "--poll-interval", "1"]
+    m = ["-m", str(work)]
+    wait = [*m, "--poll-interval", "1"]
     say(f"== sandbox SageMaker at {sandbox.url}; manifests copied to {work}")
-    steps: list[tuple[str, list[str], set[int]]] = [
-        ("1. plan: what would be created", ["plan", "-m", str(work)], {0}),
-        ("2. apply: create the endpoints and wait until InService", ["apply", *m], {0}),
-        ("3. plan again: nothing to do", ["plan", "-m", str(work), "--detailed-exitcode"], {0}),
+    steps = [
+        ("1. plan: what would be created", ["plan", *m]),
+        ("2. apply: create the endpoints and wait until InService", ["apply", *wait]),
+        ("3. plan again: nothing to do", ["plan", *m, "--detailed-exitcode"]),
     ]
     if not _run_steps(steps, cli, say):
         return 1
     version = _approve_next(sandbox, DEMO_GROUP)
-    old = _bump(work / DEMO_MANIFEST, version)
-    say(
-        f"\n== 4. a data scientist approves {DEMO_GROUP} v{version} in the Model Registry; "
-        f"a pull request bumps {DEMO_MANIFEST} from version {old} to {version}"
-    )
+    say(f"\n== 4. a data scientist approves {DEMO_GROUP} v{version} in the Model Registry")
     steps = [
-        ("5. plan: the rollout, field by field", ["plan", "-m", str(work)], {0}),
-        ("6. apply: UpdateEndpoint with the blue/green canary policy", ["apply", *m], {0}),
-        ("7. status", ["status", "-m", str(work)], {0}),
-        ("8. plan: converged", ["plan", "-m", str(work), "--detailed-exitcode"], {0}),
+        (
+            "5. promote: the pull request that bumps the manifest",
+            ["promote", "--group", DEMO_GROUP, "--to", str(version), *m],
+        ),
+        ("6. plan: the rollout, field by field", ["plan", *m]),
+        ("7. apply: UpdateEndpoint with the blue/green canary policy", ["apply", *wait]),
+        ("8. status", ["status", *m]),
+        ("9. plan: converged", ["plan", *m, "--detailed-exitcode"]),
     ]
     if not _run_steps(steps, cli, say):
         return 1
@@ -86,14 +85,14 @@ def _story(
 
 
 def _run_steps(
-    steps: list[tuple[str, list[str], set[int]]],
+    steps: list[tuple[str, list[str]]],
     cli: Callable[[list[str]], int],
     say: Callable[[str], None],
 ) -> bool:
-    for title, argv, ok in steps:
+    for title, argv in steps:
         say(f"\n== {title}\n$ sagemaker-gitops {' '.join(argv)}")
         code = cli(argv)
-        if code not in ok:
+        if code != 0:
             say(f"demo step failed with exit code {code}")
             return False
     return True
@@ -125,14 +124,3 @@ def _approve_next(sandbox: Any, group: str) -> int:
         ApprovalDescription="offline metrics beat v1 (demo)",
     )
     return int(version)
-
-
-def _bump(path: Path, version: int) -> int:
-    """Set the manifest's registry version line, keeping everything else as written."""
-    text = path.read_text()
-    pattern = re.compile(r"^(\s*version:\s*)(\d+)", re.MULTILINE)
-    found = pattern.search(text)
-    if found is None:
-        raise ControllerError(f"{path}: no 'version:' line to bump")
-    path.write_text(text[: found.start(2)] + str(version) + text[found.end(2) :])
-    return int(found.group(2))

@@ -11,7 +11,6 @@ from typing import Any
 
 from controller import naming, tagging
 from controller.manifests.models import (
-    DataCapture,
     EndpointManifest,
     ImageModel,
     RegistryModel,
@@ -90,8 +89,6 @@ def production_variant(variant: Variant, model_name: str) -> dict[str, Any]:
     }
     if variant.serverless is not None:
         out["ServerlessConfig"] = api_dict(variant.serverless)
-        out["ServerlessConfig"]["MemorySizeInMB"] = variant.serverless.memory_size_in_mb
-        out["ServerlessConfig"].pop("MemorySizeInMb", None)
     else:
         out["InstanceType"] = variant.instance_type
         out["InitialInstanceCount"] = variant.instance_count
@@ -111,13 +108,6 @@ def _config_identity(request: dict[str, Any]) -> dict[str, Any]:
         for pv in request["ProductionVariants"]
     ]
     return {**request, "ProductionVariants": variants}
-
-
-def data_capture_request(capture: DataCapture) -> dict[str, Any]:
-    out = api_dict(capture)
-    if "DestinationS3Uri" not in out:  # to_camel spelling differs from the API's
-        out["DestinationS3Uri"] = capture.destination_s3_uri
-    return out
 
 
 def build(
@@ -146,7 +136,7 @@ def build(
     # config (and so from starting a rollout).
     config: dict[str, Any] = {"ProductionVariants": sorted(variants, key=_variant_name)}
     if spec.data_capture:
-        config["DataCaptureConfig"] = data_capture_request(spec.data_capture)
+        config["DataCaptureConfig"] = api_dict(spec.data_capture)
     if spec.kms_key_id:
         config["KmsKeyId"] = spec.kms_key_id
     config_name = naming.config_name(name, _config_identity(config))

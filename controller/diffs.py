@@ -56,7 +56,11 @@ def diff_endpoint(desired: DesiredEndpoint, seen: Observed, options: DiffOptions
     base = _base(desired, seen)
     if seen.read_error:
         return EndpointPlan(
-            **base, status=Status.ERROR, health=Health.UNKNOWN, errors=(seen.read_error,)
+            **base,
+            status=Status.ERROR,
+            health=Health.UNKNOWN,
+            errors=(seen.read_error,),
+            error_reason="ReadFailed",
         )
     live = seen.endpoint
     if live is None:
@@ -70,7 +74,10 @@ def diff_endpoint(desired: DesiredEndpoint, seen: Observed, options: DiffOptions
     base["revision"] = (seen.endpoint_tags or {}).get(tagging.REVISION)
     problem = _blocking_problem(desired, seen, live, options)
     if problem is not None:
-        return EndpointPlan(**base, status=Status.ERROR, health=health, errors=(problem,))
+        reason, message = problem
+        return EndpointPlan(
+            **base, status=Status.ERROR, health=health, errors=(message,), error_reason=reason
+        )
     if live.status == "Failed":  # only reachable with recreate_failed
         action = _delete(ResourceType.ENDPOINT, live.name, Reason.RECREATE_FAILED)
         return EndpointPlan(
@@ -120,28 +127,31 @@ def _with_hold(plan: EndpointPlan, why: str) -> EndpointPlan:
 
 def _blocking_problem(
     desired: DesiredEndpoint, seen: Observed, live: LiveEndpoint, options: DiffOptions
-) -> str | None:
-    """A reason this endpoint must not be touched now; None when it may proceed."""
+) -> tuple[str, str] | None:
+    """(condition reason, message) saying why this endpoint must not be touched now; None when
+    it may proceed."""
     owned = tagging.owned_by(seen.endpoint_tags, options.controller_id)
     if not owned and not desired.manifest.spec.adopt:
         holder = (seen.endpoint_tags or {}).get(tagging.MANAGED_BY)
         who = f"managed by controller {holder!r}" if holder else "not managed by sagemaker-gitops"
-        return (
+        return "NotOwned", (
             f"endpoint {live.name} exists but is {who}; it is left alone "
             "(set spec.adopt: true to take it over)"
         )
     if live.status == "Failed" and not options.recreate_failed:
-        return (
+        return "EndpointFailed", (
             f"endpoint is Failed: {live.failure_reason or 'no reason given'}. SageMaker can "
             "only delete a Failed endpoint; re-run apply with --recreate-failed to delete "
             "and create it again"
         )
     if live.status in ("UpdateRollbackFailed", "OutOfService"):
-        return f"endpoint is {live.status}: {live.failure_reason}; it needs manual attention"
+        return "NeedsAttention", (
+            f"endpoint is {live.status}: {live.failure_reason}; it needs manual attention"
+        )
     attempted = (seen.endpoint_tags or {}).get(tagging.ATTEMPTED_CONFIG)
     failed_rollout = live.failure_reason and live.config_name != desired.config_name
     if failed_rollout and attempted == desired.config_name and live.status not in BUSY:
-        return (
+        return "RolloutFailed", (
             f"rollout of {desired.config_name} failed and was rolled back to "
             f"{live.config_name}: {live.failure_reason}. It is not retried until the "
             "manifest or the registry changes"
@@ -347,11 +357,6 @@ def _endpoint_tags(
     return _tag(ResourceType.ENDPOINT, live.name, live.arn, to_set, to_remove, reason, have)
 
 
-def _if_any(action: Action) -> list[Action]:
-    """The tag action, unless it would neither set nor remove anything (an empty API call)."""
-    return [action] if action.tags_set or action.tags_removed else []
-
-
 def _tag(
     kind: ResourceType,
     name: str,
@@ -467,7 +472,10 @@ def diff_removed(
         )
     if live is not None and not confirmed_owned:
         return EndpointPlan(
-            **base, status=Status.ERROR, errors=("ownership could not be confirmed; not deleted",)
+            **base,
+            status=Status.ERROR,
+            errors=("ownership could not be confirmed; not deleted",),
+            error_reason="NotOwned",
         )
     actions: list[Action] = []
     if live is not None and live.status != "Deleting":

@@ -118,6 +118,8 @@ class EndpointPlan:
     labels: dict[str, str] = field(default_factory=dict)
     # The git revision recorded on the live endpoint (its last applied change), when known.
     revision: str | None = None
+    # Why the status is ERROR, as a PascalCase condition reason (NotOwned, RolloutFailed, ...).
+    error_reason: str = ""
 
     @property
     def has_changes(self) -> bool:

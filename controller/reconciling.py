@@ -19,6 +19,7 @@ import structlog
 
 from controller import desired as desired_mod
 from controller import live as live_mod
+from controller import tagging
 from controller.applying import apply_endpoint
 from controller.aws import Clients
 from controller.diffs import DiffOptions, Observed, diff_endpoint, diff_removed
@@ -143,9 +144,10 @@ class Reconciler:
                 return self._plan_removed(snapshot, region, name)
             return self._plan_present(snapshot, key, entry, annotate)
         except ResolutionError as e:
-            return _error_plan(name, region, entry, str(e))
+            return _error_plan(name, region, entry, str(e), "InvalidSpec")
         except AwsError as e:
-            return _error_plan(name, region, entry, f"reading live state failed: {e}")
+            message = f"reading live state failed: {e}"
+            return _error_plan(name, region, entry, message, "ReadFailed")
 
     def _plan_present(
         self, snapshot: Snapshot, key: str, entry: LoadedManifest, annotate: bool
@@ -298,10 +300,12 @@ class Reconciler:
         inventory = self.inventory(region)
         endpoint = live_mod.describe_endpoint(client, name)
         owned = inventory.get("endpoint", name)
+        prune = self.options.prune and snapshot.ok
         confirmed = False
-        if endpoint is not None:
-            tags = live_mod.list_tags(client, endpoint.arn)  # authority before any delete
-            confirmed = tags.get("sagemaker-gitops/managed-by") == self.options.controller_id
+        if endpoint is not None and prune:
+            # ListTags is the authority before any delete (the tagging index may lag).
+            tags = live_mod.list_tags(client, endpoint.arn)
+            confirmed = tagging.owned_by(tags, self.options.controller_id)
         leftovers = tuple(
             (
                 ResourceType.ENDPOINT_CONFIG
@@ -312,8 +316,7 @@ class Reconciler:
             for kind in ("endpoint-config", "model")
             for item in inventory.for_endpoint(kind, name)
         )
-        prune = self.options.prune and snapshot.ok
-        source = owned.tags.get("sagemaker-gitops/source") if owned else None
+        source = owned.tags.get(tagging.SOURCE) if owned else None
         return diff_removed(name, region, endpoint, confirmed, leftovers, prune, source)
 
     # -- reconciling ---------------------------------------------------------------------------
@@ -330,8 +333,10 @@ class Reconciler:
         # Notes are for people reading a plan; apply and the service do not show them.
         plan = self.plan_endpoint(snapshot, key, annotate=False)
         if plan.status is Status.ERROR:
-            kind = OutcomeKind.TRANSIENT if _transient(plan) else OutcomeKind.TERMINAL
-            return Outcome(name, kind, "; ".join(plan.errors), plan=plan, reason=_reason(plan))
+            transient = plan.error_reason == "ReadFailed"
+            kind = OutcomeKind.TRANSIENT if transient else OutcomeKind.TERMINAL
+            reason = plan.error_reason or "InvalidSpec"
+            return Outcome(name, kind, "; ".join(plan.errors), plan=plan, reason=reason)
         if not plan.actions:
             return self._settled(name, plan)
         if plan.held or not apply:
@@ -445,7 +450,9 @@ def approval_note(detail: dict[str, Any]) -> str:
     return " ".join(p for p in (status, date, f"by {who}" if who else "") if p)
 
 
-def _error_plan(name: str, region: str, entry: LoadedManifest | None, message: str) -> EndpointPlan:
+def _error_plan(
+    name: str, region: str, entry: LoadedManifest | None, message: str, reason: str
+) -> EndpointPlan:
     return EndpointPlan(
         name=name,
         manifest=entry.source if entry else None,
@@ -453,24 +460,8 @@ def _error_plan(name: str, region: str, entry: LoadedManifest | None, message: s
         status=Status.ERROR,
         errors=(message,),
         labels=dict(entry.manifest.metadata.labels) if entry else {},
+        error_reason=reason,
     )
-
-
-def _transient(plan: EndpointPlan) -> bool:
-    return any(e.startswith("reading live state failed") for e in plan.errors)
-
-
-def _reason(plan: EndpointPlan) -> str:
-    text = " ".join(plan.errors)
-    if "rolled back" in text:
-        return "RolloutFailed"
-    if "is Failed" in text:
-        return "EndpointFailed"
-    if "not managed" in text or "managed by controller" in text:
-        return "NotOwned"
-    if "reading live state failed" in text:
-        return "ReadFailed"
-    return "InvalidSpec"
 
 
 def _summary(plan: EndpointPlan) -> str:

@@ -128,7 +128,6 @@ def test_iam_policies_grant_every_operation_the_e2e_flow_called(world: World) ->
     plan_ops = _used(before, world.calls())
     before_apply = world.calls()
     world.apply("--prune")
-    world.write("kmeans.yaml", byom_manifest(weight=3).replace("name: kmeans", "name: kmeans"))
     world.write("kmeans.yaml", byom_manifest(weight=3, env="TEAM: a"))
     world.apply()
     apply_ops = _used(before_apply, world.calls()) | plan_ops

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import socket
 import subprocess
+import sys
 import threading
 import time
 import urllib.request
@@ -226,11 +230,6 @@ def _watch_leaders(a: Any, b: Any) -> Callable[[], bool]:
 def test_killing_the_leader_process_hands_over_after_the_lease_expires(
     world: World, tmp_path: Path
 ) -> None:
-    import os
-    import signal
-    import socket
-    import sys
-
     world.write("churn.yaml", registry_manifest())
     env = {**os.environ, **world.sandbox.env()}
     replicas = []
