@@ -134,7 +134,9 @@ def _remember(inventory: Inventory, action: Action) -> None:
     if action.op is Op.CREATE:
         tags = tagging.from_list(action.request.get("Tags", []))
         inventory.put(Owned(kind, action.name, current.arn if current else "", tags))
-    elif action.op is Op.TAG and current is not None:
+    elif (action.tags_set or action.tags_removed) and current is not None:
+        # TAG actions, and updates that tag the endpoint first (attempted config, revision):
+        # a later pass must see those tags, or it would not recognise a failed rollout.
         tags = {**current.tags, **action.tags_set}
         for key in action.tags_removed:
             tags.pop(key, None)

@@ -126,13 +126,16 @@ def test_failed_rollout_is_reported_and_not_retried_until_the_manifest_changes(
     good = world.endpoint("kmeans")["EndpointConfigName"]
     world.write("kmeans.yaml", byom_manifest(env="SAGEMAKER_SANDBOX_FAIL: '1'"))
 
+    attempts = world.calls().get("UpdateEndpoint", 0)
     failed = world.apply()
+    attempts = world.calls().get("UpdateEndpoint", 0) - attempts
     again = world.mutations_during(lambda: world.apply())
     world.write("kmeans.yaml", byom_manifest(env="LOG_LEVEL: debug"))
     fixed = world.apply()
 
     assert failed.code == 1
     assert "failed and was rolled back" in failed.err
+    assert attempts == 1  # the failed config is tried once, not again on each poll
     assert world.endpoint("kmeans")["EndpointConfigName"] != good or fixed.code == 0
     assert again == {}
     assert fixed.code == 0, fixed.err

@@ -118,3 +118,32 @@ def test_an_update_of_a_busy_endpoint_is_a_conflict() -> None:
     with pytest.raises(Conflict):
         apply_endpoint(client, plan(action))
     assert client.calls == ["add_tags", "update_endpoint"]  # the attempt is tagged first
+
+
+def test_tags_set_by_an_update_reach_the_cached_index() -> None:
+    from controller.live import Inventory, Owned
+
+    inventory = Inventory()
+    arn = "arn:aws:sagemaker:us-east-1:1:endpoint/e"
+    inventory.put(Owned("endpoint", "e", arn, {"sagemaker-gitops/endpoint": "e", "team": "a"}))
+    action = Action(
+        Op.UPDATE,
+        ResourceType.ENDPOINT,
+        "e",
+        Reason.VERSION_CHANGED,
+        call="update_endpoint",
+        request={"EndpointName": "e"},
+        tags_set={"sagemaker-gitops/attempted-config": "e-2"},
+        tags_removed=("team",),
+        resource_arn=arn,
+    )
+
+    apply_endpoint(FakeSageMaker({}), plan(action), inventory)
+
+    cached = inventory.get("endpoint", "e")
+    assert cached is not None
+    # The next pass reads the attempt from here; without it a failed rollout would be retried.
+    assert cached.tags == {
+        "sagemaker-gitops/endpoint": "e",
+        "sagemaker-gitops/attempted-config": "e-2",
+    }
