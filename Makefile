@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test check lint typecheck unit e2e schema bench clean
+.PHONY: demo test check lint typecheck imports unit e2e schema bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,7 @@ demo: $(STAMP)
 test: check
 	$(BIN)/python -m pytest -n 2 --durations=10
 
-check: lint typecheck
+check: lint typecheck imports
 	$(BIN)/python -m controller.manifests.schema --check
 
 lint: $(STAMP)
@@ -28,6 +28,9 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
+
+imports: $(STAMP)
+	$(BIN)/lint-imports
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit

@@ -122,7 +122,7 @@ def components(root: Path) -> dict[str, float]:
     re-reading every manifest, and one full sweep of the owned-resource index."""
     import boto3
 
-    from controller.live import read_inventory
+    from controller.aws.reading import read_inventory
     from controller.manifests.loading import load_manifests
 
     started = time.perf_counter()

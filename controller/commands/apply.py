@@ -7,8 +7,8 @@ import sys
 from typing import Any
 
 from controller.commands.common import add_manifest_arguments, load, reconciler
-from controller.converging import converge, display_name, keys_to_reconcile
-from controller.outcomes import Outcome, OutcomeKind
+from controller.core.outcomes import Outcome, OutcomeKind
+from controller.reconcile.converging import converge, display_name, keys_to_reconcile
 
 
 def register(sub: Any) -> None:

@@ -7,10 +7,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-from controller.aws import AwsOptions, Clients
+from controller.aws.clients import AwsOptions, Clients
+from controller.core.snapshots import Snapshot
 from controller.errors import ControllerError
-from controller.reconciling import ReconcileOptions, Reconciler
-from controller.snapshots import Snapshot
+from controller.reconcile.reconciling import ReconcileOptions, Reconciler
 
 DEFAULT_CONTROLLER_ID = "default"
 

@@ -15,8 +15,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from controller import promoting
-from controller.aws import AwsOptions, Clients
+from controller.aws.clients import AwsOptions, Clients
+from controller.edits import promoting
 from controller.errors import ControllerError
 from controller.manifests.loading import load_manifests
 

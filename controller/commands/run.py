@@ -22,15 +22,16 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from controller.commands.common import add_aws_arguments, git_revision
+from controller.core.outcomes import Outcome
 from controller.errors import ControllerError, Diagnostic
-from controller.outcomes import Outcome
 from controller.service.metrics import Metrics
 from controller.service.ports import ElectorFactory, Source
 from controller.service.runner import Runner, RunnerConfig
 from controller.service.windows import WindowPolicy, load_windows
 
 if TYPE_CHECKING:
-    from controller import reconciling, snapshots
+    from controller.reconcile import reconciling
+from controller.core import snapshots
 
 log = structlog.get_logger(__name__)
 
@@ -133,8 +134,8 @@ def _secret(path: Path | None) -> bytes | None:
 
 def build_runner(args: argparse.Namespace, config: RunnerConfig) -> Runner[_Identified]:
     """The production wiring; the lead's end-to-end tests can call this with parsed args."""
-    from controller.aws import AwsOptions, Clients
-    from controller.reconciling import ReconcileOptions, Reconciler
+    from controller.aws.clients import AwsOptions, Clients
+    from controller.reconcile.reconciling import ReconcileOptions, Reconciler
 
     windows = load_windows(args.deploy_windows) if args.deploy_windows else WindowPolicy()
     clients = Clients(
@@ -211,7 +212,7 @@ def _restore_signals(previous: dict[int, Any]) -> None:
 
 @dataclass(frozen=True)
 class _Identified:
-    """A `controller.snapshots.Snapshot` with the endpoint name and labels the service needs.
+    """A `controller.core.snapshots.Snapshot` with the endpoint name and labels the service needs.
 
     Deploy windows select endpoints by name and labels before the first reconcile; the core
     snapshot exposes them only through its manifest entries.
@@ -241,7 +242,7 @@ class _Identified:
         return self.inner.suspended(key)
 
     def name(self, key: str) -> str:
-        from controller.snapshots import split_key
+        from controller.core.snapshots import split_key
 
         return split_key(key)[1]
 

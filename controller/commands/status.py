@@ -8,7 +8,7 @@ import sys
 from typing import Any
 
 from controller.commands.common import add_manifest_arguments, load, reconciler
-from controller.plans import EndpointPlan, Plan, Status
+from controller.core.plans import EndpointPlan, Plan, Status
 
 
 def register(sub: Any) -> None:

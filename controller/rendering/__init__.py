@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from controller.plans import Plan
+from controller.core.plans import Plan
 from controller.rendering.jsonplan import render_json, to_json_dict
 from controller.rendering.markdown import render_markdown
 from controller.rendering.text import render_text, should_color

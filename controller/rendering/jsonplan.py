@@ -21,9 +21,9 @@ from collections.abc import Mapping
 from enum import Enum
 from typing import Any, NotRequired, TypeAlias, TypedDict
 
+from controller.core.plans import FORMAT_VERSION, Action, EndpointPlan, FieldChange, Plan
+from controller.core.risk import assess
 from controller.errors import Diagnostic
-from controller.plans import FORMAT_VERSION, Action, EndpointPlan, FieldChange, Plan
-from controller.risk import assess
 
 JsonValue: TypeAlias = bool | int | float | str | list["JsonValue"] | dict[str, "JsonValue"] | None
 

@@ -20,7 +20,8 @@ import html
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from controller.plans import Plan
+from controller.core.plans import Plan
+from controller.core.risk import Risk
 from controller.rendering.common import (
     BIDI_CONTROLS,
     display_value,
@@ -38,7 +39,6 @@ from controller.rendering.jsonplan import (
     PlanDoc,
     to_json_dict,
 )
-from controller.risk import Risk
 
 MARKER = "<!-- sagemaker-gitops plan -->"
 # GitHub's limit is 65,536 characters; keep a little room for whoever wraps the comment.

@@ -13,7 +13,7 @@ import os
 from collections.abc import Callable, Mapping
 from typing import IO, Any
 
-from controller.plans import Plan
+from controller.core.plans import Plan
 from controller.rendering.common import (
     BIDI_CONTROLS,
     OP_SYMBOL,

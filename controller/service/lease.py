@@ -1,6 +1,6 @@
 """Leader election through one DynamoDB item, so only one `run` replica changes SageMaker.
 
-`run --lease-table NAME` builds a `Lease` on a client from `controller.aws.Clients` and a
+`run --lease-table NAME` builds a `Lease` on a client from `controller.aws.clients.Clients` and a
 `LeaderElector` that renews it in the background and tells the runner when to start and stop.
 The item (hash key `name`) holds `holder`, `expires_at` (epoch seconds), `token` and `renewed_at`.
 Every write is conditional, so DynamoDB decides each race on the one item atomically:

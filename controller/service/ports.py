@@ -1,6 +1,6 @@
 """The interfaces the `run` service codes against: a manifest snapshot, a reconciler, a source.
 
-`controller.reconciling` satisfies `Reconciler`/`Snapshot`, `controller.service.gitsource`
+`controller.reconcile.reconciling` satisfies `Reconciler`/`Snapshot`, `controller.service.gitsource`
 satisfies `Source`, `controller.service.lease.LeaderElector` satisfies `Elector`. The service
 imports none of them directly, so its queueing, scheduling and status logic is tested with fakes
 and the real pieces are wired together only in `controller.commands.run`.
@@ -12,8 +12,8 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol, TypeVar
 
+from controller.core.outcomes import Outcome
 from controller.errors import Diagnostic
-from controller.outcomes import Outcome
 
 
 class Snapshot(Protocol):

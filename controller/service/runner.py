@@ -21,7 +21,7 @@ from typing import Any, Generic
 
 import structlog
 
-from controller.outcomes import Outcome
+from controller.core.outcomes import Outcome
 from controller.service.backoff import Backoff
 from controller.service.httpserver import HttpServer
 from controller.service.metrics import Metrics

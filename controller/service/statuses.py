@@ -16,8 +16,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Generic
 
-from controller.outcomes import Outcome, OutcomeKind
-from controller.plans import Health
+from controller.core.outcomes import Outcome, OutcomeKind
+from controller.core.plans import Health
 from controller.service.ports import SnapshotT
 
 

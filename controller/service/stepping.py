@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Generic
 
 import structlog
 
-from controller.outcomes import Outcome, OutcomeKind
+from controller.core.outcomes import Outcome, OutcomeKind
 from controller.service.backoff import Backoff
 from controller.service.metrics import Metrics
 from controller.service.ports import Reconciler, Snapshot, SnapshotT

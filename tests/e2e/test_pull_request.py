@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from controller.iam import IAM_PREFIXES, grants, operation_names
+from controller.aws.iam import IAM_PREFIXES, grants, operation_names
 from tests.e2e.conftest import World, byom_manifest, registry_manifest
 
 GOLDEN = Path(__file__).parent / "golden"

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from controller.aws import AwsOptions, Clients
+from controller.aws.clients import AwsOptions, Clients
 from controller.sandbox import Sandbox
 from controller.service.lease import LeaderElector, Lease, LeaseError
 

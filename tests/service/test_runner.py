@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 import structlog
 
+from controller.core.outcomes import Outcome, OutcomeKind
+from controller.core.plans import EndpointPlan, Health, Status
 from controller.errors import ControllerError, Diagnostic
-from controller.outcomes import Outcome, OutcomeKind
-from controller.plans import EndpointPlan, Health, Status
 from controller.service.backoff import Backoff
 from controller.service.runner import Runner, RunnerConfig
 from controller.service.windows import Window, WindowPolicy, WindowSpec
@@ -72,7 +72,7 @@ def converged(key: str, apply: bool) -> Outcome:
 
 def outcome(kind: OutcomeKind, *, changes: bool = False, after: float | None = None) -> Script:
     def script(key: str, apply: bool) -> Outcome:
-        from controller.plans import Action, Op, Reason, ResourceType
+        from controller.core.plans import Action, Op, Reason, ResourceType
 
         actions = (Action(Op.UPDATE, ResourceType.ENDPOINT, key, Reason.VERSION_CHANGED),)
         plan = EndpointPlan(

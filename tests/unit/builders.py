@@ -12,11 +12,11 @@ from typing import Any
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
-from controller import desired as desired_mod
-from controller import diffs, tagging
-from controller.live import LiveEndpoint, LiveVariant
+from controller.core import desired as desired_mod
+from controller.core import diffs, tagging
+from controller.core.livestate import LiveEndpoint, LiveVariant
+from controller.core.packages import PackageVersion
 from controller.manifests.models import EndpointManifest, RegistryModel
-from controller.registry import PackageVersion
 
 ROLE = "arn:aws:iam::123456789012:role/SageMakerExecution"
 ACCOUNT_PREFIX = "arn:aws:sagemaker:us-east-1:123456789012"

@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from controller.applying import apply_endpoint
+from controller.aws.applying import apply_endpoint
+from controller.core.plans import Action, EndpointPlan, Op, Reason, ResourceType, Status
 from controller.errors import Conflict, NotFound
-from controller.plans import Action, EndpointPlan, Op, Reason, ResourceType, Status
 
 
 class FakeSageMaker:
@@ -121,7 +121,7 @@ def test_an_update_of_a_busy_endpoint_is_a_conflict() -> None:
 
 
 def test_tags_set_by_an_update_reach_the_cached_index() -> None:
-    from controller.live import Inventory, Owned
+    from controller.core.livestate import Inventory, Owned
 
     inventory = Inventory()
     arn = "arn:aws:sagemaker:us-east-1:1:endpoint/e"

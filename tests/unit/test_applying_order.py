@@ -10,9 +10,9 @@ from builders import PROPERTY, desired, manifest, mirror, registry_variant, roll
 from hypothesis import given
 from hypothesis import strategies as st
 
-from controller.applying import ORDER, ordered
-from controller.diffs import DiffOptions, Observed, diff_endpoint
-from controller.plans import Action, Op, Reason, ResourceType
+from controller.aws.applying import ORDER, ordered
+from controller.core.diffs import DiffOptions, Observed, diff_endpoint
+from controller.core.plans import Action, Op, Reason, ResourceType
 
 M, EC, EP = ResourceType.MODEL, ResourceType.ENDPOINT_CONFIG, ResourceType.ENDPOINT
 

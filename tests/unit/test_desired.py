@@ -16,7 +16,7 @@ from builders import (
     registry_variant,
 )
 
-from controller import tagging
+from controller.core import tagging
 
 CAPTURE = {
     "initialSamplingPercentage": 20,

@@ -25,12 +25,12 @@ from builders import (
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from controller import tagging
-from controller.desired import DesiredEndpoint
-from controller.diffs import Observed, diff_endpoint, diff_removed, field_changes
-from controller.health import health_of
-from controller.live import LiveEndpoint
-from controller.plans import (
+from controller.core import tagging
+from controller.core.desired import DesiredEndpoint
+from controller.core.diffs import Observed, diff_endpoint, diff_removed, field_changes
+from controller.core.health import health_of
+from controller.core.livestate import LiveEndpoint
+from controller.core.plans import (
     Action,
     EndpointPlan,
     FieldChange,
@@ -813,6 +813,6 @@ def test_health_of(status: str | None, health: Health) -> None:
     ],
 )
 def test_sibling_arns_follow_the_accounts_arn_spelling(endpoint_arn: str, expected: str) -> None:
-    from controller.diffs import _arn
+    from controller.core.diffs import _arn
 
     assert _arn(endpoint_arn, ResourceType.MODEL, "Churn-M-1a") == expected

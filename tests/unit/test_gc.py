@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from controller.plans import ResourceType
-from controller.reconciling import gc_candidates
+from controller.core.plans import ResourceType
+from controller.reconcile.reconciling import gc_candidates
 
 EC, M = ResourceType.ENDPOINT_CONFIG, ResourceType.MODEL
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

@@ -17,18 +17,18 @@ from typing import Any
 
 import pytest
 
-from controller.errors import ControllerError
-from controller.iam import (
+from controller.aws.iam import (
     grants,
     operation_names,
     operation_to_iam_action,
     statements,
     waiter_operations,
 )
+from controller.errors import ControllerError
 
 REPO = Path(__file__).resolve().parents[2]
 CONTROLLER = REPO / "controller"
-EXCLUDED = (CONTROLLER / "sandbox", CONTROLLER / "demo.py")
+EXCLUDED = (CONTROLLER / "sandbox", CONTROLLER / "commands" / "demo_flow.py")
 SERVICES = (
     "sagemaker",
     "resourcegroupstaggingapi",

@@ -19,11 +19,12 @@ from builders import (
 )
 from hypothesis import given, settings
 
-from controller.desired import DesiredEndpoint
-from controller.diffs import field_changes
+from controller.aws.reading import translate
+from controller.core.desired import DesiredEndpoint
+from controller.core.diffs import field_changes
+from controller.core.livestate import Inventory, Owned, config_terms
+from controller.core.plans import FieldChange
 from controller.errors import AwsError, Conflict, NotFound, Throttled
-from controller.live import Inventory, Owned, config_terms, translate
-from controller.plans import FieldChange
 
 CAPTURE = {
     "initialSamplingPercentage": 20,
@@ -191,7 +192,7 @@ def test_lowercased_package_arns_match_a_mixed_case_group() -> None:
 
 
 def test_inventory_lookups_ignore_case_because_arns_are_lower_case() -> None:
-    from controller.live import Inventory, Owned
+    from controller.core.livestate import Inventory, Owned
 
     inventory = Inventory()
     inventory.put(

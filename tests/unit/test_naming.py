@@ -10,7 +10,7 @@ from builders import PROPERTY, desired, manifest, registry_variant
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from controller import naming
+from controller.core import naming
 from controller.manifests import botocore_model as api
 
 MODEL_NAME = re.compile(api.pattern("ModelName"))

@@ -7,10 +7,17 @@ from typing import Any
 
 import pytest
 
+from controller.core.plans import EndpointPlan, Plan, Status
+from controller.core.policy import (
+    Policy,
+    PolicyRules,
+    Violation,
+    apply_policy,
+    evaluate,
+    load_policy,
+)
 from controller.errors import Diagnostic, ManifestError
 from controller.manifests.models import EndpointManifest
-from controller.plans import EndpointPlan, Plan, Status
-from controller.policy import Policy, PolicyRules, Violation, apply_policy, evaluate, load_policy
 
 ROLE = "arn:aws:iam::123456789012:role/SageMakerExecution"
 ALARMS = {"autoRollbackConfiguration": {"alarms": [{"alarmName": "churn-5xx"}]}}

@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from botocore.exceptions import ClientError
 
-from controller import promoting
 from controller.cli import main
+from controller.core.packages import PackageVersion
+from controller.edits import promoting
 from controller.errors import ManifestError, ResolutionError
 from controller.manifests.loading import load_manifests
-from controller.registry import PackageVersion
 
 if TYPE_CHECKING:
     from controller.sandbox import Sandbox

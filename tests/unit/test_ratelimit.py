@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from controller.ratelimit import TokenBucket
+from controller.aws.ratelimit import TokenBucket
 
 
 class FakeClock:

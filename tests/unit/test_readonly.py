@@ -1,6 +1,6 @@
 """The read-only guarantee of `plan` and `promote`: a mutating AWS call never leaves the process.
 
-Real boto3 clients from `controller.aws.Clients` are pointed (through the standard
+Real boto3 clients from `controller.aws.clients.Clients` are pointed (through the standard
 AWS_ENDPOINT_URL) at a loopback port where nothing listens. A refused call must raise
 ReadOnlyViolation before botocore tries to send anything; an allowed read must get past the
 guard and then fail to connect, which proves the guard, not the network, made the difference.
@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import EndpointConnectionError
 
-from controller.aws import AwsOptions, Clients, check_read_only
+from controller.aws.clients import AwsOptions, Clients, check_read_only
 from controller.errors import ReadOnlyViolation
 
 Call = Callable[[Clients], Any]

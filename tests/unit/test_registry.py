@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from builders import package, package_arn
 
+from controller.aws.registry import choose
+from controller.core.packages import PackageVersion, parse_package_arn
 from controller.errors import ResolutionError
-from controller.reconciling import approval_note
-from controller.registry import PackageVersion, choose, parse_package_arn
+from controller.reconcile.reconciling import approval_note
 
 
 @pytest.mark.parametrize(
@@ -123,7 +124,7 @@ class _ListingClient:
 
 
 def test_a_stale_listing_is_refreshed_once_before_failing(monkeypatch: pytest.MonkeyPatch) -> None:
-    from controller import registry as registry_mod
+    from controller.aws import registry as registry_mod
 
     client = _ListingClient({1: "Approved", 2: "PendingManualApproval"})
     cache = registry_mod.Registry()
@@ -136,7 +137,7 @@ def test_a_stale_listing_is_refreshed_once_before_failing(monkeypatch: pytest.Mo
 
 
 def test_a_fresh_listing_is_not_fetched_again_for_a_failing_version() -> None:
-    from controller.registry import Registry
+    from controller.aws.registry import Registry
 
     client = _ListingClient({1: "PendingManualApproval"})
     cache = Registry()

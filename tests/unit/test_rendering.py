@@ -20,8 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from controller.errors import Diagnostic
-from controller.plans import (
+from controller.core.plans import (
     Action,
     EndpointPlan,
     FieldChange,
@@ -32,6 +31,7 @@ from controller.plans import (
     ResourceType,
     Status,
 )
+from controller.errors import Diagnostic
 from controller.rendering import render, to_json_dict
 from controller.rendering.jsonplan import json_safe, render_json
 from controller.rendering.markdown import MARKER, render_markdown

@@ -1,4 +1,4 @@
-"""Risk assessment: one row per rule of the table in `controller.risk`'s docstring."""
+"""Risk assessment: one row per rule of the table in `controller.core.risk`'s docstring."""
 
 from __future__ import annotations
 
@@ -6,8 +6,16 @@ from typing import Any
 
 import pytest
 
-from controller.plans import Action, EndpointPlan, FieldChange, Op, Reason, ResourceType, Status
-from controller.risk import Risk, assess
+from controller.core.plans import (
+    Action,
+    EndpointPlan,
+    FieldChange,
+    Op,
+    Reason,
+    ResourceType,
+    Status,
+)
+from controller.core.risk import Risk, assess
 
 M, EC, EP = ResourceType.MODEL, ResourceType.ENDPOINT_CONFIG, ResourceType.ENDPOINT
 NO_ALARMS = "no auto-rollback alarms: a failing version is not rolled back automatically"

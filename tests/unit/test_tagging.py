@@ -7,7 +7,7 @@ from builders import PROPERTY
 from hypothesis import given
 from hypothesis import strategies as st
 
-from controller import tagging
+from controller.core import tagging
 
 OWNED = {tagging.MANAGED_BY: "default", tagging.ENDPOINT: "churn", "team": "ml"}
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from controller.plans import Health
+from controller.core.plans import Health
 
 _BY_STATUS = {
     "InService": Health.HEALTHY,

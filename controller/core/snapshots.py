@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from controller.core.naming import content_hash
 from controller.errors import Diagnostic
 from controller.manifests.loading import LoadedManifest, LoadResult
-from controller.naming import content_hash
 
 
 def endpoint_key(region: str, name: str) -> str:

@@ -27,12 +27,12 @@ from typing import Any
 from botocore.exceptions import ClientError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from controller import registry
+from controller.aws import registry
+from controller.core.packages import PackageVersion
 from controller.errors import ControllerError, Diagnostic, ManifestError, ResolutionError
 from controller.manifests import yamlpos
 from controller.manifests.loading import LoadedManifest, render_path
 from controller.manifests.models import RegistryModel
-from controller.registry import PackageVersion
 
 LATEST_APPROVED = "latest-approved"
 

@@ -17,20 +17,21 @@ from typing import Any
 
 import structlog
 
-from controller import desired as desired_mod
-from controller import live as live_mod
-from controller import tagging
-from controller.applying import apply_endpoint
-from controller.aws import Clients
-from controller.diffs import DiffOptions, Observed, diff_endpoint, diff_removed
+from controller.aws import reading as live_mod
+from controller.aws.applying import apply_endpoint
+from controller.aws.clients import Clients
+from controller.aws.registry import Registry
+from controller.core import desired as desired_mod
+from controller.core import livestate, tagging
+from controller.core.diffs import DiffOptions, Observed, diff_endpoint, diff_removed
+from controller.core.outcomes import Outcome, OutcomeKind
+from controller.core.packages import PackageVersion
+from controller.core.plans import EndpointPlan, Health, Op, Plan, ResourceType, Status
+from controller.core.snapshots import Snapshot, endpoint_key, split_key
 from controller.errors import AwsError, Conflict, ControllerError, ResolutionError, Throttled
 from controller.keyedlocks import KeyedLocks
 from controller.manifests.loading import LoadedManifest, ParseCache, load_manifests
 from controller.manifests.models import RegistryModel
-from controller.outcomes import Outcome, OutcomeKind
-from controller.plans import EndpointPlan, Health, Op, Plan, ResourceType, Status
-from controller.registry import PackageVersion, Registry
-from controller.snapshots import Snapshot, endpoint_key, split_key
 
 log = structlog.get_logger(__name__)
 
@@ -48,7 +49,7 @@ class ReconcileOptions:
 
 @dataclass
 class _Cached:
-    inventory: live_mod.Inventory
+    inventory: livestate.Inventory
     at: float
 
 
@@ -89,7 +90,7 @@ class Reconciler:
         with self._lock:
             self._state.inventories.clear()
 
-    def inventory(self, region: str) -> live_mod.Inventory:
+    def inventory(self, region: str) -> livestate.Inventory:
         with self._fetching(("inventory", region)):
             with self._lock:
                 cached = self._state.inventories.get(region)
@@ -218,7 +219,7 @@ class Reconciler:
         return Observed(endpoint, tags, live_terms, missing, config_exists, resource_tags)
 
     def _endpoint_tags(
-        self, client: Any, inventory: live_mod.Inventory, endpoint: live_mod.LiveEndpoint | None
+        self, client: Any, inventory: livestate.Inventory, endpoint: livestate.LiveEndpoint | None
     ) -> dict[str, str] | None:
         if endpoint is None:
             return None
@@ -230,7 +231,7 @@ class Reconciler:
         return live_mod.list_tags(client, endpoint.arn)
 
     def _exists(
-        self, client: Any, region: str, inventory: live_mod.Inventory, kind: str, name: str
+        self, client: Any, region: str, inventory: livestate.Inventory, kind: str, name: str
     ) -> bool:
         if inventory.get(kind, name) is not None:
             return True
@@ -239,7 +240,7 @@ class Reconciler:
         return live_mod.describe_config(client, self.describes, region, name) is not None
 
     def _live_terms(
-        self, client: Any, region: str, endpoint: live_mod.LiveEndpoint
+        self, client: Any, region: str, endpoint: livestate.LiveEndpoint
     ) -> dict[str, Any] | None:
         config = live_mod.describe_config(client, self.describes, region, endpoint.config_name)
         if config is None:
@@ -251,14 +252,14 @@ class Reconciler:
             for pv in config.get("ProductionVariants", [])
             if pv.get("ModelName")
         }
-        return live_mod.config_terms(config, models, endpoint)
+        return livestate.config_terms(config, models, endpoint)
 
     def _superseded(
         self,
         client: Any,
         region: str,
         want: desired_mod.DesiredEndpoint,
-        endpoint: live_mod.LiveEndpoint,
+        endpoint: livestate.LiveEndpoint,
     ) -> tuple[tuple[ResourceType, str], ...]:
         """Owned configs beyond the rollback history, and models only they use."""
         if endpoint.status != "InService":

@@ -14,8 +14,8 @@ from typing import Any, Literal
 import boto3
 import botocore.config
 
+from controller.aws.ratelimit import TokenBucket
 from controller.errors import ControllerError, ReadOnlyViolation
-from controller.ratelimit import TokenBucket
 
 # Operation name prefixes that never change anything; the plan command allows only these.
 READ_ONLY_PREFIXES = ("Describe", "List", "Get", "Search")

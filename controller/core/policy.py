@@ -29,11 +29,11 @@ from typing import Any, ClassVar
 from pydantic import Field, ValidationError, field_validator
 from yaml.nodes import Node, SequenceNode
 
+from controller.core.plans import EndpointPlan, Plan, Status
 from controller.errors import Diagnostic, ManifestError
 from controller.manifests import yamlpos
 from controller.manifests.loading import describe, render_path
 from controller.manifests.models import EndpointManifest, Strict
-from controller.plans import EndpointPlan, Plan, Status
 
 REPO_CONFIG_NAMES = (".sagemaker-gitops.yaml", ".sagemaker-gitops.yml")
 MAX_BYTES = 256 * 1024

@@ -11,9 +11,9 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from controller.outcomes import Outcome, OutcomeKind
-from controller.reconciling import Reconciler
-from controller.snapshots import Snapshot, split_key
+from controller.core.outcomes import Outcome, OutcomeKind
+from controller.core.snapshots import Snapshot, split_key
+from controller.reconcile.reconciling import Reconciler
 
 Progress = Callable[[dict[str, Outcome], float], None]
 

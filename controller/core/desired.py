@@ -9,14 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from controller import naming, tagging
+from controller.core import naming, tagging
+from controller.core.packages import PackageVersion
 from controller.manifests.models import (
     EndpointManifest,
     ImageModel,
     RegistryModel,
     Variant,
 )
-from controller.registry import PackageVersion
 
 
 @dataclass(frozen=True)

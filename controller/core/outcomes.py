@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from controller.plans import EndpointPlan
+from controller.core.plans import EndpointPlan
 
 
 class OutcomeKind(StrEnum):

@@ -10,11 +10,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from controller import tagging
-from controller.desired import DesiredEndpoint
-from controller.health import BUSY, health_of
-from controller.live import LiveEndpoint
-from controller.plans import (
+from controller.core import tagging
+from controller.core.desired import DesiredEndpoint
+from controller.core.health import BUSY, health_of
+from controller.core.livestate import LiveEndpoint
+from controller.core.plans import (
     Action,
     EndpointPlan,
     FieldChange,

@@ -37,7 +37,7 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 
-from controller.plans import Action, EndpointPlan, Op, Reason, ResourceType, Status
+from controller.core.plans import Action, EndpointPlan, Op, Reason, ResourceType, Status
 
 
 class Risk(StrEnum):

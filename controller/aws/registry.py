@@ -9,37 +9,14 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
 from typing import Any
 
+from controller.core.packages import PackageVersion
 from controller.errors import ResolutionError
 from controller.keyedlocks import KeyedLocks
 
-APPROVED = "Approved"
 # A failed lookup re-lists a group whose cached listing is older than this (seconds).
 RELIST_AFTER = 5.0
-
-
-@dataclass(frozen=True)
-class PackageVersion:
-    """One registry version as the controller needs it."""
-
-    group: str
-    version: int
-    arn: str
-    approval: str
-    created: str = ""  # ISO date of creation, for reviewers
-
-    @property
-    def approved(self) -> bool:
-        return self.approval == APPROVED
-
-
-def parse_package_arn(arn: str) -> tuple[str, int] | None:
-    """(group, version) from `arn:...:model-package/<group>/<version>`; None when not versioned."""
-    _, _, resource = arn.partition(":model-package/")
-    group, _, version = resource.rpartition("/")
-    return (group, int(version)) if group and version.isdigit() else None
 
 
 def list_versions(client: Any, group: str) -> dict[int, PackageVersion]:

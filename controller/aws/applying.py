@@ -14,10 +14,11 @@ from typing import Any
 
 import structlog
 
-from controller import tagging
+from controller.aws.reading import call
+from controller.core import tagging
+from controller.core.livestate import Inventory, Owned
+from controller.core.plans import Action, EndpointPlan, Op, ResourceType
 from controller.errors import Conflict, NotFound
-from controller.live import Inventory, Owned, call
-from controller.plans import Action, EndpointPlan, Op, ResourceType
 
 log = structlog.get_logger(__name__)
 
