@@ -68,8 +68,11 @@ def apply_endpoint(
     changes: list[Change] = []
     bound = log.bind(endpoint=plan.name)
     for action in ordered(plan.actions):
-        bound.info(
-            "apply",
+        # Safety hook: every delete is logged at warning level (the endpoint and revision are
+        # bound by the reconciler), so a default-level log shows what was deleted and why.
+        say = bound.warning if action.op is Op.DELETE else bound.info
+        say(
+            "delete" if action.op is Op.DELETE else "apply",
             action=action.op.value,
             type=action.type.value,
             resource=action.name,

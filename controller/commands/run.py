@@ -21,7 +21,12 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from controller.commands.common import add_aws_arguments, git_revision
+from controller.commands.common import (
+    add_aws_arguments,
+    add_prune_arguments,
+    git_revision,
+    prune_options,
+)
 from controller.core.outcomes import Outcome
 from controller.errors import ControllerError, Diagnostic
 from controller.service.metrics import Metrics
@@ -67,6 +72,8 @@ def register(sub: Any) -> None:
     parser.add_argument(
         "--prune", action="store_true", help="delete owned endpoints whose manifests are gone"
     )
+    _number(parser, "--prune-grace", 120.0, "seconds a manifest must stay gone before --prune")
+    add_prune_arguments(parser)
     add_aws_arguments(parser)
     parser.set_defaults(func=run)
 
@@ -143,15 +150,29 @@ def build_runner(args: argparse.Namespace, config: RunnerConfig) -> Runner[_Iden
     )
     metrics = Metrics()
     clients.observers.append(metrics.observe_api_call)
-    reconciler = _ServiceReconciler(
-        Reconciler(
-            clients,
-            ReconcileOptions(
-                controller_id=args.controller_id,
-                prune=args.prune,
-                requeue_seconds=args.requeue_interval,
-            ),
-        )
+    from controller.commands import scoping
+    from controller.service.confirming import ConfirmedRemoval
+
+    if args.scope:
+        scope = scoping.explicit(args.scope)
+    elif args.repo:
+        scope = scoping.of_repo(args.repo, args.path)
+    else:
+        scope = scoping.of_path(args.manifests)
+    # Safety: deletes wait for a confirmed absence (--prune-grace) and obey the scope and guards.
+    reconciler = ConfirmedRemoval(
+        _ServiceReconciler(
+            Reconciler(
+                clients,
+                ReconcileOptions(
+                    controller_id=args.controller_id,
+                    prune=args.prune,
+                    requeue_seconds=args.requeue_interval,
+                    **prune_options(args, scope),
+                ),
+            )
+        ),
+        grace=max(0.0, args.prune_grace),
     )
     factory, leader_check = _election(args, clients)
     return Runner(

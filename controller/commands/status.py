@@ -7,7 +7,12 @@ import json
 import sys
 from typing import Any
 
-from controller.commands.common import add_manifest_arguments, load, reconciler
+from controller.commands.common import (
+    add_manifest_arguments,
+    add_prune_arguments,
+    load,
+    reconciler,
+)
 from controller.core.plans import EndpointPlan, Plan, Status
 
 
@@ -15,6 +20,7 @@ def register(sub: Any) -> None:
     parser = sub.add_parser("status", help="per endpoint: synced?, health, revision, last error")
     add_manifest_arguments(parser)
     parser.add_argument("--format", choices=("table", "json"), default="table")
+    add_prune_arguments(parser)  # the guards decide which removed endpoints show as HeldBack
     parser.set_defaults(func=run)
 
 
@@ -25,13 +31,15 @@ def rows(plan: Plan) -> list[dict[str, Any]]:
 def _row(e: EndpointPlan) -> dict[str, Any]:
     if e.status is Status.ERROR:
         sync = "Error"
+    elif e.manifest is None and e.held:
+        sync = "HeldBack"  # a prune guard keeps this removed endpoint; `error` says why
     elif e.manifest is None:
         sync = "Orphaned"
     elif e.held and "suspend" in e.held:
         sync = "Suspended"
     else:
         sync = "Synced" if not e.actions else "OutOfSync"
-    error = e.errors[0] if e.errors else ""
+    error = e.errors[0] if e.errors else (e.held or "" if e.manifest is None else "")
     return {
         "endpoint": e.name,
         "region": e.region,
@@ -44,7 +52,8 @@ def _row(e: EndpointPlan) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    rec = reconciler(args, read_only=True)
+    # prune=True only to learn which removed endpoints a guard would hold back: read-only.
+    rec = reconciler(args, read_only=True, prune=True)
     plan = rec.plan(load(rec, args))
     table = rows(plan)
     if args.format == "json":

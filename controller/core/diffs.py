@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from controller.core import tagging
+from controller.core import history, risk, tagging
 from controller.core.desired import DesiredEndpoint
 from controller.core.health import BUSY, health_of
 from controller.core.livestate import LiveEndpoint
@@ -261,6 +261,8 @@ def _rollout_reason(
 ) -> Reason:
     if not tagging.owned_by(seen.endpoint_tags, options.controller_id):
         return Reason.ADOPT
+    if seen.endpoint is not None and history.hand_edited(seen.endpoint_tags, seen.endpoint):
+        return Reason.DRIFT  # safety hook: live is not what we last deployed (a hand edit)
     if any(c.path.endswith((".model.version", ".model.packageGroup")) for c in changes):
         return Reason.VERSION_CHANGED
     if seen.live_terms is not None and not changes:
@@ -353,6 +355,8 @@ def _endpoint_tags(
     bookkeeping = {k: v for k, v in desired.tags.items() if k in tagging.BOOKKEEPING}
     if attempted:
         bookkeeping[tagging.ATTEMPTED_CONFIG] = desired.config_name
+        # Safety hook: the config live now joins the rollback history (deployment order).
+        bookkeeping[tagging.HISTORY] = history.pushed(have.get(tagging.HISTORY), live.config_name)
     to_set.update({k: v for k, v in bookkeeping.items() if have.get(k) != v})
     return _tag(ResourceType.ENDPOINT, live.name, live.arn, to_set, to_remove, reason, have)
 
@@ -430,6 +434,10 @@ def _same(a: Any, b: Any, path: str = "") -> bool:
 def rollout_warnings(desired: DesiredEndpoint, changes: tuple[FieldChange, ...]) -> tuple[str, ...]:
     """What a reviewer should look at twice before approving."""
     warnings: list[str] = []
+    # Safety hook: a variant added or removed is said once, not as a serverless switch or
+    # a weight `-> None` (see risk.variant_changes).
+    changes, notes = risk.variant_changes(changes)
+    warnings.extend(notes)
     for change in changes:
         variant = change.path.split("]")[0].removeprefix("variants[")
         if change.path.endswith(".instanceType") and change.before and change.after:

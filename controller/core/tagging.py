@@ -18,9 +18,19 @@ SOURCE = PREFIX + "source"
 REVISION = PREFIX + "revision"
 SPEC_HASH = PREFIX + "spec-hash"
 ATTEMPTED_CONFIG = PREFIX + "attempted-config"
+# Which manifest tree (repo + path, or --scope) created the resource: prune only ever deletes
+# endpoints of the current run's scope. Significant (not bookkeeping), so re-applying an endpoint
+# whose tags predate scopes writes it: that is how old endpoints are adopted into a scope.
+SCOPE = PREFIX + "scope"
+# The configs that were live on the endpoint before the current one, newest first, separated by
+# spaces: the rollback history garbage collection keeps (see controller/core/history.py).
+HISTORY = PREFIX + "history"
 
 # Tags refreshed on change but ignored when deciding whether anything changed.
-BOOKKEEPING = frozenset({SOURCE, REVISION, SPEC_HASH, ATTEMPTED_CONFIG})
+BOOKKEEPING = frozenset({SOURCE, REVISION, SPEC_HASH, ATTEMPTED_CONFIG, HISTORY})
+# SageMaker's tag value limits (botocore: TagValue, max 256, pattern below).
+MAX_VALUE = 256
+VALUE_PATTERN = r"^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$"
 
 
 def to_list(tags: Mapping[str, str]) -> list[dict[str, str]]:

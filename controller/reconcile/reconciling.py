@@ -22,7 +22,7 @@ from controller.aws.applying import apply_endpoint
 from controller.aws.clients import Clients
 from controller.aws.registry import Registry
 from controller.core import desired as desired_mod
-from controller.core import livestate, tagging
+from controller.core import history, livestate, pruning, tagging
 from controller.core.diffs import DiffOptions, Observed, diff_endpoint, diff_removed
 from controller.core.outcomes import Outcome, OutcomeKind
 from controller.core.packages import PackageVersion
@@ -45,6 +45,13 @@ class ReconcileOptions:
     requeue_seconds: float = 15.0  # how soon to look again at an endpoint that is changing
     concurrency: int = 8  # endpoints read at once while planning
     index_ttl: float = 60.0  # seconds the owned-resource index is reused between passes
+    # Safety (issue 8): the manifest tree this run speaks for (written as the scope tag; prune
+    # deletes only endpoints of this scope), the deletion guards, extra regions scanned for
+    # prune, and how old a superseded config/model must be before GC may delete it.
+    scope: str | None = None
+    guards: pruning.PruneGuards = field(default_factory=pruning.PruneGuards)
+    prune_regions: tuple[str, ...] = ()
+    gc_min_age: float = 60.0
 
 
 @dataclass
@@ -70,6 +77,10 @@ class Reconciler:
         self._parse_cache = ParseCache()
         self._fetching = KeyedLocks()
         self._lock = threading.Lock()
+        # Safety hook: every region a snapshot named since start is scanned for prune, and the
+        # last prune decision is reused for every key of the same snapshot.
+        self._regions: set[str] = set()
+        self._decision: tuple[Snapshot, pruning.PruneDecision] | None = None
 
     # -- loading -------------------------------------------------------------------------------
 
@@ -77,7 +88,10 @@ class Reconciler:
         result = load_manifests(
             [root], root=root if root.is_dir() else None, cache=self._parse_cache
         )
-        return Snapshot.build(result, revision, self._default_region)
+        snapshot = Snapshot.build(result, revision, self._default_region)
+        with self._lock:
+            self._regions |= snapshot.regions()
+        return snapshot
 
     def _default_region(self) -> str:
         return self.clients.default_region
@@ -89,6 +103,7 @@ class Reconciler:
         self.registry.new_pass()
         with self._lock:
             self._state.inventories.clear()
+            self._decision = None
 
     def inventory(self, region: str) -> livestate.Inventory:
         with self._fetching(("inventory", region)):
@@ -103,15 +118,44 @@ class Reconciler:
         return cached.inventory
 
     def owned_keys(self, regions: set[str] | None = None) -> set[str]:
-        """Keys of every endpoint this controller owns resources for, in the given regions."""
-        keys: set[str] = set()
-        for region in sorted(regions or {self._default_region()}):
-            for item in self.inventory(region).resources.values():
-                # The endpoint tag keeps the manifest's spelling; ARNs may be lower-cased.
-                name = item.endpoint or (item.name if item.kind == "endpoint" else "")
-                if name:
-                    keys.add(endpoint_key(region, name))
-        return keys
+        """Keys of every endpoint this controller owns resources for in this run's scope.
+
+        Safety hook: scanned are the given regions plus every region the scope may have
+        resources in (default region, `prune_regions`, every region a snapshot named).
+        """
+        return {o.key for o in self._owned(regions) if o.scope == self.options.scope}
+
+    def _owned(self, regions: set[str] | None = None) -> list[pruning.OwnedEndpoint]:
+        with self._lock:
+            scan = set(regions or ()) | self._regions | set(self.options.prune_regions)
+        scan.add(self._default_region())
+        return pruning.owned_endpoints(
+            (region, item)
+            for region in sorted(scan)
+            for item in self.inventory(region).resources.values()
+        )
+
+    def prune_decision(self, snapshot: Snapshot) -> pruning.PruneDecision:
+        """Safety hook: the removed endpoints of this scope and the guards' verdict on them."""
+        with self._lock:
+            if self._decision is not None and self._decision[0] is snapshot:
+                return self._decision[1]
+        decision = pruning.decide(
+            self.options.scope,
+            self._owned(snapshot.regions()),
+            snapshot.keys(),
+            complete=snapshot.ok,
+            guards=self.options.guards,
+        )
+        with self._lock:
+            self._decision = (snapshot, decision)
+        return decision
+
+    def scanned_regions(self) -> list[str]:
+        """The regions a prune pass looks in (reported, so a region left out is visible)."""
+        with self._lock:
+            scan = self._regions | set(self.options.prune_regions)
+        return sorted(scan | {self._default_region()})
 
     # -- planning ------------------------------------------------------------------------------
 
@@ -119,8 +163,8 @@ class Reconciler:
         """The whole plan: every manifest endpoint plus owned endpoints whose manifest is gone."""
         self.begin_pass()
         keys = list(snapshot.keys())
-        if snapshot.ok:
-            keys += sorted(self.owned_keys(snapshot.regions()) - set(keys))
+        # Safety hook: only this scope's removed endpoints are listed (held back ones too).
+        keys += self.prune_decision(snapshot).removed
         # Endpoints are read in parallel (bounded; the client rate limit still applies): a pass
         # over N endpoints costs about N / concurrency round trips instead of N.
         with ThreadPoolExecutor(max_workers=self.options.concurrency) as pool:
@@ -164,6 +208,7 @@ class Reconciler:
             packages,
             self.options.controller_id,
             snapshot.revision,
+            scope=self.options.scope,
         )
         seen = self._observe(client, region, want)
         options = DiffOptions(
@@ -207,7 +252,7 @@ class Reconciler:
                 tags,
                 resource_tags=resource_tags,
                 config_exists=True,
-                superseded=self._superseded(client, region, want, endpoint),
+                superseded=self._superseded(client, region, want, endpoint, tags or {}),
             )
         missing = frozenset(
             m.name
@@ -260,8 +305,13 @@ class Reconciler:
         region: str,
         want: desired_mod.DesiredEndpoint,
         endpoint: livestate.LiveEndpoint,
+        tags: dict[str, str],
     ) -> tuple[tuple[ResourceType, str], ...]:
-        """Owned configs beyond the rollback history, and models only they use."""
+        """Owned configs beyond the rollback history, and models only they use.
+
+        Safety hook: the choice is `history.garbage` (deployment order, InService only, never
+        the attempted config or anything younger than `gc_min_age`).
+        """
         if endpoint.status != "InService":
             return ()
         inventory = self.inventory(region)
@@ -270,13 +320,32 @@ class Reconciler:
         keep = self.options.keep_history
         if len(configs) <= keep + 1 and len(models) <= (keep + 1) * len(want.models):
             return ()  # nothing beyond the history: skip the describes
-        return gc_candidates(
-            configs=[c.name for c in configs],
+        gc = history.GcInput(
+            status=endpoint.status,
+            live=endpoint.config_name,
+            configs=[
+                info
+                for c in configs
+                if (info := self._config_info(client, region, c.name)).models is not None
+            ],  # a config that cannot be described is gone (or going): neither kept nor deleted
             models=[m.name for m in models],
-            current=want.config_name,
+            endpoint_tags=tags,
             keep=keep,
-            describe=lambda n: live_mod.describe_config(client, self.describes, region, n),
+            now=time.time(),
+            min_age=self.options.gc_min_age,
         )
+        return history.garbage(gc, lambda n: self._model_created(client, region, n))
+
+    def _config_info(self, client: Any, region: str, name: str) -> history.ConfigInfo:
+        found = live_mod.describe_config(client, self.describes, region, name)
+        if found is None:
+            return history.ConfigInfo(name, None, None)
+        models = tuple(pv.get("ModelName", "") for pv in found.get("ProductionVariants", []))
+        return history.ConfigInfo(name, _epoch(found.get("CreationTime")), models)
+
+    def _model_created(self, client: Any, region: str, name: str) -> float | None:
+        found = live_mod.describe_model(client, self.describes, region, name)
+        return _epoch(found.get("CreationTime")) if found else None
 
     def _notes(
         self, client: Any, seen: Observed, packages: dict[str, PackageVersion]
@@ -299,9 +368,17 @@ class Reconciler:
     def _plan_removed(self, snapshot: Snapshot, region: str, name: str) -> EndpointPlan:
         client = self.clients.sagemaker(region)
         inventory = self.inventory(region)
+        # Safety hook: outside this scope, nothing is listed or deleted; held back by a guard,
+        # the plan says why and deletes nothing.
+        decision = self.prune_decision(snapshot)
+        key = endpoint_key(region, name)
+        if key not in decision.removed:
+            return EndpointPlan(name=name, manifest=None, region=region, status=Status.UNCHANGED)
         endpoint = live_mod.describe_endpoint(client, name)
+        if self.options.prune and key in decision.held:
+            return pruning.held_plan(name, region, endpoint, decision.held[key])
         owned = inventory.get("endpoint", name)
-        prune = self.options.prune and snapshot.ok
+        prune = self.options.prune and decision.allowed(key)
         confirmed = False
         if endpoint is not None and prune:
             # ListTags is the authority before any delete (the tagging index may lag).
@@ -381,6 +458,8 @@ class Reconciler:
                 self.describes.forget(region, kind, action.name)
 
     def _settled(self, name: str, plan: EndpointPlan) -> Outcome:
+        if plan.held and plan.manifest is None:  # safety hook: a delete held back by a guard
+            return Outcome(name, OutcomeKind.CONVERGED, plan.held, plan=plan, reason="HeldBack")
         if plan.health is Health.PROGRESSING:
             return Outcome(
                 name,
@@ -412,35 +491,9 @@ class Reconciler:
         )
 
 
-def gc_candidates(
-    configs: list[str],
-    models: list[str],
-    current: str,
-    keep: int,
-    describe: Any,
-) -> tuple[tuple[ResourceType, str], ...]:
-    """Which owned configs and models to delete: all but the live one and the `keep` newest."""
-    described = {name: describe(name) for name in configs}
-    others = [n for n in configs if n != current and described.get(n) is not None]
-    others.sort(key=lambda n: (_created(described[n]), n), reverse=True)
-    kept = [current, *others[:keep]]
-    in_use = {
-        pv.get("ModelName")
-        for name in kept
-        if (d := described.get(name)) is not None
-        for pv in d.get("ProductionVariants", [])
-    }
-    if current not in described or described[current] is None:
-        return ()  # cannot tell which models the live config uses: delete nothing
-    doomed = [(ResourceType.ENDPOINT_CONFIG, n) for n in others[keep:]]
-    doomed += [(ResourceType.MODEL, m) for m in sorted(models) if m not in in_use]
-    return tuple(doomed)
-
-
-def _created(description: dict[str, Any]) -> float:
-    """Creation time as a number; a description without one sorts as oldest."""
-    created: Any = description.get("CreationTime")
-    return float(created.timestamp()) if hasattr(created, "timestamp") else 0.0
+def _epoch(value: Any) -> float | None:
+    """A describe's timestamp as epoch seconds; None when absent."""
+    return float(value.timestamp()) if hasattr(value, "timestamp") else None
 
 
 def approval_note(detail: dict[str, Any]) -> str:
