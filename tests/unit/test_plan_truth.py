@@ -6,7 +6,8 @@ import pytest
 
 from controller.core import tagging
 from controller.core.diffs import diff_endpoint
-from controller.core.plans import FieldChange, Op, Reason, ResourceType
+from controller.core.plans import EndpointPlan, FieldChange, Op, Plan, Reason, ResourceType, Status
+from controller.core.policy import MaxEndpointDeletes
 from controller.core.risk import variant_changes
 from tests.unit.builders import (
     byom_variant,
@@ -91,3 +92,13 @@ def test_a_real_switch_to_serverless_is_still_warned() -> None:
     )
     kept, notes = variant_changes(changes)
     assert kept == changes and notes == ()
+
+
+def test_a_policy_violation_names_a_few_endpoints_and_counts() -> None:
+    doomed = tuple(
+        EndpointPlan(name=f"e{i:02}", manifest=None, region="us-east-1", status=Status.DELETE)
+        for i in range(40)
+    )
+    (message,) = MaxEndpointDeletes(count=5).check_plan(Plan(endpoints=doomed))
+    assert message.startswith("40 endpoints would be deleted (e00, e01, e02, e03, e04 and 35 more)")
+    assert "e05" not in message
