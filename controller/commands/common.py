@@ -161,18 +161,7 @@ def load(rec: Reconciler, args: argparse.Namespace) -> Snapshot:
 
 def git_revision(path: Path) -> str | None:
     """HEAD of the git repository holding `path`, if any (recorded in the revision tag)."""
-    import subprocess
+    from controller.commands.scoping import git
 
-    folder = path if path.is_dir() else path.parent
-    try:
-        done = subprocess.run(
-            ["git", "-C", str(folder), "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    sha = done.stdout.strip()
-    return sha if done.returncode == 0 and len(sha) == 40 else None
+    sha = git(path if path.is_dir() else path.parent, "rev-parse", "HEAD")
+    return sha if sha is not None and len(sha) == 40 else None

@@ -38,11 +38,11 @@ def of_path(path: Path) -> str:
     """The scope of a manifest directory or file, by the rule in the module docstring."""
     target = path.resolve()
     folder = target if target.is_dir() else target.parent
-    top = _git(folder, "rev-parse", "--show-toplevel")
+    top = git(folder, "rev-parse", "--show-toplevel")
     if top is None:
         return stable(target.as_posix())
     relative = target.relative_to(Path(top).resolve()).as_posix() or "."
-    origin = _git(folder, "config", "--get", "remote.origin.url")
+    origin = git(folder, "config", "--get", "remote.origin.url")
     return stable(f"{normalise_remote(origin) if origin else Path(top).name}:{relative}")
 
 
@@ -79,7 +79,8 @@ def stable(value: str) -> str:
     return f"{digest}:{clean[-(tagging.MAX_VALUE - len(digest) - 1) :]}"
 
 
-def _git(folder: Path, *argv: str) -> str | None:
+def git(folder: Path, *argv: str) -> str | None:
+    """The trimmed output of `git -C folder ARGV...`; None when git fails or says nothing."""
     try:
         done = subprocess.run(
             ["git", "-C", str(folder), *argv],
