@@ -13,15 +13,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from controller.core import tagging
+from controller.core import kinds, tagging
+from controller.core.kinds import Kind
 from controller.core.livestate import Inventory, LiveEndpoint, LiveVariant, Owned
 from controller.errors import AwsError, Conflict, NotFound, Throttled
-
-RESOURCE_TYPES = {
-    "sagemaker:endpoint": "endpoint",
-    "sagemaker:endpoint-config": "endpoint-config",
-    "sagemaker:model": "model",
-}
 
 
 def translate(error: ClientError, operation: str) -> AwsError:
@@ -50,7 +45,7 @@ def read_inventory(tagging_client: Any, controller_id: str) -> Inventory:
     paginator = tagging_client.get_paginator("get_resources")
     pages = paginator.paginate(
         TagFilters=[{"Key": tagging.MANAGED_BY, "Values": [controller_id]}],
-        ResourceTypeFilters=list(RESOURCE_TYPES),
+        ResourceTypeFilters=[k.tagging_type for k in kinds.KINDS],
         ResourcesPerPage=100,  # the API's maximum: fewer pages per pass
     )
     try:
@@ -68,7 +63,7 @@ def _owned(item: dict[str, Any]) -> Owned | None:
     arn = item["ResourceARN"]
     resource = arn.split(":", 5)[-1]
     kind, _, name = resource.partition("/")
-    if kind not in RESOURCE_TYPES.values():
+    if kinds.by_segment(kind) is None:
         return None
     return Owned(kind, name, arn, tagging.from_list(item.get("Tags", [])))
 
@@ -137,25 +132,15 @@ class DescribeCache:
             self._items.pop((region, kind, name), None)
 
 
-def describe_config(
-    client: Any, cache: DescribeCache, region: str, name: str
+def describe_immutable(
+    client: Any, cache: DescribeCache, region: str, kind: Kind, name: str
 ) -> dict[str, Any] | None:
+    """Describe a content-addressed resource (a Model, an EndpointConfig), cached for good."""
+
     def fetch() -> dict[str, Any] | None:
         try:
-            return dict(call(client, "describe_endpoint_config", EndpointConfigName=name))
+            return dict(call(client, kind.describe_call, **{kind.name_param: name}))
         except NotFound:
             return None
 
-    return cache.get(region, "endpoint-config", name, fetch)
-
-
-def describe_model(
-    client: Any, cache: DescribeCache, region: str, name: str
-) -> dict[str, Any] | None:
-    def fetch() -> dict[str, Any] | None:
-        try:
-            return dict(call(client, "describe_model", ModelName=name))
-        except NotFound:
-            return None
-
-    return cache.get(region, "model", name, fetch)
+    return cache.get(region, kind.segment, name, fetch)
