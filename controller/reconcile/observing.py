@@ -4,6 +4,14 @@ Called by `planning` for every endpoint of a pass. The owned-resource index (one
 per region) is cached briefly and shared by all workers; descriptions of immutable kinds are
 cached for the life of the process (`reading.DescribeCache`); our own writes update both, so the
 next step sees them without a re-read.
+
+Change detection by listing: the last description of a settled (InService) endpoint is kept, and
+on a pass that lists (`begin_pass`) one ListEndpoints sweep per region (100 endpoints a page) says
+whether its status and LastModifiedTime are still the same; only then is the kept description
+reused instead of a DescribeEndpoint. Anything we change, anything changed by hand (SageMaker
+moves LastModifiedTime on every update, weights change and status change), anything missing from
+the listing and anything not settled is described. Tags come from the owned index, read every
+pass. A full describe pass (`forget_endpoints`) runs at a longer interval as the backstop.
 """
 
 from __future__ import annotations
@@ -29,11 +37,18 @@ class ObserveOptions:
     controller_id: str
     keep_history: int  # superseded EndpointConfigs kept for rollback, besides the live one
     index_ttl: float  # seconds the owned-resource index is reused between passes
+    listing_ttl: float = 300.0  # seconds a pass's ListEndpoints sweep is trusted
 
 
 @dataclass
 class _Cached:
     inventory: livestate.Inventory
+    at: float
+
+
+@dataclass
+class _Listing:
+    versions: dict[str, tuple[str, str]]  # lower-cased name -> (status, LastModifiedTime)
     at: float
 
 
@@ -45,13 +60,65 @@ class Observer:
         self.options = options
         self.describes = reading.DescribeCache()
         self._inventories: dict[str, _Cached] = {}
+        self._listings: dict[str, _Listing] = {}
+        # (region, lower-cased name) -> the last description of a settled endpoint.
+        self._settled: dict[tuple[str, str], livestate.LiveEndpoint] = {}
+        self._listed: set[str] = set()  # regions swept in this pass
         self._fetching = KeyedLocks()
         self._lock = threading.Lock()
 
     def forget_index(self) -> None:
-        """Drop the owned-resource index, so the next read sees fresh state."""
+        """Drop the owned index and the listings; this pass may list endpoints once per region."""
         with self._lock:
             self._inventories.clear()
+            self._listed.clear()
+
+    def forget_endpoints(self) -> None:
+        """Forget every kept description: the next pass describes every endpoint (backstop)."""
+        with self._lock:
+            self._settled.clear()
+
+    def forget_endpoint(self, region: str, name: str) -> None:
+        """We are changing this endpoint: its kept description no longer holds."""
+        with self._lock:
+            self._settled.pop((region, name.lower()), None)
+
+    def describe_endpoint(
+        self, client: Any, region: str, name: str
+    ) -> livestate.LiveEndpoint | None:
+        """The endpoint as DescribeEndpoint would say, reusing a settled description when this
+        pass's listing shows the same status and LastModifiedTime."""
+        key = (region, name.lower())
+        with self._lock:
+            kept = self._settled.get(key)
+        if kept is not None:
+            listing = self._listing(client, region)
+            if listing is not None and listing.get(key[1]) == (kept.status, kept.last_modified):
+                return kept
+        live = reading.describe_endpoint(client, name)
+        with self._lock:
+            if live is not None and live.status == "InService" and live.last_modified:
+                self._settled[key] = live
+            else:
+                self._settled.pop(key, None)
+        return live
+
+    def _listing(self, client: Any, region: str) -> dict[str, tuple[str, str]] | None:
+        """The region's ListEndpoints sweep, made at most once per pass and trusted for
+        `listing_ttl`; None when it is too old and this pass already listed (an edit between
+        passes then costs one DescribeEndpoint, not a sweep of the fleet)."""
+        with self._fetching(("listing", region)):
+            with self._lock:
+                cached, listed = self._listings.get(region), region in self._listed
+            if cached is not None and time.monotonic() - cached.at <= self.options.listing_ttl:
+                return cached.versions
+            if listed:
+                return None
+            cached = _Listing(reading.list_endpoint_versions(client), time.monotonic())
+            with self._lock:
+                self._listings[region] = cached
+                self._listed.add(region)
+        return cached.versions
 
     def inventory(self, region: str) -> livestate.Inventory:
         with self._fetching(("inventory", region)):
@@ -79,7 +146,7 @@ class Observer:
     def observe(self, client: Any, region: str, want: DesiredEndpoint) -> Observed:
         """Everything `diffs.diff_endpoint` needs to plan `want`."""
         inventory = self.inventory(region)
-        endpoint = reading.describe_endpoint(client, want.name)
+        endpoint = self.describe_endpoint(client, region, want.name)
         tags = self.endpoint_tags(client, inventory, endpoint)
         resource_tags = {
             name: item.tags

@@ -8,6 +8,7 @@ applies a plan and turns the result into one of the three outcomes.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +38,9 @@ class ReconcileOptions:
     requeue_seconds: float = 15.0  # how soon to look again at an endpoint that is changing
     concurrency: int = 8  # endpoints read at once while planning
     index_ttl: float = 60.0  # seconds the owned-resource index is reused between passes
+    # Passes reuse settled endpoints' descriptions when ListEndpoints shows them unchanged; at
+    # this interval a pass describes every endpoint anyway (the backstop).
+    full_describe_interval: float = 3600.0
 
 
 class Reconciler:
@@ -57,6 +61,7 @@ class Reconciler:
             PlanOptions(o.controller_id, o.prune, o.recreate_failed, o.concurrency),
         )
         self._parse_cache = ParseCache()
+        self._last_full_describe = time.monotonic()
 
     def load(self, root: Path, revision: str | None = None) -> Snapshot:
         result = load_manifests(
@@ -71,6 +76,9 @@ class Reconciler:
         """Forget registry listings and the owned index, so a new pass sees fresh state."""
         self.registry.new_pass()
         self.observer.forget_index()
+        if time.monotonic() - self._last_full_describe >= self.options.full_describe_interval:
+            self._last_full_describe = time.monotonic()
+            self.observer.forget_endpoints()
 
     def inventory(self, region: str) -> livestate.Inventory:
         return self.observer.inventory(region)
@@ -98,6 +106,10 @@ class Reconciler:
         region, name = split_key(key)
         # Notes are for people reading a plan; apply and the service do not show them.
         plan = self.plan_endpoint(snapshot, key, annotate=False)
+        if plan.actions or plan.status is Status.ERROR:
+            # Whatever happens next changes the endpoint or needs a closer look: describe it
+            # next time instead of trusting a listing.
+            self.observer.forget_endpoint(region, name)
         if plan.status is Status.ERROR:
             transient = plan.error_reason == "ReadFailed"
             kind = OutcomeKind.TRANSIENT if transient else OutcomeKind.TERMINAL
