@@ -18,8 +18,11 @@ from __future__ import annotations
 
 import threading
 import time
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
+
+import structlog
 
 from controller.aws import reading
 from controller.aws.clients import Clients
@@ -30,6 +33,12 @@ from controller.core.observed import Observed
 from controller.core.plans import EndpointPlan, Op, ResourceType
 from controller.core.snapshots import endpoint_key
 from controller.keyedlocks import KeyedLocks
+
+log = structlog.get_logger(__name__)
+
+# Set while reconciling an edited endpoint: an owned index past its TTL is good enough (our own
+# writes keep it current; ListTags stays the authority before any delete).
+STALE_INDEX_OK: ContextVar[bool] = ContextVar("stale_index_ok", default=False)
 
 
 @dataclass(frozen=True)
@@ -64,13 +73,16 @@ class Observer:
         # (region, lower-cased name) -> the last description of a settled endpoint.
         self._settled: dict[tuple[str, str], livestate.LiveEndpoint] = {}
         self._listed: set[str] = set()  # regions swept in this pass
+        self._refreshing: set[str] = set()  # regions whose index is being read in the background
         self._fetching = KeyedLocks()
         self._lock = threading.Lock()
 
     def forget_index(self) -> None:
-        """Drop the owned index and the listings; this pass may list endpoints once per region."""
+        """Expire the owned index (a pass reads it afresh; edits keep the old one until the new
+        one is in) and let this pass list endpoints once per region."""
         with self._lock:
-            self._inventories.clear()
+            for cached in self._inventories.values():
+                cached.at = float("-inf")
             self._listed.clear()
 
     def forget_endpoints(self) -> None:
@@ -121,16 +133,54 @@ class Observer:
         return cached.versions
 
     def inventory(self, region: str) -> livestate.Inventory:
+        """The region's owned-resource index. A full pass waits for a fresh one; an edit
+        (`STALE_INDEX_OK`) takes the one it has and refreshes it in the background, so it never
+        pays for, or waits behind, a sweep of the whole account."""
+        if STALE_INDEX_OK.get():
+            with self._lock:
+                cached = self._inventories.get(region)
+            if cached is not None:
+                if self._expired(cached):
+                    self._refresh_in_background(region)
+                return cached.inventory
         with self._fetching(("inventory", region)):
             with self._lock:
                 cached = self._inventories.get(region)
-            if cached is None or time.monotonic() - cached.at > self.options.index_ttl:
-                tagging_client = self.clients.client("resourcegroupstaggingapi", region)
-                fresh = reading.read_inventory(tagging_client, self.options.controller_id)
-                cached = _Cached(fresh, time.monotonic())
-                with self._lock:
-                    self._inventories[region] = cached
+            if cached is None or self._expired(cached):
+                cached = self._fetch_inventory(region)
         return cached.inventory
+
+    def _expired(self, cached: _Cached) -> bool:
+        return time.monotonic() - cached.at > self.options.index_ttl
+
+    def _fetch_inventory(self, region: str) -> _Cached:
+        tagging_client = self.clients.client("resourcegroupstaggingapi", region)
+        fresh = reading.read_inventory(tagging_client, self.options.controller_id)
+        cached = _Cached(fresh, time.monotonic())
+        with self._lock:
+            self._inventories[region] = cached
+        return cached
+
+    def _refresh_in_background(self, region: str) -> None:
+        with self._lock:
+            if region in self._refreshing:
+                return
+            self._refreshing.add(region)
+
+        def refresh() -> None:
+            try:
+                with self._fetching(("inventory", region)):
+                    with self._lock:
+                        cached = self._inventories.get(region)
+                    if cached is None or self._expired(cached):
+                        self._fetch_inventory(region)
+            except Exception as e:  # the next pass reads it again; an edit must not fail
+                log.warning("refreshing the owned-resource index failed", error=str(e))
+            finally:
+                with self._lock:
+                    self._refreshing.discard(region)
+
+        threading.Thread(target=refresh, name=f"index-{region}", daemon=True).start()
 
     def owned_keys(self, regions: set[str]) -> set[str]:
         """Keys of every endpoint this controller owns resources for, in the given regions."""

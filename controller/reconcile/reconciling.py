@@ -8,6 +8,7 @@ applies a plan and turns the result into one of the three outcomes.
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +24,7 @@ from controller.core.plans import EndpointPlan, Health, Op, Plan, Status
 from controller.core.snapshots import Snapshot, split_key
 from controller.errors import Conflict, ControllerError, Throttled
 from controller.manifests.loading import ParseCache, load_manifests
-from controller.reconcile.observing import ObserveOptions, Observer
+from controller.reconcile.observing import STALE_INDEX_OK, ObserveOptions, Observer
 from controller.reconcile.planning import Planner, PlanOptions
 
 log = structlog.get_logger(__name__)
@@ -62,6 +63,9 @@ class Reconciler:
         )
         self._parse_cache = ParseCache()
         self._last_full_describe = time.monotonic()
+        # Manifest fingerprint last reconciled per key: a new one marks an edit.
+        self._fingerprints: dict[str, str | None] = {}
+        self._lock = threading.Lock()
 
     def load(self, root: Path, revision: str | None = None) -> Snapshot:
         result = load_manifests(
@@ -98,9 +102,17 @@ class Reconciler:
     def reconcile(self, snapshot: Snapshot, key: str, *, apply: bool = True) -> Outcome:
         """Plan one endpoint and, when allowed, apply it. Never waits for a state change."""
         _, name = split_key(key)
-        # Every log line made while reconciling (apply's too) names the endpoint and revision.
-        with structlog.contextvars.bound_contextvars(endpoint=name, revision=snapshot.revision):
-            return self._reconcile(snapshot, key, apply)
+        fingerprint = snapshot.fingerprint(key)
+        with self._lock:
+            edited = self._fingerprints.get(key) != fingerprint
+            self._fingerprints[key] = fingerprint
+        token = STALE_INDEX_OK.set(edited)
+        try:
+            # Every log line made while reconciling (apply's too) names endpoint and revision.
+            with structlog.contextvars.bound_contextvars(endpoint=name, revision=snapshot.revision):
+                return self._reconcile(snapshot, key, apply)
+        finally:
+            STALE_INDEX_OK.reset(token)
 
     def _reconcile(self, snapshot: Snapshot, key: str, apply: bool) -> Outcome:
         region, name = split_key(key)
