@@ -46,6 +46,7 @@ schema: $(STAMP)
 lint-ship: $(STAMP)
 	$(BIN)/ruff check tools
 	$(BIN)/ruff format --check tools
+	$(BIN)/mypy tools
 	$(BIN)/hadolint Dockerfile
 	$(BIN)/actionlint
 	$(BIN)/python -m tools.k8s_validate deploy/kubernetes

@@ -17,6 +17,7 @@ from typing import Any
 from unittest import mock
 
 from controller.cli import build_parser
+from tools.markdown import cell, prose
 
 WIDTH = 100
 PROG = "sagemaker-gitops"
@@ -65,17 +66,13 @@ def _default(action: argparse.Action) -> str:
     return f"`{json.dumps(action.default, default=str)}`"
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
 def arguments_table(parser: argparse.ArgumentParser) -> list[str]:
     lines = ["| argument | value | default | description |", "|---|---|---|---|"]
     for action in parser._actions:
         if isinstance(action, argparse._HelpAction | argparse._SubParsersAction):
             continue
         names = ", ".join(f"`{s}`" for s in action.option_strings) or f"`{action.dest}`"
-        cells = [names, _value(action), _default(action), _cell(_help_text(parser, action))]
+        cells = [names, _value(action), _default(action), cell(prose(_help_text(parser, action)))]
         lines.append("| " + " | ".join(cells) + " |")
     for group in parser._mutually_exclusive_groups:
         flags = " / ".join(f"`{a.option_strings[-1]}`" for a in group._group_actions)
@@ -87,9 +84,9 @@ def arguments_table(parser: argparse.ArgumentParser) -> list[str]:
 def _section(name: str, summary: str, parser: argparse.ArgumentParser) -> list[str]:
     lines = [f"## {name}", ""]
     if summary:
-        lines += [f"{summary[0].upper()}{summary[1:]}.", ""]
+        lines += [prose(f"{summary[0].upper()}{summary[1:]}."), ""]
     if parser.description:
-        lines += [parser.description, ""]
+        lines += [prose(parser.description), ""]
     lines += ["```text", parser.format_usage().strip(), "```", ""]
     lines += arguments_table(parser)
     lines += ["", "<details><summary><code>--help</code></summary>", ""]

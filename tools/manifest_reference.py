@@ -16,6 +16,7 @@ from typing import Any
 
 from controller.manifests import models
 from controller.manifests.models import API_VERSION, EndpointManifest
+from tools.markdown import cell, prose
 
 ROOT = "EndpointManifest"
 # Enums longer than this are summarised (ProductionVariantInstanceType has hundreds of values).
@@ -174,14 +175,10 @@ def rules() -> dict[str, list[str]]:
     return found
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
 def section(name: str, node: Schema, where: list[str], checks: list[str]) -> list[str]:
     lines = [f"## {name}", ""]
     if node.get("description"):
-        lines += [node["description"], ""]
+        lines += [prose(node["description"]), ""]
     lines += [f"Appears at: {', '.join(where)}.", ""]
     lines += ["| field | type | required / default | constraints | description |"]
     lines += ["|---|---|---|---|---|"]
@@ -192,12 +189,12 @@ def section(name: str, node: Schema, where: list[str], checks: list[str]) -> lis
             type_of(prop),
             _default_of(prop, field in required),
             "; ".join(constraints_of(prop)) or "-",
-            prop.get("description", ""),
+            prose(prop.get("description", "")),
         ]
-        lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+        lines.append("| " + " | ".join(cell(c) for c in cells) + " |")
     if checks:
         lines += ["", "Rules checked across fields:", ""]
-        lines += [f"- {check}" for check in checks]
+        lines += [f"- {prose(check)}" for check in checks]
     return [*lines, ""]
 
 
