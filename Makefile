@@ -48,7 +48,7 @@ lint-ship: $(STAMP)
 	$(BIN)/ruff format --check tools
 	$(BIN)/mypy tools
 	$(BIN)/hadolint Dockerfile
-	$(BIN)/actionlint
+	$(BIN)/actionlint .github/workflows/*.yml
 	$(BIN)/python -m tools.k8s_validate deploy/kubernetes
 	$(BIN)/python -m tools.gendocs --check
 

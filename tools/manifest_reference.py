@@ -131,6 +131,10 @@ def _children(node: Schema) -> Iterator[tuple[str, str]]:
     if node.get("type") == "array" and "items" in node:
         for name, suffix in _children(node["items"]):
             yield name, "[]" + suffix
+    values = node.get("additionalProperties")
+    if isinstance(values, dict):
+        for name, suffix in _children(values):
+            yield name, ".<key>" + suffix
 
 
 def walk(schema: Schema) -> dict[str, list[str]]:
