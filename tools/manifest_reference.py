@@ -11,8 +11,11 @@ from __future__ import annotations
 import ast
 import inspect
 import json
-from collections.abc import Iterator
-from typing import Any
+import textwrap
+from collections.abc import Callable, Iterator
+from typing import Any, get_args
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, PlainValidator, WrapValidator
 
 from controller.manifests import models
 from controller.manifests.models import API_VERSION, EndpointManifest
@@ -69,8 +72,8 @@ def type_of(node: Schema) -> str:
         if patterns:
             return f"map of string to {type_of(next(iter(patterns.values())))}"
         return "object"
-    if "enum" in node:
-        return "enum"
+    if "enum" in node and not kind:
+        return "string" if all(isinstance(v, str) for v in node["enum"]) else "enum"
     return str(kind or "any")
 
 
@@ -163,20 +166,57 @@ def _message(node: ast.expr) -> str | None:
     return None
 
 
+def _raised(tree: ast.AST) -> list[str]:
+    """Messages of the exceptions raised in a piece of source (f-string holes shown as …)."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call) and node.exc.args:
+            text = _message(node.exc.args[0])
+            if text:
+                found.append(text)
+    return found
+
+
+def _validators(annotation: Any) -> Iterator[Callable[..., Any]]:
+    """Functional validators attached anywhere in a field's annotation (Annotated, unions)."""
+    for arg in get_args(annotation):
+        if isinstance(arg, AfterValidator | BeforeValidator | PlainValidator | WrapValidator):
+            yield arg.func
+        else:
+            yield from _validators(arg)
+
+
 def rules() -> dict[str, list[str]]:
-    """Class name -> messages of the ValueErrors its model validators raise (cross-field rules)."""
+    """Model name -> Markdown lines for the rules its validators enforce beyond JSON Schema, as
+    their error messages: model validators (cross-field rules) and validators on fields."""
     tree = ast.parse(inspect.getsource(models))
     found: dict[str, list[str]] = {}
     for cls in (n for n in tree.body if isinstance(n, ast.ClassDef)):
         for fn in (n for n in cls.body if isinstance(n, ast.FunctionDef)):
-            if not any("model_validator" in ast.unparse(d) for d in fn.decorator_list):
-                continue
-            for node in ast.walk(fn):
-                if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call):
-                    text = _message(node.exc.args[0]) if node.exc.args else None
-                    if text:
-                        found.setdefault(cls.name, []).append(text)
+            if any("model_validator" in ast.unparse(d) for d in fn.decorator_list):
+                found.setdefault(cls.name, []).extend(map(prose, _raised(fn)))
+    for model in _models():
+        for name, field in model.model_fields.items():
+            funcs = [*_validators(field.annotation)]
+            funcs += [m.func for m in field.metadata if isinstance(m, AfterValidator)]
+            for func in dict.fromkeys(funcs):
+                messages = _raised(ast.parse(textwrap.dedent(inspect.getsource(func))))
+                alias = field.alias or name
+                found.setdefault(model.__name__, []).extend(
+                    f"`{alias}`: {prose(m)}" for m in messages
+                )
     return found
+
+
+def _models() -> list[type[BaseModel]]:
+    """The pydantic models defined in the models module, in source order."""
+    return [
+        value
+        for value in vars(models).values()
+        if isinstance(value, type)
+        and issubclass(value, BaseModel)
+        and value.__module__ == models.__name__
+    ]
 
 
 def section(name: str, node: Schema, where: list[str], checks: list[str]) -> list[str]:
@@ -197,8 +237,8 @@ def section(name: str, node: Schema, where: list[str], checks: list[str]) -> lis
         ]
         lines.append("| " + " | ".join(cell(c) for c in cells) + " |")
     if checks:
-        lines += ["", "Rules checked across fields:", ""]
-        lines += [f"- {prose(check)}" for check in checks]
+        lines += ["", "Rules beyond the types and limits above (their error messages):", ""]
+        lines += [f"- {check}" for check in checks]
     return [*lines, ""]
 
 

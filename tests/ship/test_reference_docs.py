@@ -68,6 +68,8 @@ def test_manifest_reference_carries_constraints_and_rules() -> None:
     assert "multiple of 1024" in text  # Serverless.memorySizeInMB
     assert "one of `ALL_AT_ONCE`, `CANARY`, `LINEAR`" in text
     assert "set exactly one of instanceType or serverless" in text  # a model validator
+    assert "- `tags`: tag key … uses a reserved prefix …" in text  # a validator on a field
+    assert "- `instanceType`: unknown instance type …" in text  # one inside `X | None`
     assert "`spec.variants[].model`" in text  # where RegistryModel appears
 
 
