@@ -15,6 +15,7 @@ from moto.sagemaker.models import sagemaker_backends
 from moto.utilities.utils import get_partition
 
 from controller.sandbox.lifecycle import EndpointStates
+from controller.sandbox.snapshots import Snapshots
 
 
 @dataclass
@@ -27,6 +28,8 @@ class SandboxState:
     specs: dict[str, dict[str, Any]] = field(default_factory=dict)
     """The create request (less Tags) of each Model and EndpointConfig, by ARN. Describe calls
     echo it back, because moto keeps only some fields (e.g. drops EnableNetworkIsolation)."""
+    snapshots: Snapshots = field(default_factory=Snapshots)
+    """Sorted GetResources matches being paged through (see `snapshots`)."""
 
     def __post_init__(self) -> None:
         self.endpoints = EndpointStates(self.clock)
