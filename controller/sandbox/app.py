@@ -37,6 +37,7 @@ from controller.sandbox.protocol import (
     json_response,
     parse_request,
 )
+from controller.sandbox.registry import SHARING
 from controller.sandbox.validation import validate_input
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -156,10 +157,13 @@ class SandboxApp:
         if request.target_prefix == SAGEMAKER_PREFIX:
             validate_input(request.operation, params)
         handler = handlers.get(request.operation)
+        if handler is None and request.target_prefix == SAGEMAKER_PREFIX:
+            handler = SHARING.get(request.operation)
         if handler is None:
             return self._forward(environ, request.body)
         account = get_account_id_from(request.access_key or "")
-        result = handler(self.context(account, request.region), params)
+        ctx = Context(self.state, account, request.region, request.access_key)
+        result = handler(ctx, params)
         if result is None:
             return self._forward(environ, request.body)
         return json_response(result)

@@ -1,13 +1,16 @@
 """`sagemaker-gitops sandbox` (and `python -m controller.sandbox`): run the sandbox until stopped.
 
 The lead's CLI calls `add_arguments` to declare the flags and `run` to serve; `run` prints the
-URL line that scripts and tests wait for, then blocks until SIGINT or SIGTERM and exits 0. Bad
+URL line that scripts and tests wait for and an `export ...` line with the environment a client
+needs (both flushed at once, so a pipe or a log sees them), then blocks until SIGINT or SIGTERM
+and exits 0. Bad
 input (seed file, fault values, busy port) is one line on stderr and exit code 1, no traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import shlex
 import signal
 import sys
 import threading
@@ -79,10 +82,16 @@ def run(args: argparse.Namespace) -> int:
         return 1
     try:
         print(f"sandbox listening on {sandbox.url}", flush=True)
+        print(export_line(sandbox.env()), flush=True)
         stop.wait()
     finally:
         sandbox.stop()
     return 0
+
+
+def export_line(env: dict[str, str]) -> str:
+    """`export K=V ...` for a shell, so a newcomer can paste it (values quoted for sh)."""
+    return "export " + " ".join(f"{key}={shlex.quote(value)}" for key, value in env.items())
 
 
 def _stop_on_signals() -> threading.Event:

@@ -254,14 +254,21 @@ class Sandbox:
         parsed, name = load_seed(seed)
         check_seed(parsed, name)
         with app.lock:
-            return apply_seed(app.context(DEFAULT_ACCOUNT_ID, self.region), parsed)
+            return apply_seed(
+                lambda account: app.context(account or DEFAULT_ACCOUNT_ID, self.region), parsed
+            )
 
     def env(self) -> dict[str, str]:
-        """Environment for a client process: endpoint, dummy credentials and region."""
+        """Environment for a client process: endpoint, dummy credentials and region.
+
+        Both region variables: the AWS CLI v2 and most SDKs read AWS_REGION, botocore reads
+        AWS_DEFAULT_REGION.
+        """
         return {
             "AWS_ENDPOINT_URL": self.url,
             "AWS_ACCESS_KEY_ID": DUMMY_CREDENTIALS,
             "AWS_SECRET_ACCESS_KEY": DUMMY_CREDENTIALS,
+            "AWS_REGION": self.region,
             "AWS_DEFAULT_REGION": self.region,
         }
 
