@@ -43,7 +43,10 @@ def timed(label: str, action: Callable[[], Any]) -> Any:
 def create_one(sm: Any, i: int) -> None:
     name = f"ep-{i:04d}"
     sm.create_model(
-        ModelName=f"{name}-m", ExecutionRoleArn=ROLE, PrimaryContainer={"Image": IMAGE}, Tags=[OWNER]
+        ModelName=f"{name}-m",
+        ExecutionRoleArn=ROLE,
+        PrimaryContainer={"Image": IMAGE},
+        Tags=[OWNER],
     )
     variant = {
         "VariantName": "primary",
@@ -123,7 +126,7 @@ def run(count: int) -> None:
         )
         sweep = timed("GetResources managed-by, all pages (100/page)", lambda: owned(tagging))
         if sweep is not None:
-            found, pages = sweep
+            pages = sweep[1]
             head, tail = pages[: max(1, len(pages) // 10)], pages[-max(1, len(pages) // 10) :]
             print(
                 f"{'GetResources per page, first / last tenth':<52} "

@@ -55,6 +55,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="share of requests answered 5xx (0..1)",
     )
     parser.add_argument(
+        "--after-commit-error-rate",
+        type=float,
+        default=0.0,
+        metavar="F",
+        help="share of successful writes answered 5xx although they took effect (0..1)",
+    )
+    parser.add_argument(
+        "--after-commit-drop-rate",
+        type=float,
+        default=0.0,
+        metavar="F",
+        help="share of successful writes whose connection is dropped after they took effect",
+    )
+    parser.add_argument(
+        "--fault-seed", type=int, default=0, metavar="N", help="seed of the fault draws"
+    )
+    parser.add_argument(
         "--region", default="us-east-1", help="default region (default: %(default)s)"
     )
 
@@ -65,7 +82,12 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         faults = Faults(
-            latency_ms=args.latency_ms, throttle_rate=args.throttle_rate, error_rate=args.error_rate
+            latency_ms=args.latency_ms,
+            throttle_rate=args.throttle_rate,
+            error_rate=args.error_rate,
+            after_commit_error_rate=args.after_commit_error_rate,
+            after_commit_drop_rate=args.after_commit_drop_rate,
+            seed=args.fault_seed,
         )
         sandbox = Sandbox(
             host=args.host,
