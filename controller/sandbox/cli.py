@@ -38,38 +38,48 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="time endpoints spend Creating/Updating/Deleting (default: %(default)s)",
     )
     parser.add_argument(
-        "--latency-ms", type=int, default=0, metavar="N", help="added latency per request"
+        "--latency-ms",
+        type=int,
+        default=0,
+        metavar="N",
+        help="added latency per request (default: %(default)s)",
     )
     parser.add_argument(
         "--throttle-rate",
         type=float,
         default=0.0,
         metavar="F",
-        help="share of requests throttled (0..1)",
+        help="share of requests throttled, 0..1 (default: %(default)s)",
     )
     parser.add_argument(
         "--error-rate",
         type=float,
         default=0.0,
         metavar="F",
-        help="share of requests answered 5xx (0..1)",
+        help="share of requests answered 5xx, 0..1 (default: %(default)s)",
     )
     parser.add_argument(
         "--after-commit-error-rate",
         type=float,
         default=0.0,
         metavar="F",
-        help="share of successful writes answered 5xx although they took effect (0..1)",
+        help="share of successful writes answered 5xx although they took effect, 0..1 "
+        "(default: %(default)s)",
     )
     parser.add_argument(
         "--after-commit-drop-rate",
         type=float,
         default=0.0,
         metavar="F",
-        help="share of successful writes whose connection is dropped after they took effect",
+        help="share of successful writes whose connection is dropped after they took "
+        "effect, 0..1 (default: %(default)s)",
     )
     parser.add_argument(
-        "--fault-seed", type=int, default=0, metavar="N", help="seed of the fault draws"
+        "--fault-seed",
+        type=int,
+        default=0,
+        metavar="N",
+        help="seed of the fault draws (default: %(default)s)",
     )
     parser.add_argument(
         "--region", default="us-east-1", help="default region (default: %(default)s)"
