@@ -26,21 +26,28 @@ SortKey = tuple[Any, str]
 
 _SORT_KEYS: dict[str, Callable[[Any], Any]] = {
     "Name": lambda e: e.endpoint_name,
-    "CreationTime": lambda e: _epoch(e.creation_time),
+    "CreationTime": lambda e: e.creation_time,
     "Status": lambda e: e.endpoint_status,
 }
+_TIME_FILTERS = (
+    "CreationTimeBefore",
+    "CreationTimeAfter",
+    "LastModifiedTimeBefore",
+    "LastModifiedTimeAfter",
+)
 
 
 def list_endpoints(endpoints: list[Any], params: dict[str, Any]) -> dict[str, Any]:
     """One page of endpoint summaries for a ListEndpoints request (endpoints already settled)."""
-    matching = [e for e in endpoints if _matches(e, params)]
+    bounds = {name: _request_time(name, params[name]) for name in _TIME_FILTERS if name in params}
+    matching = [e for e in endpoints if _matches(e, params, bounds)]
     sort_by = params.get("SortBy") or "CreationTime"
     key_of = _SORT_KEYS[sort_by]
     descending = (params.get("SortOrder") or "Descending") == "Descending"
     keyed = sorted(((key_of(e), e.endpoint_name), e) for e in matching)
     if descending:
         keyed.reverse()
-    after = _decode(params.get("NextToken"), numeric=sort_by == "CreationTime")
+    after = _decode(params.get("NextToken"), by_time=sort_by == "CreationTime")
     if after is not None:
         keyed = [(k, e) for k, e in keyed if (k < after if descending else k > after)]
     size = params.get("MaxResults") or DEFAULT_MAX_RESULTS
@@ -62,13 +69,15 @@ def summary(endpoint: Any) -> dict[str, Any]:
     }
 
 
-def _matches(endpoint: Any, params: dict[str, Any]) -> bool:
+def _matches(endpoint: Any, params: dict[str, Any], bounds: dict[str, float]) -> bool:
     contains = params.get("NameContains")
     if contains and contains not in endpoint.endpoint_name:
         return False
     status = params.get("StatusEquals")
     if status and endpoint.endpoint_status != status:
         return False
+    if not bounds:
+        return True
     created = _epoch(endpoint.creation_time)
     modified = _epoch(endpoint.last_modified_time)
     # The model's own words: created "before" (strict), "greater than or equal to" after;
@@ -79,11 +88,7 @@ def _matches(endpoint: Any, params: dict[str, Any]) -> bool:
         ("LastModifiedTimeBefore", modified, operator.lt),
         ("LastModifiedTimeAfter", modified, operator.gt),
     ]
-    for name, actual, holds in checks:
-        value = params.get(name)
-        if value is not None and not holds(actual, _request_time(name, value)):
-            return False
-    return True
+    return all(holds(actual, bounds[name]) for name, actual, holds in checks if name in bounds)
 
 
 def _epoch(value: datetime) -> float:
@@ -108,19 +113,22 @@ def _request_time(name: str, value: Any) -> float:
 
 
 def _encode(key: SortKey) -> str:
-    return base64.urlsafe_b64encode(json.dumps(list(key)).encode()).decode()
+    first = key[0].isoformat() if isinstance(key[0], datetime) else key[0]
+    return base64.urlsafe_b64encode(json.dumps([first, key[1]]).encode()).decode()
 
 
-def _decode(token: str | None, numeric: bool) -> SortKey | None:
-    """The (sort key, name) a previous page ended at; its key type must fit this SortBy."""
+def _decode(token: str | None, by_time: bool) -> SortKey | None:
+    """The (sort key, name) a previous page ended at; its key must fit this SortBy."""
     if not token:
         return None
     try:
         value = json.loads(base64.urlsafe_b64decode(token.encode()))
+        if not (isinstance(value, list) and len(value) == 2):
+            raise ValueError("not a pair")
+        first, name = value
+        if not (isinstance(first, str) and isinstance(name, str)):
+            raise ValueError("not strings")
+        # moto keeps naive UTC datetimes; the token carries one in ISO form.
+        return (datetime.fromisoformat(first) if by_time else first), name
     except (ValueError, binascii.Error) as error:
         raise validation_error("Invalid pagination token.") from error
-    shape_ok = isinstance(value, list) and len(value) == 2 and isinstance(value[1], str)
-    key_type: tuple[type, ...] = (int, float) if numeric else (str,)
-    if not shape_ok or isinstance(value[0], bool) or not isinstance(value[0], key_type):
-        raise validation_error("Invalid pagination token.")
-    return value[0], value[1]
