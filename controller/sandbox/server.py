@@ -87,7 +87,7 @@ class _KeepAliveHandler(MotoRequestHandler):
         try:
             self.send_response(int(code), reason)
             for key, value in captured[1]:
-                if key.lower() not in {"content-length", "connection"}:
+                if key.lower() not in {"content-length", "connection", "transfer-encoding"}:
                     self.send_header(key, value)
             self.send_header("Content-Length", str(len(body)))
             if self.close_connection:
