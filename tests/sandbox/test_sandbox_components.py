@@ -193,97 +193,66 @@ def test_busy_component_refuses_changes(sm: Any, verb: str) -> None:
     assert message.startswith(f"Cannot {action} in-progress inference component")
 
 
+def create_error(sm: Any, endpoint: str = "gpu", **changes: Any) -> str:
+    """The message of a CreateInferenceComponent (component `x`, model `m`) that must fail."""
+    if "m" not in [m["ModelName"] for m in sm.list_models()["Models"]]:
+        make_model(sm, "m")
+    params: dict[str, Any] = {
+        "InferenceComponentName": "x",
+        "EndpointName": endpoint,
+        "Specification": model_spec("m"),
+        "RuntimeConfig": {"CopyCount": 1},
+    }
+    params.update(changes)
+    params = {k: v for k, v in params.items() if v is not None}
+    return error_of(lambda: sm.create_inference_component(**params))[1]
+
+
 def test_endpoint_must_exist_and_be_in_service(sm: Any) -> None:
-    make_model(sm, "m")
-    spec = model_spec("m")
-    _, missing = error_of(
-        lambda: sm.create_inference_component(
-            InferenceComponentName="x",
-            EndpointName="nope",
-            Specification=spec,
-            RuntimeConfig={"CopyCount": 1},
-        )
-    )
-    assert (
-        missing
-        == 'Could not find endpoint "arn:aws:sagemaker:us-east-1:123456789012:endpoint/nope".'
+    assert create_error(sm, "nope") == (
+        'Could not find endpoint "arn:aws:sagemaker:us-east-1:123456789012:endpoint/nope".'
     )
     make_ic_endpoint(sm, "young")
-    _, creating = error_of(
-        lambda: sm.create_inference_component(
-            InferenceComponentName="x",
-            EndpointName="young",
-            Specification=spec,
-            RuntimeConfig={"CopyCount": 1},
-        )
-    )
+    creating = create_error(sm, "young")
     assert "is in Creating status" in creating
     assert "InService" in creating
 
 
-def test_variant_model_and_compute_are_checked(sm: Any, clock: ManualClock) -> None:
-    make_model(sm, "m")
-
-    def create(**changes: Any) -> str:
-        params: dict[str, Any] = {
-            "InferenceComponentName": "x",
-            "EndpointName": "gpu",
-            "VariantName": "shared",
-            "Specification": model_spec("m"),
-            "RuntimeConfig": {"CopyCount": 1},
-        }
-        params.update(changes)
-        return error_of(lambda: sm.create_inference_component(**params))[1]
-
-    assert create(VariantName="other") == (
+def test_variant_model_and_compute_are_checked(sm: Any) -> None:
+    assert create_error(sm, VariantName="other") == (
         'The variant name(s) "other" is/are not present within endpoint configuration "gpu-c1".'
     )
-    assert create(Specification=model_spec("ghost")) == (
+    assert create_error(sm, Specification=model_spec("ghost")) == (
         'Could not find model "arn:aws:sagemaker:us-east-1:123456789012:model/ghost".'
     )
-    assert create(Specification={"ModelName": "m"}) == (
+    assert create_error(sm, Specification={"ModelName": "m"}) == (
         "Specification must specify ComputeResourceRequirements."
     )
-    assert create(Specification={"ComputeResourceRequirements": COMPUTE}) == (
+    assert create_error(sm, Specification={"ComputeResourceRequirements": COMPUTE}) == (
         "Specification must specify ModelName or Container."
     )
     high = {"MinMemoryRequiredInMb": 2048, "MaxMemoryRequiredInMb": 1024}
-    assert "MaxMemoryRequiredInMb (1024)" in create(
-        Specification={"ModelName": "m", "ComputeResourceRequirements": high}
+    assert "MaxMemoryRequiredInMb (1024)" in create_error(
+        sm, Specification={"ModelName": "m", "ComputeResourceRequirements": high}
     )
-    assert "at 'inferenceComponentName' failed to satisfy constraint" in create(
-        InferenceComponentName="bad_name"
+    assert "at 'inferenceComponentName' failed to satisfy constraint" in create_error(
+        sm, InferenceComponentName="bad_name"
+    )
+    assert create_error(sm, RuntimeConfig=None) == (
+        "RuntimeConfig must be specified for an inference component."
     )
 
 
 def test_components_need_a_variant_without_a_model(sm: Any, clock: ManualClock) -> None:
     make_endpoint(sm, "classic")
     clock.advance(10)
-    make_model(sm, "m")
-    _, message = error_of(
-        lambda: sm.create_inference_component(
-            InferenceComponentName="x",
-            EndpointName="classic",
-            Specification=model_spec("m"),
-            RuntimeConfig={"CopyCount": 1},
-        )
-    )
-    assert 'hosts model "classic-m1"' in message
+    assert 'hosts model "classic-m1"' in create_error(sm, "classic")
 
 
 def test_variant_is_required_on_a_multi_variant_endpoint(sm: Any, clock: ManualClock) -> None:
     make_ic_endpoint(sm, "two", [ic_variant("a"), ic_variant("b")])
     clock.advance(10)
-    make_model(sm, "m")
-    _, message = error_of(
-        lambda: sm.create_inference_component(
-            InferenceComponentName="x",
-            EndpointName="two",
-            Specification=model_spec("m"),
-            RuntimeConfig={"CopyCount": 1},
-        )
-    )
-    assert message.startswith("VariantName must be specified")
+    assert create_error(sm, "two").startswith("VariantName must be specified")
 
 
 def test_duplicate_component_is_rejected(sm: Any) -> None:

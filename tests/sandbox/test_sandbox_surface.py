@@ -251,12 +251,9 @@ def test_retained_weight_unless_excluded(slow_sandbox: Sandbox, clock: ManualClo
     clock.advance(10)
     make_model(sm, "churn-m2")
     make_config(sm, "churn-c2", "churn-m2", count=1)
-    sm.update_endpoint(
-        EndpointName="churn",
-        EndpointConfigName="churn-c2",
-        RetainAllVariantProperties=True,
-        ExcludeRetainedVariantProperties=[{"VariantPropertyType": "DesiredWeight"}],
-    )
+    excluded = [{"VariantPropertyType": "DesiredWeight"}]
+    retain = {"RetainAllVariantProperties": True, "ExcludeRetainedVariantProperties": excluded}
+    sm.update_endpoint(EndpointName="churn", EndpointConfigName="churn-c2", **retain)
     clock.advance(10)
     [variant] = sm.describe_endpoint(EndpointName="churn")["ProductionVariants"]
     assert variant["DesiredInstanceCount"] == 3
