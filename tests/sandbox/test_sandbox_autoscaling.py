@@ -157,9 +157,10 @@ def test_metric_must_belong_to_the_dimension(aas: Any) -> None:
             TargetTrackingScalingPolicyConfiguration=INVOCATIONS,
         )
     )
-    assert message.startswith(
-        "Unsupported metric type SageMakerVariantInvocationsPerInstance for scalable dimension "
-        "sagemaker:inference-component:DesiredCopyCount"
+    assert message == (
+        "Scalable dimension sagemaker:inference-component:DesiredCopyCount only supports the "
+        "following predefined metric types: SageMakerInferenceComponentInvocationsPerCopy, "
+        "SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution"
     )
     per_copy = {
         "TargetValue": 5.0,
