@@ -21,6 +21,7 @@ from controller.sandbox.errors import ApiError, validation_error
 from controller.sandbox.lifecycle import wall_time
 from controller.sandbox.paging import page_of
 from controller.sandbox.scaling_alarms import attached_alarms, create_alarms, delete_alarms
+from controller.sandbox.scaling_resources import check_resource
 from controller.sandbox.scaling_rules import (
     check_capacities,
     check_policy,
@@ -80,9 +81,11 @@ def register_scalable_target(ctx: Context, params: dict[str, Any]) -> dict[str, 
     """Registers a target, or updates the capacities/suspension an existing one was given."""
     key = _key(params)
     check_target(key)
+    stamp = check_resource(ctx, key)
     target = ctx.scaling.targets.get(key)
     if target is None:
         target = _new_target(ctx, key, params)
+        target.resource_created = stamp
     low = params.get("MinCapacity", target.min_capacity)
     high = params.get("MaxCapacity", target.max_capacity)
     check_capacities(low, high)

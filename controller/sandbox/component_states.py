@@ -16,6 +16,9 @@ from typing import Any
 
 from controller.sandbox.lifecycle import Deployment, DeploymentKind, phase_at
 
+RESOURCE_TYPE = "inference-component"
+"""The resource type in an inference component's ARN (and GetResources' `sagemaker:` filter)."""
+
 BUSY = frozenset({"Creating", "Updating", "Deleting"})
 """Statuses in which SageMaker refuses to update (or delete) an inference component."""
 

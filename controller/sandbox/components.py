@@ -15,7 +15,7 @@ import copy
 import hashlib
 from typing import Any
 
-from controller.sandbox.component_states import BUSY, Change, Component
+from controller.sandbox.component_states import BUSY, RESOURCE_TYPE, Change, Component
 from controller.sandbox.context import Context
 from controller.sandbox.deployments import FAIL_MARKER, existing_endpoint, model_environments
 from controller.sandbox.errors import validation_error
@@ -23,7 +23,7 @@ from controller.sandbox.lifecycle import Deployment, DeploymentKind, wall_time
 from controller.sandbox.paging import page_of
 from controller.sandbox.resources import config_spec, endpoint_config, existing_model
 
-RESOURCE_TYPE = "inference-component"
+__all__ = ["RESOURCE_TYPE"]
 
 
 def create_inference_component(ctx: Context, params: dict[str, Any]) -> dict[str, Any] | None:

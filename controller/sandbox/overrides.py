@@ -16,6 +16,7 @@ from controller.sandbox import (
     tagging,
 )
 from controller.sandbox.context import Handler
+from controller.sandbox.scaling_resources import following_deletions
 
 SAGEMAKER_PREFIX = "SageMaker"
 TAGGING_PREFIX = "ResourceGroupsTaggingAPI_20170126"
@@ -51,7 +52,7 @@ TAGGING: dict[str, Handler] = {
     "GetResources": tagging.get_resources,
 }
 
-AUTOSCALING: dict[str, Handler] = {
+_AUTOSCALING: dict[str, Handler] = {
     "RegisterScalableTarget": autoscaling.register_scalable_target,
     "DescribeScalableTargets": autoscaling.describe_scalable_targets,
     "DeregisterScalableTarget": autoscaling.deregister_scalable_target,
@@ -66,6 +67,7 @@ AUTOSCALING: dict[str, Handler] = {
     "TagResource": autoscaling.tag_resource,
     "UntagResource": autoscaling.untag_resource,
 }
+AUTOSCALING = {name: following_deletions(h) for name, h in _AUTOSCALING.items()}
 """Application Auto Scaling is served whole by the sandbox (see `scaling_store` for why)."""
 
 BY_PREFIX: dict[str, dict[str, Handler]] = {
