@@ -118,6 +118,13 @@ def test_inference_component_endpoint_config_round_trips(sandbox: Sandbox, sm: A
     assert sm.describe_endpoint(EndpointName="ic")["EndpointStatus"] == "InService"
 
 
+def test_model_less_variants_need_the_config_role(sm: Any) -> None:
+    _, message = error_of(
+        lambda: sm.create_endpoint_config(EndpointConfigName="c", ProductionVariants=[ic_variant()])
+    )
+    assert message.startswith("ExecutionRoleArn must be specified when a production variant")
+
+
 def test_managed_instance_scaling_needs_an_inference_component_variant(sm: Any) -> None:
     make_model(sm, "m1")
     variant = {**ic_variant(), "ModelName": "m1"}
