@@ -109,7 +109,7 @@ def test_update_rolls_out_new_specification(sm: Any, clock: ManualClock) -> None
     )
     during = describe(sm, "llm")
     assert during["InferenceComponentStatus"] == "Updating"
-    assert during["Specification"]["ModelName"] == "llm-m1"
+    assert during["Specification"]["ModelName"] == "llm-m2"
     clock.advance(10)
     after = describe(sm, "llm")
     assert after["InferenceComponentStatus"] == "InService"
@@ -130,6 +130,7 @@ def test_failed_update_rolls_back_and_reports_reason(sm: Any, clock: ManualClock
     clock.advance(10)
     rolling_back = describe(sm, "llm")
     assert rolling_back["InferenceComponentStatus"] == "Updating"
+    assert rolling_back["Specification"]["ModelName"] == "llm-m2"
     clock.advance(10)
     after = describe(sm, "llm")
     assert after["InferenceComponentStatus"] == "InService"
