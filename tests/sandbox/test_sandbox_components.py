@@ -263,21 +263,37 @@ def test_duplicate_component_is_rejected(sm: Any) -> None:
     assert message == f'Cannot create already existing inference component "{arn}".'
 
 
-def test_capacity_percent_above_100_is_rejected(sm: Any, clock: ManualClock) -> None:
-    make_component(sm, "llm", "gpu")
+@pytest.mark.parametrize(
+    ("batch", "rollback", "expected"),
+    [
+        ({"Type": "CAPACITY_PERCENT", "Value": 60}, None, "MaximumBatchSize (60 CAPACITY_PERCENT)"),
+        ({"Type": "CAPACITY_PERCENT", "Value": 4}, None, "MaximumBatchSize (4 CAPACITY_PERCENT)"),
+        ({"Type": "COPY_COUNT", "Value": 3}, None, "MaximumBatchSize (3 COPY_COUNT)"),
+        (
+            {"Type": "COPY_COUNT", "Value": 2},
+            {"Type": "CAPACITY_PERCENT", "Value": 150},
+            "Capacity percent must be at most 100, got 150.",
+        ),
+    ],
+)
+def test_rolling_batch_sizes_are_checked(
+    sm: Any, clock: ManualClock, batch: Any, rollback: Any, expected: str
+) -> None:
+    make_component(sm, "llm", "gpu", copies=4)
     clock.advance(10)
-    policy = {
-        "RollingUpdatePolicy": {
-            "MaximumBatchSize": {"Type": "CAPACITY_PERCENT", "Value": 150},
-            "WaitIntervalInSeconds": 60,
-        }
-    }
+    policy: dict[str, Any] = {"MaximumBatchSize": batch, "WaitIntervalInSeconds": 60}
+    if rollback:
+        policy["RollbackMaximumBatchSize"] = rollback
     _, message = error_of(
         lambda: sm.update_inference_component(
-            InferenceComponentName="llm", RuntimeConfig={"CopyCount": 2}, DeploymentConfig=policy
+            InferenceComponentName="llm",
+            Specification=model_spec("llm-m1"),
+            DeploymentConfig={"RollingUpdatePolicy": policy},
         )
     )
-    assert message == "Capacity percent must be at most 100, got 150."
+    assert message.startswith(expected)
+    if expected.startswith("MaximumBatchSize"):
+        assert message.endswith("of the copy count of the inference component (4).")
 
 
 def test_list_filters_sorts_and_pages(sm: Any, clock: ManualClock) -> None:
