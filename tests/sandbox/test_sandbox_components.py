@@ -98,43 +98,39 @@ def test_fail_marker_makes_create_end_failed(sm: Any, clock: ManualClock) -> Non
     assert failed["RuntimeConfig"]["CurrentCopyCount"] == 0
 
 
-def test_update_rolls_out_new_specification(sm: Any, clock: ManualClock) -> None:
-    make_component(sm, "llm", "gpu")
+def roll_out(sm: Any, clock: ManualClock, env: dict[str, str] | None, **extra: Any) -> None:
+    """InService component `llm` (2 copies), then an update to model `llm-m2` (env given)."""
+    make_component(sm, "llm", "gpu", copies=2)
     clock.advance(10)
-    make_model(sm, "llm-m2")
+    make_model(sm, "llm-m2", env=env)
     sm.update_inference_component(
         InferenceComponentName="llm",
         Specification=model_spec("llm-m2"),
         DeploymentConfig=ROLLING,
+        **extra,
     )
-    during = describe(sm, "llm")
-    assert during["InferenceComponentStatus"] == "Updating"
-    assert during["Specification"]["ModelName"] == "llm-m2"
+
+
+def status_and_model(sm: Any) -> tuple[str, str]:
+    described = describe(sm, "llm")
+    return described["InferenceComponentStatus"], described["Specification"]["ModelName"]
+
+
+def test_update_rolls_out_new_specification(sm: Any, clock: ManualClock) -> None:
+    roll_out(sm, clock, env=None)
+    assert status_and_model(sm) == ("Updating", "llm-m2")
     clock.advance(10)
-    after = describe(sm, "llm")
-    assert after["InferenceComponentStatus"] == "InService"
-    assert after["Specification"]["ModelName"] == "llm-m2"
-    assert after["LastDeploymentConfig"] == ROLLING
+    assert status_and_model(sm) == ("InService", "llm-m2")
+    assert describe(sm, "llm")["LastDeploymentConfig"] == ROLLING
 
 
 def test_failed_update_rolls_back_and_reports_reason(sm: Any, clock: ManualClock) -> None:
-    make_component(sm, "llm", "gpu", copies=2)
+    roll_out(sm, clock, env=FAIL, RuntimeConfig={"CopyCount": 3})
     clock.advance(10)
-    make_model(sm, "llm-m2", env=FAIL)
-    sm.update_inference_component(
-        InferenceComponentName="llm",
-        Specification=model_spec("llm-m2"),
-        RuntimeConfig={"CopyCount": 3},
-        DeploymentConfig=ROLLING,
-    )
+    assert status_and_model(sm) == ("Updating", "llm-m2")  # rolling back
     clock.advance(10)
-    rolling_back = describe(sm, "llm")
-    assert rolling_back["InferenceComponentStatus"] == "Updating"
-    assert rolling_back["Specification"]["ModelName"] == "llm-m2"
-    clock.advance(10)
+    assert status_and_model(sm) == ("InService", "llm-m1")
     after = describe(sm, "llm")
-    assert after["InferenceComponentStatus"] == "InService"
-    assert after["Specification"]["ModelName"] == "llm-m1"
     assert after["RuntimeConfig"] == {"DesiredCopyCount": 2, "CurrentCopyCount": 2}
     assert "did not pass the ping health check" in after["FailureReason"]
 
