@@ -28,7 +28,7 @@ from controller.sandbox.calls import CallCounter
 from controller.sandbox.context import Context, SandboxState
 from controller.sandbox.errors import ApiError
 from controller.sandbox.faults import FAULT_FIELDS, FaultInjector
-from controller.sandbox.overrides import BY_PREFIX, VALIDATED
+from controller.sandbox.overrides import AUTOSCALING_PREFIX, BY_PREFIX, SAGEMAKER_PREFIX
 from controller.sandbox.protocol import (
     ApiRequest,
     Response,
@@ -137,9 +137,10 @@ class SandboxApp:
         if handlers is None or request.operation is None:
             return self._forward(environ, request.body)
         params = request.json_params()
-        service = VALIDATED.get(request.target_prefix or "")
-        if service is not None:
-            validate_input(request.operation, params, service)
+        if request.target_prefix == SAGEMAKER_PREFIX:
+            validate_input(request.operation, params)
+        elif request.target_prefix == AUTOSCALING_PREFIX:
+            validate_input(request.operation, params, "application-autoscaling")
         handler = handlers.get(request.operation)
         if handler is None:
             return self._forward(environ, request.body)

@@ -75,9 +75,3 @@ BY_PREFIX: dict[str, dict[str, Handler]] = {
     TAGGING_PREFIX: TAGGING,
     AUTOSCALING_PREFIX: AUTOSCALING,
 }
-
-VALIDATED: dict[str, str] = {
-    SAGEMAKER_PREFIX: "sagemaker",
-    AUTOSCALING_PREFIX: "application-autoscaling",
-}
-"""Services whose requests are checked against their botocore model before any handler."""
