@@ -1,0 +1,232 @@
+"""Plan: resolve registry versions, build the desired resources, observe, and diff.
+
+Called by the reconciler for `plan` (the whole snapshot) and for each endpoint it reconciles.
+Read-only: nothing here calls a mutating API, which is what lets `plan` run with a read-only
+guard. A failure to resolve or read is data in the plan (an error entry), never an exception.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from controller.aws import reading
+from controller.aws.clients import Clients
+from controller.aws.registry import Registry
+from controller.core import desired as desired_mod
+from controller.core import kinds, pruning, tagging
+from controller.core.diffs import DiffOptions, Observed, diff_endpoint
+from controller.core.packages import PackageVersion, approval_note
+from controller.core.plans import EndpointPlan, Plan, Status
+from controller.core.removal import diff_removed
+from controller.core.snapshots import Snapshot, endpoint_key, split_key
+from controller.errors import AwsError, ResolutionError
+from controller.manifests.loading import LoadedManifest
+from controller.manifests.models import RegistryModel
+from controller.reconcile.observing import Observer
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    controller_id: str
+    prune: bool
+    recreate_failed: bool
+    concurrency: int  # endpoints read at once while planning
+    # Safety (issue 8): the manifest tree this run speaks for (written as the scope tag; prune
+    # deletes only endpoints of this scope), the deletion guards, extra regions scanned for prune.
+    scope: str | None = None
+    guards: pruning.PruneGuards = field(default_factory=pruning.PruneGuards)
+    prune_regions: tuple[str, ...] = ()
+
+
+class Planner:
+    """Plans endpoints; thread-safe, so the service plans several at once."""
+
+    def __init__(
+        self, clients: Clients, observer: Observer, registry: Registry, options: PlanOptions
+    ) -> None:
+        self.clients = clients
+        self.observer = observer
+        self.registry = registry
+        self.options = options
+        # Safety hook: every region a snapshot named since start is scanned for prune, and the
+        # last prune decision is reused for every key of the same snapshot.
+        self._lock = threading.Lock()
+        self._regions: set[str] = set()
+        self._decision: tuple[Snapshot, pruning.PruneDecision] | None = None
+
+    # -- prune scope and guards (issue 8) ------------------------------------------------------
+
+    def remember(self, snapshot: Snapshot) -> None:
+        """Called on every load: its regions are scanned for prune from now on."""
+        with self._lock:
+            self._regions |= snapshot.regions()
+
+    def forget_decision(self) -> None:
+        with self._lock:
+            self._decision = None
+
+    def scanned_regions(self, default_region: str) -> list[str]:
+        """The regions a prune pass looks in (reported, so a region left out is visible)."""
+        with self._lock:
+            scan = self._regions | set(self.options.prune_regions)
+        return sorted(scan | {default_region})
+
+    def owned(self, regions: set[str], default_region: str) -> list[pruning.OwnedEndpoint]:
+        scan = set(regions) | set(self.scanned_regions(default_region))
+        return pruning.owned_endpoints(
+            (region, item)
+            for region in sorted(scan)
+            for item in self.observer.inventory(region).resources.values()
+        )
+
+    def prune_decision(self, snapshot: Snapshot, default_region: str) -> pruning.PruneDecision:
+        """The removed endpoints of this scope and the guards' verdict on them."""
+        with self._lock:
+            if self._decision is not None and self._decision[0] is snapshot:
+                return self._decision[1]
+        decision = pruning.decide(
+            self.options.scope,
+            self.owned(snapshot.regions(), default_region),
+            snapshot.keys(),
+            complete=snapshot.ok,
+            guards=self.options.guards,
+        )
+        with self._lock:
+            self._decision = (snapshot, decision)
+        return decision
+
+    # -- planning ------------------------------------------------------------------------------
+
+    def plan(self, snapshot: Snapshot, default_region: str) -> Plan:
+        """The whole plan: every manifest endpoint plus owned endpoints whose manifest is gone."""
+        keys = list(snapshot.keys())
+        # Safety hook: only this scope's removed endpoints are listed (held back ones too).
+        keys += self.prune_decision(snapshot, default_region).removed
+        # Endpoints are read in parallel (bounded; the client rate limit still applies): a pass
+        # over N endpoints costs about N / concurrency round trips instead of N.
+        with ThreadPoolExecutor(max_workers=self.options.concurrency) as pool:
+            endpoints = tuple(pool.map(lambda key: self.plan_endpoint(snapshot, key), keys))
+        return Plan(
+            endpoints=endpoints, errors=tuple(snapshot.diagnostics), account=self._account()
+        )
+
+    def plan_endpoint(self, snapshot: Snapshot, key: str, *, annotate: bool = True) -> EndpointPlan:
+        """Plan one endpoint; `annotate` adds reviewer notes (one registry describe per change)."""
+        region, name = split_key(key)
+        entry = snapshot.entry(key)
+        try:
+            if entry is None:
+                return self._plan_removed(snapshot, region, name)
+            return self._plan_present(snapshot, key, entry, annotate)
+        except ResolutionError as e:
+            return error_plan(name, region, entry, str(e), "InvalidSpec")
+        except AwsError as e:
+            message = f"reading live state failed: {e}"
+            return error_plan(name, region, entry, message, "ReadFailed")
+
+    def _account(self) -> str | None:
+        try:
+            identity = self.clients.client("sts").get_caller_identity()
+        except Exception:  # the account is a nicety for reviewers; never fail a plan over it
+            return None
+        return str(identity.get("Account")) if identity.get("Account") else None
+
+    def _plan_present(
+        self, snapshot: Snapshot, key: str, entry: LoadedManifest, annotate: bool
+    ) -> EndpointPlan:
+        region, _ = split_key(key)
+        client = self.clients.sagemaker(region)
+        packages = self._resolve(client, region, entry)
+        want = desired_mod.build(
+            key,
+            entry.manifest,
+            entry.source,
+            region,
+            packages,
+            self.options.controller_id,
+            snapshot.revision,
+            scope=self.options.scope,
+        )
+        seen = self.observer.observe(client, region, want)
+        options = DiffOptions(
+            controller_id=self.options.controller_id,
+            recreate_failed=self.options.recreate_failed,
+            revision=snapshot.revision,
+            notes=self._notes(client, seen, packages) if annotate else {},
+        )
+        return diff_endpoint(want, seen, options)
+
+    def _resolve(
+        self, client: Any, region: str, entry: LoadedManifest
+    ) -> dict[str, PackageVersion]:
+        packages: dict[str, PackageVersion] = {}
+        errors: list[str] = []
+        for variant in entry.manifest.spec.variants:
+            if isinstance(variant.model, RegistryModel):
+                try:
+                    packages[variant.name] = self.registry.resolve(
+                        client, region, variant.model.package_group, variant.model.version
+                    )
+                except ResolutionError as e:
+                    errors.append(f"variants[{variant.name}]: {e}")
+        if errors:
+            raise ResolutionError("; ".join(errors))
+        return packages
+
+    def _notes(
+        self, client: Any, seen: Observed, packages: dict[str, PackageVersion]
+    ) -> dict[str, str]:
+        """Approval facts for version changes, shown to reviewers next to the change."""
+        if seen.live_terms is None:
+            return {}
+        notes: dict[str, str] = {}
+        for variant, package in packages.items():
+            path = f"variants[{variant}].model.version"
+            if seen.live_terms.get(path) == package.version:
+                continue
+            try:
+                detail = self.registry.describe(client, package.arn)
+            except Exception:  # a note is optional; never fail a plan over it
+                continue
+            notes[path] = approval_note(detail)
+        return notes
+
+    def _plan_removed(self, snapshot: Snapshot, region: str, name: str) -> EndpointPlan:
+        client = self.clients.sagemaker(region)
+        inventory = self.observer.inventory(region)
+        # Safety hook: outside this scope, nothing is listed or deleted; held back by a guard,
+        # the plan says why and deletes nothing.
+        decision = self.prune_decision(snapshot, self.clients.default_region)
+        key = endpoint_key(region, name)
+        if key not in decision.removed:
+            return EndpointPlan(name=name, manifest=None, region=region, status=Status.UNCHANGED)
+        endpoint = reading.describe_endpoint(client, name)
+        if self.options.prune and key in decision.held:
+            return pruning.held_plan(name, region, endpoint, decision.held[key])
+        owned = inventory.get(kinds.ENDPOINT.segment, name)
+        prune = self.options.prune and decision.allowed(key)
+        confirmed = False
+        if endpoint is not None and prune:
+            # ListTags is the authority before any delete (the tagging index may lag).
+            tags = reading.list_tags(client, endpoint.arn)
+            confirmed = tagging.owned_by(tags, self.options.controller_id)
+        leftovers = self.observer.leftovers(region, name)
+        source = owned.tags.get(tagging.SOURCE) if owned else None
+        return diff_removed(name, region, endpoint, confirmed, leftovers, prune, source)
+
+
+def error_plan(
+    name: str, region: str, entry: LoadedManifest | None, message: str, reason: str
+) -> EndpointPlan:
+    return EndpointPlan(
+        name=name,
+        manifest=entry.source if entry else None,
+        region=region,
+        status=Status.ERROR,
+        errors=(message,),
+        labels=dict(entry.manifest.metadata.labels) if entry else {},
+        error_reason=reason,
+    )
