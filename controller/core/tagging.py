@@ -60,5 +60,6 @@ def tag_delta(
     """
     want, have = significant(desired), significant(live)
     to_set = {k: v for k, v in want.items() if have.get(k) != v}
-    to_remove = sorted(k for k in have if k not in want)
+    # A run without a scope (a library caller) never strips the scope another run wrote.
+    to_remove = sorted(k for k in have if k not in want and not (k == SCOPE and SCOPE not in want))
     return to_set, to_remove
