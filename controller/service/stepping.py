@@ -17,9 +17,17 @@ import structlog
 
 from controller.core.outcomes import Outcome, OutcomeKind
 from controller.service.backoff import Backoff
+from controller.service.events import Event
 from controller.service.metrics import Metrics
 from controller.service.ports import Reconciler, Snapshot, SnapshotT
-from controller.service.statuses import EndpointStatus, Hold, ServiceState, SyncState, update_status
+from controller.service.statuses import (
+    EndpointStatus,
+    Hold,
+    ServiceState,
+    SyncState,
+    Weighted,
+    update_status,
+)
 from controller.service.windows import WindowPolicy
 from controller.service.workqueue import WorkQueue
 
@@ -45,7 +53,9 @@ class Stepper(Generic[SnapshotT]):
         leader_check: Callable[[], bool],
         clock: Callable[[], float],
         now: Callable[[], datetime],
+        notify: Callable[[Event], None] | None = None,
     ) -> None:
+        self._notify = notify  # must not block: the notifier only enqueues
         self._reconciler = reconciler
         self._state = state
         self._queue = queue
@@ -151,7 +161,8 @@ class Stepper(Generic[SnapshotT]):
         with self._state.lock:
             self._state.aws_ok = kind is not OutcomeKind.TRANSIENT
             entry = self._state.statuses.get(key) or EndpointStatus(key, name)
-            update_status(entry, outcome, hold, snap.revision, self._now())
+            weights = snap.weights(key) if isinstance(snap, Weighted) else None
+            events = update_status(entry, outcome, hold, snap.revision, self._now(), weights)
             removed = key not in self._state.keys and kind is OutcomeKind.CONVERGED
             if removed and not (outcome.plan and outcome.plan.has_changes):
                 self._state.statuses.pop(key, None)  # pruned, or nothing left to report
@@ -159,6 +170,9 @@ class Stepper(Generic[SnapshotT]):
                 self._state.statuses[key] = entry
             states = [s.sync.value for s in self._state.statuses.values()]
         self._metrics.set_states(states)
+        for event in events:
+            if self._notify is not None:
+                self._notify(event)
         if snap.ok and all(s in (SyncState.SYNCED, SyncState.SUSPENDED) for s in states):
             self._metrics.last_success.set(time.time())
 
