@@ -27,6 +27,7 @@ pre{background:#f6f8fa;padding:1em;overflow:auto}.s{font-weight:600}
 .Synced,.Healthy,.True{color:#1a7f37}.OutOfSync,.Progressing{color:#9a6700}
 .Failed,.Degraded,.Missing{color:#cf222e}.Suspended,.Unknown{color:#57606a}
 .err{color:#cf222e;max-width:28em;overflow-wrap:anywhere}header p{margin:.2em 0}
+ul.variants{margin:0;padding-left:1em}td:nth-child(2){white-space:nowrap}form{margin:.8em 0}
 """
 
 
