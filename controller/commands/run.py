@@ -25,6 +25,7 @@ from controller.commands.common import add_aws_arguments, git_revision
 from controller.core.outcomes import Outcome
 from controller.core.plans import EndpointPlan, Plan
 from controller.errors import ControllerError, Diagnostic
+from controller.service import tracing
 from controller.service.metrics import Metrics
 from controller.service.notifications.config import load_notifications
 from controller.service.notifications.delivery import Notifier
@@ -87,6 +88,7 @@ def _number(parser: argparse.ArgumentParser, flag: str, default: float, what: st
 def run(args: argparse.Namespace) -> int:
     config = _config(args)
     runner = build_runner(args, config)
+    tracing.setup_from_env()  # OTEL_EXPORTER_OTLP_ENDPOINT and the [otel] extra: spans
     stop = threading.Event()
     previous = _on_signals(lambda: stop.set())
     try:

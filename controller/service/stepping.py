@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Generic
 import structlog
 
 from controller.core.outcomes import Outcome, OutcomeKind
+from controller.service import tracing
 from controller.service.backoff import Backoff
 from controller.service.events import Event
 from controller.service.metrics import Metrics
@@ -88,7 +89,9 @@ class Stepper(Generic[SnapshotT]):
                 endpoint=name, revision=snap.revision, action=action
             ):
                 started = self._clock()
-                outcome = self._call(snap, key, name, apply=hold.kind is None)
+                with tracing.reconcile_span(name, key, snap.revision, action) as span:
+                    outcome = self._call(snap, key, name, apply=hold.kind is None)
+                    tracing.record_outcome(span, outcome)
                 self._record(key, name, snap, outcome, hold, self._clock() - started)
                 self._schedule(key, snap, outcome, hold, labels)
             return outcome

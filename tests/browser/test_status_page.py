@@ -35,7 +35,10 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 def _missing() -> str | None:
     if not Path(CHROMIUM).exists() or not Path(CHROMEDRIVER).exists():
-        return f"no browser: {CHROMIUM} / {CHROMEDRIVER} missing (apt-get install chromium chromium-driver)"
+        return (
+            f"no browser: {CHROMIUM} or {CHROMEDRIVER} is missing "
+            "(apt-get install chromium chromium-driver; .ci/run does it)"
+        )
     if importlib.util.find_spec("selenium") is None:
         return "selenium is not installed (pip install -e '.[test]')"
     return None

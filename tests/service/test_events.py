@@ -39,7 +39,11 @@ def test_a_rollout_starts_once_and_succeeds_once() -> None:
     busy = Outcome("churn", OutcomeKind.REQUEUE, "changing", 5.0, plan(health=Health.PROGRESSING))
     rollout, second = transition(rollout, busy, SHA, NOW)
     rollout, third = transition(rollout, settled(), SHA, NOW)
-    assert (first, second, third) == ([EventKind.ROLLOUT_STARTED], [], [EventKind.ROLLOUT_SUCCEEDED])
+    assert (first, second, third) == (
+        [EventKind.ROLLOUT_STARTED],
+        [],
+        [EventKind.ROLLOUT_SUCCEEDED],
+    )
     assert rollout is None
 
 
@@ -60,7 +64,9 @@ def test_a_drift_repair_is_heard_as_drift_healed() -> None:
 
 def test_a_rolled_back_update_and_a_failed_create() -> None:
     rollout = Rollout(SHA, NOW.isoformat(), "updating", drift_only=False)
-    back = Outcome("churn", OutcomeKind.TERMINAL, "rolled back", plan=plan(), reason="RolloutFailed")
+    back = Outcome(
+        "churn", OutcomeKind.TERMINAL, "rolled back", plan=plan(), reason="RolloutFailed"
+    )
     assert transition(rollout, back, SHA, NOW) == (None, [EventKind.ROLLED_BACK])
     failed = Outcome("churn", OutcomeKind.TERMINAL, "Failed", plan=plan(), reason="EndpointFailed")
     assert transition(None, failed, SHA, NOW) == (None, [EventKind.ROLLOUT_FAILED])

@@ -42,7 +42,9 @@ TOKEN = "ghp_notarealtokenbutsecret"
 KEY = "us-east-1/churn"
 
 
-def event(kind: EventKind = EventKind.ROLLOUT_SUCCEEDED, revision: str = SHA, **extra: str) -> Event:
+def event(
+    kind: EventKind = EventKind.ROLLOUT_SUCCEEDED, revision: str = SHA, **extra: str
+) -> Event:
     fields = {
         "endpoint": "churn",
         "message": "in sync",
@@ -237,9 +239,7 @@ def test_server_errors_are_retried_and_secrets_stay_out_of_logs(
             loaded.config.model_copy(update={"sinks": loaded.config.sinks[:1]}), loaded.secrets
         )
         observed: list[tuple[str, str]] = []
-        notifier = Notifier(
-            only_slack, observe=lambda *x: observed.append(x), rng=random.Random(0)
-        )
+        notifier = Notifier(only_slack, observe=lambda *x: observed.append(x), rng=random.Random(0))
         notifier.start()
         try:
             notifier.submit(event())

@@ -112,7 +112,15 @@ def test_index_lists_every_endpoint_with_its_facts(server: HttpServer) -> None:
     status, page, headers = get(server, "/")
     assert status == 200 and headers["Content-Type"].startswith("text/html")
     assert page.count('<tr data-key="') == 3
-    for fact in ("churn", "eu-west-1", "Failed", "Degraded", "0123456", "churn-xgb v2", "weight 0.8"):
+    for fact in (
+        "churn",
+        "eu-west-1",
+        "Failed",
+        "Degraded",
+        "0123456",
+        "churn-xgb v2",
+        "weight 0.8",
+    ):
         assert fact in page, fact
     assert '<meta http-equiv="refresh"' in page
     assert "script-src" not in headers["Content-Security-Policy"]  # default-src 'none' rules
