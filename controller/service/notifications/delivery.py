@@ -111,7 +111,7 @@ class Notifier:
                 self._queue.put_nowait(_Delivery(sink, event))
             except queue.Full:
                 self._observe(sink.name, "dropped")
-                log.warning("notification dropped: queue full", sink=sink.name, event=event.kind)
+                log.warning("notification dropped: queue full", sink=sink.name, kind=event.kind)
 
     def _loop(self) -> None:
         while not self._stopping.is_set():
@@ -121,7 +121,7 @@ class Notifier:
             try:
                 self._deliver(item)
             except Exception:  # a bug in one message must not end delivery for the rest
-                log.exception("notification failed", sink=item.sink.name, event=item.event.kind)
+                log.exception("notification failed", sink=item.sink.name, kind=item.event.kind)
 
     def _deliver(self, item: _Delivery) -> None:
         sink, event = item.sink, item.event
@@ -136,7 +136,7 @@ class Notifier:
                 self._send(request, self._config.timeout)
             except DeliveryError as e:
                 last = attempt + 1 == retry.attempts or not e.retry
-                fields = {"sink": sink.name, "event": event.kind, "endpoint": event.endpoint}
+                fields = {"sink": sink.name, "kind": event.kind, "endpoint": event.endpoint}
                 log.warning(
                     "notification attempt failed", error=str(e), attempt=attempt + 1, **fields
                 )
@@ -145,7 +145,7 @@ class Notifier:
                     return
                 continue
             self._observe(sink.name, "delivered")
-            log.info("notified", sink=sink.name, event=event.kind, endpoint=event.endpoint)
+            log.info("notified", sink=sink.name, kind=event.kind, endpoint=event.endpoint)
             return
 
     def _delay(self, attempt: int) -> float:
