@@ -139,7 +139,9 @@ def test_errors_name_the_file_line_and_field(tmp_path: Path) -> None:
     with pytest.raises(ManifestError) as caught:
         load_notifications(path, {})
     lines = str(caught.value).splitlines()
-    assert any(line.startswith(f"{path}:5: sinks[1]") and "'teams'" in line for line in lines)
+    assert f"{path}:6: sinks[1].type: unknown sink type 'teams' (known: slack, webhook," in str(
+        caught.value
+    )
     assert any(f"{path}:10: sinks[2].url" in line and "exactly one" in line for line in lines)
     assert any(f"{path}:11: retry.attempts" in line for line in lines), lines
 

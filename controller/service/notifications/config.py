@@ -89,6 +89,7 @@ class GithubStatusSink(SinkBase):
     """Status context prefix; `/<region>/<endpoint>` is appended."""
 
 
+_SINK_TYPES = ("slack", "webhook", "githubStatus")
 Sink = Annotated[SlackSink | WebhookSink | GithubStatusSink, Field(discriminator="type")]
 
 
@@ -146,8 +147,15 @@ def load_notifications(path: Path, env: dict[str, str] | None = None) -> Notific
 
 def _diagnostic(error: Any, root: Node, shown: str) -> Diagnostic:
     # Discriminated unions add the tag ("slack") to the location; the file does not have it.
-    loc = tuple(p for p in error["loc"] if p not in ("slack", "webhook", "githubStatus"))
-    return Diagnostic(shown, yamlpos.line_of(root, loc), render_path(loc), describe(error, loc))
+    loc = tuple(p for p in error["loc"] if p not in _SINK_TYPES)
+    if error["type"] == "union_tag_invalid":  # pydantic's wording names its internals
+        loc = (*loc, "type")
+        message = f"unknown sink type {error['ctx']['tag']!r} (known: {', '.join(_SINK_TYPES)})"
+    elif error["type"] == "union_tag_not_found":
+        loc, message = (*loc, "type"), f"required field is missing ({', '.join(_SINK_TYPES)})"
+    else:
+        message = describe(error, loc)
+    return Diagnostic(shown, yamlpos.line_of(root, loc), render_path(loc), message)
 
 
 def _resolve(
