@@ -62,10 +62,14 @@ class Event:
     manifest: str | None
     time: str  # ISO 8601 UTC
     models: dict[str, str] = field(default_factory=dict)
+    # The manifest's content hash: tells rollouts apart where there is no git revision.
+    fingerprint: str | None = None
 
     @property
     def dedup_key(self) -> tuple[str, str, str]:
-        return (self.key, self.revision or "", self.kind.value)
+        """One message per endpoint, revision (else manifest content) and event."""
+        version = self.revision or f"manifest:{self.fingerprint or ''}"
+        return (self.key, version, self.kind.value)
 
 
 def transition(

@@ -116,6 +116,7 @@ def update_status(
     revision: str | None,
     now: datetime,
     weights: Mapping[str, float] | None = None,
+    fingerprint: str | None = None,
 ) -> list[Event]:
     """Refresh `entry` from `outcome`; the rollout events this step produced."""
     plan = outcome.plan
@@ -137,10 +138,12 @@ def update_status(
         entry.last_error = None
     entry.last_reconcile = now.isoformat()
     entry.rollout, kinds = transition(entry.rollout, outcome, revision, now)
-    return [_event(entry, kind, outcome, now) for kind in kinds]
+    return [_event(entry, kind, outcome, now, fingerprint) for kind in kinds]
 
 
-def _event(entry: EndpointStatus, kind: EventKind, outcome: Outcome, now: datetime) -> Event:
+def _event(
+    entry: EndpointStatus, kind: EventKind, outcome: Outcome, now: datetime, fingerprint: str | None
+) -> Event:
     return Event(
         kind=kind,
         key=entry.key,
@@ -152,6 +155,7 @@ def _event(entry: EndpointStatus, kind: EventKind, outcome: Outcome, now: dateti
         manifest=entry.manifest,
         time=now.isoformat(),
         models={v: str(d["model"]) for v, d in entry.variants.items()},
+        fingerprint=fingerprint,
     )
 
 

@@ -165,7 +165,9 @@ class Stepper(Generic[SnapshotT]):
             self._state.aws_ok = kind is not OutcomeKind.TRANSIENT
             entry = self._state.statuses.get(key) or EndpointStatus(key, name)
             weights = snap.weights(key) if isinstance(snap, Weighted) else None
-            events = update_status(entry, outcome, hold, snap.revision, self._now(), weights)
+            events = update_status(
+                entry, outcome, hold, snap.revision, self._now(), weights, snap.fingerprint(key)
+            )
             removed = key not in self._state.keys and kind is OutcomeKind.CONVERGED
             if removed and not (outcome.plan and outcome.plan.has_changes):
                 self._state.statuses.pop(key, None)  # pruned, or nothing left to report

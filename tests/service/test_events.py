@@ -79,6 +79,10 @@ def test_update_status_keeps_the_plan_variants_and_emits_events() -> None:
     events = update_status(entry, applied(UPDATE), Hold(), SHA, NOW, {"primary": 0.5})
     assert [e.kind for e in events] == [EventKind.ROLLOUT_STARTED]
     assert events[0].dedup_key == ("us-east-1/churn", SHA, "RolloutStarted")
+    # Without git, the manifest's content tells one rollout from the next.
+    fresh = EndpointStatus("us-east-1/churn", "churn")
+    unversioned = update_status(fresh, applied(UPDATE), Hold(), None, NOW, None, "f1")
+    assert unversioned[0].dedup_key == ("us-east-1/churn", "manifest:f1", "RolloutStarted")
     assert entry.variants == {"primary": {"model": "g v2", "weight": 0.5}}
     shown = entry.as_json()
     assert shown["region"] == "us-east-1" and shown["rollout"]["revision"] == SHA
