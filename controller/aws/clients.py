@@ -89,7 +89,12 @@ class Clients:
         events.register("before-send", self._throttle)
         events.register("before-call", self._before_call)
         events.register("after-call", self._after_call)
-        events.register("after-call-error", self._after_call_error)
+        # after-call-error carries no operation model: the client knows its service, the event
+        # name ends with the operation.
+        events.register(
+            "after-call-error",
+            lambda event_name, **_: self._observe(service, event_name.rsplit(".", 1)[-1], "error"),
+        )
         return client
 
     def _throttle(self, **_: Any) -> None:
@@ -106,11 +111,8 @@ class Clients:
         else:
             code = (parsed or {}).get("Error", {}).get("Code", "")
             outcome = "throttled" if code in THROTTLING_CODES else "error"
-        self._observe(model, outcome)
+        self._observe(model.service_model.service_name, model.name, outcome)
 
-    def _after_call_error(self, model: Any, **_: Any) -> None:
-        self._observe(model, "error")  # no response: connection failure, timeout
-
-    def _observe(self, model: Any, outcome: str) -> None:
+    def _observe(self, service: str, operation: str, outcome: str) -> None:
         for observer in self.observers:
-            observer(model.service_model.service_name, model.name, outcome)
+            observer(service, operation, outcome)
