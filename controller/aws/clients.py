@@ -13,11 +13,14 @@ from typing import Any, Literal
 
 import boto3
 import botocore.config
+from botocore.retries.standard import ThrottledRetryableChecker
 
 from controller.aws.ratelimit import TokenBucket
 from controller.errors import ControllerError, ReadOnlyViolation
 
 # Operation name prefixes that never change anything; the plan command allows only these.
+# botocore's own list of codes its retry logic treats as throttling: the truth for the label.
+THROTTLING_CODES = frozenset(vars(ThrottledRetryableChecker)["_THROTTLED_ERROR_CODES"])
 READ_ONLY_PREFIXES = ("Describe", "List", "Get", "Search")
 
 
@@ -52,7 +55,9 @@ class Clients:
         self._bucket = TokenBucket(self.options.calls_per_second, burst=5)
         self._clients: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
-        self.observers: list[Any] = []  # callables(service, operation) told of every call
+        # callables(service, operation, outcome) told of every call once botocore's retries are
+        # done; outcome is success, throttled or error.
+        self.observers: list[Any] = []
 
     @property
     def default_region(self) -> str:
@@ -83,6 +88,13 @@ class Clients:
         events = client.meta.events
         events.register("before-send", self._throttle)
         events.register("before-call", self._before_call)
+        events.register("after-call", self._after_call)
+        # after-call-error carries no operation model: the client knows its service, the event
+        # name ends with the operation.
+        events.register(
+            "after-call-error",
+            lambda event_name, **_: self._observe(service, event_name.rsplit(".", 1)[-1], "error"),
+        )
         return client
 
     def _throttle(self, **_: Any) -> None:
@@ -91,5 +103,16 @@ class Clients:
     def _before_call(self, model: Any, **_: Any) -> None:
         if self.options.read_only:
             check_read_only(model.name)
+
+    def _after_call(self, model: Any, http_response: Any, parsed: Any, **_: Any) -> None:
+        """Emitted for error responses too (botocore raises after it): classify by code."""
+        if http_response.status_code < 300:
+            outcome = "success"
+        else:
+            code = (parsed or {}).get("Error", {}).get("Code", "")
+            outcome = "throttled" if code in THROTTLING_CODES else "error"
+        self._observe(model.service_model.service_name, model.name, outcome)
+
+    def _observe(self, service: str, operation: str, outcome: str) -> None:
         for observer in self.observers:
-            observer(model.service_model.service_name, model.name)
+            observer(service, operation, outcome)

@@ -9,12 +9,20 @@ from typing import Any
 
 from controller.commands.common import add_manifest_arguments, load, reconciler
 from controller.core.plans import EndpointPlan, Plan, Status
+from controller.service.conditions import conditions
 
 
 def register(sub: Any) -> None:
     parser = sub.add_parser("status", help="per endpoint: synced?, health, revision, last error")
     add_manifest_arguments(parser)
-    parser.add_argument("--format", choices=("table", "json"), default="table")
+    parser.add_argument(
+        "--output",
+        "--format",
+        dest="format",
+        choices=("table", "json"),
+        default="table",
+        help="json includes kstatus conditions (Ready/Reconciling/Stalled) per endpoint",
+    )
     parser.set_defaults(func=run)
 
 
@@ -32,6 +40,7 @@ def _row(e: EndpointPlan) -> dict[str, Any]:
     else:
         sync = "Synced" if not e.actions else "OutOfSync"
     error = e.errors[0] if e.errors else ""
+    reason = e.error_reason or ("Orphaned" if e.manifest is None else sync)
     return {
         "endpoint": e.name,
         "region": e.region,
@@ -40,6 +49,7 @@ def _row(e: EndpointPlan) -> dict[str, Any]:
         "revision": (e.revision or "")[:12],
         "manifest": e.manifest or "",
         "error": error,
+        "conditions": conditions(sync, e.health.value, reason, error or e.held or "", e.revision),
     }
 
 
