@@ -69,13 +69,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def log_level(args: argparse.Namespace) -> str:
+    """`--log-level`, else the command's default."""
+    given: str | None = args.log_level
+    return given or LOG_LEVEL_DEFAULTS.get(args.command, LOG_LEVEL_DEFAULT)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     from controller.logs import configure_logging
 
-    if args.log_level is None:
-        args.log_level = LOG_LEVEL_DEFAULTS.get(args.command, LOG_LEVEL_DEFAULT)
+    args.log_level = log_level(args)
     configure_logging(level=args.log_level, fmt=args.log_format)
     try:
         code: int = args.func(args)

@@ -41,7 +41,7 @@ class Deadline:
         """Raise DeadlineExceeded once the time is up."""
         if self.expired:
             what = f" before {doing}" if doing else ""
-            raise DeadlineExceeded(f"--timeout of {self.seconds:g}s reached{what}")
+            raise DeadlineExceeded(f"timed out: --timeout {self.seconds:g}s reached{what}")
 
     def sleep(self, seconds: float, *, sleep: Callable[[float], None] = time.sleep) -> None:
         """Sleep `seconds`, but never past the deadline (and raise if it has passed)."""

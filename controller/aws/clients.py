@@ -121,19 +121,29 @@ class Clients:
         except TimeoutError as e:
             if self.deadline.remaining() < RATE_LIMIT_WAIT:
                 raise DeadlineExceeded(
-                    f"--timeout of {self.deadline.seconds:g}s reached waiting for the rate limit "
+                    f"timed out: --timeout {self.deadline.seconds:g}s reached waiting for the rate limit "
                     f"(--calls-per-second {self.options.calls_per_second:g})"
                 ) from e
             raise ControllerError("rate limiter: no token for an AWS call within 60s") from e
 
-    def _retry_within_deadline(self, attempts: int, **_: Any) -> bool | None:
+    def _retry_within_deadline(
+        self, attempts: int, caught_exception: Exception | None = None, **_: Any
+    ) -> bool | None:
         """False (no retry) when botocore's next backoff could outlast the deadline.
 
-        The backoff before attempt n+1 is at most min(2**(n-1), 20) seconds; the error that
-        prompted the retry is then raised as is, and the caller reports the timeout.
+        The backoff before attempt n+1 is at most min(2**(n-1), 20) seconds. An error response
+        is then raised as is (the caller sees a throttle or a 5xx and reports the timeout); a
+        connection failure or read timeout, which says nothing about the endpoint, becomes the
+        timeout itself.
         """
         worst = min(2.0 ** (attempts - 1), MAX_RETRY_BACKOFF)
-        return False if self.deadline.remaining() < worst else None
+        if self.deadline.remaining() >= worst:
+            return None
+        if caught_exception is not None:
+            raise DeadlineExceeded(
+                f"timed out: --timeout {self.deadline.seconds:g}s reached ({caught_exception})"
+            ) from caught_exception
+        return False
 
     def _before_call(self, model: Any, **_: Any) -> None:
         if self.options.read_only:
