@@ -121,8 +121,8 @@ class Clients:
         except TimeoutError as e:
             if self.deadline.remaining() < RATE_LIMIT_WAIT:
                 raise DeadlineExceeded(
-                    f"timed out: --timeout {self.deadline.seconds:g}s reached waiting for the rate limit "
-                    f"(--calls-per-second {self.options.calls_per_second:g})"
+                    f"timed out: --timeout {self.deadline.seconds:g}s reached waiting for the "
+                    f"rate limit (--calls-per-second {self.options.calls_per_second:g})"
                 ) from e
             raise ControllerError("rate limiter: no token for an AWS call within 60s") from e
 

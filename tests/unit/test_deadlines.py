@@ -161,7 +161,7 @@ def test_no_wait_with_changes_in_flight_is_not_a_timeout() -> None:
 
 def test_a_connection_failure_with_no_time_to_retry_is_the_timeout() -> None:
     clients = clients_with(Deadline(0.5, clock=FakeClock()))
-    with pytest.raises(DeadlineExceeded, match="--timeout 0.5s reached"):
+    with pytest.raises(DeadlineExceeded, match=r"--timeout 0\.5s reached"):
         clients._retry_within_deadline(attempts=1, caught_exception=OSError("read timed out"))
     roomy = clients_with(Deadline(60, clock=FakeClock()))
     assert roomy._retry_within_deadline(attempts=1, caught_exception=OSError("reset")) is None

@@ -50,7 +50,7 @@ class _Pages:
 class FakeRegistryClient:
     """ListModelPackages answers an unknown group with no versions, as SageMaker does."""
 
-    class exceptions:  # noqa: N801 - mirrors boto3's client.exceptions
+    class exceptions:  # mirrors boto3's client.exceptions
         ResourceNotFound = type("ResourceNotFound", (Exception,), {})
 
     def __init__(self, groups: list[str], *, listing_fails: bool = False) -> None:
