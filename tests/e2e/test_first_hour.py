@@ -83,25 +83,25 @@ def test_status_exit_codes(world: World, tmp_path: Path) -> None:
     settled = cli(env, "status", "-m", str(world.root))
 
     world.write("churn.yaml", registry_manifest(version=2))
-    out_of_sync = cli(env, "status", "-m", str(world.root))
+    out_of_sync = world.cli("status", "-m", str(world.root))  # in-process: the same exit code
 
     world.write("missing.yaml", registry_manifest(name="missing", version=99))
     error = cli(env, "status", "-m", str(world.root))
 
     assert settled.returncode == 0, settled.stdout + settled.stderr
-    assert out_of_sync.returncode == 3 and "OutOfSync" in out_of_sync.stdout
+    assert out_of_sync.code == 3 and "OutOfSync" in out_of_sync.out
     assert error.returncode == 1 and "no version 99" in error.stdout
 
 
-def test_status_of_a_changing_endpoint_is_not_settled(world: World, tmp_path: Path) -> None:
+def test_status_of_a_changing_endpoint_is_not_settled(world: World) -> None:
     world.sandbox.set_faults(transition_seconds=120)
     world.write("churn.yaml", registry_manifest())
     assert world.apply("--no-wait").code == 0
 
-    done = cli(sandbox_env(world, tmp_path / "home"), "status", "-m", str(world.root))
+    result = world.cli("status", "-m", str(world.root))
 
-    assert done.returncode == 3
-    assert "Progressing" in done.stdout
+    assert result.code == 3
+    assert "Progressing" in result.out
 
 
 def test_an_unknown_group_does_not_exist_and_close_names_are_suggested(world: World) -> None:
