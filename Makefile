@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_STAMP := $(VENV)/.installed-demo
 
-.PHONY: demo test check lint typecheck imports unit e2e schema bench clean
+.PHONY: demo test check lint typecheck imports unit e2e schema bench clean docs lint-ship
 
 # The venv itself, made once; each install below adds what its command needs.
 $(BIN)/python:
@@ -30,7 +30,7 @@ demo: $(DEMO_STAMP)
 test: check
 	$(BIN)/python -m pytest -n 2 --durations=10
 
-check: lint typecheck imports
+check: lint typecheck imports lint-ship
 	$(BIN)/python -m controller.manifests.schema --check
 
 lint: $(STAMP)
@@ -51,6 +51,20 @@ e2e: $(STAMP)
 
 schema: $(STAMP)
 	$(BIN)/python -m controller.manifests.schema
+
+# The image, the workflows, the Kubernetes files and the generated references (tests/ship runs the
+# same checks inside `make test`). `make docs` regenerates docs/reference/.
+lint-ship: $(STAMP)
+	$(BIN)/ruff check tools
+	$(BIN)/ruff format --check tools
+	$(BIN)/mypy tools
+	$(BIN)/hadolint Dockerfile
+	$(BIN)/actionlint .github/workflows/*.yml
+	$(BIN)/python -m tools.k8s_validate deploy/kubernetes
+	$(BIN)/python -m tools.gendocs --check
+
+docs: $(STAMP)
+	$(BIN)/python -m tools.gendocs
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run

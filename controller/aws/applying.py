@@ -15,32 +15,16 @@ from typing import Any
 import structlog
 
 from controller.aws.reading import call
-from controller.core import tagging
+from controller.core import kinds, tagging
 from controller.core.livestate import Inventory, Owned
 from controller.core.plans import Action, EndpointPlan, Op, ResourceType
 from controller.errors import Conflict, NotFound
 
 log = structlog.get_logger(__name__)
 
-# The apply order (gitops-engine's kindOrder): create what others refer to first, delete in
-# reverse, and move the endpoint only once everything it points at exists.
-ORDER: dict[tuple[Op, ResourceType], int] = {
-    (Op.CREATE, ResourceType.MODEL): 0,
-    (Op.CREATE, ResourceType.ENDPOINT_CONFIG): 1,
-    (Op.TAG, ResourceType.MODEL): 2,
-    (Op.TAG, ResourceType.ENDPOINT_CONFIG): 2,
-    (Op.TAG, ResourceType.ENDPOINT): 3,
-    (Op.CREATE, ResourceType.ENDPOINT): 4,
-    (Op.UPDATE, ResourceType.ENDPOINT): 4,
-    (Op.DELETE, ResourceType.ENDPOINT): 5,
-    (Op.DELETE, ResourceType.ENDPOINT_CONFIG): 6,
-    (Op.DELETE, ResourceType.MODEL): 7,
-}
-_KIND = {
-    ResourceType.MODEL: "model",
-    ResourceType.ENDPOINT_CONFIG: "endpoint-config",
-    ResourceType.ENDPOINT: "endpoint",
-}
+# The apply order comes from the kind table (gitops-engine's kindOrder): create what others
+# refer to first, delete in reverse, and move the endpoint only once everything it points at exists.
+ORDER: dict[tuple[Op, ResourceType], int] = kinds.apply_order()
 # CreateEndpoint may not see a just-created EndpointConfig yet (eventual consistency).
 CREATE_ENDPOINT_RETRIES = (0.5, 1.0, 2.0, 4.0)
 
@@ -130,7 +114,7 @@ def _retag(client: Any, action: Action) -> str:
 
 def _remember(inventory: Inventory, action: Action) -> None:
     """Keep the cached owned-resource index in step with what we just did."""
-    kind = _KIND[action.type]
+    kind = kinds.kind_of(action.type).segment
     if action.op is Op.DELETE:
         inventory.drop(kind, action.name)
         return

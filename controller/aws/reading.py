@@ -7,21 +7,18 @@ name, so their descriptions are cached for the life of the process.
 
 from __future__ import annotations
 
+import calendar
 import threading
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from controller.core import tagging
+from controller.core import kinds, tagging
+from controller.core.kinds import Kind
 from controller.core.livestate import Inventory, LiveEndpoint, LiveVariant, Owned
 from controller.errors import AwsError, Conflict, NotFound, Throttled
-
-RESOURCE_TYPES = {
-    "sagemaker:endpoint": "endpoint",
-    "sagemaker:endpoint-config": "endpoint-config",
-    "sagemaker:model": "model",
-}
 
 
 def translate(error: ClientError, operation: str) -> AwsError:
@@ -50,7 +47,7 @@ def read_inventory(tagging_client: Any, controller_id: str) -> Inventory:
     paginator = tagging_client.get_paginator("get_resources")
     pages = paginator.paginate(
         TagFilters=[{"Key": tagging.MANAGED_BY, "Values": [controller_id]}],
-        ResourceTypeFilters=list(RESOURCE_TYPES),
+        ResourceTypeFilters=[k.tagging_type for k in kinds.KINDS],
         ResourcesPerPage=100,  # the API's maximum: fewer pages per pass
     )
     try:
@@ -68,7 +65,7 @@ def _owned(item: dict[str, Any]) -> Owned | None:
     arn = item["ResourceARN"]
     resource = arn.split(":", 5)[-1]
     kind, _, name = resource.partition("/")
-    if kind not in RESOURCE_TYPES.values():
+    if kinds.by_segment(kind) is None:
         return None
     return Owned(kind, name, arn, tagging.from_list(item.get("Tags", [])))
 
@@ -86,7 +83,38 @@ def describe_endpoint(client: Any, name: str) -> LiveEndpoint | None:
         config_name=found.get("EndpointConfigName", ""),
         failure_reason=found.get("FailureReason", "") or "",
         variants=variants,
+        last_modified=_stamp(found.get("LastModifiedTime")),
     )
+
+
+def list_endpoint_versions(client: Any) -> dict[str, tuple[str, str]]:
+    """Every endpoint in the region: lower-cased name -> (EndpointStatus, LastModifiedTime).
+
+    ListEndpoints returns 100 endpoints a page, so this tells what changed across a fleet for
+    about N/100 calls instead of N DescribeEndpoint calls.
+    """
+    versions: dict[str, tuple[str, str]] = {}
+    paginator = client.get_paginator("list_endpoints")
+    try:
+        for page in paginator.paginate(PaginationConfig={"PageSize": 100}):
+            for summary in page.get("Endpoints", []):
+                status, modified = (
+                    summary["EndpointStatus"],
+                    _stamp(summary.get("LastModifiedTime")),
+                )
+                versions[summary["EndpointName"].lower()] = (status, modified)
+    except ClientError as e:
+        raise translate(e, "list_endpoints") from e
+    return versions
+
+
+def _stamp(value: Any) -> str:
+    """A timestamp as epoch milliseconds: the API's own precision, whatever the time zone the
+    parser attached, so a listing and a describe of the same moment compare equal."""
+    if not isinstance(value, datetime):
+        return ""
+    whole = calendar.timegm(value.utctimetuple())  # integer arithmetic: no float rounding
+    return str(whole * 1000 + value.microsecond // 1000)
 
 
 def _variant(summary: dict[str, Any]) -> LiveVariant:
@@ -137,25 +165,15 @@ class DescribeCache:
             self._items.pop((region, kind, name), None)
 
 
-def describe_config(
-    client: Any, cache: DescribeCache, region: str, name: str
+def describe_immutable(
+    client: Any, cache: DescribeCache, region: str, kind: Kind, name: str
 ) -> dict[str, Any] | None:
+    """Describe a content-addressed resource (a Model, an EndpointConfig), cached for good."""
+
     def fetch() -> dict[str, Any] | None:
         try:
-            return dict(call(client, "describe_endpoint_config", EndpointConfigName=name))
+            return dict(call(client, kind.describe_call, **{kind.name_param: name}))
         except NotFound:
             return None
 
-    return cache.get(region, "endpoint-config", name, fetch)
-
-
-def describe_model(
-    client: Any, cache: DescribeCache, region: str, name: str
-) -> dict[str, Any] | None:
-    def fetch() -> dict[str, Any] | None:
-        try:
-            return dict(call(client, "describe_model", ModelName=name))
-        except NotFound:
-            return None
-
-    return cache.get(region, "model", name, fetch)
+    return cache.get(region, kind.segment, name, fetch)

@@ -11,6 +11,7 @@ from typing import Any
 
 from controller.core import naming, tagging
 from controller.core.packages import PackageVersion
+from controller.core.plans import ResourceType
 from controller.manifests.models import (
     EndpointManifest,
     ImageModel,
@@ -48,6 +49,12 @@ class DesiredEndpoint:
     def weights(self) -> dict[str, tuple[float, int | None]]:
         """variant -> (weight, instance count); changed in place, without a new config."""
         return {v.name: (v.initial_weight, v.instance_count) for v in self.manifest.spec.variants}
+
+    @property
+    def immutable_resources(self) -> tuple[tuple[ResourceType, str], ...]:
+        """The content-addressed resources this endpoint is built from, config first."""
+        models = tuple((ResourceType.MODEL, m.name) for m in self.models)
+        return ((ResourceType.ENDPOINT_CONFIG, self.config_name), *models)
 
 
 def api_dict(model: Any) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 APPROVED = "Approved"
 
@@ -27,3 +28,12 @@ def parse_package_arn(arn: str) -> tuple[str, int] | None:
     _, _, resource = arn.partition(":model-package/")
     group, _, version = resource.rpartition("/")
     return (group, int(version)) if group and version.isdigit() else None
+
+
+def approval_note(detail: dict[str, Any]) -> str:
+    """A reviewer note such as `Approved 2026-11-20 by alice`, from DescribeModelPackage."""
+    status = detail.get("ModelApprovalStatus", "")
+    when: Any = detail.get("LastModifiedTime") or detail.get("CreationTime")
+    date = when.date().isoformat() if hasattr(when, "date") else ""
+    who = (detail.get("LastModifiedBy") or {}).get("UserProfileName", "")
+    return " ".join(p for p in (status, date, f"by {who}" if who else "") if p)

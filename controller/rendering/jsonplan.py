@@ -1,4 +1,4 @@
-"""The versioned JSON form of a plan (DESIGN.md "JSON plan", format_version 1).
+"""The versioned JSON form of a plan (format_version 1; the contract is docs/plan-json.md).
 
 `to_json_dict` is the one place a `Plan` becomes display data. The text and markdown renderers
 read this document rather than the `Plan` itself (as Terraform renders its human output from its

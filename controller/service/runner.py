@@ -291,8 +291,10 @@ class Runner(Generic[SnapshotT]):
         with self._state.lock:
             if self._state.initial is None:
                 self._state.initial = set(selected)
+        edited = _edited(old, snap, keys)
         for key in sorted(selected):
-            self.queue.add(key)
+            # Edits go ahead of the resync sweep: a changed manifest never waits for the fleet.
+            self.queue.add(key, urgent=key in edited)
         log.info(
             "manifests loaded",
             revision=snap.revision,
@@ -313,11 +315,7 @@ class Runner(Generic[SnapshotT]):
         self, old: SnapshotT | None, new: SnapshotT, keys: frozenset[str], full: bool
     ) -> set[str]:
         """Keys to enqueue for a new snapshot; removals only when the snapshot is complete."""
-        changed = (
-            set(keys)
-            if old is None
-            else {k for k in keys if old.fingerprint(k) != new.fingerprint(k)}
-        )
+        changed = _edited(old, new, keys)
         with self._state.lock:
             for key in changed:  # new input: a fresh start for failed and backing-off keys
                 self._state.terminal.pop(key, None)
@@ -424,3 +422,10 @@ class Runner(Generic[SnapshotT]):
 
 def _always() -> bool:
     return True
+
+
+def _edited(old: Snapshot | None, new: Snapshot, keys: frozenset[str]) -> set[str]:
+    """Keys whose manifest is new or changed since the last snapshot (all, on the first)."""
+    if old is None:
+        return set(keys)
+    return {k for k in keys if old.fingerprint(k) != new.fingerprint(k)}

@@ -26,8 +26,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from controller.core import tagging
+from controller.core.changes import field_changes
 from controller.core.desired import DesiredEndpoint
-from controller.core.diffs import Observed, diff_endpoint, diff_removed, field_changes
+from controller.core.diffs import Observed, diff_endpoint
 from controller.core.health import health_of
 from controller.core.livestate import LiveEndpoint
 from controller.core.plans import (
@@ -40,6 +41,7 @@ from controller.core.plans import (
     ResourceType,
     Status,
 )
+from controller.core.removal import diff_removed
 
 M, EC, EP = ResourceType.MODEL, ResourceType.ENDPOINT_CONFIG, ResourceType.ENDPOINT
 
@@ -813,6 +815,6 @@ def test_health_of(status: str | None, health: Health) -> None:
     ],
 )
 def test_sibling_arns_follow_the_accounts_arn_spelling(endpoint_arn: str, expected: str) -> None:
-    from controller.core.diffs import _arn
+    from controller.core.kinds import sibling_arn
 
-    assert _arn(endpoint_arn, ResourceType.MODEL, "Churn-M-1a") == expected
+    assert sibling_arn(endpoint_arn, ResourceType.MODEL, "Churn-M-1a") == expected

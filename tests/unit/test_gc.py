@@ -1,4 +1,4 @@
-"""Garbage collection of superseded EndpointConfigs and Models (reconciling.gc_candidates)."""
+"""Garbage collection of superseded EndpointConfigs and Models (core.gc.gc_candidates)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from controller.core.gc import gc_candidates
 from controller.core.plans import ResourceType
-from controller.reconcile.reconciling import gc_candidates
 
 EC, M = ResourceType.ENDPOINT_CONFIG, ResourceType.MODEL
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

@@ -6,9 +6,8 @@ import pytest
 from builders import package, package_arn
 
 from controller.aws.registry import choose
-from controller.core.packages import PackageVersion, parse_package_arn
+from controller.core.packages import PackageVersion, approval_note, parse_package_arn
 from controller.errors import ResolutionError
-from controller.reconcile.reconciling import approval_note
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,165 @@
+"""The endpoint's own actions: create, roll out a new config, or change weights in place.
+
+A new version or any config change is a rollout (new Models/EndpointConfig + UpdateEndpoint with
+the manifest's DeploymentConfig); weights and instance counts alone go through
+UpdateEndpointWeightsAndCapacities; superseded history is collected only when nothing else is
+planned and the endpoint is InService.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from controller.core import tagging
+from controller.core.changes import WEIGHT_TOLERANCE, field_changes, rollout_warnings
+from controller.core.desired import DesiredEndpoint
+from controller.core.kinds import delete_action
+from controller.core.livestate import LiveEndpoint
+from controller.core.observed import DiffOptions, Observed
+from controller.core.plans import Action, FieldChange, Op, Reason, ResourceType
+from controller.core.tag_actions import endpoint_tags, tag_actions, with_tags
+
+
+def create(desired: DesiredEndpoint, seen: Observed) -> tuple[Action, ...]:
+    actions = list(_new_resources(desired, seen, Reason.NEW_ENDPOINT))
+    tags = {**desired.tags, tagging.ATTEMPTED_CONFIG: desired.config_name}
+    request = {
+        "EndpointName": desired.name,
+        "EndpointConfigName": desired.config_name,
+        "Tags": tagging.to_list(tags),
+    }
+    actions.append(
+        Action(
+            Op.CREATE,
+            ResourceType.ENDPOINT,
+            desired.name,
+            Reason.NEW_ENDPOINT,
+            call="create_endpoint",
+            request=request,
+        )
+    )
+    return tuple(actions)
+
+
+def _new_resources(desired: DesiredEndpoint, seen: Observed, reason: Reason) -> list[Action]:
+    """CreateModel / CreateEndpointConfig for whatever does not exist yet."""
+    tags = tagging.to_list(desired.tags)
+    actions = [
+        Action(
+            Op.CREATE,
+            ResourceType.MODEL,
+            m.name,
+            reason,
+            call="create_model",
+            request={**m.request, "Tags": tags},
+        )
+        for m in desired.models
+        if m.name in seen.missing_models
+    ]
+    if not seen.config_exists:
+        actions.append(
+            Action(
+                Op.CREATE,
+                ResourceType.ENDPOINT_CONFIG,
+                desired.config_name,
+                reason,
+                call="create_endpoint_config",
+                request={**desired.config_request, "Tags": tags},
+            )
+        )
+    return actions
+
+
+def rollout(
+    desired: DesiredEndpoint, seen: Observed, live: LiveEndpoint, options: DiffOptions
+) -> tuple[tuple[Action, ...], tuple[str, ...]]:
+    """New Models/EndpointConfig + UpdateEndpoint (with the manifest's DeploymentConfig)."""
+    # Unknown live terms are not "all None": comparing against {} would report every field as
+    # new (e.g. `model.version: None -> 7`). Fall back to naming the config switch instead.
+    live_terms = seen.live_terms
+    changes = () if live_terms is None else field_changes(live_terms, desired.terms, options.notes)
+    reason = _rollout_reason(changes, desired, seen, options)
+    actions = _new_resources(desired, seen, reason)
+    retag = endpoint_tags(desired, seen, live, reason, attempted=True)
+    request: dict[str, Any] = {
+        "EndpointName": desired.name,
+        "EndpointConfigName": desired.config_name,
+    }
+    if desired.deployment_config:
+        request["DeploymentConfig"] = desired.deployment_config
+    if not changes:
+        changes = (FieldChange("endpointConfigName", live.config_name, desired.config_name),)
+    update = Action(
+        Op.UPDATE,
+        ResourceType.ENDPOINT,
+        desired.name,
+        reason,
+        changes,
+        call="update_endpoint",
+        request=request,
+    )
+    actions.append(with_tags(update, retag))
+    return tuple(actions), rollout_warnings(desired, changes)
+
+
+def _rollout_reason(
+    changes: tuple[FieldChange, ...], desired: DesiredEndpoint, seen: Observed, options: DiffOptions
+) -> Reason:
+    if not tagging.owned_by(seen.endpoint_tags, options.controller_id):
+        return Reason.ADOPT
+    if any(c.path.endswith((".model.version", ".model.packageGroup")) for c in changes):
+        return Reason.VERSION_CHANGED
+    if seen.live_terms is not None and not changes:
+        return Reason.DRIFT
+    return Reason.CONFIG_IMMUTABLE
+
+
+def in_place(
+    desired: DesiredEndpoint, seen: Observed, live: LiveEndpoint, options: DiffOptions
+) -> tuple[tuple[Action, ...], tuple[str, ...]]:
+    """Same EndpointConfig: weights/capacity, tags and garbage collection only."""
+    actions: list[Action] = []
+    warnings: list[str] = []
+    weights = _weights_action(desired, live)
+    retags = tag_actions(desired, seen, live)
+    if weights is not None:
+        warnings.extend(rollout_warnings(desired, weights.changes))
+        retags = [a for a in retags if a.type is not ResourceType.ENDPOINT]
+        retag = endpoint_tags(desired, seen, live, Reason.WEIGHTS_ONLY, False)
+        actions.append(with_tags(weights, retag))
+    actions = retags + actions
+    if live.status == "InService" and not actions:
+        actions.extend(
+            delete_action(kind, name, Reason.SUPERSEDED) for kind, name in seen.superseded
+        )
+    return tuple(actions), tuple(warnings)
+
+
+def _weights_action(desired: DesiredEndpoint, live: LiveEndpoint) -> Action | None:
+    current = live.weights
+    changes: list[FieldChange] = []
+    targets: list[dict[str, Any]] = []
+    for variant, (weight, count) in desired.weights.items():
+        live_weight, live_count = current.get(variant, (None, None))
+        target: dict[str, Any] = {"VariantName": variant, "DesiredWeight": weight}
+        if live_weight is None or abs(live_weight - weight) > WEIGHT_TOLERANCE:
+            changes.append(FieldChange(f"variants[{variant}].initialWeight", live_weight, weight))
+        if count is not None:
+            target["DesiredInstanceCount"] = count
+            if live_count != count:
+                changes.append(
+                    FieldChange(f"variants[{variant}].initialInstanceCount", live_count, count)
+                )
+        targets.append(target)
+    if not changes:
+        return None
+    request = {"EndpointName": desired.name, "DesiredWeightsAndCapacities": targets}
+    return Action(
+        Op.UPDATE,
+        ResourceType.ENDPOINT,
+        desired.name,
+        Reason.WEIGHTS_ONLY,
+        tuple(changes),
+        call="update_endpoint_weights_and_capacities",
+        request=request,
+    )

@@ -1,0 +1,123 @@
+"""The resource kinds the controller manages, in one table (gitops-engine's ``kindOrder``).
+
+Every mechanism that treats kinds differently reads its row here instead of naming kinds: the
+apply and delete order, the API operations that describe and delete a resource, how it is found
+in the owned-resource index and how its ARN is spelled, whether a description may be cached for
+the life of the process, and whether superseded instances are garbage-collected. The reconciler,
+`applying` and `reading` iterate this table. Adding a kind means adding a row here, its diff in
+`core`, its reads and writes in `aws`, and nothing in the reconciler (docs/architecture.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from controller.core.plans import Action, Op, Reason, ResourceType
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One row of the table."""
+
+    type: ResourceType
+    # The ARN resource segment (`arn:aws:sagemaker:...:<segment>/<name>`), also the kind's key in
+    # the owned-resource index.
+    segment: str
+    # Resource type in the Resource Groups Tagging API; the index is one query over these.
+    tagging_type: str
+    # The request key that names the resource in its Create/Describe/Delete calls.
+    name_param: str
+    describe_call: str
+    delete_call: str
+    # Content-addressed, never changed in place: a description is cached for the process.
+    immutable: bool
+    # Apply phase per operation, on one scale shared by every kind: lower runs first. Creates
+    # follow references (a Model before the EndpointConfig naming it before the Endpoint) and
+    # deletes run in reverse.
+    order: Mapping[Op, int]
+
+    @property
+    def history(self) -> bool:
+        """Superseded instances are kept for rollback, then garbage-collected."""
+        return self.immutable
+
+
+MODEL = Kind(
+    type=ResourceType.MODEL,
+    segment="model",
+    tagging_type="sagemaker:model",
+    name_param="ModelName",
+    describe_call="describe_model",
+    delete_call="delete_model",
+    immutable=True,
+    order=MappingProxyType({Op.CREATE: 0, Op.TAG: 20, Op.DELETE: 70}),
+)
+ENDPOINT_CONFIG = Kind(
+    type=ResourceType.ENDPOINT_CONFIG,
+    segment="endpoint-config",
+    tagging_type="sagemaker:endpoint-config",
+    name_param="EndpointConfigName",
+    describe_call="describe_endpoint_config",
+    delete_call="delete_endpoint_config",
+    immutable=True,
+    order=MappingProxyType({Op.CREATE: 10, Op.TAG: 20, Op.DELETE: 60}),
+)
+ENDPOINT = Kind(
+    type=ResourceType.ENDPOINT,
+    segment="endpoint",
+    tagging_type="sagemaker:endpoint",
+    name_param="EndpointName",
+    describe_call="describe_endpoint",
+    delete_call="delete_endpoint",
+    immutable=False,
+    # Tag edits land before the update that they describe (the attempted-config tag must be on
+    # the endpoint before a rollout can fail); the endpoint goes before what it points at.
+    order=MappingProxyType({Op.TAG: 30, Op.CREATE: 40, Op.UPDATE: 40, Op.DELETE: 50}),
+)
+
+KINDS: tuple[Kind, ...] = (MODEL, ENDPOINT_CONFIG, ENDPOINT)
+
+_BY_TYPE = {k.type: k for k in KINDS}
+_BY_SEGMENT = {k.segment: k for k in KINDS}
+
+
+def kind_of(resource_type: ResourceType) -> Kind:
+    return _BY_TYPE[resource_type]
+
+
+def by_segment(segment: str) -> Kind | None:
+    """The kind an ARN segment or index key names; None for resources we do not manage."""
+    return _BY_SEGMENT.get(segment)
+
+
+def apply_order() -> dict[tuple[Op, ResourceType], int]:
+    """(operation, kind) -> phase, for every operation some kind supports."""
+    return {(op, k.type): phase for k in KINDS for op, phase in k.order.items()}
+
+
+def history_kinds() -> tuple[Kind, ...]:
+    """Kinds whose superseded instances are kept for rollback and later collected."""
+    return tuple(k for k in KINDS if k.history)
+
+
+def delete_action(resource_type: ResourceType, name: str, reason: Reason) -> Action:
+    kind = kind_of(resource_type)
+    return Action(
+        Op.DELETE,
+        resource_type,
+        name,
+        reason,
+        call=kind.delete_call,
+        request={kind.name_param: name},
+    )
+
+
+def sibling_arn(endpoint_arn: str, resource_type: ResourceType, name: str) -> str:
+    """ARN of a resource of another kind, from the endpoint's (same account and region)."""
+    prefix, _, resource = endpoint_arn.rpartition(":")
+    # Follow the account's ARN spelling: SageMaker writes names lower-case in ARNs.
+    if resource.islower():
+        name = name.lower()
+    return f"{prefix}:{kind_of(resource_type).segment}/{name}"

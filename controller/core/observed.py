@@ -1,0 +1,35 @@
+"""What the reconciler read about one endpoint, and the options a diff runs with.
+
+Filled by `controller.reconcile.observing`; read by the pure diff modules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from controller.core.livestate import LiveEndpoint
+from controller.core.plans import ResourceType
+
+
+@dataclass(frozen=True)
+class Observed:
+    """What the reconciler read about one endpoint."""
+
+    endpoint: LiveEndpoint | None
+    endpoint_tags: Mapping[str, str] | None = None  # None: not known (no such endpoint)
+    live_terms: Mapping[str, Any] | None = None  # live config in manifest terms, on rollouts
+    missing_models: frozenset[str] = frozenset()  # desired Models that do not exist yet
+    config_exists: bool = False
+    resource_tags: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    superseded: tuple[tuple[ResourceType, str], ...] = ()  # owned history beyond what is kept
+    read_error: str | None = None
+
+
+@dataclass(frozen=True)
+class DiffOptions:
+    controller_id: str = "default"
+    recreate_failed: bool = False
+    revision: str | None = None
+    notes: Mapping[str, str] = field(default_factory=dict)  # change path -> reviewer note

@@ -1,0 +1,53 @@
+"""Plans for owned endpoints whose manifest is gone: kept, or deleted with --prune."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from controller.core.health import health_of
+from controller.core.kinds import delete_action
+from controller.core.livestate import LiveEndpoint
+from controller.core.plans import Action, EndpointPlan, Reason, ResourceType, Status
+
+
+def diff_removed(
+    name: str,
+    region: str,
+    live: LiveEndpoint | None,
+    confirmed_owned: bool,
+    leftovers: tuple[tuple[ResourceType, str], ...],
+    prune: bool,
+    source: str | None = None,
+) -> EndpointPlan:
+    """Plan an owned endpoint whose manifest is gone: delete only with --prune."""
+    health = health_of(live.status if live else None)
+    base: dict[str, Any] = {"name": name, "manifest": None, "region": region, "health": health}
+    if not prune:
+        where = f" (was {source})" if source else ""
+        return EndpointPlan(
+            **base,
+            status=Status.UNCHANGED,
+            warnings=(f"manifest removed{where}; kept (use --prune to delete)",),
+        )
+    if live is not None and not confirmed_owned:
+        return EndpointPlan(
+            **base,
+            status=Status.ERROR,
+            errors=("ownership could not be confirmed; not deleted",),
+            error_reason="NotOwned",
+        )
+    actions: list[Action] = []
+    if live is not None and live.status != "Deleting":
+        actions.append(delete_action(ResourceType.ENDPOINT, name, Reason.MANIFEST_REMOVED))
+    if live is None:  # configs and models go once the endpoint itself is gone
+        actions.extend(delete_action(kind, n, Reason.MANIFEST_REMOVED) for kind, n in leftovers)
+    if not actions:
+        return EndpointPlan(**base, status=Status.UNCHANGED)
+    return EndpointPlan(
+        **base,
+        status=Status.DELETE,
+        actions=tuple(actions),
+        warnings=(f"endpoint {name} will be deleted (manifest removed)",)
+        if live is not None
+        else (),
+    )

@@ -1,0 +1,170 @@
+"""Plan: resolve registry versions, build the desired resources, observe, and diff.
+
+Called by the reconciler for `plan` (the whole snapshot) and for each endpoint it reconciles.
+Read-only: nothing here calls a mutating API, which is what lets `plan` run with a read-only
+guard. A failure to resolve or read is data in the plan (an error entry), never an exception.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from controller.aws import reading
+from controller.aws.clients import Clients
+from controller.aws.registry import Registry
+from controller.core import desired as desired_mod
+from controller.core import kinds, tagging
+from controller.core.diffs import DiffOptions, Observed, diff_endpoint
+from controller.core.packages import PackageVersion, approval_note
+from controller.core.plans import EndpointPlan, Plan, Status
+from controller.core.removal import diff_removed
+from controller.core.snapshots import Snapshot, split_key
+from controller.errors import AwsError, ResolutionError
+from controller.manifests.loading import LoadedManifest
+from controller.manifests.models import RegistryModel
+from controller.reconcile.observing import Observer
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    controller_id: str
+    prune: bool
+    recreate_failed: bool
+    concurrency: int  # endpoints read at once while planning
+
+
+class Planner:
+    """Plans endpoints; thread-safe, so the service plans several at once."""
+
+    def __init__(
+        self, clients: Clients, observer: Observer, registry: Registry, options: PlanOptions
+    ) -> None:
+        self.clients = clients
+        self.observer = observer
+        self.registry = registry
+        self.options = options
+
+    def plan(self, snapshot: Snapshot, default_region: str) -> Plan:
+        """The whole plan: every manifest endpoint plus owned endpoints whose manifest is gone."""
+        keys = list(snapshot.keys())
+        if snapshot.ok:
+            regions = snapshot.regions() or {default_region}
+            keys += sorted(self.observer.owned_keys(regions) - set(keys))
+        # Endpoints are read in parallel (bounded; the client rate limit still applies): a pass
+        # over N endpoints costs about N / concurrency round trips instead of N.
+        with ThreadPoolExecutor(max_workers=self.options.concurrency) as pool:
+            endpoints = tuple(pool.map(lambda key: self.plan_endpoint(snapshot, key), keys))
+        return Plan(
+            endpoints=endpoints, errors=tuple(snapshot.diagnostics), account=self._account()
+        )
+
+    def plan_endpoint(self, snapshot: Snapshot, key: str, *, annotate: bool = True) -> EndpointPlan:
+        """Plan one endpoint; `annotate` adds reviewer notes (one registry describe per change)."""
+        region, name = split_key(key)
+        entry = snapshot.entry(key)
+        try:
+            if entry is None:
+                return self._plan_removed(snapshot, region, name)
+            return self._plan_present(snapshot, key, entry, annotate)
+        except ResolutionError as e:
+            return error_plan(name, region, entry, str(e), "InvalidSpec")
+        except AwsError as e:
+            message = f"reading live state failed: {e}"
+            return error_plan(name, region, entry, message, "ReadFailed")
+
+    def _account(self) -> str | None:
+        try:
+            identity = self.clients.client("sts").get_caller_identity()
+        except Exception:  # the account is a nicety for reviewers; never fail a plan over it
+            return None
+        return str(identity.get("Account")) if identity.get("Account") else None
+
+    def _plan_present(
+        self, snapshot: Snapshot, key: str, entry: LoadedManifest, annotate: bool
+    ) -> EndpointPlan:
+        region, _ = split_key(key)
+        client = self.clients.sagemaker(region)
+        packages = self._resolve(client, region, entry)
+        want = desired_mod.build(
+            key,
+            entry.manifest,
+            entry.source,
+            region,
+            packages,
+            self.options.controller_id,
+            snapshot.revision,
+        )
+        seen = self.observer.observe(client, region, want)
+        options = DiffOptions(
+            controller_id=self.options.controller_id,
+            recreate_failed=self.options.recreate_failed,
+            revision=snapshot.revision,
+            notes=self._notes(client, seen, packages) if annotate else {},
+        )
+        return diff_endpoint(want, seen, options)
+
+    def _resolve(
+        self, client: Any, region: str, entry: LoadedManifest
+    ) -> dict[str, PackageVersion]:
+        packages: dict[str, PackageVersion] = {}
+        errors: list[str] = []
+        for variant in entry.manifest.spec.variants:
+            if isinstance(variant.model, RegistryModel):
+                try:
+                    packages[variant.name] = self.registry.resolve(
+                        client, region, variant.model.package_group, variant.model.version
+                    )
+                except ResolutionError as e:
+                    errors.append(f"variants[{variant.name}]: {e}")
+        if errors:
+            raise ResolutionError("; ".join(errors))
+        return packages
+
+    def _notes(
+        self, client: Any, seen: Observed, packages: dict[str, PackageVersion]
+    ) -> dict[str, str]:
+        """Approval facts for version changes, shown to reviewers next to the change."""
+        if seen.live_terms is None:
+            return {}
+        notes: dict[str, str] = {}
+        for variant, package in packages.items():
+            path = f"variants[{variant}].model.version"
+            if seen.live_terms.get(path) == package.version:
+                continue
+            try:
+                detail = self.registry.describe(client, package.arn)
+            except Exception:  # a note is optional; never fail a plan over it
+                continue
+            notes[path] = approval_note(detail)
+        return notes
+
+    def _plan_removed(self, snapshot: Snapshot, region: str, name: str) -> EndpointPlan:
+        client = self.clients.sagemaker(region)
+        inventory = self.observer.inventory(region)
+        endpoint = reading.describe_endpoint(client, name)
+        owned = inventory.get(kinds.ENDPOINT.segment, name)
+        prune = self.options.prune and snapshot.ok
+        confirmed = False
+        if endpoint is not None and prune:
+            # ListTags is the authority before any delete (the tagging index may lag).
+            tags = reading.list_tags(client, endpoint.arn)
+            confirmed = tagging.owned_by(tags, self.options.controller_id)
+        leftovers = self.observer.leftovers(region, name)
+        source = owned.tags.get(tagging.SOURCE) if owned else None
+        return diff_removed(name, region, endpoint, confirmed, leftovers, prune, source)
+
+
+def error_plan(
+    name: str, region: str, entry: LoadedManifest | None, message: str, reason: str
+) -> EndpointPlan:
+    return EndpointPlan(
+        name=name,
+        manifest=entry.source if entry else None,
+        region=region,
+        status=Status.ERROR,
+        errors=(message,),
+        labels=dict(entry.manifest.metadata.labels) if entry else {},
+        error_reason=reason,
+    )
