@@ -251,6 +251,11 @@ class Sandbox:
         """API operations served since start (`rejected` counts injected faults)."""
         return self._require_app().calls.snapshot()
 
+    def requests(self, operation: str) -> list[dict[str, Any]]:
+        """The parameters of the last served requests of `operation`, oldest first (as
+        `GET /_sandbox/requests?operation=...`), so tests check exactly what a client sent."""
+        return list(self._require_app().requests.of(operation))
+
     def reset_calls(self) -> None:
         """Zero the call counts, e.g. after a test's setup."""
         self._require_app().calls.reset()
