@@ -6,24 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from test_ratelimit import FakeClock  # a clock that moves only when slept on
 
 from controller.aws.clients import AwsOptions, Clients
 from controller.core.outcomes import Outcome, OutcomeKind
 from controller.deadlines import Deadline, DeadlineExceeded
 from controller.reconcile.converging import TIMED_OUT, converge, poll_intervals
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 100.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 def test_deadline_counts_down_and_raises_once_reached() -> None:
