@@ -96,10 +96,10 @@ def run(args: argparse.Namespace) -> int:
             runner.start()
         except OSError as e:
             raise ControllerError(f"cannot listen on {args.http_host}:{args.http_port}: {e}") from e
-        log.warning("running", http_port=runner.http_port, source=args.repo or str(args.manifests))
+        log.info("running", http_port=runner.http_port, source=args.repo or str(args.manifests))
         while not stop.wait(1.0):
             pass
-        log.warning("shutting down", timeout=config.shutdown_timeout)
+        log.info("shutting down", timeout=config.shutdown_timeout)
         return 0 if runner.stop() else 1
     finally:
         _restore_signals(previous)

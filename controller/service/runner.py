@@ -374,7 +374,7 @@ class Runner(Generic[SnapshotT]):
         with self._state.lock:
             self._state.leading = False
         self.metrics.leader.set(0)
-        log.warning("stopped leading: no further changes are applied")
+        log.info("stopped leading: no further changes are applied")
 
     # -- httpserver.Control --------------------------------------------------------------------
 
@@ -428,7 +428,7 @@ class Runner(Generic[SnapshotT]):
         with self._state.lock:
             self._state.suspended = True
         self.metrics.suspended.set(1)
-        log.warning("suspended: changes are reported, not applied")
+        log.info("suspended: changes are reported, not applied")
 
     def resume(self) -> None:
         with self._state.lock:
