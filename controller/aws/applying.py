@@ -52,11 +52,11 @@ def apply_endpoint(
     changes: list[Change] = []
     bound = log.bind(endpoint=plan.name)
     for action in ordered(plan.actions):
-        # Safety hook: every delete is logged at warning level (the endpoint and revision are
-        # bound by the reconciler), so a default-level log shows what was deleted and why.
-        say = bound.warning if action.op is Op.DELETE else bound.info
-        say(
-            "delete" if action.op is Op.DELETE else "apply",
+        # Every mutation is logged (the endpoint and revision come from the reconcile's context);
+        # deletes at warning, so they are seen at the default level of every command.
+        emit = bound.warning if action.op is Op.DELETE else bound.info
+        emit(
+            "apply",
             action=action.op.value,
             type=action.type.value,
             resource=action.name,

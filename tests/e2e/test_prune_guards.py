@@ -195,14 +195,7 @@ def test_every_delete_is_logged_at_warning_level(world: World) -> None:
 
     assert result.code == 0, result.err
     records = [json.loads(line) for line in result.err.splitlines() if line.startswith("{")]
-    logged = {
-        (r["type"], r["resource"])
-        for r in records
-        if r["event"] == "delete" and r["level"] == "warning"
-    }
-    assert ("Endpoint", "b") in logged
-    assert all(
-        r["endpoint"] == "b" and r["revision"] == "f" * 40
-        for r in records
-        if r["event"] == "delete"
-    )
+    deletes = [r for r in records if r.get("action") == "delete"]
+    assert ("Endpoint", "b") in {(r["type"], r["resource"]) for r in deletes}
+    assert all(r["level"] == "warning" for r in deletes)
+    assert all(r["endpoint"] == "b" and r["revision"] == "f" * 40 for r in deletes)
