@@ -7,7 +7,9 @@ Field docstrings flow into the JSON Schema in `schemas/` that editors use.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+import math
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     AfterValidator,
@@ -15,10 +17,13 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    ModelWrapValidatorHandler,
     Tag,
+    ValidationError,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from controller.manifests import botocore_model as api
 
@@ -89,6 +94,83 @@ class Strict(BaseModel):
     )
 
 
+class Checked(Strict):
+    """A model with rules across its fields, reported together with its field errors.
+
+    Pydantic runs an "after" model validator only once every field is valid, so a file would
+    show its errors in stages: fix a field, and a cross-field error appears. Here the rules read
+    the raw input (skipping what is absent or not yet of the right type) before the fields are
+    validated, and their errors join the field errors in one `ValidationError`.
+    """
+
+    @classmethod
+    def cross_field_problems(cls, data: Mapping[str, Any]) -> list[str]:
+        """Rule violations in the raw input `data`; each subclass states its rules here."""
+        return []
+
+    @classmethod
+    def raw(cls, data: Mapping[str, Any], name: str) -> Any:
+        """The raw value of field `name` (by alias or name), None when absent."""
+        alias = cls.model_fields[name].alias or name
+        return data.get(alias, data.get(name))
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _with_cross_field_problems(
+        cls, data: Any, handler: ModelWrapValidatorHandler[Self]
+    ) -> Self:
+        problems = cls.cross_field_problems(data) if isinstance(data, Mapping) else []
+        errors: list[InitErrorDetails] = []
+        try:
+            model = handler(data)
+        except ValidationError as e:
+            if not problems:
+                raise
+            errors = [_again(error) for error in e.errors()]
+        errors += [_value_error((), message, data) for message in problems]
+        if errors:
+            raise ValidationError.from_exception_data(cls.__name__, errors)
+        return model
+
+
+def _again(error: Any) -> InitErrorDetails:
+    """An error pydantic reported, in the form that builds a new `ValidationError`."""
+    if error["type"] in ("value_error", "assertion_error"):
+        # Their context (the exception) is not always kept; the message is what matters.
+        return _value_error(
+            error["loc"], error["msg"].removeprefix("Value error, "), error["input"]
+        )
+    details: InitErrorDetails = {
+        "type": error["type"],
+        "loc": error["loc"],
+        "input": error["input"],
+    }
+    if "ctx" in error:
+        details["ctx"] = error["ctx"]
+    return details
+
+
+def _value_error(loc: tuple[str | int, ...], message: str, data: Any) -> InitErrorDetails:
+    # The message goes in as a value, not as the template: it may contain braces.
+    error = PydanticCustomError("value_error", "{message}", {"message": message})
+    return {"type": error, "loc": loc, "input": data}
+
+
+def _integer(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _number(value: Any) -> float | None:
+    """`value` as pydantic's lax float would take it, or None when it would not."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
 class RegistryModel(Strict):
     """A Model Registry version: the controller resolves it and deploys it by package ARN."""
 
@@ -124,7 +206,7 @@ ModelSource = Annotated[
 ]
 
 
-class Serverless(Strict):
+class Serverless(Checked):
     """Serverless inference settings (ProductionVariantServerlessConfig)."""
 
     memory_size_in_mb: int = Field(alias="memorySizeInMB", ge=1024, le=6144, multiple_of=1024)
@@ -134,14 +216,16 @@ class Serverless(Strict):
     provisioned_concurrency: int | None = Field(default=None, ge=1, le=200)
     """Pre-warmed concurrency; at most maxConcurrency."""
 
-    @model_validator(mode="after")
-    def _provisioned_within_max(self) -> Serverless:
-        if self.provisioned_concurrency and self.provisioned_concurrency > self.max_concurrency:
-            raise ValueError("provisionedConcurrency must not exceed maxConcurrency")
-        return self
+    @classmethod
+    def cross_field_problems(cls, data: Mapping[str, Any]) -> list[str]:
+        provisioned = _integer(cls.raw(data, "provisioned_concurrency"))
+        most = _integer(cls.raw(data, "max_concurrency"))
+        if provisioned is not None and most is not None and provisioned > most:
+            return ["provisionedConcurrency must not exceed maxConcurrency"]
+        return []
 
 
-class Variant(Strict):
+class Variant(Checked):
     """One production variant: a model and the capacity that serves it."""
 
     name: VariantName
@@ -159,13 +243,15 @@ class Variant(Strict):
     volume_size_in_gb: int | None = Field(default=None, alias="volumeSizeInGB", ge=1, le=512)
     """ML storage volume size (instance-based variants only)."""
 
-    @model_validator(mode="after")
-    def _one_capacity_kind(self) -> Variant:
-        if (self.instance_type is None) == (self.serverless is None):
-            raise ValueError("set exactly one of instanceType or serverless")
-        if self.serverless and (self.initial_instance_count or self.volume_size_in_gb):
-            raise ValueError("initialInstanceCount and volumeSizeInGB need instanceType")
-        return self
+    @classmethod
+    def cross_field_problems(cls, data: Mapping[str, Any]) -> list[str]:
+        serverless = cls.raw(data, "serverless") is not None
+        if (cls.raw(data, "instance_type") is None) != serverless:
+            return ["set exactly one of instanceType or serverless"]
+        sized = ("initial_instance_count", "volume_size_in_gb")
+        if serverless and any(cls.raw(data, name) for name in sized):
+            return ["initialInstanceCount and volumeSizeInGB need instanceType"]
+        return []
 
     @property
     def instance_count(self) -> int | None:
@@ -184,7 +270,7 @@ class CapacitySize(Strict):
     """Instances, or percent of capacity."""
 
 
-class TrafficRouting(Strict):
+class TrafficRouting(Checked):
     """How blue/green shifts traffic (TrafficRoutingConfig)."""
 
     type: Literal["ALL_AT_ONCE", "CANARY", "LINEAR"]
@@ -196,13 +282,17 @@ class TrafficRouting(Strict):
     linear_step_size: CapacitySize | None = None
     """Size of each linear step (LINEAR only)."""
 
-    @model_validator(mode="after")
-    def _sizes_match_type(self) -> TrafficRouting:
-        if (self.type == "CANARY") != (self.canary_size is not None):
-            raise ValueError("canarySize is required for CANARY and only allowed there")
-        if (self.type == "LINEAR") != (self.linear_step_size is not None):
-            raise ValueError("linearStepSize is required for LINEAR and only allowed there")
-        return self
+    @classmethod
+    def cross_field_problems(cls, data: Mapping[str, Any]) -> list[str]:
+        kind = cls.raw(data, "type")
+        if kind not in ("ALL_AT_ONCE", "CANARY", "LINEAR"):
+            return []  # the field error says what is allowed
+        problems = []
+        if (kind == "CANARY") != (cls.raw(data, "canary_size") is not None):
+            problems.append("canarySize is required for CANARY and only allowed there")
+        if (kind == "LINEAR") != (cls.raw(data, "linear_step_size") is not None):
+            problems.append("linearStepSize is required for LINEAR and only allowed there")
+        return problems
 
 
 class BlueGreenUpdatePolicy(Strict):
@@ -243,7 +333,7 @@ class AutoRollbackConfiguration(Strict):
     """1 to 10 alarms."""
 
 
-class Deployment(Strict):
+class Deployment(Checked):
     """UpdateEndpoint DeploymentConfig: how a new EndpointConfig is rolled out."""
 
     blue_green_update_policy: BlueGreenUpdatePolicy | None = None
@@ -253,11 +343,12 @@ class Deployment(Strict):
     auto_rollback_configuration: AutoRollbackConfiguration | None = None
     """Alarms that roll back automatically."""
 
-    @model_validator(mode="after")
-    def _one_policy(self) -> Deployment:
-        if self.blue_green_update_policy and self.rolling_update_policy:
-            raise ValueError("set at most one of blueGreenUpdatePolicy or rollingUpdatePolicy")
-        return self
+    @classmethod
+    def cross_field_problems(cls, data: Mapping[str, Any]) -> list[str]:
+        policies = ("blue_green_update_policy", "rolling_update_policy")
+        if all(cls.raw(data, name) is not None for name in policies):
+            return ["set at most one of blueGreenUpdatePolicy or rollingUpdatePolicy"]
+        return []
 
 
 class CaptureOption(Strict):
@@ -302,7 +393,7 @@ class Metadata(Strict):
     """Free-form labels for policies and selectors."""
 
 
-class EndpointSpec(Strict):
+class EndpointSpec(Checked):
     """What the endpoint should serve and how."""
 
     region: str | None = Field(default=None, pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
@@ -324,15 +415,23 @@ class EndpointSpec(Strict):
     suspend: bool = False
     """Stop applying changes to this endpoint (plans still report them)."""
 
-    @model_validator(mode="after")
-    def _variants_consistent(self) -> EndpointSpec:
-        names = [v.name for v in self.variants]
+    @classmethod
+    def cross_field_problems(cls, data: Mapping[str, Any]) -> list[str]:
+        variants = cls.raw(data, "variants")
+        if not isinstance(variants, list) or not variants:
+            return []
+        items = [v for v in variants if isinstance(v, Mapping)]
+        names = [n for n in (Variant.raw(v, "name") for v in items) if isinstance(n, str)]
+        problems = []
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
-            raise ValueError(f"variant names must be unique; repeated: {', '.join(duplicates)}")
-        if sum(v.initial_weight for v in self.variants) <= 0:
-            raise ValueError("at least one variant needs a positive initialWeight")
-        return self
+            problems.append(f"variant names must be unique; repeated: {', '.join(duplicates)}")
+        raw_weights = [Variant.raw(v, "initial_weight") for v in items]
+        weights = [1.0 if w is None else _number(w) for w in raw_weights]
+        numbers = [w for w in weights if w is not None]
+        if len(items) == len(variants) == len(numbers) and sum(numbers) <= 0:
+            problems.append("at least one variant needs a positive initialWeight")
+        return problems
 
 
 class EndpointManifest(Strict):

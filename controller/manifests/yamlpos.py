@@ -21,6 +21,16 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 _BREAKS = ("\r\n", "\r", "\n", "\x85", "\u2028", "\u2029")
 _BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_STANDARD_PREFIX = "tag:yaml.org,2002:"
+
+MAX_NODES = 100_000
+"""Nodes a document may hold once aliases and merge keys are expanded.
+
+A manifest has a few hundred; aliases make a small file describe an exponentially large value
+("billion laughs"), which constructing, merging or validating would then expand in memory.
+"""
+MAX_DEPTH = 64
+"""Nesting levels a document may have; a manifest needs fewer than ten."""
 
 Loc = tuple[str | int, ...]
 
@@ -63,6 +73,10 @@ def parse(text: str) -> tuple[list[Document], list[Problem]]:
         return documents, [_syntax_problem(e, text)]
     try:
         for index, node in _nodes(loader):
+            oversized = size_problem(node)
+            if oversized is not None:
+                problems.append(oversized)
+                continue  # never constructed: that is where the expansion would happen
             duplicates = duplicate_keys(node)
             problems.extend(duplicates)
             document = _construct(loader, index, node, problems, clean=not duplicates)
@@ -71,7 +85,11 @@ def parse(text: str) -> tuple[list[Document], list[Problem]]:
     except yaml.YAMLError as e:
         problems.append(_syntax_problem(e, text))
     except RecursionError:
-        problems.append(Problem(1, (), "YAML nesting is too deep"))
+        # PyYAML composes nodes recursively: a few hundred levels of `[[[` exhaust the stack
+        # before `size_problem` could look at the document.
+        line = loader.get_mark().line + 1 if loader.get_mark() else 1
+        message = f"YAML nesting is too deep (at most {MAX_DEPTH} levels)"
+        problems.append(Problem(min(line, line_count(text)), (), message))
     finally:
         loader.dispose()
     return documents, problems
@@ -92,13 +110,13 @@ def _construct(
     line = node.start_mark.line + 1
     try:
         data = loader.construct_document(node)
-    except (yaml.YAMLError, ValueError, OverflowError, TypeError) as e:
-        # e.g. `date: 2024-13-45` matches the timestamp pattern but is no date; safe_load would
-        # raise ValueError. Reset the constructor so the next document starts clean.
+    except Exception as e:  # PyYAML's constructors raise anything for bad values
+        # e.g. `date: 2024-13-45` (ValueError), `!!bool maybe` (KeyError), `!!timestamp x`
+        # (AttributeError). Reset the constructor so the next document starts clean.
         loader.constructed_objects = {}
         loader.recursive_objects = {}
         loader.state_generators = []
-        problems.append(_value_problem(e, line))
+        problems.extend(tag_problems(node) or [_value_problem(e, line)])
         return None
     if data is None:
         return None
@@ -110,6 +128,101 @@ def _value_problem(error: Exception, line: int) -> Problem:
         line = error.problem_mark.line + 1
     detail = error.problem if isinstance(error, yaml.MarkedYAMLError) else None
     return Problem(line, (), f"invalid YAML value: {detail or _first_line(error)}")
+
+
+def size_problem(root: Node) -> Problem | None:
+    """A problem when `root` is recursive, nests deeper than MAX_DEPTH or expands beyond
+    MAX_NODES; None when it is of a manifest's size.
+
+    One iterative post-order pass over the node graph, each shared node measured once, so the
+    check itself costs time linear in the file, whatever the expansion.
+    """
+    size: dict[int, int] = {}
+    depth: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    stack: list[tuple[Node, bool]] = [(root, False)]
+    while stack:
+        node, finished = stack.pop()
+        key = id(node)
+        if finished:
+            children = _children(node)
+            size[key] = min(MAX_NODES + 1, 1 + sum(size[id(c)] for c in children))
+            depth[key] = 1 + max((depth[id(c)] for c in children), default=0)
+            open_nodes.discard(key)
+        elif key in open_nodes:
+            line = node.start_mark.line + 1
+            return Problem(line, (), "recursive YAML alias (a value that contains itself)")
+        elif key not in size:
+            open_nodes.add(key)
+            stack.append((node, True))
+            stack.extend((child, False) for child in _children(node))
+    line = root.start_mark.line + 1
+    if depth[id(root)] > MAX_DEPTH:
+        return Problem(line, (), f"YAML nesting is too deep (at most {MAX_DEPTH} levels)")
+    if size[id(root)] > MAX_NODES:
+        message = (
+            f"document expands to more than {MAX_NODES:,} values through aliases or merge "
+            "keys; refusing to load it (an alias bomb?)"
+        )
+        return Problem(line, (), message)
+    return None
+
+
+def _children(node: Node) -> list[Node]:
+    if isinstance(node, SequenceNode):
+        return list(node.value)
+    if isinstance(node, MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
+
+
+def tag_problems(root: Node) -> list[Problem]:
+    """Each value whose tag is unknown or whose text its tag cannot construct, with its path.
+
+    PyYAML stops at the first bad value with whatever exception its constructor raised (a
+    KeyError for ``!!bool maybe``); this finds every one of them and where it is.
+    """
+    problems: list[Problem] = []
+    seen: set[int] = set()
+    stack: list[tuple[Node, Loc]] = [(root, ())]
+    while stack:
+        node, loc = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        problem = _tag_problem(node, loc)
+        if problem is not None:
+            problems.append(problem)
+        elif isinstance(node, SequenceNode):
+            stack.extend((child, (*loc, i)) for i, child in enumerate(node.value))
+        elif isinstance(node, MappingNode):
+            for key_node, value_node in node.value:
+                key = scalar_key(key_node)
+                stack.append((key_node, loc))
+                stack.append((value_node, (*loc, key if isinstance(key, str | int) else "?")))
+    return sorted(problems, key=lambda p: p.line)
+
+
+def _tag_problem(node: Node, loc: Loc) -> Problem | None:
+    line = node.start_mark.line + 1
+    tag = _short_tag(node.tag)
+    if node.tag not in yaml.SafeLoader.yaml_constructors:
+        return Problem(line, loc, f"unknown YAML tag {tag} (only YAML's standard tags are allowed)")
+    if not isinstance(node, ScalarNode):
+        return None
+    try:
+        yaml.constructor.SafeConstructor().construct_object(node)
+    except Exception:  # see _construct: any failure means the text does not fit
+        return Problem(line, loc, f"{_shorten(node.value)!r} is not a valid {tag} value")
+    return None
+
+
+def _short_tag(tag: str) -> str:
+    return "!!" + tag.removeprefix(_STANDARD_PREFIX) if tag.startswith(_STANDARD_PREFIX) else tag
+
+
+def _shorten(text: str) -> str:
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _syntax_problem(error: yaml.YAMLError, text: str) -> Problem:
@@ -185,7 +298,7 @@ def scalar_key(node: Node) -> object | None:
         return None
     try:
         key: object = yaml.constructor.SafeConstructor().construct_object(node)
-    except (yaml.YAMLError, ValueError, OverflowError, TypeError):
+    except Exception:  # a key PyYAML cannot construct is reported elsewhere
         return None
     return key
 
