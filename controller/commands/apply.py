@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import Any
 
+from controller.commands import argtypes
 from controller.commands.common import add_manifest_arguments, load, reconciler
 from controller.core.outcomes import Outcome, OutcomeKind
 from controller.reconcile.converging import converge, display_name, keys_to_reconcile
@@ -30,12 +31,15 @@ def register(sub: Any) -> None:
     parser.add_argument("--timeout", type=float, default=3600.0, help="seconds to wait at most")
     parser.add_argument(
         "--poll-interval",
-        type=float,
+        type=argtypes.positive_seconds,
         default=15.0,
         help="seconds between status checks while waiting",
     )
     parser.add_argument(
-        "--concurrency", type=int, default=8, help="endpoints reconciled at once (default: 8)"
+        "--concurrency",
+        type=argtypes.concurrency,
+        default=8,
+        help="endpoints reconciled at once (default: 8)",
     )
     parser.add_argument(
         "--recreate-failed",

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from controller.aws.clients import AwsOptions, Clients
+from controller.commands import argtypes
 from controller.core.snapshots import Snapshot
 from controller.errors import ControllerError
 from controller.reconcile.reconciling import ReconcileOptions, Reconciler
@@ -49,7 +50,7 @@ def add_aws_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--profile", default=None, help="AWS profile")
     parser.add_argument(
         "--calls-per-second",
-        type=float,
+        type=argtypes.calls_per_second,
         default=10.0,
         help="client-side cap on AWS API calls per second",
     )

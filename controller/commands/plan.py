@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import Any
 
+from controller.commands import argtypes
 from controller.commands.common import add_manifest_arguments, load, reconciler
 
 EXIT_NO_CHANGES, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
@@ -30,7 +31,7 @@ def register(sub: Any) -> None:
     )
     parser.add_argument(
         "--max-chars",
-        type=int,
+        type=argtypes.max_chars,
         default=65000,
         help="markdown size limit (GitHub comments hold 65,536 characters)",
     )
