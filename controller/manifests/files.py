@@ -78,14 +78,18 @@ def discover(paths: Sequence[Path | str], root: Path) -> Found:
     counts once), sorted by their root-relative path."""
     found = Found([], [], [])
     real_root = os.path.realpath(root)
+    cwd = _cwd()
     unique: dict[str, ManifestFile] = {}
     for raw in paths:
         path = Path(raw)
         candidates = list(_walk(path, found)) if path.is_dir() else [path]
         for candidate in candidates:
-            real = _admit(candidate, real_root, found, named=candidate == path)
+            absolute = os.path.abspath(candidate)
+            shown = _below(absolute, cwd) or candidate.as_posix()
+            real = _admit(candidate, shown, real_root, found, named=candidate == path)
             if real is not None:
-                unique.setdefault(real, _make_file(candidate, root))
+                source = _below(absolute, str(root)) or candidate.as_posix()
+                unique.setdefault(real, ManifestFile(candidate, shown, source))
     for warning in found.warnings:
         log.warning("manifest path skipped", path=warning.file, reason=warning.message)
     found.files = sorted(unique.values(), key=lambda f: f.source)
@@ -116,9 +120,8 @@ def _walk(directory: Path, found: Found) -> Iterator[Path]:
                 yield Path(current) / name
 
 
-def _admit(path: Path, real_root: str, found: Found, *, named: bool) -> str | None:
+def _admit(path: Path, shown: str, real_root: str, found: Found, *, named: bool) -> str | None:
     """The real path of `path` if it may be read; else None, with the reason recorded."""
-    shown = shown_path(path)
     real = os.path.realpath(path)
     if not inside(real, real_root):
         message = f"resolves to {real}, outside the manifest root; refusing to read it"
@@ -154,21 +157,28 @@ def special_kind(mode: int) -> str | None:
     return next((what for test, what in _KINDS if test(mode)), "not a regular file")
 
 
-def _make_file(path: Path, root: Path) -> ManifestFile:
-    absolute = Path(os.path.abspath(path))
-    try:
-        source = absolute.relative_to(root).as_posix()
-    except ValueError:
-        source = path.as_posix()
-    return ManifestFile(path=path, shown=shown_path(path), source=source)
-
-
 def shown_path(path: Path) -> str:
     """The path as a user should see it: relative to the current directory when inside it."""
+    return _below(os.path.abspath(path), _cwd()) or path.as_posix()
+
+
+def _cwd() -> str | None:
     try:
-        return Path(os.path.abspath(path)).relative_to(Path.cwd()).as_posix()
-    except (ValueError, OSError):
-        return path.as_posix()
+        return os.getcwd()
+    except OSError:  # the current directory was deleted
+        return None
+
+
+def _below(absolute: str, directory: str | None) -> str | None:
+    """`absolute` relative to `directory` (posix) when it is strictly inside it, else None.
+
+    String operations, not `Path.relative_to`: discovery calls this for every file, and a tree of
+    ten thousand files should cost milliseconds here.
+    """
+    if directory is None:
+        return None
+    prefix = directory.rstrip("/") + "/"
+    return absolute[len(prefix) :] if absolute.startswith(prefix) else None
 
 
 def read_text(path: Path, shown: str) -> str | Diagnostic:

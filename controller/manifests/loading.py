@@ -163,9 +163,12 @@ def load_manifests(
 def _capped(problems: list[Diagnostic], shown: str) -> list[Diagnostic]:
     if len(problems) <= MAX_PROBLEMS_PER_FILE:
         return problems
+    ordered = sorted(problems, key=lambda d: d.line or 0)
     more = len(problems) - MAX_PROBLEMS_PER_FILE
-    last = Diagnostic(shown, None, "", f"... and {more} more problem(s) in this file not shown")
-    return [*problems[:MAX_PROBLEMS_PER_FILE], last]
+    message = f"... and {more} more problem(s) in this file not shown"
+    # At the first line left out, so it sorts after every problem shown.
+    last = Diagnostic(shown, ordered[MAX_PROBLEMS_PER_FILE].line, "", message)
+    return [*ordered[:MAX_PROBLEMS_PER_FILE], last]
 
 
 def _parse_file(file: _File, text: str, problems: list[Diagnostic]) -> list[_Valid]:

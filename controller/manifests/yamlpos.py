@@ -66,6 +66,9 @@ def parse(text: str) -> tuple[list[Document], list[Problem]]:
     """
     documents: list[Document] = []
     problems: list[Problem] = []
+    too_deep = _flow_depth_problem(text)
+    if too_deep is not None:
+        return documents, [too_deep]
     try:
         # The Reader checks for forbidden characters already in its constructor.
         loader = yaml.SafeLoader(text)
@@ -93,6 +96,28 @@ def parse(text: str) -> tuple[list[Document], list[Problem]]:
     finally:
         loader.dispose()
     return documents, problems
+
+
+_FLOW_BRACKETS = re.compile(r"[\[\]{}]")
+_FLOW_DEPTH_LIMIT = 4 * MAX_DEPTH
+
+
+def _flow_depth_problem(text: str) -> Problem | None:
+    """A problem when flow brackets (``[[[[``) nest far deeper than any manifest could.
+
+    Checked on the raw text before PyYAML sees it: its scanner keeps a pending "simple key" per
+    open bracket and re-checks them all on every token, so deep flow nesting costs quadratic
+    time (seconds for a few thousand levels). Brackets inside quoted strings are counted too,
+    which is why the limit is a generous multiple of MAX_DEPTH rather than MAX_DEPTH itself.
+    """
+    depth = 0
+    for match in _FLOW_BRACKETS.finditer(text):
+        depth = depth + 1 if match.group() in "[{" else max(0, depth - 1)
+        if depth > _FLOW_DEPTH_LIMIT:
+            line = line_at(text, match.start())
+            message = f"YAML nesting is too deep (more than {_FLOW_DEPTH_LIMIT} open brackets)"
+            return Problem(line, (), message)
+    return None
 
 
 def _nodes(loader: yaml.SafeLoader) -> Iterator[tuple[int, Node]]:
@@ -200,7 +225,7 @@ def tag_problems(root: Node) -> list[Problem]:
                 key = scalar_key(key_node)
                 stack.append((key_node, loc))
                 stack.append((value_node, (*loc, key if isinstance(key, str | int) else "?")))
-    return sorted(problems, key=lambda p: p.line)
+    return sorted(problems, key=lambda p: (p.line, [str(part) for part in p.loc]))
 
 
 def _tag_problem(node: Node, loc: Loc) -> Problem | None:
