@@ -157,7 +157,7 @@ def test_unreadable_file_is_a_diagnostic(tmp_path: Path, monkeypatch: pytest.Mon
             raise PermissionError(errno.EACCES, "Permission denied", str(path))
         return real_open(path, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(files.os, "open", refusing)
+    monkeypatch.setattr(os, "open", refusing)
     [problem] = load_manifests([tmp_path]).diagnostics
     assert problem.file.endswith("locked.yaml")
     assert problem.message == "cannot read file: Permission denied"
