@@ -35,11 +35,11 @@ def with_password(world: World, password: str) -> None:
     world.write("kmeans.yaml", byom_manifest(env=f"DB_PASSWORD: {password}, LOG_LEVEL: info"))
 
 
-def every_output(world: World, *extra: str) -> list[str]:
-    """Plan in every format, apply (debug logs), status in both formats."""
+def every_output(world: World) -> list[str]:
+    """Plan in every format, apply (with debug logs), status in both formats."""
     texts: list[str] = []
     for fmt in ("text", "markdown", "json"):
-        result = world.plan("--format", fmt, *extra)
+        result = world.plan("--format", fmt)
         assert result.code == 0, result.err
         texts += [result.out, result.err]
     applied = world.cli(
@@ -48,7 +48,7 @@ def every_output(world: World, *extra: str) -> list[str]:
     assert applied.code == 0, applied.err
     texts += [applied.out, applied.err]
     for fmt in ("table", "json"):
-        status = world.cli("--log-level", "debug", "status", "-m", str(world.root), "--format", fmt)
+        status = world.cli("status", "-m", str(world.root), "--format", fmt)
         texts += [status.out, status.err]
     return texts
 
@@ -61,7 +61,10 @@ def leaks(texts: list[Any]) -> list[str]:
 def test_cli_outputs_hold_no_secret(secret_world: World) -> None:
     world = secret_world
     with_password(world, PASSWORDS[0])
-    texts = every_output(world)
+    created = world.cli(
+        "--log-level", "debug", "apply", "-m", str(world.root), "--poll-interval", "0.05"
+    )
+    texts = [created.out, created.err]
     with_password(world, PASSWORDS[1])
     changed = world.plan("--format", "json")
     changed_text = world.plan().out
