@@ -208,23 +208,12 @@ def tag_problems(root: Node) -> list[Problem]:
     KeyError for ``!!bool maybe``); this finds every one of them and where it is.
     """
     problems: list[Problem] = []
-    seen: set[int] = set()
-    stack: list[tuple[Node, Loc]] = [(root, ())]
-    while stack:
-        node, loc = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        problem = _tag_problem(node, loc)
-        if problem is not None:
-            problems.append(problem)
-        elif isinstance(node, SequenceNode):
-            stack.extend((child, (*loc, i)) for i, child in enumerate(node.value))
-        elif isinstance(node, MappingNode):
-            for key_node, value_node in node.value:
-                key = scalar_key(key_node)
-                stack.append((key_node, loc))
-                stack.append((value_node, (*loc, key if isinstance(key, str | int) else "?")))
+    for node, loc in walk(root):
+        keys = [key for key, _ in node.value] if isinstance(node, MappingNode) else []
+        for candidate in (node, *keys):
+            problem = _tag_problem(candidate, loc)
+            if problem is not None:
+                problems.append(problem)
     return sorted(problems, key=lambda p: (p.line, [str(part) for part in p.loc]))
 
 
@@ -275,10 +264,20 @@ def _first_line(error: BaseException) -> str:
 def duplicate_keys(root: Node) -> list[Problem]:
     """Keys repeated inside one mapping; safe_load silently keeps the last, we refuse.
 
-    Walks iteratively with a visited set: aliases make the node graph shared and even cyclic.
     Merge keys (``<<``) are skipped, since overriding merged keys is what they are for.
     """
     problems: list[Problem] = []
+    for node, loc in walk(root):
+        if isinstance(node, MappingNode):
+            problems.extend(_mapping_duplicates(node, loc))
+    return sorted(problems, key=lambda p: p.line)
+
+
+def walk(root: Node) -> Iterator[tuple[Node, Loc]]:
+    """Every node under `root` once, with its path (mapping values under their key).
+
+    Iterative with a visited set: aliases make the node graph shared and even cyclic.
+    """
     seen: set[int] = set()
     stack: list[tuple[Node, Loc]] = [(root, ())]
     while stack:
@@ -286,14 +285,13 @@ def duplicate_keys(root: Node) -> list[Problem]:
         if id(node) in seen:
             continue
         seen.add(id(node))
+        yield node, loc
         if isinstance(node, SequenceNode):
             stack.extend((child, (*loc, i)) for i, child in enumerate(node.value))
         elif isinstance(node, MappingNode):
-            problems.extend(_mapping_duplicates(node, loc))
             for key_node, value_node in node.value:
                 key = scalar_key(key_node)
                 stack.append((value_node, (*loc, key if isinstance(key, str | int) else "?")))
-    return sorted(problems, key=lambda p: p.line)
 
 
 def _mapping_duplicates(node: MappingNode, loc: Loc) -> Iterator[Problem]:

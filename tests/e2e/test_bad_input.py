@@ -10,14 +10,13 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.conftest import World, byom_manifest, registry_manifest
 from tests.e2e.test_service import FAST, eventually, get, service
+from tests.unit.test_argtypes import run_cli
 
 PLAIN = registry_manifest().replace("\n        ", "\n").strip() + "\n"
 SECRET_LINE = "root: $6$rounds=5000$hash-that-must-never-be-printed"
@@ -63,17 +62,6 @@ def hostile_tree(root: Path, outside: Path) -> Path:
     return root
 
 
-def cli(*argv: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", "from controller.cli import entrypoint; entrypoint()", *argv],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        cwd=cwd,
-    )
-
-
 def check_errors(stderr: str) -> dict[str, str]:
     """Every error line is `file[:line]: ...`; returns file -> the rest (one per file here)."""
     found: dict[str, str] = {}
@@ -89,7 +77,7 @@ def check_errors(stderr: str) -> dict[str, str]:
 def test_validate_reports_every_hostile_file_in_one_run(tmp_path: Path) -> None:
     root = hostile_tree(tmp_path / "m", tmp_path / "outside")
 
-    done = cli("validate", "m", cwd=tmp_path)
+    done = run_cli("validate", "m", cwd=tmp_path)
 
     assert done.returncode == 1
     output = done.stdout + done.stderr
@@ -123,7 +111,7 @@ def test_validate_all_errors_of_a_file_in_one_pass(tmp_path: Path) -> None:
     )
     (tmp_path / "churn.yaml").write_text(text)
 
-    done = cli("validate", "churn.yaml", cwd=tmp_path)
+    done = run_cli("validate", "churn.yaml", cwd=tmp_path)
 
     assert done.returncode == 1 and "Traceback" not in done.stderr
     lines = [line for line in done.stderr.splitlines() if line.startswith("error: ")]
@@ -140,7 +128,7 @@ def test_plan_beside_a_fifo_does_not_hang(world: World) -> None:
     world.write("churn.yaml", registry_manifest())
     os.mkfifo(world.root / "x.yaml")
 
-    done = cli("plan", "-m", str(world.root), cwd=world.root.parent)
+    done = run_cli("plan", "-m", str(world.root), cwd=world.root.parent)
 
     assert done.returncode == 0, done.stderr
     assert "churn" in done.stdout and "1 to create" in done.stdout

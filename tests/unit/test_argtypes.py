@@ -39,13 +39,15 @@ BAD_FLAGS = [
 ]
 
 
-def _cli(*argv: str) -> subprocess.CompletedProcess[str]:
+def run_cli(*argv: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """The installed CLI in a subprocess, as a shell runs it."""
     return subprocess.run(
         [sys.executable, "-c", "from controller.cli import entrypoint; entrypoint()", *argv],
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=120,
         check=False,
+        cwd=cwd,
     )
 
 
@@ -75,7 +77,7 @@ def test_bad_flag_value_is_a_usage_error(
     ],
 )
 def test_bad_flag_value_in_a_shell(tmp_path: Path, command: str, flag: str, value: str) -> None:
-    done = _cli(*_command_args(command, str(tmp_path)), flag, value)
+    done = run_cli(*_command_args(command, str(tmp_path)), flag, value)
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr + done.stdout
     assert done.stderr.startswith("usage: ")
