@@ -25,7 +25,7 @@ from controller.manifests import files as files_mod
 from controller.manifests import yamlpos
 from controller.manifests.files import MAX_BYTES, SUFFIXES
 from controller.manifests.files import ManifestFile as _File
-from controller.manifests.messages import describe, render_path, strip_tags
+from controller.manifests.messages import describe, diagnostic, render_path, strip_tags
 from controller.manifests.models import API_VERSION, EndpointManifest
 from controller.manifests.repoconfig import LoadedConfig, RepoConfig, load_repo_config
 
@@ -210,14 +210,7 @@ def _check_document(
     try:
         return EndpointManifest.model_validate(data), []
     except ValidationError as e:
-        return None, [_from_pydantic(error, document, shown) for error in e.errors()]
-
-
-def _from_pydantic(error: Any, document: yamlpos.Document, shown: str) -> Diagnostic:
-    raw_loc = tuple(error["loc"])
-    loc = strip_tags(raw_loc)
-    line = yamlpos.line_of(document.node, loc)
-    return Diagnostic(shown, line, render_path(loc), describe(error, raw_loc))
+        return None, [diagnostic(error, document, shown) for error in e.errors()]
 
 
 def _kind_of(value: object) -> str:

@@ -16,6 +16,7 @@ from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import BaseModel
 
+from controller.errors import Diagnostic
 from controller.manifests import yamlpos
 from controller.manifests.models import EndpointManifest
 
@@ -23,6 +24,16 @@ _TAGS = ("RegistryModel", "ImageModel")
 """Discriminator tags pydantic puts in locs; they are class names, not anything the user wrote."""
 _PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 _SCALARS = (str, int, float, bool, type(None))
+
+
+def diagnostic(
+    error: Any, document: yamlpos.Document, shown: str, root: type[BaseModel] | None = None
+) -> Diagnostic:
+    """One pydantic error on `document` (of model `root`) as a `file:line: path: message`."""
+    raw_loc = tuple(error["loc"])
+    loc = strip_tags(raw_loc)
+    line = yamlpos.line_of(document.node, loc)
+    return Diagnostic(shown, line, render_path(loc), describe(error, raw_loc, root))
 
 
 def strip_tags(loc: tuple[Any, ...]) -> yamlpos.Loc:

@@ -19,13 +19,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field, ValidationError
 
 from controller.errors import Diagnostic
 from controller.manifests import files, yamlpos
-from controller.manifests.messages import describe, render_path, strip_tags
+from controller.manifests.messages import diagnostic, render_path
 from controller.manifests.models import EnvKey, Strict
 
 CONFIG_NAME = ".sagemaker-gitops.yaml"
@@ -92,11 +92,4 @@ def _parse(text: str, shown: str) -> tuple[RepoConfig | None, list[Diagnostic]]:
     try:
         return RepoConfig.model_validate(document.data), []
     except ValidationError as e:
-        return None, [_diagnostic(error, document, shown) for error in e.errors()]
-
-
-def _diagnostic(error: Any, document: yamlpos.Document, shown: str) -> Diagnostic:
-    raw_loc = tuple(error["loc"])
-    loc = strip_tags(raw_loc)
-    line = yamlpos.line_of(document.node, loc)
-    return Diagnostic(shown, line, render_path(loc), describe(error, raw_loc, RepoConfig))
+        return None, [diagnostic(error, document, shown, RepoConfig) for error in e.errors()]
