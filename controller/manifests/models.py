@@ -8,7 +8,7 @@ Field docstrings flow into the JSON Schema in `schemas/` that editors use.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
@@ -94,19 +94,19 @@ class Strict(BaseModel):
     )
 
 
+Rule = Callable[[Mapping[str, Any]], None]
+"""A cross-field rule: raises ValueError (the message a user sees) when the raw input breaks it."""
+
+
 class Checked(Strict):
     """A model with rules across its fields, reported together with its field errors.
 
     Pydantic runs an "after" model validator only once every field is valid, so a file would
-    show its errors in stages: fix a field, and a cross-field error appears. Here the rules read
-    the raw input (skipping what is absent or not yet of the right type) before the fields are
-    validated, and their errors join the field errors in one `ValidationError`.
+    show its errors in stages: fix a field, and a cross-field error appears. Here each model's
+    wrap validator passes its rules to `validate_with_rules`: they read the raw input (skipping
+    what is absent or not yet of the right type), every rule runs, and the messages they raise
+    join the field errors in one `ValidationError`.
     """
-
-    @classmethod
-    def cross_field_problems(cls, data: Mapping[str, Any]) -> list[str]:
-        """Rule violations in the raw input `data`; each subclass states its rules here."""
-        return []
 
     @classmethod
     def raw(cls, data: Mapping[str, Any], name: str) -> Any:
@@ -114,12 +114,11 @@ class Checked(Strict):
         alias = cls.model_fields[name].alias or name
         return data.get(alias, data.get(name))
 
-    @model_validator(mode="wrap")
     @classmethod
-    def _with_cross_field_problems(
-        cls, data: Any, handler: ModelWrapValidatorHandler[Self]
+    def validate_with_rules(
+        cls, data: Any, handler: ModelWrapValidatorHandler[Self], *rules: Rule
     ) -> Self:
-        problems = cls.cross_field_problems(data) if isinstance(data, Mapping) else []
+        problems = _broken(rules, data) if isinstance(data, Mapping) else []
         errors: list[InitErrorDetails] = []
         try:
             model = handler(data)
@@ -131,6 +130,16 @@ class Checked(Strict):
         if errors:
             raise ValidationError.from_exception_data(cls.__name__, errors)
         return model
+
+
+def _broken(rules: tuple[Rule, ...], data: Mapping[str, Any]) -> list[str]:
+    problems = []
+    for rule in rules:
+        try:
+            rule(data)
+        except ValueError as e:
+            problems.append(str(e))
+    return problems
 
 
 def _again(error: Any) -> InitErrorDetails:
@@ -216,13 +225,16 @@ class Serverless(Checked):
     provisioned_concurrency: int | None = Field(default=None, ge=1, le=200)
     """Pre-warmed concurrency; at most maxConcurrency."""
 
+    @model_validator(mode="wrap")
     @classmethod
-    def cross_field_problems(cls, data: Mapping[str, Any]) -> list[str]:
-        provisioned = _integer(cls.raw(data, "provisioned_concurrency"))
-        most = _integer(cls.raw(data, "max_concurrency"))
-        if provisioned is not None and most is not None and provisioned > most:
-            return ["provisionedConcurrency must not exceed maxConcurrency"]
-        return []
+    def _rules(cls, data: Any, handler: ModelWrapValidatorHandler[Serverless]) -> Serverless:
+        def provisioned_within_max(raw: Mapping[str, Any]) -> None:
+            provisioned = _integer(cls.raw(raw, "provisioned_concurrency"))
+            most = _integer(cls.raw(raw, "max_concurrency"))
+            if provisioned is not None and most is not None and provisioned > most:
+                raise ValueError("provisionedConcurrency must not exceed maxConcurrency")
+
+        return cls.validate_with_rules(data, handler, provisioned_within_max)
 
 
 class Variant(Checked):
@@ -243,15 +255,18 @@ class Variant(Checked):
     volume_size_in_gb: int | None = Field(default=None, alias="volumeSizeInGB", ge=1, le=512)
     """ML storage volume size (instance-based variants only)."""
 
+    @model_validator(mode="wrap")
     @classmethod
-    def cross_field_problems(cls, data: Mapping[str, Any]) -> list[str]:
-        serverless = cls.raw(data, "serverless") is not None
-        if (cls.raw(data, "instance_type") is None) != serverless:
-            return ["set exactly one of instanceType or serverless"]
-        sized = ("initial_instance_count", "volume_size_in_gb")
-        if serverless and any(cls.raw(data, name) for name in sized):
-            return ["initialInstanceCount and volumeSizeInGB need instanceType"]
-        return []
+    def _rules(cls, data: Any, handler: ModelWrapValidatorHandler[Variant]) -> Variant:
+        def one_capacity_kind(raw: Mapping[str, Any]) -> None:
+            serverless = cls.raw(raw, "serverless") is not None
+            if (cls.raw(raw, "instance_type") is None) != serverless:
+                raise ValueError("set exactly one of instanceType or serverless")
+            sized = ("initial_instance_count", "volume_size_in_gb")
+            if serverless and any(cls.raw(raw, name) for name in sized):
+                raise ValueError("initialInstanceCount and volumeSizeInGB need instanceType")
+
+        return cls.validate_with_rules(data, handler, one_capacity_kind)
 
     @property
     def instance_count(self) -> int | None:
@@ -282,17 +297,26 @@ class TrafficRouting(Checked):
     linear_step_size: CapacitySize | None = None
     """Size of each linear step (LINEAR only)."""
 
+    @model_validator(mode="wrap")
     @classmethod
-    def cross_field_problems(cls, data: Mapping[str, Any]) -> list[str]:
-        kind = cls.raw(data, "type")
-        if kind not in ("ALL_AT_ONCE", "CANARY", "LINEAR"):
-            return []  # the field error says what is allowed
-        problems = []
-        if (kind == "CANARY") != (cls.raw(data, "canary_size") is not None):
-            problems.append("canarySize is required for CANARY and only allowed there")
-        if (kind == "LINEAR") != (cls.raw(data, "linear_step_size") is not None):
-            problems.append("linearStepSize is required for LINEAR and only allowed there")
-        return problems
+    def _rules(
+        cls, data: Any, handler: ModelWrapValidatorHandler[TrafficRouting]
+    ) -> TrafficRouting:
+        # An unknown type is the type field's error, which says what is allowed.
+        known = ("ALL_AT_ONCE", "CANARY", "LINEAR")
+
+        def canary_size(raw: Mapping[str, Any]) -> None:
+            kind = cls.raw(raw, "type")
+            if kind in known and (kind == "CANARY") != (cls.raw(raw, "canary_size") is not None):
+                raise ValueError("canarySize is required for CANARY and only allowed there")
+
+        def linear_step_size(raw: Mapping[str, Any]) -> None:
+            kind = cls.raw(raw, "type")
+            step = cls.raw(raw, "linear_step_size")
+            if kind in known and (kind == "LINEAR") != (step is not None):
+                raise ValueError("linearStepSize is required for LINEAR and only allowed there")
+
+        return cls.validate_with_rules(data, handler, canary_size, linear_step_size)
 
 
 class BlueGreenUpdatePolicy(Strict):
@@ -343,12 +367,15 @@ class Deployment(Checked):
     auto_rollback_configuration: AutoRollbackConfiguration | None = None
     """Alarms that roll back automatically."""
 
+    @model_validator(mode="wrap")
     @classmethod
-    def cross_field_problems(cls, data: Mapping[str, Any]) -> list[str]:
-        policies = ("blue_green_update_policy", "rolling_update_policy")
-        if all(cls.raw(data, name) is not None for name in policies):
-            return ["set at most one of blueGreenUpdatePolicy or rollingUpdatePolicy"]
-        return []
+    def _rules(cls, data: Any, handler: ModelWrapValidatorHandler[Deployment]) -> Deployment:
+        def one_policy(raw: Mapping[str, Any]) -> None:
+            policies = ("blue_green_update_policy", "rolling_update_policy")
+            if all(cls.raw(raw, name) is not None for name in policies):
+                raise ValueError("set at most one of blueGreenUpdatePolicy or rollingUpdatePolicy")
+
+        return cls.validate_with_rules(data, handler, one_policy)
 
 
 class CaptureOption(Strict):
@@ -415,23 +442,31 @@ class EndpointSpec(Checked):
     suspend: bool = False
     """Stop applying changes to this endpoint (plans still report them)."""
 
+    @model_validator(mode="wrap")
     @classmethod
-    def cross_field_problems(cls, data: Mapping[str, Any]) -> list[str]:
-        variants = cls.raw(data, "variants")
-        if not isinstance(variants, list) or not variants:
-            return []
-        items = [v for v in variants if isinstance(v, Mapping)]
-        names = [n for n in (Variant.raw(v, "name") for v in items) if isinstance(n, str)]
-        problems = []
-        duplicates = sorted({n for n in names if names.count(n) > 1})
-        if duplicates:
-            problems.append(f"variant names must be unique; repeated: {', '.join(duplicates)}")
-        raw_weights = [Variant.raw(v, "initial_weight") for v in items]
-        weights = [1.0 if w is None else _number(w) for w in raw_weights]
-        numbers = [w for w in weights if w is not None]
-        if len(items) == len(variants) == len(numbers) and sum(numbers) <= 0:
-            problems.append("at least one variant needs a positive initialWeight")
-        return problems
+    def _rules(cls, data: Any, handler: ModelWrapValidatorHandler[EndpointSpec]) -> EndpointSpec:
+        def variants_of(raw: Mapping[str, Any]) -> list[Mapping[str, Any]] | None:
+            """The variants when every one is a mapping; else None (a field error says so)."""
+            variants = cls.raw(raw, "variants")
+            if not isinstance(variants, list) or not variants:
+                return None
+            items = [v for v in variants if isinstance(v, Mapping)]
+            return items if len(items) == len(variants) else None
+
+        def unique_names(raw: Mapping[str, Any]) -> None:
+            names = [Variant.raw(v, "name") for v in variants_of(raw) or []]
+            duplicates = sorted({n for n in names if isinstance(n, str) and names.count(n) > 1})
+            if duplicates:
+                raise ValueError(f"variant names must be unique; repeated: {', '.join(duplicates)}")
+
+        def some_weight(raw: Mapping[str, Any]) -> None:
+            items = variants_of(raw) or []
+            weights = [Variant.raw(v, "initial_weight") for v in items]
+            numbers = [1.0 if w is None else _number(w) for w in weights]
+            if items and None not in numbers and sum(n or 0.0 for n in numbers) <= 0:
+                raise ValueError("at least one variant needs a positive initialWeight")
+
+        return cls.validate_with_rules(data, handler, unique_names, some_weight)
 
 
 class EndpointManifest(Strict):
