@@ -31,6 +31,9 @@ A manifest has a few hundred; aliases make a small file describe an exponentiall
 """
 MAX_DEPTH = 64
 """Nesting levels a document may have; a manifest needs fewer than ten."""
+MAX_DOCUMENTS = 500
+"""Documents read from one file; the rest is reported, not parsed (PyYAML is pure Python here:
+a megabyte of tiny documents would otherwise take tens of seconds to report)."""
 
 Loc = tuple[str | int, ...]
 
@@ -76,6 +79,13 @@ def parse(text: str) -> tuple[list[Document], list[Problem]]:
         return documents, [_syntax_problem(e, text)]
     try:
         for index, node in _nodes(loader):
+            if index >= MAX_DOCUMENTS:
+                line = node.start_mark.line + 1
+                message = (
+                    f"more than {MAX_DOCUMENTS} YAML documents in one file; the rest is not read"
+                )
+                problems.append(Problem(line, (), message))
+                break
             oversized = size_problem(node)
             if oversized is not None:
                 problems.append(oversized)

@@ -430,3 +430,11 @@ def test_any_text_is_diagnostics_never_an_exception(
         assert diagnostic.file.endswith("fuzz.yaml")
         assert diagnostic.message and "Traceback" not in diagnostic.message
         assert diagnostic.line is None or diagnostic.line >= 1
+
+
+def test_documents_per_file_are_bounded() -> None:
+    documents, problems = yamlpos.parse("---\na: 1\n" * (yamlpos.MAX_DOCUMENTS + 100))
+    assert len(documents) == yamlpos.MAX_DOCUMENTS
+    assert [p.message for p in problems] == [
+        f"more than {yamlpos.MAX_DOCUMENTS} YAML documents in one file; the rest is not read"
+    ]
