@@ -210,7 +210,15 @@ def _check_document(
     try:
         return EndpointManifest.model_validate(data), []
     except ValidationError as e:
-        return None, [diagnostic(error, document, shown) for error in e.errors()]
+        errors = e.errors()
+        # Translating an error looks up its line: bound the work for a document that is
+        # nothing but errors (thousands of unknown keys) to what can be shown.
+        found = [diagnostic(error, document, shown) for error in errors[:MAX_PROBLEMS_PER_FILE]]
+        if len(errors) > MAX_PROBLEMS_PER_FILE:
+            more = len(errors) - MAX_PROBLEMS_PER_FILE
+            message = f"... and {more} more problem(s) in this document not shown"
+            found.append(Diagnostic(shown, document.line, "", message))
+        return None, found
 
 
 def _kind_of(value: object) -> str:

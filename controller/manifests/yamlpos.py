@@ -22,6 +22,7 @@ _BREAKS = ("\r\n", "\r", "\n", "\x85", "\u2028", "\u2029")
 _BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _STANDARD_PREFIX = "tag:yaml.org,2002:"
+_STR_TAG = "tag:yaml.org,2002:str"
 
 MAX_NODES = 100_000
 """Nodes a document may hold once aliases and merge keys are expanded.
@@ -196,8 +197,8 @@ def size_problem(root: Node) -> Problem | None:
         return Problem(line, (), f"YAML nesting is too deep (at most {MAX_DEPTH} levels)")
     if size[id(root)] > MAX_NODES:
         message = (
-            f"document expands to more than {MAX_NODES:,} values through aliases or merge "
-            "keys; refusing to load it (an alias bomb?)"
+            f"document holds more than {MAX_NODES:,} values once aliases and merge keys are "
+            "expanded; refusing to load it (an alias bomb?)"
         )
         return Problem(line, (), message)
     return None
@@ -370,10 +371,17 @@ def entry(node: Node, part: str | int) -> tuple[Node, Node] | None:
     if isinstance(node, MappingNode):
         # Reversed: after merge-key flattening (and with duplicates) the last entry wins.
         for key_node, value_node in reversed(node.value):
-            key = scalar_key(key_node)
-            if key == part and type(key) is type(part):
+            if _key_is(key_node, part):
                 return key_node, value_node
     return None
+
+
+def _key_is(key_node: Node, part: str | int) -> bool:
+    # A plain string key is its text: no constructor needed (this runs once per key per error).
+    if key_node.tag == _STR_TAG and isinstance(key_node, ScalarNode):
+        return isinstance(part, str) and key_node.value == part
+    key = scalar_key(key_node)
+    return key == part and type(key) is type(part)
 
 
 def line_count(text: str) -> int:

@@ -235,7 +235,7 @@ def test_alias_bombs_are_refused_before_expansion(text: str) -> None:
     documents, problems = yamlpos.parse(text)
     assert documents == []
     [problem] = problems
-    assert "expands to more than 100,000 values" in problem.message
+    assert "holds more than 100,000 values once aliases" in problem.message
 
 
 def test_recursive_alias_is_refused() -> None:
@@ -438,3 +438,11 @@ def test_documents_per_file_are_bounded() -> None:
     assert [p.message for p in problems] == [
         f"more than {yamlpos.MAX_DOCUMENTS} YAML documents in one file; the rest is not read"
     ]
+
+
+def test_a_document_of_unknown_keys_reports_a_bounded_number(tmp_path: Path) -> None:
+    keys = "".join(f"k{i}: v\n" for i in range(5_000))
+    (tmp_path / "keys.yaml").write_text("apiVersion: sagemaker-gitops/v1\n" + keys)
+    problems = load_manifests([tmp_path]).diagnostics
+    assert len(problems) == MAX_PROBLEMS_PER_FILE + 1
+    assert problems[-1].message.startswith("... and ")
