@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import Any
 
+from controller.commands import argtypes
 from controller.commands.common import (
     add_manifest_arguments,
     add_prune_arguments,
@@ -41,13 +42,18 @@ def register(sub: Any) -> None:
     )
     parser.add_argument(
         "--poll-interval",
-        type=float,
+        type=argtypes.positive_seconds,
         default=15.0,
         metavar="SECONDS",
         help=f"longest wait between status checks while waiting: the first check comes "
         f"after {FIRST_POLL:g}s and the wait doubles up to this",
     )
-    parser.add_argument("--concurrency", type=int, default=8, help="endpoints reconciled at once")
+    parser.add_argument(
+        "--concurrency",
+        type=argtypes.concurrency,
+        default=8,
+        help="endpoints reconciled at once",
+    )
     parser.add_argument(
         "--recreate-failed",
         action="store_true",
@@ -56,15 +62,14 @@ def register(sub: Any) -> None:
     add_prune_arguments(parser)
     parser.add_argument(
         "--keep-history",
-        type=int,
-        choices=range(0, 5),
+        type=argtypes.integer(at_least=0, at_most=4),
         default=2,
         metavar="K",
         help="earlier live configs kept per endpoint for rollback, 0-4 (default: %(default)s)",
     )
     parser.add_argument(
         "--gc-min-age",
-        type=float,
+        type=argtypes.non_negative_seconds,
         default=60.0,
         metavar="SECONDS",
         help="never garbage-collect a config or model younger than this: another apply may be "
@@ -79,7 +84,7 @@ def register(sub: Any) -> None:
     )
     parser.add_argument(
         "--lock-duration",
-        type=float,
+        type=argtypes.positive_seconds,
         default=60.0,
         metavar="SECONDS",
         help="how long the lock outlives a process that died holding it (default: %(default)g)",
@@ -95,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
         recreate_failed=args.recreate_failed,
         requeue_seconds=args.poll_interval,
         keep_history=args.keep_history,
-        gc_min_age=max(0.0, args.gc_min_age),
+        gc_min_age=args.gc_min_age,
     )
     if not args.lease_table:
         return _apply(rec, args)

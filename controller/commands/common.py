@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from controller.aws.clients import AwsOptions, Clients
+from controller.commands import argtypes
 from controller.core.snapshots import Snapshot
 from controller.deadlines import Deadline
 from controller.errors import ControllerError
@@ -33,7 +34,7 @@ def add_manifest_arguments(parser: argparse.ArgumentParser, timeout: float = 600
     )
     parser.add_argument(
         "--timeout",
-        type=float,
+        type=argtypes.positive_seconds,
         default=timeout,
         metavar="SECONDS",
         help="bound on the whole command, AWS calls and waits included; exit 1 when reached",
@@ -57,7 +58,7 @@ def add_aws_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--profile", default=None, help="AWS profile")
     parser.add_argument(
         "--calls-per-second",
-        type=float,
+        type=argtypes.calls_per_second,
         default=10.0,
         help="client-side cap on AWS API calls per second",
     )
@@ -79,7 +80,7 @@ def add_prune_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--max-deletes",
-        type=_count,
+        type=argtypes.integer(at_least=0),
         default=5,
         metavar="N",
         help="with --prune: hold back every endpoint delete of a pass that would delete more "
@@ -87,7 +88,7 @@ def add_prune_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--max-delete-percent",
-        type=_percent,
+        type=argtypes.number(at_least=0, at_most=100),
         default=100.0,
         metavar="P",
         help="with --prune: hold back a pass that would delete more than P%% of the scope's "
@@ -123,26 +124,6 @@ def print_prune_notes(rec: Reconciler, snapshot: Snapshot) -> None:
         f"{', '.join(rec.scanned_regions())} (add others with --prune-region)",
         file=sys.stderr,
     )
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
-    return value
-
-
-def _percent(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0.0 <= value <= 100.0:
-        raise argparse.ArgumentTypeError(f"expected a percentage from 0 to 100, got {text!r}")
-    return value
 
 
 def reconciler(args: argparse.Namespace, *, read_only: bool, **options: Any) -> Reconciler:
