@@ -28,9 +28,9 @@ HISTORY = PREFIX + "history"
 
 # Tags refreshed on change but ignored when deciding whether anything changed.
 BOOKKEEPING = frozenset({SOURCE, REVISION, SPEC_HASH, ATTEMPTED_CONFIG, HISTORY})
-# SageMaker's tag value limits (botocore: TagValue, max 256, pattern below).
+# SageMaker's tag value length limit (botocore: TagValue, max 256; its pattern allows letters,
+# digits, spaces and _ . : / = + - @, which controller/commands/scoping.py enforces for scopes).
 MAX_VALUE = 256
-VALUE_PATTERN = r"^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$"
 
 
 def to_list(tags: Mapping[str, str]) -> list[dict[str, str]]:
