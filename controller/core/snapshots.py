@@ -1,6 +1,7 @@
 """A snapshot: one consistent read of the manifest tree, keyed by endpoint.
 
-Keys are `region/name`, because an endpoint name is unique only within an account and region.
+Keys are `location/name`, because an endpoint name is unique only within an account and region;
+the location is the endpoint's region, or its deployment target's name (`core.locations`).
 The service compares snapshots by per-endpoint fingerprint, so a change to one manifest touches
 only that endpoint.
 """
@@ -10,9 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from controller.core.locations import location_of
 from controller.core.naming import content_hash
 from controller.errors import Diagnostic
 from controller.manifests.loading import LoadedManifest, LoadResult
+from controller.manifests.targets import TargetSpec
 
 
 def endpoint_key(region: str, name: str) -> str:
@@ -31,6 +34,8 @@ class Snapshot:
     diagnostics: Sequence[Diagnostic]
     entries: dict[str, LoadedManifest] = field(default_factory=dict)
     files: tuple[str, ...] = ()
+    targets: dict[str, TargetSpec] = field(default_factory=dict)
+    """Deployment targets defined in the manifests, by name."""
 
     @classmethod
     def build(
@@ -38,14 +43,19 @@ class Snapshot:
     ) -> Snapshot:
         entries: dict[str, LoadedManifest] = {}
         region: str | None = None
+
+        def default() -> str:
+            nonlocal region
+            region = region or default_region()  # asked once, and only when needed
+            return region
+
         for loaded in result.manifests:
-            if loaded.manifest.spec.region is None and region is None:
-                region = default_region()
-            key = endpoint_key(
-                loaded.manifest.spec.region or region or "", loaded.manifest.metadata.name
-            )
-            entries[key] = loaded
-        return cls(revision, result.ok, tuple(result.diagnostics), entries, tuple(result.files))
+            location = location_of(loaded.manifest, default)
+            entries[endpoint_key(location, loaded.manifest.metadata.name)] = loaded
+        targets = {name: t.target.spec for name, t in result.targets.items()}
+        return cls(
+            revision, result.ok, tuple(result.diagnostics), entries, tuple(result.files), targets
+        )
 
     def keys(self) -> list[str]:
         return sorted(self.entries)
@@ -57,7 +67,12 @@ class Snapshot:
         entry = self.entries.get(key)
         if entry is None:
             return None
-        return content_hash(entry.source, entry.manifest.model_dump(mode="json"))
+        target = self.targets.get(split_key(key)[0])
+        if target is None:
+            return content_hash(entry.source, entry.manifest.model_dump(mode="json"))
+        # A changed target (role, account) is an edit of every endpoint deployed through it.
+        dumped = (entry.manifest.model_dump(mode="json"), target.model_dump(mode="json"))
+        return content_hash(entry.source, dumped)
 
     def suspended(self, key: str) -> bool:
         entry = self.entries.get(key)

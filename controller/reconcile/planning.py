@@ -7,6 +7,7 @@ guard. A failure to resolve or read is data in the plan (an error entry), never 
 
 from __future__ import annotations
 
+import dataclasses
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -62,6 +63,17 @@ class Planner:
 
     def plan_endpoint(self, snapshot: Snapshot, key: str, *, annotate: bool = True) -> EndpointPlan:
         """Plan one endpoint; `annotate` adds reviewer notes (one registry describe per change)."""
+        plan = self._plan_endpoint(snapshot, key, annotate)
+        target = self.clients.target(split_key(key)[0])
+        if target is None:
+            return plan
+        # Keys and caches use the target's name as the location; people read the real region.
+        location = split_key(key)[0]
+        return dataclasses.replace(
+            plan, region=target.region, target=location, account=target.account_id
+        )
+
+    def _plan_endpoint(self, snapshot: Snapshot, key: str, annotate: bool) -> EndpointPlan:
         region, name = split_key(key)
         entry = snapshot.entry(key)
         try:
