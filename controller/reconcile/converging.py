@@ -7,7 +7,7 @@ then waits, so a slow endpoint never holds up another. Bounded by a deadline.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -82,5 +82,7 @@ def _again(outcome: Outcome) -> bool:
     return outcome.kind in (OutcomeKind.REQUEUE, OutcomeKind.TRANSIENT)
 
 
-def display_name(key: str) -> str:
-    return split_key(key)[1]
+def display_name(key: str, targets: Collection[str] = ()) -> str:
+    """The endpoint's name; `target/name` when it deploys to a target (names repeat across)."""
+    location, name = split_key(key)
+    return key if location in targets else name

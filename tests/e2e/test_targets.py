@@ -1,0 +1,190 @@
+"""Deployment targets end to end: one repo, a shared registry account, staging and prod.
+
+Three sandbox accounts (registry 111111111111, staging 222222222222, prod 333333333333) and two
+regions; the controller runs with the sandbox's default credentials and reaches each target by
+assuming the target's role, as it would from a CI or tooling account.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from controller.sandbox import Sandbox
+from tests.e2e.conftest import IMAGE, World
+
+REGISTRY, STAGING, PROD = "111111111111", "222222222222", "333333333333"
+DEFAULT = "123456789012"  # the account of the sandbox's default credentials
+GROUP_ARN = f"arn:aws:sagemaker:us-east-1:{REGISTRY}:model-package-group/churn"
+VERSION = {"image": IMAGE, "modelDataUrl": "s3://models/churn/1.tar.gz", "approval": "Approved"}
+SEED = {
+    "modelPackageGroups": [
+        {
+            "name": "churn",
+            "account": REGISTRY,
+            "shareWith": [STAGING, PROD],
+            "versions": [VERSION, {**VERSION, "modelDataUrl": "s3://models/churn/2.tar.gz"}],
+        }
+    ]
+}
+TARGETS = {
+    "staging": (STAGING, "us-east-1"),
+    "prod": (PROD, "us-east-1"),
+    "prod-west": (PROD, "us-west-2"),
+}
+
+
+def target(name: str, account: str, region: str, role_account: str | None = None) -> str:
+    role = f"arn:aws:iam::{role_account or account}:role/deployer"
+    return f"""
+        apiVersion: sagemaker-gitops/v1
+        kind: Target
+        metadata:
+          name: {name}
+          labels: {{env: {name.split("-")[0]}}}
+        spec:
+          accountId: "{account}"
+          region: {region}
+          roleArn: {role}
+          sessionName: gitops-test
+        """
+
+
+def endpoint(name: str, where: str, version: int = 1, group: str = GROUP_ARN) -> str:
+    account = TARGETS[where][0]
+    return f"""
+        apiVersion: sagemaker-gitops/v1
+        kind: Endpoint
+        metadata:
+          name: {name}
+        spec:
+          target: {where}
+          executionRoleArn: arn:aws:iam::{account}:role/SageMakerExecution
+          variants:
+            - name: primary
+              model: {{packageGroup: "{group}", version: {version}}}
+              instanceType: ml.m5.xlarge
+        """
+
+
+def image_endpoint(name: str, where: str) -> str:
+    account = TARGETS[where][0]
+    return f"""
+        apiVersion: sagemaker-gitops/v1
+        kind: Endpoint
+        metadata:
+          name: {name}
+        spec:
+          target: {where}
+          executionRoleArn: arn:aws:iam::{account}:role/SageMakerExecution
+          variants:
+            - name: main
+              model: {{image: "{IMAGE}"}}
+              serverless: {{memorySizeInMB: 2048, maxConcurrency: 5}}
+        """
+
+
+@pytest.fixture
+def accounts(tmp_path: Path, capsys: Any, monkeypatch: Any) -> Iterator[World]:
+    for key in list(os.environ):
+        if key.startswith("AWS_"):
+            monkeypatch.delenv(key)
+    with Sandbox(transition_seconds=0.0, seed=SEED) as sandbox:
+        for key, value in sandbox.env().items():
+            monkeypatch.setenv(key, value)
+        root = tmp_path / "manifests"
+        root.mkdir()
+        world = World(sandbox, root, capsys)
+        for name, (account, region) in TARGETS.items():
+            world.write(f"targets/{name}.yaml", target(name, account, region))
+        yield world
+
+
+def sagemaker_in(world: World, account: str, region: str = "us-east-1") -> Any:
+    sts = boto3.client("sts", endpoint_url=world.sandbox.url, region_name=region)
+    credentials = sts.assume_role(
+        RoleArn=f"arn:aws:iam::{account}:role/inspector", RoleSessionName="test"
+    )["Credentials"]
+    return boto3.client(
+        "sagemaker",
+        endpoint_url=world.sandbox.url,
+        region_name=region,
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+    )
+
+
+def endpoints_in(world: World, account: str, region: str = "us-east-1") -> list[str]:
+    listed = sagemaker_in(world, account, region).list_endpoints()["Endpoints"]
+    return sorted(e["EndpointName"] for e in listed)
+
+
+def test_one_repo_deploys_to_staging_and_prod_from_the_shared_registry(accounts: World) -> None:
+    accounts.write("staging/churn.yaml", endpoint("churn", "staging", version=2))
+    accounts.write("prod/churn.yaml", endpoint("churn", "prod", version=1))
+    accounts.write("prod/west.yaml", image_endpoint("kmeans", "prod-west"))
+
+    result = accounts.apply()
+
+    assert result.code == 0, result.err
+    assert endpoints_in(accounts, STAGING) == ["churn"]
+    assert endpoints_in(accounts, PROD) == ["churn"]
+    assert endpoints_in(accounts, PROD, "us-west-2") == ["kmeans"]
+    assert endpoints_in(accounts, REGISTRY) == []
+    assert accounts.names("endpoint") == []  # nothing in the controller's own account
+    prod = sagemaker_in(accounts, PROD)
+    config = prod.describe_endpoint(EndpointName="churn")["EndpointConfigName"]
+    model = prod.describe_endpoint_config(EndpointConfigName=config)["ProductionVariants"][0]
+    described = prod.describe_model(ModelName=model["ModelName"])
+    assert described["ModelArn"].startswith(f"arn:aws:sagemaker:us-east-1:{PROD}:model/")
+    package = described["Containers"][0]["ModelPackageName"]
+    assert package == f"arn:aws:sagemaker:us-east-1:{REGISTRY}:model-package/churn/1"
+    assert "prod/churn: converged" in result.out and "staging/churn: converged" in result.out
+    # A second apply is a no-op everywhere.
+    assert accounts.mutations_during(accounts.apply) == {}
+
+
+def test_plans_group_endpoints_by_target_and_show_accounts(accounts: World) -> None:
+    accounts.write("staging/churn.yaml", endpoint("churn", "staging"))
+    accounts.write("prod/churn.yaml", endpoint("churn", "prod"))
+
+    plan = json.loads(accounts.plan("--format", "json").out)
+    markdown = accounts.plan("--format", "markdown").out
+
+    rows = [(e["target"], e["account"], e["region"], e["name"]) for e in plan["endpoints"]]
+    assert rows == [
+        ("prod", PROD, "us-east-1", "churn"),
+        ("staging", STAGING, "us-east-1", "churn"),
+    ]
+    assert all(e["models"] == {"primary": f"churn v1 (registry {REGISTRY})"} for e in plan["endpoints"])
+    assert markdown.index("prod") < markdown.index("staging")
+    assert f"target `prod` · account {PROD}" in markdown
+    assert f"target `staging` · account {STAGING}" in markdown
+
+
+def test_an_account_mismatch_changes_nothing_and_names_both_accounts(accounts: World) -> None:
+    # No role: the controller's own credentials (the default account 123456789012) are used,
+    # and the target says prod. The guard refuses before the first change.
+    accounts.write("targets/prod.yaml", target("prod", PROD, "us-east-1").replace(
+        f"          roleArn: arn:aws:iam::{PROD}:role/deployer\n", ""))
+    accounts.write("prod/churn.yaml", endpoint("churn", "prod"))
+    accounts.write("staging/churn.yaml", endpoint("churn", "staging"))
+
+    result = accounts.apply()
+
+    assert result.code == 1
+    assert "prod/churn: error: target prod: refused CreateModel" in result.err
+    assert f"the credentials act in account {DEFAULT}, but the target's accountId is {PROD}" in (
+        result.err
+    )
+    assert "Traceback" not in result.err
+    assert accounts.names("model") == [] and accounts.names("endpoint") == []
+    assert endpoints_in(accounts, PROD) == []
+    assert endpoints_in(accounts, STAGING) == ["churn"]  # other targets go on
