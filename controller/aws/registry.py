@@ -1,5 +1,8 @@
 """Model Registry lookups: which versions a model package group has and whether they are Approved.
 
+A group may be named by ARN when it lives in a registry account that shares it (resource policy):
+ListModelPackages and DescribeModelPackage accept the ARN and answer from the owning account.
+
 A no-op pass costs one ListModelPackages listing per group (all pages), because approval status
 can change at any time; package contents never change under an ARN, so descriptions are cached
 for the life of the process.
@@ -10,6 +13,8 @@ from __future__ import annotations
 import threading
 import time
 from typing import Any
+
+from botocore.exceptions import ClientError
 
 from controller.core.packages import PackageVersion
 from controller.errors import ResolutionError
@@ -101,6 +106,13 @@ class Registry:
                 cached = list_versions(client, group)
             except client.exceptions.ResourceNotFound as e:
                 cached = ResolutionError(f"model package group {group!r} not found: {e}")
+            except ClientError as e:
+                if e.response.get("Error", {}).get("Code") != "AccessDeniedException":
+                    raise
+                # A registry in another account that does not share the group with this one:
+                # the manifest or the group's resource policy must change, retrying cannot help.
+                message = e.response["Error"].get("Message", "")
+                cached = ResolutionError(f"model package group {group!r}: access denied: {message}")
             if not isinstance(cached, ResolutionError) and not cached:
                 cached = ResolutionError(f"model package group {group!r} has no versions")
             with self._lock:

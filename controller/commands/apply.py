@@ -76,7 +76,9 @@ def run(args: argparse.Namespace) -> int:
     if tty:
         print(file=sys.stderr)
     for key in keys:
-        _report(display_name(key, snapshot.targets), result.outcomes[key], result.changes.get(key, []))
+        _report(
+            display_name(key, snapshot.targets), result.outcomes[key], result.changes.get(key, [])
+        )
     if result.timed_out:
         print(f"error: timed out after {args.timeout:.0f}s waiting for endpoints", file=sys.stderr)
     failed = [o for o in result.outcomes.values() if _is_failure(o, args.wait)]

@@ -163,18 +163,24 @@ def test_plans_group_endpoints_by_target_and_show_accounts(accounts: World) -> N
         ("prod", PROD, "us-east-1", "churn"),
         ("staging", STAGING, "us-east-1", "churn"),
     ]
-    assert all(e["models"] == {"primary": f"churn v1 (registry {REGISTRY})"} for e in plan["endpoints"])
+    assert all(
+        e["models"] == {"primary": f"churn v1 (registry {REGISTRY})"} for e in plan["endpoints"]
+    )
     assert markdown.index("prod") < markdown.index("staging")
-    assert f"target `prod` · account {PROD}" in markdown
-    assert f"target `staging` · account {STAGING}" in markdown
+    assert f"target <code>prod</code> · account {PROD}" in markdown
+    assert f"target <code>staging</code> · account {STAGING}" in markdown
 
 
 def test_an_account_mismatch_changes_nothing_and_names_both_accounts(accounts: World) -> None:
     # No role: the controller's own credentials (the default account 123456789012) are used,
     # and the target says prod. The guard refuses before the first change.
-    accounts.write("targets/prod.yaml", target("prod", PROD, "us-east-1").replace(
-        f"          roleArn: arn:aws:iam::{PROD}:role/deployer\n", ""))
-    accounts.write("prod/churn.yaml", endpoint("churn", "prod"))
+    accounts.write(
+        "targets/prod.yaml",
+        target("prod", PROD, "us-east-1").replace(
+            f"          roleArn: arn:aws:iam::{PROD}:role/deployer\n", ""
+        ),
+    )
+    accounts.write("prod/churn.yaml", image_endpoint("churn", "prod"))
     accounts.write("staging/churn.yaml", endpoint("churn", "staging"))
 
     result = accounts.apply()
@@ -188,3 +194,16 @@ def test_an_account_mismatch_changes_nothing_and_names_both_accounts(accounts: W
     assert accounts.names("model") == [] and accounts.names("endpoint") == []
     assert endpoints_in(accounts, PROD) == []
     assert endpoints_in(accounts, STAGING) == ["churn"]  # other targets go on
+
+
+def test_an_unshared_registry_fails_only_its_endpoint(accounts: World) -> None:
+    private = GROUP_ARN.replace("/churn", "/private")
+    accounts.write("staging/churn.yaml", endpoint("churn", "staging", group=private))
+    accounts.write("prod/churn.yaml", endpoint("churn", "prod"))
+
+    result = accounts.apply()
+
+    assert result.code == 1
+    assert "staging/churn: error: variants[primary]: model package group" in result.err
+    assert "access denied: User: arn:aws:sts::222222222222:assumed-role/deployer/" in result.err
+    assert endpoints_in(accounts, STAGING) == [] and endpoints_in(accounts, PROD) == ["churn"]
