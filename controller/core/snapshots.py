@@ -79,4 +79,6 @@ class Snapshot:
         return bool(entry and entry.manifest.spec.suspend)
 
     def regions(self) -> set[str]:
-        return {split_key(k)[0] for k in self.entries}
+        """Locations to look at: every endpoint's, and every target (so pruning finds an owned
+        endpoint whose manifest was the last one deploying to its target)."""
+        return {split_key(k)[0] for k in self.entries} | set(self.targets)

@@ -207,3 +207,56 @@ def test_an_unshared_registry_fails_only_its_endpoint(accounts: World) -> None:
     assert "staging/churn: error: variants[primary]: model package group" in result.err
     assert "access denied: User: arn:aws:sts::222222222222:assumed-role/deployer/" in result.err
     assert endpoints_in(accounts, STAGING) == [] and endpoints_in(accounts, PROD) == ["churn"]
+
+
+def test_prune_in_one_target_never_touches_another(accounts: World) -> None:
+    accounts.write("staging/churn.yaml", endpoint("churn", "staging"))
+    accounts.write("prod/churn.yaml", endpoint("churn", "prod"))
+    accounts.write("prod/west.yaml", image_endpoint("churn", "prod-west"))
+    assert accounts.apply().code == 0
+
+    (accounts.root / "prod" / "churn.yaml").unlink()
+    result = accounts.apply("--prune")
+
+    assert result.code == 0, result.err
+    assert "prod/churn: converged (deleted Endpoint churn" in result.out
+    assert endpoints_in(accounts, PROD) == []
+    assert endpoints_in(accounts, STAGING) == ["churn"]
+    assert endpoints_in(accounts, PROD, "us-west-2") == ["churn"]
+
+
+def test_a_target_removed_from_the_repo_deletes_nothing(accounts: World) -> None:
+    accounts.write("staging/churn.yaml", endpoint("churn", "staging"))
+    accounts.write("prod/churn.yaml", endpoint("churn", "prod"))
+    assert accounts.apply().code == 0
+
+    (accounts.root / "prod" / "churn.yaml").unlink()
+    (accounts.root / "targets" / "prod.yaml").unlink()
+    deleted = accounts.mutations_during(lambda: accounts.apply("--prune"))
+
+    assert deleted == {}
+    assert endpoints_in(accounts, PROD) == ["churn"]
+
+
+def test_a_no_op_pass_stays_within_the_call_budget_per_target(accounts: World) -> None:
+    accounts.write("staging/churn.yaml", endpoint("churn", "staging"))
+    accounts.write("prod/churn.yaml", endpoint("churn", "prod"))
+    accounts.write("prod/fraud.yaml", endpoint("fraud", "prod"))
+    accounts.write("prod/west.yaml", image_endpoint("kmeans", "prod-west"))
+    assert accounts.apply().code == 0
+    accounts.sandbox.reset_calls()
+
+    assert accounts.plan().code == 0
+    calls = accounts.calls()
+
+    # One owned-index query per target (three targets, two accounts, two regions) and one
+    # registry listing per group and target that uses it (staging and prod share one group).
+    # Plus one AssumeRole per target session and the plan's own GetCallerIdentity; each endpoint
+    # costs one DescribeEndpoint (a plan does not list endpoints).
+    assert calls == {
+        "AssumeRole": 3,
+        "GetCallerIdentity": 1,
+        "GetResources": 3,
+        "ListModelPackages": 2,
+        "DescribeEndpoint": 4,
+    }
