@@ -21,7 +21,7 @@ import botocore.credentials
 import botocore.session
 
 from controller.aws.ratelimit import TokenBucket
-from controller.errors import AccountMismatch
+from controller.errors import AccountMismatch, ControllerError
 from controller.manifests.targets import TargetSpec
 
 
@@ -54,17 +54,27 @@ class TargetSession:
         self.name = name
         self.spec = spec
         self.bucket = TokenBucket(spec.calls_per_second or rate, burst=5)
-        self.session = self._session(base, read_only)
+        self._base = base
+        self._read_only = read_only
+        self._session: boto3.session.Session | None = None
         self._account: str | None = None
         self._lock = threading.Lock()
 
-    def _session(self, base: boto3.session.Session, read_only: bool) -> boto3.session.Session:
+    @property
+    def session(self) -> boto3.session.Session:
+        """Made on first use: defining a target costs nothing until an endpoint needs it."""
+        with self._lock:
+            if self._session is None:
+                self._session = self._make_session(self._base, self._read_only)
+            return self._session
+
+    def _make_session(self, base: boto3.session.Session, read_only: bool) -> boto3.session.Session:
         role = role_for(self.spec, read_only)
         if role is None:
             return base  # ambient credentials, still held to the target's account
         source = base.get_credentials()
         if source is None:
-            raise AccountMismatch(f"target {self.name}: no AWS credentials to assume {role} with")
+            raise ControllerError(f"target {self.name}: no AWS credentials to assume {role} with")
         extra: dict[str, Any] = {"RoleSessionName": self.spec.session_name}
         if self.spec.external_id:
             extra["ExternalId"] = self.spec.external_id
@@ -87,11 +97,11 @@ class TargetSession:
 
     def check_account(self, operation: str) -> None:
         """Raise AccountMismatch unless the credentials act in the target's account."""
-        with self._lock:
-            if self._account is None:
-                identity = self.session.client("sts").get_caller_identity()
+        if self._account is None:
+            identity = self.session.client("sts").get_caller_identity()
+            with self._lock:
                 self._account = str(identity["Account"])
-            actual = self._account
+        actual = self._account
         if actual != self.spec.account_id:
             raise AccountMismatch(
                 f"target {self.name}: refused {operation}: the credentials act in account "

@@ -6,13 +6,14 @@ then waits, so a slow endpoint never holds up another. Bounded by a deadline.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Collection
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from controller.core.outcomes import Outcome, OutcomeKind
 from controller.core.snapshots import Snapshot, split_key
+from controller.reconcile.fanout import map_by_location
 from controller.reconcile.reconciling import Reconciler
 
 Progress = Callable[[dict[str, Outcome], float], None]
@@ -60,8 +61,9 @@ def converge(
     while pending:
         # Endpoints are independent: reconcile several at once so a pass over a large account
         # costs about (calls / concurrency) round trips, within the shared client rate limit.
-        with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-            outcomes = list(pool.map(lambda k: rec.reconcile(snapshot, k, apply=True), pending))
+        # A pool per region or target: a throttled account does not hold the others' workers.
+        reconcile_one = functools.partial(rec.reconcile, snapshot, apply=True)
+        outcomes = map_by_location(reconcile_one, pending, concurrency)
         for key, outcome in zip(pending, outcomes, strict=True):
             result.outcomes[key] = outcome
             made = [c for c in outcome.changes if c[2] != "unchanged"]

@@ -8,7 +8,7 @@ guard. A failure to resolve or read is data in the plan (an error entry), never 
 from __future__ import annotations
 
 import dataclasses
-from concurrent.futures import ThreadPoolExecutor
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +25,7 @@ from controller.core.snapshots import Snapshot, split_key
 from controller.errors import AwsError, ResolutionError
 from controller.manifests.loading import LoadedManifest
 from controller.manifests.models import RegistryModel
+from controller.reconcile.fanout import map_by_location
 from controller.reconcile.observing import Observer
 
 
@@ -55,8 +56,8 @@ class Planner:
             keys += sorted(self.observer.owned_keys(regions) - set(keys))
         # Endpoints are read in parallel (bounded; the client rate limit still applies): a pass
         # over N endpoints costs about N / concurrency round trips instead of N.
-        with ThreadPoolExecutor(max_workers=self.options.concurrency) as pool:
-            endpoints = tuple(pool.map(lambda key: self.plan_endpoint(snapshot, key), keys))
+        plan_one = functools.partial(self.plan_endpoint, snapshot)
+        endpoints = tuple(map_by_location(plan_one, keys, self.options.concurrency))
         return Plan(
             endpoints=endpoints, errors=tuple(snapshot.diagnostics), account=self._account()
         )
