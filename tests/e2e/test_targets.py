@@ -30,9 +30,11 @@ SEED = {
             "account": REGISTRY,
             "shareWith": [STAGING, PROD],
             "versions": [VERSION, {**VERSION, "modelDataUrl": "s3://models/churn/2.tar.gz"}],
-        }
+        },
+        {"name": "fraud", "account": REGISTRY, "versions": [VERSION]},
     ]
 }
+IAM = Path(__file__).resolve().parents[2] / "iam"
 TARGETS = {
     "staging": (STAGING, "us-east-1"),
     "prod": (PROD, "us-east-1"),
@@ -260,3 +262,37 @@ def test_a_no_op_pass_stays_within_the_call_budget_per_target(accounts: World) -
         "ListModelPackages": 2,
         "DescribeEndpoint": 4,
     }
+
+
+def test_the_shipped_registry_policy_shares_a_group(accounts: World) -> None:
+    fraud = GROUP_ARN.replace("/churn", "/fraud")
+    accounts.write("staging/fraud.yaml", endpoint("fraud", "staging", group=fraud))
+    assert "access denied" in accounts.apply().err  # not shared yet
+    shipped = (IAM / "registry-group-resource-policy.json").read_text().replace("churn", "fraud")
+    policy = json.dumps(json.loads(shipped))  # one line: the API's pattern is `.*`
+    sagemaker_in(accounts, REGISTRY).put_model_package_group_policy(
+        ModelPackageGroupName="fraud", ResourcePolicy=policy
+    )
+
+    result = accounts.apply()
+
+    assert result.code == 0, result.err
+    assert endpoints_in(accounts, STAGING) == ["fraud"]
+
+
+def test_plan_assumes_the_read_only_plan_role(accounts: World) -> None:
+    planner = f"arn:aws:iam::{PROD}:role/planner"
+    for other in ("staging", "prod-west"):
+        (accounts.root / "targets" / f"{other}.yaml").unlink()
+    accounts.write(
+        "targets/prod.yaml",
+        target("prod", PROD, "us-east-1") + f"  planRoleArn: {planner}\n",
+    )
+    accounts.write("prod/churn.yaml", endpoint("churn", "prod"))
+
+    assert accounts.plan().code == 0
+    roles = [r["RoleArn"] for r in accounts.sandbox.requests("AssumeRole")]
+    assert roles == [planner]
+    assert accounts.apply().code == 0
+    roles = [r["RoleArn"] for r in accounts.sandbox.requests("AssumeRole")]
+    assert roles[-1] == f"arn:aws:iam::{PROD}:role/deployer"
