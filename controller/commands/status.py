@@ -34,6 +34,8 @@ def _row(e: EndpointPlan) -> dict[str, Any]:
     error = e.errors[0] if e.errors else ""
     return {
         "endpoint": e.name,
+        "target": e.target or "",
+        "account": e.account or "",
         "region": e.region,
         "sync": sync,
         "health": e.health.value,
@@ -51,6 +53,9 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps({"endpoints": table}, indent=2))
         return 0
     headers = ["endpoint", "region", "sync", "health", "revision", "error"]
+    if any(r["target"] for r in table):  # grouped by target: the same name may be in two
+        headers.insert(1, "target")
+        table.sort(key=lambda r: (r["target"], r["endpoint"]))
     widths = {h: max([len(h)] + [len(str(r[h])) for r in table]) for h in headers[:-1]}
     print("  ".join(h.upper().ljust(widths.get(h, 0)) for h in headers).rstrip())
     for r in table:

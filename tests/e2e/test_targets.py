@@ -171,6 +171,20 @@ def test_plans_group_endpoints_by_target_and_show_accounts(accounts: World) -> N
     assert markdown.index("prod") < markdown.index("staging")
     assert f"target <code>prod</code> · account {PROD}" in markdown
     assert f"target <code>staging</code> · account {STAGING}" in markdown
+    status = accounts.cli("status", "-m", str(accounts.root)).out.splitlines()
+    assert status[0].split() == [
+        "ENDPOINT",
+        "TARGET",
+        "REGION",
+        "SYNC",
+        "HEALTH",
+        "REVISION",
+        "ERROR",
+    ]
+    assert [line.split()[:3] for line in status[1:]] == [
+        ["churn", "prod", "us-east-1"],
+        ["churn", "staging", "us-east-1"],
+    ]
 
 
 def test_an_account_mismatch_changes_nothing_and_names_both_accounts(accounts: World) -> None:
