@@ -3,11 +3,19 @@
 The endpoint comes from the standard AWS configuration chain (AWS_ENDPOINT_URL,
 AWS_ENDPOINT_URL_SAGEMAKER, profiles), so the local sandbox and real AWS look the same to the
 rest of the controller. Everything else receives a `Clients` and never builds its own.
+
+The region follows the AWS CLI v2 and the other SDKs: `--region`, then AWS_REGION, then
+AWS_DEFAULT_REGION and the profile. botocore alone reads only the last two, so a CI job that sets
+AWS_REGION (GitLab, GitHub's configure-aws-credentials) would otherwise find no region.
+
+A command's `Deadline` (its `--timeout`) bounds every call made here: no HTTP attempt starts after
+it, no retry backoff or rate-limit wait outlasts it, and connect/read timeouts never exceed it.
 """
 
 from __future__ import annotations
 
 import functools
+import os
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -15,14 +23,21 @@ from typing import Any, Literal
 
 import boto3
 import botocore.config
+from botocore.retries.standard import ThrottledRetryableChecker
 
 from controller.aws.ratelimit import TokenBucket
 from controller.aws.targets import TargetSession
+from controller.deadlines import Deadline, DeadlineExceeded
 from controller.errors import ControllerError, ReadOnlyViolation
 from controller.manifests.targets import TargetSpec
 
 # Operation name prefixes that never change anything; the plan command allows only these.
+# botocore's own list of codes its retry logic treats as throttling: the truth for the label.
+THROTTLING_CODES = frozenset(vars(ThrottledRetryableChecker)["_THROTTLED_ERROR_CODES"])
 READ_ONLY_PREFIXES = ("Describe", "List", "Get", "Search")
+# botocore's longest retry backoff (standard and adaptive modes; 1 s base for throttling errors).
+MAX_RETRY_BACKOFF = 20.0
+CONNECT_TIMEOUT, READ_TIMEOUT, RATE_LIMIT_WAIT = 5.0, 30.0, 60.0
 
 
 @dataclass(frozen=True)
@@ -35,6 +50,13 @@ class AwsOptions:
     max_attempts: int = 8
     calls_per_second: float = 10.0  # client-side cap shared by every client of this process
     read_only: bool = False  # refuse any call that is not Describe*/List*/Get*
+    deadline: Deadline | None = None  # the command's --timeout; None: unbounded
+
+
+def resolve_region(explicit: str | None, environ: dict[str, str] | None = None) -> str | None:
+    """`--region`, else AWS_REGION; None leaves AWS_DEFAULT_REGION and the profile to botocore."""
+    env = os.environ if environ is None else environ
+    return explicit or env.get("AWS_REGION") or None
 
 
 def check_read_only(operation: str) -> None:
@@ -56,20 +78,26 @@ class Clients:
     def __init__(self, options: AwsOptions | None = None) -> None:
         self.options = options or AwsOptions()
         self._session = boto3.session.Session(
-            profile_name=self.options.profile, region_name=self.options.region
+            profile_name=self.options.profile, region_name=resolve_region(self.options.region)
         )
+        self.deadline = self.options.deadline or Deadline(None)
         self._bucket = TokenBucket(self.options.calls_per_second, burst=5)
         self._clients: dict[tuple[str, str], Any] = {}
         self._targets: dict[str, TargetSession] = {}
         self._removed: set[str] = set()  # targets served earlier, gone from the repo
         self._lock = threading.Lock()
-        self.observers: list[Any] = []  # callables(service, operation) told of every call
+        # callables(service, operation, outcome) told of every call once botocore's retries are
+        # done; outcome is success, throttled or error.
+        self.observers: list[Any] = []
 
     @property
     def default_region(self) -> str:
         region = self._session.region_name
         if not region:
-            raise ControllerError("no AWS region: set spec.region, AWS_REGION or a profile region")
+            raise ControllerError(
+                "no AWS region: set --region, spec.region, AWS_REGION, AWS_DEFAULT_REGION "
+                "or a profile region"
+            )
         return str(region)
 
     def client(self, service: str, region: str | None = None) -> Any:
@@ -112,10 +140,11 @@ class Clients:
         if location in self._removed:
             raise ControllerError(f"target {location} is no longer defined in the manifests")
         target = self._targets.get(location)
+        left = max(0.1, self.deadline.remaining())
         config = botocore.config.Config(
             retries={"mode": self.options.retry_mode, "max_attempts": self.options.max_attempts},
-            connect_timeout=5,
-            read_timeout=30,
+            connect_timeout=min(CONNECT_TIMEOUT, left),
+            read_timeout=min(READ_TIMEOUT, left),
             user_agent_extra="sagemaker-gitops",
         )
         session: Any = target.session if target else self._session
@@ -125,15 +154,68 @@ class Clients:
         bucket = target.bucket if target else self._bucket
         events.register("before-send", functools.partial(self._throttle, bucket))
         events.register("before-call", functools.partial(self._before_call, target))
+        events.register("after-call", self._after_call)
+        # after-call-error carries no operation model: the client knows its service, the event
+        # name ends with the operation.
+        events.register(
+            "after-call-error",
+            lambda event_name, **_: self._observe(service, event_name.rsplit(".", 1)[-1], "error"),
+        )
+        # First among the service's own needs-retry handlers (the most specific event name runs
+        # first), so its False ("do not retry") wins over botocore's backoff delay.
+        service_event = client.meta.service_model.service_id.hyphenize()
+        events.register_first(f"needs-retry.{service_event}", self._retry_within_deadline)
         return client
 
-    def _throttle(self, bucket: TokenBucket, **_: Any) -> None:
-        bucket.acquire()
+    def _throttle(self, bucket: TokenBucket | None = None, **_: Any) -> None:
+        """Every HTTP attempt, retries included: wait for a token (the target's own, or the
+        shared one), never past the deadline."""
+        self.deadline.check("an AWS call")
+        try:
+            wait = min(RATE_LIMIT_WAIT, self.deadline.remaining())
+            (bucket or self._bucket).acquire(timeout=wait)
+        except TimeoutError as e:
+            if self.deadline.remaining() < RATE_LIMIT_WAIT:
+                raise DeadlineExceeded(
+                    f"timed out: --timeout {self.deadline.seconds:g}s reached waiting for the "
+                    f"rate limit (--calls-per-second {self.options.calls_per_second:g})"
+                ) from e
+            raise ControllerError("rate limiter: no token for an AWS call within 60s") from e
+
+    def _retry_within_deadline(
+        self, attempts: int, caught_exception: Exception | None = None, **_: Any
+    ) -> bool | None:
+        """False (no retry) when botocore's next backoff could outlast the deadline.
+
+        The backoff before attempt n+1 is at most min(2**(n-1), 20) seconds. An error response
+        is then raised as is (the caller sees a throttle or a 5xx and reports the timeout); a
+        connection failure or read timeout, which says nothing about the endpoint, becomes the
+        timeout itself.
+        """
+        worst = min(2.0 ** (attempts - 1), MAX_RETRY_BACKOFF)
+        if self.deadline.remaining() >= worst:
+            return None
+        if caught_exception is not None:
+            raise DeadlineExceeded(
+                f"timed out: --timeout {self.deadline.seconds:g}s reached ({caught_exception})"
+            ) from caught_exception
+        return False
 
     def _before_call(self, target: TargetSession | None, model: Any, **_: Any) -> None:
         if self.options.read_only:
             check_read_only(model.name)
         if target is not None and not model.name.startswith(READ_ONLY_PREFIXES):
             target.check_account(model.name)
+
+    def _after_call(self, model: Any, http_response: Any, parsed: Any, **_: Any) -> None:
+        """Emitted for error responses too (botocore raises after it): classify by code."""
+        if http_response.status_code < 300:
+            outcome = "success"
+        else:
+            code = (parsed or {}).get("Error", {}).get("Code", "")
+            outcome = "throttled" if code in THROTTLING_CODES else "error"
+        self._observe(model.service_model.service_name, model.name, outcome)
+
+    def _observe(self, service: str, operation: str, outcome: str) -> None:
         for observer in self.observers:
-            observer(model.service_model.service_name, model.name)
+            observer(service, operation, outcome)

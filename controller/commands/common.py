@@ -9,13 +9,14 @@ from typing import Any
 
 from controller.aws.clients import AwsOptions, Clients
 from controller.core.snapshots import Snapshot
+from controller.deadlines import Deadline
 from controller.errors import ControllerError
 from controller.reconcile.reconciling import ReconcileOptions, Reconciler
 
 DEFAULT_CONTROLLER_ID = "default"
 
 
-def add_manifest_arguments(parser: argparse.ArgumentParser) -> None:
+def add_manifest_arguments(parser: argparse.ArgumentParser, timeout: float = 600.0) -> None:
     parser.add_argument(
         "-m",
         "--manifests",
@@ -29,6 +30,13 @@ def add_manifest_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="git revision to record on changed resources (default: HEAD of "
         "the manifest directory's repository, when it is one)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=timeout,
+        metavar="SECONDS",
+        help="bound on the whole command, AWS calls and waits included; exit 1 when reached",
     )
     add_aws_arguments(parser)
 
@@ -61,6 +69,7 @@ def reconciler(args: argparse.Namespace, *, read_only: bool, **options: Any) -> 
         profile=args.profile,
         read_only=read_only,
         calls_per_second=args.calls_per_second,
+        deadline=Deadline(getattr(args, "timeout", None)),
     )
     return Reconciler(Clients(aws), ReconcileOptions(controller_id=args.controller_id, **options))
 
