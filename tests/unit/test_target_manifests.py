@@ -5,11 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from controller.aws.clients import AwsOptions, Clients
+from controller.core.plans import EndpointPlan, Plan, Status
+from controller.core.policy import Policy, PolicyRules, apply_policy
 from controller.core.snapshots import Snapshot
 from controller.errors import ControllerError
 from controller.manifests.loading import load_manifests
+from controller.manifests.models import EndpointManifest
 from controller.manifests.targets import TargetSpec
 
 TARGET = """\
@@ -169,3 +173,23 @@ def test_clients_map_targets_and_refuse_a_removed_target_name() -> None:
     assert clients.removed_targets() == {"prod"}
     with pytest.raises(ControllerError, match="target prod is no longer defined"):
         clients.client("sagemaker", "prod")
+
+
+def test_a_policy_violation_marks_the_endpoint_only_in_its_own_target() -> None:
+    def manifest(where: str, count: int) -> EndpointManifest:
+        return EndpointManifest.model_validate(
+            yaml.safe_load(endpoint(f"target: {where}") + f"      initialInstanceCount: {count}\n")
+        )
+
+    plan = Plan(
+        tuple(
+            EndpointPlan("churn", f"{t}.yaml", "us-east-1", Status.UPDATE, target=t)
+            for t in ("prod", "staging")
+        )
+    )
+    rules = Policy(PolicyRules.model_validate({"minInstanceCount": {"count": 2}}), "policy.yaml")
+    result = apply_policy(plan, rules, [manifest("prod", 1), manifest("staging", 2)])
+    assert [(e.target, e.status) for e in result.endpoints] == [
+        ("prod", Status.ERROR),
+        ("staging", Status.UPDATE),
+    ]
