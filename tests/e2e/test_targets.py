@@ -59,37 +59,25 @@ def target(name: str, account: str, region: str, role_account: str | None = None
 
 
 def endpoint(name: str, where: str, version: int = 1, group: str = GROUP_ARN) -> str:
-    account = TARGETS[where][0]
-    return f"""
-        apiVersion: sagemaker-gitops/v1
-        kind: Endpoint
-        metadata:
-          name: {name}
-        spec:
-          target: {where}
-          executionRoleArn: arn:aws:iam::{account}:role/SageMakerExecution
-          variants:
-            - name: primary
-              model: {{packageGroup: "{group}", version: {version}}}
-              instanceType: ml.m5.xlarge
-        """
+    """A registry endpoint in target `where`, on `group` (by default the shared group's ARN)."""
+    model = f'{{packageGroup: "{group}", version: {version}}}'
+    return _endpoint(name, where, "primary", model, "instanceType: ml.m5.xlarge")
 
 
 def image_endpoint(name: str, where: str) -> str:
-    account = TARGETS[where][0]
-    return f"""
-        apiVersion: sagemaker-gitops/v1
-        kind: Endpoint
-        metadata:
-          name: {name}
-        spec:
-          target: {where}
-          executionRoleArn: arn:aws:iam::{account}:role/SageMakerExecution
-          variants:
-            - name: main
-              model: {{image: "{IMAGE}"}}
-              serverless: {{memorySizeInMB: 2048, maxConcurrency: 5}}
-        """
+    """A serverless bring-your-own-image endpoint in target `where` (no registry involved)."""
+    serverless = "serverless: {memorySizeInMB: 2048, maxConcurrency: 5}"
+    return _endpoint(name, where, "main", f'{{image: "{IMAGE}"}}', serverless)
+
+
+def _endpoint(name: str, where: str, variant: str, model: str, capacity: str) -> str:
+    role = f"arn:aws:iam::{TARGETS[where][0]}:role/SageMakerExecution"
+    return (
+        "apiVersion: sagemaker-gitops/v1\nkind: Endpoint\n"
+        f"metadata: {{name: {name}}}\n"
+        f"spec:\n  target: {where}\n  executionRoleArn: {role}\n"
+        f"  variants:\n    - name: {variant}\n      model: {model}\n      {capacity}\n"
+    )
 
 
 @pytest.fixture
