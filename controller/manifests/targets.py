@@ -21,6 +21,7 @@ ACCOUNT_ID_PATTERN = r"^[0-9]{12}$"
 # An IAM role ARN (the STS model only says "printable, 20..2048"): the account is checked too.
 ROLE_ARN_PATTERN = r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9_+=,.@/-]+$"
 
+MIN_SESSION_SECONDS = 1800
 RoleArn = Annotated[str, Field(pattern=ROLE_ARN_PATTERN, min_length=20, max_length=2048)]
 
 
@@ -67,10 +68,23 @@ class TargetSpec(Strict):
         max_length=64,
     )
     """RoleSessionName, visible in CloudTrail of the target account."""
-    session_duration: int | None = Field(default=None, ge=900, le=43200)
-    """Seconds an assumed-role session lasts (AssumeRole DurationSeconds); refreshed before."""
+    session_duration: int | None = Field(default=None, le=43200)
+    """Seconds an assumed-role session lasts (AssumeRole DurationSeconds, 1800..43200); refreshed
+    before it ends."""
     calls_per_second: float | None = Field(default=None, gt=0, le=1000, allow_inf_nan=False)
     """Client-side cap on AWS calls per second for this target (default: --calls-per-second)."""
+
+    @field_validator("session_duration")
+    @classmethod
+    def _long_enough_to_refresh(cls, seconds: int | None) -> int | None:
+        # AWS allows 900, but botocore renews assumed-role credentials 15 minutes before they
+        # expire: a 900-second session would be renewed (AssumeRole) on every call.
+        if seconds is not None and seconds < MIN_SESSION_SECONDS:
+            raise ValueError(
+                f"sessionDuration must be at least {MIN_SESSION_SECONDS} seconds: botocore renews "
+                "assumed-role credentials 15 minutes before they expire"
+            )
+        return seconds
 
     @model_validator(mode="after")
     def _roles_in_account(self) -> TargetSpec:

@@ -112,6 +112,11 @@ def test_duplicate_target_names_are_errors_at_both_and_neither_is_used(
             "^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9_+=,.@/-]+$",
         ),
         (
+            target() + "  sessionDuration: 900\n",
+            "t.yaml:9: spec.sessionDuration: sessionDuration must be at least 1800 seconds: "
+            "botocore renews assumed-role credentials 15 minutes before they expire",
+        ),
+        (
             target("us-east-1"),
             "t.yaml:4: metadata.name: target name 'us-east-1' looks like a region; pick another "
             "name",
