@@ -298,3 +298,18 @@ def test_plan_assumes_the_read_only_plan_role(accounts: World) -> None:
     assert accounts.apply().code == 0
     roles = [r["RoleArn"] for r in accounts.sandbox.requests("AssumeRole")]
     assert roles[-1] == f"arn:aws:iam::{PROD}:role/deployer"
+
+
+def test_promote_reads_the_shared_group_through_each_target(accounts: World) -> None:
+    accounts.write("staging/churn.yaml", endpoint("churn", "staging", version=1))
+    accounts.write("prod/churn.yaml", endpoint("churn", "prod", version=1))
+
+    result = accounts.cli(
+        "promote", "--group", GROUP_ARN, "--to", "latest-approved", "-m", str(accounts.root)
+    )
+
+    assert result.code == 0, result.err
+    for where in ("staging", "prod"):
+        assert "version: 2}" in (accounts.root / where / "churn.yaml").read_text()
+    roles = {r["RoleArn"] for r in accounts.sandbox.requests("AssumeRole")}
+    assert roles == {f"arn:aws:iam::{STAGING}:role/deployer", f"arn:aws:iam::{PROD}:role/deployer"}
