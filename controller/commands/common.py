@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from controller.aws.clients import AwsOptions, Clients
+from controller.commands import argtypes
 from controller.core.snapshots import Snapshot
 from controller.deadlines import Deadline
 from controller.errors import ControllerError
@@ -33,7 +34,7 @@ def add_manifest_arguments(parser: argparse.ArgumentParser, timeout: float = 600
     )
     parser.add_argument(
         "--timeout",
-        type=float,
+        type=argtypes.positive_seconds,
         default=timeout,
         metavar="SECONDS",
         help="bound on the whole command, AWS calls and waits included; exit 1 when reached",
@@ -57,7 +58,7 @@ def add_aws_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--profile", default=None, help="AWS profile")
     parser.add_argument(
         "--calls-per-second",
-        type=float,
+        type=argtypes.calls_per_second,
         default=10.0,
         help="client-side cap on AWS API calls per second",
     )

@@ -15,6 +15,7 @@ from controller.core.locations import location_of
 from controller.core.naming import content_hash
 from controller.errors import Diagnostic
 from controller.manifests.loading import LoadedManifest, LoadResult
+from controller.manifests.repoconfig import RepoConfig
 from controller.manifests.targets import TargetSpec
 
 
@@ -34,6 +35,8 @@ class Snapshot:
     diagnostics: Sequence[Diagnostic]
     entries: dict[str, LoadedManifest] = field(default_factory=dict)
     files: tuple[str, ...] = ()
+    config: RepoConfig = field(default_factory=RepoConfig)
+    """The manifest root's ``.sagemaker-gitops.yaml`` (defaults when there is none)."""
     targets: dict[str, TargetSpec] = field(default_factory=dict)
     """Deployment targets defined in the manifests, by name."""
 
@@ -41,7 +44,15 @@ class Snapshot:
     def build(
         cls, result: LoadResult, revision: str | None, default_region: Callable[[], str]
     ) -> Snapshot:
-        entries: dict[str, LoadedManifest] = {}
+        """Key every manifest by region and name, the default region filled in.
+
+        Loading already refuses two manifests with the same name and the same ``spec.region``;
+        only here, with the default region known, can one with ``spec.region: us-east-1`` and
+        one without it (deploying to us-east-1 by default) be seen to name the same endpoint.
+        Both are then left out and reported, as loading does: deploying either would let the
+        other's changes be silently lost.
+        """
+        groups: dict[str, list[LoadedManifest]] = {}
         region: str | None = None
 
         def default() -> str:
@@ -50,12 +61,25 @@ class Snapshot:
             return region
 
         for loaded in result.manifests:
-            location = location_of(loaded.manifest, default)
-            entries[endpoint_key(location, loaded.manifest.metadata.name)] = loaded
+            # SageMaker endpoint names are case-insensitive within an account and region.
+            key = endpoint_key(
+                location_of(loaded.manifest, default), loaded.manifest.metadata.name.lower()
+            )
+            groups.setdefault(key, []).append(loaded)
+        entries: dict[str, LoadedManifest] = {}
+        problems: list[Diagnostic] = []
+        for group in groups.values():
+            if len(group) == 1:
+                only = group[0]
+                location = location_of(only.manifest, default)
+                entries[endpoint_key(location, only.manifest.metadata.name)] = only
+            else:
+                problems.extend(_defined_twice(group, region or ""))
+        diagnostics = (*result.diagnostics, *problems)
+        ok = result.ok and not problems
         targets = {name: t.target.spec for name, t in result.targets.items()}
-        return cls(
-            revision, result.ok, tuple(result.diagnostics), entries, tuple(result.files), targets
-        )
+        files = tuple(result.files)
+        return cls(revision, ok, diagnostics, entries, files, result.config, targets)
 
     def keys(self) -> list[str]:
         return sorted(self.entries)
@@ -82,3 +106,24 @@ class Snapshot:
         """Locations to look at: every endpoint's, and every target (so pruning finds an owned
         endpoint whose manifest was the last one deploying to its target)."""
         return {split_key(k)[0] for k in self.entries} | set(self.targets)
+
+
+def _defined_twice(group: Sequence[LoadedManifest], default_region: str) -> list[Diagnostic]:
+    """One diagnostic per manifest of an endpoint defined more than once, naming the others."""
+    problems = []
+    for entry in group:
+        shown = entry.shown or entry.source
+        others = ", ".join(
+            f"{o.shown or o.source}:{o.name_line or o.line}" for o in group if o is not entry
+        )
+        if entry.manifest.spec.target is not None:
+            where = f"target {entry.manifest.spec.target}"
+        elif entry.manifest.spec.region is None:
+            where = f"the default region {default_region}"
+        else:
+            where = f"region {entry.manifest.spec.region}"
+        message = (
+            f"endpoint {entry.manifest.metadata.name!r} in {where} is also defined at {others}"
+        )
+        problems.append(Diagnostic(shown, entry.name_line or entry.line, "metadata.name", message))
+    return problems
