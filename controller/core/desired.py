@@ -135,7 +135,7 @@ def build(
         package = packages.get(variant.name)
         request = model_request(variant, spec.execution_role_arn, package)
         model_name = naming.model_name(name, variant.name, request)
-        display = f"{package.group} v{package.version}" if package else _image(variant)
+        display = package.display if package else _image(variant)
         models.append(
             DesiredModel(model_name, variant.name, {"ModelName": model_name, **request}, display)
         )
@@ -148,7 +148,9 @@ def build(
     if spec.kms_key_id:
         config["KmsKeyId"] = spec.kms_key_id
     config_name = naming.config_name(name, _config_identity(config))
-    spec_hash = naming.content_hash(spec.model_dump(mode="json"), length=12)
+    # `target` is left out while unset, so adding the field did not change existing hashes.
+    unset = {"target"} if spec.target is None else set()
+    spec_hash = naming.content_hash(spec.model_dump(mode="json", exclude=unset), length=12)
     return DesiredEndpoint(
         key=key,
         name=name,

@@ -120,6 +120,9 @@ class EndpointPlan:
     revision: str | None = None
     # Why the status is ERROR, as a PascalCase condition reason (NotOwned, RolloutFailed, ...).
     error_reason: str = ""
+    # The deployment target (spec.target) and its account; None for region-only endpoints.
+    target: str | None = None
+    account: str | None = None
 
     @property
     def has_changes(self) -> bool:
