@@ -11,16 +11,15 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
-    ConfigDict,
     Discriminator,
     Field,
     Tag,
     model_validator,
 )
-from pydantic.alias_generators import to_camel
 
 from controller.manifests import botocore_model as api
+from controller.manifests.base import Strict
+from controller.manifests.scaling import Autoscaling
 
 API_VERSION = "sagemaker-gitops/v1"
 RESERVED_TAG_PREFIXES = ("aws:", "sagemaker-gitops/")
@@ -75,18 +74,6 @@ S3Url = Annotated[str, Field(pattern=api.pattern("Url"), max_length=1024)]
 EnvKey = Annotated[str, Field(pattern=api.pattern("EnvironmentKey"), max_length=1024)]
 Environment = Annotated[dict[EnvKey, Annotated[str, Field(max_length=1024)]], Field(max_length=100)]
 Tags = Annotated[dict[str, str], AfterValidator(_check_tags)]
-
-
-class Strict(BaseModel):
-    """Base: camelCase aliases, unknown fields rejected, immutable once loaded."""
-
-    model_config = ConfigDict(
-        extra="forbid",
-        frozen=True,
-        alias_generator=to_camel,
-        populate_by_name=True,
-        use_attribute_docstrings=True,
-    )
 
 
 class RegistryModel(Strict):
@@ -158,21 +145,37 @@ class Variant(Strict):
     """Serverless settings; mutually exclusive with instanceType."""
     volume_size_in_gb: int | None = Field(default=None, alias="volumeSizeInGB", ge=1, le=512)
     """ML storage volume size (instance-based variants only)."""
+    autoscaling: Autoscaling | None = None
+    """Application Auto Scaling of the instance count (instance-based variants only). While a
+    scalable target owns the variant, the controller never resets its live instance count."""
 
     @model_validator(mode="after")
     def _one_capacity_kind(self) -> Variant:
         if (self.instance_type is None) == (self.serverless is None):
             raise ValueError("set exactly one of instanceType or serverless")
-        if self.serverless and (self.initial_instance_count or self.volume_size_in_gb):
-            raise ValueError("initialInstanceCount and volumeSizeInGB need instanceType")
+        if self.serverless and (
+            self.initial_instance_count or self.volume_size_in_gb or self.autoscaling
+        ):
+            raise ValueError(
+                "initialInstanceCount, volumeSizeInGB and autoscaling need instanceType"
+            )
+        scaling = self.autoscaling
+        count = self.initial_instance_count
+        if scaling and count and not scaling.min_capacity <= count <= scaling.max_capacity:
+            raise ValueError(
+                f"initialInstanceCount {count} must be within autoscaling "
+                f"[minCapacity {scaling.min_capacity}, maxCapacity {scaling.max_capacity}]"
+            )
         return self
 
     @property
     def instance_count(self) -> int | None:
-        """The effective instance count: 1 when instance-based and unset, None when serverless."""
+        """The effective instance count: 1 when instance-based and unset (at least the
+        autoscaling minCapacity), None when serverless."""
         if self.serverless is not None:
             return None
-        return self.initial_instance_count or 1
+        floor = self.autoscaling.min_capacity if self.autoscaling else 1
+        return self.initial_instance_count or floor
 
 
 class CapacitySize(Strict):

@@ -1,0 +1,199 @@
+"""Autoscaling as data: what `variants[].autoscaling` means in Application Auto Scaling terms,
+what is live, and both in manifest terms so the diff can say `autoscaling.maxCapacity: 4 -> 8`.
+
+Pure. One scalable target per instance-based variant (resource `endpoint/<e>/variant/<v>`,
+dimension `sagemaker:variant:DesiredInstanceCount`); its policies and scheduled actions carry
+names derived from the manifest (`sagemaker-gitops-<name>`), so an edit is an upsert under the
+same name, and a name without the prefix belongs to someone else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from controller.manifests.models import EndpointManifest
+from controller.manifests.scaling import NAME_PREFIX, Autoscaling
+
+NAMESPACE = "sagemaker"
+DIMENSION = "sagemaker:variant:DesiredInstanceCount"
+CONFIG_KEYS = {
+    "TargetTrackingScaling": "TargetTrackingScalingPolicyConfiguration",
+    "StepScaling": "StepScalingPolicyConfiguration",
+}
+PATHS = {"TargetTrackingScaling": "targetTracking", "StepScaling": "stepScaling"}
+# The configuration fields the controller sets; anything else AWS reports is not compared.
+SET_FIELDS = {
+    "TargetTrackingScaling": (
+        "TargetValue",
+        "PredefinedMetricSpecification",
+        "CustomizedMetricSpecification",
+        "ScaleInCooldown",
+        "ScaleOutCooldown",
+        "DisableScaleIn",
+    ),
+    "StepScaling": (
+        "AdjustmentType",
+        "StepAdjustments",
+        "MinAdjustmentMagnitude",
+        "Cooldown",
+        "MetricAggregationType",
+    ),
+}
+ACTION_FIELDS = ("Schedule", "Timezone", "ScalableTargetAction")
+
+
+def resource_id(endpoint: str, variant: str) -> str:
+    return f"endpoint/{endpoint}/variant/{variant}"
+
+
+def target_key(resource: str) -> dict[str, str]:
+    """The three fields that name a scalable target in every Application Auto Scaling call."""
+    return {"ServiceNamespace": NAMESPACE, "ResourceId": resource, "ScalableDimension": DIMENSION}
+
+
+def owned_name(name: str) -> bool:
+    return name.startswith(NAME_PREFIX)
+
+
+@dataclass(frozen=True)
+class ScalingSet:
+    """One target's capacities, policies and scheduled actions, in API terms (desired or live)."""
+
+    min_capacity: int
+    max_capacity: int
+    # PolicyName -> {"PolicyType": ..., <config key>: {...}}
+    policies: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    # ScheduledActionName -> {"Schedule", "Timezone", "ScalableTargetAction"}
+    actions: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LiveTarget:
+    """A registered scalable target on a variant, with what hangs off it."""
+
+    resource_id: str
+    arn: str
+    scaling: ScalingSet
+    tags: Mapping[str, str] | None = None  # None: not read (ListTagsForResource is lazy)
+
+
+def desired_sets(manifest: EndpointManifest) -> dict[str, ScalingSet]:
+    """variant -> the autoscaling the manifest asks for (variants without it are absent)."""
+    return {
+        v.name: _desired(v.autoscaling) for v in manifest.spec.variants if v.autoscaling is not None
+    }
+
+
+def _desired(scaling: Autoscaling) -> ScalingSet:
+    policies: dict[str, Mapping[str, Any]] = {}
+    for tracking in scaling.target_tracking:
+        config = _api(tracking.model_dump(by_alias=True, exclude_none=True, exclude={"name"}))
+        metric = config.pop("PredefinedMetric", None)
+        if metric is not None:
+            config["PredefinedMetricSpecification"] = {"PredefinedMetricType": metric}
+        if "CustomizedMetric" in config:
+            config["CustomizedMetricSpecification"] = config.pop("CustomizedMetric")
+        policies[NAME_PREFIX + tracking.label] = _policy("TargetTrackingScaling", config)
+    for step in scaling.step_scaling:
+        config = _api(step.model_dump(by_alias=True, exclude_none=True, exclude={"name"}))
+        policies[NAME_PREFIX + step.name] = _policy("StepScaling", config)
+    actions = {
+        NAME_PREFIX + s.name: {
+            "Schedule": s.schedule,
+            "Timezone": s.timezone,
+            "ScalableTargetAction": _api(
+                s.model_dump(by_alias=True, include={"min_capacity", "max_capacity"})
+            ),
+        }
+        for s in scaling.scheduled
+    }
+    return ScalingSet(scaling.min_capacity, scaling.max_capacity, policies, actions)
+
+
+def _policy(policy_type: str, config: dict[str, Any]) -> dict[str, Any]:
+    return {"PolicyType": policy_type, CONFIG_KEYS[policy_type]: config}
+
+
+def _api(value: Any) -> Any:
+    """camelCase manifest data -> PascalCase request data, None dropped."""
+    if isinstance(value, dict):
+        return {k[:1].upper() + k[1:]: _api(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_api(v) for v in value]
+    return value
+
+
+def _camel(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k[:1].lower() + k[1:]: _camel(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_camel(v) for v in value]
+    return value
+
+
+def terms(variant: str, scaling: ScalingSet | None) -> dict[str, Any]:
+    """A target's settings in manifest terms, keyed `variants[v].autoscaling.<path>`.
+
+    Only names the controller owns are included: someone else's policy is reported, not diffed.
+    """
+    if scaling is None:
+        return {}
+    out = capacity_terms(variant, scaling)
+    for name, policy in scaling.policies.items():
+        out.update(policy_terms(variant, name, policy))
+    for name, action in scaling.actions.items():
+        out.update(action_terms(variant, name, action))
+    return out
+
+
+def capacity_terms(variant: str, scaling: ScalingSet) -> dict[str, Any]:
+    base = f"variants[{variant}].autoscaling"
+    return {
+        f"{base}.minCapacity": scaling.min_capacity,
+        f"{base}.maxCapacity": scaling.max_capacity,
+    }
+
+
+def policy_terms(variant: str, name: str, policy: Mapping[str, Any]) -> dict[str, Any]:
+    policy_type = str(policy.get("PolicyType"))
+    if not owned_name(name) or policy_type not in CONFIG_KEYS:
+        return {}
+    label = name.removeprefix(NAME_PREFIX)
+    where = f"variants[{variant}].autoscaling.{PATHS[policy_type]}[{label}]"
+    return _policy_terms(where, policy_type, policy.get(CONFIG_KEYS[policy_type]) or {})
+
+
+def action_terms(variant: str, name: str, action: Mapping[str, Any]) -> dict[str, Any]:
+    if not owned_name(name):
+        return {}
+    label = name.removeprefix(NAME_PREFIX)
+    return _action_terms(f"variants[{variant}].autoscaling.scheduled[{label}]", action)
+
+
+def _policy_terms(where: str, policy_type: str, config: Mapping[str, Any]) -> dict[str, Any]:
+    kept = _camel({k: config[k] for k in SET_FIELDS[policy_type] if k in config})
+    metric = kept.pop("predefinedMetricSpecification", None)
+    if metric is not None:
+        kept["predefinedMetric"] = metric.get("predefinedMetricType")
+    if "customizedMetricSpecification" in kept:
+        kept["customizedMetric"] = kept.pop("customizedMetricSpecification")
+    return {f"{where}.{k}": v for k, v in kept.items()}
+
+
+def _action_terms(where: str, action: Mapping[str, Any]) -> dict[str, Any]:
+    capacity = action.get("ScalableTargetAction") or {}
+    return {
+        f"{where}.schedule": action.get("Schedule"),
+        f"{where}.timezone": action.get("Timezone") or "UTC",
+        f"{where}.minCapacity": capacity.get("MinCapacity"),
+        f"{where}.maxCapacity": capacity.get("MaxCapacity"),
+    }
+
+
+def starting_count(live_count: int | None, scaling: ScalingSet, fallback: int) -> int:
+    """The instance count a new config starts a scaled variant with: the live count (what
+    autoscaling chose) clamped to [min, max]; the manifest's count when nothing is live."""
+    count = live_count if live_count is not None else fallback
+    return max(scaling.min_capacity, min(scaling.max_capacity, count))
