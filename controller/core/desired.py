@@ -12,6 +12,7 @@ from typing import Any
 from controller.core import naming, tagging
 from controller.core.packages import PackageVersion
 from controller.core.plans import ResourceType
+from controller.core.scaling import ScalingSet, desired_sets
 from controller.manifests.models import (
     EndpointManifest,
     ImageModel,
@@ -44,6 +45,8 @@ class DesiredEndpoint:
     tags: dict[str, str]  # all tags to put on every resource, ownership included
     spec_hash: str
     terms: dict[str, Any] = field(default_factory=dict)  # flat manifest-terms view
+    # variant -> its autoscaling in Application Auto Scaling terms (autoscaled variants only)
+    scaling: dict[str, ScalingSet] = field(default_factory=dict)
 
     @property
     def weights(self) -> dict[str, tuple[float, int | None]]:
@@ -161,6 +164,7 @@ def build(
         tags=ownership_tags(spec.tags, controller_id, name, source, revision, spec_hash),
         spec_hash=spec_hash,
         terms=manifest_terms(manifest, packages),
+        scaling=desired_sets(manifest),
     )
 
 

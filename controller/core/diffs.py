@@ -19,6 +19,7 @@ from controller.core.kinds import delete_action
 from controller.core.livestate import LiveEndpoint
 from controller.core.observed import DiffOptions, Observed
 from controller.core.plans import EndpointPlan, Health, Reason, ResourceType, Status
+from controller.core.scaled_variants import foreign_replaced
 
 __all__ = ["DiffOptions", "Observed", "diff_endpoint"]
 
@@ -120,6 +121,14 @@ def _blocking_problem(
         return "NeedsAttention", (
             f"endpoint is {live.status}: {live.failure_reason}; it needs manual attention"
         )
+    if live.config_name != desired.config_name:
+        foreign = foreign_replaced(desired, seen, options.controller_id)
+        if foreign:
+            return "ScaledVariantNotOwned", (
+                f"variant(s) {', '.join(foreign)} are registered for autoscaling by a scalable "
+                "target sagemaker-gitops does not manage, and the update removes them or changes "
+                "their instance type, which SageMaker refuses; deregister the target first"
+            )
     attempted = (seen.endpoint_tags or {}).get(tagging.ATTEMPTED_CONFIG)
     failed_rollout = live.failure_reason and live.config_name != desired.config_name
     if failed_rollout and attempted == desired.config_name and live.status not in BUSY:

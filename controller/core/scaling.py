@@ -197,3 +197,19 @@ def starting_count(live_count: int | None, scaling: ScalingSet, fallback: int) -
     autoscaling chose) clamped to [min, max]; the manifest's count when nothing is live."""
     count = live_count if live_count is not None else fallback
     return max(scaling.min_capacity, min(scaling.max_capacity, count))
+
+
+@dataclass(frozen=True)
+class ScalingState:
+    """Every SageMaker variant scalable target in one region, by lower-cased resource id."""
+
+    targets: Mapping[str, LiveTarget] = field(default_factory=dict)
+
+    def for_endpoint(self, endpoint: str) -> dict[str, LiveTarget]:
+        """variant -> target, for every target registered on the endpoint's variants."""
+        prefix = f"endpoint/{endpoint}/variant/".lower()
+        return {
+            t.resource_id[len(prefix) :]: t
+            for rid, t in sorted(self.targets.items())
+            if rid.startswith(prefix)
+        }

@@ -10,16 +10,20 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any
 
 from controller.aws import reading
+from controller.aws import scaling as scaling_reads
 from controller.aws.clients import Clients
 from controller.core import kinds, livestate
 from controller.core.desired import DesiredEndpoint
 from controller.core.gc import gc_candidates
 from controller.core.observed import Observed
 from controller.core.plans import EndpointPlan, Op, ResourceType
+from controller.core.scaling import LiveTarget, ScalingState
+from controller.core.scaling_actions import in_sync
 from controller.core.snapshots import endpoint_key
 from controller.keyedlocks import KeyedLocks
 
@@ -37,6 +41,12 @@ class _Cached:
     at: float
 
 
+@dataclass
+class _CachedScaling:
+    state: ScalingState
+    at: float
+
+
 class Observer:
     """Reads live state; thread-safe, one per reconciler."""
 
@@ -45,6 +55,8 @@ class Observer:
         self.options = options
         self.describes = reading.DescribeCache()
         self._inventories: dict[str, _Cached] = {}
+        self._scaling: dict[str, _CachedScaling] = {}
+        self._target_tags: dict[str, dict[str, str]] = {}  # scalable target ARN -> tags
         self._fetching = KeyedLocks()
         self._lock = threading.Lock()
 
@@ -52,6 +64,46 @@ class Observer:
         """Drop the owned-resource index, so the next read sees fresh state."""
         with self._lock:
             self._inventories.clear()
+            self._scaling.clear()
+
+    def forget_scaling(self, region: str) -> None:
+        """After the controller changed autoscaling: the next read sees what it did."""
+        with self._lock:
+            self._scaling.pop(region, None)
+
+    def scaling(self, region: str) -> ScalingState:
+        """The region's variant scalable targets: one paged read per pass, shared like the index."""
+        with self._fetching(("scaling", region)):
+            with self._lock:
+                cached = self._scaling.get(region)
+            if cached is None or time.monotonic() - cached.at > self.options.index_ttl:
+                client = self.clients.client(kinds.AUTOSCALING, region)
+                cached = _CachedScaling(scaling_reads.read_scaling(client), time.monotonic())
+                with self._lock:
+                    self._scaling[region] = cached
+        return cached.state
+
+    def targets(
+        self, region: str, endpoint: str, need_tags: Callable[[str, LiveTarget], bool]
+    ) -> dict[str, LiveTarget]:
+        """variant -> scalable target on `endpoint`, with tags for those `need_tags` picks."""
+        found = self.scaling(region).for_endpoint(endpoint)
+        return {
+            v: replace(t, tags=self._tags_of(region, t)) if need_tags(v, t) else t
+            for v, t in found.items()
+        }
+
+    def _tags_of(self, region: str, target: LiveTarget) -> dict[str, str]:
+        # A target's ARN is new at every registration and only the controller tags what it
+        # registers, so tags are cached by ARN for the life of the process.
+        with self._lock:
+            known = self._target_tags.get(target.arn)
+        if known is None:
+            client = self.clients.client(kinds.AUTOSCALING, region)
+            known = scaling_reads.target_tags(client, target.arn)
+            with self._lock:
+                self._target_tags[target.arn] = known
+        return known
 
     def inventory(self, region: str) -> livestate.Inventory:
         with self._fetching(("inventory", region)):
@@ -86,13 +138,22 @@ class Observer:
             for resource_type, name in want.immutable_resources
             if (item := inventory.get(kinds.kind_of(resource_type).segment, name)) is not None
         }
-        if endpoint is not None and endpoint.config_name == want.config_name:
+        rollout = endpoint is None or endpoint.config_name != want.config_name
+        targets = self.targets(
+            region,
+            want.name,
+            # Ownership matters only for a target the plan may change: one out of step with the
+            # manifest, or any on a variant a rollout may replace. A no-op pass reads no tags.
+            lambda v, t: rollout or not in_sync(v, want.scaling.get(v), t),
+        )
+        if endpoint is not None and not rollout:
             return Observed(
                 endpoint,
                 tags,
                 resource_tags=resource_tags,
                 config_exists=True,
                 superseded=self._superseded(client, region, want, endpoint),
+                scaling=targets,
             )
         missing = frozenset(
             name
@@ -103,7 +164,9 @@ class Observer:
         config = kinds.ENDPOINT_CONFIG
         config_exists = self._exists(client, region, inventory, config, want.config_name)
         live_terms = self._live_terms(client, region, endpoint) if endpoint else None
-        return Observed(endpoint, tags, live_terms, missing, config_exists, resource_tags)
+        return Observed(
+            endpoint, tags, live_terms, missing, config_exists, resource_tags, scaling=targets
+        )
 
     def endpoint_tags(
         self, client: Any, inventory: livestate.Inventory, endpoint: livestate.LiveEndpoint | None

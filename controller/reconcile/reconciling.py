@@ -17,6 +17,7 @@ from controller.aws.applying import apply_endpoint
 from controller.aws.clients import Clients
 from controller.aws.registry import Registry
 from controller.core import livestate
+from controller.core.kinds import AUTOSCALING, kind_of
 from controller.core.outcomes import Outcome, OutcomeKind
 from controller.core.plans import EndpointPlan, Health, Op, Plan, Status
 from controller.core.snapshots import Snapshot, split_key
@@ -108,7 +109,12 @@ class Reconciler:
         if plan.held or not apply:
             return self._held(name, plan, apply)
         try:
-            applied = apply_endpoint(self.clients.sagemaker(region), plan, self.inventory(region))
+            applied = apply_endpoint(
+                self.clients.sagemaker(region),
+                plan,
+                self.inventory(region),
+                services={AUTOSCALING: self.clients.client(AUTOSCALING, region)},
+            )
         except (Throttled, Conflict) as e:
             log.warning("apply deferred", error=str(e))
             return Outcome(name, OutcomeKind.TRANSIENT, str(e), plan=plan, reason="Retrying")
@@ -116,6 +122,8 @@ class Reconciler:
             log.error("apply failed", error=str(e))
             return Outcome(name, OutcomeKind.TRANSIENT, str(e), plan=plan, reason="ApplyFailed")
         self.observer.forget_deleted(region, plan)
+        if any(kind_of(a.type).service == AUTOSCALING for a in plan.actions):
+            self.observer.forget_scaling(region)
         changes = tuple((c.type.value, c.name, c.result) for c in applied)
         mutated = any(result != "unchanged" for _, _, result in changes)
         if all(a.op is Op.TAG for a in plan.actions):
