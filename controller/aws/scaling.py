@@ -1,8 +1,8 @@
 """Reading Application Auto Scaling: every SageMaker variant target of a region in one pass.
 
 Read-only. A pass costs one paged DescribeScalableTargets per region (namespace sagemaker), and,
-only when some target exists, one paged DescribeScalingPolicies and one paged
-DescribeScheduledActions: never a call per endpoint. Targets' tags are not in those answers;
+only when some target exists, one paged DescribeScalingPolicies (10 policies a page) and one
+paged DescribeScheduledActions: never a call per endpoint. Targets' tags are not in those answers;
 ListTagsForResource is called only for a target the controller is about to change.
 """
 
@@ -17,7 +17,12 @@ from controller.aws.reading import call, translate
 from controller.core import scaling
 from controller.core.scaling import LiveTarget, ScalingSet, ScalingState
 
-PAGE = 50  # the API's largest MaxResults
+# The largest MaxResults each API allows: fewer pages per pass.
+PAGE = {
+    "describe_scalable_targets": 50,
+    "describe_scaling_policies": 10,
+    "describe_scheduled_actions": 50,
+}
 
 
 def read_scaling(client: Any) -> ScalingState:
@@ -55,7 +60,7 @@ def read_scaling(client: Any) -> ScalingState:
 def _pages(client: Any, operation: str, key: str) -> list[dict[str, Any]]:
     paginator = client.get_paginator(operation)
     pages = paginator.paginate(
-        ServiceNamespace=scaling.NAMESPACE, PaginationConfig={"PageSize": PAGE}
+        ServiceNamespace=scaling.NAMESPACE, PaginationConfig={"PageSize": PAGE[operation]}
     )
     try:
         return [item for page in pages for item in page.get(key, [])]
