@@ -3,9 +3,12 @@
 For N endpoints over G model package groups, counts the operations the sandbox served during
 (a) the first `apply` (creation), (b) a no-op `plan`, (c) a no-op `apply`, (d) an `apply` after
 one manifest's version changed. The budget of a no-op pass is one DescribeEndpoint per endpoint,
-one ListModelPackages listing per group, one GetResources page per 100 owned resources, and one
-GetCallerIdentity for `plan`; creation adds the three Create calls per endpoint, a version change
-the three calls of that endpoint (CreateModel, CreateEndpointConfig, UpdateEndpoint).
+one ListModelPackages listing per group, one GetResources page per 100 owned resources, one
+DescribeScalableTargets page per 50 variant targets (the fleet has none: one call; with targets,
+DescribeScalingPolicies and DescribeScheduledActions add one paged call each, per region and
+pass, never per endpoint), and one GetCallerIdentity for `plan`; creation adds the three Create
+calls per endpoint, a version change the three calls of that endpoint (CreateModel,
+CreateEndpointConfig, UpdateEndpoint).
 The client-side rate limit is lifted (`--calls-per-second 1000`): it changes time, not counts.
 """
 
@@ -32,6 +35,7 @@ def budget(phase: str, endpoints: int, groups: int, owned: int) -> dict[str, int
         "DescribeEndpoint": endpoints,
         "ListModelPackages": groups,
         "GetResources": pages(owned, 100),
+        "DescribeScalableTargets": 1,
     }
     if phase == "noop_plan":
         reads["GetCallerIdentity"] = 1

@@ -259,3 +259,24 @@ def test_prune_deregisters_with_the_endpoint(world: World, aas: Any) -> None:
     assert mutations["DeregisterScalableTarget"] == 1
     assert mutations["DeleteEndpoint"] == 1
     assert target(aas) is None
+
+
+def test_no_op_budget_grows_per_pass_not_per_endpoint(world: World) -> None:
+    for name in ("churn", "fraud", "kmeans"):
+        world.write(f"{name}.yaml", manifest().replace("name: churn", f"name: {name}"))
+    assert world.apply().code == 0
+    before = world.calls()
+
+    assert world.apply("--concurrency", "8").code == 0
+
+    used = {op: n - before.get(op, 0) for op, n in world.calls().items() if n != before.get(op, 0)}
+    # Autoscaling on every endpoint adds three paged listings per region per pass (targets,
+    # policies, scheduled actions) and no call per endpoint: no tags are read for targets in sync.
+    assert used == {
+        "DescribeEndpoint": 3,
+        "ListModelPackages": 1,
+        "GetResources": 1,
+        "DescribeScalableTargets": 1,
+        "DescribeScalingPolicies": 1,
+        "DescribeScheduledActions": 1,
+    }
