@@ -184,12 +184,13 @@ def _policy_terms(where: str, policy_type: str, config: Mapping[str, Any]) -> di
 
 def _action_terms(where: str, action: Mapping[str, Any]) -> dict[str, Any]:
     capacity = action.get("ScalableTargetAction") or {}
-    return {
-        f"{where}.schedule": action.get("Schedule"),
-        f"{where}.timezone": action.get("Timezone") or "UTC",
-        f"{where}.minCapacity": capacity.get("MinCapacity"),
-        f"{where}.maxCapacity": capacity.get("MaxCapacity"),
+    found = {
+        "schedule": action.get("Schedule"),
+        "timezone": action.get("Timezone") or "UTC",
+        "minCapacity": capacity.get("MinCapacity"),
+        "maxCapacity": capacity.get("MaxCapacity"),
     }
+    return {f"{where}.{k}": v for k, v in found.items() if v is not None}
 
 
 def starting_count(live_count: int | None, scaling: ScalingSet, fallback: int) -> int:
