@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from controller.core import naming, tagging
+from controller.core import naming, surface, tagging
+from controller.core.casing import flatten, pascal
 from controller.core.packages import PackageVersion
 from controller.core.plans import ResourceType
 from controller.core.scaling import ScalingSet, desired_sets
@@ -62,17 +63,8 @@ class DesiredEndpoint:
 
 def api_dict(model: Any) -> dict[str, Any]:
     """A manifest sub-model as SageMaker request JSON (camelCase -> PascalCase, None dropped)."""
-    data = model.model_dump(by_alias=True, exclude_none=True)
-    result: dict[str, Any] = _pascal(data)
+    result: dict[str, Any] = pascal(model.model_dump(by_alias=True, exclude_none=True))
     return result
-
-
-def _pascal(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k[:1].upper() + k[1:]: _pascal(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_pascal(v) for v in value]
-    return value
 
 
 def model_request(variant: Variant, role: str, package: PackageVersion | None) -> dict[str, Any]:
@@ -104,6 +96,7 @@ def production_variant(variant: Variant, model_name: str) -> dict[str, Any]:
         out["InitialInstanceCount"] = variant.instance_count
         if variant.volume_size_in_gb:
             out["VolumeSizeInGB"] = variant.volume_size_in_gb
+        out.update(surface.variant_request(variant))
     return out
 
 
@@ -136,6 +129,7 @@ def build(
     for variant in spec.variants:
         package = packages.get(variant.name)
         request = model_request(variant, spec.execution_role_arn, package)
+        request.update(surface.model_request(spec))
         model_name = naming.model_name(name, variant.name, request)
         display = f"{package.group} v{package.version}" if package else _image(variant)
         models.append(
@@ -149,8 +143,10 @@ def build(
         config["DataCaptureConfig"] = api_dict(spec.data_capture)
     if spec.kms_key_id:
         config["KmsKeyId"] = spec.kms_key_id
+    config.update(surface.config_request(spec))
     config_name = naming.config_name(name, _config_identity(config))
-    spec_hash = naming.content_hash(spec.model_dump(mode="json"), length=12)
+    # Defaults left out: a new optional manifest field must not change every endpoint's hash.
+    spec_hash = naming.content_hash(spec.model_dump(mode="json", exclude_defaults=True), length=12)
     return DesiredEndpoint(
         key=key,
         name=name,
@@ -220,18 +216,12 @@ def manifest_terms(
             terms[f"{base}.initialInstanceCount"] = v.instance_count
             if v.volume_size_in_gb:
                 terms[f"{base}.volumeSizeInGB"] = v.volume_size_in_gb
+            terms.update(surface.variant_terms(base, v))
     if spec.data_capture:
-        for k, val in _flatten(spec.data_capture.model_dump(by_alias=True, exclude_none=True)):
+        for k, val in flatten(spec.data_capture.model_dump(by_alias=True, exclude_none=True)):
             terms[f"dataCapture.{k}"] = val
     if spec.kms_key_id:  # part of the config's identity: without a term it would look like drift
         terms["kmsKeyId"] = spec.kms_key_id
+    terms.update(surface.config_terms(spec))
+    terms.update(surface.model_terms(spec))
     return terms
-
-
-def _flatten(value: Any, prefix: str = "") -> list[tuple[str, Any]]:
-    if isinstance(value, dict):
-        out: list[tuple[str, Any]] = []
-        for k, v in value.items():
-            out.extend(_flatten(v, f"{prefix}.{k}" if prefix else k))
-        return out
-    return [(prefix, value)]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from controller.core import tagging
+from controller.core import surface, tagging
 from controller.core.packages import parse_package_arn
 
 
@@ -98,6 +98,7 @@ def config_terms(
         if model is not None:
             terms["executionRoleArn"] = model.get("ExecutionRoleArn")
             terms.update(_model_terms(base, model))
+            terms.update(surface.live_model_terms(model))
         weight, count = current.get(pv["VariantName"], (None, None))
         terms[f"{base}.initialWeight"] = (
             weight if weight is not None else pv.get("InitialVariantWeight")
@@ -110,10 +111,12 @@ def config_terms(
             terms[f"{base}.initialInstanceCount"] = count or pv.get("InitialInstanceCount")
             if pv.get("VolumeSizeInGB"):
                 terms[f"{base}.volumeSizeInGB"] = pv["VolumeSizeInGB"]
+            terms.update(surface.live_variant_terms(base, pv))
     for k, v in _capture_terms(config.get("DataCaptureConfig")):
         terms[f"dataCapture.{k}"] = v
     if config.get("KmsKeyId"):
         terms["kmsKeyId"] = config["KmsKeyId"]
+    terms.update(surface.live_config_terms(config))
     return terms
 
 

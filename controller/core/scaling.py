@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from controller.core.casing import camel, pascal
 from controller.manifests.models import EndpointManifest
 from controller.manifests.scaling import NAME_PREFIX, Autoscaling
 
@@ -89,7 +90,7 @@ def desired_sets(manifest: EndpointManifest) -> dict[str, ScalingSet]:
 def _desired(scaling: Autoscaling) -> ScalingSet:
     policies: dict[str, Mapping[str, Any]] = {}
     for tracking in scaling.target_tracking:
-        config = _api(tracking.model_dump(by_alias=True, exclude_none=True, exclude={"name"}))
+        config = pascal(tracking.model_dump(by_alias=True, exclude_none=True, exclude={"name"}))
         metric = config.pop("PredefinedMetric", None)
         if metric is not None:
             config["PredefinedMetricSpecification"] = {"PredefinedMetricType": metric}
@@ -97,13 +98,13 @@ def _desired(scaling: Autoscaling) -> ScalingSet:
             config["CustomizedMetricSpecification"] = config.pop("CustomizedMetric")
         policies[NAME_PREFIX + tracking.label] = _policy("TargetTrackingScaling", config)
     for step in scaling.step_scaling:
-        config = _api(step.model_dump(by_alias=True, exclude_none=True, exclude={"name"}))
+        config = pascal(step.model_dump(by_alias=True, exclude_none=True, exclude={"name"}))
         policies[NAME_PREFIX + step.name] = _policy("StepScaling", config)
     actions = {
         NAME_PREFIX + s.name: {
             "Schedule": s.schedule,
             "Timezone": s.timezone,
-            "ScalableTargetAction": _api(
+            "ScalableTargetAction": pascal(
                 s.model_dump(by_alias=True, include={"min_capacity", "max_capacity"})
             ),
         }
@@ -114,23 +115,6 @@ def _desired(scaling: Autoscaling) -> ScalingSet:
 
 def _policy(policy_type: str, config: dict[str, Any]) -> dict[str, Any]:
     return {"PolicyType": policy_type, CONFIG_KEYS[policy_type]: config}
-
-
-def _api(value: Any) -> Any:
-    """camelCase manifest data -> PascalCase request data, None dropped."""
-    if isinstance(value, dict):
-        return {k[:1].upper() + k[1:]: _api(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [_api(v) for v in value]
-    return value
-
-
-def _camel(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k[:1].lower() + k[1:]: _camel(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_camel(v) for v in value]
-    return value
 
 
 def terms(variant: str, scaling: ScalingSet | None) -> dict[str, Any]:
@@ -173,7 +157,7 @@ def action_terms(variant: str, name: str, action: Mapping[str, Any]) -> dict[str
 
 
 def _policy_terms(where: str, policy_type: str, config: Mapping[str, Any]) -> dict[str, Any]:
-    kept = _camel({k: config[k] for k in SET_FIELDS[policy_type] if k in config})
+    kept = camel({k: config[k] for k in SET_FIELDS[policy_type] if k in config})
     metric = kept.pop("predefinedMetricSpecification", None)
     if metric is not None:
         kept["predefinedMetric"] = metric.get("predefinedMetricType")

@@ -20,6 +20,7 @@ from pydantic import (
 from controller.manifests import botocore_model as api
 from controller.manifests.base import Strict
 from controller.manifests.scaling import Autoscaling
+from controller.manifests.surface import AsyncInference, VariantHosting, VpcConfig
 
 API_VERSION = "sagemaker-gitops/v1"
 RESERVED_TAG_PREFIXES = ("aws:", "sagemaker-gitops/")
@@ -128,7 +129,7 @@ class Serverless(Strict):
         return self
 
 
-class Variant(Strict):
+class Variant(VariantHosting):
     """One production variant: a model and the capacity that serves it."""
 
     name: VariantName
@@ -320,6 +321,12 @@ class EndpointSpec(Strict):
     """Data capture settings (part of the EndpointConfig)."""
     kms_key_id: str | None = Field(default=None, max_length=2048)
     """KMS key for the ML storage volumes."""
+    async_inference: AsyncInference | None = None
+    """Serve asynchronously: queue requests, write results to S3 (AsyncInferenceConfig)."""
+    vpc_config: VpcConfig | None = None
+    """Run every Model of the endpoint in this VPC (Model VpcConfig)."""
+    enable_network_isolation: bool = False
+    """No network access for the Models' containers (Model EnableNetworkIsolation)."""
     tags: Tags = {}
     """Tags on every resource made for this endpoint (reserved: aws:, sagemaker-gitops/)."""
     adopt: bool = False
