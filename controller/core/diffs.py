@@ -121,6 +121,9 @@ def _blocking_problem(
         return "NeedsAttention", (
             f"endpoint is {live.status}: {live.failure_reason}; it needs manual attention"
         )
+    renamed = _renamed_variants(desired, seen) if live.config_name != desired.config_name else None
+    if renamed:
+        return "InvalidSpec", renamed
     if live.config_name != desired.config_name:
         foreign = foreign_replaced(desired, seen, options.controller_id)
         if foreign:
@@ -138,3 +141,24 @@ def _blocking_problem(
             "manifest or the registry changes"
         )
     return None
+
+
+def _renamed_variants(desired: DesiredEndpoint, seen: Observed) -> str | None:
+    """A blue/green rollout shifts traffic variant by variant, so the new config must keep the
+    live variant names; a rename needs a deployment without blueGreenUpdatePolicy."""
+    policy = desired.deployment_config or {}
+    if "BlueGreenUpdatePolicy" not in policy or seen.live_terms is None:
+        return None
+    live = {
+        p.split("]")[0].removeprefix("variants[")
+        for p in seen.live_terms
+        if p.startswith("variants[")
+    }
+    want = {v.name for v in desired.manifest.spec.variants}
+    if live == want:
+        return None
+    return (
+        f"deployment.blueGreenUpdatePolicy keeps the variant names: live "
+        f"{', '.join(sorted(live))}, manifest {', '.join(sorted(want))}; roll the rename out "
+        "without blueGreenUpdatePolicy, or keep the names"
+    )

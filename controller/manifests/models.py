@@ -187,6 +187,12 @@ class CapacitySize(Strict):
     value: int = Field(ge=1)
     """Instances, or percent of capacity."""
 
+    @model_validator(mode="after")
+    def _percent_at_most_100(self) -> CapacitySize:
+        if self.type == "CAPACITY_PERCENT" and self.value > 100:
+            raise ValueError("a CAPACITY_PERCENT value is at most 100")
+        return self
+
 
 class TrafficRouting(Strict):
     """How blue/green shifts traffic (TrafficRoutingConfig)."""
@@ -206,6 +212,15 @@ class TrafficRouting(Strict):
             raise ValueError("canarySize is required for CANARY and only allowed there")
         if (self.type == "LINEAR") != (self.linear_step_size is not None):
             raise ValueError("linearStepSize is required for LINEAR and only allowed there")
+        for what, size in (
+            ("canarySize", self.canary_size),
+            ("linearStepSize", self.linear_step_size),
+        ):
+            if size is not None and size.type == "CAPACITY_PERCENT" and size.value > 50:
+                raise ValueError(
+                    f"{what}: at most 50 percent of the fleet (SageMaker shifts to the canary "
+                    "or step first, so more than half is no longer a guarded rollout)"
+                )
         return self
 
 
@@ -342,6 +357,17 @@ class EndpointSpec(Strict):
             raise ValueError(f"variant names must be unique; repeated: {', '.join(duplicates)}")
         if sum(v.initial_weight for v in self.variants) <= 0:
             raise ValueError("at least one variant needs a positive initialWeight")
+        return self
+
+    @model_validator(mode="after")
+    def _rolling_fits(self) -> EndpointSpec:
+        rolling = self.deployment is not None and self.deployment.rolling_update_policy
+        if rolling and (len(self.variants) > 1 or any(v.serverless for v in self.variants)):
+            raise ValueError(
+                "deployment.rollingUpdatePolicy needs exactly one instance-based variant "
+                "(SageMaker does not roll serverless or multi-variant endpoints); use "
+                "blueGreenUpdatePolicy"
+            )
         return self
 
 
