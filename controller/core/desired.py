@@ -125,8 +125,10 @@ def build(
     """Desired resources for one manifest; `packages` maps variant name -> resolved version."""
     manifest, spec = loaded_manifest, loaded_manifest.spec
     name = manifest.metadata.name
-    models, variants = [], []
-    for variant in spec.variants:
+    models: list[DesiredModel] = []
+    variants: list[dict[str, Any]] = []
+    shadows: list[dict[str, Any]] = []
+    for variant in [*spec.variants, *spec.shadow_variants]:
         package = packages.get(variant.name)
         request = model_request(variant, spec.execution_role_arn, package)
         request.update(surface.model_request(spec))
@@ -135,10 +137,13 @@ def build(
         models.append(
             DesiredModel(model_name, variant.name, {"ModelName": model_name, **request}, display)
         )
-        variants.append(production_variant(variant, model_name))
+        group = shadows if variant in spec.shadow_variants else variants
+        group.append(production_variant(variant, model_name))
     # Variant order means nothing to SageMaker: sorting keeps a YAML reorder from renaming the
     # config (and so from starting a rollout).
     config: dict[str, Any] = {"ProductionVariants": sorted(variants, key=_variant_name)}
+    if shadows:
+        config["ShadowProductionVariants"] = sorted(shadows, key=_variant_name)
     if spec.data_capture:
         config["DataCaptureConfig"] = api_dict(spec.data_capture)
     if spec.kms_key_id:
@@ -196,27 +201,9 @@ def manifest_terms(
     """Reviewer-facing fields, flat, keyed by manifest path (`variants[a].model.version`)."""
     spec = manifest.spec
     terms: dict[str, Any] = {"executionRoleArn": spec.execution_role_arn}
-    for v in spec.variants:
-        base = f"variants[{v.name}]"
-        model = v.model
-        if isinstance(model, RegistryModel):
-            terms[f"{base}.model.packageGroup"] = model.package_group
-            terms[f"{base}.model.version"] = model.version
-        else:
-            terms[f"{base}.model.image"] = model.image
-            terms[f"{base}.model.modelDataUrl"] = model.model_data_url
-        for k, val in sorted(model.environment.items()):
-            terms[f"{base}.model.environment.{k}"] = val
-        terms[f"{base}.initialWeight"] = float(v.initial_weight)
-        if v.serverless is not None:
-            for k, val in v.serverless.model_dump(by_alias=True, exclude_none=True).items():
-                terms[f"{base}.serverless.{k}"] = val
-        else:
-            terms[f"{base}.instanceType"] = v.instance_type
-            terms[f"{base}.initialInstanceCount"] = v.instance_count
-            if v.volume_size_in_gb:
-                terms[f"{base}.volumeSizeInGB"] = v.volume_size_in_gb
-            terms.update(surface.variant_terms(base, v))
+    for kind, group in (("variants", spec.variants), ("shadowVariants", spec.shadow_variants)):
+        for v in group:
+            terms.update(_variant_terms(f"{kind}[{v.name}]", v))
     if spec.data_capture:
         for k, val in flatten(spec.data_capture.model_dump(by_alias=True, exclude_none=True)):
             terms[f"dataCapture.{k}"] = val
@@ -224,4 +211,28 @@ def manifest_terms(
         terms["kmsKeyId"] = spec.kms_key_id
     terms.update(surface.config_terms(spec))
     terms.update(surface.model_terms(spec))
+    return terms
+
+
+def _variant_terms(base: str, v: Variant) -> dict[str, Any]:
+    terms: dict[str, Any] = {}
+    model = v.model
+    if isinstance(model, RegistryModel):
+        terms[f"{base}.model.packageGroup"] = model.package_group
+        terms[f"{base}.model.version"] = model.version
+    else:
+        terms[f"{base}.model.image"] = model.image
+        terms[f"{base}.model.modelDataUrl"] = model.model_data_url
+    for k, val in sorted(model.environment.items()):
+        terms[f"{base}.model.environment.{k}"] = val
+    terms[f"{base}.initialWeight"] = float(v.initial_weight)
+    if v.serverless is not None:
+        for k, val in v.serverless.model_dump(by_alias=True, exclude_none=True).items():
+            terms[f"{base}.serverless.{k}"] = val
+    else:
+        terms[f"{base}.instanceType"] = v.instance_type
+        terms[f"{base}.initialInstanceCount"] = v.instance_count
+        if v.volume_size_in_gb:
+            terms[f"{base}.volumeSizeInGB"] = v.volume_size_in_gb
+        terms.update(surface.variant_terms(base, v))
     return terms

@@ -27,7 +27,8 @@ def gc_candidates(
         pv.get("ModelName")
         for name in kept
         if (d := described.get(name)) is not None
-        for pv in d.get("ProductionVariants", [])
+        # Shadow variants name Models too: a model only a shadow serves is still in use.
+        for pv in [*d.get("ProductionVariants", []), *d.get("ShadowProductionVariants", [])]
     }
     if current not in described or described[current] is None:
         return ()  # cannot tell which models the live config uses: delete nothing

@@ -330,6 +330,10 @@ class EndpointSpec(Strict):
     """IAM role SageMaker assumes to pull images and model data."""
     variants: list[Variant] = Field(min_length=1, max_length=10)
     """1 to 10 production variants."""
+    shadow_variants: list[Variant] = Field(default=[], max_length=1)
+    """Shadow variants (ShadowProductionVariants), same shape as variants: they receive a copy
+    of the production traffic (initialWeight sets the sampled share) and their responses are
+    discarded. SageMaker allows one, next to exactly one production variant."""
     deployment: Deployment | None = None
     """How updates roll out (UpdateEndpoint DeploymentConfig)."""
     data_capture: DataCapture | None = None
@@ -351,12 +355,16 @@ class EndpointSpec(Strict):
 
     @model_validator(mode="after")
     def _variants_consistent(self) -> EndpointSpec:
-        names = [v.name for v in self.variants]
+        names = [v.name for v in self.variants + self.shadow_variants]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             raise ValueError(f"variant names must be unique; repeated: {', '.join(duplicates)}")
         if sum(v.initial_weight for v in self.variants) <= 0:
             raise ValueError("at least one variant needs a positive initialWeight")
+        if self.shadow_variants and len(self.variants) != 1:
+            raise ValueError("shadowVariants need exactly one production variant")
+        if any(v.autoscaling for v in self.shadow_variants):
+            raise ValueError("autoscaling is for production variants, not shadowVariants")
         return self
 
     @model_validator(mode="after")

@@ -221,7 +221,7 @@ class Observer:
             return None
         models = {
             pv["ModelName"]: self._describe(client, region, kinds.MODEL, pv["ModelName"])
-            for pv in config.get("ProductionVariants", [])
+            for pv in livestate.all_variants(config)
             if pv.get("ModelName")
         }
         return livestate.config_terms(config, models, endpoint)

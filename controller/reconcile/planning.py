@@ -110,7 +110,8 @@ class Planner:
     ) -> dict[str, PackageVersion]:
         packages: dict[str, PackageVersion] = {}
         errors: list[str] = []
-        for variant in entry.manifest.spec.variants:
+        spec = entry.manifest.spec
+        for variant in [*spec.variants, *spec.shadow_variants]:
             if isinstance(variant.model, RegistryModel):
                 try:
                     packages[variant.name] = self.registry.resolve(

@@ -163,3 +163,48 @@ def test_serverless_to_instance_and_back(world: World) -> None:
     }
     assert "InstanceType" not in config["ProductionVariants"][0]
     assert world.mutations_during(lambda: world.apply()) == {}
+
+
+def shadowed(version: int) -> str:
+    return f"""
+apiVersion: sagemaker-gitops/v1
+kind: Endpoint
+metadata:
+  name: churn
+spec:
+  executionRoleArn: {ROLE}
+  variants:
+    - name: champion
+      model: {{packageGroup: churn-xgb, version: 1}}
+      instanceType: ml.m5.xlarge
+  shadowVariants:
+    - name: challenger
+      model: {{packageGroup: churn-xgb, version: {version}}}
+      instanceType: ml.m5.large
+      initialWeight: 0.5
+"""
+
+
+def test_shadow_variants_reach_the_config_and_roll_out(world: World) -> None:
+    world.write("churn.yaml", shadowed(1))
+    assert world.apply().code == 0
+    [config] = recorded(world, "CreateEndpointConfig")
+    world.write("churn.yaml", shadowed(2))
+
+    plan = json.loads(world.plan("--format", "json").out)
+    mutations = world.mutations_during(lambda: world.apply())
+
+    [shadow] = config["ShadowProductionVariants"]
+    assert {k: v for k, v in shadow.items() if k != "ModelName"} == {
+        "VariantName": "challenger",
+        "InstanceType": "ml.m5.large",
+        "InitialInstanceCount": 1,
+        "InitialVariantWeight": 0.5,
+    }
+    assert [v["VariantName"] for v in config["ProductionVariants"]] == ["champion"]
+    changes = [c for a in plan["endpoints"][0]["actions"] for c in a["changes"]]
+    assert [(c["path"], c["before"], c["after"]) for c in changes] == [
+        ("shadowVariants[challenger].model.version", 1, 2)
+    ]
+    assert mutations["UpdateEndpoint"] == 1
+    assert world.mutations_during(lambda: world.apply()) == {}
