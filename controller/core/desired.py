@@ -17,6 +17,7 @@ from controller.core.scaling import ScalingSet, desired_sets
 from controller.manifests.models import (
     EndpointManifest,
     ImageModel,
+    PipelineModel,
     RegistryModel,
     Variant,
 )
@@ -69,18 +70,15 @@ def api_dict(model: Any) -> dict[str, Any]:
 
 def model_request(variant: Variant, role: str, package: PackageVersion | None) -> dict[str, Any]:
     source = variant.model
+    if isinstance(source, PipelineModel):
+        return {"ExecutionRoleArn": role, **surface.pipeline_request(source)}
     if isinstance(source, RegistryModel):
         assert package is not None, "registry models are resolved before building"
         container: dict[str, Any] = {"ModelPackageName": package.arn}
-    else:
-        container = {"Image": source.image}
-        if source.model_data_url:
-            container["ModelDataUrl"] = source.model_data_url
-    if source.environment:
-        container["Environment"] = dict(sorted(source.environment.items()))
-    key = "Containers" if isinstance(source, RegistryModel) else "PrimaryContainer"
-    body = [container] if key == "Containers" else container
-    return {"ExecutionRoleArn": role, key: body}
+        if source.environment:
+            container["Environment"] = dict(sorted(source.environment.items()))
+        return {"ExecutionRoleArn": role, "Containers": [container]}
+    return {"ExecutionRoleArn": role, "PrimaryContainer": surface.container_request(source)}
 
 
 def production_variant(variant: Variant, model_name: str) -> dict[str, Any]:
@@ -217,14 +215,18 @@ def manifest_terms(
 def _variant_terms(base: str, v: Variant) -> dict[str, Any]:
     terms: dict[str, Any] = {}
     model = v.model
-    if isinstance(model, RegistryModel):
+    if isinstance(model, PipelineModel):
+        terms.update(surface.pipeline_terms(base, surface.pipeline_request(model)))
+    elif isinstance(model, RegistryModel):
         terms[f"{base}.model.packageGroup"] = model.package_group
         terms[f"{base}.model.version"] = model.version
     else:
         terms[f"{base}.model.image"] = model.image
         terms[f"{base}.model.modelDataUrl"] = model.model_data_url
-    for k, val in sorted(model.environment.items()):
-        terms[f"{base}.model.environment.{k}"] = val
+        terms.update(surface.data_source_terms(base, surface.container_request(model)))
+    if not isinstance(model, PipelineModel):
+        for k, val in sorted(model.environment.items()):
+            terms[f"{base}.model.environment.{k}"] = val
     terms[f"{base}.initialWeight"] = float(v.initial_weight)
     if v.serverless is not None:
         for k, val in v.serverless.model_dump(by_alias=True, exclude_none=True).items():

@@ -142,6 +142,8 @@ def _variant_terms(
 
 
 def _model_terms(base: str, model: dict[str, Any]) -> dict[str, Any]:
+    if surface.is_pipeline(model):
+        return surface.pipeline_terms(base, model)
     containers = model.get("Containers") or [model.get("PrimaryContainer") or {}]
     container = containers[0] if containers else {}
     terms: dict[str, Any] = {}
@@ -151,6 +153,7 @@ def _model_terms(base: str, model: dict[str, Any]) -> dict[str, Any]:
     else:
         terms[f"{base}.model.image"] = container.get("Image")
         terms[f"{base}.model.modelDataUrl"] = container.get("ModelDataUrl")
+        terms.update(surface.data_source_terms(base, container))
     for k, v in sorted((container.get("Environment") or {}).items()):
         terms[f"{base}.model.environment.{k}"] = v
     return terms

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from controller.core.casing import camel, flatten, pascal
-from controller.manifests.models import EndpointSpec, Variant
+from controller.manifests.models import EndpointSpec, ImageModel, PipelineModel, Variant
 from controller.manifests.surface import VariantHosting
 
 # Manifest name -> ProductionVariant key, for the VariantHosting fields.
@@ -89,3 +89,50 @@ def _terms(prefix: str, api_value: Any) -> dict[str, Any]:
     if not api_value:
         return {}
     return {f"{prefix}.{path}": v for path, v in flatten(camel(api_value))}
+
+
+CONTAINER_KEYS = ("ContainerHostname", "Image", "ModelDataUrl", "ModelDataSource", "Environment")
+
+
+def container_request(source: ImageModel) -> dict[str, Any]:
+    """One ContainerDefinition of a bring-your-own model (the keys it always had come first, so
+    existing models keep their content-hashed names)."""
+    container: dict[str, Any] = {"Image": source.image}
+    if source.model_data_url:
+        container["ModelDataUrl"] = source.model_data_url
+    if source.model_data_source is not None:
+        container["ModelDataSource"] = pascal(source.model_data_source.model_dump(by_alias=True))
+    if source.environment:
+        container["Environment"] = dict(sorted(source.environment.items()))
+    hostname = getattr(source, "container_hostname", None)
+    if hostname:
+        container["ContainerHostname"] = hostname
+    return container
+
+
+def pipeline_request(source: PipelineModel) -> dict[str, Any]:
+    return {
+        "Containers": [container_request(c) for c in source.containers],
+        "InferenceExecutionConfig": {"Mode": source.inference_execution_mode},
+    }
+
+
+def is_pipeline(model: Mapping[str, Any]) -> bool:
+    return "InferenceExecutionConfig" in model or len(model.get("Containers") or []) > 1
+
+
+def pipeline_terms(base: str, model: Mapping[str, Any]) -> dict[str, Any]:
+    """A multi-container model in manifest terms: `model.containers[0].image`, ..."""
+    mode = (model.get("InferenceExecutionConfig") or {}).get("Mode", "Serial")
+    out: dict[str, Any] = {f"{base}.model.inferenceExecutionMode": mode}
+    for i, container in enumerate(model.get("Containers") or []):
+        where = f"{base}.model.containers[{i}]"
+        kept = {k: container[k] for k in CONTAINER_KEYS if container.get(k) is not None}
+        environment = kept.pop("Environment", {})  # variable names keep their spelling
+        out.update(_terms(where, kept))
+        out.update({f"{where}.environment.{k}": v for k, v in sorted(environment.items())})
+    return out
+
+
+def data_source_terms(base: str, container: Mapping[str, Any]) -> dict[str, Any]:
+    return _terms(f"{base}.model.modelDataSource", container.get("ModelDataSource"))

@@ -293,7 +293,7 @@ def _duplicate_names(valid: list[_Valid], problems: list[Diagnostic]) -> set[int
 
 # Translating pydantic errors into messages a manifest author understands.
 
-_TAGS = ("RegistryModel", "ImageModel")
+_TAGS = ("RegistryModel", "ImageModel", "PipelineModel")
 """Discriminator tags pydantic puts in locs; they are class names, not anything the user wrote."""
 _PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 _SCALARS = (str, int, float, bool, type(None))

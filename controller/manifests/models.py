@@ -20,7 +20,12 @@ from pydantic import (
 from controller.manifests import botocore_model as api
 from controller.manifests.base import Strict
 from controller.manifests.scaling import Autoscaling
-from controller.manifests.surface import AsyncInference, VariantHosting, VpcConfig
+from controller.manifests.surface import (
+    AsyncInference,
+    ModelDataSource,
+    VariantHosting,
+    VpcConfig,
+)
 
 API_VERSION = "sagemaker-gitops/v1"
 RESERVED_TAG_PREFIXES = ("aws:", "sagemaker-gitops/")
@@ -95,19 +100,62 @@ class ImageModel(Strict):
     """Inference container image URI (ECR)."""
     model_data_url: S3Url | None = None
     """S3 (or https) URL of the model artifacts (model.tar.gz)."""
+    model_data_source: ModelDataSource | None = None
+    """Model data as an S3 prefix or object, compressed or not; instead of modelDataUrl."""
     environment: Environment = {}
     """Container environment variables."""
+
+    @model_validator(mode="after")
+    def _one_data_location(self) -> ImageModel:
+        if self.model_data_url and self.model_data_source:
+            raise ValueError("set at most one of modelDataUrl or modelDataSource")
+        return self
+
+
+class PipelineContainer(ImageModel):
+    """One container of a multi-container model."""
+
+    container_hostname: str | None = Field(
+        default=None, pattern=api.pattern("ContainerHostname"), max_length=63
+    )
+    """Name the container is invoked by (TargetContainerHostname); required for Direct."""
+
+
+class PipelineModel(Strict):
+    """A multi-container model: an inference pipeline (Serial) or containers invoked one by one
+    (Direct)."""
+
+    containers: list[PipelineContainer] = Field(min_length=2, max_length=15)
+    """2 to 15 containers, in pipeline order."""
+    inference_execution_mode: Literal["Serial", "Direct"] = "Serial"
+    """Serial: each container's output feeds the next. Direct: each is invoked on its own."""
+
+    @model_validator(mode="after")
+    def _hostnames_for_direct(self) -> PipelineModel:
+        names = [c.container_hostname for c in self.containers]
+        if self.inference_execution_mode == "Direct" and not all(names):
+            raise ValueError(
+                "inferenceExecutionMode Direct needs a containerHostname per container"
+            )
+        given = [n for n in names if n]
+        if len(set(given)) != len(given):
+            raise ValueError("containerHostname values must be unique")
+        return self
 
 
 def _model_kind(value: Any) -> str:
     if isinstance(value, dict):
+        if "containers" in value:
+            return "PipelineModel"
         registry = "packageGroup" in value or "package_group" in value
         return "RegistryModel" if registry else "ImageModel"
-    return "RegistryModel" if isinstance(value, RegistryModel) else "ImageModel"
+    return type(value).__name__
 
 
 ModelSource = Annotated[
-    Annotated[RegistryModel, Tag("RegistryModel")] | Annotated[ImageModel, Tag("ImageModel")],
+    Annotated[RegistryModel, Tag("RegistryModel")]
+    | Annotated[ImageModel, Tag("ImageModel")]
+    | Annotated[PipelineModel, Tag("PipelineModel")],
     Discriminator(_model_kind),
 ]
 
@@ -135,7 +183,8 @@ class Variant(VariantHosting):
     name: VariantName
     """Variant name (VariantName), unique within the endpoint."""
     model: ModelSource
-    """Registry version (packageGroup + version) or bring-your-own (image + modelDataUrl)."""
+    """Registry version (packageGroup + version), bring-your-own (image + modelDataUrl or
+    modelDataSource), or several containers (containers + inferenceExecutionMode)."""
     instance_type: InstanceType | None = None
     """Instance type for instance-based variants; leave out for serverless."""
     initial_instance_count: int | None = Field(default=None, ge=1)

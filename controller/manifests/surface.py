@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, model_validator
 
 from controller.manifests import botocore_model as api
 from controller.manifests.base import Strict
@@ -115,3 +115,27 @@ class VpcConfig(Strict):
     """1 to 5 security group ids (sg-...)."""
     subnets: list[NetworkId] = Field(min_length=1, max_length=16)
     """1 to 16 subnet ids (subnet-...)."""
+
+
+class S3DataSource(Strict):
+    """Model artifacts in S3, compressed or not (S3ModelDataSource)."""
+
+    s3_uri: Annotated[str, Field(pattern=api.pattern("S3ModelUri"), max_length=1024)]
+    """An S3 prefix (ending in /) for S3Prefix, an object for S3Object."""
+    s3_data_type: Annotated[str, *_one_of("S3ModelDataType")]
+    """S3Prefix (uncompressed files under a prefix) or S3Object (one object)."""
+    compression_type: Annotated[str, *_one_of("ModelCompressionType")]
+    """None (uncompressed) or Gzip (a model.tar.gz)."""
+
+    @model_validator(mode="after")
+    def _gzip_is_one_object(self) -> S3DataSource:
+        if self.compression_type == "Gzip" and self.s3_data_type != "S3Object":
+            raise ValueError("compressionType Gzip needs s3DataType S3Object")
+        return self
+
+
+class ModelDataSource(Strict):
+    """Where the model data comes from (ModelDataSource); instead of modelDataUrl."""
+
+    s3_data_source: S3DataSource
+    """The S3 location and its layout."""

@@ -208,3 +208,65 @@ def test_shadow_variants_reach_the_config_and_roll_out(world: World) -> None:
     ]
     assert mutations["UpdateEndpoint"] == 1
     assert world.mutations_during(lambda: world.apply()) == {}
+
+
+def pipeline(mode: str, second_image: str = IMAGE) -> str:
+    return f"""
+apiVersion: sagemaker-gitops/v1
+kind: Endpoint
+metadata:
+  name: pipe
+spec:
+  executionRoleArn: {ROLE}
+  variants:
+    - name: main
+      instanceType: ml.m5.xlarge
+      model:
+        inferenceExecutionMode: {mode}
+        containers:
+          - image: {IMAGE}
+            containerHostname: preprocess
+            modelDataSource:
+              s3DataSource: {{s3Uri: "s3://models/pre/", s3DataType: S3Prefix, compressionType: None}}
+            environment: {{LOG_LEVEL: info}}
+          - image: {second_image}
+            containerHostname: predict
+            modelDataUrl: s3://models/predict/model.tar.gz
+"""
+
+
+def test_multi_container_models_reach_create_model_and_roll_out(world: World) -> None:
+    world.write("pipe.yaml", pipeline("Direct"))
+    assert world.apply().code == 0
+    [model] = recorded(world, "CreateModel")
+    world.write("pipe.yaml", pipeline("Serial"))
+
+    plan = json.loads(world.plan("--format", "json").out)
+    mutations = world.mutations_during(lambda: world.apply())
+
+    assert model["InferenceExecutionConfig"] == {"Mode": "Direct"}
+    assert model["Containers"] == [
+        {
+            "Image": IMAGE,
+            "ModelDataSource": {
+                "S3DataSource": {
+                    "S3Uri": "s3://models/pre/",
+                    "S3DataType": "S3Prefix",
+                    "CompressionType": "None",
+                }
+            },
+            "Environment": {"LOG_LEVEL": "info"},
+            "ContainerHostname": "preprocess",
+        },
+        {
+            "Image": IMAGE,
+            "ModelDataUrl": "s3://models/predict/model.tar.gz",
+            "ContainerHostname": "predict",
+        },
+    ]
+    changes = [c for a in plan["endpoints"][0]["actions"] for c in a["changes"]]
+    assert [(c["path"], c["before"], c["after"]) for c in changes] == [
+        ("variants[main].model.inferenceExecutionMode", "Direct", "Serial")
+    ]
+    assert mutations["CreateModel"] == 1 and mutations["UpdateEndpoint"] == 1
+    assert world.mutations_during(lambda: world.apply()) == {}
