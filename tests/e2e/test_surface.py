@@ -227,7 +227,8 @@ spec:
           - image: {IMAGE}
             containerHostname: preprocess
             modelDataSource:
-              s3DataSource: {{s3Uri: "s3://models/pre/", s3DataType: S3Prefix, compressionType: None}}
+              s3DataSource:
+                {{s3Uri: "s3://models/pre/", s3DataType: S3Prefix, compressionType: None}}
             environment: {{LOG_LEVEL: info}}
           - image: {second_image}
             containerHostname: predict
