@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import urllib.request
-from typing import Any
 
 from conftest import IMAGE, ROLE, World
 
@@ -60,25 +58,18 @@ spec:
 """
 
 
-def recorded(world: World, operation: str) -> list[dict[str, Any]]:
-    url = f"{world.sandbox.url}/_sandbox/requests?operation={operation}"
-    with urllib.request.urlopen(url, timeout=5) as reply:
-        requests: list[dict[str, Any]] = json.loads(reply.read())["requests"][operation]
-    return requests
-
-
 def test_every_surface_field_reaches_the_api_exactly(world: World) -> None:
     world.write("kmeans.yaml", manifest())
 
     assert world.apply().code == 0, world.apply().err
 
-    [model] = recorded(world, "CreateModel")
+    [model] = world.recorded("CreateModel")
     assert model["VpcConfig"] == {
         "SecurityGroupIds": ["sg-0a1b2c3d"],
         "Subnets": ["subnet-0a1b2c3d", "subnet-4e5f6a7b"],
     }
     assert model["EnableNetworkIsolation"] is True
-    [config] = recorded(world, "CreateEndpointConfig")
+    [config] = world.recorded("CreateEndpointConfig")
     [variant] = config["ProductionVariants"]
     assert {k: v for k, v in variant.items() if k not in ("VariantName", "ModelName")} == {
         "InstanceType": "ml.g5.xlarge",
@@ -156,7 +147,7 @@ def test_serverless_to_instance_and_back(world: World) -> None:
         EndpointConfigName=world.endpoint("kmeans")["EndpointConfigName"]
     )
     config = live
-    assert len(recorded(world, "CreateEndpointConfig")) == 2
+    assert len(world.recorded("CreateEndpointConfig")) == 2
     assert config["ProductionVariants"][0]["ServerlessConfig"] == {
         "MemorySizeInMB": 2048,
         "MaxConcurrency": 5,
@@ -188,7 +179,7 @@ spec:
 def test_shadow_variants_reach_the_config_and_roll_out(world: World) -> None:
     world.write("churn.yaml", shadowed(1))
     assert world.apply().code == 0
-    [config] = recorded(world, "CreateEndpointConfig")
+    [config] = world.recorded("CreateEndpointConfig")
     world.write("churn.yaml", shadowed(2))
 
     plan = json.loads(world.plan("--format", "json").out)
@@ -239,7 +230,7 @@ spec:
 def test_multi_container_models_reach_create_model_and_roll_out(world: World) -> None:
     world.write("pipe.yaml", pipeline("Direct"))
     assert world.apply().code == 0
-    [model] = recorded(world, "CreateModel")
+    [model] = world.recorded("CreateModel")
     world.write("pipe.yaml", pipeline("Serial"))
 
     plan = json.loads(world.plan("--format", "json").out)

@@ -194,17 +194,17 @@ def test_a_new_config_starts_from_the_live_count_clamped(
     assert all("initialInstanceCount" not in c.path for a in plan.actions for c in a.changes)
 
 
-def test_instance_type_change_deregisters_before_the_update() -> None:
+def retyped(tags: dict[str, str] | None = OURS) -> Any:
+    """The plan for a scaled variant moving to another instance type."""
     old = desired(manifest(variants=[scaled()]))
     new = desired(manifest(variants=[{**scaled(), "instanceType": "ml.c5.xlarge"}]))
-    seen = mirror(
-        old,
-        live_terms=dict(old.terms),
-        config_exists=False,
-        scaling={"primary": as_live(old.scaling["primary"])},
-    )
+    target = as_live(old.scaling["primary"], tags=tags)
+    seen = mirror(old, live_terms=dict(old.terms), config_exists=False, scaling={"primary": target})
+    return diff_endpoint(new, seen, options())
 
-    plan = diff_endpoint(new, seen, options())
+
+def test_instance_type_change_deregisters_before_the_update() -> None:
+    plan = retyped()
 
     assert (Op.DELETE, ResourceType.SCALABLE_TARGET) in kinds_of(plan.actions)
     assert (Op.UPDATE, ResourceType.ENDPOINT) in kinds_of(plan.actions)
@@ -214,16 +214,7 @@ def test_instance_type_change_deregisters_before_the_update() -> None:
 
 
 def test_instance_type_change_of_someone_elses_target_is_an_error() -> None:
-    old = desired(manifest(variants=[scaled()]))
-    new = desired(manifest(variants=[{**scaled(), "instanceType": "ml.c5.xlarge"}]))
-    seen = mirror(
-        old,
-        live_terms=dict(old.terms),
-        config_exists=False,
-        scaling={"primary": as_live(old.scaling["primary"], tags={})},
-    )
-
-    plan = diff_endpoint(new, seen, options())
+    plan = retyped(tags={})
 
     assert plan.status is Status.ERROR
     assert plan.error_reason == "ScaledVariantNotOwned"
