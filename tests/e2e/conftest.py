@@ -124,6 +124,17 @@ def world(seeded_sandbox: Any, tmp_path: Path, capsys: Any, monkeypatch: Any) ->
     yield World(seeded_sandbox, root, capsys)
 
 
+def header(name: str) -> str:
+    """A manifest's first lines, up to its `variants:` key (unindented, for f-strings)."""
+    return f"""apiVersion: sagemaker-gitops/v1
+kind: Endpoint
+metadata:
+  name: {name}
+spec:
+  executionRoleArn: {ROLE}
+  variants:"""
+
+
 def registry_manifest(
     name: str = "churn",
     version: int = 1,

@@ -7,7 +7,7 @@ from typing import Any
 
 import boto3
 import pytest
-from conftest import ROLE, World
+from conftest import World, header
 
 RID = "endpoint/churn/variant/primary"
 DIMENSION = "sagemaker:variant:DesiredInstanceCount"
@@ -38,13 +38,7 @@ def manifest(
 ) -> str:
     block = scaling.format(high=high, target=target) if scaling else ""
     return f"""
-apiVersion: sagemaker-gitops/v1
-kind: Endpoint
-metadata:
-  name: churn
-spec:
-  executionRoleArn: {ROLE}
-  variants:
+{header("churn")}
     - name: primary
       model: {{packageGroup: churn-xgb, version: {version}}}
       instanceType: {instance}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import IMAGE, ROLE, World
+from conftest import IMAGE, World, header
 
 HOSTING = """
       inferenceAmiVersion: al2-ami-sagemaker-inference-gpu-2
@@ -44,13 +44,7 @@ INSTANCE = """
 
 def manifest(capacity: str = INSTANCE + HOSTING, spec: str = SPEC) -> str:
     return f"""
-apiVersion: sagemaker-gitops/v1
-kind: Endpoint
-metadata:
-  name: kmeans
-spec:
-  executionRoleArn: {ROLE}
-  variants:
+{header("kmeans")}
     - name: main
       model:
         image: {IMAGE}
@@ -158,13 +152,7 @@ def test_serverless_to_instance_and_back(world: World) -> None:
 
 def shadowed(version: int) -> str:
     return f"""
-apiVersion: sagemaker-gitops/v1
-kind: Endpoint
-metadata:
-  name: churn
-spec:
-  executionRoleArn: {ROLE}
-  variants:
+{header("churn")}
     - name: champion
       model: {{packageGroup: churn-xgb, version: 1}}
       instanceType: ml.m5.xlarge
@@ -203,13 +191,7 @@ def test_shadow_variants_reach_the_config_and_roll_out(world: World) -> None:
 
 def pipeline(mode: str, second_image: str = IMAGE) -> str:
     return f"""
-apiVersion: sagemaker-gitops/v1
-kind: Endpoint
-metadata:
-  name: pipe
-spec:
-  executionRoleArn: {ROLE}
-  variants:
+{header("pipe")}
     - name: main
       instanceType: ml.m5.xlarge
       model:
