@@ -9,11 +9,12 @@ same name, and a name without the prefix belongs to someone else.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from controller.core.casing import camel, pascal
+from controller.core.plans import Action, Op, ResourceType
 from controller.manifests.models import EndpointManifest
 from controller.manifests.scaling import NAME_PREFIX, Autoscaling
 
@@ -198,3 +199,61 @@ class ScalingState:
             for rid, t in sorted(self.targets.items())
             if rid.startswith(prefix)
         }
+
+    def after(self, actions: Iterable[Action]) -> ScalingState:
+        """This state with the controller's own applied autoscaling actions folded in, so the
+        next look at an endpoint sees what was just done without a region-wide re-read."""
+        targets = {rid: _Draft.of(t) for rid, t in self.targets.items()}
+        for action in actions:
+            request = action.request
+            rid = str(request.get("ResourceId", "")).lower()
+            if action.type is ResourceType.SCALABLE_TARGET and action.op is Op.DELETE:
+                targets.pop(rid, None)
+            elif action.type is ResourceType.SCALABLE_TARGET:
+                draft = targets.setdefault(rid, _Draft(request["ResourceId"]))
+                draft.apply_register(request)
+            elif rid in targets:
+                targets[rid].apply_item(action)
+        return ScalingState({rid: d.freeze() for rid, d in targets.items()})
+
+
+@dataclass
+class _Draft:
+    """A mutable LiveTarget while actions are folded in."""
+
+    resource_id: str
+    arn: str = ""
+    low: int = 0
+    high: int = 0
+    policies: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+    actions: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+    tags: Mapping[str, str] | None = None
+
+    @classmethod
+    def of(cls, t: LiveTarget) -> _Draft:
+        s = t.scaling
+        return cls(
+            t.resource_id, t.arn, s.min_capacity, s.max_capacity,
+            dict(s.policies), dict(s.actions), t.tags,
+        )  # fmt: skip
+
+    def apply_register(self, request: Mapping[str, Any]) -> None:
+        self.low, self.high = int(request["MinCapacity"]), int(request["MaxCapacity"])
+        if "Tags" in request:  # a registration: the tags it was given are the target's
+            self.tags = dict(request["Tags"])
+
+    def apply_item(self, action: Action) -> None:
+        key = "PolicyName" if action.type is ResourceType.SCALING_POLICY else "ScheduledActionName"
+        items = self.policies if key == "PolicyName" else self.actions
+        name = action.request[key]
+        if action.op is Op.DELETE:
+            items.pop(name, None)
+        else:
+            items[name] = {k: v for k, v in action.request.items() if k not in _KEY_FIELDS}
+
+    def freeze(self) -> LiveTarget:
+        scaling = ScalingSet(self.low, self.high, self.policies, self.actions)
+        return LiveTarget(self.resource_id, self.arn, scaling, self.tags)
+
+
+_KEY_FIELDS = ("ServiceNamespace", "ResourceId", "ScalableDimension")

@@ -21,7 +21,7 @@ from controller.core import kinds, livestate
 from controller.core.desired import DesiredEndpoint
 from controller.core.gc import gc_candidates
 from controller.core.observed import Observed
-from controller.core.plans import EndpointPlan, Op, ResourceType
+from controller.core.plans import Action, EndpointPlan, Op, ResourceType
 from controller.core.scaling import LiveTarget, ScalingState
 from controller.core.scaling_actions import in_sync
 from controller.core.snapshots import endpoint_key
@@ -66,10 +66,13 @@ class Observer:
             self._inventories.clear()
             self._scaling.clear()
 
-    def forget_scaling(self, region: str) -> None:
-        """After the controller changed autoscaling: the next read sees what it did."""
+    def remember_scaling(self, region: str, actions: tuple[Action, ...]) -> None:
+        """Fold the controller's own autoscaling writes into the cached state (as `applying`
+        does for the owned index): the next look sees them without a region-wide re-read."""
         with self._lock:
-            self._scaling.pop(region, None)
+            cached = self._scaling.get(region)
+            if cached is not None:
+                cached.state = cached.state.after(actions)
 
     def scaling(self, region: str) -> ScalingState:
         """The region's variant scalable targets: one paged read per pass, shared like the index."""
@@ -89,7 +92,9 @@ class Observer:
         """variant -> scalable target on `endpoint`, with tags for those `need_tags` picks."""
         found = self.scaling(region).for_endpoint(endpoint)
         return {
-            v: replace(t, tags=self._tags_of(region, t)) if need_tags(v, t) else t
+            v: replace(t, tags=self._tags_of(region, t))
+            if t.tags is None and need_tags(v, t)
+            else t
             for v, t in found.items()
         }
 

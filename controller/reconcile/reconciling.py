@@ -122,8 +122,9 @@ class Reconciler:
             log.error("apply failed", error=str(e))
             return Outcome(name, OutcomeKind.TRANSIENT, str(e), plan=plan, reason="ApplyFailed")
         self.observer.forget_deleted(region, plan)
-        if any(kind_of(a.type).service == AUTOSCALING for a in plan.actions):
-            self.observer.forget_scaling(region)
+        scaled = tuple(a for a in plan.actions if kind_of(a.type).service == AUTOSCALING)
+        if scaled:
+            self.observer.remember_scaling(region, scaled)
         changes = tuple((c.type.value, c.name, c.result) for c in applied)
         mutated = any(result != "unchanged" for _, _, result in changes)
         if all(a.op is Op.TAG for a in plan.actions):

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from controller.core import scaling, tagging
 from controller.core.diffs import diff_endpoint
 from controller.core.plans import Op, Reason, ResourceType, Status
-from controller.core.scaling import LiveTarget, ScalingSet
+from controller.core.scaling import LiveTarget, ScalingSet, ScalingState
 from controller.core.scaling_actions import in_sync, reconcile_targets
 
 OURS = {tagging.MANAGED_BY: "default", tagging.ENDPOINT: "churn-prod"}
@@ -251,3 +251,35 @@ def test_terms_of_desired_and_described_policies_agree() -> None:
         "variants[primary].autoscaling.targetTracking"
         "[SageMakerVariantInvocationsPerInstance].predefinedMetric",
     }
+
+
+@pytest.mark.parametrize(
+    "before",
+    [None, ScalingSet(1, 2, {POLICY: {"PolicyType": "TargetTrackingScaling"}}, {})],
+    ids=["unregistered", "out-of-step"],
+)
+def test_applied_actions_fold_into_the_cached_state(before: ScalingSet | None) -> None:
+    want = desired(
+        manifest(
+            variants=[
+                scaled(scheduled=[{"name": "n", "schedule": "rate(1 day)", "minCapacity": 2}])
+            ]
+        )
+    )
+    live = {} if before is None else {"primary": as_live(before)}
+    state = ScalingState({RID.lower(): t for t in live.values()})
+
+    actions, _ = reconcile_targets(want.name, want.scaling, live, "default")
+    after = state.after(actions).for_endpoint(want.name)
+
+    assert in_sync("primary", want.scaling["primary"], after["primary"])
+    assert tagging.owned_by(after["primary"].tags, "default")
+    assert reconcile_targets(want.name, want.scaling, after, "default") == ([], [])
+
+
+def test_deregistration_folds_into_the_cached_state() -> None:
+    want = desired(manifest(variants=[scaled()]))
+    live = {"primary": as_live(want.scaling["primary"])}
+    actions, _ = reconcile_targets(want.name, {}, live, "default")
+
+    assert ScalingState({RID.lower(): live["primary"]}).after(actions).targets == {}
