@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from controller.core import scaling, tagging
 from controller.core.diffs import diff_endpoint
 from controller.core.plans import Op, Reason, ResourceType, Status
+from controller.core.risk import Risk, assess
 from controller.core.scaling import LiveTarget, ScalingSet, ScalingState
 from controller.core.scaling_actions import in_sync, reconcile_targets
 
@@ -283,3 +284,15 @@ def test_deregistration_folds_into_the_cached_state() -> None:
     actions, _ = reconcile_targets(want.name, {}, live, "default")
 
     assert ScalingState({RID.lower(): live["primary"]}).after(actions).targets == {}
+
+
+def test_a_capacity_range_change_is_medium_risk_a_policy_edit_low() -> None:
+    before = desired(manifest(variants=[scaled()]))
+    live = {"primary": as_live(before.scaling["primary"])}
+
+    def risk_of(**edit: Any) -> Risk:
+        want = desired(manifest(variants=[scaled(**edit)]))
+        return assess(diff_endpoint(want, mirror(want, scaling=live), options()))
+
+    assert risk_of(high=8) is Risk.MEDIUM
+    assert risk_of(target=90) is Risk.LOW
