@@ -264,3 +264,66 @@ def test_no_op_budget_grows_per_pass_not_per_endpoint(world: World) -> None:
         "DescribeScalingPolicies": 1,
         "DescribeScheduledActions": 1,
     }
+
+
+EVERY_KIND = """
+      autoscaling:
+        minCapacity: 1
+        maxCapacity: 6
+        targetTracking:
+          - name: latency
+            customizedMetric:
+              metricName: ModelLatency
+              namespace: AWS/SageMaker
+              statistic: Average
+              unit: Microseconds
+              dimensions:
+                - {{name: EndpointName, value: churn}}
+                - {{name: VariantName, value: primary}}
+            targetValue: 200000
+            disableScaleIn: true
+        stepScaling:
+          - name: burst
+            adjustmentType: PercentChangeInCapacity
+            minAdjustmentMagnitude: 1
+            cooldown: 120
+            stepAdjustments:
+              - {{metricIntervalLowerBound: 0, metricIntervalUpperBound: 50, scalingAdjustment: 20}}
+              - {{metricIntervalLowerBound: 50, scalingAdjustment: 50}}
+        scheduled:
+          - name: once
+            schedule: at(2027-01-01T08:00:00)
+            minCapacity: 3
+            maxCapacity: {high}
+          - name: hourly
+            schedule: rate(1 hour)
+            minCapacity: 1"""
+
+
+def test_every_policy_kind_round_trips_without_rewrites(world: World) -> None:
+    world.write("churn.yaml", manifest(scaling=EVERY_KIND))
+    assert world.apply().code == 0
+
+    puts = world.recorded("PutScalingPolicy")
+
+    assert {p["PolicyName"]: p["PolicyType"] for p in puts} == {
+        "sagemaker-gitops-latency": "TargetTrackingScaling",
+        "sagemaker-gitops-burst": "StepScaling",
+    }
+    step = next(p for p in puts if p["PolicyType"] == "StepScaling")
+    assert step["StepScalingPolicyConfiguration"] == {
+        "AdjustmentType": "PercentChangeInCapacity",
+        "StepAdjustments": [
+            {
+                "MetricIntervalLowerBound": 0.0,
+                "MetricIntervalUpperBound": 50.0,
+                "ScalingAdjustment": 20,
+            },
+            {"MetricIntervalLowerBound": 50.0, "ScalingAdjustment": 50},
+        ],
+        "MinAdjustmentMagnitude": 1,
+        "Cooldown": 120,
+        "MetricAggregationType": "Average",
+    }
+    assert len(world.recorded("PutScheduledAction")) == 2
+    assert world.mutations_during(lambda: world.apply()) == {}
