@@ -135,10 +135,12 @@ def _blocking_problem(
     attempted = (seen.endpoint_tags or {}).get(tagging.ATTEMPTED_CONFIG)
     failed_rollout = live.failure_reason and live.config_name != desired.config_name
     if failed_rollout and attempted == desired.config_name and live.status not in BUSY:
+        unscaled = sorted(set(desired.scaling) - set(seen.scaling))
+        note = f"; autoscaling of {', '.join(unscaled)} stays off until then" if unscaled else ""
         return "RolloutFailed", (
             f"rollout of {desired.config_name} failed and was rolled back to "
             f"{live.config_name}: {live.failure_reason}. It is not retried until the "
-            "manifest or the registry changes"
+            f"manifest or the registry changes{note}"
         )
     return None
 

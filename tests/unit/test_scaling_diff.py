@@ -296,3 +296,16 @@ def test_a_capacity_range_change_is_medium_risk_a_policy_edit_low() -> None:
 
     assert risk_of(high=8) is Risk.MEDIUM
     assert risk_of(target=90) is Risk.LOW
+
+
+def test_a_failed_rollout_says_autoscaling_stays_off() -> None:
+    old = desired(manifest(variants=[scaled()]))
+    new = desired(manifest(variants=[{**scaled(), "instanceType": "ml.c5.xlarge"}]))
+    endpoint = live(old, failure_reason="health check failed")
+    tags = {**old.tags, tagging.ATTEMPTED_CONFIG: new.config_name}
+    seen = mirror(old, endpoint=endpoint, endpoint_tags=tags, live_terms=dict(old.terms))
+
+    plan = diff_endpoint(new, seen, options())
+
+    assert plan.error_reason == "RolloutFailed"
+    assert "autoscaling of primary stays off until then" in plan.errors[0]
