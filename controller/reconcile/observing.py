@@ -10,22 +10,20 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from controller.aws import reading
-from controller.aws import scaling as scaling_reads
 from controller.aws.clients import Clients
 from controller.core import kinds, livestate
 from controller.core.desired import DesiredEndpoint
 from controller.core.gc import gc_candidates
 from controller.core.observed import Observed
-from controller.core.plans import Action, EndpointPlan, Op, ResourceType
-from controller.core.scaling import LiveTarget, ScalingState
+from controller.core.plans import EndpointPlan, Op, ResourceType
 from controller.core.scaling_actions import in_sync
 from controller.core.snapshots import endpoint_key
 from controller.keyedlocks import KeyedLocks
+from controller.reconcile.scaling_cache import ScalingCache
 
 
 @dataclass(frozen=True)
@@ -41,12 +39,6 @@ class _Cached:
     at: float
 
 
-@dataclass
-class _CachedScaling:
-    state: ScalingState
-    at: float
-
-
 class Observer:
     """Reads live state; thread-safe, one per reconciler."""
 
@@ -55,8 +47,7 @@ class Observer:
         self.options = options
         self.describes = reading.DescribeCache()
         self._inventories: dict[str, _Cached] = {}
-        self._scaling: dict[str, _CachedScaling] = {}
-        self._target_tags: dict[str, dict[str, str]] = {}  # scalable target ARN -> tags
+        self.scaling = ScalingCache(clients, options.index_ttl)
         self._fetching = KeyedLocks()
         self._lock = threading.Lock()
 
@@ -64,51 +55,7 @@ class Observer:
         """Drop the owned-resource index, so the next read sees fresh state."""
         with self._lock:
             self._inventories.clear()
-            self._scaling.clear()
-
-    def remember_scaling(self, region: str, actions: tuple[Action, ...]) -> None:
-        """Fold the controller's own autoscaling writes into the cached state (as `applying`
-        does for the owned index): the next look sees them without a region-wide re-read."""
-        with self._lock:
-            cached = self._scaling.get(region)
-            if cached is not None:
-                cached.state = cached.state.after(actions)
-
-    def scaling(self, region: str) -> ScalingState:
-        """The region's variant scalable targets: one paged read per pass, shared like the index."""
-        with self._fetching(("scaling", region)):
-            with self._lock:
-                cached = self._scaling.get(region)
-            if cached is None or time.monotonic() - cached.at > self.options.index_ttl:
-                client = self.clients.client(kinds.AUTOSCALING, region)
-                cached = _CachedScaling(scaling_reads.read_scaling(client), time.monotonic())
-                with self._lock:
-                    self._scaling[region] = cached
-        return cached.state
-
-    def targets(
-        self, region: str, endpoint: str, need_tags: Callable[[str, LiveTarget], bool]
-    ) -> dict[str, LiveTarget]:
-        """variant -> scalable target on `endpoint`, with tags for those `need_tags` picks."""
-        found = self.scaling(region).for_endpoint(endpoint)
-        return {
-            v: replace(t, tags=self._tags_of(region, t))
-            if t.tags is None and need_tags(v, t)
-            else t
-            for v, t in found.items()
-        }
-
-    def _tags_of(self, region: str, target: LiveTarget) -> dict[str, str]:
-        # A target's ARN is new at every registration and only the controller tags what it
-        # registers, so tags are cached by ARN for the life of the process.
-        with self._lock:
-            known = self._target_tags.get(target.arn)
-        if known is None:
-            client = self.clients.client(kinds.AUTOSCALING, region)
-            known = scaling_reads.target_tags(client, target.arn)
-            with self._lock:
-                self._target_tags[target.arn] = known
-        return known
+        self.scaling.forget()
 
     def inventory(self, region: str) -> livestate.Inventory:
         with self._fetching(("inventory", region)):
@@ -144,7 +91,7 @@ class Observer:
             if (item := inventory.get(kinds.kind_of(resource_type).segment, name)) is not None
         }
         rollout = endpoint is None or endpoint.config_name != want.config_name
-        targets = self.targets(
+        targets = self.scaling.targets(
             region,
             want.name,
             # Ownership matters only for a target the plan may change: one out of step with the

@@ -157,7 +157,7 @@ class Planner:
         targets = {}
         if prune and (confirmed or endpoint is None):
             controller = self.options.controller_id
-            found = self.observer.targets(region, name, lambda v, t: True)
+            found = self.observer.scaling.targets(region, name, lambda v, t: True)
             targets = {v: t for v, t in found.items() if tagging.owned_by(t.tags, controller)}
         return diff_removed(name, region, endpoint, confirmed, leftovers, prune, source, targets)
 

@@ -124,7 +124,7 @@ class Reconciler:
         self.observer.forget_deleted(region, plan)
         scaled = tuple(a for a in plan.actions if kind_of(a.type).service == AUTOSCALING)
         if scaled:
-            self.observer.remember_scaling(region, scaled)
+            self.observer.scaling.remember(region, scaled)
         changes = tuple((c.type.value, c.name, c.result) for c in applied)
         mutated = any(result != "unchanged" for _, _, result in changes)
         if all(a.op is Op.TAG for a in plan.actions):
