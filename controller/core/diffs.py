@@ -113,9 +113,9 @@ def _blocking_problem(
         )
     if live.status == "Failed" and not options.recreate_failed:
         return "EndpointFailed", (
-            f"endpoint is Failed: {live.failure_reason or 'no reason given'}. SageMaker can "
-            "only delete a Failed endpoint; re-run apply with --recreate-failed to delete "
-            "and create it again"
+            f"endpoint is Failed: {_sentence(live.failure_reason) or 'no reason given'}. "
+            "SageMaker can only delete a Failed endpoint; re-run apply with --recreate-failed "
+            "to delete and create it again"
         )
     if live.status in ("UpdateRollbackFailed", "OutOfService"):
         return "NeedsAttention", (
@@ -139,10 +139,15 @@ def _blocking_problem(
         note = f"; autoscaling of {', '.join(unscaled)} stays off until then" if unscaled else ""
         return "RolloutFailed", (
             f"rollout of {desired.config_name} failed and was rolled back to "
-            f"{live.config_name}: {live.failure_reason}. It is not retried until the "
+            f"{live.config_name}: {_sentence(live.failure_reason)}. It is not retried until the "
             f"manifest or the registry changes{note}"
         )
     return None
+
+
+def _sentence(reason: str) -> str:
+    """SageMaker's FailureReason without its closing period, to be followed by our own."""
+    return reason.rstrip().rstrip(".")
 
 
 def _renamed_variants(desired: DesiredEndpoint, seen: Observed) -> str | None:

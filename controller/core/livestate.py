@@ -32,6 +32,9 @@ class LiveEndpoint:
     config_name: str
     failure_reason: str = ""
     variants: tuple[LiveVariant, ...] = ()
+    # LastModifiedTime in epoch milliseconds: SageMaker moves it on every update, weights change and
+    # status change, so an unchanged value in ListEndpoints means an unchanged endpoint.
+    last_modified: str = ""
 
     @property
     def weights(self) -> dict[str, tuple[float | None, int | None]]:

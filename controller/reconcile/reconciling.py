@@ -8,6 +8,8 @@ applies a plan and turns the result into one of the three outcomes.
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +25,7 @@ from controller.core.plans import EndpointPlan, Health, Op, Plan, Status
 from controller.core.snapshots import Snapshot, split_key
 from controller.errors import Conflict, ControllerError, Throttled
 from controller.manifests.loading import ParseCache, load_manifests
-from controller.reconcile.observing import ObserveOptions, Observer
+from controller.reconcile.observing import STALE_INDEX_OK, ObserveOptions, Observer
 from controller.reconcile.planning import Planner, PlanOptions
 
 log = structlog.get_logger(__name__)
@@ -38,6 +40,9 @@ class ReconcileOptions:
     requeue_seconds: float = 15.0  # how soon to look again at an endpoint that is changing
     concurrency: int = 8  # endpoints read at once while planning
     index_ttl: float = 60.0  # seconds the owned-resource index is reused between passes
+    # Passes reuse settled endpoints' descriptions when ListEndpoints shows them unchanged; at
+    # this interval a pass describes every endpoint anyway (the backstop).
+    full_describe_interval: float = 3600.0
 
 
 class Reconciler:
@@ -58,6 +63,10 @@ class Reconciler:
             PlanOptions(o.controller_id, o.prune, o.recreate_failed, o.concurrency),
         )
         self._parse_cache = ParseCache()
+        self._last_full_describe = time.monotonic()
+        # Manifest fingerprint last reconciled per key: a new one marks an edit.
+        self._fingerprints: dict[str, str | None] = {}
+        self._lock = threading.Lock()
 
     def load(self, root: Path, revision: str | None = None) -> Snapshot:
         result = load_manifests(
@@ -72,6 +81,9 @@ class Reconciler:
         """Forget registry listings and the owned index, so a new pass sees fresh state."""
         self.registry.new_pass()
         self.observer.forget_index()
+        if time.monotonic() - self._last_full_describe >= self.options.full_describe_interval:
+            self._last_full_describe = time.monotonic()
+            self.observer.forget_endpoints()
 
     def inventory(self, region: str) -> livestate.Inventory:
         return self.observer.inventory(region)
@@ -91,14 +103,26 @@ class Reconciler:
     def reconcile(self, snapshot: Snapshot, key: str, *, apply: bool = True) -> Outcome:
         """Plan one endpoint and, when allowed, apply it. Never waits for a state change."""
         _, name = split_key(key)
-        # Every log line made while reconciling (apply's too) names the endpoint and revision.
-        with structlog.contextvars.bound_contextvars(endpoint=name, revision=snapshot.revision):
-            return self._reconcile(snapshot, key, apply)
+        fingerprint = snapshot.fingerprint(key)
+        with self._lock:
+            edited = self._fingerprints.get(key) != fingerprint
+            self._fingerprints[key] = fingerprint
+        token = STALE_INDEX_OK.set(edited)
+        try:
+            # Every log line made while reconciling (apply's too) names endpoint and revision.
+            with structlog.contextvars.bound_contextvars(endpoint=name, revision=snapshot.revision):
+                return self._reconcile(snapshot, key, apply)
+        finally:
+            STALE_INDEX_OK.reset(token)
 
     def _reconcile(self, snapshot: Snapshot, key: str, apply: bool) -> Outcome:
         region, name = split_key(key)
         # Notes are for people reading a plan; apply and the service do not show them.
         plan = self.plan_endpoint(snapshot, key, annotate=False)
+        if plan.actions or plan.status is Status.ERROR:
+            # Whatever happens next changes the endpoint or needs a closer look: describe it
+            # next time instead of trusting a listing.
+            self.observer.forget_endpoint(region, name)
         if plan.status is Status.ERROR:
             transient = plan.error_reason == "ReadFailed"
             kind = OutcomeKind.TRANSIENT if transient else OutcomeKind.TERMINAL
@@ -109,10 +133,13 @@ class Reconciler:
         if plan.held or not apply:
             return self._held(name, plan, apply)
         try:
+            # Apply's own retry waits stop at the command's deadline too.
+            client, inventory = self.clients.sagemaker(region), self.inventory(region)
             applied = apply_endpoint(
-                self.clients.sagemaker(region),
+                client,
                 plan,
-                self.inventory(region),
+                inventory,
+                sleep=self.clients.deadline.sleep,
                 services={AUTOSCALING: self.clients.client(AUTOSCALING, region)},
             )
         except (Throttled, Conflict) as e:

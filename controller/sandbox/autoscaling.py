@@ -11,7 +11,8 @@ and deleting the policy deletes them. Inputs arrive checked against the botocore
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, TypeVar
 
 from moto.utilities.utils import get_partition
 
@@ -20,6 +21,7 @@ from controller.sandbox.errors import ApiError, validation_error
 from controller.sandbox.lifecycle import wall_time
 from controller.sandbox.paging import page_of
 from controller.sandbox.scaling_alarms import attached_alarms, create_alarms, delete_alarms
+from controller.sandbox.scaling_resources import check_resource
 from controller.sandbox.scaling_rules import (
     check_capacities,
     check_policy,
@@ -63,6 +65,13 @@ def _registered(ctx: Context, key: TargetKey) -> ScalableTarget:
     return target
 
 
+def _registered_key(ctx: Context, params: dict[str, Any], field: str) -> tuple[TargetKey, str]:
+    """The target a policy or action is put on (which must be registered) and its name."""
+    key = _key(params)
+    _registered(ctx, key)
+    return key, params[field]
+
+
 def _arn(ctx: Context, service: str, rest: str) -> str:
     partition = get_partition(ctx.region)
     return f"arn:{partition}:{service}:{ctx.region}:{ctx.account}:{rest}"
@@ -72,9 +81,11 @@ def register_scalable_target(ctx: Context, params: dict[str, Any]) -> dict[str, 
     """Registers a target, or updates the capacities/suspension an existing one was given."""
     key = _key(params)
     check_target(key)
+    stamp = check_resource(ctx, key)
     target = ctx.scaling.targets.get(key)
     if target is None:
         target = _new_target(ctx, key, params)
+        target.resource_created = stamp
     low = params.get("MinCapacity", target.min_capacity)
     high = params.get("MaxCapacity", target.max_capacity)
     check_capacities(low, high)
@@ -159,9 +170,7 @@ def deregister_scalable_target(ctx: Context, params: dict[str, Any]) -> dict[str
 
 
 def put_scaling_policy(ctx: Context, params: dict[str, Any]) -> dict[str, Any] | None:
-    key = _key(params)
-    _registered(ctx, key)
-    name = params["PolicyName"]
+    key, name = _registered_key(ctx, params, "PolicyName")
     old = ctx.scaling.policies.get((key, name))
     policy_type = params.get("PolicyType") or (old.policy_type if old else None)
     if policy_type is None:
@@ -200,23 +209,24 @@ def _policy_arn(ctx: Context, key: TargetKey, name: str) -> str:
 
 
 def describe_scaling_policies(ctx: Context, params: dict[str, Any]) -> dict[str, Any] | None:
-    names = set(params.get("PolicyNames") or [])
-    found = [
-        p
-        for p in ctx.scaling.policies.values()
-        if _filtered(p.key, params) and (not names or p.name in names)
-    ]
+    found = _named(ctx.scaling.policies.values(), params, params.get("PolicyNames"))
     page, token = page_of(found, params.get("NextToken"), _size(params, 10), BAD_TOKEN)
     return _paged("ScalingPolicies", [_policy_out(ctx, p) for p in page], token)
 
 
-def _filtered(key: TargetKey, params: dict[str, Any]) -> bool:
-    namespace, resource, dimension = key
-    return (
-        namespace == params["ServiceNamespace"]
-        and params.get("ResourceId") in (None, resource)
-        and params.get("ScalableDimension") in (None, dimension)
-    )
+Named = TypeVar("Named", ScalingPolicy, ScheduledAction)
+
+
+def _named(items: Iterable[Named], params: dict[str, Any], names: list[str] | None) -> list[Named]:
+    """Policies or actions in the namespace, of the resource/dimension/names asked for."""
+    return [
+        item
+        for item in items
+        if item.key[0] == params["ServiceNamespace"]
+        and params.get("ResourceId") in (None, item.key[1])
+        and params.get("ScalableDimension") in (None, item.key[2])
+        and (not names or item.name in names)
+    ]
 
 
 def _policy_out(ctx: Context, policy: ScalingPolicy) -> dict[str, Any]:
@@ -248,9 +258,7 @@ def delete_scaling_policy(ctx: Context, params: dict[str, Any]) -> dict[str, Any
 
 
 def put_scheduled_action(ctx: Context, params: dict[str, Any]) -> dict[str, Any] | None:
-    key = _key(params)
-    _registered(ctx, key)
-    name = params["ScheduledActionName"]
+    key, name = _registered_key(ctx, params, "ScheduledActionName")
     old = ctx.scaling.actions.get((key, name))
     fields = dict(old.fields) if old else {}
     fields.update({f: params[f] for f in ACTION_FIELDS if params.get(f) is not None})
@@ -272,12 +280,7 @@ def put_scheduled_action(ctx: Context, params: dict[str, Any]) -> dict[str, Any]
 
 
 def describe_scheduled_actions(ctx: Context, params: dict[str, Any]) -> dict[str, Any] | None:
-    names = set(params.get("ScheduledActionNames") or [])
-    found = [
-        a
-        for a in ctx.scaling.actions.values()
-        if _filtered(a.key, params) and (not names or a.name in names)
-    ]
+    found = _named(ctx.scaling.actions.values(), params, params.get("ScheduledActionNames"))
     page, token = page_of(found, params.get("NextToken"), _size(params, 50), BAD_TOKEN)
     return _paged("ScheduledActions", [_action_out(a) for a in page], token)
 

@@ -16,6 +16,9 @@ from typing import Any
 
 from controller.sandbox.lifecycle import Deployment, DeploymentKind, phase_at
 
+RESOURCE_TYPE = "inference-component"
+"""The resource type in an inference component's ARN (and GetResources' `sagemaker:` filter)."""
+
 BUSY = frozenset({"Creating", "Updating", "Deleting"})
 """Statuses in which SageMaker refuses to update (or delete) an inference component."""
 
@@ -29,6 +32,8 @@ class Change:
     """The new Specification of an UpdateInferenceComponent; None keeps the current one."""
     copies: int | None = None
     """The new desired copy count; None keeps the current one."""
+    previous: dict[str, Any] | None = None
+    """The specification before the change, restored if it rolls back."""
 
 
 @dataclass
@@ -80,8 +85,13 @@ class ComponentStates:
     def begin(self, component: Component, change: Change) -> None:
         """Start a change: the component shows its first status at once."""
         component.change = change
+        # Describe shows what is being deployed at once (there is no pending summary for
+        # components); a rollback restores the old specification and copy count.
         if change.copies is not None:
             component.copies = change.copies
+        if change.specification is not None:
+            change.previous = component.specification
+            component.specification = change.specification
         self._settle(component)
 
     def _settle(self, component: Component) -> None:
@@ -111,11 +121,11 @@ def _finish(component: Component, change: Change) -> None:
         component.current_copies = None if component.copies is None else 0
         return
     if failure:
-        # Rolled back: the old specification and copy count stay, the reason is reported.
+        # Rolled back: the old specification and copy count return, the reason is reported.
         component.failure_reason = failure
         component.copies = component.current_copies
+        if change.previous is not None:
+            component.specification = change.previous
         return
     component.failure_reason = None
-    if change.specification is not None:
-        component.specification = change.specification
     component.current_copies = component.copies

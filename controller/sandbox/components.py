@@ -15,7 +15,7 @@ import copy
 import hashlib
 from typing import Any
 
-from controller.sandbox.component_states import BUSY, Change, Component
+from controller.sandbox.component_states import BUSY, RESOURCE_TYPE, Change, Component
 from controller.sandbox.context import Context
 from controller.sandbox.deployments import FAIL_MARKER, existing_endpoint, model_environments
 from controller.sandbox.errors import validation_error
@@ -23,7 +23,7 @@ from controller.sandbox.lifecycle import Deployment, DeploymentKind, wall_time
 from controller.sandbox.paging import page_of
 from controller.sandbox.resources import config_spec, endpoint_config, existing_model
 
-RESOURCE_TYPE = "inference-component"
+__all__ = ["RESOURCE_TYPE"]
 
 
 def create_inference_component(ctx: Context, params: dict[str, Any]) -> dict[str, Any] | None:
@@ -293,7 +293,8 @@ def update_inference_component(ctx: Context, params: dict[str, Any]) -> dict[str
     _check_specification(ctx, specification, component.endpoint_name)
     deployment_config = params.get("DeploymentConfig")
     if deployment_config:
-        _check_rolling(deployment_config)
+        copies = runtime["CopyCount"] if runtime else component.copies
+        _check_rolling(deployment_config, copies or 0)
         component.last_deployment_config = copy.deepcopy(deployment_config)
     failure = _failure(ctx, component.name, specification)
     change = Change(
@@ -305,13 +306,21 @@ def update_inference_component(ctx: Context, params: dict[str, Any]) -> dict[str
     return {"InferenceComponentArn": component.arn}
 
 
-def _check_rolling(config: dict[str, Any]) -> None:
-    """Capacity percentages are 1..100; the model only says the value is at least 1."""
+def _check_rolling(config: dict[str, Any], copies: int) -> None:
+    """The batch is 5%..50% of the copies (the API reference's rule; one copy at a time is
+    always possible); a rollback batch is at most 100%. The model only says "at least 1"."""
     policy = config["RollingUpdatePolicy"]
-    for key in ("MaximumBatchSize", "RollbackMaximumBatchSize"):
-        size = policy.get(key)
-        if size and size["Type"] == "CAPACITY_PERCENT" and size["Value"] > 100:
-            raise validation_error(f"Capacity percent must be at most 100, got {size['Value']}.")
+    rollback = policy.get("RollbackMaximumBatchSize")
+    if rollback and rollback["Type"] == "CAPACITY_PERCENT" and rollback["Value"] > 100:
+        raise validation_error(f"Capacity percent must be at most 100, got {rollback['Value']}.")
+    batch = policy["MaximumBatchSize"]
+    value = batch["Value"]
+    percent = batch["Type"] == "CAPACITY_PERCENT"
+    if not (5 <= value <= 50 if percent else value <= max(1, copies // 2)):
+        raise validation_error(
+            f"MaximumBatchSize ({value} {batch['Type']}) must be between 5% and 50% of the copy "
+            f"count of the inference component ({copies})."
+        )
 
 
 def update_runtime_config(ctx: Context, params: dict[str, Any]) -> dict[str, Any] | None:

@@ -17,6 +17,7 @@ from controller.sandbox.errors import validation_error
 from controller.sandbox.lifecycle import IN_PROGRESS, Deployment, DeploymentKind
 from controller.sandbox.registry import package_environments
 from controller.sandbox.resources import config_spec, containers_of, endpoint_config
+from controller.sandbox.scaling_resources import drop_orphans
 
 FAIL_MARKER = "SAGEMAKER_SANDBOX_FAIL"
 """A container whose Environment sets this to "1" fails its health check when deployed."""
@@ -160,6 +161,7 @@ def check_scaled_variants(ctx: Context, endpoint: Any, spec: dict[str, Any]) -> 
     """SageMaker refuses an update that removes, or changes the instance type of, a variant
     registered as a scalable target: the caller must deregister it first (AWS's documented
     procedure). A new model on the same instance type is allowed."""
+    drop_orphans(ctx)
     new = {v["VariantName"]: v for v in spec["ProductionVariants"]}
     live_config = ctx.backend.endpoint_configs.get(endpoint.endpoint_config_name)
     old = {}

@@ -16,6 +16,7 @@ from controller.sandbox import (
     tagging,
 )
 from controller.sandbox.context import Handler
+from controller.sandbox.scaling_resources import following_deletions
 
 SAGEMAKER_PREFIX = "SageMaker"
 TAGGING_PREFIX = "ResourceGroupsTaggingAPI_20170126"
@@ -35,6 +36,8 @@ SAGEMAKER: dict[str, Handler] = {
     "UpdateEndpoint": deployments.update_endpoint,
     "UpdateEndpointWeightsAndCapacities": deployments.update_weights_and_capacities,
     "DescribeModelPackage": registry.describe_model_package,
+    # Cross-account registry use: group policies and reads through another account's ARN.
+    **registry.SHARING,
     "UpdateModelPackage": registry.update_model_package,
     "CreateInferenceComponent": components.create_inference_component,
     "DescribeInferenceComponent": components.describe_inference_component,
@@ -51,7 +54,7 @@ TAGGING: dict[str, Handler] = {
     "GetResources": tagging.get_resources,
 }
 
-AUTOSCALING: dict[str, Handler] = {
+_AUTOSCALING: dict[str, Handler] = {
     "RegisterScalableTarget": autoscaling.register_scalable_target,
     "DescribeScalableTargets": autoscaling.describe_scalable_targets,
     "DeregisterScalableTarget": autoscaling.deregister_scalable_target,
@@ -66,6 +69,7 @@ AUTOSCALING: dict[str, Handler] = {
     "TagResource": autoscaling.tag_resource,
     "UntagResource": autoscaling.untag_resource,
 }
+AUTOSCALING = {name: following_deletions(h) for name, h in _AUTOSCALING.items()}
 """Application Auto Scaling is served whole by the sandbox (see `scaling_store` for why)."""
 
 BY_PREFIX: dict[str, dict[str, Handler]] = {
@@ -73,9 +77,3 @@ BY_PREFIX: dict[str, dict[str, Handler]] = {
     TAGGING_PREFIX: TAGGING,
     AUTOSCALING_PREFIX: AUTOSCALING,
 }
-
-VALIDATED: dict[str, str] = {
-    SAGEMAKER_PREFIX: "sagemaker",
-    AUTOSCALING_PREFIX: "application-autoscaling",
-}
-"""Services whose requests are checked against their botocore model before any handler."""

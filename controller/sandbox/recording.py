@@ -20,6 +20,8 @@ from controller.sandbox.protocol import ApiRequest
 
 DEFAULT_LIMIT = 200
 """Requests kept per operation: enough for any test's pass, small enough to never matter."""
+MAX_OPERATIONS = 1000
+"""Distinct operation names kept: the name comes from a header, so it is bounded too."""
 
 
 class RequestLog:
@@ -34,6 +36,8 @@ class RequestLog:
         with self._lock:
             kept = self._by_operation.get(operation)
             if kept is None:
+                if len(self._by_operation) >= MAX_OPERATIONS:
+                    return
                 kept = self._by_operation[operation] = deque(maxlen=self._limit)
             kept.append(copy.deepcopy(params))
 

@@ -120,6 +120,13 @@ def _check_variants(ctx: Context, params: dict[str, Any]) -> None:
                 )
             seen.add(name)
             _check_variant(ctx, variant, f"{path}.{index}.member")
+    hosts_components = any(not v.get("ModelName") for v in params["ProductionVariants"])
+    if hosts_components and not params.get("ExecutionRoleArn"):
+        # Components are deployed with the config's role, having no model of their own here.
+        raise validation_error(
+            "ExecutionRoleArn must be specified when a production variant has no ModelName "
+            "(an endpoint for inference components)."
+        )
 
 
 def _check_variant(ctx: Context, variant: dict[str, Any], path: str) -> None:

@@ -23,23 +23,19 @@ _SAGEMAKER_IDS = {
 }
 
 METRICS_BY_DIMENSION = {
-    "sagemaker:variant:DesiredInstanceCount": frozenset(
-        {
-            "SageMakerVariantInvocationsPerInstance",
-            "SageMakerVariantConcurrentRequestsPerModelHighResolution",
-        }
+    "sagemaker:variant:DesiredInstanceCount": (
+        "SageMakerVariantInvocationsPerInstance",
+        "SageMakerVariantConcurrentRequestsPerModelHighResolution",
     ),
-    "sagemaker:variant:DesiredProvisionedConcurrency": frozenset(
-        {"SageMakerVariantProvisionedConcurrencyUtilization"}
+    "sagemaker:variant:DesiredProvisionedConcurrency": (
+        "SageMakerVariantProvisionedConcurrencyUtilization",
     ),
-    "sagemaker:inference-component:DesiredCopyCount": frozenset(
-        {
-            "SageMakerInferenceComponentInvocationsPerCopy",
-            "SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution",
-        }
+    "sagemaker:inference-component:DesiredCopyCount": (
+        "SageMakerInferenceComponentInvocationsPerCopy",
+        "SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution",
     ),
 }
-"""Which predefined metric types each SageMaker dimension can track (from the botocore enum)."""
+"""Which predefined metric types each SageMaker dimension can track (botocore enum order)."""
 
 _SCHEDULE = re.compile(
     r"at\(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\)"
@@ -81,9 +77,10 @@ def check_policy(key: TargetKey, policy_type: str, configuration: dict[str, Any]
     allowed = METRICS_BY_DIMENSION.get(key[2])
     metric = (predefined or {}).get("PredefinedMetricType")
     if metric is not None and allowed is not None and metric not in allowed:
+        # AWS's wording, as reported for a provisioned-concurrency target (aws-cdk #29065).
         raise validation_error(
-            f"Unsupported metric type {metric} for scalable dimension {key[2]}; "
-            f"use one of: {', '.join(sorted(allowed))}"
+            f"Scalable dimension {key[2]} only supports the following predefined metric "
+            f"types: {', '.join(allowed)}"
         )
 
 

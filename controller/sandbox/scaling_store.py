@@ -27,6 +27,9 @@ class ScalableTarget:
     created_at: float
     suspended: dict[str, bool]
     tags: dict[str, str] = field(default_factory=dict)
+    resource_created: Any = None
+    """Creation time of the SageMaker resource when registered: a resource deleted and made
+    again under the same name is a different resource, whose target AWS has deregistered."""
 
 
 @dataclass

@@ -4,7 +4,9 @@ Modelled on client-go's workqueue: a key added while it is already queued is pro
 added while a worker holds it is queued again only after that worker calls `done`, so one endpoint
 is never reconciled by two workers at once and a burst of triggers costs one reconcile. Delayed
 adds (`add_after`) carry an endpoint that is Creating/Updating or backing off, so workers are never
-parked on one endpoint while others starve. The runner is the only user.
+parked on one endpoint while others starve. Urgent adds (a manifest edit, a new git revision) go
+ahead of everything queued, so an edit never waits behind a periodic resync of the fleet. The
+runner is the only user.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from typing import Protocol
 
 import structlog
 
@@ -23,13 +26,27 @@ log = structlog.get_logger(__name__)
 Clock = Callable[[], float]
 
 
+class QueueObserver(Protocol):
+    """client-go's workqueue metrics hooks (`service.metrics.Metrics` implements them)."""
+
+    def queue_added(self, delayed: bool) -> None: ...
+    def queue_started(self, waited: float) -> None: ...
+    def queue_finished(self, worked: float) -> None: ...
+
+
 class WorkQueue:
     """Thread-safe queue of string keys; `clock` is injectable so tests can move time."""
 
-    def __init__(self, clock: Clock = time.monotonic) -> None:
+    def __init__(
+        self, clock: Clock = time.monotonic, observer: QueueObserver | None = None
+    ) -> None:
         self._clock = clock
+        self._observer = observer
+        self._since: dict[str, float] = {}  # key -> when it was queued, then when it was taken
         self._cond = threading.Condition()
         self._queue: deque[str] = deque()
+        self._urgent: deque[str] = deque()  # served before `_queue`
+        self._urgent_keys: set[str] = set()  # queued or to be re-queued urgently
         self._dirty: set[str] = set()  # queued or to be re-queued when done
         self._processing: set[str] = set()
         self._waiting: dict[str, float] = {}  # key -> earliest due time of a delayed add
@@ -37,9 +54,14 @@ class WorkQueue:
         self._seq = itertools.count()
         self._shutting_down = False
 
-    def add(self, key: str) -> None:
-        """Queue `key` now unless it is already queued; a key in progress is re-queued on done."""
+    def add(self, key: str, *, urgent: bool = False) -> None:
+        """Queue `key` now unless it is already queued; a key in progress is re-queued on done.
+
+        An urgent add goes ahead of every non-urgent key, and promotes a key already queued.
+        """
         with self._cond:
+            if urgent:
+                self._promote_urgent_locked(key)
             self._add_locked(key)
 
     def add_after(self, key: str, delay: float) -> None:
@@ -51,6 +73,8 @@ class WorkQueue:
             if self._shutting_down:
                 return
             due = self._clock() + delay
+            if self._observer is not None:
+                self._observer.queue_added(delayed=True)
             if key in self._waiting and self._waiting[key] <= due:
                 return
             self._waiting[key] = due
@@ -68,10 +92,12 @@ class WorkQueue:
                 self._promote_locked()
                 if self._shutting_down:
                     return None
-                if self._queue:
-                    key = self._queue.popleft()
+                if self._urgent or self._queue:
+                    key = (self._urgent or self._queue).popleft()
+                    self._observe_start(key)
                     self._processing.add(key)
                     self._dirty.discard(key)
+                    self._urgent_keys.discard(key)
                     return key
                 wait = self._wait_time_locked(deadline)
                 if wait is not None and wait <= 0:
@@ -82,8 +108,12 @@ class WorkQueue:
         """Mark `key` finished; if it was added meanwhile, queue it again."""
         with self._cond:
             self._processing.discard(key)
+            taken = self._since.pop(key, None)
+            if self._observer is not None and taken is not None:
+                self._observer.queue_finished(self._clock() - taken)
             if key in self._dirty and not self._shutting_down:
-                self._queue.append(key)
+                self._since[key] = self._clock()
+                self._lane(key).append(key)
             self._cond.notify_all()
 
     def cancel(self, key: str) -> None:
@@ -101,13 +131,13 @@ class WorkQueue:
         """Keys ready to be processed now (the queue-depth metric)."""
         with self._cond:
             self._promote_locked()
-            return len(self._queue)
+            return len(self._urgent) + len(self._queue)
 
     def pending(self) -> int:
         """Keys ready now plus keys waiting for a delay."""
         with self._cond:
             self._promote_locked()
-            return len(self._queue) + len(self._waiting)
+            return len(self._urgent) + len(self._queue) + len(self._waiting)
 
     def shutdown(self) -> None:
         """Stop handing out work; keys in progress may still finish and call `done`."""
@@ -135,12 +165,34 @@ class WorkQueue:
         with self._cond:
             return set(self._processing)
 
+    def _observe_start(self, key: str) -> None:
+        now = self._clock()
+        if self._observer is not None and key in self._since:
+            self._observer.queue_started(now - self._since[key])
+        self._since[key] = now
+
     def _add_locked(self, key: str) -> None:
+        if self._observer is not None and not self._shutting_down:
+            self._observer.queue_added(delayed=False)
         if self._shutting_down or key in self._dirty:
             return
         self._dirty.add(key)
         if key not in self._processing:
-            self._queue.append(key)
+            self._since[key] = self._clock()
+            self._lane(key).append(key)
+            self._cond.notify()
+
+    def _lane(self, key: str) -> deque[str]:
+        return self._urgent if key in self._urgent_keys else self._queue
+
+    def _promote_urgent_locked(self, key: str) -> None:
+        """Mark `key` urgent; if it already waits in the normal lane, move it ahead."""
+        if key in self._urgent_keys or self._shutting_down:
+            return
+        self._urgent_keys.add(key)
+        if key in self._dirty and key not in self._processing:
+            self._queue.remove(key)  # O(n), only when an edit lands on a queued key
+            self._urgent.append(key)
             self._cond.notify()
 
     def _promote_locked(self) -> None:

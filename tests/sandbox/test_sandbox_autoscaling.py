@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sandbox_helpers import client, error_of
+from component_helpers import make_component, make_ic_endpoint
+from sandbox_helpers import client, error_of, make_endpoint
 
 from controller.sandbox import Sandbox
 
@@ -32,6 +33,11 @@ INVOCATIONS = {
 
 @pytest.fixture
 def aas(sandbox: Sandbox) -> Any:
+    """A client; endpoint `churn` (variant primary) and component `llm` exist, InService."""
+    sm = client(sandbox)
+    make_endpoint(sm, "churn")
+    make_ic_endpoint(sm, "gpu")
+    make_component(sm, "llm", "gpu")
     return client(sandbox, "application-autoscaling")
 
 
@@ -157,9 +163,10 @@ def test_metric_must_belong_to_the_dimension(aas: Any) -> None:
             TargetTrackingScalingPolicyConfiguration=INVOCATIONS,
         )
     )
-    assert message.startswith(
-        "Unsupported metric type SageMakerVariantInvocationsPerInstance for scalable dimension "
-        "sagemaker:inference-component:DesiredCopyCount"
+    assert message == (
+        "Scalable dimension sagemaker:inference-component:DesiredCopyCount only supports the "
+        "following predefined metric types: SageMakerInferenceComponentInvocationsPerCopy, "
+        "SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution"
     )
     per_copy = {
         "TargetValue": 5.0,
@@ -265,8 +272,9 @@ def test_deregister_removes_policies_and_actions(aas: Any) -> None:
     assert aas.describe_scheduled_actions(ServiceNamespace="sagemaker")["ScheduledActions"] == []
 
 
-def test_describes_page(aas: Any) -> None:
+def test_describes_page(sandbox: Sandbox, aas: Any) -> None:
     for index in range(3):
+        make_endpoint(client(sandbox), f"e{index}")
         register(aas, {**VARIANT, "ResourceId": f"endpoint/e{index}/variant/primary"})
     first = aas.describe_scalable_targets(ServiceNamespace="sagemaker", MaxResults=2)
     second = aas.describe_scalable_targets(
@@ -280,3 +288,32 @@ def test_describes_page(aas: Any) -> None:
     )
     assert code == "InvalidNextTokenException"
     assert aas.describe_scalable_targets(ServiceNamespace="ecs")["ScalableTargets"] == []
+
+
+def test_only_existing_sagemaker_resources_can_be_registered(aas: Any) -> None:
+    missing = {**VARIANT, "ResourceId": "endpoint/churn/variant/blue"}
+    _, message = error_of(lambda: register(aas, missing))
+    assert message == "The resource endpoint/churn/variant/blue does not exist in SageMaker."
+    _, message = error_of(
+        lambda: register(aas, {**COMPONENT, "ResourceId": "inference-component/x"})
+    )
+    assert message == "The resource inference-component/x does not exist in SageMaker."
+
+
+def test_deleting_the_endpoint_deregisters_its_targets(sandbox: Sandbox, aas: Any) -> None:
+    register(aas, VARIANT)
+    aas.put_scaling_policy(
+        **VARIANT,
+        PolicyName="invocations",
+        PolicyType="TargetTrackingScaling",
+        TargetTrackingScalingPolicyConfiguration=INVOCATIONS,
+    )
+    register(aas, COMPONENT, low=0)
+    sm = client(sandbox)
+    sm.delete_endpoint(EndpointName="churn")
+    sm.create_endpoint(EndpointName="churn", EndpointConfigName="churn-c1")  # a new endpoint
+    targets = aas.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"]
+    assert [t["ResourceId"] for t in targets] == ["inference-component/llm"]
+    assert aas.describe_scaling_policies(ServiceNamespace="sagemaker")["ScalingPolicies"] == []
+    sm.delete_inference_component(InferenceComponentName="llm")
+    assert aas.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"] == []

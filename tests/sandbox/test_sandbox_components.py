@@ -98,42 +98,39 @@ def test_fail_marker_makes_create_end_failed(sm: Any, clock: ManualClock) -> Non
     assert failed["RuntimeConfig"]["CurrentCopyCount"] == 0
 
 
-def test_update_rolls_out_new_specification(sm: Any, clock: ManualClock) -> None:
-    make_component(sm, "llm", "gpu")
+def roll_out(sm: Any, clock: ManualClock, env: dict[str, str] | None, **extra: Any) -> None:
+    """InService component `llm` (2 copies), then an update to model `llm-m2` (env given)."""
+    make_component(sm, "llm", "gpu", copies=2)
     clock.advance(10)
-    make_model(sm, "llm-m2")
+    make_model(sm, "llm-m2", env=env)
     sm.update_inference_component(
         InferenceComponentName="llm",
         Specification=model_spec("llm-m2"),
         DeploymentConfig=ROLLING,
+        **extra,
     )
-    during = describe(sm, "llm")
-    assert during["InferenceComponentStatus"] == "Updating"
-    assert during["Specification"]["ModelName"] == "llm-m1"
+
+
+def status_and_model(sm: Any) -> tuple[str, str]:
+    described = describe(sm, "llm")
+    return described["InferenceComponentStatus"], described["Specification"]["ModelName"]
+
+
+def test_update_rolls_out_new_specification(sm: Any, clock: ManualClock) -> None:
+    roll_out(sm, clock, env=None)
+    assert status_and_model(sm) == ("Updating", "llm-m2")
     clock.advance(10)
-    after = describe(sm, "llm")
-    assert after["InferenceComponentStatus"] == "InService"
-    assert after["Specification"]["ModelName"] == "llm-m2"
-    assert after["LastDeploymentConfig"] == ROLLING
+    assert status_and_model(sm) == ("InService", "llm-m2")
+    assert describe(sm, "llm")["LastDeploymentConfig"] == ROLLING
 
 
 def test_failed_update_rolls_back_and_reports_reason(sm: Any, clock: ManualClock) -> None:
-    make_component(sm, "llm", "gpu", copies=2)
+    roll_out(sm, clock, env=FAIL, RuntimeConfig={"CopyCount": 3})
     clock.advance(10)
-    make_model(sm, "llm-m2", env=FAIL)
-    sm.update_inference_component(
-        InferenceComponentName="llm",
-        Specification=model_spec("llm-m2"),
-        RuntimeConfig={"CopyCount": 3},
-        DeploymentConfig=ROLLING,
-    )
+    assert status_and_model(sm) == ("Updating", "llm-m2")  # rolling back
     clock.advance(10)
-    rolling_back = describe(sm, "llm")
-    assert rolling_back["InferenceComponentStatus"] == "Updating"
-    clock.advance(10)
+    assert status_and_model(sm) == ("InService", "llm-m1")
     after = describe(sm, "llm")
-    assert after["InferenceComponentStatus"] == "InService"
-    assert after["Specification"]["ModelName"] == "llm-m1"
     assert after["RuntimeConfig"] == {"DesiredCopyCount": 2, "CurrentCopyCount": 2}
     assert "did not pass the ping health check" in after["FailureReason"]
 
@@ -193,97 +190,66 @@ def test_busy_component_refuses_changes(sm: Any, verb: str) -> None:
     assert message.startswith(f"Cannot {action} in-progress inference component")
 
 
+def create_error(sm: Any, endpoint: str = "gpu", **changes: Any) -> str:
+    """The message of a CreateInferenceComponent (component `x`, model `m`) that must fail."""
+    if "m" not in [m["ModelName"] for m in sm.list_models()["Models"]]:
+        make_model(sm, "m")
+    params: dict[str, Any] = {
+        "InferenceComponentName": "x",
+        "EndpointName": endpoint,
+        "Specification": model_spec("m"),
+        "RuntimeConfig": {"CopyCount": 1},
+    }
+    params.update(changes)
+    params = {k: v for k, v in params.items() if v is not None}
+    return error_of(lambda: sm.create_inference_component(**params))[1]
+
+
 def test_endpoint_must_exist_and_be_in_service(sm: Any) -> None:
-    make_model(sm, "m")
-    spec = model_spec("m")
-    _, missing = error_of(
-        lambda: sm.create_inference_component(
-            InferenceComponentName="x",
-            EndpointName="nope",
-            Specification=spec,
-            RuntimeConfig={"CopyCount": 1},
-        )
-    )
-    assert (
-        missing
-        == 'Could not find endpoint "arn:aws:sagemaker:us-east-1:123456789012:endpoint/nope".'
+    assert create_error(sm, "nope") == (
+        'Could not find endpoint "arn:aws:sagemaker:us-east-1:123456789012:endpoint/nope".'
     )
     make_ic_endpoint(sm, "young")
-    _, creating = error_of(
-        lambda: sm.create_inference_component(
-            InferenceComponentName="x",
-            EndpointName="young",
-            Specification=spec,
-            RuntimeConfig={"CopyCount": 1},
-        )
-    )
+    creating = create_error(sm, "young")
     assert "is in Creating status" in creating
     assert "InService" in creating
 
 
-def test_variant_model_and_compute_are_checked(sm: Any, clock: ManualClock) -> None:
-    make_model(sm, "m")
-
-    def create(**changes: Any) -> str:
-        params: dict[str, Any] = {
-            "InferenceComponentName": "x",
-            "EndpointName": "gpu",
-            "VariantName": "shared",
-            "Specification": model_spec("m"),
-            "RuntimeConfig": {"CopyCount": 1},
-        }
-        params.update(changes)
-        return error_of(lambda: sm.create_inference_component(**params))[1]
-
-    assert create(VariantName="other") == (
+def test_variant_model_and_compute_are_checked(sm: Any) -> None:
+    assert create_error(sm, VariantName="other") == (
         'The variant name(s) "other" is/are not present within endpoint configuration "gpu-c1".'
     )
-    assert create(Specification=model_spec("ghost")) == (
+    assert create_error(sm, Specification=model_spec("ghost")) == (
         'Could not find model "arn:aws:sagemaker:us-east-1:123456789012:model/ghost".'
     )
-    assert create(Specification={"ModelName": "m"}) == (
+    assert create_error(sm, Specification={"ModelName": "m"}) == (
         "Specification must specify ComputeResourceRequirements."
     )
-    assert create(Specification={"ComputeResourceRequirements": COMPUTE}) == (
+    assert create_error(sm, Specification={"ComputeResourceRequirements": COMPUTE}) == (
         "Specification must specify ModelName or Container."
     )
     high = {"MinMemoryRequiredInMb": 2048, "MaxMemoryRequiredInMb": 1024}
-    assert "MaxMemoryRequiredInMb (1024)" in create(
-        Specification={"ModelName": "m", "ComputeResourceRequirements": high}
+    assert "MaxMemoryRequiredInMb (1024)" in create_error(
+        sm, Specification={"ModelName": "m", "ComputeResourceRequirements": high}
     )
-    assert "at 'inferenceComponentName' failed to satisfy constraint" in create(
-        InferenceComponentName="bad_name"
+    assert "at 'inferenceComponentName' failed to satisfy constraint" in create_error(
+        sm, InferenceComponentName="bad_name"
+    )
+    assert create_error(sm, RuntimeConfig=None) == (
+        "RuntimeConfig must be specified for an inference component."
     )
 
 
 def test_components_need_a_variant_without_a_model(sm: Any, clock: ManualClock) -> None:
     make_endpoint(sm, "classic")
     clock.advance(10)
-    make_model(sm, "m")
-    _, message = error_of(
-        lambda: sm.create_inference_component(
-            InferenceComponentName="x",
-            EndpointName="classic",
-            Specification=model_spec("m"),
-            RuntimeConfig={"CopyCount": 1},
-        )
-    )
-    assert 'hosts model "classic-m1"' in message
+    assert 'hosts model "classic-m1"' in create_error(sm, "classic")
 
 
 def test_variant_is_required_on_a_multi_variant_endpoint(sm: Any, clock: ManualClock) -> None:
     make_ic_endpoint(sm, "two", [ic_variant("a"), ic_variant("b")])
     clock.advance(10)
-    make_model(sm, "m")
-    _, message = error_of(
-        lambda: sm.create_inference_component(
-            InferenceComponentName="x",
-            EndpointName="two",
-            Specification=model_spec("m"),
-            RuntimeConfig={"CopyCount": 1},
-        )
-    )
-    assert message.startswith("VariantName must be specified")
+    assert create_error(sm, "two").startswith("VariantName must be specified")
 
 
 def test_duplicate_component_is_rejected(sm: Any) -> None:
@@ -293,21 +259,37 @@ def test_duplicate_component_is_rejected(sm: Any) -> None:
     assert message == f'Cannot create already existing inference component "{arn}".'
 
 
-def test_capacity_percent_above_100_is_rejected(sm: Any, clock: ManualClock) -> None:
-    make_component(sm, "llm", "gpu")
+@pytest.mark.parametrize(
+    ("batch", "rollback", "expected"),
+    [
+        ({"Type": "CAPACITY_PERCENT", "Value": 60}, None, "MaximumBatchSize (60 CAPACITY_PERCENT)"),
+        ({"Type": "CAPACITY_PERCENT", "Value": 4}, None, "MaximumBatchSize (4 CAPACITY_PERCENT)"),
+        ({"Type": "COPY_COUNT", "Value": 3}, None, "MaximumBatchSize (3 COPY_COUNT)"),
+        (
+            {"Type": "COPY_COUNT", "Value": 2},
+            {"Type": "CAPACITY_PERCENT", "Value": 150},
+            "Capacity percent must be at most 100, got 150.",
+        ),
+    ],
+)
+def test_rolling_batch_sizes_are_checked(
+    sm: Any, clock: ManualClock, batch: Any, rollback: Any, expected: str
+) -> None:
+    make_component(sm, "llm", "gpu", copies=4)
     clock.advance(10)
-    policy = {
-        "RollingUpdatePolicy": {
-            "MaximumBatchSize": {"Type": "CAPACITY_PERCENT", "Value": 150},
-            "WaitIntervalInSeconds": 60,
-        }
-    }
+    policy: dict[str, Any] = {"MaximumBatchSize": batch, "WaitIntervalInSeconds": 60}
+    if rollback:
+        policy["RollbackMaximumBatchSize"] = rollback
     _, message = error_of(
         lambda: sm.update_inference_component(
-            InferenceComponentName="llm", RuntimeConfig={"CopyCount": 2}, DeploymentConfig=policy
+            InferenceComponentName="llm",
+            Specification=model_spec("llm-m1"),
+            DeploymentConfig={"RollingUpdatePolicy": policy},
         )
     )
-    assert message == "Capacity percent must be at most 100, got 150."
+    assert message.startswith(expected)
+    if expected.startswith("MaximumBatchSize"):
+        assert message.endswith("of the copy count of the inference component (4).")
 
 
 def test_list_filters_sorts_and_pages(sm: Any, clock: ManualClock) -> None:

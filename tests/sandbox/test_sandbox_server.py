@@ -22,6 +22,7 @@ def test_url_and_env_for_client_processes(sandbox: Sandbox) -> None:
         "AWS_ENDPOINT_URL": sandbox.url,
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_REGION": "us-east-1",
         "AWS_DEFAULT_REGION": "us-east-1",
     }
 
@@ -79,6 +80,7 @@ def test_other_services_the_controller_uses(sandbox: Sandbox) -> None:
     sts = client(sandbox, "sts").get_caller_identity()
     assert sts["Account"] == "123456789012"
     autoscaling = client(sandbox, "application-autoscaling")
+    make_endpoint(client(sandbox), "churn")  # only an existing variant can be registered
     resource = "endpoint/churn/variant/primary"
     autoscaling.register_scalable_target(
         ServiceNamespace="sagemaker",

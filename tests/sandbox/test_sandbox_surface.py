@@ -118,6 +118,13 @@ def test_inference_component_endpoint_config_round_trips(sandbox: Sandbox, sm: A
     assert sm.describe_endpoint(EndpointName="ic")["EndpointStatus"] == "InService"
 
 
+def test_model_less_variants_need_the_config_role(sm: Any) -> None:
+    _, message = error_of(
+        lambda: sm.create_endpoint_config(EndpointConfigName="c", ProductionVariants=[ic_variant()])
+    )
+    assert message.startswith("ExecutionRoleArn must be specified when a production variant")
+
+
 def test_managed_instance_scaling_needs_an_inference_component_variant(sm: Any) -> None:
     make_model(sm, "m1")
     variant = {**ic_variant(), "ModelName": "m1"}
@@ -251,12 +258,9 @@ def test_retained_weight_unless_excluded(slow_sandbox: Sandbox, clock: ManualClo
     clock.advance(10)
     make_model(sm, "churn-m2")
     make_config(sm, "churn-c2", "churn-m2", count=1)
-    sm.update_endpoint(
-        EndpointName="churn",
-        EndpointConfigName="churn-c2",
-        RetainAllVariantProperties=True,
-        ExcludeRetainedVariantProperties=[{"VariantPropertyType": "DesiredWeight"}],
-    )
+    excluded = [{"VariantPropertyType": "DesiredWeight"}]
+    retain = {"RetainAllVariantProperties": True, "ExcludeRetainedVariantProperties": excluded}
+    sm.update_endpoint(EndpointName="churn", EndpointConfigName="churn-c2", **retain)
     clock.advance(10)
     [variant] = sm.describe_endpoint(EndpointName="churn")["ProductionVariants"]
     assert variant["DesiredInstanceCount"] == 3

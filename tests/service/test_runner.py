@@ -210,6 +210,21 @@ def test_editing_one_manifest_enqueues_only_that_endpoint(tmp_path: Path) -> Non
     assert runner.reload(full=False) == set(), "an unchanged tree enqueues nothing"
 
 
+def test_an_edit_goes_ahead_of_a_resync_in_progress(tmp_path: Path) -> None:
+    rec = FakeReconciler({f"k{i:02d}": Manifest() for i in range(20)})
+    runner, _ = make(rec, tmp_path)
+    runner.reload(full=False)
+    drain(runner)
+    runner.reload(full=True)  # the periodic resync queues the whole fleet
+    first = runner.queue.get(timeout=0)
+    assert first == "k00"
+    rec.tree["k17"] = Manifest("v2")  # an edit lands while the sweep runs
+
+    runner.reload(full=False)
+
+    assert runner.queue.get(timeout=0) == "k17"
+
+
 def test_a_removed_manifest_is_enqueued_for_prune(tmp_path: Path) -> None:
     rec = three()
     runner, _ = make(rec, tmp_path)
@@ -699,8 +714,6 @@ def parse_run(*argv: str) -> object:
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--concurrency", "0"], "--concurrency"),
-        (["--resync-interval", "0"], "--resync-interval"),
         (["--webhook-secret-file", "{tmp}/empty"], "empty"),
         (["--webhook-secret-file", "{tmp}/missing"], "--webhook-secret-file"),
     ],

@@ -215,3 +215,34 @@ def test_cancel_drops_a_pending_delay() -> None:
     queue.add_after("a", 1.0)  # a later delay still works after a cancel
     clock.advance(1.0)
     assert drain(queue) == ["a"]
+
+
+def test_urgent_keys_go_ahead_of_a_queued_resync() -> None:
+    queue = WorkQueue()
+    for key in ("r1", "r2", "r3"):
+        queue.add(key)
+    queue.add("edit", urgent=True)
+    assert drain(queue) == ["edit", "r1", "r2", "r3"]
+
+
+def test_an_urgent_add_promotes_a_key_already_queued_once() -> None:
+    queue = WorkQueue()
+    for key in ("r1", "r2", "r3"):
+        queue.add(key)
+    queue.add("r3", urgent=True)
+    queue.add("r3", urgent=True)
+    assert len(queue) == 3
+    assert drain(queue) == ["r3", "r1", "r2"]
+
+
+def test_a_key_made_urgent_while_in_progress_comes_back_first() -> None:
+    queue = WorkQueue()
+    queue.add("a")
+    queue.add("r1")
+    assert queue.get(timeout=0) == "a"
+    queue.add("a", urgent=True)
+    queue.done("a")
+    assert drain(queue) == ["a", "r1"]
+    queue.add("a")
+    queue.add("r2")
+    assert drain(queue) == ["a", "r2"], "urgency lasts one processing, not forever"

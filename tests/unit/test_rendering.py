@@ -182,7 +182,7 @@ def test_golden(scenario: str, fmt: Any) -> None:
     assert out == path.read_text(encoding="utf-8"), f"regenerate with UPDATE_GOLDEN=1: {path}"
 
 
-# --- JSON contract (DESIGN.md "JSON plan", format_version 1) -----------------------------------
+# --- JSON contract (docs/plan-json.md, format_version 1) -----------------------------------------
 
 CONTRACT = {
     "plan": {"format_version", "summary", "endpoints", "errors"},

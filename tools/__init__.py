@@ -1,0 +1,1 @@
+"""Developer tools: generators for docs/reference and checks for the shipped deploy files."""
