@@ -7,7 +7,8 @@ from typing import Any
 
 import boto3
 import pytest
-from conftest import World, header
+
+from tests.e2e.conftest import World, header
 
 RID = "endpoint/churn/variant/primary"
 DIMENSION = "sagemaker:variant:DesiredInstanceCount"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import IMAGE, World, header
+from tests.e2e.conftest import IMAGE, World, header
 
 HOSTING = """
       inferenceAmiVersion: al2-ami-sagemaker-inference-gpu-2
