@@ -3,9 +3,12 @@
 For N endpoints over G model package groups, counts the operations the sandbox served during
 (a) the first `apply` (creation), (b) a no-op `plan`, (c) a no-op `apply`, (d) an `apply` after
 one manifest's version changed. The budget of a no-op pass is one DescribeEndpoint per endpoint,
-one ListModelPackages listing per group, one GetResources page per 100 owned resources, and one
-GetCallerIdentity for `plan`; creation adds the three Create calls per endpoint, a version change
-the three calls of that endpoint (CreateModel, CreateEndpointConfig, UpdateEndpoint).
+one ListModelPackages listing per group, one GetResources page per 100 owned resources, one
+DescribeScalableTargets page per 50 variant targets (the fleet has none: one call; with targets,
+DescribeScalingPolicies and DescribeScheduledActions add one paged call each, per region and
+pass, never per endpoint), and one GetCallerIdentity for `plan`; creation adds the three Create
+calls per endpoint, a version change the three calls of that endpoint (CreateModel,
+CreateEndpointConfig, UpdateEndpoint).
 The client-side rate limit is lifted (`--calls-per-second 1000`): it changes time, not counts.
 """
 
@@ -17,13 +20,23 @@ from typing import Any
 from benchmarks.harness import FAST, cli, delta, pages, seed, set_version, table, world, write_fleet
 
 NAME = "api_calls"
-PHASES = ("create", "noop_plan", "noop_apply", "change_one")
+PHASES = ("create", "noop_plan", "noop_apply", "change_one", "scale_all", "noop_scaled")
 LABELS = {
     "create": "(a) first apply",
     "noop_plan": "(b) no-op plan",
     "noop_apply": "(c) no-op apply",
     "change_one": "(d) change one",
+    "scale_all": "(e) autoscale all",
+    "noop_scaled": "(f) no-op, scaled",
 }
+# Phase (e) adds this to every manifest's variant: one target and one policy per endpoint.
+AUTOSCALING = (
+    "      autoscaling:\n"
+    "        minCapacity: 1\n"
+    "        maxCapacity: 4\n"
+    "        targetTracking:\n"
+    "          - {predefinedMetric: SageMakerVariantInvocationsPerInstance, targetValue: 70}\n"
+)
 
 
 def budget(phase: str, endpoints: int, groups: int, owned: int) -> dict[str, int]:
@@ -32,6 +45,7 @@ def budget(phase: str, endpoints: int, groups: int, owned: int) -> dict[str, int
         "DescribeEndpoint": endpoints,
         "ListModelPackages": groups,
         "GetResources": pages(owned, 100),
+        "DescribeScalableTargets": 1,
     }
     if phase == "noop_plan":
         reads["GetCallerIdentity"] = 1
@@ -40,6 +54,16 @@ def budget(phase: str, endpoints: int, groups: int, owned: int) -> dict[str, int
         return reads | writes | {"CreateEndpoint": endpoints}
     if phase == "change_one":
         return reads | {"CreateModel": 1, "CreateEndpointConfig": 1, "UpdateEndpoint": 1}
+    if phase in ("scale_all", "noop_scaled"):
+        # With targets, the pass reads every target, policy and scheduled action once, paged:
+        # still per region, not per endpoint (pages of 50, 10 and 50).
+        before = phase == "scale_all"  # nothing registered yet when (e) reads
+        reads["DescribeScalableTargets"] = pages(0 if before else endpoints, 50)
+        if not before:
+            reads["DescribeScalingPolicies"] = pages(endpoints, 10)
+            reads["DescribeScheduledActions"] = 1
+    if phase == "scale_all":
+        return reads | {"RegisterScalableTarget": endpoints, "PutScalingPolicy": endpoints}
     return reads
 
 
@@ -50,6 +74,8 @@ def _commands(root: Path) -> dict[str, list[str]]:
         "noop_plan": ["plan", *common],
         "noop_apply": ["apply", *common, "--no-wait"],
         "change_one": ["apply", *common, "--no-wait"],
+        "scale_all": ["apply", *common, "--no-wait"],
+        "noop_scaled": ["apply", *common, "--no-wait"],
     }
 
 
@@ -61,6 +87,9 @@ def measure(endpoints: int, groups: int) -> dict[str, Any]:
         for phase, argv in _commands(root).items():
             if phase == "change_one":
                 set_version(paths[0], 2)
+            if phase == "scale_all":
+                for path in paths:
+                    path.write_text(path.read_text() + AUTOSCALING)
             owned = sandbox.owned_resources()
             before = sandbox.calls()
             code, _, seconds = cli(*argv)

@@ -8,7 +8,7 @@ an endpoint to change state: that is the caller's loop or the service's requeue.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,8 +47,12 @@ def apply_endpoint(
     plan: EndpointPlan,
     inventory: Inventory | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    services: Mapping[str, Any] | None = None,
 ) -> list[Change]:
-    """Issue the plan's calls; raises the first error (later actions depend on earlier ones)."""
+    """Issue the plan's calls; raises the first error (later actions depend on earlier ones).
+
+    `client` serves SageMaker; `services` maps other services a kind names (its row's
+    `service`, e.g. application-autoscaling) to their clients."""
     changes: list[Change] = []
     bound = log.bind(endpoint=plan.name)
     for action in ordered(plan.actions):
@@ -62,7 +66,9 @@ def apply_endpoint(
             resource=action.name,
             reason=action.reason.value,
         )
-        result = _execute(client, action, sleep)
+        service = kinds.kind_of(action.type).service
+        target = client if service == "sagemaker" else (services or {})[service]
+        result = _execute(target, action, sleep)
         if inventory is not None:
             _remember(inventory, action)
         changes.append(Change(action.type, action.name, result))
@@ -114,6 +120,8 @@ def _retag(client: Any, action: Action) -> str:
 
 def _remember(inventory: Inventory, action: Action) -> None:
     """Keep the cached owned-resource index in step with what we just did."""
+    if kinds.kind_of(action.type).tagging_type is None:
+        return  # not in the index (autoscaling: the caller re-reads it instead)
     kind = kinds.kind_of(action.type).segment
     if action.op is Op.DELETE:
         inventory.drop(kind, action.name)

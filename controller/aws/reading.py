@@ -27,9 +27,11 @@ def translate(error: ClientError, operation: str) -> AwsError:
     message = error.response.get("Error", {}).get("Message", str(error))
     if code in ("ThrottlingException", "Throttling", "TooManyRequestsException"):
         return Throttled(message, operation=operation, code=code)
-    if "Could not find" in message or code in ("ResourceNotFound", "ResourceNotFoundException"):
+    missing = ("ResourceNotFound", "ResourceNotFoundException", "ObjectNotFoundException")
+    if "Could not find" in message or code in missing:
         return NotFound(message, operation=operation, code=code)
-    if "in-progress" in message or "already existing" in message or code == "ResourceInUse":
+    busy = ("ResourceInUse", "ConcurrentUpdateException")
+    if "in-progress" in message or "already existing" in message or code in busy:
         return Conflict(message, operation=operation, code=code)
     return AwsError(f"{operation}: {code}: {message}", operation=operation, code=code)
 
@@ -47,7 +49,7 @@ def read_inventory(tagging_client: Any, controller_id: str) -> Inventory:
     paginator = tagging_client.get_paginator("get_resources")
     pages = paginator.paginate(
         TagFilters=[{"Key": tagging.MANAGED_BY, "Values": [controller_id]}],
-        ResourceTypeFilters=[k.tagging_type for k in kinds.KINDS],
+        ResourceTypeFilters=[k.tagging_type for k in kinds.indexed_kinds() if k.tagging_type],
         ResourcesPerPage=100,  # the API's maximum: fewer pages per pass
     )
     try:

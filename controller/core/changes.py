@@ -50,7 +50,7 @@ def rollout_warnings(desired: DesiredEndpoint, changes: tuple[FieldChange, ...])
     changes, notes = risk.variant_changes(changes)
     warnings.extend(notes)
     for change in changes:
-        variant = change.path.split("]")[0].removeprefix("variants[")
+        variant = change.path.split("]")[0].split("[", 1)[-1]  # variants[a] or shadowVariants[a]
         if change.path.endswith(".instanceType") and change.before and change.after:
             warnings.append(f"variant {variant}: instance type {change.before} -> {change.after}")
         elif change.path.endswith(".instanceType") and change.before != change.after:

@@ -9,12 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from controller.core import naming, tagging
+from controller.core import naming, surface, tagging
+from controller.core.casing import flatten, pascal
 from controller.core.packages import PackageVersion
 from controller.core.plans import ResourceType
+from controller.core.scaling import ScalingSet, desired_sets
 from controller.manifests.models import (
     EndpointManifest,
     ImageModel,
+    PipelineModel,
     RegistryModel,
     Variant,
 )
@@ -44,6 +47,8 @@ class DesiredEndpoint:
     tags: dict[str, str]  # all tags to put on every resource, ownership included
     spec_hash: str
     terms: dict[str, Any] = field(default_factory=dict)  # flat manifest-terms view
+    # variant -> its autoscaling in Application Auto Scaling terms (autoscaled variants only)
+    scaling: dict[str, ScalingSet] = field(default_factory=dict)
 
     @property
     def weights(self) -> dict[str, tuple[float, int | None]]:
@@ -59,33 +64,21 @@ class DesiredEndpoint:
 
 def api_dict(model: Any) -> dict[str, Any]:
     """A manifest sub-model as SageMaker request JSON (camelCase -> PascalCase, None dropped)."""
-    data = model.model_dump(by_alias=True, exclude_none=True)
-    result: dict[str, Any] = _pascal(data)
+    result: dict[str, Any] = pascal(model.model_dump(by_alias=True, exclude_none=True))
     return result
-
-
-def _pascal(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k[:1].upper() + k[1:]: _pascal(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_pascal(v) for v in value]
-    return value
 
 
 def model_request(variant: Variant, role: str, package: PackageVersion | None) -> dict[str, Any]:
     source = variant.model
+    if isinstance(source, PipelineModel):
+        return {"ExecutionRoleArn": role, **surface.pipeline_request(source)}
     if isinstance(source, RegistryModel):
         assert package is not None, "registry models are resolved before building"
         container: dict[str, Any] = {"ModelPackageName": package.arn}
-    else:
-        container = {"Image": source.image}
-        if source.model_data_url:
-            container["ModelDataUrl"] = source.model_data_url
-    if source.environment:
-        container["Environment"] = dict(sorted(source.environment.items()))
-    key = "Containers" if isinstance(source, RegistryModel) else "PrimaryContainer"
-    body = [container] if key == "Containers" else container
-    return {"ExecutionRoleArn": role, key: body}
+        if source.environment:
+            container["Environment"] = dict(sorted(source.environment.items()))
+        return {"ExecutionRoleArn": role, "Containers": [container]}
+    return {"ExecutionRoleArn": role, "PrimaryContainer": surface.container_request(source)}
 
 
 def production_variant(variant: Variant, model_name: str) -> dict[str, Any]:
@@ -101,6 +94,7 @@ def production_variant(variant: Variant, model_name: str) -> dict[str, Any]:
         out["InitialInstanceCount"] = variant.instance_count
         if variant.volume_size_in_gb:
             out["VolumeSizeInGB"] = variant.volume_size_in_gb
+        out.update(surface.variant_request(variant))
     return out
 
 
@@ -130,27 +124,33 @@ def build(
     """Desired resources for one manifest; `packages` maps variant name -> resolved version."""
     manifest, spec = loaded_manifest, loaded_manifest.spec
     name = manifest.metadata.name
-    models, variants = [], []
-    for variant in spec.variants:
+    models: list[DesiredModel] = []
+    variants: list[dict[str, Any]] = []
+    shadows: list[dict[str, Any]] = []
+    for variant in [*spec.variants, *spec.shadow_variants]:
         package = packages.get(variant.name)
         request = model_request(variant, spec.execution_role_arn, package)
+        request.update(surface.model_request(spec))
         model_name = naming.model_name(name, variant.name, request)
         display = package.display if package else _image(variant)
         models.append(
             DesiredModel(model_name, variant.name, {"ModelName": model_name, **request}, display)
         )
-        variants.append(production_variant(variant, model_name))
+        group = shadows if variant in spec.shadow_variants else variants
+        group.append(production_variant(variant, model_name))
     # Variant order means nothing to SageMaker: sorting keeps a YAML reorder from renaming the
     # config (and so from starting a rollout).
     config: dict[str, Any] = {"ProductionVariants": sorted(variants, key=_variant_name)}
+    if shadows:
+        config["ShadowProductionVariants"] = sorted(shadows, key=_variant_name)
     if spec.data_capture:
         config["DataCaptureConfig"] = api_dict(spec.data_capture)
     if spec.kms_key_id:
         config["KmsKeyId"] = spec.kms_key_id
+    config.update(surface.config_request(spec))
     config_name = naming.config_name(name, _config_identity(config))
-    # `target` is left out while unset, so adding the field did not change existing hashes.
-    unset = {"target"} if spec.target is None else set()
-    spec_hash = naming.content_hash(spec.model_dump(mode="json", exclude=unset), length=12)
+    # Defaults left out: a new optional manifest field must not change every endpoint's hash.
+    spec_hash = naming.content_hash(spec.model_dump(mode="json", exclude_defaults=True), length=12)
     return DesiredEndpoint(
         key=key,
         name=name,
@@ -164,6 +164,7 @@ def build(
         tags=ownership_tags(spec.tags, controller_id, name, source, revision, spec_hash, scope),
         spec_hash=spec_hash,
         terms=manifest_terms(manifest, packages),
+        scaling=desired_sets(manifest),
     )
 
 
@@ -202,38 +203,42 @@ def manifest_terms(
     """Reviewer-facing fields, flat, keyed by manifest path (`variants[a].model.version`)."""
     spec = manifest.spec
     terms: dict[str, Any] = {"executionRoleArn": spec.execution_role_arn}
-    for v in spec.variants:
-        base = f"variants[{v.name}]"
-        model = v.model
-        if isinstance(model, RegistryModel):
-            terms[f"{base}.model.packageGroup"] = model.package_group
-            terms[f"{base}.model.version"] = model.version
-        else:
-            terms[f"{base}.model.image"] = model.image
-            terms[f"{base}.model.modelDataUrl"] = model.model_data_url
-        for k, val in sorted(model.environment.items()):
-            terms[f"{base}.model.environment.{k}"] = val
-        terms[f"{base}.initialWeight"] = float(v.initial_weight)
-        if v.serverless is not None:
-            for k, val in v.serverless.model_dump(by_alias=True, exclude_none=True).items():
-                terms[f"{base}.serverless.{k}"] = val
-        else:
-            terms[f"{base}.instanceType"] = v.instance_type
-            terms[f"{base}.initialInstanceCount"] = v.instance_count
-            if v.volume_size_in_gb:
-                terms[f"{base}.volumeSizeInGB"] = v.volume_size_in_gb
+    for kind, group in (("variants", spec.variants), ("shadowVariants", spec.shadow_variants)):
+        for v in group:
+            terms.update(_variant_terms(f"{kind}[{v.name}]", v))
     if spec.data_capture:
-        for k, val in _flatten(spec.data_capture.model_dump(by_alias=True, exclude_none=True)):
+        for k, val in flatten(spec.data_capture.model_dump(by_alias=True, exclude_none=True)):
             terms[f"dataCapture.{k}"] = val
     if spec.kms_key_id:  # part of the config's identity: without a term it would look like drift
         terms["kmsKeyId"] = spec.kms_key_id
+    terms.update(surface.config_terms(spec))
+    terms.update(surface.model_terms(spec))
     return terms
 
 
-def _flatten(value: Any, prefix: str = "") -> list[tuple[str, Any]]:
-    if isinstance(value, dict):
-        out: list[tuple[str, Any]] = []
-        for k, v in value.items():
-            out.extend(_flatten(v, f"{prefix}.{k}" if prefix else k))
-        return out
-    return [(prefix, value)]
+def _variant_terms(base: str, v: Variant) -> dict[str, Any]:
+    terms: dict[str, Any] = {}
+    model = v.model
+    if isinstance(model, PipelineModel):
+        terms.update(surface.pipeline_terms(base, surface.pipeline_request(model)))
+    elif isinstance(model, RegistryModel):
+        terms[f"{base}.model.packageGroup"] = model.package_group
+        terms[f"{base}.model.version"] = model.version
+    else:
+        terms[f"{base}.model.image"] = model.image
+        terms[f"{base}.model.modelDataUrl"] = model.model_data_url
+        terms.update(surface.data_source_terms(base, surface.container_request(model)))
+    if not isinstance(model, PipelineModel):
+        for k, val in sorted(model.environment.items()):
+            terms[f"{base}.model.environment.{k}"] = val
+    terms[f"{base}.initialWeight"] = float(v.initial_weight)
+    if v.serverless is not None:
+        for k, val in v.serverless.model_dump(by_alias=True, exclude_none=True).items():
+            terms[f"{base}.serverless.{k}"] = val
+    else:
+        terms[f"{base}.instanceType"] = v.instance_type
+        terms[f"{base}.initialInstanceCount"] = v.instance_count
+        if v.volume_size_in_gb:
+            terms[f"{base}.volumeSizeInGB"] = v.volume_size_in_gb
+        terms.update(surface.variant_terms(base, v))
+    return terms

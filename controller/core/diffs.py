@@ -19,6 +19,7 @@ from controller.core.kinds import delete_action
 from controller.core.livestate import LiveEndpoint
 from controller.core.observed import DiffOptions, Observed
 from controller.core.plans import EndpointPlan, Health, Reason, ResourceType, Status
+from controller.core.scaled_variants import foreign_replaced
 
 __all__ = ["DiffOptions", "Observed", "diff_endpoint"]
 
@@ -120,13 +121,26 @@ def _blocking_problem(
         return "NeedsAttention", (
             f"endpoint is {live.status}: {live.failure_reason}; it needs manual attention"
         )
+    renamed = _renamed_variants(desired, seen) if live.config_name != desired.config_name else None
+    if renamed:
+        return "InvalidSpec", renamed
+    if live.config_name != desired.config_name:
+        foreign = foreign_replaced(desired, seen, options.controller_id)
+        if foreign:
+            return "ScaledVariantNotOwned", (
+                f"variant(s) {', '.join(foreign)} are registered for autoscaling by a scalable "
+                "target sagemaker-gitops does not manage, and the update removes them or changes "
+                "their instance type, which SageMaker refuses; deregister the target first"
+            )
     attempted = (seen.endpoint_tags or {}).get(tagging.ATTEMPTED_CONFIG)
     failed_rollout = live.failure_reason and live.config_name != desired.config_name
     if failed_rollout and attempted == desired.config_name and live.status not in BUSY:
+        unscaled = sorted(set(desired.scaling) - set(seen.scaling))
+        note = f"; autoscaling of {', '.join(unscaled)} stays off until then" if unscaled else ""
         return "RolloutFailed", (
             f"rollout of {desired.config_name} failed and was rolled back to "
             f"{live.config_name}: {_sentence(live.failure_reason)}. It is not retried until the "
-            "manifest or the registry changes"
+            f"manifest or the registry changes{note}"
         )
     return None
 
@@ -134,3 +148,24 @@ def _blocking_problem(
 def _sentence(reason: str) -> str:
     """SageMaker's FailureReason without its closing period, to be followed by our own."""
     return reason.rstrip().rstrip(".")
+
+
+def _renamed_variants(desired: DesiredEndpoint, seen: Observed) -> str | None:
+    """A blue/green rollout shifts traffic variant by variant, so the new config must keep the
+    live variant names; a rename needs a deployment without blueGreenUpdatePolicy."""
+    policy = desired.deployment_config or {}
+    if "BlueGreenUpdatePolicy" not in policy or seen.live_terms is None:
+        return None
+    live = {
+        p.split("]")[0].removeprefix("variants[")
+        for p in seen.live_terms
+        if p.startswith("variants[")
+    }
+    want = {v.name for v in desired.manifest.spec.variants}
+    if live == want:
+        return None
+    return (
+        f"deployment.blueGreenUpdatePolicy keeps the variant names: live "
+        f"{', '.join(sorted(live))}, manifest {', '.join(sorted(want))}; roll the rename out "
+        "without blueGreenUpdatePolicy, or keep the names"
+    )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from controller.core import history, tagging
+from controller.core import history, scaled_variants, scaling_actions, tagging
 from controller.core.changes import WEIGHT_TOLERANCE, field_changes, rollout_warnings
 from controller.core.desired import DesiredEndpoint
 from controller.core.kinds import delete_action
@@ -41,7 +41,9 @@ def create(desired: DesiredEndpoint, seen: Observed) -> tuple[Action, ...]:
     return tuple(actions)
 
 
-def _new_resources(desired: DesiredEndpoint, seen: Observed, reason: Reason) -> list[Action]:
+def _new_resources(
+    desired: DesiredEndpoint, seen: Observed, reason: Reason, live: LiveEndpoint | None = None
+) -> list[Action]:
     """CreateModel / CreateEndpointConfig for whatever does not exist yet."""
     tags = tagging.to_list(desired.tags)
     actions = [
@@ -64,7 +66,7 @@ def _new_resources(desired: DesiredEndpoint, seen: Observed, reason: Reason) -> 
                 desired.config_name,
                 reason,
                 call="create_endpoint_config",
-                request={**desired.config_request, "Tags": tags},
+                request={**scaled_variants.config_request(desired, seen, live), "Tags": tags},
             )
         )
     return actions
@@ -77,9 +79,16 @@ def rollout(
     # Unknown live terms are not "all None": comparing against {} would report every field as
     # new (e.g. `model.version: None -> 7`). Fall back to naming the config switch instead.
     live_terms = seen.live_terms
-    changes = () if live_terms is None else field_changes(live_terms, desired.terms, options.notes)
+    scaled = scaled_variants.scaled(desired, seen)
+    changes: tuple[FieldChange, ...] = ()
+    if live_terms is not None:
+        before, after = (
+            scaled_variants.without_counts(t, scaled) for t in (live_terms, desired.terms)
+        )
+        changes = field_changes(before, after, options.notes)
     reason = _rollout_reason(changes, desired, seen, options)
-    actions = _new_resources(desired, seen, reason)
+    actions, warnings = scaled_variants.deregistrations(desired, seen)
+    actions += _new_resources(desired, seen, reason, live)
     retag = endpoint_tags(desired, seen, live, reason, attempted=True)
     request: dict[str, Any] = {
         "EndpointName": desired.name,
@@ -99,7 +108,7 @@ def rollout(
         request=request,
     )
     actions.append(with_tags(update, retag))
-    return tuple(actions), rollout_warnings(desired, changes)
+    return tuple(actions), tuple(warnings) + rollout_warnings(desired, changes)
 
 
 def _rollout_reason(
@@ -122,7 +131,7 @@ def in_place(
     """Same EndpointConfig: weights/capacity, tags and garbage collection only."""
     actions: list[Action] = []
     warnings: list[str] = []
-    weights = _weights_action(desired, live)
+    weights = _weights_action(desired, live, scaled_variants.scaled(desired, seen))
     retags = tag_actions(desired, seen, live)
     if weights is not None:
         warnings.extend(rollout_warnings(desired, weights.changes))
@@ -130,6 +139,12 @@ def in_place(
         retag = endpoint_tags(desired, seen, live, Reason.WEIGHTS_ONLY, False)
         actions.append(with_tags(weights, retag))
     actions = retags + actions
+    if weights is None and live.status == "InService":
+        scale, notes = scaling_actions.reconcile_targets(
+            desired.name, desired.scaling, seen.scaling, options.controller_id
+        )
+        actions.extend(scale)
+        warnings.extend(notes)
     if live.status == "InService" and not actions:
         actions.extend(
             delete_action(kind, name, Reason.SUPERSEDED) for kind, name in seen.superseded
@@ -137,7 +152,10 @@ def in_place(
     return tuple(actions), tuple(warnings)
 
 
-def _weights_action(desired: DesiredEndpoint, live: LiveEndpoint) -> Action | None:
+def _weights_action(
+    desired: DesiredEndpoint, live: LiveEndpoint, scaled: frozenset[str]
+) -> Action | None:
+    """UpdateEndpointWeightsAndCapacities; a scaled variant's count is autoscaling's, not ours."""
     current = live.weights
     changes: list[FieldChange] = []
     targets: list[dict[str, Any]] = []
@@ -146,7 +164,7 @@ def _weights_action(desired: DesiredEndpoint, live: LiveEndpoint) -> Action | No
         target: dict[str, Any] = {"VariantName": variant, "DesiredWeight": weight}
         if live_weight is None or abs(live_weight - weight) > WEIGHT_TOLERANCE:
             changes.append(FieldChange(f"variants[{variant}].initialWeight", live_weight, weight))
-        if count is not None:
+        if count is not None and variant not in scaled:
             target["DesiredInstanceCount"] = count
             if live_count != count:
                 changes.append(

@@ -25,8 +25,9 @@ class Kind:
     # The ARN resource segment (`arn:aws:sagemaker:...:<segment>/<name>`), also the kind's key in
     # the owned-resource index.
     segment: str
-    # Resource type in the Resource Groups Tagging API; the index is one query over these.
-    tagging_type: str
+    # Resource type in the Resource Groups Tagging API; the index is one query over these. None:
+    # not in the index (autoscaling kinds: their reads are one Describe* per region per pass).
+    tagging_type: str | None
     # The request key that names the resource in its Create/Describe/Delete calls.
     name_param: str
     describe_call: str
@@ -37,6 +38,8 @@ class Kind:
     # follow references (a Model before the EndpointConfig naming it before the Endpoint) and
     # deletes run in reverse.
     order: Mapping[Op, int]
+    # The boto3 service that serves the kind's calls.
+    service: str = "sagemaker"
 
     @property
     def history(self) -> bool:
@@ -77,7 +80,52 @@ ENDPOINT = Kind(
     order=MappingProxyType({Op.TAG: 30, Op.CREATE: 40, Op.UPDATE: 40, Op.DELETE: 50}),
 )
 
-KINDS: tuple[Kind, ...] = (MODEL, ENDPOINT_CONFIG, ENDPOINT)
+# Application Auto Scaling. Deregistration (actions, policies, then the target) runs before the
+# endpoint is updated or deleted: SageMaker refuses to remove or retype a registered variant.
+# Registration runs after everything else, and is planned only for an InService endpoint.
+AUTOSCALING = "application-autoscaling"
+SCHEDULED_ACTION = Kind(
+    type=ResourceType.SCHEDULED_ACTION,
+    segment="scheduled-action",
+    tagging_type=None,
+    name_param="ScheduledActionName",
+    describe_call="describe_scheduled_actions",
+    delete_call="delete_scheduled_action",
+    immutable=False,
+    order=MappingProxyType({Op.DELETE: 35, Op.CREATE: 86, Op.UPDATE: 86}),
+    service=AUTOSCALING,
+)
+SCALING_POLICY = Kind(
+    type=ResourceType.SCALING_POLICY,
+    segment="scaling-policy",
+    tagging_type=None,
+    name_param="PolicyName",
+    describe_call="describe_scaling_policies",
+    delete_call="delete_scaling_policy",
+    immutable=False,
+    order=MappingProxyType({Op.DELETE: 36, Op.CREATE: 85, Op.UPDATE: 85}),
+    service=AUTOSCALING,
+)
+SCALABLE_TARGET = Kind(
+    type=ResourceType.SCALABLE_TARGET,
+    segment="scalable-target",
+    tagging_type=None,
+    name_param="ResourceId",
+    describe_call="describe_scalable_targets",
+    delete_call="deregister_scalable_target",
+    immutable=False,
+    order=MappingProxyType({Op.DELETE: 37, Op.CREATE: 80, Op.UPDATE: 80}),
+    service=AUTOSCALING,
+)
+
+KINDS: tuple[Kind, ...] = (
+    MODEL,
+    ENDPOINT_CONFIG,
+    ENDPOINT,
+    SCALABLE_TARGET,
+    SCALING_POLICY,
+    SCHEDULED_ACTION,
+)
 
 _BY_TYPE = {k.type: k for k in KINDS}
 _BY_SEGMENT = {k.segment: k for k in KINDS}
@@ -95,6 +143,11 @@ def by_segment(segment: str) -> Kind | None:
 def apply_order() -> dict[tuple[Op, ResourceType], int]:
     """(operation, kind) -> phase, for every operation some kind supports."""
     return {(op, k.type): phase for k in KINDS for op, phase in k.order.items()}
+
+
+def indexed_kinds() -> tuple[Kind, ...]:
+    """Kinds found through the Resource Groups Tagging API index."""
+    return tuple(k for k in KINDS if k.tagging_type is not None)
 
 
 def history_kinds() -> tuple[Kind, ...]:

@@ -6,10 +6,11 @@ with the desired state.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from controller.core import tagging
+from controller.core import surface, tagging
 from controller.core.packages import account_of, group_arn, parse_package_arn
 
 
@@ -89,6 +90,11 @@ class Inventory:
             self._by_endpoint.get((kind, old.endpoint.lower()), {}).pop(name.lower(), None)
 
 
+def all_variants(config: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """A config's production and shadow variants (both name Models)."""
+    return [*config.get("ProductionVariants", []), *config.get("ShadowProductionVariants", [])]
+
+
 def config_terms(
     config: dict[str, Any], models: dict[str, dict[str, Any] | None], live: LiveEndpoint
 ) -> dict[str, Any]:
@@ -96,31 +102,51 @@ def config_terms(
     terms: dict[str, Any] = {}
     current = live.weights
     for pv in config.get("ProductionVariants", []):
-        base = f"variants[{pv['VariantName']}]"
-        model = models.get(pv.get("ModelName", ""))
-        if model is not None:
-            terms["executionRoleArn"] = model.get("ExecutionRoleArn")
-            terms.update(_model_terms(base, model))
         weight, count = current.get(pv["VariantName"], (None, None))
-        terms[f"{base}.initialWeight"] = (
-            weight if weight is not None else pv.get("InitialVariantWeight")
-        )
-        if "ServerlessConfig" in pv:
-            for k, v in pv["ServerlessConfig"].items():
-                terms[f"{base}.serverless.{k[:1].lower()}{k[1:]}"] = v
-        else:
-            terms[f"{base}.instanceType"] = pv.get("InstanceType")
-            terms[f"{base}.initialInstanceCount"] = count or pv.get("InitialInstanceCount")
-            if pv.get("VolumeSizeInGB"):
-                terms[f"{base}.volumeSizeInGB"] = pv["VolumeSizeInGB"]
+        terms.update(_variant_terms("variants", pv, models, weight, count))
+    # Shadow variants' weights and counts are part of the config (they never change in place).
+    for pv in config.get("ShadowProductionVariants", []):
+        terms.update(_variant_terms("shadowVariants", pv, models, None, None))
     for k, v in _capture_terms(config.get("DataCaptureConfig")):
         terms[f"dataCapture.{k}"] = v
     if config.get("KmsKeyId"):
         terms["kmsKeyId"] = config["KmsKeyId"]
+    terms.update(surface.live_config_terms(config))
+    return terms
+
+
+def _variant_terms(
+    kind: str,
+    pv: dict[str, Any],
+    models: dict[str, dict[str, Any] | None],
+    weight: float | None,
+    count: int | None,
+) -> dict[str, Any]:
+    base = f"{kind}[{pv['VariantName']}]"
+    terms: dict[str, Any] = {}
+    model = models.get(pv.get("ModelName", ""))
+    if model is not None:
+        terms["executionRoleArn"] = model.get("ExecutionRoleArn")
+        terms.update(_model_terms(base, model))
+        terms.update(surface.live_model_terms(model))
+    terms[f"{base}.initialWeight"] = (
+        weight if weight is not None else pv.get("InitialVariantWeight")
+    )
+    if "ServerlessConfig" in pv:
+        for k, v in pv["ServerlessConfig"].items():
+            terms[f"{base}.serverless.{k[:1].lower()}{k[1:]}"] = v
+    else:
+        terms[f"{base}.instanceType"] = pv.get("InstanceType")
+        terms[f"{base}.initialInstanceCount"] = count or pv.get("InitialInstanceCount")
+        if pv.get("VolumeSizeInGB"):
+            terms[f"{base}.volumeSizeInGB"] = pv["VolumeSizeInGB"]
+        terms.update(surface.live_variant_terms(base, pv))
     return terms
 
 
 def _model_terms(base: str, model: dict[str, Any]) -> dict[str, Any]:
+    if surface.is_pipeline(model):
+        return surface.pipeline_terms(base, model)
     containers = model.get("Containers") or [model.get("PrimaryContainer") or {}]
     container = containers[0] if containers else {}
     terms: dict[str, Any] = {}
@@ -134,6 +160,7 @@ def _model_terms(base: str, model: dict[str, Any]) -> dict[str, Any]:
     else:
         terms[f"{base}.model.image"] = container.get("Image")
         terms[f"{base}.model.modelDataUrl"] = container.get("ModelDataUrl")
+        terms.update(surface.data_source_terms(base, container))
     for k, v in sorted((container.get("Environment") or {}).items()):
         terms[f"{base}.model.environment.{k}"] = v
     return terms

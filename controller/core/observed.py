@@ -11,6 +11,7 @@ from typing import Any
 
 from controller.core.livestate import LiveEndpoint
 from controller.core.plans import ResourceType
+from controller.core.scaling import LiveTarget
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,9 @@ class Observed:
     resource_tags: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     superseded: tuple[tuple[ResourceType, str], ...] = ()  # owned history beyond what is kept
     read_error: str | None = None
+    # variant -> its live scalable target, whoever registered it; tags are read only for targets
+    # the plan may change (a target in sync with the manifest needs no ownership check).
+    scaling: Mapping[str, LiveTarget] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ class Op(StrEnum):
     """What an action does to one resource."""
 
     CREATE = "create"  # a new resource
-    UPDATE = "update"  # UpdateEndpoint / UpdateEndpointWeightsAndCapacities on a live endpoint
+    UPDATE = "update"  # UpdateEndpoint(WeightsAndCapacities), or an autoscaling upsert
     DELETE = "delete"  # removes a resource the controller owns
     TAG = "tag"  # AddTags/DeleteTags only; the resource itself is unchanged
 
@@ -32,6 +32,10 @@ class ResourceType(StrEnum):
     MODEL = "Model"  # a container + model data, immutable
     ENDPOINT_CONFIG = "EndpointConfig"  # variants and capacity, immutable
     ENDPOINT = "Endpoint"  # the serving endpoint, points at one EndpointConfig
+    # Application Auto Scaling of a variant's instance count (docs/autoscaling.md).
+    SCALABLE_TARGET = "ScalableTarget"  # endpoint/<e>/variant/<v>, tagged with ownership
+    SCALING_POLICY = "ScalingPolicy"  # target tracking or step scaling on a target
+    SCHEDULED_ACTION = "ScheduledAction"  # a scheduled capacity range on a target
 
 
 class Reason(StrEnum):
@@ -47,6 +51,10 @@ class Reason(StrEnum):
     RECREATE_FAILED = "RecreateFailed"  # a Failed endpoint is deleted and created again
     MANIFEST_REMOVED = "ManifestRemoved"  # owned endpoint whose manifest is gone (--prune)
     SUPERSEDED = "Superseded"  # old owned Model/EndpointConfig beyond the rollback history
+    AUTOSCALING = "Autoscaling"  # variants[].autoscaling differs from the live scalable target
+    # A scaled variant is removed or changes instance type: SageMaker refuses the UpdateEndpoint
+    # while it is registered, so autoscaling is deregistered first and registered again later.
+    SCALED_VARIANT_REPLACED = "ScaledVariantReplaced"
 
 
 class Status(StrEnum):

@@ -33,8 +33,9 @@ from controller.core.plans import EndpointPlan, Plan, Status
 from controller.core.pruning import few
 from controller.errors import Diagnostic, ManifestError
 from controller.manifests import yamlpos
+from controller.manifests.base import Strict
 from controller.manifests.loading import describe, render_path
-from controller.manifests.models import EndpointManifest, Strict
+from controller.manifests.models import EndpointManifest
 
 REPO_CONFIG_NAMES = (".sagemaker-gitops.yaml", ".sagemaker-gitops.yml")
 MAX_BYTES = 256 * 1024

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from controller.core.health import health_of
 from controller.core.kinds import delete_action
 from controller.core.livestate import LiveEndpoint
 from controller.core.plans import Action, EndpointPlan, Reason, ResourceType, Status
+from controller.core.scaling import LiveTarget
+from controller.core.scaling_actions import deregister
 
 
 def diff_removed(
@@ -18,8 +21,12 @@ def diff_removed(
     leftovers: tuple[tuple[ResourceType, str], ...],
     prune: bool,
     source: str | None = None,
+    targets: Mapping[str, LiveTarget] | None = None,
 ) -> EndpointPlan:
-    """Plan an owned endpoint whose manifest is gone: delete only with --prune."""
+    """Plan an owned endpoint whose manifest is gone: delete only with --prune.
+
+    `targets` are the endpoint's scalable targets this controller owns; they are deregistered
+    (with their policies and scheduled actions) before the endpoint is deleted."""
     health = health_of(live.status if live else None)
     base: dict[str, Any] = {"name": name, "manifest": None, "region": region, "health": health}
     if not prune:
@@ -37,6 +44,8 @@ def diff_removed(
             error_reason="NotOwned",
         )
     actions: list[Action] = []
+    for variant, target in sorted((targets or {}).items()):
+        actions.extend(deregister(variant, target.resource_id, target, Reason.MANIFEST_REMOVED))
     if live is not None and live.status != "Deleting":
         actions.append(delete_action(ResourceType.ENDPOINT, name, Reason.MANIFEST_REMOVED))
     if live is None:  # configs and models go once the endpoint itself is gone

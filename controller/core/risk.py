@@ -16,7 +16,9 @@ medium   on an endpoint that exists already (status is not ``create``), a change
          variants' compute or traffic split: a FieldChange path ending in ``.instanceType``
          (an instance type change, or a switch between serverless and instances),
          ``.serverless`` (the serverless block appears or disappears), ``.initialWeight`` or
-         ``.desiredWeight`` (a traffic weight shift), or a variant added or removed
+         ``.desiredWeight`` (a traffic weight shift), ``.autoscaling.minCapacity`` or
+         ``.autoscaling.maxCapacity`` (the range autoscaling may size the fleet in, including
+         autoscaling registered or deregistered), or a variant added or removed
          (path ``variants[NAME]`` itself);
          or a rollout on a production endpoint (label ``env`` is ``prod`` or ``production``)
          while a warning says it has no auto-rollback alarms
@@ -69,7 +71,8 @@ _RANK = {Risk.NONE: 0, Risk.LOW: 1, Risk.MEDIUM: 2, Risk.HIGH: 3}
 PROD_ENVS = frozenset({"prod", "production"})
 # A FieldChange path whose change alters the variants' compute or traffic split.
 _MEDIUM_PATH = re.compile(
-    r"(?:\.(?:instanceType|serverless|initialWeight|desiredWeight)|^variants\[[^\]]*\])$"
+    r"(?:\.(?:instanceType|serverless|initialWeight|desiredWeight)"
+    r"|\.autoscaling\.(?:minCapacity|maxCapacity)|^variants\[[^\]]*\])$"
 )
 # The diff module's warning for a rollout without DeploymentConfig.AutoRollbackConfiguration;
 # matched loosely ("no auto-rollback alarms", "auto rollback alarm") so wording can evolve.

@@ -1,4 +1,5 @@
-"""Limits read from the botocore SageMaker service model, the source of truth for names and ranges.
+"""Limits read from the botocore service models (SageMaker, Application Auto Scaling): the truth
+for names and ranges.
 
 Reading them (rather than copying them) keeps the manifest schema in step with the API as botocore
 is upgraded.
@@ -11,27 +12,30 @@ from typing import Any
 
 import botocore.session
 
+SAGEMAKER = "sagemaker"
+AUTOSCALING = "application-autoscaling"
+
 
 @cache
-def _shapes(service: str = "sagemaker") -> dict[str, Any]:
+def _shapes(service: str) -> dict[str, Any]:
     loader = botocore.session.get_session().get_component("data_loader")
     model: dict[str, Any] = loader.load_service_model(service, "service-2")
     shapes: dict[str, Any] = model["shapes"]
     return shapes
 
 
-def shape(name: str, service: str = "sagemaker") -> dict[str, Any]:
+def shape(name: str, service: str = SAGEMAKER) -> dict[str, Any]:
     """The raw shape definition, e.g. ``{"type": "string", "max": 63, "pattern": ...}``."""
     definition: dict[str, Any] = _shapes(service)[name]
     return definition
 
 
-def enum(name: str) -> tuple[str, ...]:
+def enum(name: str, service: str = SAGEMAKER) -> tuple[str, ...]:
     """The allowed values of an enum shape, in the model's order."""
-    return tuple(shape(name)["enum"])
+    return tuple(shape(name, service)["enum"])
 
 
-def pattern(name: str, service: str = "sagemaker") -> str:
+def pattern(name: str, service: str = SAGEMAKER) -> str:
     """The shape's regular expression anchored for full matches (botocore's are unanchored)."""
     unanchored: str = shape(name, service)["pattern"]
     return "^(?:" + unanchored + ")$"

@@ -20,7 +20,7 @@ from controller.errors import Diagnostic
 from controller.manifests import yamlpos
 from controller.manifests.models import EndpointManifest
 
-_TAGS = ("RegistryModel", "ImageModel")
+_TAGS = ("RegistryModel", "ImageModel", "PipelineModel")
 """Discriminator tags pydantic puts in locs; they are class names, not anything the user wrote."""
 _PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 _SCALARS = (str, int, float, bool, type(None))

@@ -13,8 +13,6 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
-    ConfigDict,
     Discriminator,
     Field,
     ModelWrapValidatorHandler,
@@ -22,10 +20,17 @@ from pydantic import (
     ValidationError,
     model_validator,
 )
-from pydantic.alias_generators import to_camel
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from controller.manifests import botocore_model as api
+from controller.manifests.base import Strict as Strict  # re-exported: other schemas build on it
+from controller.manifests.scaling import Autoscaling
+from controller.manifests.surface import (
+    AsyncInference,
+    ModelDataSource,
+    VariantHosting,
+    VpcConfig,
+)
 
 API_VERSION = "sagemaker-gitops/v1"
 REGION_PATTERN = r"^[a-z]{2}(-[a-z]+)+-\d$"
@@ -93,18 +98,6 @@ S3Url = Annotated[str, Field(pattern=api.pattern("Url"), max_length=1024)]
 EnvKey = Annotated[str, Field(pattern=api.pattern("EnvironmentKey"), max_length=1024)]
 Environment = Annotated[dict[EnvKey, Annotated[str, Field(max_length=1024)]], Field(max_length=100)]
 Tags = Annotated[dict[str, str], AfterValidator(_check_tags)]
-
-
-class Strict(BaseModel):
-    """Base: camelCase aliases, unknown fields rejected, immutable once loaded."""
-
-    model_config = ConfigDict(
-        extra="forbid",
-        frozen=True,
-        alias_generator=to_camel,
-        populate_by_name=True,
-        use_attribute_docstrings=True,
-    )
 
 
 Rule = Callable[[Mapping[str, Any]], None]
@@ -211,19 +204,62 @@ class ImageModel(Strict):
     """Inference container image URI (ECR)."""
     model_data_url: S3Url | None = None
     """S3 (or https) URL of the model artifacts (model.tar.gz)."""
+    model_data_source: ModelDataSource | None = None
+    """Model data as an S3 prefix or object, compressed or not; instead of modelDataUrl."""
     environment: Environment = {}
     """Container environment variables."""
+
+    @model_validator(mode="after")
+    def _one_data_location(self) -> ImageModel:
+        if self.model_data_url and self.model_data_source:
+            raise ValueError("set at most one of modelDataUrl or modelDataSource")
+        return self
+
+
+class PipelineContainer(ImageModel):
+    """One container of a multi-container model."""
+
+    container_hostname: str | None = Field(
+        default=None, pattern=api.pattern("ContainerHostname"), max_length=63
+    )
+    """Name the container is invoked by (TargetContainerHostname); required for Direct."""
+
+
+class PipelineModel(Strict):
+    """A multi-container model: an inference pipeline (Serial) or containers invoked one by one
+    (Direct)."""
+
+    containers: list[PipelineContainer] = Field(min_length=2, max_length=15)
+    """2 to 15 containers, in pipeline order."""
+    inference_execution_mode: Literal["Serial", "Direct"] = "Serial"
+    """Serial: each container's output feeds the next. Direct: each is invoked on its own."""
+
+    @model_validator(mode="after")
+    def _hostnames_for_direct(self) -> PipelineModel:
+        names = [c.container_hostname for c in self.containers]
+        if self.inference_execution_mode == "Direct" and not all(names):
+            raise ValueError(
+                "inferenceExecutionMode Direct needs a containerHostname per container"
+            )
+        given = [n for n in names if n]
+        if len(set(given)) != len(given):
+            raise ValueError("containerHostname values must be unique")
+        return self
 
 
 def _model_kind(value: Any) -> str:
     if isinstance(value, dict):
+        if "containers" in value:
+            return "PipelineModel"
         registry = "packageGroup" in value or "package_group" in value
         return "RegistryModel" if registry else "ImageModel"
-    return "RegistryModel" if isinstance(value, RegistryModel) else "ImageModel"
+    return type(value).__name__
 
 
 ModelSource = Annotated[
-    Annotated[RegistryModel, Tag("RegistryModel")] | Annotated[ImageModel, Tag("ImageModel")],
+    Annotated[RegistryModel, Tag("RegistryModel")]
+    | Annotated[ImageModel, Tag("ImageModel")]
+    | Annotated[PipelineModel, Tag("PipelineModel")],
     Discriminator(_model_kind),
 ]
 
@@ -250,13 +286,14 @@ class Serverless(Checked):
         return cls.validate_with_rules(data, handler, provisioned_within_max)
 
 
-class Variant(Checked):
+class Variant(VariantHosting, Checked):
     """One production variant: a model and the capacity that serves it."""
 
     name: VariantName
     """Variant name (VariantName), unique within the endpoint."""
     model: ModelSource
-    """Registry version (packageGroup + version) or bring-your-own (image + modelDataUrl)."""
+    """Registry version (packageGroup + version), bring-your-own (image + modelDataUrl or
+    modelDataSource), or several containers (containers + inferenceExecutionMode)."""
     instance_type: InstanceType | None = None
     """Instance type for instance-based variants; leave out for serverless."""
     initial_instance_count: int | None = Field(default=None, ge=1)
@@ -267,6 +304,9 @@ class Variant(Checked):
     """Serverless settings; mutually exclusive with instanceType."""
     volume_size_in_gb: int | None = Field(default=None, alias="volumeSizeInGB", ge=1, le=512)
     """ML storage volume size (instance-based variants only)."""
+    autoscaling: Autoscaling | None = None
+    """Application Auto Scaling of the instance count (instance-based variants only). While a
+    scalable target owns the variant, the controller never resets its live instance count."""
 
     @model_validator(mode="wrap")
     @classmethod
@@ -281,12 +321,28 @@ class Variant(Checked):
 
         return cls.validate_with_rules(data, handler, one_capacity_kind)
 
+    @model_validator(mode="after")
+    def _scaling_and_hosting_fit(self) -> Variant:
+        hosting = VariantHosting.model_fields
+        if self.serverless and (self.autoscaling or any(getattr(self, f) for f in hosting)):
+            names = ", ".join(["autoscaling", *(hosting[f].alias or f for f in hosting)])
+            raise ValueError(f"{names} need instanceType")
+        scaling, count = self.autoscaling, self.initial_instance_count
+        if scaling and count and not scaling.min_capacity <= count <= scaling.max_capacity:
+            raise ValueError(
+                f"initialInstanceCount {count} must be within autoscaling "
+                f"[minCapacity {scaling.min_capacity}, maxCapacity {scaling.max_capacity}]"
+            )
+        return self
+
     @property
     def instance_count(self) -> int | None:
-        """The effective instance count: 1 when instance-based and unset, None when serverless."""
+        """The effective instance count: 1 when instance-based and unset (at least the
+        autoscaling minCapacity), None when serverless."""
         if self.serverless is not None:
             return None
-        return self.initial_instance_count or 1
+        floor = self.autoscaling.min_capacity if self.autoscaling else 1
+        return self.initial_instance_count or floor
 
 
 class CapacitySize(Strict):
@@ -296,6 +352,12 @@ class CapacitySize(Strict):
     """INSTANCE_COUNT or CAPACITY_PERCENT."""
     value: int = Field(ge=1)
     """Instances, or percent of capacity."""
+
+    @model_validator(mode="after")
+    def _percent_at_most_100(self) -> CapacitySize:
+        if self.type == "CAPACITY_PERCENT" and self.value > 100:
+            raise ValueError("a CAPACITY_PERCENT value is at most 100")
+        return self
 
 
 class TrafficRouting(Checked):
@@ -330,6 +392,19 @@ class TrafficRouting(Checked):
                 raise ValueError("linearStepSize is required for LINEAR and only allowed there")
 
         return cls.validate_with_rules(data, handler, canary_size, linear_step_size)
+
+    @model_validator(mode="after")
+    def _steps_at_most_half(self) -> TrafficRouting:
+        for what, size in (
+            ("canarySize", self.canary_size),
+            ("linearStepSize", self.linear_step_size),
+        ):
+            if size is not None and size.type == "CAPACITY_PERCENT" and size.value > 50:
+                raise ValueError(
+                    f"{what}: at most 50 percent of the fleet (SageMaker shifts to the canary "
+                    "or step first, so more than half is no longer a guarded rollout)"
+                )
+        return self
 
 
 class BlueGreenUpdatePolicy(Strict):
@@ -444,12 +519,22 @@ class EndpointSpec(Checked):
     """IAM role SageMaker assumes to pull images and model data."""
     variants: list[Variant] = Field(min_length=1, max_length=10)
     """1 to 10 production variants."""
+    shadow_variants: list[Variant] = Field(default=[], max_length=1)
+    """Shadow variants (ShadowProductionVariants), same shape as variants: they receive a copy
+    of the production traffic (initialWeight sets the sampled share) and their responses are
+    discarded. SageMaker allows one, next to exactly one production variant."""
     deployment: Deployment | None = None
     """How updates roll out (UpdateEndpoint DeploymentConfig)."""
     data_capture: DataCapture | None = None
     """Data capture settings (part of the EndpointConfig)."""
     kms_key_id: str | None = Field(default=None, max_length=2048)
     """KMS key for the ML storage volumes."""
+    async_inference: AsyncInference | None = None
+    """Serve asynchronously: queue requests, write results to S3 (AsyncInferenceConfig)."""
+    vpc_config: VpcConfig | None = None
+    """Run every Model of the endpoint in this VPC (Model VpcConfig)."""
+    enable_network_isolation: bool = False
+    """No network access for the Models' containers (Model EnableNetworkIsolation)."""
     tags: Tags = {}
     """Tags on every resource made for this endpoint (reserved: aws:, sagemaker-gitops/)."""
     adopt: bool = False
@@ -486,6 +571,25 @@ class EndpointSpec(Checked):
                 raise ValueError("set at most one of region or target (a target names its region)")
 
         return cls.validate_with_rules(data, handler, unique_names, some_weight, region_or_target)
+
+    @model_validator(mode="after")
+    def _shadows_and_rolling_fit(self) -> EndpointSpec:
+        names = [v.name for v in self.variants + self.shadow_variants]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"variant names must be unique; repeated: {', '.join(repeated)}")
+        if self.shadow_variants and len(self.variants) != 1:
+            raise ValueError("shadowVariants need exactly one production variant")
+        if any(v.autoscaling for v in self.shadow_variants):
+            raise ValueError("autoscaling is for production variants, not shadowVariants")
+        rolling = self.deployment is not None and self.deployment.rolling_update_policy
+        if rolling and (len(self.variants) > 1 or any(v.serverless for v in self.variants)):
+            raise ValueError(
+                "deployment.rollingUpdatePolicy needs exactly one instance-based variant "
+                "(SageMaker does not roll serverless or multi-variant endpoints); use "
+                "blueGreenUpdatePolicy"
+            )
+        return self
 
 
 class EndpointManifest(Strict):

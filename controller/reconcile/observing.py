@@ -31,8 +31,10 @@ from controller.core import history, kinds, livestate
 from controller.core.desired import DesiredEndpoint
 from controller.core.observed import Observed
 from controller.core.plans import EndpointPlan, Op, ResourceType
+from controller.core.scaling_actions import in_sync
 from controller.core.snapshots import endpoint_key
 from controller.keyedlocks import KeyedLocks
+from controller.reconcile.scaling_cache import ScalingCache
 
 log = structlog.get_logger(__name__)
 
@@ -70,6 +72,7 @@ class Observer:
         self.options = options
         self.describes = reading.DescribeCache()
         self._inventories: dict[str, _Cached] = {}
+        self.scaling = ScalingCache(clients, options.index_ttl)
         self._listings: dict[str, _Listing] = {}
         # (region, lower-cased name) -> the last description of a settled endpoint.
         self._settled: dict[tuple[str, str], livestate.LiveEndpoint] = {}
@@ -85,6 +88,7 @@ class Observer:
             for cached in self._inventories.values():
                 cached.at = float("-inf")
             self._listed.clear()
+        self.scaling.forget()
 
     def forget_endpoints(self) -> None:
         """Forget every kept description: the next pass describes every endpoint (backstop)."""
@@ -204,13 +208,22 @@ class Observer:
             for resource_type, name in want.immutable_resources
             if (item := inventory.get(kinds.kind_of(resource_type).segment, name)) is not None
         }
-        if endpoint is not None and endpoint.config_name == want.config_name:
+        rollout = endpoint is None or endpoint.config_name != want.config_name
+        targets = self.scaling.targets(
+            region,
+            want.name,
+            # Ownership matters only for a target the plan may change: one out of step with the
+            # manifest, or any on a variant a rollout may replace. A no-op pass reads no tags.
+            lambda v, t: rollout or not in_sync(v, want.scaling.get(v), t),
+        )
+        if endpoint is not None and not rollout:
             return Observed(
                 endpoint,
                 tags,
                 resource_tags=resource_tags,
                 config_exists=True,
                 superseded=self._superseded(client, region, want, endpoint, tags or {}),
+                scaling=targets,
             )
         missing = frozenset(
             name
@@ -221,7 +234,9 @@ class Observer:
         config = kinds.ENDPOINT_CONFIG
         config_exists = self._exists(client, region, inventory, config, want.config_name)
         live_terms = self._live_terms(client, region, endpoint) if endpoint else None
-        return Observed(endpoint, tags, live_terms, missing, config_exists, resource_tags)
+        return Observed(
+            endpoint, tags, live_terms, missing, config_exists, resource_tags, scaling=targets
+        )
 
     def endpoint_tags(
         self, client: Any, inventory: livestate.Inventory, endpoint: livestate.LiveEndpoint | None
@@ -276,7 +291,7 @@ class Observer:
             return None
         models = {
             pv["ModelName"]: self._describe(client, region, kinds.MODEL, pv["ModelName"])
-            for pv in config.get("ProductionVariants", [])
+            for pv in livestate.all_variants(config)
             if pv.get("ModelName")
         }
         return livestate.config_terms(config, models, endpoint)
@@ -322,7 +337,8 @@ class Observer:
         found = self._describe(client, region, kinds.ENDPOINT_CONFIG, name)
         if found is None:
             return history.ConfigInfo(name, None, None)
-        models = tuple(pv.get("ModelName", "") for pv in found.get("ProductionVariants", []))
+        # Shadow variants name Models too: a model only a shadow serves is still in use.
+        models = tuple(pv.get("ModelName", "") for pv in livestate.all_variants(found))
         return history.ConfigInfo(name, _epoch(found.get("CreationTime")), models)
 
     def _model_created(self, client: Any, region: str, name: str) -> float | None:

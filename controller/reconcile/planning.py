@@ -192,7 +192,8 @@ class Planner:
     ) -> dict[str, PackageVersion]:
         packages: dict[str, PackageVersion] = {}
         errors: list[str] = []
-        for variant in entry.manifest.spec.variants:
+        spec = entry.manifest.spec
+        for variant in [*spec.variants, *spec.shadow_variants]:
             if isinstance(variant.model, RegistryModel):
                 try:
                     packages[variant.name] = self.registry.resolve(
@@ -243,7 +244,12 @@ class Planner:
             confirmed = tagging.owned_by(tags, self.options.controller_id)
         leftovers = self.observer.leftovers(region, name)
         source = owned.tags.get(tagging.SOURCE) if owned else None
-        return diff_removed(name, region, endpoint, confirmed, leftovers, prune, source)
+        targets = {}
+        if prune and (confirmed or endpoint is None):
+            controller = self.options.controller_id
+            found = self.observer.scaling.targets(region, name, lambda v, t: True)
+            targets = {v: t for v, t in found.items() if tagging.owned_by(t.tags, controller)}
+        return diff_removed(name, region, endpoint, confirmed, leftovers, prune, source, targets)
 
 
 def error_plan(

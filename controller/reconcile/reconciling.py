@@ -19,6 +19,7 @@ from controller.aws.applying import apply_endpoint
 from controller.aws.clients import Clients
 from controller.aws.registry import Registry
 from controller.core import livestate, pruning
+from controller.core.kinds import AUTOSCALING, kind_of
 from controller.core.outcomes import Outcome, OutcomeKind
 from controller.core.plans import EndpointPlan, Health, Op, Plan, Status
 from controller.core.snapshots import Snapshot, split_key
@@ -167,7 +168,13 @@ class Reconciler:
         try:
             # Apply's own retry waits stop at the command's deadline too.
             client, inventory = self.clients.sagemaker(region), self.inventory(region)
-            applied = apply_endpoint(client, plan, inventory, sleep=self.clients.deadline.sleep)
+            applied = apply_endpoint(
+                client,
+                plan,
+                inventory,
+                sleep=self.clients.deadline.sleep,
+                services={AUTOSCALING: self.clients.client(AUTOSCALING, region)},
+            )
         except (Throttled, Conflict) as e:
             log.warning("apply deferred", error=str(e))
             return Outcome(name, OutcomeKind.TRANSIENT, str(e), plan=plan, reason="Retrying")
@@ -178,6 +185,9 @@ class Reconciler:
             log.error("apply failed", error=str(e))
             return Outcome(name, OutcomeKind.TRANSIENT, str(e), plan=plan, reason="ApplyFailed")
         self.observer.forget_deleted(region, plan)
+        scaled = tuple(a for a in plan.actions if kind_of(a.type).service == AUTOSCALING)
+        if scaled:
+            self.observer.scaling.remember(region, scaled)
         changes = tuple((c.type.value, c.name, c.result) for c in applied)
         mutated = any(result != "unchanged" for _, _, result in changes)
         if all(a.op is Op.TAG for a in plan.actions):

@@ -7,8 +7,10 @@ also run it as a subprocess to check exit codes and output as a shell sees them.
 
 from __future__ import annotations
 
+import json
 import os
 import textwrap
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,6 +69,21 @@ class World:
     def calls(self) -> dict[str, int]:
         return dict(self.sandbox.calls())
 
+    def calls_during(self, fn: Any) -> dict[str, int]:
+        """Every operation the sandbox served while `fn` ran, by name."""
+        before = self.calls()
+        fn()
+        return {
+            op: n - before.get(op, 0) for op, n in self.calls().items() if n != before.get(op, 0)
+        }
+
+    def recorded(self, operation: str) -> list[dict[str, Any]]:
+        """Parameters of the `operation` requests the sandbox served (GET /_sandbox/requests)."""
+        url = f"{self.sandbox.url}/_sandbox/requests?operation={operation}"
+        with urllib.request.urlopen(url, timeout=5) as reply:
+            requests: list[dict[str, Any]] = json.loads(reply.read())["requests"][operation]
+        return requests
+
     def mutations_during(self, fn: Any) -> dict[str, int]:
         """The mutating operations the sandbox served while `fn` ran."""
         before = self.calls()
@@ -105,6 +122,17 @@ def world(seeded_sandbox: Any, tmp_path: Path, capsys: Any, monkeypatch: Any) ->
     root = tmp_path / "manifests"
     root.mkdir()
     yield World(seeded_sandbox, root, capsys)
+
+
+def header(name: str) -> str:
+    """A manifest's first lines, up to its `variants:` key (unindented, for f-strings)."""
+    return f"""apiVersion: sagemaker-gitops/v1
+kind: Endpoint
+metadata:
+  name: {name}
+spec:
+  executionRoleArn: {ROLE}
+  variants:"""
 
 
 def registry_manifest(

@@ -15,6 +15,11 @@ from controller.core.diffs import DiffOptions, Observed, diff_endpoint
 from controller.core.plans import Action, Op, Reason, ResourceType
 
 M, EC, EP = ResourceType.MODEL, ResourceType.ENDPOINT_CONFIG, ResourceType.ENDPOINT
+ST, SP, SA = (
+    ResourceType.SCALABLE_TARGET,
+    ResourceType.SCALING_POLICY,
+    ResourceType.SCHEDULED_ACTION,
+)
 
 # The expected sequence, as phases: within a phase the order of the input is kept.
 PHASES: list[set[tuple[Op, ResourceType]]] = [
@@ -22,10 +27,19 @@ PHASES: list[set[tuple[Op, ResourceType]]] = [
     {(Op.CREATE, EC)},
     {(Op.TAG, M), (Op.TAG, EC)},
     {(Op.TAG, EP)},
+    # Autoscaling goes before the endpoint is updated or deleted (SageMaker refuses to retype or
+    # remove a registered variant): scheduled actions, then policies, then the target.
+    {(Op.DELETE, SA)},
+    {(Op.DELETE, SP)},
+    {(Op.DELETE, ST)},
     {(Op.CREATE, EP), (Op.UPDATE, EP)},
     {(Op.DELETE, EP)},
     {(Op.DELETE, EC)},
     {(Op.DELETE, M)},
+    # Registration comes last: a target needs its variant, a policy or action its target.
+    {(Op.CREATE, ST), (Op.UPDATE, ST)},
+    {(Op.CREATE, SP), (Op.UPDATE, SP)},
+    {(Op.CREATE, SA), (Op.UPDATE, SA)},
 ]
 
 
@@ -59,8 +73,10 @@ def test_creates_before_tags_before_endpoint_before_deletes() -> None:
     assert kinds[:2] == [(Op.CREATE, M), (Op.CREATE, EC)]
     assert set(kinds[2:4]) == {(Op.TAG, M), (Op.TAG, EC)}
     assert kinds[4] == (Op.TAG, EP)
-    assert set(kinds[5:7]) == {(Op.CREATE, EP), (Op.UPDATE, EP)}
-    assert kinds[7:] == [(Op.DELETE, EP), (Op.DELETE, EC), (Op.DELETE, M)]
+    assert kinds[5:8] == [(Op.DELETE, SA), (Op.DELETE, SP), (Op.DELETE, ST)]
+    assert set(kinds[8:10]) == {(Op.CREATE, EP), (Op.UPDATE, EP)}
+    assert kinds[10:13] == [(Op.DELETE, EP), (Op.DELETE, EC), (Op.DELETE, M)]
+    assert {k[1] for k in kinds[13:]} == {ST, SP, SA}
 
 
 def test_order_is_stable_within_a_phase() -> None:

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 from builders import (
+    IMAGE,
     PROPERTY,
     byom_variant,
     described_config,
@@ -58,6 +59,65 @@ MANIFESTS = {
         variants=[registry_variant(weight=3), byom_variant(serverless=SERVERLESS, weight=1)],
         dataCapture=CAPTURE,
         kmsKeyId="alias/volumes",
+    ),
+    "hosting-surface": manifest(
+        variants=[
+            registry_variant(
+                inferenceAmiVersion="al2-ami-sagemaker-inference-gpu-2",
+                routingConfig={"routingStrategy": "RANDOM"},
+                enableSsmAccess=True,
+                containerStartupHealthCheckTimeoutInSeconds=600,
+                modelDataDownloadTimeoutInSeconds=900,
+                autoscaling={"minCapacity": 2, "maxCapacity": 4},
+            )
+        ],
+        shadowVariants=[byom_variant(name="shadow", weight=0.5)],
+        vpcConfig={"securityGroupIds": ["sg-1"], "subnets": ["subnet-1", "subnet-2"]},
+        enableNetworkIsolation=True,
+        asyncInference={
+            "clientConfig": {"maxConcurrentInvocationsPerInstance": 4},
+            "outputConfig": {
+                "s3OutputPath": "s3://out/",
+                "notificationConfig": {"successTopic": "arn:aws:sns:us-east-1:123456789012:ok"},
+            },
+        },
+    ),
+    "pipeline-and-data-source": manifest(
+        variants=[
+            byom_variant(
+                model={
+                    "inferenceExecutionMode": "Direct",
+                    "containers": [
+                        {"image": IMAGE, "containerHostname": "a", "environment": {"K": "v"}},
+                        {
+                            "image": IMAGE,
+                            "containerHostname": "b",
+                            "modelDataSource": {
+                                "s3DataSource": {
+                                    "s3Uri": "s3://m/p/",
+                                    "s3DataType": "S3Prefix",
+                                    "compressionType": "None",
+                                }
+                            },
+                        },
+                    ],
+                }
+            ),
+            byom_variant(
+                name="single",
+                model_data_url=None,
+                model={
+                    "image": IMAGE,
+                    "modelDataSource": {
+                        "s3DataSource": {
+                            "s3Uri": "s3://m/model.tar.gz",
+                            "s3DataType": "S3Object",
+                            "compressionType": "Gzip",
+                        }
+                    },
+                },
+            ),
+        ]
     ),
 }
 
