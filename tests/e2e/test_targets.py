@@ -256,11 +256,13 @@ def test_a_no_op_pass_stays_within_the_call_budget_per_target(accounts: World) -
     # One owned-index query per target (three targets, two accounts, two regions) and one
     # registry listing per group and target that uses it (staging and prod share one group).
     # Plus one AssumeRole per target session and the plan's own GetCallerIdentity; each endpoint
-    # costs one DescribeEndpoint (a plan does not list endpoints).
+    # costs one DescribeEndpoint (a plan does not list endpoints). Autoscaling adds one
+    # DescribeScalableTargets per target and region, never one per endpoint.
     assert calls == {
         "AssumeRole": 3,
         "GetCallerIdentity": 1,
         "GetResources": 3,
+        "DescribeScalableTargets": 3,
         "ListModelPackages": 2,
         "DescribeEndpoint": 4,
     }
