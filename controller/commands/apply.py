@@ -10,6 +10,7 @@ from controller.commands.common import add_manifest_arguments, load, reconciler
 from controller.core.outcomes import Outcome, OutcomeKind
 from controller.reconcile.converging import (
     FIRST_POLL,
+    changed_keys,
     converge,
     display_name,
     keys_to_reconcile,
@@ -76,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
         poll=args.poll_interval,
         progress=_progress if tty else None,
         concurrency=args.concurrency,
+        first=changed_keys(rec, snapshot, keys),
     )
     if tty:
         print(file=sys.stderr)

@@ -14,6 +14,7 @@ from controller.core.packages import PackageVersion
 from controller.core.plans import ResourceType
 from controller.manifests.models import (
     EndpointManifest,
+    EndpointSpec,
     ImageModel,
     RegistryModel,
     Variant,
@@ -147,7 +148,6 @@ def build(
     if spec.kms_key_id:
         config["KmsKeyId"] = spec.kms_key_id
     config_name = naming.config_name(name, _config_identity(config))
-    spec_hash = naming.content_hash(spec.model_dump(mode="json"), length=12)
     return DesiredEndpoint(
         key=key,
         name=name,
@@ -158,10 +158,16 @@ def build(
         config_name=config_name,
         config_request={"EndpointConfigName": config_name, **config},
         deployment_config=api_dict(spec.deployment) if spec.deployment else None,
-        tags=ownership_tags(spec.tags, controller_id, name, source, revision, spec_hash),
-        spec_hash=spec_hash,
+        tags=ownership_tags(spec.tags, controller_id, name, source, revision, spec_hash(spec)),
+        spec_hash=spec_hash(spec),
         terms=manifest_terms(manifest, packages),
     )
+
+
+def spec_hash(spec: EndpointSpec) -> str:
+    """The manifest spec's hash, tagged on what apply writes: a tag that differs says the
+    manifest changed since the endpoint was last applied (apply reconciles those first)."""
+    return naming.content_hash(spec.model_dump(mode="json"), length=12)
 
 
 def _variant_name(production_variant: dict[str, Any]) -> str:
