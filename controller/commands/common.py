@@ -1,17 +1,22 @@
-"""Arguments and construction shared by the commands that talk to AWS."""
+"""Arguments and construction shared by the commands that talk to AWS.
+
+The AWS and reconciler modules (boto3, botocore, structlog) are imported only when a command
+runs: the CLI registers every command's arguments at start, and `--help` and `validate` should
+not pay for them.
+"""
 
 from __future__ import annotations
 
 import argparse
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from controller.aws.clients import AwsOptions, Clients
-from controller.core.snapshots import Snapshot
-from controller.deadlines import Deadline
 from controller.errors import ControllerError
-from controller.reconcile.reconciling import ReconcileOptions, Reconciler
+
+if TYPE_CHECKING:
+    from controller.core.snapshots import Snapshot
+    from controller.reconcile.reconciling import Reconciler
 
 DEFAULT_CONTROLLER_ID = "default"
 
@@ -64,6 +69,10 @@ def add_aws_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def reconciler(args: argparse.Namespace, *, read_only: bool, **options: Any) -> Reconciler:
+    from controller.aws.clients import AwsOptions, Clients
+    from controller.deadlines import Deadline
+    from controller.reconcile.reconciling import ReconcileOptions, Reconciler
+
     aws = AwsOptions(
         region=args.region,
         profile=args.profile,

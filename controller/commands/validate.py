@@ -9,8 +9,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-from controller.manifests.loading import load_manifests
-
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the `validate` subcommand to the CLI parser (called by `controller.cli`)."""
@@ -23,11 +21,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         ),
     )
     parser.add_argument("paths", nargs="+", metavar="PATH", help="manifest file or directory")
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, logs=False)
 
 
 def run(args: argparse.Namespace) -> int:
     """Report every problem and return the exit code; load_manifests never raises for input."""
+    from controller.manifests.loading import load_manifests  # pydantic: not for `--help`
+
     result = load_manifests(args.paths)
     for diagnostic in result.diagnostics:
         print(f"error: {diagnostic}", file=sys.stderr)

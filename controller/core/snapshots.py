@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from controller.core.naming import content_hash
 from controller.errors import Diagnostic
-from controller.manifests.loading import LoadedManifest, LoadResult
+
+if TYPE_CHECKING:  # annotations only: commands import this module before they load manifests
+    from controller.manifests.loading import LoadedManifest, LoadResult
 
 
 def endpoint_key(region: str, name: str) -> str:
