@@ -122,10 +122,10 @@ class Observer:
         with self._fetching(("listing", region)):
             with self._lock:
                 cached, listed = self._listings.get(region), region in self._listed
-            if cached is not None and time.monotonic() - cached.at <= self.options.listing_ttl:
+            if listed:  # this pass swept already: reuse it while fresh (edits between passes)
+                if cached is None or time.monotonic() - cached.at > self.options.listing_ttl:
+                    return None
                 return cached.versions
-            if listed:
-                return None
             cached = _Listing(reading.list_endpoint_versions(client), time.monotonic())
             with self._lock:
                 self._listings[region] = cached

@@ -87,3 +87,17 @@ def test_a_no_op_resync_stays_within_the_listing_budget(fleet: World) -> None:
     budget = math.ceil(N / 100) + groups + INDEX_PAGES + constant
     assert sum(used.values()) <= budget, used
     assert not any(op.startswith(MUTATING_PREFIXES) for op, n in used.items() if n)
+
+    # Each pass lists afresh: a hand change after a listed pass is caught by the next one.
+    fleet.sm.update_endpoint_weights_and_capacities(
+        EndpointName=name(3),
+        DesiredWeightsAndCapacities=[{"VariantName": "primary", "DesiredWeight": 0.5}],
+    )
+    before = fleet.calls()
+    rec.begin_pass()
+    for key in keys:
+        rec.reconcile(snapshot, key)
+    after = fleet.calls()
+    assert after["UpdateEndpointWeightsAndCapacities"] == (
+        before.get("UpdateEndpointWeightsAndCapacities", 0) + 1
+    )
