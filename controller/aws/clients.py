@@ -44,7 +44,9 @@ class AwsOptions:
     profile: str | None = None
     retry_mode: Literal["standard", "adaptive"] = "adaptive"
     max_attempts: int = 8
-    calls_per_second: float = 10.0  # client-side cap shared by every client of this process
+    # A fixed client-side cap shared by every client of this process; None: no fixed cap (the
+    # command's concurrency bounds calls in flight, adaptive retry slows down on throttling).
+    calls_per_second: float | None = None
     read_only: bool = False  # refuse any call that is not Describe*/List*/Get*
     deadline: Deadline | None = None  # the command's --timeout; None: unbounded
 
@@ -72,7 +74,8 @@ class Clients:
             profile_name=self.options.profile, region_name=resolve_region(self.options.region)
         )
         self.deadline = self.options.deadline or Deadline(None)
-        self._bucket = TokenBucket(self.options.calls_per_second, burst=5)
+        rate = self.options.calls_per_second
+        self._bucket = TokenBucket(rate, burst=5) if rate else None
         self._clients: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
         # callables(service, operation, outcome) told of every call once botocore's retries are
@@ -128,13 +131,15 @@ class Clients:
     def _throttle(self, **_: Any) -> None:
         """Every HTTP attempt, retries included: wait for a token, never past the deadline."""
         self.deadline.check("an AWS call")
+        if self._bucket is None:
+            return
         try:
             self._bucket.acquire(timeout=min(RATE_LIMIT_WAIT, self.deadline.remaining()))
         except TimeoutError as e:
             if self.deadline.remaining() < RATE_LIMIT_WAIT:
                 raise DeadlineExceeded(
                     f"timed out: --timeout {self.deadline.seconds:g}s reached waiting for the "
-                    f"rate limit (--calls-per-second {self.options.calls_per_second:g})"
+                    f"rate limit (--calls-per-second {self._bucket.rate:g})"
                 ) from e
             raise ControllerError("rate limiter: no token for an AWS call within 60s") from e
 

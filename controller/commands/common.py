@@ -63,8 +63,10 @@ def add_aws_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--calls-per-second",
         type=float,
-        default=10.0,
-        help="client-side cap on AWS API calls per second",
+        default=None,
+        help="fixed client-side cap on AWS API calls per second, for sharing an account's "
+        "API budget (default: none; --concurrency bounds calls in flight and botocore's "
+        "adaptive retry mode slows down when AWS throttles)",
     )
 
 
