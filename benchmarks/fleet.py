@@ -137,7 +137,7 @@ class Recorder:
                 self.calls.append((time.perf_counter(), model.name, endpoint))
             original(clients, model, **kwargs)
 
-        Clients._before_call = record  # type: ignore[method-assign]
+        Clients._before_call = record  # type: ignore[method-assign,assignment]
         try:
             yield self
         finally:
