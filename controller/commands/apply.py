@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import Any
 
+from controller.commands import argtypes
 from controller.commands.common import add_manifest_arguments, load, reconciler
 from controller.core.outcomes import Outcome, OutcomeKind
 from controller.reconcile.converging import (
@@ -35,13 +36,18 @@ def register(sub: Any) -> None:
     )
     parser.add_argument(
         "--poll-interval",
-        type=float,
+        type=argtypes.positive_seconds,
         default=15.0,
         metavar="SECONDS",
         help=f"longest wait between status checks while waiting: the first check comes "
         f"after {FIRST_POLL:g}s and the wait doubles up to this",
     )
-    parser.add_argument("--concurrency", type=int, default=8, help="endpoints reconciled at once")
+    parser.add_argument(
+        "--concurrency",
+        type=argtypes.concurrency,
+        default=8,
+        help="endpoints reconciled at once",
+    )
     parser.add_argument(
         "--recreate-failed",
         action="store_true",

@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from controller.commands import argtypes
 from controller.errors import ControllerError
 
 if TYPE_CHECKING:
@@ -38,7 +39,7 @@ def add_manifest_arguments(parser: argparse.ArgumentParser, timeout: float = 600
     )
     parser.add_argument(
         "--timeout",
-        type=float,
+        type=argtypes.positive_seconds,
         default=timeout,
         metavar="SECONDS",
         help="bound on the whole command, AWS calls and waits included; exit 1 when reached",
@@ -62,7 +63,7 @@ def add_aws_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--profile", default=None, help="AWS profile")
     parser.add_argument(
         "--calls-per-second",
-        type=float,
+        type=argtypes.calls_per_second,
         default=None,
         help="fixed client-side cap on AWS API calls per second, for sharing an account's "
         "API budget (default: none; --concurrency bounds calls in flight and botocore's "

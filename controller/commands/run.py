@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from controller.commands import argtypes
 from controller.commands.common import add_aws_arguments, git_revision
 from controller.core.outcomes import Outcome
 from controller.errors import ControllerError, Diagnostic
@@ -47,13 +48,19 @@ def register(sub: Any) -> None:
     _number(parser, "--resync-interval", 300.0, "seconds between full resyncs (drift, registry)")
     _number(parser, "--shutdown-timeout", 30.0, "seconds in-flight reconciles get on shutdown")
     parser.add_argument(
-        "--concurrency", type=int, default=8, help="endpoints reconciled at once (default: 8)"
+        "--concurrency",
+        type=argtypes.concurrency,
+        default=8,
+        help="endpoints reconciled at once (default: 8)",
     )
     parser.add_argument(
         "--http-host", default="127.0.0.1", help="bind address (default: %(default)s)"
     )
     parser.add_argument(
-        "--http-port", type=int, default=8080, help="probes, /metrics, /status; 0 = any free port"
+        "--http-port",
+        type=argtypes.port,
+        default=8080,
+        help="probes, /metrics, /status; 0 = any free port",
     )
     parser.add_argument("--lease-table", help="DynamoDB table for leader election (HA replicas)")
     parser.add_argument("--lease-name", default="sagemaker-gitops", help="lease item name")
@@ -77,7 +84,9 @@ def register(sub: Any) -> None:
 
 
 def _number(parser: argparse.ArgumentParser, flag: str, default: float, what: str) -> None:
-    parser.add_argument(flag, type=float, default=default, help=f"{what} (default: {default:g})")
+    parser.add_argument(
+        flag, type=argtypes.positive_seconds, default=default, help=f"{what} (default: {default:g})"
+    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -7,7 +7,9 @@ Field docstrings flow into the JSON Schema in `schemas/` that editors use.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+import math
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     AfterValidator,
@@ -15,10 +17,13 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    ModelWrapValidatorHandler,
     Tag,
+    ValidationError,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from controller.manifests import botocore_model as api
 
@@ -89,6 +94,92 @@ class Strict(BaseModel):
     )
 
 
+Rule = Callable[[Mapping[str, Any]], None]
+"""A cross-field rule: raises ValueError (the message a user sees) when the raw input breaks it."""
+
+
+class Checked(Strict):
+    """A model with rules across its fields, reported together with its field errors.
+
+    Pydantic runs an "after" model validator only once every field is valid, so a file would
+    show its errors in stages: fix a field, and a cross-field error appears. Here each model's
+    wrap validator passes its rules to `validate_with_rules`: they read the raw input (skipping
+    what is absent or not yet of the right type), every rule runs, and the messages they raise
+    join the field errors in one `ValidationError`.
+    """
+
+    @classmethod
+    def raw(cls, data: Mapping[str, Any], name: str) -> Any:
+        """The raw value of field `name` (by alias or name), None when absent."""
+        alias = cls.model_fields[name].alias or name
+        return data.get(alias, data.get(name))
+
+    @classmethod
+    def validate_with_rules(
+        cls, data: Any, handler: ModelWrapValidatorHandler[Self], *rules: Rule
+    ) -> Self:
+        problems = _broken(rules, data) if isinstance(data, Mapping) else []
+        errors: list[InitErrorDetails] = []
+        try:
+            model = handler(data)
+        except ValidationError as e:
+            if not problems:
+                raise
+            errors = [_again(error) for error in e.errors()]
+        errors += [_value_error((), message, data) for message in problems]
+        if errors:
+            raise ValidationError.from_exception_data(cls.__name__, errors)
+        return model
+
+
+def _broken(rules: tuple[Rule, ...], data: Mapping[str, Any]) -> list[str]:
+    problems = []
+    for rule in rules:
+        try:
+            rule(data)
+        except ValueError as e:
+            problems.append(str(e))
+    return problems
+
+
+def _again(error: Any) -> InitErrorDetails:
+    """An error pydantic reported, in the form that builds a new `ValidationError`."""
+    if error["type"] in ("value_error", "assertion_error"):
+        # Their context (the exception) is not always kept; the message is what matters.
+        return _value_error(
+            error["loc"], error["msg"].removeprefix("Value error, "), error["input"]
+        )
+    details: InitErrorDetails = {
+        "type": error["type"],
+        "loc": error["loc"],
+        "input": error["input"],
+    }
+    if "ctx" in error:
+        details["ctx"] = error["ctx"]
+    return details
+
+
+def _value_error(loc: tuple[str | int, ...], message: str, data: Any) -> InitErrorDetails:
+    # The message goes in as a value, not as the template: it may contain braces.
+    error = PydanticCustomError("value_error", "{message}", {"message": message})
+    return {"type": error, "loc": loc, "input": data}
+
+
+def _integer(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _number(value: Any) -> float | None:
+    """`value` as pydantic's lax float would take it, or None when it would not."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
 class RegistryModel(Strict):
     """A Model Registry version: the controller resolves it and deploys it by package ARN."""
 
@@ -124,7 +215,7 @@ ModelSource = Annotated[
 ]
 
 
-class Serverless(Strict):
+class Serverless(Checked):
     """Serverless inference settings (ProductionVariantServerlessConfig)."""
 
     memory_size_in_mb: int = Field(alias="memorySizeInMB", ge=1024, le=6144, multiple_of=1024)
@@ -134,14 +225,19 @@ class Serverless(Strict):
     provisioned_concurrency: int | None = Field(default=None, ge=1, le=200)
     """Pre-warmed concurrency; at most maxConcurrency."""
 
-    @model_validator(mode="after")
-    def _provisioned_within_max(self) -> Serverless:
-        if self.provisioned_concurrency and self.provisioned_concurrency > self.max_concurrency:
-            raise ValueError("provisionedConcurrency must not exceed maxConcurrency")
-        return self
+    @model_validator(mode="wrap")
+    @classmethod
+    def _rules(cls, data: Any, handler: ModelWrapValidatorHandler[Serverless]) -> Serverless:
+        def provisioned_within_max(raw: Mapping[str, Any]) -> None:
+            provisioned = _integer(cls.raw(raw, "provisioned_concurrency"))
+            most = _integer(cls.raw(raw, "max_concurrency"))
+            if provisioned is not None and most is not None and provisioned > most:
+                raise ValueError("provisionedConcurrency must not exceed maxConcurrency")
+
+        return cls.validate_with_rules(data, handler, provisioned_within_max)
 
 
-class Variant(Strict):
+class Variant(Checked):
     """One production variant: a model and the capacity that serves it."""
 
     name: VariantName
@@ -159,13 +255,18 @@ class Variant(Strict):
     volume_size_in_gb: int | None = Field(default=None, alias="volumeSizeInGB", ge=1, le=512)
     """ML storage volume size (instance-based variants only)."""
 
-    @model_validator(mode="after")
-    def _one_capacity_kind(self) -> Variant:
-        if (self.instance_type is None) == (self.serverless is None):
-            raise ValueError("set exactly one of instanceType or serverless")
-        if self.serverless and (self.initial_instance_count or self.volume_size_in_gb):
-            raise ValueError("initialInstanceCount and volumeSizeInGB need instanceType")
-        return self
+    @model_validator(mode="wrap")
+    @classmethod
+    def _rules(cls, data: Any, handler: ModelWrapValidatorHandler[Variant]) -> Variant:
+        def one_capacity_kind(raw: Mapping[str, Any]) -> None:
+            serverless = cls.raw(raw, "serverless") is not None
+            if (cls.raw(raw, "instance_type") is None) != serverless:
+                raise ValueError("set exactly one of instanceType or serverless")
+            sized = ("initial_instance_count", "volume_size_in_gb")
+            if serverless and any(cls.raw(raw, name) for name in sized):
+                raise ValueError("initialInstanceCount and volumeSizeInGB need instanceType")
+
+        return cls.validate_with_rules(data, handler, one_capacity_kind)
 
     @property
     def instance_count(self) -> int | None:
@@ -184,7 +285,7 @@ class CapacitySize(Strict):
     """Instances, or percent of capacity."""
 
 
-class TrafficRouting(Strict):
+class TrafficRouting(Checked):
     """How blue/green shifts traffic (TrafficRoutingConfig)."""
 
     type: Literal["ALL_AT_ONCE", "CANARY", "LINEAR"]
@@ -196,13 +297,26 @@ class TrafficRouting(Strict):
     linear_step_size: CapacitySize | None = None
     """Size of each linear step (LINEAR only)."""
 
-    @model_validator(mode="after")
-    def _sizes_match_type(self) -> TrafficRouting:
-        if (self.type == "CANARY") != (self.canary_size is not None):
-            raise ValueError("canarySize is required for CANARY and only allowed there")
-        if (self.type == "LINEAR") != (self.linear_step_size is not None):
-            raise ValueError("linearStepSize is required for LINEAR and only allowed there")
-        return self
+    @model_validator(mode="wrap")
+    @classmethod
+    def _rules(
+        cls, data: Any, handler: ModelWrapValidatorHandler[TrafficRouting]
+    ) -> TrafficRouting:
+        # An unknown type is the type field's error, which says what is allowed.
+        known = ("ALL_AT_ONCE", "CANARY", "LINEAR")
+
+        def canary_size(raw: Mapping[str, Any]) -> None:
+            kind = cls.raw(raw, "type")
+            if kind in known and (kind == "CANARY") != (cls.raw(raw, "canary_size") is not None):
+                raise ValueError("canarySize is required for CANARY and only allowed there")
+
+        def linear_step_size(raw: Mapping[str, Any]) -> None:
+            kind = cls.raw(raw, "type")
+            step = cls.raw(raw, "linear_step_size")
+            if kind in known and (kind == "LINEAR") != (step is not None):
+                raise ValueError("linearStepSize is required for LINEAR and only allowed there")
+
+        return cls.validate_with_rules(data, handler, canary_size, linear_step_size)
 
 
 class BlueGreenUpdatePolicy(Strict):
@@ -243,7 +357,7 @@ class AutoRollbackConfiguration(Strict):
     """1 to 10 alarms."""
 
 
-class Deployment(Strict):
+class Deployment(Checked):
     """UpdateEndpoint DeploymentConfig: how a new EndpointConfig is rolled out."""
 
     blue_green_update_policy: BlueGreenUpdatePolicy | None = None
@@ -253,11 +367,15 @@ class Deployment(Strict):
     auto_rollback_configuration: AutoRollbackConfiguration | None = None
     """Alarms that roll back automatically."""
 
-    @model_validator(mode="after")
-    def _one_policy(self) -> Deployment:
-        if self.blue_green_update_policy and self.rolling_update_policy:
-            raise ValueError("set at most one of blueGreenUpdatePolicy or rollingUpdatePolicy")
-        return self
+    @model_validator(mode="wrap")
+    @classmethod
+    def _rules(cls, data: Any, handler: ModelWrapValidatorHandler[Deployment]) -> Deployment:
+        def one_policy(raw: Mapping[str, Any]) -> None:
+            policies = ("blue_green_update_policy", "rolling_update_policy")
+            if all(cls.raw(raw, name) is not None for name in policies):
+                raise ValueError("set at most one of blueGreenUpdatePolicy or rollingUpdatePolicy")
+
+        return cls.validate_with_rules(data, handler, one_policy)
 
 
 class CaptureOption(Strict):
@@ -302,7 +420,7 @@ class Metadata(Strict):
     """Free-form labels for policies and selectors."""
 
 
-class EndpointSpec(Strict):
+class EndpointSpec(Checked):
     """What the endpoint should serve and how."""
 
     region: str | None = Field(default=None, pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
@@ -324,15 +442,31 @@ class EndpointSpec(Strict):
     suspend: bool = False
     """Stop applying changes to this endpoint (plans still report them)."""
 
-    @model_validator(mode="after")
-    def _variants_consistent(self) -> EndpointSpec:
-        names = [v.name for v in self.variants]
-        duplicates = sorted({n for n in names if names.count(n) > 1})
-        if duplicates:
-            raise ValueError(f"variant names must be unique; repeated: {', '.join(duplicates)}")
-        if sum(v.initial_weight for v in self.variants) <= 0:
-            raise ValueError("at least one variant needs a positive initialWeight")
-        return self
+    @model_validator(mode="wrap")
+    @classmethod
+    def _rules(cls, data: Any, handler: ModelWrapValidatorHandler[EndpointSpec]) -> EndpointSpec:
+        def variants_of(raw: Mapping[str, Any]) -> list[Mapping[str, Any]] | None:
+            """The variants when every one is a mapping; else None (a field error says so)."""
+            variants = cls.raw(raw, "variants")
+            if not isinstance(variants, list) or not variants:
+                return None
+            items = [v for v in variants if isinstance(v, Mapping)]
+            return items if len(items) == len(variants) else None
+
+        def unique_names(raw: Mapping[str, Any]) -> None:
+            names = [Variant.raw(v, "name") for v in variants_of(raw) or []]
+            duplicates = sorted({n for n in names if isinstance(n, str) and names.count(n) > 1})
+            if duplicates:
+                raise ValueError(f"variant names must be unique; repeated: {', '.join(duplicates)}")
+
+        def some_weight(raw: Mapping[str, Any]) -> None:
+            items = variants_of(raw) or []
+            weights = [Variant.raw(v, "initial_weight") for v in items]
+            numbers = [1.0 if w is None else _number(w) for w in weights]
+            if items and None not in numbers and sum(n or 0.0 for n in numbers) <= 0:
+                raise ValueError("at least one variant needs a positive initialWeight")
+
+        return cls.validate_with_rules(data, handler, unique_names, some_weight)
 
 
 class EndpointManifest(Strict):
