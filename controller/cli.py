@@ -78,10 +78,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     args.log_level = log_level(args)
-    if getattr(args, "logs", True):  # `validate` never logs: it skips structlog's import
-        from controller.logs import configure_logging
+    from controller.logs import configure_logging
 
-        configure_logging(level=args.log_level, fmt=args.log_format)
+    configure_logging(level=args.log_level, fmt=args.log_format)
     try:
         code: int = args.func(args)
         return code

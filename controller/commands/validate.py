@@ -21,7 +21,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         ),
     )
     parser.add_argument("paths", nargs="+", metavar="PATH", help="manifest file or directory")
-    parser.set_defaults(func=run, logs=False)
+    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
