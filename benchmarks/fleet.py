@@ -8,7 +8,7 @@ wall time of a no-op `plan` at 20 ms API latency against THE BASELINE (benchmark
 a sequential boto3 reconciler, on the same manifests); `run`'s edit -> first mutating call p95;
 a version bump rolled out to 100 endpoints with 5 s transitions; `validate` and `--help` start
 times in fresh subprocesses; `run`'s peak RSS; `apply` of 50 endpoints under 30% throttling + 5%
-5xx against the same without faults (bounded by `apply --timeout 120`: "inf" when it did not
+5xx against the same without faults (bounded by `apply --timeout 60`: "inf" when it did not
 converge by then); `run` with 200 endpoints at 20% throttling, edit -> applied.
 Everything uses the CLI's default flags unless the row says otherwise.
 
@@ -44,7 +44,7 @@ NAME = "fleet"
 MUTATING = ("Create", "Update", "Delete", "Add", "Put", "Register", "Deregister")
 EDITS = 20
 TRANSITION = 5.0
-FAULTY_TIMEOUT = 120.0  # apply's --timeout under faults: keeps `make bench` within its budget
+FAULTY_TIMEOUT = 60.0  # apply's --timeout under faults: keeps `make bench` within its budget
 
 
 # -- the fleet ---------------------------------------------------------------------------------
