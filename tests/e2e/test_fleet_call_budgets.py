@@ -101,3 +101,23 @@ def test_a_no_op_resync_stays_within_the_listing_budget(fleet: World) -> None:
     assert after["UpdateEndpointWeightsAndCapacities"] == (
         before.get("UpdateEndpointWeightsAndCapacities", 0) + 1
     )
+
+
+def test_an_edit_during_a_resync_describes_instead_of_sweeping(fleet: World) -> None:
+    rec = Reconciler(Clients(AwsOptions()), ReconcileOptions())
+    keys = rec.load(fleet.root).keys()
+    for _ in range(2):  # settled: the kept descriptions are checked against a listing
+        rec.begin_pass()
+        for key in keys:
+            rec.reconcile(rec.load(fleet.root), key)
+    rec.begin_pass()  # a resync starts and has not listed yet when the edit arrives
+    fleet.write(f"{name(4)}.yaml", registry_manifest(name=name(4), version=2))
+    edited = rec.load(fleet.root)
+    before = fleet.calls()
+
+    rec.reconcile(edited, next(k for k in keys if k.endswith(f"/{name(4)}")))
+
+    used = {op: n - before.get(op, 0) for op, n in fleet.calls().items() if n - before.get(op, 0)}
+    assert "ListEndpoints" not in used
+    assert used["DescribeEndpoint"] == 1
+    assert used["UpdateEndpoint"] == 1
