@@ -3,7 +3,7 @@
 `sagemaker-gitops run` runs as its own process (`python -m controller run -m DIR --http-port 0`)
 against a sandbox in another, over a fleet already in sync (created with `apply --no-wait`). Its
 RSS and peak RSS (VmHWM) are read from /proc when /readyz first answers 200 (initial sync done)
-and again after one full periodic resync (every endpoint described again). A second service with
+and again after one periodic resync (seen by its ListEndpoints sweep). A second service with
 10 endpoints under another controller id is the baseline. Target: under 200 MB at 1,000.
 """
 
@@ -35,6 +35,7 @@ from benchmarks.harness import (
     world,
     write_fleet,
 )
+from benchmarks.service_latency import wait_quiet
 
 NAME = "service_memory"
 SMALL = 10
@@ -118,13 +119,18 @@ def measure(
         if ready_s is None:
             raise RuntimeError(f"`run` with {endpoints} endpoints not ready in {READY_TIMEOUT}s")
         at_ready = service.memory()
-        described = sandbox.calls().get("DescribeEndpoint", 0)
-        resync_s = wait_until(
-            lambda: sandbox.calls().get("DescribeEndpoint", 0) - described >= endpoints,
-            resync + RESYNC_TIMEOUT,
-            step=0.2,
-        )
-        time.sleep(0.5)  # let the last reconciles of the resync return
+        before = sandbox.calls()
+
+        def resynced() -> bool:
+            # A resync lists endpoints (change detection) or, on its backstop pass, describes
+            # every one; either says the periodic pass is under way.
+            now = sandbox.calls()
+            listed = now.get("ListEndpoints", 0) > before.get("ListEndpoints", 0)
+            described = now.get("DescribeEndpoint", 0) - before.get("DescribeEndpoint", 0)
+            return listed or described >= endpoints
+
+        resync_s = wait_until(resynced, resync + RESYNC_TIMEOUT, step=0.2)
+        wait_quiet(sandbox)  # let the resync's reconciles return
         after = service.memory()
     finally:
         service.stop()

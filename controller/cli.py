@@ -11,8 +11,6 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-import botocore.exceptions
-
 from controller import __version__
 from controller.errors import ControllerError, ManifestError
 
@@ -78,9 +76,10 @@ def log_level(args: argparse.Namespace) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    from controller.logs import configure_logging
 
     args.log_level = log_level(args)
+    from controller.logs import configure_logging
+
     configure_logging(level=args.log_level, fmt=args.log_format)
     try:
         code: int = args.func(args)
@@ -92,17 +91,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ControllerError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
-    except botocore.exceptions.NoCredentialsError:
-        print(
-            "error: no AWS credentials found (standard chain: env, profile, role)", file=sys.stderr
-        )
-        return 1
-    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
-        print(f"error: AWS: {e}", file=sys.stderr)
-        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as e:
+        if not _report_aws_error(e):
+            raise
+        return 1
+
+
+def _report_aws_error(error: Exception) -> bool:
+    """Print a botocore error as one line; False for anything else. botocore is imported only
+    by commands that call AWS, so when it is not loaded the error cannot be one of its own
+    (`--help` and `validate` start without it)."""
+    exceptions = sys.modules.get("botocore.exceptions")
+    if exceptions is None:
+        return False
+    if isinstance(error, exceptions.NoCredentialsError):
+        print(
+            "error: no AWS credentials found (standard chain: env, profile, role)", file=sys.stderr
+        )
+    elif isinstance(error, (exceptions.BotoCoreError, exceptions.ClientError)):
+        print(f"error: AWS: {error}", file=sys.stderr)
+    else:
+        return False
+    return True
 
 
 def entrypoint() -> None:

@@ -48,7 +48,9 @@ class AwsOptions:
     profile: str | None = None
     retry_mode: Literal["standard", "adaptive"] = "adaptive"
     max_attempts: int = 8
-    calls_per_second: float = 10.0  # client-side cap shared by every client of this process
+    # A fixed client-side cap shared by every client of this process; None: no fixed cap (the
+    # command's concurrency bounds calls in flight, adaptive retry slows down on throttling).
+    calls_per_second: float | None = None
     read_only: bool = False  # refuse any call that is not Describe*/List*/Get*
     deadline: Deadline | None = None  # the command's --timeout; None: unbounded
 
@@ -81,7 +83,8 @@ class Clients:
             profile_name=self.options.profile, region_name=resolve_region(self.options.region)
         )
         self.deadline = self.options.deadline or Deadline(None)
-        self._bucket = TokenBucket(self.options.calls_per_second, burst=5)
+        rate = self.options.calls_per_second
+        self._bucket = TokenBucket(rate, burst=5) if rate else None
         self._clients: dict[tuple[str, str], Any] = {}
         self._targets: dict[str, TargetSession] = {}
         self._removed: set[str] = set()  # targets served earlier, gone from the repo
@@ -171,14 +174,17 @@ class Clients:
         """Every HTTP attempt, retries included: wait for a token (the target's own, or the
         shared one), never past the deadline."""
         self.deadline.check("an AWS call")
+        chosen = bucket or self._bucket
+        if chosen is None:
+            return
         try:
             wait = min(RATE_LIMIT_WAIT, self.deadline.remaining())
-            (bucket or self._bucket).acquire(timeout=wait)
+            chosen.acquire(timeout=wait)
         except TimeoutError as e:
             if self.deadline.remaining() < RATE_LIMIT_WAIT:
                 raise DeadlineExceeded(
                     f"timed out: --timeout {self.deadline.seconds:g}s reached waiting for the "
-                    f"rate limit (--calls-per-second {self.options.calls_per_second:g})"
+                    f"rate limit (--calls-per-second {chosen.rate:g})"
                 ) from e
             raise ControllerError("rate limiter: no token for an AWS call within 60s") from e
 

@@ -49,11 +49,18 @@ class TargetSession:
     """The boto3 session, token bucket and verified account of one target; shared by workers."""
 
     def __init__(
-        self, name: str, spec: TargetSpec, base: boto3.session.Session, read_only: bool, rate: float
+        self,
+        name: str,
+        spec: TargetSpec,
+        base: boto3.session.Session,
+        read_only: bool,
+        rate: float | None,
     ) -> None:
         self.name = name
         self.spec = spec
-        self.bucket = TokenBucket(spec.calls_per_second or rate, burst=5)
+        # The target's own cap, else the process-wide one; None: no client-side cap at all.
+        limit = spec.calls_per_second or rate
+        self.bucket = TokenBucket(limit, burst=5) if limit else None
         self._base = base
         self._read_only = read_only
         self._session: boto3.session.Session | None = None

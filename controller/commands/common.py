@@ -1,18 +1,23 @@
-"""Arguments and construction shared by the commands that talk to AWS."""
+"""Arguments and construction shared by the commands that talk to AWS.
+
+The AWS and reconciler modules (boto3, botocore, structlog) are imported only when a command
+runs: the CLI registers every command's arguments at start, and `--help` and `validate` should
+not pay for them.
+"""
 
 from __future__ import annotations
 
 import argparse
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from controller.aws.clients import AwsOptions, Clients
 from controller.commands import argtypes
-from controller.core.snapshots import Snapshot
-from controller.deadlines import Deadline
 from controller.errors import ControllerError
-from controller.reconcile.reconciling import ReconcileOptions, Reconciler
+
+if TYPE_CHECKING:
+    from controller.core.snapshots import Snapshot
+    from controller.reconcile.reconciling import Reconciler
 
 DEFAULT_CONTROLLER_ID = "default"
 
@@ -59,8 +64,10 @@ def add_aws_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--calls-per-second",
         type=argtypes.calls_per_second,
-        default=10.0,
-        help="client-side cap on AWS API calls per second",
+        default=None,
+        help="fixed client-side cap on AWS API calls per second, for sharing an account's "
+        "API budget (default: none; --concurrency bounds calls in flight and botocore's "
+        "adaptive retry mode slows down when AWS throttles)",
     )
 
 
@@ -127,6 +134,10 @@ def print_prune_notes(rec: Reconciler, snapshot: Snapshot) -> None:
 
 
 def reconciler(args: argparse.Namespace, *, read_only: bool, **options: Any) -> Reconciler:
+    from controller.aws.clients import AwsOptions, Clients
+    from controller.deadlines import Deadline
+    from controller.reconcile.reconciling import ReconcileOptions, Reconciler
+
     if hasattr(args, "max_deletes") and getattr(args, "manifests", None) is not None:
         from controller.commands import scoping
 

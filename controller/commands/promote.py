@@ -15,18 +15,20 @@ import argparse
 import sys
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from controller.aws.clients import AwsOptions, Clients
-from controller.edits import promoting
+from controller.edits import LATEST_APPROVED
 from controller.errors import ControllerError
-from controller.manifests.loading import load_manifests
-from controller.manifests.targets import TargetSpec
+
+if TYPE_CHECKING:  # loaded when the command runs: `--help` should not import botocore
+    from controller.edits import promoting
+    from controller.manifests.targets import TargetSpec
 
 
 def _version(value: str) -> str:
-    if value == promoting.LATEST_APPROVED or (value.isdigit() and int(value) >= 1):
+    if value == LATEST_APPROVED or (value.isdigit() and int(value) >= 1):
         return value
-    raise argparse.ArgumentTypeError(f"expected a version number or {promoting.LATEST_APPROVED}")
+    raise argparse.ArgumentTypeError(f"expected a version number or {LATEST_APPROVED}")
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -44,7 +46,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument(
         "--to",
         type=_version,
-        default=promoting.LATEST_APPROVED,
+        default=LATEST_APPROVED,
         metavar="VERSION",
         help="version number, or latest-approved (default): the highest Approved version",
     )
@@ -58,6 +60,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from controller.edits import promoting
+    from controller.manifests.loading import load_manifests
+
     root: Path = args.manifests
     if not root.is_dir():
         raise ControllerError(f"{root}: not a directory")
@@ -105,6 +110,9 @@ def _target(
 ) -> int:
     """Read the group's listing once per region (or deployment target, through its plan role)
     the manifests deploy to, and pick the version to promote to."""
+    from controller.aws.clients import AwsOptions, Clients
+    from controller.edits import promoting
+
     clients = Clients(AwsOptions(read_only=True))
     clients.set_targets(targets)
     regions = {ref.region or clients.default_region for f in files for ref in f.refs}

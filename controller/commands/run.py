@@ -19,8 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import structlog
-
 from controller.commands import argtypes
 from controller.commands.common import (
     add_aws_arguments,
@@ -29,21 +27,18 @@ from controller.commands.common import (
     prune_options,
 )
 from controller.core.outcomes import Outcome
-from controller.core.plans import EndpointPlan, Plan
 from controller.errors import ControllerError, Diagnostic
-from controller.service import tracing
-from controller.service.metrics import Metrics
-from controller.service.notifications.config import load_notifications
-from controller.service.notifications.delivery import Notifier
-from controller.service.ports import ElectorFactory, Source
-from controller.service.runner import Runner, RunnerConfig
-from controller.service.windows import WindowPolicy, load_windows
 
+# The service's modules (structlog, prometheus, the runner) load when `run` runs: the CLI
+# registers this command's flags at every start, `--help` and `validate` included.
 if TYPE_CHECKING:
+    from controller.core import snapshots
+    from controller.core.plans import EndpointPlan
     from controller.reconcile import reconciling
-from controller.core import snapshots
-
-log = structlog.get_logger(__name__)
+    from controller.service.metrics import Metrics
+    from controller.service.notifications.delivery import Notifier
+    from controller.service.ports import ElectorFactory, Source
+    from controller.service.runner import Runner, RunnerConfig
 
 
 def register(sub: Any) -> None:
@@ -107,6 +102,11 @@ def _number(parser: argparse.ArgumentParser, flag: str, default: float, what: st
 
 
 def run(args: argparse.Namespace) -> int:
+    import structlog
+
+    from controller.service import tracing
+
+    log = structlog.get_logger(__name__)
     config = _config(args)
     runner = build_runner(args, config)
     tracing.setup_from_env()  # OTEL_EXPORTER_OTLP_ENDPOINT and the [otel] extra: spans
@@ -127,6 +127,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _config(args: argparse.Namespace) -> RunnerConfig:
+    from controller.service.runner import RunnerConfig
+
     for flag in (
         "poll_interval",
         "resync_interval",
@@ -168,6 +170,9 @@ def build_runner(args: argparse.Namespace, config: RunnerConfig) -> Runner[_Iden
     """The production wiring; the lead's end-to-end tests can call this with parsed args."""
     from controller.aws.clients import AwsOptions, Clients
     from controller.reconcile.reconciling import ReconcileOptions, Reconciler
+    from controller.service.metrics import Metrics
+    from controller.service.runner import Runner
+    from controller.service.windows import WindowPolicy, load_windows
 
     windows = load_windows(args.deploy_windows) if args.deploy_windows else WindowPolicy()
     clients = Clients(
@@ -217,6 +222,7 @@ def build_runner(args: argparse.Namespace, config: RunnerConfig) -> Runner[_Iden
 
 def _plan_text(plan: EndpointPlan) -> str:
     """One endpoint's last plan as `plan` prints it, for the status page's detail view."""
+    from controller.core.plans import Plan
     from controller.rendering.text import render_text
 
     return render_text(Plan(endpoints=(plan,)))
@@ -226,6 +232,9 @@ def _notifier(path: Path | None, metrics: Metrics) -> Notifier | None:
     """Loaded before anything starts, so a bad file stops `run` with its `file:line:` errors."""
     if path is None:
         return None
+    from controller.service.notifications.config import load_notifications
+    from controller.service.notifications.delivery import Notifier
+
     return Notifier(load_notifications(path), observe=metrics.observe_notification)
 
 

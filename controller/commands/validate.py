@@ -9,8 +9,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-from controller.manifests.loading import load_manifests
-
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the `validate` subcommand to the CLI parser (called by `controller.cli`)."""
@@ -28,6 +26,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Report every problem and return the exit code; load_manifests never raises for input."""
+    from controller.manifests.loading import load_manifests  # pydantic: not for `--help`
+
     result = load_manifests(args.paths)
     for diagnostic in result.diagnostics:
         print(f"error: {diagnostic}", file=sys.stderr)

@@ -16,6 +16,7 @@ from controller.core.plans import ResourceType
 from controller.core.scaling import ScalingSet, desired_sets
 from controller.manifests.models import (
     EndpointManifest,
+    EndpointSpec,
     ImageModel,
     PipelineModel,
     RegistryModel,
@@ -149,8 +150,7 @@ def build(
         config["KmsKeyId"] = spec.kms_key_id
     config.update(surface.config_request(spec))
     config_name = naming.config_name(name, _config_identity(config))
-    # Defaults left out: a new optional manifest field must not change every endpoint's hash.
-    spec_hash = naming.content_hash(spec.model_dump(mode="json", exclude_defaults=True), length=12)
+    hashed = spec_hash(spec)
     return DesiredEndpoint(
         key=key,
         name=name,
@@ -161,11 +161,18 @@ def build(
         config_name=config_name,
         config_request={"EndpointConfigName": config_name, **config},
         deployment_config=api_dict(spec.deployment) if spec.deployment else None,
-        tags=ownership_tags(spec.tags, controller_id, name, source, revision, spec_hash, scope),
-        spec_hash=spec_hash,
+        tags=ownership_tags(spec.tags, controller_id, name, source, revision, hashed, scope),
+        spec_hash=hashed,
         terms=manifest_terms(manifest, packages),
         scaling=desired_sets(manifest),
     )
+
+
+def spec_hash(spec: EndpointSpec) -> str:
+    """The manifest spec's hash, tagged on what apply writes: a tag that differs says the
+    manifest changed since the endpoint was last applied (apply reconciles those first)."""
+    # Defaults left out: a new optional manifest field must not change every endpoint's hash.
+    return naming.content_hash(spec.model_dump(mode="json", exclude_defaults=True), length=12)
 
 
 def _variant_name(production_variant: dict[str, Any]) -> str:

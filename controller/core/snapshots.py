@@ -10,13 +10,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from controller.core.locations import location_of
 from controller.core.naming import content_hash
 from controller.errors import Diagnostic
-from controller.manifests.loading import LoadedManifest, LoadResult
-from controller.manifests.repoconfig import RepoConfig
-from controller.manifests.targets import TargetSpec
+
+if TYPE_CHECKING:  # annotations only: commands import this module before they load manifests
+    from controller.manifests.loading import LoadedManifest, LoadResult
+    from controller.manifests.repoconfig import RepoConfig
+    from controller.manifests.targets import TargetSpec
+
+
+def _no_config() -> RepoConfig:
+    from controller.manifests.repoconfig import RepoConfig
+
+    return RepoConfig()
 
 
 def endpoint_key(region: str, name: str) -> str:
@@ -35,7 +44,7 @@ class Snapshot:
     diagnostics: Sequence[Diagnostic]
     entries: dict[str, LoadedManifest] = field(default_factory=dict)
     files: tuple[str, ...] = ()
-    config: RepoConfig = field(default_factory=RepoConfig)
+    config: RepoConfig = field(default_factory=_no_config)
     """The manifest root's ``.sagemaker-gitops.yaml`` (defaults when there is none)."""
     targets: dict[str, TargetSpec] = field(default_factory=dict)
     """Deployment targets defined in the manifests, by name."""

@@ -29,13 +29,12 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from controller.aws import registry
 from controller.core.packages import PackageVersion
+from controller.edits import LATEST_APPROVED
 from controller.errors import ControllerError, Diagnostic, ManifestError, ResolutionError
 from controller.manifests import files as manifest_files
 from controller.manifests import yamlpos
 from controller.manifests.loading import LoadedManifest, render_path
 from controller.manifests.models import RegistryModel
-
-LATEST_APPROVED = "latest-approved"
 
 
 @dataclass(frozen=True)

@@ -15,12 +15,17 @@ import functools
 import time
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
+from controller.core import kinds, tagging
 from controller.core.outcomes import Outcome, OutcomeKind
 from controller.core.snapshots import Snapshot, split_key
 from controller.deadlines import Deadline, DeadlineExceeded
+from controller.errors import ControllerError
 from controller.reconcile.fanout import map_by_location
-from controller.reconcile.reconciling import Reconciler
+
+if TYPE_CHECKING:  # `apply` registers its flags from this module before any AWS module loads
+    from controller.reconcile.reconciling import Reconciler
 
 Progress = Callable[[dict[str, Outcome], float], None]
 # The first wait of `apply --wait`; each later one doubles, up to --poll-interval.
@@ -64,6 +69,26 @@ def keys_to_reconcile(rec: Reconciler, snapshot: Snapshot, prune: bool) -> list[
     return keys
 
 
+def changed_keys(rec: Reconciler, snapshot: Snapshot, keys: list[str]) -> list[str]:
+    """The keys whose live endpoint does not carry the manifest's spec hash: edited manifests,
+    new endpoints and owned endpoints whose manifest is gone. Read from the owned index, which
+    the pass reads anyway, so finding them costs no extra call."""
+    from controller.core.desired import spec_hash
+
+    changed = []
+    try:
+        for key in keys:
+            region, name = split_key(key)
+            entry = snapshot.entry(key)
+            owned = rec.inventory(region).get(kinds.ENDPOINT.segment, name)
+            live = owned.tags.get(tagging.SPEC_HASH) if owned is not None else None
+            if entry is None or live != spec_hash(entry.manifest.spec):
+                changed.append(key)
+    except ControllerError:
+        return []  # no order then: each endpoint's reconcile reports the failed read
+    return changed
+
+
 def converge(
     rec: Reconciler,
     snapshot: Snapshot,
@@ -75,6 +100,7 @@ def converge(
     first_poll: float = FIRST_POLL,
     progress: Progress | None = None,
     concurrency: int = 8,
+    first: list[str] | None = None,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
 ) -> ConvergeResult:
@@ -82,15 +108,18 @@ def converge(
     pending = list(keys)
     started = clock()
     intervals = poll_intervals(first_poll, poll)
+    # The first pass reconciles `first` (the changed endpoints) as a wave of its own, so their
+    # mutating calls go out before the rest of the fleet is read; every key is still reconciled.
+    known = set(keys)
+    lead = [k for k in (first or []) if k in known]
     # Caches stay warm across passes: our own writes update them, and a waiting pass only needs
     # each endpoint's DescribeEndpoint, not fresh index and registry listings.
     while pending:
-        # Endpoints are independent: reconcile several at once so a pass over a large account
-        # costs about (calls / concurrency) round trips, within the shared client rate limit.
-        # A pool per region or target: a throttled account does not hold the others' workers.
-        step = functools.partial(_step, rec, snapshot)
-        outcomes = map_by_location(step, pending, concurrency)
-        for key, outcome in zip(pending, outcomes, strict=True):
+        outcomes = _pass(rec, snapshot, lead, concurrency)
+        rest = [k for k in pending if k not in outcomes]
+        outcomes |= _pass(rec, snapshot, rest, concurrency)
+        lead = []
+        for key, outcome in outcomes.items():
             result.outcomes[key] = outcome
             made = [c for c in outcome.changes if c[2] != "unchanged"]
             result.changes.setdefault(key, []).extend(made)
@@ -105,6 +134,18 @@ def converge(
         # Never sleep past the deadline; the pass after it is cut short at its first AWS call.
         sleep(min(next(intervals), deadline.remaining()))
     return result
+
+
+def _pass(
+    rec: Reconciler, snapshot: Snapshot, keys: list[str], concurrency: int
+) -> dict[str, Outcome]:
+    """Reconcile `keys` once. Endpoints are independent: several at once, so a pass over a large
+    account costs about (calls / concurrency) round trips, within the shared client rate limit.
+    A pool per region or target: a throttled account does not hold the others' workers."""
+    if not keys:
+        return {}
+    step = functools.partial(_step, rec, snapshot)
+    return dict(zip(keys, map_by_location(step, keys, concurrency), strict=True))
 
 
 def _step(rec: Reconciler, snapshot: Snapshot, key: str) -> Outcome:

@@ -39,7 +39,8 @@ from controller.reconcile.scaling_cache import ScalingCache
 log = structlog.get_logger(__name__)
 
 # Set while reconciling an edited endpoint: an owned index past its TTL is good enough (our own
-# writes keep it current; ListTags stays the authority before any delete).
+# writes keep it current; ListTags stays the authority before any delete), and its live state is
+# described directly rather than checked against the fleet's ListEndpoints sweep.
 STALE_INDEX_OK: ContextVar[bool] = ContextVar("stale_index_ok", default=False)
 
 
@@ -108,7 +109,9 @@ class Observer:
         key = (region, name.lower())
         with self._lock:
             kept = self._settled.get(key)
-        if kept is not None:
+        # An edited endpoint is about to change: one DescribeEndpoint, never a wait for (or a
+        # share of) the fleet's listing sweep, which a resync in progress may be making.
+        if kept is not None and not STALE_INDEX_OK.get():
             listing = self._listing(client, region)
             if listing is not None and listing.get(key[1]) == (kept.status, kept.last_modified):
                 return kept
@@ -127,10 +130,10 @@ class Observer:
         with self._fetching(("listing", region)):
             with self._lock:
                 cached, listed = self._listings.get(region), region in self._listed
-            if cached is not None and time.monotonic() - cached.at <= self.options.listing_ttl:
+            if listed:  # this pass swept already: reuse it while fresh (edits between passes)
+                if cached is None or time.monotonic() - cached.at > self.options.listing_ttl:
+                    return None
                 return cached.versions
-            if listed:
-                return None
             cached = _Listing(reading.list_endpoint_versions(client), time.monotonic())
             with self._lock:
                 self._listings[region] = cached

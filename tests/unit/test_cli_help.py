@@ -36,7 +36,7 @@ def test_every_option_with_a_default_says_it(command: str) -> None:
     ("command", "expected"),
     [
         ("apply", ["--poll-interval", "(default: 15.0)", "(default: 3600.0)", "(default: 8)"]),
-        ("plan", ["(default: text)", "(default: 10.0)", "(default: 600.0)"]),
+        ("plan", ["(default: text)", "(default: none;", "(default: 600.0)"]),
         ("status", ["(default: table)", "(default: 600.0)"]),
         ("run", ["(default: 300)", "(default: 127.0.0.1)"]),
         ("sandbox", ["(default: 5005)"]),
