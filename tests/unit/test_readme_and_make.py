@@ -4,6 +4,7 @@ the sandbox extra while `make test`'s targets install the test toolchain."""
 from __future__ import annotations
 
 import re
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -30,8 +31,16 @@ def dry_run(tmp_path: Path, target: str) -> str:
     """`make -n TARGET` in a copy holding only the Makefile and pyproject.toml (no .venv)."""
     for name in ("Makefile", "pyproject.toml"):
         shutil.copy(REPO / name, tmp_path / name)
+    # Under `make test` the outer make's variables would make this one print "Entering
+    # directory" lines: run it as a shell would, on its own.
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
     done = subprocess.run(
-        ["make", "-n", target], cwd=tmp_path, capture_output=True, text=True, timeout=60
+        ["make", "--no-print-directory", "-n", target],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
     )
     assert done.returncode == 0, done.stderr
     return done.stdout
