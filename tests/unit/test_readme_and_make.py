@@ -3,8 +3,8 @@ the sandbox extra while `make test`'s targets install the test toolchain."""
 
 from __future__ import annotations
 
-import re
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
