@@ -19,6 +19,7 @@ import traceback
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import Any
+from urllib.parse import parse_qs
 
 from moto.core.exceptions import ServiceException
 from moto.iam.models import get_account_id_from
@@ -27,7 +28,7 @@ from controller.sandbox.calls import CallCounter
 from controller.sandbox.context import Context, SandboxState
 from controller.sandbox.errors import ApiError
 from controller.sandbox.faults import FAULT_FIELDS, FaultInjector
-from controller.sandbox.overrides import BY_PREFIX, SAGEMAKER_PREFIX
+from controller.sandbox.overrides import AUTOSCALING_PREFIX, BY_PREFIX, SAGEMAKER_PREFIX
 from controller.sandbox.protocol import (
     ApiRequest,
     Response,
@@ -35,6 +36,7 @@ from controller.sandbox.protocol import (
     json_response,
     parse_request,
 )
+from controller.sandbox.recording import RequestLog, request_params
 from controller.sandbox.validation import validate_input
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -57,6 +59,7 @@ class SandboxApp:
         self.state = state
         self.faults = faults
         self.calls = calls
+        self.requests = RequestLog()
         self.lock = threading.RLock()
         self._moto = moto_app
         self._default_region = default_region
@@ -113,6 +116,7 @@ class SandboxApp:
             self.calls.rejected()
             return error_response(request, decision.error)
         self.calls.served(request.operation)
+        self.requests.record(request.operation, request_params(request))
         with self.lock:
             return self._serve(environ, request)
 
@@ -135,6 +139,8 @@ class SandboxApp:
         params = request.json_params()
         if request.target_prefix == SAGEMAKER_PREFIX:
             validate_input(request.operation, params)
+        elif request.target_prefix == AUTOSCALING_PREFIX:
+            validate_input(request.operation, params, "application-autoscaling")
         handler = handlers.get(request.operation)
         if handler is None:
             return self._forward(environ, request.body)
@@ -169,11 +175,22 @@ class SandboxApp:
         method = str(environ.get("REQUEST_METHOD", "GET")).upper()
         if path == "/_sandbox/calls" and method == "GET":
             return json_response({"calls": self.calls.snapshot()})
+        if path == "/_sandbox/requests" and method in {"GET", "DELETE"}:
+            return self._requests_route(environ, method)
         if path == "/_sandbox/faults" and method == "GET":
             return json_response(self.settings())
         if path == "/_sandbox/faults" and method == "POST":
             return self._post_faults(_read_body(environ))
         return json_response({"message": f"no control route {method} {path}"}, status=404)
+
+    def _requests_route(self, environ: dict[str, Any], method: str) -> Response:
+        if method == "DELETE":
+            self.requests.reset()
+            return json_response({})
+        operation = parse_qs(str(environ.get("QUERY_STRING", ""))).get("operation")
+        if operation:
+            return json_response({"requests": {operation[0]: self.requests.of(operation[0])}})
+        return json_response({"requests": self.requests.snapshot()})
 
     def _post_faults(self, body: bytes) -> Response:
         try:

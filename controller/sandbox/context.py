@@ -14,7 +14,9 @@ from typing import Any
 from moto.sagemaker.models import sagemaker_backends
 from moto.utilities.utils import get_partition
 
+from controller.sandbox.component_states import ComponentStates
 from controller.sandbox.lifecycle import EndpointStates
+from controller.sandbox.scaling_store import ScalingStates, ScalingStore
 
 
 @dataclass
@@ -24,12 +26,15 @@ class SandboxState:
     transition_seconds: float = 0.0
     clock: Callable[[], float] = time.time
     endpoints: EndpointStates = field(init=False)
+    components: ComponentStates = field(init=False)
+    scaling: ScalingStates = field(default_factory=ScalingStates)
     specs: dict[str, dict[str, Any]] = field(default_factory=dict)
     """The create request (less Tags) of each Model and EndpointConfig, by ARN. Describe calls
     echo it back, because moto keeps only some fields (e.g. drops EnableNetworkIsolation)."""
 
     def __post_init__(self) -> None:
         self.endpoints = EndpointStates(self.clock)
+        self.components = ComponentStates(self.clock)
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,11 @@ class Context:
         """A SageMaker ARN, e.g. `arn:aws:sagemaker:us-east-1:123456789012:endpoint/x`."""
         partition = get_partition(self.region)
         return f"arn:{partition}:sagemaker:{self.region}:{self.account}:{resource_type}/{name}"
+
+    @property
+    def scaling(self) -> ScalingStore:
+        """Application Auto Scaling's targets, policies and actions here."""
+        return self.state.scaling.of(self.account, self.region)
 
     def now(self) -> float:
         return self.state.clock()

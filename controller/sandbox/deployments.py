@@ -17,6 +17,7 @@ from controller.sandbox.errors import validation_error
 from controller.sandbox.lifecycle import IN_PROGRESS, Deployment, DeploymentKind
 from controller.sandbox.registry import package_environments
 from controller.sandbox.resources import config_spec, containers_of, endpoint_config
+from controller.sandbox.scaling_resources import drop_orphans
 
 FAIL_MARKER = "SAGEMAKER_SANDBOX_FAIL"
 """A container whose Environment sets this to "1" fails its health check when deployed."""
@@ -39,6 +40,9 @@ def variant_summaries(variants: list[dict[str, Any]]) -> list[dict[str, Any]]:
         elif "InitialInstanceCount" in variant:
             summary["CurrentInstanceCount"] = variant["InitialInstanceCount"]
             summary["DesiredInstanceCount"] = variant["InitialInstanceCount"]
+        for key in ("ManagedInstanceScaling", "RoutingConfig"):
+            if key in variant:
+                summary[key] = copy.deepcopy(variant[key])
         summaries.append(summary)
     return summaries
 
@@ -46,11 +50,13 @@ def variant_summaries(variants: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def deployment_failure(ctx: Context, spec: dict[str, Any]) -> str | None:
     """The FailureReason deploying this config ends with, or None if it deploys fine."""
     for variant in spec["ProductionVariants"]:
+        if not variant.get("ModelName"):
+            continue  # hosts inference components, which deploy (and fail) on their own
         model = ctx.backend._models.get(variant["ModelName"])
         if model is None:
             arn = ctx.arn("model", variant["ModelName"])
             return f'Could not find model "{arn}".'
-        if any(env.get(FAIL_MARKER) == "1" for env in _environments(ctx, model)):
+        if any(env.get(FAIL_MARKER) == "1" for env in model_environments(ctx, model)):
             return (
                 f"The primary container for production variant {variant['VariantName']} did "
                 "not pass the ping health check. Please check CloudWatch logs for this endpoint."
@@ -58,7 +64,7 @@ def deployment_failure(ctx: Context, spec: dict[str, Any]) -> str | None:
     return None
 
 
-def _environments(ctx: Context, model: Any) -> list[dict[str, str]]:
+def model_environments(ctx: Context, model: Any) -> list[dict[str, str]]:
     spec = ctx.state.specs.get(model.arn)
     containers = containers_of(spec) if spec else [model.primary_container, *model.containers]
     environments: list[dict[str, str]] = []
@@ -120,6 +126,7 @@ def update_endpoint(ctx: Context, params: dict[str, Any]) -> dict[str, Any] | No
     if deployment_config:
         check_deployment_config(deployment_config)
     spec = config_spec(ctx, config)
+    check_scaled_variants(ctx, endpoint, spec)
     variants = variant_summaries(spec["ProductionVariants"])
     data_capture = spec.get("DataCaptureConfig") or {}
     if params.get("RetainAllVariantProperties"):
@@ -145,6 +152,40 @@ def update_endpoint(ctx: Context, params: dict[str, Any]) -> dict[str, Any] | No
     )
     ctx.state.endpoints.begin(ctx.backend, endpoint, deployment)
     return {"EndpointArn": endpoint.arn}
+
+
+SCALED_DIMENSIONS = ("sagemaker:variant:DesiredInstanceCount",)
+
+
+def check_scaled_variants(ctx: Context, endpoint: Any, spec: dict[str, Any]) -> None:
+    """SageMaker refuses an update that removes, or changes the instance type of, a variant
+    registered as a scalable target: the caller must deregister it first (AWS's documented
+    procedure). A new model on the same instance type is allowed."""
+    drop_orphans(ctx)
+    new = {v["VariantName"]: v for v in spec["ProductionVariants"]}
+    live_config = ctx.backend.endpoint_configs.get(endpoint.endpoint_config_name)
+    old = {}
+    if live_config is not None:
+        old = {v["VariantName"]: v for v in config_spec(ctx, live_config)["ProductionVariants"]}
+    for namespace, resource, dimension in ctx.scaling.targets:
+        prefix = f"endpoint/{endpoint.endpoint_name}/variant/"
+        if namespace != "sagemaker" or dimension not in SCALED_DIMENSIONS:
+            continue
+        if not resource.startswith(prefix):
+            continue
+        name = resource[len(prefix) :]
+        if name not in new:
+            change = "removes it"
+        elif new[name].get("InstanceType") != old.get(name, {}).get("InstanceType"):
+            change = "changes its instance type"
+        else:
+            continue
+        raise validation_error(
+            f'The production variant "{name}" of endpoint "{endpoint.arn}" is registered as a '
+            f"scalable target with Application Auto Scaling ({resource}, {dimension}), and the "
+            f"update {change}. Delete its scaling policies and call DeregisterScalableTarget "
+            "before updating the endpoint, then register it again."
+        )
 
 
 def _retain(

@@ -6,11 +6,21 @@ model-driven input validation first (see `app`).
 
 from __future__ import annotations
 
-from controller.sandbox import deployments, endpoints, registry, resources, tagging
+from controller.sandbox import (
+    autoscaling,
+    components,
+    deployments,
+    endpoints,
+    registry,
+    resources,
+    tagging,
+)
 from controller.sandbox.context import Handler
+from controller.sandbox.scaling_resources import following_deletions
 
 SAGEMAKER_PREFIX = "SageMaker"
 TAGGING_PREFIX = "ResourceGroupsTaggingAPI_20170126"
+AUTOSCALING_PREFIX = "AnyScaleFrontendService"
 
 SAGEMAKER: dict[str, Handler] = {
     "CreateModel": resources.create_model,
@@ -27,6 +37,12 @@ SAGEMAKER: dict[str, Handler] = {
     "UpdateEndpointWeightsAndCapacities": deployments.update_weights_and_capacities,
     "DescribeModelPackage": registry.describe_model_package,
     "UpdateModelPackage": registry.update_model_package,
+    "CreateInferenceComponent": components.create_inference_component,
+    "DescribeInferenceComponent": components.describe_inference_component,
+    "ListInferenceComponents": components.list_inference_components,
+    "UpdateInferenceComponent": components.update_inference_component,
+    "UpdateInferenceComponentRuntimeConfig": components.update_runtime_config,
+    "DeleteInferenceComponent": components.delete_inference_component,
     "AddTags": tagging.add_tags,
     "DeleteTags": tagging.delete_tags,
     "ListTags": tagging.list_tags,
@@ -36,7 +52,26 @@ TAGGING: dict[str, Handler] = {
     "GetResources": tagging.get_resources,
 }
 
+_AUTOSCALING: dict[str, Handler] = {
+    "RegisterScalableTarget": autoscaling.register_scalable_target,
+    "DescribeScalableTargets": autoscaling.describe_scalable_targets,
+    "DeregisterScalableTarget": autoscaling.deregister_scalable_target,
+    "PutScalingPolicy": autoscaling.put_scaling_policy,
+    "DescribeScalingPolicies": autoscaling.describe_scaling_policies,
+    "DeleteScalingPolicy": autoscaling.delete_scaling_policy,
+    "PutScheduledAction": autoscaling.put_scheduled_action,
+    "DescribeScheduledActions": autoscaling.describe_scheduled_actions,
+    "DeleteScheduledAction": autoscaling.delete_scheduled_action,
+    "DescribeScalingActivities": autoscaling.describe_scaling_activities,
+    "ListTagsForResource": autoscaling.list_tags_for_resource,
+    "TagResource": autoscaling.tag_resource,
+    "UntagResource": autoscaling.untag_resource,
+}
+AUTOSCALING = {name: following_deletions(h) for name, h in _AUTOSCALING.items()}
+"""Application Auto Scaling is served whole by the sandbox (see `scaling_store` for why)."""
+
 BY_PREFIX: dict[str, dict[str, Handler]] = {
     SAGEMAKER_PREFIX: SAGEMAKER,
     TAGGING_PREFIX: TAGGING,
+    AUTOSCALING_PREFIX: AUTOSCALING,
 }

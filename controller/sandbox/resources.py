@@ -51,7 +51,7 @@ def create_model(ctx: Context, params: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def describe_model(ctx: Context, params: dict[str, Any]) -> dict[str, Any] | None:
-    model = _model(ctx, params["ModelName"])
+    model = existing_model(ctx, params["ModelName"])
     out = dict(ctx.state.specs.get(model.arn) or _moto_model_spec(model))
     out.setdefault("EnableNetworkIsolation", False)
     out.update(ModelArn=model.arn, CreationTime=model.creation_time)
@@ -71,13 +71,14 @@ def _moto_model_spec(model: Any) -> dict[str, Any]:
 
 
 def delete_model(ctx: Context, params: dict[str, Any]) -> dict[str, Any] | None:
-    model = _model(ctx, params["ModelName"])
+    model = existing_model(ctx, params["ModelName"])
     del ctx.backend._models[model.model_name]
     ctx.state.specs.pop(model.arn, None)
     return {}
 
 
-def _model(ctx: Context, name: str) -> Any:
+def existing_model(ctx: Context, name: str) -> Any:
+    """moto's Model, or the ValidationException AWS gives for a missing one."""
     model = ctx.backend._models.get(name)
     if model is None:
         raise validation_error(f'Could not find model "{ctx.arn("model", name)}".')
@@ -90,7 +91,7 @@ def create_endpoint_config(ctx: Context, params: dict[str, Any]) -> dict[str, An
     if name in ctx.backend.endpoint_configs:
         raise validation_error(f'Cannot create already existing endpoint configuration "{arn}".')
     variants = params["ProductionVariants"]
-    _check_variants(ctx, variants)
+    _check_variants(ctx, params)
     # moto's own variant check knows only old instance types; the model-driven validation
     # has already checked InstanceType against the current enum, so moto gets no variants.
     config = ctx.backend.create_endpoint_config(
@@ -106,32 +107,53 @@ def create_endpoint_config(ctx: Context, params: dict[str, Any]) -> dict[str, An
     return {"EndpointConfigArn": config.endpoint_config_arn}
 
 
-def _check_variants(ctx: Context, variants: list[dict[str, Any]]) -> None:
+def _check_variants(ctx: Context, params: dict[str, Any]) -> None:
+    """Production and shadow variants share one namespace of names (AWS checks both lists)."""
     seen: set[str] = set()
-    for index, variant in enumerate(variants, start=1):
-        name = variant["VariantName"]
-        if name in seen:
-            raise validation_error(f'The variant name "{name}" was non-unique within the request.')
-        seen.add(name)
-        serverless = variant.get("ServerlessConfig")
-        if serverless is None and "InstanceType" not in variant:
+    for field in ("ProductionVariants", "ShadowProductionVariants"):
+        path = field[:1].lower() + field[1:]
+        for index, variant in enumerate(params.get(field) or [], start=1):
+            name = variant["VariantName"]
+            if name in seen:
+                raise validation_error(
+                    f'The variant name "{name}" was non-unique within the request.'
+                )
+            seen.add(name)
+            _check_variant(ctx, variant, f"{path}.{index}.member")
+    hosts_components = any(not v.get("ModelName") for v in params["ProductionVariants"])
+    if hosts_components and not params.get("ExecutionRoleArn"):
+        # Components are deployed with the config's role, having no model of their own here.
+        raise validation_error(
+            "ExecutionRoleArn must be specified when a production variant has no ModelName "
+            "(an endpoint for inference components)."
+        )
+
+
+def _check_variant(ctx: Context, variant: dict[str, Any], path: str) -> None:
+    name = variant["VariantName"]
+    serverless = variant.get("ServerlessConfig")
+    if serverless is None and "InstanceType" not in variant:
+        raise validation_error(
+            f'Production variant "{name}" must specify either InstanceType or ServerlessConfig.'
+        )
+    if serverless is not None and "InstanceType" in variant:
+        raise validation_error(
+            f'Production variant "{name}" cannot specify both InstanceType and ServerlessConfig.'
+        )
+    memory = (serverless or {}).get("MemorySizeInMB")
+    if memory is not None and memory not in SERVERLESS_MEMORY_SIZES:
+        sizes = ", ".join(str(s) for s in SERVERLESS_MEMORY_SIZES)
+        raise validation_error(
+            f"Value '{memory}' at '{path}.serverlessConfig.memorySizeInMB' failed to satisfy "
+            f"constraint: Member must satisfy enum value set: [{sizes}]"
+        )
+    # A variant without ModelName hosts inference components; only those scale themselves.
+    if variant.get("ModelName"):
+        existing_model(ctx, variant["ModelName"])
+        if variant.get("ManagedInstanceScaling"):
             raise validation_error(
-                f'Production variant "{name}" must specify either InstanceType or ServerlessConfig.'
+                "ManagedInstanceScaling is only supported for inference component endpoints."
             )
-        if serverless is not None and "InstanceType" in variant:
-            raise validation_error(
-                f'Production variant "{name}" cannot specify both InstanceType and '
-                "ServerlessConfig."
-            )
-        memory = (serverless or {}).get("MemorySizeInMB")
-        if memory is not None and memory not in SERVERLESS_MEMORY_SIZES:
-            sizes = ", ".join(str(s) for s in SERVERLESS_MEMORY_SIZES)
-            raise validation_error(
-                f"Value '{memory}' at 'productionVariants.{index}.member.serverlessConfig."
-                f"memorySizeInMB' failed to satisfy constraint: Member must satisfy enum value "
-                f"set: [{sizes}]"
-            )
-        _model(ctx, variant["ModelName"])
 
 
 def describe_endpoint_config(ctx: Context, params: dict[str, Any]) -> dict[str, Any] | None:

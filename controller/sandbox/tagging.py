@@ -16,6 +16,8 @@ from typing import Any
 
 from moto.resourcegroupstaggingapi.models import resourcegroupstaggingapi_backends
 
+from controller.sandbox.components import RESOURCE_TYPE as COMPONENT
+from controller.sandbox.components import tagged_components
 from controller.sandbox.context import Context
 from controller.sandbox.errors import ApiError, validation_error
 
@@ -35,7 +37,7 @@ def _kind_and_name(arn: str) -> tuple[str, str]:
 def _handled(arn: str) -> bool:
     """Resource types whose tags the sandbox keeps right; others are left to moto."""
     kind, _ = _kind_and_name(arn)
-    return kind in _COLLECTIONS or kind == "model-package"
+    return kind in _COLLECTIONS or kind in {"model-package", COMPONENT}
 
 
 def _resource(ctx: Context, arn: str) -> Any | None:
@@ -45,6 +47,8 @@ def _resource(ctx: Context, arn: str) -> Any | None:
         return ctx.backend.model_packages.get(arn)
     if kind == "endpoint":
         return ctx.state.endpoints.settle(ctx.backend, name)
+    if kind == COMPONENT:
+        return ctx.state.components.get(arn)
     return getattr(ctx.backend, _COLLECTIONS[kind]).get(name)
 
 
@@ -110,7 +114,8 @@ def get_resources(ctx: Context, params: dict[str, Any]) -> dict[str, Any] | None
         resource_type_filters=params.get("ResourceTypeFilters") or None,
         resource_arn_list=params.get("ResourceARNList") or None,
     )
-    resources = sorted(((_arn(r.arn), r.tags) for r in found), key=lambda item: item[0])
+    found_arns = [(_arn(r.arn), r.tags) for r in found] + tagged_components(ctx, params)
+    resources = sorted(found_arns, key=lambda item: item[0])
     arns = [arn for arn, _ in resources]
     start = bisect.bisect_right(arns, _decode(params.get("PaginationToken")))
     page = resources[start : start + per_page]

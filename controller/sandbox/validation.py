@@ -50,10 +50,10 @@ def shape_limits(shape_name: str) -> dict[str, Any]:
     return {k: v for k, v in shape.metadata.items() if k in {"min", "max", "pattern", "enum"}}
 
 
-def validate_input(operation: str, params: dict[str, Any]) -> None:
+def validate_input(operation: str, params: dict[str, Any], service: str = "sagemaker") -> None:
     """Raise a ValidationException listing every constraint the input breaks, as AWS does."""
     try:
-        shape = service_model().operation_model(operation).input_shape
+        shape = service_model(service).operation_model(operation).input_shape
     except OperationNotFoundError:
         return
     if shape is None:

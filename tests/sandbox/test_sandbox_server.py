@@ -79,6 +79,7 @@ def test_other_services_the_controller_uses(sandbox: Sandbox) -> None:
     sts = client(sandbox, "sts").get_caller_identity()
     assert sts["Account"] == "123456789012"
     autoscaling = client(sandbox, "application-autoscaling")
+    make_endpoint(client(sandbox), "churn")  # only an existing variant can be registered
     resource = "endpoint/churn/variant/primary"
     autoscaling.register_scalable_target(
         ServiceNamespace="sagemaker",
