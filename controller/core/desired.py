@@ -10,22 +10,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from controller.core import naming, tagging
+from controller.core.components import DesiredComponent, build_components
+from controller.core.livestate import hosting_terms
+from controller.core.modelsource import DesiredModel, api_dict, desired_model, model_terms
 from controller.core.packages import PackageVersion
 from controller.core.plans import ResourceType
 from controller.manifests.models import (
     EndpointManifest,
-    ImageModel,
-    RegistryModel,
     Variant,
 )
-
-
-@dataclass(frozen=True)
-class DesiredModel:
-    name: str
-    variant: str
-    request: dict[str, Any]  # CreateModel kwargs without Tags
-    display: str  # "churn-xgb v7" or the image URI
 
 
 @dataclass(frozen=True)
@@ -44,11 +37,16 @@ class DesiredEndpoint:
     tags: dict[str, str]  # all tags to put on every resource, ownership included
     spec_hash: str
     terms: dict[str, Any] = field(default_factory=dict)  # flat manifest-terms view
+    components: tuple[DesiredComponent, ...] = ()  # inference components, in manifest order
 
     @property
     def weights(self) -> dict[str, tuple[float, int | None]]:
         """variant -> (weight, instance count); changed in place, without a new config."""
-        return {v.name: (v.initial_weight, v.instance_count) for v in self.manifest.spec.variants}
+        # Managed instance scaling moves a component-hosting variant's count: never reset it.
+        return {
+            v.name: (v.initial_weight, None if v.managed_instance_scaling else v.instance_count)
+            for v in self.manifest.spec.variants
+        }
 
     @property
     def immutable_resources(self) -> tuple[tuple[ResourceType, str], ...]:
@@ -57,43 +55,21 @@ class DesiredEndpoint:
         return ((ResourceType.ENDPOINT_CONFIG, self.config_name), *models)
 
 
-def api_dict(model: Any) -> dict[str, Any]:
-    """A manifest sub-model as SageMaker request JSON (camelCase -> PascalCase, None dropped)."""
-    data = model.model_dump(by_alias=True, exclude_none=True)
-    result: dict[str, Any] = _pascal(data)
-    return result
-
-
-def _pascal(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k[:1].upper() + k[1:]: _pascal(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_pascal(v) for v in value]
-    return value
-
-
-def model_request(variant: Variant, role: str, package: PackageVersion | None) -> dict[str, Any]:
-    source = variant.model
-    if isinstance(source, RegistryModel):
-        assert package is not None, "registry models are resolved before building"
-        container: dict[str, Any] = {"ModelPackageName": package.arn}
-    else:
-        container = {"Image": source.image}
-        if source.model_data_url:
-            container["ModelDataUrl"] = source.model_data_url
-    if source.environment:
-        container["Environment"] = dict(sorted(source.environment.items()))
-    key = "Containers" if isinstance(source, RegistryModel) else "PrimaryContainer"
-    body = [container] if key == "Containers" else container
-    return {"ExecutionRoleArn": role, key: body}
-
-
-def production_variant(variant: Variant, model_name: str) -> dict[str, Any]:
+def production_variant(variant: Variant, model_name: str | None) -> dict[str, Any]:
+    """The ProductionVariant; without a model name it hosts inference components."""
     out: dict[str, Any] = {
         "VariantName": variant.name,
-        "ModelName": model_name,
         "InitialVariantWeight": float(variant.initial_weight),
     }
+    if model_name is not None:
+        out["ModelName"] = model_name
+    if variant.managed_instance_scaling is not None:
+        out["ManagedInstanceScaling"] = {
+            "Status": "ENABLED",
+            **api_dict(variant.managed_instance_scaling),
+        }
+    if variant.routing_config is not None:
+        out["RoutingConfig"] = api_dict(variant.routing_config)
     if variant.serverless is not None:
         out["ServerlessConfig"] = api_dict(variant.serverless)
     else:
@@ -131,14 +107,12 @@ def build(
     name = manifest.metadata.name
     models, variants = [], []
     for variant in spec.variants:
-        package = packages.get(variant.name)
-        request = model_request(variant, spec.execution_role_arn, package)
-        model_name = naming.model_name(name, variant.name, request)
-        display = f"{package.group} v{package.version}" if package else _image(variant)
-        models.append(
-            DesiredModel(model_name, variant.name, {"ModelName": model_name, **request}, display)
-        )
-        variants.append(production_variant(variant, model_name))
+        if variant.model is None:  # hosts inference components
+            variants.append(production_variant(variant, None))
+            continue
+        model = desired_model(name, variant.name, variant.model, spec.execution_role_arn, packages)
+        models.append(model)
+        variants.append(production_variant(variant, model.name))
     # Variant order means nothing to SageMaker: sorting keeps a YAML reorder from renaming the
     # config (and so from starting a rollout).
     config: dict[str, Any] = {"ProductionVariants": sorted(variants, key=_variant_name)}
@@ -146,6 +120,8 @@ def build(
         config["DataCaptureConfig"] = api_dict(spec.data_capture)
     if spec.kms_key_id:
         config["KmsKeyId"] = spec.kms_key_id
+    if spec.hosts_components:  # SageMaker needs the role on the config itself then
+        config["ExecutionRoleArn"] = spec.execution_role_arn
     config_name = naming.config_name(name, _config_identity(config))
     spec_hash = naming.content_hash(spec.model_dump(mode="json"), length=12)
     return DesiredEndpoint(
@@ -161,15 +137,12 @@ def build(
         tags=ownership_tags(spec.tags, controller_id, name, source, revision, spec_hash),
         spec_hash=spec_hash,
         terms=manifest_terms(manifest, packages),
+        components=build_components(name, spec, packages),
     )
 
 
 def _variant_name(production_variant: dict[str, Any]) -> str:
     return str(production_variant["VariantName"])
-
-
-def _image(variant: Variant) -> str:
-    return variant.model.image if isinstance(variant.model, ImageModel) else ""
 
 
 def ownership_tags(
@@ -198,15 +171,9 @@ def manifest_terms(
     terms: dict[str, Any] = {"executionRoleArn": spec.execution_role_arn}
     for v in spec.variants:
         base = f"variants[{v.name}]"
-        model = v.model
-        if isinstance(model, RegistryModel):
-            terms[f"{base}.model.packageGroup"] = model.package_group
-            terms[f"{base}.model.version"] = model.version
-        else:
-            terms[f"{base}.model.image"] = model.image
-            terms[f"{base}.model.modelDataUrl"] = model.model_data_url
-        for k, val in sorted(model.environment.items()):
-            terms[f"{base}.model.environment.{k}"] = val
+        if v.model is not None:
+            terms.update(model_terms(base, v.model))
+        terms.update(hosting_terms(base, production_variant(v, None)))
         terms[f"{base}.initialWeight"] = float(v.initial_weight)
         if v.serverless is not None:
             for k, val in v.serverless.model_dump(by_alias=True, exclude_none=True).items():

@@ -77,7 +77,21 @@ ENDPOINT = Kind(
     order=MappingProxyType({Op.TAG: 30, Op.CREATE: 40, Op.UPDATE: 40, Op.DELETE: 50}),
 )
 
-KINDS: tuple[Kind, ...] = (MODEL, ENDPOINT_CONFIG, ENDPOINT)
+INFERENCE_COMPONENT = Kind(
+    type=ResourceType.INFERENCE_COMPONENT,
+    segment="inference-component",
+    tagging_type="sagemaker:inference-component",
+    name_param="InferenceComponentName",
+    describe_call="describe_inference_component",
+    delete_call="delete_inference_component",
+    immutable=False,  # named by the user and updated in place
+    # Created once the endpoint is InService (after its Models exist); deleted before the
+    # endpoint that hosts it and the Models it runs. Its tags, like the endpoint's, land before
+    # the update they describe (the attempted-spec tag).
+    order=MappingProxyType({Op.TAG: 30, Op.CREATE: 45, Op.UPDATE: 45, Op.DELETE: 48}),
+)
+
+KINDS: tuple[Kind, ...] = (MODEL, ENDPOINT_CONFIG, ENDPOINT, INFERENCE_COMPONENT)
 
 _BY_TYPE = {k.type: k for k in KINDS}
 _BY_SEGMENT = {k.segment: k for k in KINDS}

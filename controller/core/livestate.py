@@ -100,7 +100,7 @@ def config_terms(
         model = models.get(pv.get("ModelName", ""))
         if model is not None:
             terms["executionRoleArn"] = model.get("ExecutionRoleArn")
-            terms.update(_model_terms(base, model))
+            terms.update(model_terms(base, model))
         weight, count = current.get(pv["VariantName"], (None, None))
         terms[f"{base}.initialWeight"] = (
             weight if weight is not None else pv.get("InitialVariantWeight")
@@ -113,6 +113,9 @@ def config_terms(
             terms[f"{base}.initialInstanceCount"] = count or pv.get("InitialInstanceCount")
             if pv.get("VolumeSizeInGB"):
                 terms[f"{base}.volumeSizeInGB"] = pv["VolumeSizeInGB"]
+        terms.update(hosting_terms(base, pv))
+    if config.get("ExecutionRoleArn"):  # on configs of endpoints hosting inference components
+        terms["executionRoleArn"] = config["ExecutionRoleArn"]
     for k, v in _capture_terms(config.get("DataCaptureConfig")):
         terms[f"dataCapture.{k}"] = v
     if config.get("KmsKeyId"):
@@ -120,7 +123,33 @@ def config_terms(
     return terms
 
 
-def _model_terms(base: str, model: dict[str, Any]) -> dict[str, Any]:
+def hosting_terms(base: str, production_variant: dict[str, Any]) -> dict[str, Any]:
+    """A component-hosting variant's managed scaling and routing, in manifest terms; the same
+    function reads the desired request and the live config, so the two always line up."""
+    terms: dict[str, Any] = {}
+    for key in ("ManagedInstanceScaling", "RoutingConfig"):
+        for path, value in _camel_flat(production_variant.get(key) or {}):
+            if path != "status":  # always ENABLED when managed scaling is set
+                terms[f"{base}.{_camel(key)}.{path}"] = value
+    return terms
+
+
+def _camel(key: str) -> str:
+    return key[:1].lower() + key[1:]
+
+
+def _camel_flat(value: dict[str, Any]) -> list[tuple[str, Any]]:
+    out: list[tuple[str, Any]] = []
+    for k, v in value.items():
+        if isinstance(v, dict):
+            out.extend((f"{_camel(k)}.{path}", inner) for path, inner in _camel_flat(v))
+        else:
+            out.append((_camel(k), v))
+    return out
+
+
+def model_terms(base: str, model: dict[str, Any]) -> dict[str, Any]:
+    """A described Model in manifest terms under `base`."""
     containers = model.get("Containers") or [model.get("PrimaryContainer") or {}]
     container = containers[0] if containers else {}
     terms: dict[str, Any] = {}

@@ -21,7 +21,9 @@ class Op(StrEnum):
     """What an action does to one resource."""
 
     CREATE = "create"  # a new resource
-    UPDATE = "update"  # UpdateEndpoint / UpdateEndpointWeightsAndCapacities on a live endpoint
+    # UpdateEndpoint / UpdateEndpointWeightsAndCapacities on a live endpoint, or
+    # UpdateInferenceComponent / UpdateInferenceComponentRuntimeConfig on a live component
+    UPDATE = "update"
     DELETE = "delete"  # removes a resource the controller owns
     TAG = "tag"  # AddTags/DeleteTags only; the resource itself is unchanged
 
@@ -32,6 +34,7 @@ class ResourceType(StrEnum):
     MODEL = "Model"  # a container + model data, immutable
     ENDPOINT_CONFIG = "EndpointConfig"  # variants and capacity, immutable
     ENDPOINT = "Endpoint"  # the serving endpoint, points at one EndpointConfig
+    INFERENCE_COMPONENT = "InferenceComponent"  # a model hosted on an endpoint, mutable
 
 
 class Reason(StrEnum):
@@ -47,6 +50,10 @@ class Reason(StrEnum):
     RECREATE_FAILED = "RecreateFailed"  # a Failed endpoint is deleted and created again
     MANIFEST_REMOVED = "ManifestRemoved"  # owned endpoint whose manifest is gone (--prune)
     SUPERSEDED = "Superseded"  # old owned Model/EndpointConfig beyond the rollback history
+    NEW_COMPONENT = "NewComponent"  # an inference component added to the manifest
+    COMPONENT_CHANGED = "ComponentChanged"  # container, compute or startup of a component
+    COPIES_ONLY = "CopiesOnly"  # only a component's copy count: no rollout
+    COMPONENT_REMOVED = "ComponentRemoved"  # an owned component gone from the manifest (--prune)
 
 
 class Status(StrEnum):
@@ -99,6 +106,37 @@ class Action:
     resource_arn: str = ""
 
 
+class ComponentPlan(StrEnum):
+    """What the plan does with one inference component (its row in every renderer)."""
+
+    CREATE = "create"
+    UPDATE = "update"  # a rolling update of its model, compute or startup
+    COPIES = "copies"  # only its copy count changes
+    TAG = "tag"
+    DELETE = "delete"
+    UNCHANGED = "unchanged"
+    WAITING = "waiting"  # changes wait for the endpoint (or the component) to be InService
+    KEPT = "kept"  # owned but gone from the manifest, kept without --prune
+    UNMANAGED = "unmanaged"  # on the endpoint but not ours: never touched
+    ERROR = "error"  # failed, failed rollout, name taken: reported, not retried
+
+
+@dataclass(frozen=True)
+class ComponentRow:
+    """One inference component of an endpoint, as the plan and `status` show it."""
+
+    name: str
+    variant: str
+    plan: ComponentPlan
+    status: str = "Missing"  # InferenceComponentStatus, or Missing
+    model: str = ""  # "llm-a v3" or the image URI (desired; the live one for unmanaged rows)
+    copies: int | None = None  # the manifest's copy count
+    desired_copies: int | None = None  # live DesiredCopyCount
+    current_copies: int | None = None  # live CurrentCopyCount
+    autoscaled: bool = False  # a scalable target owns the copy count
+    message: str = ""  # failure reason, why waiting or why untouched
+
+
 @dataclass(frozen=True)
 class EndpointPlan:
     """Everything planned for one endpoint."""
@@ -120,6 +158,8 @@ class EndpointPlan:
     revision: str | None = None
     # Why the status is ERROR, as a PascalCase condition reason (NotOwned, RolloutFailed, ...).
     error_reason: str = ""
+    # Inference components of the endpoint, in manifest order then the live-only ones.
+    components: tuple[ComponentRow, ...] = ()
 
     @property
     def has_changes(self) -> bool:

@@ -18,9 +18,13 @@ SOURCE = PREFIX + "source"
 REVISION = PREFIX + "revision"
 SPEC_HASH = PREFIX + "spec-hash"
 ATTEMPTED_CONFIG = PREFIX + "attempted-config"
+# On inference components: the specification last sent, so a rolled-back update is recognised.
+ATTEMPTED_SPEC = PREFIX + "attempted-spec"
+# On a component's Models: the component they were made for (kept out of endpoint GC).
+COMPONENT = PREFIX + "component"
 
 # Tags refreshed on change but ignored when deciding whether anything changed.
-BOOKKEEPING = frozenset({SOURCE, REVISION, SPEC_HASH, ATTEMPTED_CONFIG})
+BOOKKEEPING = frozenset({SOURCE, REVISION, SPEC_HASH, ATTEMPTED_CONFIG, ATTEMPTED_SPEC})
 
 
 def to_list(tags: Mapping[str, str]) -> list[dict[str, str]]:

@@ -26,7 +26,7 @@ from typing import Annotated, Any, Union, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 
 from controller.errors import Diagnostic, ManifestError
-from controller.manifests import yamlpos
+from controller.manifests import rules, yamlpos
 from controller.manifests.models import API_VERSION, EndpointManifest
 
 MAX_BYTES = 1024 * 1024
@@ -246,9 +246,14 @@ def _check_document(
         message = f"unsupported apiVersion {api_version!r} (expected {API_VERSION})"
         return None, [Diagnostic(shown, line, "apiVersion", message)]
     try:
-        return EndpointManifest.model_validate(data), []
+        manifest = EndpointManifest.model_validate(data)
     except ValidationError as e:
         return None, [_from_pydantic(error, document, shown) for error in e.errors()]
+    found = [
+        Diagnostic(shown, yamlpos.line_of(document.node, loc), render_path(loc), message)
+        for loc, message in rules.problems(manifest.spec)
+    ]
+    return (None, found) if found else (manifest, [])
 
 
 def _from_pydantic(error: Any, document: yamlpos.Document, shown: str) -> Diagnostic:

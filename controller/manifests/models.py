@@ -141,13 +141,47 @@ class Serverless(Strict):
         return self
 
 
+class ScaleInPolicy(Strict):
+    """How managed instance scaling removes instances (ProductionVariantManagedInstanceScaling
+    ScaleInPolicy)."""
+
+    strategy: Literal["IDLE_RELEASE", "CONSOLIDATION"]
+    """IDLE_RELEASE or CONSOLIDATION (ManagedInstanceScalingScaleInStrategy)."""
+
+
+class ManagedInstanceScaling(Strict):
+    """Instance scaling SageMaker manages for a variant hosting inference components."""
+
+    min_instance_count: int = Field(ge=0)
+    """Instances kept when traffic drops (0 lets the variant scale in to none)."""
+    max_instance_count: int = Field(ge=1)
+    """Instances SageMaker may provision for the components' copies."""
+    scale_in_policy: ScaleInPolicy | None = None
+    """How instances are released when copies scale in."""
+
+    @model_validator(mode="after")
+    def _min_within_max(self) -> ManagedInstanceScaling:
+        if self.min_instance_count > self.max_instance_count:
+            raise ValueError("minInstanceCount must not exceed maxInstanceCount")
+        return self
+
+
+class RoutingConfig(Strict):
+    """How the endpoint routes requests across instances (ProductionVariantRoutingConfig)."""
+
+    routing_strategy: Literal["LEAST_OUTSTANDING_REQUESTS", "RANDOM"]
+    """LEAST_OUTSTANDING_REQUESTS or RANDOM."""
+
+
 class Variant(Strict):
-    """One production variant: a model and the capacity that serves it."""
+    """One production variant: a model and the capacity that serves it, or (without a model)
+    instances that host inference components."""
 
     name: VariantName
     """Variant name (VariantName), unique within the endpoint."""
-    model: ModelSource
-    """Registry version (packageGroup + version) or bring-your-own (image + modelDataUrl)."""
+    model: ModelSource | None = None
+    """Registry version (packageGroup + version) or bring-your-own (image + modelDataUrl); left
+    out on endpoints whose models are inference components."""
     instance_type: InstanceType | None = None
     """Instance type for instance-based variants; leave out for serverless."""
     initial_instance_count: int | None = Field(default=None, ge=1)
@@ -158,6 +192,10 @@ class Variant(Strict):
     """Serverless settings; mutually exclusive with instanceType."""
     volume_size_in_gb: int | None = Field(default=None, alias="volumeSizeInGB", ge=1, le=512)
     """ML storage volume size (instance-based variants only)."""
+    managed_instance_scaling: ManagedInstanceScaling | None = None
+    """Instance scaling for a variant hosting inference components (no model)."""
+    routing_config: RoutingConfig | None = None
+    """Request routing for a variant hosting inference components (no model)."""
 
     @model_validator(mode="after")
     def _one_capacity_kind(self) -> Variant:
@@ -165,6 +203,14 @@ class Variant(Strict):
             raise ValueError("set exactly one of instanceType or serverless")
         if self.serverless and (self.initial_instance_count or self.volume_size_in_gb):
             raise ValueError("initialInstanceCount and volumeSizeInGB need instanceType")
+        if self.model is None and self.serverless is not None:
+            raise ValueError("a variant hosting inference components needs instanceType")
+        hosting = self.managed_instance_scaling or self.routing_config
+        if self.model is not None and hosting:
+            raise ValueError(
+                "managedInstanceScaling and routingConfig are for variants hosting inference "
+                "components (without a model)"
+            )
         return self
 
     @property
@@ -260,6 +306,111 @@ class Deployment(Strict):
         return self
 
 
+ComponentName = Annotated[str, _name("InferenceComponentName", "Inference component name")]
+
+
+class ComponentCompute(Strict):
+    """What one copy reserves on an instance (InferenceComponentComputeResourceRequirements)."""
+
+    cpu_cores: float | None = Field(default=None, ge=0.25, allow_inf_nan=False)
+    """CPU cores per copy (NumberOfCpuCoresRequired), at least 0.25."""
+    accelerator_devices: float | None = Field(default=None, ge=1, allow_inf_nan=False)
+    """GPUs or Inferentia devices per copy (NumberOfAcceleratorDevicesRequired)."""
+    min_memory_mb: int = Field(ge=128)
+    """Memory reserved per copy in MB (MinMemoryRequiredInMb), at least 128."""
+    max_memory_mb: int | None = Field(default=None, ge=128)
+    """Memory limit per copy in MB (MaxMemoryRequiredInMb)."""
+
+    @model_validator(mode="after")
+    def _max_not_below_min(self) -> ComponentCompute:
+        if self.max_memory_mb is not None and self.max_memory_mb < self.min_memory_mb:
+            raise ValueError("maxMemoryMb must not be below minMemoryMb")
+        return self
+
+
+class ComponentStartup(Strict):
+    """Timeouts while a copy starts (InferenceComponentStartupParameters)."""
+
+    model_data_download_timeout_in_seconds: int | None = Field(default=None, ge=60, le=3600)
+    """Time to download and extract the model data, 60..3600 seconds."""
+    container_startup_health_check_timeout_in_seconds: int | None = Field(
+        default=None, ge=60, le=3600
+    )
+    """Time for the container to pass its first ping, 60..3600 seconds."""
+
+
+class ComponentBatchSize(Strict):
+    """A rolling batch in copies or percent of copies (InferenceComponentCapacitySize)."""
+
+    type: Literal["COPY_COUNT", "CAPACITY_PERCENT"]
+    """COPY_COUNT or CAPACITY_PERCENT."""
+    value: int = Field(ge=1)
+    """Copies, or percent of the copy count."""
+
+
+class ComponentRollingUpdate(Strict):
+    """How a component's copies are replaced (InferenceComponentRollingUpdatePolicy)."""
+
+    maximum_batch_size: ComponentBatchSize
+    """Copies replaced per batch: 5% to 50% of the copy count."""
+    wait_interval_in_seconds: int = Field(ge=0, le=3600)
+    """Baking period per batch, while rollback alarms are watched."""
+    maximum_execution_timeout_in_seconds: int | None = Field(default=None, ge=600, le=28800)
+    """Upper bound for the whole update."""
+    rollback_maximum_batch_size: ComponentBatchSize | None = None
+    """Batch size used when rolling back."""
+
+    @model_validator(mode="after")
+    def _percent_range(self) -> ComponentRollingUpdate:
+        batch = self.maximum_batch_size
+        if batch.type == "CAPACITY_PERCENT" and not 5 <= batch.value <= 50:
+            raise ValueError("a CAPACITY_PERCENT maximumBatchSize must be 5..50")
+        rollback = self.rollback_maximum_batch_size
+        if rollback and rollback.type == "CAPACITY_PERCENT" and rollback.value > 100:
+            raise ValueError("a CAPACITY_PERCENT rollbackMaximumBatchSize must be at most 100")
+        return self
+
+
+class ComponentDeployment(Strict):
+    """How a component update rolls out (InferenceComponentDeploymentConfig)."""
+
+    rolling_update_policy: ComponentRollingUpdate
+    """Rolling update in batches of copies."""
+    auto_rollback_configuration: AutoRollbackConfiguration | None = None
+    """Alarms that roll the update back automatically."""
+
+
+class InferenceComponent(Strict):
+    """One model hosted on a variant without a model, with its own copies and compute."""
+
+    name: ComponentName
+    """Inference component name, chosen by you; unique in the account and region."""
+    variant: VariantName
+    """The variant (without a model) whose instances host the copies."""
+    model: ModelSource
+    """Registry version (packageGroup + version) or bring-your-own (image + modelDataUrl)."""
+    compute: ComponentCompute
+    """Resources each copy reserves."""
+    copies: int = Field(default=1, ge=0)
+    """Number of copies (RuntimeConfig CopyCount)."""
+    startup: ComponentStartup | None = None
+    """Download and health-check timeouts."""
+    deployment: ComponentDeployment | None = None
+    """How updates of the model or compute roll out."""
+
+    @model_validator(mode="after")
+    def _batch_fits_copies(self) -> InferenceComponent:
+        policy = self.deployment.rolling_update_policy if self.deployment else None
+        if policy and policy.maximum_batch_size.type == "COPY_COUNT":
+            allowed = max(1, self.copies // 2)
+            if policy.maximum_batch_size.value > allowed:
+                raise ValueError(
+                    f"deployment: a batch of {policy.maximum_batch_size.value} copies is more "
+                    f"than half of {self.copies} copies (SageMaker allows 5%..50%)"
+                )
+        return self
+
+
 class CaptureOption(Strict):
     """What to capture."""
 
@@ -313,6 +464,8 @@ class EndpointSpec(Strict):
     """1 to 10 production variants."""
     deployment: Deployment | None = None
     """How updates roll out (UpdateEndpoint DeploymentConfig)."""
+    inference_components: list[InferenceComponent] = []
+    """Models hosted as inference components on variants without a model."""
     data_capture: DataCapture | None = None
     """Data capture settings (part of the EndpointConfig)."""
     kms_key_id: str | None = Field(default=None, max_length=2048)
@@ -333,6 +486,11 @@ class EndpointSpec(Strict):
         if sum(v.initial_weight for v in self.variants) <= 0:
             raise ValueError("at least one variant needs a positive initialWeight")
         return self
+
+    @property
+    def hosts_components(self) -> bool:
+        """An endpoint whose models are inference components (its variants carry none)."""
+        return bool(self.inference_components) or any(v.model is None for v in self.variants)
 
 
 class EndpointManifest(Strict):

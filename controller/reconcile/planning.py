@@ -102,6 +102,7 @@ class Planner:
             recreate_failed=self.options.recreate_failed,
             revision=snapshot.revision,
             notes=self._notes(client, seen, packages) if annotate else {},
+            prune=self.options.prune and snapshot.ok,
         )
         return diff_endpoint(want, seen, options)
 
@@ -110,14 +111,20 @@ class Planner:
     ) -> dict[str, PackageVersion]:
         packages: dict[str, PackageVersion] = {}
         errors: list[str] = []
-        for variant in entry.manifest.spec.variants:
-            if isinstance(variant.model, RegistryModel):
+        spec = entry.manifest.spec
+        # Keyed by variant, or by component: an endpoint has models on one or the other.
+        sources = [(f"variants[{v.name}]", v.name, v.model) for v in spec.variants]
+        sources += [
+            (f"inferenceComponents[{c.name}]", c.name, c.model) for c in spec.inference_components
+        ]
+        for path, key, model in sources:
+            if isinstance(model, RegistryModel):
                 try:
-                    packages[variant.name] = self.registry.resolve(
-                        client, region, variant.model.package_group, variant.model.version
+                    packages[key] = self.registry.resolve(
+                        client, region, model.package_group, model.version
                     )
                 except ResolutionError as e:
-                    errors.append(f"variants[{variant.name}]: {e}")
+                    errors.append(f"{path}: {e}")
         if errors:
             raise ResolutionError("; ".join(errors))
         return packages

@@ -15,14 +15,17 @@ from controller.core.diffs import DiffOptions, Observed, diff_endpoint
 from controller.core.plans import Action, Op, Reason, ResourceType
 
 M, EC, EP = ResourceType.MODEL, ResourceType.ENDPOINT_CONFIG, ResourceType.ENDPOINT
+IC = ResourceType.INFERENCE_COMPONENT
 
 # The expected sequence, as phases: within a phase the order of the input is kept.
 PHASES: list[set[tuple[Op, ResourceType]]] = [
     {(Op.CREATE, M)},
     {(Op.CREATE, EC)},
     {(Op.TAG, M), (Op.TAG, EC)},
-    {(Op.TAG, EP)},
+    {(Op.TAG, EP), (Op.TAG, IC)},
     {(Op.CREATE, EP), (Op.UPDATE, EP)},
+    {(Op.CREATE, IC), (Op.UPDATE, IC)},
+    {(Op.DELETE, IC)},
     {(Op.DELETE, EP)},
     {(Op.DELETE, EC)},
     {(Op.DELETE, M)},
@@ -58,9 +61,11 @@ def test_creates_before_tags_before_endpoint_before_deletes() -> None:
     kinds = [(a.op, a.type) for a in ordered(tuple(shuffled))]
     assert kinds[:2] == [(Op.CREATE, M), (Op.CREATE, EC)]
     assert set(kinds[2:4]) == {(Op.TAG, M), (Op.TAG, EC)}
-    assert kinds[4] == (Op.TAG, EP)
-    assert set(kinds[5:7]) == {(Op.CREATE, EP), (Op.UPDATE, EP)}
-    assert kinds[7:] == [(Op.DELETE, EP), (Op.DELETE, EC), (Op.DELETE, M)]
+    assert set(kinds[4:6]) == {(Op.TAG, EP), (Op.TAG, IC)}
+    assert set(kinds[6:8]) == {(Op.CREATE, EP), (Op.UPDATE, EP)}
+    # A component goes on a live endpoint, and goes before the endpoint and the Models it runs.
+    assert set(kinds[8:10]) == {(Op.CREATE, IC), (Op.UPDATE, IC)}
+    assert kinds[10:] == [(Op.DELETE, IC), (Op.DELETE, EP), (Op.DELETE, EC), (Op.DELETE, M)]
 
 
 def test_order_is_stable_within_a_phase() -> None:
@@ -71,12 +76,16 @@ def test_order_is_stable_within_a_phase() -> None:
 
 @pytest.mark.parametrize(
     "pair",
-    list(itertools.permutations([(Op.DELETE, EP), (Op.DELETE, EC), (Op.DELETE, M)], 2)),
+    list(
+        itertools.permutations(
+            [(Op.DELETE, IC), (Op.DELETE, EP), (Op.DELETE, EC), (Op.DELETE, M)], 2
+        )
+    ),
 )
-def test_deletes_go_endpoint_then_config_then_model(
+def test_deletes_go_component_then_endpoint_then_config_then_model(
     pair: tuple[tuple[Op, ResourceType], tuple[Op, ResourceType]],
 ) -> None:
-    rank = {EP: 0, EC: 1, M: 2}
+    rank = {IC: -1, EP: 0, EC: 1, M: 2}
     result = ordered(tuple(act(op, kind) for op, kind in pair))
     assert [rank[a.type] for a in result] == sorted(rank[kind] for _, kind in pair)
 
