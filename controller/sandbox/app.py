@@ -9,9 +9,11 @@ the lock so slow requests do not queue behind each other.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import math
+import socket
 import sys
 import threading
 import time
@@ -66,6 +68,8 @@ class SandboxApp:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
         response = self.handle(environ)
+        if response.drop:
+            _drop_connection(environ)
         reason = HTTPStatus(response.status).phrase
         start_response(f"{response.status} {reason}", response.headers)
         return [response.body]
@@ -80,6 +84,8 @@ class SandboxApp:
             "latency_ms": faults.latency_ms,
             "throttle_rate": faults.throttle_rate,
             "error_rate": faults.error_rate,
+            "after_commit_error_rate": faults.after_commit_error_rate,
+            "after_commit_drop_rate": faults.after_commit_drop_rate,
             "seed": faults.seed,
             "transition_seconds": self.state.transition_seconds,
         }
@@ -101,10 +107,12 @@ class SandboxApp:
         return self.settings()
 
     def handle(self, environ: dict[str, Any]) -> Response:
+        # Every body is read in full before anything else: a kept-alive connection must not
+        # be left holding unread bytes that the next request line would be parsed from.
+        body = _read_body(environ)
         path = str(environ.get("PATH_INFO", ""))
         if path.startswith("/_sandbox/"):
-            return self._control(environ, path)
-        body = _read_body(environ)
+            return self._control(environ, path, body)
         request = parse_request(environ, body, self._default_region)
         if request.operation is None:
             with self.lock:
@@ -118,7 +126,19 @@ class SandboxApp:
         self.calls.served(request.operation)
         self.requests.record(request.operation, request_params(request))
         with self.lock:
-            return self._serve(environ, request)
+            response = self._serve(environ, request)
+        if response.status >= 300:
+            return response
+        return self._after_commit(request, response)
+
+    def _after_commit(self, request: ApiRequest, response: Response) -> Response:
+        """An ambiguous failure: the write took effect, the client hears otherwise."""
+        fate = self.faults.after_commit(str(request.operation))
+        if fate is None:
+            return response
+        if isinstance(fate, ApiError):
+            return error_response(request, fate)
+        return Response(500, [("Content-Length", "0")], b"", drop=True)
 
     def _serve(self, environ: dict[str, Any], request: ApiRequest) -> Response:
         try:
@@ -145,7 +165,8 @@ class SandboxApp:
         if handler is None:
             return self._forward(environ, request.body)
         account = get_account_id_from(request.access_key or "")
-        result = handler(self.context(account, request.region), params)
+        ctx = Context(self.state, account, request.region, request.access_key)
+        result = handler(ctx, params)
         if result is None:
             return self._forward(environ, request.body)
         return json_response(result)
@@ -169,9 +190,13 @@ class SandboxApp:
             if close is not None:
                 close()
         status = int(str(captured["status"]).split(" ", 1)[0])
-        return Response(status, list(captured["headers"]), b"".join(chunks))
+        data = b"".join(chunks)
+        headers = [(k, v) for k, v in captured["headers"] if k.lower() != "content-length"]
+        # A length (rather than chunking) lets the connection be reused for the next call.
+        headers.append(("Content-Length", str(len(data))))
+        return Response(status, headers, data)
 
-    def _control(self, environ: dict[str, Any], path: str) -> Response:
+    def _control(self, environ: dict[str, Any], path: str, body: bytes) -> Response:
         method = str(environ.get("REQUEST_METHOD", "GET")).upper()
         if path == "/_sandbox/calls" and method == "GET":
             return json_response({"calls": self.calls.snapshot()})
@@ -180,7 +205,7 @@ class SandboxApp:
         if path == "/_sandbox/faults" and method == "GET":
             return json_response(self.settings())
         if path == "/_sandbox/faults" and method == "POST":
-            return self._post_faults(_read_body(environ))
+            return self._post_faults(body)
         return json_response({"message": f"no control route {method} {path}"}, status=404)
 
     def _requests_route(self, environ: dict[str, Any], method: str) -> Response:
@@ -215,11 +240,24 @@ def check_transition_seconds(value: Any) -> None:
 
 
 def _read_body(environ: dict[str, Any]) -> bytes:
+    stream = environ.get("wsgi.input")
+    if stream is None:
+        return b""
+    if environ.get("wsgi.input_terminated"):  # chunked upload: the stream ends with the body
+        return bytes(stream.read())
     try:
         length = int(environ.get("CONTENT_LENGTH") or 0)
     except ValueError:
         length = 0
-    stream = environ.get("wsgi.input")
-    if stream is None or length <= 0:
+    if length <= 0:
         return b""
     return bytes(stream.read(length))
+
+
+def _drop_connection(environ: dict[str, Any]) -> None:
+    """Shut the client's socket so it sees the connection close with no response."""
+    connection = environ.get("werkzeug.socket")
+    if connection is None:
+        return
+    with contextlib.suppress(OSError):  # the client may already be gone
+        connection.shutdown(socket.SHUT_RDWR)

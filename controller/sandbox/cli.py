@@ -1,18 +1,24 @@
 """`sagemaker-gitops sandbox` (and `python -m controller.sandbox`): run the sandbox until stopped.
 
 The lead's CLI calls `add_arguments` to declare the flags and `run` to serve; `run` prints the
-URL line that scripts and tests wait for, then blocks until SIGINT or SIGTERM and exits 0. Bad
+URL line that scripts and tests wait for and an `export ...` line with the environment a client
+needs (both flushed at once, so a pipe or a log sees them), then blocks until SIGINT or SIGTERM
+and exits 0. Bad
 input (seed file, fault values, busy port) is one line on stderr and exit code 1, no traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
+import os
+import shlex
 import signal
 import sys
 import threading
 from pathlib import Path
 from types import FrameType
+from typing import NoReturn
 
 from controller.sandbox.errors import SandboxError
 from controller.sandbox.faults import Faults
@@ -35,21 +41,48 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="time endpoints spend Creating/Updating/Deleting (default: %(default)s)",
     )
     parser.add_argument(
-        "--latency-ms", type=int, default=0, metavar="N", help="added latency per request"
+        "--latency-ms",
+        type=int,
+        default=0,
+        metavar="N",
+        help="added latency per request (default: %(default)s)",
     )
     parser.add_argument(
         "--throttle-rate",
         type=float,
         default=0.0,
         metavar="F",
-        help="share of requests throttled (0..1)",
+        help="share of requests throttled, 0..1 (default: %(default)s)",
     )
     parser.add_argument(
         "--error-rate",
         type=float,
         default=0.0,
         metavar="F",
-        help="share of requests answered 5xx (0..1)",
+        help="share of requests answered 5xx, 0..1 (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--after-commit-error-rate",
+        type=float,
+        default=0.0,
+        metavar="F",
+        help="share of successful writes answered 5xx although they took effect, 0..1 "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "--after-commit-drop-rate",
+        type=float,
+        default=0.0,
+        metavar="F",
+        help="share of successful writes whose connection is dropped after they took "
+        "effect, 0..1 (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--fault-seed",
+        type=int,
+        default=0,
+        metavar="N",
+        help="seed of the fault draws (default: %(default)s)",
     )
     parser.add_argument(
         "--region", default="us-east-1", help="default region (default: %(default)s)"
@@ -57,12 +90,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Serve until SIGINT/SIGTERM; 0 on a clean stop, 1 when the sandbox cannot start."""
+    """Serve until SIGINT/SIGTERM, then end the process with 0; 1 when it cannot start."""
     from controller.sandbox.server import Sandbox
 
     try:
         faults = Faults(
-            latency_ms=args.latency_ms, throttle_rate=args.throttle_rate, error_rate=args.error_rate
+            latency_ms=args.latency_ms,
+            throttle_rate=args.throttle_rate,
+            error_rate=args.error_rate,
+            after_commit_error_rate=args.after_commit_error_rate,
+            after_commit_drop_rate=args.after_commit_drop_rate,
+            seed=args.fault_seed,
         )
         sandbox = Sandbox(
             host=args.host,
@@ -79,10 +117,29 @@ def run(args: argparse.Namespace) -> int:
         return 1
     try:
         print(f"sandbox listening on {sandbox.url}", flush=True)
+        print(export_line(sandbox.env()), flush=True)
         stop.wait()
     finally:
         sandbox.stop()
-    return 0
+    _exit_now()
+
+
+def _exit_now() -> NoReturn:
+    """End the process at once, exit code 0, once the server is closed and output flushed.
+
+    Stopping the server takes milliseconds, but the interpreter's normal teardown of moto's
+    large module graph took 0.5 to 2 s more after SIGTERM. The sandbox keeps nothing that needs
+    finalising (all state is in memory and goes away anyway), so there is nothing to lose.
+    """
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
+def export_line(env: dict[str, str]) -> str:
+    """`export K=V ...` for a shell, so a newcomer can paste it (values quoted for sh)."""
+    return "export " + " ".join(f"{key}={shlex.quote(value)}" for key, value in env.items())
 
 
 def _stop_on_signals() -> threading.Event:

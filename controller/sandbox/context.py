@@ -17,6 +17,7 @@ from moto.utilities.utils import get_partition
 from controller.sandbox.component_states import ComponentStates
 from controller.sandbox.lifecycle import EndpointStates
 from controller.sandbox.scaling_store import ScalingStates, ScalingStore
+from controller.sandbox.snapshots import Snapshots
 
 
 @dataclass
@@ -31,6 +32,10 @@ class SandboxState:
     specs: dict[str, dict[str, Any]] = field(default_factory=dict)
     """The create request (less Tags) of each Model and EndpointConfig, by ARN. Describe calls
     echo it back, because moto keeps only some fields (e.g. drops EnableNetworkIsolation)."""
+    group_policies: dict[str, str] = field(default_factory=dict)
+    """Model package group resource policies (JSON), by lower-cased group ARN."""
+    snapshots: Snapshots = field(default_factory=Snapshots)
+    """Sorted GetResources matches being paged through (see `snapshots`)."""
 
     def __post_init__(self) -> None:
         self.endpoints = EndpointStates(self.clock)
@@ -44,6 +49,8 @@ class Context:
     state: SandboxState
     account: str
     region: str
+    access_key: str | None = None
+    """The caller's access key, for resource policies that name a role."""
 
     @property
     def backend(self) -> Any:

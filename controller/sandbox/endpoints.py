@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from controller.sandbox import listing
 from controller.sandbox.context import Context
 from controller.sandbox.deployments import (
     check_deployment_config,
@@ -138,9 +139,9 @@ def _data_capture_summary(config: dict[str, Any]) -> dict[str, Any]:
 
 
 def list_endpoints(ctx: Context, params: dict[str, Any]) -> dict[str, Any] | None:
-    """Settle endpoints in flight, then let moto filter, sort and paginate."""
+    """Settle endpoints in flight, then filter, sort and page as SageMaker does."""
     ctx.state.endpoints.settle_all()
-    return None
+    return listing.list_endpoints(list(ctx.backend.endpoints.values()), params)
 
 
 def delete_endpoint(ctx: Context, params: dict[str, Any]) -> dict[str, Any] | None:

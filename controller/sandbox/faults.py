@@ -3,6 +3,11 @@
 The controller must survive a slow, throttling, flaky SageMaker; these knobs let tests and
 benchmarks prove it. Decisions come from a seeded `random.Random`, so a test that sends the same
 requests in the same order sees the same faults every run.
+
+Two kinds of failure: a *rejected* request (throttle, 5xx) never reached the backend, while an
+*ambiguous* one (after_commit_*) did: a write that took effect, then answered 5xx or with a
+dropped connection, as when AWS commits and the response is lost. A client cannot tell the two
+apart, so a retry of a create may meet "already exists" for its own earlier attempt.
 """
 
 from __future__ import annotations
@@ -29,6 +34,11 @@ class Faults:
     """Share of requests answered with HTTP 400 ThrottlingException (botocore retries these)."""
     error_rate: float = 0.0
     """Share of requests answered with HTTP 500 InternalFailure or 503 ServiceUnavailable."""
+    after_commit_error_rate: float = 0.0
+    """Share of successful writes answered 500/503 although they took effect."""
+    after_commit_drop_rate: float = 0.0
+    """Share of successful writes whose connection is dropped, with no answer, after they
+    took effect."""
     seed: int = 0
     """Seed of the random generator that picks which requests fail."""
 
@@ -36,6 +46,13 @@ class Faults:
         _check_int("latency_ms", self.latency_ms, 0, MAX_LATENCY_MS)
         _check_rate("throttle_rate", self.throttle_rate)
         _check_rate("error_rate", self.error_rate)
+        _check_rate("after_commit_error_rate", self.after_commit_error_rate)
+        _check_rate("after_commit_drop_rate", self.after_commit_drop_rate)
+        if self.after_commit_error_rate + self.after_commit_drop_rate > 1.0:
+            raise ValueError(
+                "after_commit_error_rate + after_commit_drop_rate must be at most 1, got "
+                f"{self.after_commit_error_rate} + {self.after_commit_drop_rate}"
+            )
         if isinstance(self.seed, bool) or not isinstance(self.seed, int):
             raise ValueError(f"seed must be an integer, got {self.seed!r}")
 
@@ -52,6 +69,33 @@ def _check_rate(name: str, value: Any) -> None:
 
 
 FAULT_FIELDS = frozenset(f.name for f in fields(Faults))
+
+WRITE_PREFIXES = (
+    "Add",
+    "Create",
+    "Delete",
+    "Deregister",
+    "Put",
+    "Register",
+    "Remove",
+    "Start",
+    "Stop",
+    "Tag",
+    "Untag",
+    "Update",
+)
+"""Operation name prefixes of calls that change state (CreateModel, UpdateEndpoint, ...)."""
+
+
+def is_write(operation: str) -> bool:
+    return operation.startswith(WRITE_PREFIXES)
+
+
+class Drop:
+    """Marker: close the connection without answering."""
+
+
+DROP = Drop()
 
 
 @dataclass(frozen=True)
@@ -101,7 +145,25 @@ class FaultInjector:
                 return Decision(delay, self._server_error())
             return Decision(delay, None)
 
-    def _server_error(self) -> ApiError:
+    def after_commit(self, operation: str) -> ApiError | Drop | None:
+        """The fate of a write that succeeded: answered as is (None), a 5xx, or dropped.
+
+        Draws only for writes and only while an after-commit rate is set, so turning these
+        knobs on does not change which requests the other faults hit before.
+        """
+        with self._lock:
+            faults = self._faults
+            error_rate, drop_rate = faults.after_commit_error_rate, faults.after_commit_drop_rate
+            if (error_rate == 0.0 and drop_rate == 0.0) or not is_write(operation):
+                return None
+            draw = self._random.random()
+            if draw < error_rate:
+                return self._server_error(" after the change was made")
+            if draw < error_rate + drop_rate:
+                return DROP
+            return None
+
+    def _server_error(self, when: str = "") -> ApiError:
         if self._random.random() < 0.5:
-            return ApiError("InternalFailure", "An internal error occurred (injected).", 500)
-        return ApiError("ServiceUnavailable", "Service is unavailable (injected).", 503)
+            return ApiError("InternalFailure", f"An internal error occurred (injected{when}).", 500)
+        return ApiError("ServiceUnavailable", f"Service is unavailable (injected{when}).", 503)

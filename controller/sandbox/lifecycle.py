@@ -11,6 +11,7 @@ the tagging API see the settled state.
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -109,9 +110,15 @@ class EndpointStates:
         return record
 
     def begin(self, backend: Any, endpoint: Any, deployment: Deployment) -> None:
-        """Start a deployment: the endpoint shows its first status at once."""
+        """Start a deployment: the endpoint shows its first status at once.
+
+        Every accepted create/update/weights change/delete is a modification, even one whose
+        status does not change (a zero-second weights update stays InService), so
+        LastModifiedTime moves here; ListEndpoints' LastModifiedTimeAfter relies on it.
+        """
         record = self.record(backend, endpoint)
         record.deployment = deployment
+        endpoint.last_modified_time = wall_time(deployment.started_at)
         self._in_flight.add(endpoint.arn)
         self._apply(record, endpoint)
 
@@ -177,5 +184,10 @@ def _finish(deployment: Deployment, endpoint: Any) -> None:
 
 
 def wall_time(timestamp: float) -> datetime:
-    """A clock reading as moto stores times: naive UTC (moto compares them with naive values)."""
-    return datetime.fromtimestamp(timestamp, tz=UTC).replace(tzinfo=None)
+    """A clock reading as moto stores times: naive UTC (moto compares them with naive values).
+
+    Cut to whole milliseconds, as SageMaker keeps its timestamps, so a time a client read back
+    round-trips exactly through botocore into a `LastModifiedTimeAfter` filter.
+    """
+    milliseconds = math.floor(timestamp * 1000) / 1000
+    return datetime.fromtimestamp(milliseconds, tz=UTC).replace(tzinfo=None)

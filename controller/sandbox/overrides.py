@@ -36,6 +36,8 @@ SAGEMAKER: dict[str, Handler] = {
     "UpdateEndpoint": deployments.update_endpoint,
     "UpdateEndpointWeightsAndCapacities": deployments.update_weights_and_capacities,
     "DescribeModelPackage": registry.describe_model_package,
+    # Cross-account registry use: group policies and reads through another account's ARN.
+    **registry.SHARING,
     "UpdateModelPackage": registry.update_model_package,
     "CreateInferenceComponent": components.create_inference_component,
     "DescribeInferenceComponent": components.describe_inference_component,

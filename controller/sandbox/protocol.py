@@ -59,6 +59,8 @@ class Response:
     status: int
     headers: list[tuple[str, str]]
     body: bytes
+    drop: bool = False
+    """Close the connection instead of answering (an injected dropped connection)."""
 
 
 def parse_request(environ: dict[str, Any], body: bytes, default_region: str) -> ApiRequest:

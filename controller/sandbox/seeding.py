@@ -11,22 +11,28 @@ A seed is YAML (or the same shape as a dict):
             modelDataUrl: s3://models/churn/1/model.tar.gz
             approval: Approved          # Approved | PendingManualApproval | Rejected
             environment: {}             # optional
+        account: "111111111111"         # optional: the account that owns the group
+        shareWith: ["222222222222"]     # optional: accounts its resource policy lets read it
 
 The whole seed is checked (shape, then SageMaker's own constraints) before anything is created,
-so a bad file changes nothing; errors name the file and the field. Seeding talks to moto
-in-process rather than over HTTP so it does not show up in the API call counts.
+so a bad file changes nothing; errors name the file and the field. Without `account`, a group
+lives in the sandbox's default account (moto's 123456789012), as before accounts existed.
+Seeding talks to moto in-process rather than over HTTP so it does not show up in the API call
+counts.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from controller.sandbox.context import Context
 from controller.sandbox.errors import ApiError, SeedError
+from controller.sandbox.sharing import share_policy
 from controller.sandbox.validation import validate_input
 
 
@@ -41,6 +47,10 @@ class SeedVersion(BaseModel):
     environment: dict[str, str] = Field(default_factory=dict)
 
 
+AccountId = Annotated[str, StringConstraints(pattern=r"^[0-9]{12}$")]
+"""A 12-digit AWS account ID (quoted in YAML, or it would be read as a number)."""
+
+
 class SeedGroup(BaseModel):
     """A model package group and its versions, in version order."""
 
@@ -49,6 +59,13 @@ class SeedGroup(BaseModel):
     name: str
     description: str | None = None
     versions: list[SeedVersion] = Field(default_factory=list)
+    account: AccountId | None = Field(
+        default=None, description="Owning account; the sandbox's default account if unset."
+    )
+    shareWith: list[AccountId] = Field(
+        default_factory=list,
+        description="Accounts the group's resource policy lets read it and deploy its versions.",
+    )
 
 
 class Seed(BaseModel):
@@ -133,39 +150,48 @@ def _check(name: str, where: str, operation: str, request: dict[str, Any]) -> No
         raise SeedError(f"{name}: {where}: {error.message}") from error
 
 
-def apply_seed(ctx: Context, seed: Seed) -> list[str]:
-    """Create the groups (unless they exist) and append their versions; returns version ARNs."""
-    backend = ctx.backend
+def apply_seed(context_for: Callable[[str | None], Context], seed: Seed) -> list[str]:
+    """Create the groups (unless they exist) and append their versions; returns version ARNs.
+
+    `context_for(account)` gives the context a group is created in (None: the default account).
+    """
     arns: list[str] = []
     for group in seed.modelPackageGroups:
+        ctx = context_for(group.account)
+        backend = ctx.backend
         if group.name not in backend.model_package_groups:
             backend.create_model_package_group(
                 model_package_group_name=group.name,
                 model_package_group_description=group.description,
                 tags=[],
             )
-        for version in group.versions:
-            request = _version_request(group, version)
-            arns.append(
-                backend.create_model_package(
-                    model_package_name=None,
-                    model_package_group_name=group.name,
-                    model_package_description=None,
-                    inference_specification=request["InferenceSpecification"],
-                    validation_specification=None,
-                    source_algorithm_specification=None,
-                    certify_for_marketplace=False,
-                    tags=None,
-                    model_approval_status=version.approval,
-                    metadata_properties=None,
-                    model_metrics=None,
-                    client_token=None,
-                    customer_metadata_properties=None,
-                    drift_check_baselines=None,
-                    domain=None,
-                    task=None,
-                    sample_payload_url=None,
-                    additional_inference_specifications=None,
-                )
-            )
+        if group.shareWith:
+            arn = backend.model_package_groups[group.name].arn
+            ctx.state.group_policies[arn.lower()] = share_policy(arn, group.shareWith)
+        arns.extend(_create_version(backend, group, v) for v in group.versions)
     return arns
+
+
+def _create_version(backend: Any, group: SeedGroup, version: SeedVersion) -> str:
+    request = _version_request(group, version)
+    arn: str = backend.create_model_package(
+        model_package_name=None,
+        model_package_group_name=group.name,
+        model_package_description=None,
+        inference_specification=request["InferenceSpecification"],
+        validation_specification=None,
+        source_algorithm_specification=None,
+        certify_for_marketplace=False,
+        tags=None,
+        model_approval_status=version.approval,
+        metadata_properties=None,
+        model_metrics=None,
+        client_token=None,
+        customer_metadata_properties=None,
+        drift_check_baselines=None,
+        domain=None,
+        task=None,
+        sample_payload_url=None,
+        additional_inference_specifications=None,
+    )
+    return arn

@@ -8,9 +8,12 @@ letting two sandboxes silently share (and reset) each other's state.
 
 from __future__ import annotations
 
+import contextlib
 import socket
+import sys
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,7 +25,7 @@ from moto.moto_server.werkzeug_app import (
     MotoRequestHandler,
     create_backend_app,
 )
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import ThreadedWSGIServer
 
 from controller.sandbox.app import SandboxApp, check_transition_seconds
 from controller.sandbox.calls import CallCounter
@@ -37,11 +40,95 @@ _active_lock = threading.Lock()
 _active: Sandbox | None = None
 
 
-class _QuietHandler(MotoRequestHandler):
-    """moto's request handler without a log line per request (tests make thousands)."""
+IDLE_SECONDS = 30.0
+"""A kept-alive connection with no request for this long is closed (frees its thread)."""
+
+
+class _KeepAliveHandler(MotoRequestHandler):
+    """moto's request handler (its environ) with HTTP/1.1 keep-alive and no per-request log.
+
+    werkzeug's `run_wsgi` answers `Connection: close` and then drains the socket, which would
+    swallow the next request on a reused connection; so each API call paid a new TCP
+    connection. The sandbox app always reads the request body in full and returns one
+    buffered body (see `app`), so writing its answer with a Content-Length is all it takes
+    to keep the connection open. A client that sends `Connection: close` is still obeyed.
+    """
+
+    protocol_version = "HTTP/1.1"
+    timeout = IDLE_SECONDS
+
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body go out in two writes; without this, Nagle's algorithm holds the
+        # second one until the client's delayed ACK (~40 ms per call on a reused connection).
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def log_error(self, format: str, *args: Any) -> None:
+        if format.startswith("Request timed out"):
+            return  # an idle kept-alive connection closing, not a problem
+        super().log_error(format, *args)
+
+    def run_wsgi(self) -> None:
+        if self.headers.get("Expect", "").lower().strip() == "100-continue":
+            self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        captured: list[Any] = []
+
+        def start_response(status: str, headers: list[tuple[str, str]], exc: Any = None) -> Any:
+            captured[:] = [status, headers]
+            return None
+
+        try:
+            body = b"".join(self.server.app(self.make_environ(), start_response))
+        except Exception:  # a sandbox bug: answer 500 rather than drop the client
+            traceback.print_exc(file=sys.stderr)
+            captured[:] = ["500 Internal Server Error", [("Content-Type", "text/plain")]]
+            body = b"sandbox error"
+        code, _, reason = str(captured[0]).partition(" ")
+        try:
+            self.send_response(int(code), reason)
+            for key, value in captured[1]:
+                if key.lower() not in {"content-length", "connection", "transfer-encoding"}:
+                    self.send_header(key, value)
+            self.send_header("Content-Length", str(len(body)))
+            if self.close_connection:
+                self.send_header("Connection", "close")
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+        except ConnectionError:  # the client left, or a dropped connection was injected
+            self.close_connection = True
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         return None
+
+
+class _Server(ThreadedWSGIServer):
+    """werkzeug's threaded server that can close its kept-alive connections on stop.
+
+    Without that, a thread blocked reading the next request on an idle connection would keep
+    serving a stopped sandbox until the client hung up.
+    """
+
+    def __init__(self, host: str, port: int, app: SandboxApp) -> None:
+        self._open: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
+        super().__init__(host, port, app, handler=_KeepAliveHandler)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        with self._open_lock:
+            self._open.add(request)
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            with self._open_lock:
+                self._open.discard(request)
+
+    def close_connections(self) -> None:
+        with self._open_lock:
+            connections = list(self._open)
+        for connection in connections:
+            with contextlib.suppress(OSError):  # the client may have closed it already
+                connection.shutdown(socket.SHUT_RDWR)
 
 
 def _check_bindable(host: str, port: int) -> None:
@@ -82,7 +169,7 @@ class Sandbox:
         self._transition_seconds = float(transition_seconds)
         self._faults = faults or Faults()
         self._clock = clock
-        self._server: BaseWSGIServer | None = None
+        self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._app: SandboxApp | None = None
 
@@ -133,9 +220,7 @@ class Sandbox:
         )
         _check_bindable(self.host, self.port)
         try:
-            self._server = make_server(
-                self.host, self.port, self._app, threaded=True, request_handler=_QuietHandler
-            )
+            self._server = _Server(self.host, self.port, self._app)
         except SystemExit as error:  # werkzeug exits the process when it cannot bind
             raise SandboxError(f"cannot listen on {self.host}:{self.port}") from error
         # A short poll interval makes stop() (and so each test's teardown) take milliseconds.
@@ -155,6 +240,7 @@ class Sandbox:
         if server is not None:
             server.shutdown()
             server.server_close()
+            server.close_connections()
         if thread is not None:
             thread.join(timeout=10)
         with _active_lock:
@@ -164,6 +250,11 @@ class Sandbox:
     def calls(self) -> dict[str, int]:
         """API operations served since start (`rejected` counts injected faults)."""
         return self._require_app().calls.snapshot()
+
+    def requests(self, operation: str) -> list[dict[str, Any]]:
+        """The parameters of the last served requests of `operation`, oldest first (as
+        `GET /_sandbox/requests?operation=...`), so tests check exactly what a client sent."""
+        return list(self._require_app().requests.of(operation))
 
     def reset_calls(self) -> None:
         """Zero the call counts, e.g. after a test's setup."""
@@ -179,18 +270,25 @@ class Sandbox:
         parsed, name = load_seed(seed)
         check_seed(parsed, name)
         with app.lock:
-            return apply_seed(app.context(DEFAULT_ACCOUNT_ID, self.region), parsed)
+            return apply_seed(
+                lambda account: app.context(account or DEFAULT_ACCOUNT_ID, self.region), parsed
+            )
 
     def env(self) -> dict[str, str]:
-        """Environment for a client process: endpoint, dummy credentials and region."""
+        """Environment for a client process: endpoint, dummy credentials and region.
+
+        Both region variables: the AWS CLI v2 and most SDKs read AWS_REGION, botocore reads
+        AWS_DEFAULT_REGION.
+        """
         return {
             "AWS_ENDPOINT_URL": self.url,
             "AWS_ACCESS_KEY_ID": DUMMY_CREDENTIALS,
             "AWS_SECRET_ACCESS_KEY": DUMMY_CREDENTIALS,
+            "AWS_REGION": self.region,
             "AWS_DEFAULT_REGION": self.region,
         }
 
-    def _require_server(self) -> BaseWSGIServer:
+    def _require_server(self) -> _Server:
         if self._server is None:
             raise SandboxError("the sandbox is not running; call start() first")
         return self._server

@@ -32,6 +32,24 @@ def client(sandbox: Sandbox, service: str = "sagemaker", **config: Any) -> Any:
     )
 
 
+def assumed_client(
+    sandbox: Sandbox, account: str, service: str = "sagemaker", role: str = "deployer"
+) -> Any:
+    """A client acting in `account`: STS AssumeRole into a role there, as a controller would."""
+    sts = client(sandbox, "sts")
+    credentials = sts.assume_role(
+        RoleArn=f"arn:aws:iam::{account}:role/{role}", RoleSessionName="sandbox-test"
+    )["Credentials"]
+    return boto3.client(
+        service,
+        endpoint_url=sandbox.url,
+        region_name="us-east-1",
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+    )
+
+
 class ManualClock:
     """A clock tests move by hand, so status transitions need no sleeping."""
 

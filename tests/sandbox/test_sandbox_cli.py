@@ -108,3 +108,76 @@ def test_busy_port_is_one_clear_line_and_exit_one() -> None:
         stderr.strip()
         == f"sandbox: error: cannot listen on 127.0.0.1:{port}: Address already in use"
     )
+
+
+def lines(process: subprocess.Popen[str], count: int, timeout: float = 20.0) -> list[str]:
+    """The first `count` stdout lines, each as soon as it is written (no buffering waits)."""
+    return [first_line(process, timeout) for _ in range(count)]
+
+
+def test_prints_the_environment_to_copy_at_once_and_it_works() -> None:
+    port = free_port()
+    process = start("--port", str(port))
+    try:
+        url_line, export = lines(process, 2)
+        url = f"http://127.0.0.1:{port}"
+        assert url_line == f"sandbox listening on {url}"
+        assert export == (
+            f"export AWS_ENDPOINT_URL={url} AWS_ACCESS_KEY_ID=testing "
+            "AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1"
+        )
+        # Pasted into a shell with an otherwise empty environment, the line is all boto3 needs.
+        script = "import boto3; print(boto3.client('sagemaker').list_endpoints()['Endpoints'])"
+        shell = f'{export}; exec {sys.executable} -c "{script}"'
+        result = subprocess.run(
+            ["sh", "-c", shell],
+            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": "/nonexistent"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert (result.returncode, result.stdout.strip()) == (0, "[]"), result.stderr
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=10)
+
+
+def test_stops_on_sigterm_while_a_client_keeps_its_connection_open() -> None:
+    port = free_port()
+    process = start("--port", str(port))
+    try:
+        lines(process, 2)
+        held = socket.create_connection(("127.0.0.1", port), timeout=10)
+        held.sendall(b"GET /_sandbox/calls HTTP/1.1\r\nHost: x\r\n\r\n")
+        answer = b""
+        for _ in range(10):  # headers and body may arrive in separate segments
+            answer += held.recv(4096)
+            if answer.endswith(b'{"calls": {}}'):
+                break
+        assert answer.startswith(b"HTTP/1.1 200")
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=5) == 0
+        assert held.recv(4096) == b""  # the kept-alive connection was closed, not left hanging
+        held.close()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+
+
+def test_after_commit_flags_reach_the_faults_route() -> None:
+    port = free_port()
+    process = start(
+        "--port", str(port), "--after-commit-error-rate", "0.1", "--after-commit-drop-rate", "0.2"
+    )
+    try:
+        lines(process, 2)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/_sandbox/faults", timeout=10) as r:
+            settings = json.loads(r.read())
+        assert (settings["after_commit_error_rate"], settings["after_commit_drop_rate"]) == (
+            0.1,
+            0.2,
+        )
+    finally:
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=10) == 0

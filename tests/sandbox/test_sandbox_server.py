@@ -22,6 +22,7 @@ def test_url_and_env_for_client_processes(sandbox: Sandbox) -> None:
         "AWS_ENDPOINT_URL": sandbox.url,
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_REGION": "us-east-1",
         "AWS_DEFAULT_REGION": "us-east-1",
     }
 
