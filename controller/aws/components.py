@@ -86,7 +86,8 @@ class ComponentReader:
     """Kept component descriptions and each pass's scalable targets; thread-safe."""
 
     def __init__(self) -> None:
-        self._kept: dict[tuple[str, str], LiveComponent] = {}
+        # (region, lower-cased endpoint, lower-cased component) -> its last description.
+        self._kept: dict[tuple[str, str, str], LiveComponent] = {}
         self._targets: dict[str, frozenset[str]] = {}
         self._lock = threading.Lock()
         self._fetching: dict[str, threading.Lock] = {}
@@ -100,7 +101,7 @@ class ComponentReader:
         """The endpoint's components, described only where the listing shows a change."""
         out: list[LiveComponent] = []
         for listed in list_components(client, endpoint):
-            key = (region, listed.name.lower())
+            key = (region, endpoint.lower(), listed.name.lower())
             with self._lock:
                 kept = self._kept.get(key)
             same = kept is not None and (kept.status, kept.last_modified) == (
@@ -114,6 +115,12 @@ class ComponentReader:
                 self._kept[key] = live
             out.append(live)
         return tuple(out)
+
+    def forget(self, region: str, endpoint: str) -> None:
+        """We are changing this endpoint's components: describe them next time."""
+        with self._lock:
+            for key in [k for k in self._kept if k[:2] == (region, endpoint.lower())]:
+                del self._kept[key]
 
     def autoscaled(self, autoscaling: Any, region: str) -> frozenset[str]:
         with self._lock:

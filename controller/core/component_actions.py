@@ -135,8 +135,8 @@ def _problem(
     if rolled_back and attempted == want.spec_id and _spec_differs(want, have):
         return "RolloutFailed", (
             f"update of inference component {have.name} failed and was rolled back: "
-            f"{have.failure_reason}. It is not retried until the manifest or the registry "
-            "changes"
+            f"{have.failure_reason.rstrip('.')}. It is not retried until the manifest or the "
+            "registry changes"
         )
     return None
 

@@ -123,7 +123,7 @@ def build(
     if spec.hosts_components:  # SageMaker needs the role on the config itself then
         config["ExecutionRoleArn"] = spec.execution_role_arn
     config_name = naming.config_name(name, _config_identity(config))
-    spec_hash = naming.content_hash(spec.model_dump(mode="json"), length=12)
+    spec_hash = naming.content_hash(_hashed_spec(loaded_manifest), length=12)
     return DesiredEndpoint(
         key=key,
         name=name,
@@ -139,6 +139,19 @@ def build(
         terms=manifest_terms(manifest, packages),
         components=build_components(name, spec, packages),
     )
+
+
+def _hashed_spec(manifest: EndpointManifest) -> dict[str, Any]:
+    """The spec as hashed for the spec-hash tag: fields added for inference components are left
+    out while unset, so an endpoint that does not use them keeps the hash it had."""
+    data: dict[str, Any] = manifest.spec.model_dump(mode="json")
+    if not data.get("inference_components"):
+        data.pop("inference_components", None)
+    for variant in data["variants"]:
+        for key in ("managed_instance_scaling", "routing_config"):
+            if variant.get(key) is None:
+                variant.pop(key, None)
+    return data
 
 
 def _variant_name(production_variant: dict[str, Any]) -> str:

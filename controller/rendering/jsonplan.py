@@ -5,7 +5,8 @@ read this document rather than the `Plan` itself (as Terraform renders its human
 JSON plan), so the three formats can never disagree about what a plan contains.
 
 Beyond the contract keys it adds: top-level ``account`` (when known); per endpoint ``region``,
-``risk``, ``health``, ``held`` and ``models``; per action ``reason`` (and ``tags_set`` /
+``risk``, ``health``, ``held``, ``models`` and, for endpoints hosting inference components,
+``components`` (one row each); per action ``reason`` (and ``tags_set`` /
 ``tags_removed`` for tag edits, when non-empty); per change ``note`` (when non-empty). It never
 contains `Action.request` or `Action.call`: those are apply-only data.
 
@@ -21,7 +22,15 @@ from collections.abc import Mapping
 from enum import Enum
 from typing import Any, NotRequired, TypeAlias, TypedDict
 
-from controller.core.plans import FORMAT_VERSION, Action, EndpointPlan, FieldChange, Plan
+from controller.core.health import component_health
+from controller.core.plans import (
+    FORMAT_VERSION,
+    Action,
+    ComponentRow,
+    EndpointPlan,
+    FieldChange,
+    Plan,
+)
 from controller.core.risk import assess
 from controller.errors import Diagnostic
 
@@ -49,6 +58,28 @@ class ActionDoc(TypedDict):
     tags_removed: NotRequired[list[str]]
 
 
+class CopiesDoc(TypedDict):
+    """A component's copy counts: the manifest's, and the live desired and current ones."""
+
+    manifest: int | None
+    desired: int | None
+    current: int | None
+
+
+class ComponentDoc(TypedDict):
+    """One inference component of an endpoint: what the plan does with it, and its state."""
+
+    name: str
+    variant: str
+    plan: str
+    status: str
+    health: str
+    model: str
+    copies: CopiesDoc
+    autoscaled: bool
+    message: str
+
+
 class EndpointDoc(TypedDict):
     """Everything planned for one endpoint."""
 
@@ -63,6 +94,7 @@ class EndpointDoc(TypedDict):
     actions: list[ActionDoc]
     warnings: list[str]
     errors: list[str]
+    components: NotRequired[list[ComponentDoc]]
 
 
 class DiagnosticDoc(TypedDict):
@@ -111,7 +143,7 @@ def render_json(plan: Plan) -> str:
 
 
 def _endpoint(endpoint: EndpointPlan) -> EndpointDoc:
-    return {
+    doc: EndpointDoc = {
         "name": endpoint.name,
         "manifest": endpoint.manifest,
         "region": endpoint.region,
@@ -123,6 +155,27 @@ def _endpoint(endpoint: EndpointPlan) -> EndpointDoc:
         "actions": [_action(a) for a in endpoint.actions],
         "warnings": list(endpoint.warnings),
         "errors": list(endpoint.errors),
+    }
+    if endpoint.components:  # only endpoints hosting inference components carry the key
+        doc["components"] = [_component(c) for c in endpoint.components]
+    return doc
+
+
+def _component(row: ComponentRow) -> ComponentDoc:
+    return {
+        "name": row.name,
+        "variant": row.variant,
+        "plan": row.plan.value,
+        "status": row.status,
+        "health": component_health(row.status).value,
+        "model": row.model,
+        "copies": {
+            "manifest": row.copies,
+            "desired": row.desired_copies,
+            "current": row.current_copies,
+        },
+        "autoscaled": row.autoscaled,
+        "message": row.message,
     }
 
 
