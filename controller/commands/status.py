@@ -8,7 +8,8 @@ import sys
 from typing import Any
 
 from controller.commands.common import add_manifest_arguments, load, reconciler
-from controller.core.plans import EndpointPlan, Plan, Status
+from controller.core.health import component_health
+from controller.core.plans import ComponentRow, EndpointPlan, Plan, Status
 
 
 def register(sub: Any) -> None:
@@ -32,7 +33,7 @@ def _row(e: EndpointPlan) -> dict[str, Any]:
     else:
         sync = "Synced" if not e.actions else "OutOfSync"
     error = e.errors[0] if e.errors else ""
-    return {
+    row: dict[str, Any] = {
         "endpoint": e.name,
         "region": e.region,
         "sync": sync,
@@ -41,6 +42,31 @@ def _row(e: EndpointPlan) -> dict[str, Any]:
         "manifest": e.manifest or "",
         "error": error,
     }
+    if e.components:
+        row["components"] = [_component(c) for c in e.components]
+    return row
+
+
+def _component(c: ComponentRow) -> dict[str, Any]:
+    """One inference component: its plan (unchanged = in sync), status and copies."""
+    return {
+        "name": c.name,
+        "variant": c.variant,
+        "plan": c.plan.value,
+        "status": c.status,
+        "health": component_health(c.status).value,
+        "desired_copies": c.desired_copies,
+        "current_copies": c.current_copies,
+        "autoscaled": c.autoscaled,
+        "message": c.message,
+    }
+
+
+def _component_line(c: dict[str, Any]) -> str:
+    current = "-" if c["current_copies"] is None else c["current_copies"]
+    desired = "-" if c["desired_copies"] is None else c["desired_copies"]
+    line = f"  component {c['name']}: {c['plan']}, {c['status']}, {current}/{desired} copies"
+    return line + (f" ({c['message']})" if c["message"] else "")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -55,6 +81,8 @@ def run(args: argparse.Namespace) -> int:
     print("  ".join(h.upper().ljust(widths.get(h, 0)) for h in headers).rstrip())
     for r in table:
         print("  ".join(str(r[h]).ljust(widths.get(h, 0)) for h in headers).rstrip())
+        for component in r.get("components", []):
+            print(_component_line(component))
     for diagnostic in plan.errors:
         print(f"error: {diagnostic}", file=sys.stderr)
     return 0

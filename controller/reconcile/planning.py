@@ -13,6 +13,7 @@ from typing import Any
 
 from controller.aws import reading
 from controller.aws.clients import Clients
+from controller.aws.components import list_components
 from controller.aws.registry import Registry
 from controller.core import desired as desired_mod
 from controller.core import kinds, tagging
@@ -160,7 +161,17 @@ class Planner:
             confirmed = tagging.owned_by(tags, self.options.controller_id)
         leftovers = self.observer.leftovers(region, name)
         source = owned.tags.get(tagging.SOURCE) if owned else None
-        return diff_removed(name, region, endpoint, confirmed, leftovers, prune, source)
+        components: tuple[tuple[str, bool], ...] = ()
+        if endpoint is not None and confirmed:  # read only when a delete is planned
+            # ListTags is the authority before any delete, as for the endpoint itself.
+            components = tuple(
+                (
+                    c.name,
+                    tagging.owned_by(reading.list_tags(client, c.arn), self.options.controller_id),
+                )
+                for c in list_components(client, endpoint.name)
+            )
+        return diff_removed(name, region, endpoint, confirmed, leftovers, prune, source, components)
 
 
 def error_plan(

@@ -250,3 +250,26 @@ def test_plans_show_components_as_rows(world: World, fmt: str) -> None:
     if fmt == "json":
         rows = json.loads(out)["endpoints"][0]["components"]
         assert [(r["name"], r["plan"]) for r in rows] == [("chat", "waiting"), ("fraud", "waiting")]
+
+
+def test_status_lists_each_component(shared: World) -> None:
+    result = shared.cli("status", "-m", str(shared.root), "--format", "json")
+    (row,) = json.loads(result.out)["endpoints"]
+    assert [(c["name"], c["status"], c["current_copies"]) for c in row["components"]] == [
+        ("chat", "InService", 2),
+        ("fraud", "InService", 2),
+    ]
+    table = shared.cli("status", "-m", str(shared.root)).out
+    assert "component chat: unchanged, InService, 2/2 copies" in table
+
+
+def test_a_pruned_endpoint_loses_its_components_first(shared: World) -> None:
+    (shared.root / "gpu.yaml").unlink()
+
+    result = shared.apply("--prune")
+
+    assert result.code == 0, result.out + result.err
+    assert shared.sm.list_inference_components()["InferenceComponents"] == []
+    assert "gpu" not in shared.names("endpoint")
+    deletes = shared.sandbox.requests("DeleteInferenceComponent")
+    assert sorted(d["InferenceComponentName"] for d in deletes) == ["chat", "fraud"]
