@@ -7,11 +7,14 @@ and checked by the exact requests the sandbox recorded.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.e2e.conftest import IMAGE, ROLE, World
+
+REPO = Path(__file__).resolve().parents[2]
 
 ROLLING = """
         deployment:
@@ -273,3 +276,16 @@ def test_a_pruned_endpoint_loses_its_components_first(shared: World) -> None:
     assert "gpu" not in shared.names("endpoint")
     deletes = shared.sandbox.requests("DeleteInferenceComponent")
     assert sorted(d["InferenceComponentName"] for d in deletes) == ["chat", "fraud"]
+
+
+def test_the_example_manifest_applies_and_converges(world: World) -> None:
+    example = REPO / "manifests" / "examples" / "llm-shared-gpu.yaml"
+    (world.root / example.name).write_text(example.read_text())
+
+    assert world.apply().code == 0
+    listed = world.sm.list_inference_components(EndpointNameEquals="llm-shared")
+    assert sorted(c["InferenceComponentName"] for c in listed["InferenceComponents"]) == [
+        "llm-chat",
+        "llm-embed",
+    ]
+    assert world.mutations_during(lambda: world.apply()) == {}
