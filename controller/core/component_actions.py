@@ -17,7 +17,17 @@ from typing import Any
 
 from controller.core import tagging
 from controller.core.changes import field_changes
-from controller.core.components import DesiredComponent, LiveComponent, live_terms, model_tags
+from controller.core.component_requests import (
+    create_action,
+    model_actions,
+    retag_action,
+    runtime_action,
+    update_action,
+)
+from controller.core.components import (
+    DesiredComponent,
+    LiveComponent,
+)
 from controller.core.desired import DesiredEndpoint
 from controller.core.kinds import delete_action
 from controller.core.observed import DiffOptions, Observed
@@ -26,11 +36,9 @@ from controller.core.plans import (
     ComponentPlan,
     ComponentRow,
     FieldChange,
-    Op,
     Reason,
     ResourceType,
 )
-from controller.core.tag_actions import tag_action
 
 # InferenceComponentStatus values in which SageMaker refuses an update or delete.
 BUSY = frozenset({"Creating", "Updating", "Deleting"})
@@ -81,8 +89,8 @@ def _one(
             )
             return
         decision.actions += [
-            *_new_model(desired, want, seen, Reason.NEW_COMPONENT),
-            _create(desired, want),
+            *model_actions(desired, want, seen, Reason.NEW_COMPONENT),
+            create_action(desired, want),
         ]
         decision.rows.append(_with(row, ComponentPlan.CREATE))
         return
@@ -168,14 +176,14 @@ def _changes(
 ) -> Iterator[Action]:
     copies = _copies_change(want, have, seen)
     if _spec_differs(want, have):  # the update carries the tag edits too
-        yield from _new_model(desired, want, seen, Reason.COMPONENT_CHANGED)
-        yield _update(desired, want, have, tags, seen, copies)
+        yield from model_actions(desired, want, seen, Reason.COMPONENT_CHANGED)
+        yield update_action(desired, want, have, tags, seen, copies)
         return
     if copies is not None:
-        yield _runtime(want, copies)
+        yield runtime_action(want, copies)
     to_set, to_remove = tagging.tag_delta(desired.tags, tags)
     if to_set or to_remove:
-        yield _retag(have, to_set, to_remove, tags, Reason.TAGS_ONLY)
+        yield retag_action(have, to_set, to_remove, tags, Reason.TAGS_ONLY)
 
 
 def _copies_change(
@@ -184,115 +192,6 @@ def _copies_change(
     if want.name.lower() in seen.autoscaled or have.desired_copies == want.copies:
         return None  # a scalable target owns the count: never reset it
     return FieldChange(f"{want.base}.copies", have.desired_copies, want.copies)
-
-
-def _update(
-    desired: DesiredEndpoint,
-    want: DesiredComponent,
-    have: LiveComponent,
-    tags: Mapping[str, str],
-    seen: Observed,
-    copies: FieldChange | None,
-) -> Action:
-    before = live_terms(have, seen.component_models.get(have.name))
-    changes = field_changes(before, want.terms, {}) if before is not None else ()
-    if not changes:
-        changes = (FieldChange(f"{want.base}.modelName", have.model_name, want.model.name),)
-    version = any(c.path.endswith((".model.version", ".model.packageGroup")) for c in changes)
-    request: dict[str, Any] = {
-        "InferenceComponentName": want.name,
-        "Specification": want.specification,
-    }
-    if copies is not None:
-        request["RuntimeConfig"] = {"CopyCount": want.copies}
-        changes = (*changes, copies)
-    if want.deployment_config:
-        request["DeploymentConfig"] = want.deployment_config
-    to_set, to_remove = tagging.tag_delta(desired.tags, tags)
-    bookkeeping = {k: v for k, v in desired.tags.items() if k in tagging.BOOKKEEPING}
-    to_set.update({**bookkeeping, tagging.ATTEMPTED_SPEC: want.spec_id})
-    reason = Reason.VERSION_CHANGED if version else Reason.COMPONENT_CHANGED
-    retag = _retag(have, to_set, to_remove, tags, reason)
-    return Action(
-        Op.UPDATE,
-        IC,
-        want.name,
-        reason,
-        changes + retag.changes,
-        call="update_inference_component",
-        request=request,
-        tags_set=retag.tags_set,
-        tags_removed=retag.tags_removed,
-        resource_arn=have.arn,
-    )
-
-
-def _runtime(want: DesiredComponent, copies: FieldChange) -> Action:
-    return Action(
-        Op.UPDATE,
-        IC,
-        want.name,
-        Reason.COPIES_ONLY,
-        (copies,),
-        call="update_inference_component_runtime_config",
-        request={
-            "InferenceComponentName": want.name,
-            "DesiredRuntimeConfig": {"CopyCount": want.copies},
-        },
-    )
-
-
-def _retag(
-    have: LiveComponent,
-    to_set: dict[str, str],
-    to_remove: list[str],
-    tags: Mapping[str, str],
-    reason: Reason,
-) -> Action:
-    return tag_action(IC, have.name, have.arn, to_set, to_remove, reason, tags)
-
-
-def _create(desired: DesiredEndpoint, want: DesiredComponent) -> Action:
-    request = {
-        "InferenceComponentName": want.name,
-        "EndpointName": desired.name,
-        "VariantName": want.variant,
-        "Specification": want.specification,
-        "RuntimeConfig": {"CopyCount": want.copies},
-        "Tags": tagging.to_list({**desired.tags, tagging.ATTEMPTED_SPEC: want.spec_id}),
-    }
-    changes = tuple(
-        FieldChange(path, None, value)
-        for path, value in {**want.terms, f"{want.base}.copies": want.copies}.items()
-        if value is not None
-    )
-    return Action(
-        Op.CREATE,
-        IC,
-        want.name,
-        Reason.NEW_COMPONENT,
-        changes,
-        call="create_inference_component",
-        request=request,
-    )
-
-
-def _new_model(
-    desired: DesiredEndpoint, want: DesiredComponent, seen: Observed, reason: Reason
-) -> list[Action]:
-    if want.model.name not in seen.missing_models:
-        return []
-    tags = tagging.to_list(model_tags(desired.tags, want.name))
-    return [
-        Action(
-            Op.CREATE,
-            ResourceType.MODEL,
-            want.model.name,
-            reason,
-            call="create_model",
-            request={**want.model.request, "Tags": tags},
-        )
-    ]
 
 
 def _live_only(

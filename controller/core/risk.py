@@ -8,15 +8,16 @@ table so that a reviewer can predict the answer:
 =======  =====================================================================================
 Risk     When (the highest matching row wins)
 =======  =====================================================================================
-high     the endpoint is in error (status ``error`` or any error message); the endpoint is
-         deleted (status ``delete``, or any ``delete`` action on an ``Endpoint``, including
-         ``RecreateFailed``)
+high     the endpoint is in error (status ``error`` or any error message); the endpoint or
+         an inference component is deleted (status ``delete``, or any ``delete`` action on an
+         ``Endpoint`` or ``InferenceComponent``, including ``RecreateFailed``)
 medium   on an endpoint that exists already (status is not ``create``), a change to the
          variants' compute or traffic split: a FieldChange path ending in ``.instanceType``
          (an instance type change, or a switch between serverless and instances),
          ``.serverless`` (the serverless block appears or disappears), ``.initialWeight`` or
          ``.desiredWeight`` (a traffic weight shift), or a variant added or removed
-         (path ``variants[NAME]`` itself);
+         (path ``variants[NAME]`` itself); an inference component's compute reservation (a
+         path containing ``.compute.``);
          or a rollout on a production endpoint (label ``env`` is ``prod`` or ``production``)
          while a warning says it has no auto-rollback alarms
 low      any other planned action that changes what serves traffic: a rollout (``update`` of
@@ -61,6 +62,7 @@ PROD_ENVS = frozenset({"prod", "production"})
 # A FieldChange path whose change alters the variants' compute or traffic split.
 _MEDIUM_PATH = re.compile(
     r"(?:\.(?:instanceType|serverless|initialWeight|desiredWeight)|^variants\[[^\]]*\])$"
+    r"|^inferenceComponents\[[^\]]*\]\.compute\."
 )
 # The diff module's warning for a rollout without DeploymentConfig.AutoRollbackConfiguration;
 # matched loosely ("no auto-rollback alarms", "auto rollback alarm") so wording can evolve.
@@ -71,7 +73,8 @@ def assess(endpoint: EndpointPlan) -> Risk:
     """The risk of one endpoint's plan, by the table in the module docstring."""
     if endpoint.status in (Status.ERROR, Status.DELETE) or endpoint.errors:
         return Risk.HIGH
-    if any(a.op is Op.DELETE and a.type is ResourceType.ENDPOINT for a in endpoint.actions):
+    serving = (ResourceType.ENDPOINT, ResourceType.INFERENCE_COMPONENT)
+    if any(a.op is Op.DELETE and a.type in serving for a in endpoint.actions):
         return Risk.HIGH
     if endpoint.status is not Status.CREATE and (
         _shifts_traffic_or_compute(endpoint) or _unguarded_prod_rollout(endpoint)

@@ -14,6 +14,7 @@ from controller.core.components import LiveComponent
 from controller.core.desired import DesiredEndpoint
 from controller.core.diffs import diff_endpoint
 from controller.core.plans import ComponentPlan, Op, Reason, ResourceType, Status
+from controller.core.risk import Risk, assess
 from controller.manifests.loading import load_manifests
 
 IC = ResourceType.INFERENCE_COMPONENT
@@ -298,3 +299,15 @@ def test_components_wait_while_the_endpoint_is_not_in_service() -> None:
     plan = diff_endpoint(want, seen, options())
     assert plan.actions == ()
     assert plan.components[0].plan is ComponentPlan.WAITING
+
+
+def test_risk_of_component_changes() -> None:
+    want = ic_desired(ic(copies=2))
+    bigger = ic_desired({**ic(copies=2), "compute": {"acceleratorDevices": 2, "minMemoryMb": 1024}})
+    compute = diff_endpoint(bigger, seen_with(bigger, live_of(want)), options())
+    assert assess(compute) is Risk.MEDIUM
+    copies = ic_desired(ic(copies=3))
+    assert assess(diff_endpoint(copies, seen_with(copies, live_of(want)), options())) is Risk.LOW
+    before = ic_desired(ic("chat"), ic("embed"))
+    seen = seen_with(want, live_of(before, "chat"), live_of(before, "embed"))
+    assert assess(diff_endpoint(want, seen, options(prune=True))) is Risk.HIGH
