@@ -1,19 +1,30 @@
 # The two commands a newcomer needs: `make demo` and `make test`. Both build .venv from
-# pyproject.toml on first use (and again whenever pyproject.toml changes).
+# pyproject.toml on first use (and again whenever pyproject.toml changes); `make demo` installs
+# only the runtime and the sandbox, `make test` adds the test toolchain.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+DEMO_STAMP := $(VENV)/.installed-demo
 
 .PHONY: demo test check lint typecheck imports unit e2e schema bench clean docs lint-ship
 
-$(STAMP): pyproject.toml
+# The venv itself, made once; each install below adds what its command needs.
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
-	touch $(STAMP)
 
-demo: $(STAMP)
+# `make demo` needs only the controller and the sandbox (moto): no linters, type checkers, stubs.
+$(DEMO_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[sandbox]'
+	touch $@
+
+# Everything `make test` and `make check` run (includes the sandbox extra).
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+demo: $(DEMO_STAMP)
 	$(BIN)/sagemaker-gitops demo
 
 test: check

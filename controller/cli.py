@@ -18,6 +18,29 @@ from controller.errors import ControllerError, ManifestError
 
 # The order commands appear in `--help`.
 COMMANDS = ("validate", "plan", "apply", "status", "run", "promote", "sandbox", "demo")
+# The long-lived service logs its lifecycle and every change (info); one-shot commands print
+# their own report, so their logs default to problems only.
+LOG_LEVEL_DEFAULTS = {"run": "info"}
+LOG_LEVEL_DEFAULT = "warning"
+
+
+def show_defaults(parser: argparse.ArgumentParser) -> None:
+    """Add "(default: ...)" to the help of every option of `parser` and its subcommands.
+
+    Like argparse.ArgumentDefaultsHelpFormatter, but also for options declared without help
+    text, and not where there is nothing to show (flags, None) or the help already says it.
+    """
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                show_defaults(child)
+            continue
+        text = action.help or ""
+        if not action.option_strings or action.help == argparse.SUPPRESS:
+            continue
+        if action.default in (None, False, argparse.SUPPRESS) or "default" in text.lower():
+            continue
+        action.help = f"{text} (default: %(default)s)".lstrip()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,7 +50,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument(
-        "--log-level", default="warning", help="debug, info, warning or error (default: warning)"
+        "--log-level",
+        choices=("debug", "info", "warning", "error"),
+        type=str.lower,
+        default=None,
+        help=f"log level (default: info for run, {LOG_LEVEL_DEFAULT} for the other commands)",
     )
     parser.add_argument(
         "--log-format",
@@ -38,7 +65,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
         importlib.import_module(f"controller.commands.{name}").register(sub)
+    show_defaults(parser)
     return parser
+
+
+def log_level(args: argparse.Namespace) -> str:
+    """`--log-level`, else the command's default."""
+    given: str | None = args.log_level
+    return given or LOG_LEVEL_DEFAULTS.get(args.command, LOG_LEVEL_DEFAULT)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -46,6 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from controller.logs import configure_logging
 
+    args.log_level = log_level(args)
     configure_logging(level=args.log_level, fmt=args.log_format)
     try:
         code: int = args.func(args)

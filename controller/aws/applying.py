@@ -52,7 +52,10 @@ def apply_endpoint(
     changes: list[Change] = []
     bound = log.bind(endpoint=plan.name)
     for action in ordered(plan.actions):
-        bound.info(
+        # Every mutation is logged (the endpoint and revision come from the reconcile's context);
+        # deletes at warning, so they are seen at the default level of every command.
+        emit = bound.warning if action.op is Op.DELETE else bound.info
+        emit(
             "apply",
             action=action.op.value,
             type=action.type.value,

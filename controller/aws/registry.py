@@ -2,14 +2,19 @@
 
 A no-op pass costs one ListModelPackages listing per group (all pages), because approval status
 can change at any time; package contents never change under an ARN, so descriptions are cached
-for the life of the process.
+for the life of the process. ListModelPackages answers an unknown group with an empty list, so
+only then (the error path) are the group names listed, once per pass, to tell "does not exist"
+(with the closest names) from "has no versions".
 """
 
 from __future__ import annotations
 
+import difflib
 import threading
 import time
 from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
 
 from controller.core.packages import PackageVersion
 from controller.errors import ResolutionError
@@ -40,6 +45,28 @@ def list_versions(client: Any, group: str) -> dict[int, PackageVersion]:
     return versions
 
 
+def list_group_names(client: Any) -> list[str]:
+    """Every model package group in the region, across all pages of ListModelPackageGroups."""
+    paginator = client.get_paginator("list_model_package_groups")
+    return [
+        summary["ModelPackageGroupName"]
+        for page in paginator.paginate()
+        for summary in page.get("ModelPackageGroupSummaryList", [])
+    ]
+
+
+def empty_group_error(group: str, region: str, names: list[str] | None) -> ResolutionError:
+    """Why a group listed no versions: it does not exist (and which names are close), or it is
+    empty. `names` is None when the group names could not be listed."""
+    if names is None:
+        return ResolutionError(f"model package group {group!r} does not exist or has no versions")
+    if group in names:
+        return ResolutionError(f"model package group {group!r} has no versions")
+    close = difflib.get_close_matches(group, names, n=3, cutoff=0.6)
+    hint = f"; did you mean {' or '.join(repr(n) for n in close)}?" if close else ""
+    return ResolutionError(f"model package group {group!r} does not exist in {region}{hint}")
+
+
 def choose(versions: dict[int, PackageVersion], group: str, version: int) -> PackageVersion:
     """The pinned version, or a ResolutionError saying exactly why it cannot be deployed."""
     found = versions.get(version)
@@ -64,12 +91,14 @@ class Registry:
         self._listed_at: dict[tuple[str, str], float] = {}
         self._fetching = KeyedLocks()
         self._descriptions: dict[str, dict[str, Any]] = {}
+        self._group_names: dict[str, list[str] | None] = {}
         self._lock = threading.Lock()
 
     def new_pass(self) -> None:
         """Forget listings so approval changes are seen; descriptions stay (they never change)."""
         with self._lock:
             self._listings.clear()
+            self._group_names.clear()
 
     def resolve(self, client: Any, region: str, group: str, version: int) -> PackageVersion:
         try:
@@ -93,7 +122,7 @@ class Registry:
     def _versions_locked(
         self, client: Any, key: tuple[str, str], fresh: bool
     ) -> dict[int, PackageVersion]:
-        group = key[1]
+        region, group = key
         with self._lock:
             cached = None if fresh else self._listings.get(key)
         if cached is None:
@@ -102,13 +131,28 @@ class Registry:
             except client.exceptions.ResourceNotFound as e:
                 cached = ResolutionError(f"model package group {group!r} not found: {e}")
             if not isinstance(cached, ResolutionError) and not cached:
-                cached = ResolutionError(f"model package group {group!r} has no versions")
+                cached = empty_group_error(group, region, self._names(client, region))
             with self._lock:
                 self._listings[key] = cached
                 self._listed_at[key] = time.monotonic()
         if isinstance(cached, ResolutionError):
             raise cached
         return cached
+
+    def _names(self, client: Any, region: str) -> list[str] | None:
+        """The region's group names, listed at most once per pass; None if they cannot be
+        listed (e.g. a policy without ListModelPackageGroups: the message is then vaguer)."""
+        with self._fetching(("groups", region)):
+            with self._lock:
+                if region in self._group_names:
+                    return self._group_names[region]
+            try:
+                names: list[str] | None = list_group_names(client)
+            except (ClientError, BotoCoreError):
+                names = None
+            with self._lock:
+                self._group_names[region] = names
+            return names
 
     def describe(self, client: Any, arn: str) -> dict[str, Any]:
         """DescribeModelPackage, cached forever (only used for reviewer notes)."""

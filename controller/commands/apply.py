@@ -6,14 +6,20 @@ import argparse
 import sys
 from typing import Any
 
+from controller.commands import argtypes
 from controller.commands.common import add_manifest_arguments, load, reconciler
 from controller.core.outcomes import Outcome, OutcomeKind
-from controller.reconcile.converging import converge, display_name, keys_to_reconcile
+from controller.reconcile.converging import (
+    FIRST_POLL,
+    converge,
+    display_name,
+    keys_to_reconcile,
+)
 
 
 def register(sub: Any) -> None:
     parser = sub.add_parser("apply", help="create/update/delete SageMaker resources to match")
-    add_manifest_arguments(parser)
+    add_manifest_arguments(parser, timeout=3600.0)
     parser.add_argument(
         "--prune",
         action="store_true",
@@ -27,15 +33,19 @@ def register(sub: Any) -> None:
         help="wait until every endpoint is InService on its new config "
         "(default) or return after issuing the calls",
     )
-    parser.add_argument("--timeout", type=float, default=3600.0, help="seconds to wait at most")
     parser.add_argument(
         "--poll-interval",
-        type=float,
+        type=argtypes.positive_seconds,
         default=15.0,
-        help="seconds between status checks while waiting",
+        metavar="SECONDS",
+        help=f"longest wait between status checks while waiting: the first check comes "
+        f"after {FIRST_POLL:g}s and the wait doubles up to this",
     )
     parser.add_argument(
-        "--concurrency", type=int, default=8, help="endpoints reconciled at once (default: 8)"
+        "--concurrency",
+        type=argtypes.concurrency,
+        default=8,
+        help="endpoints reconciled at once",
     )
     parser.add_argument(
         "--recreate-failed",
@@ -68,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
         snapshot,
         keys,
         wait=args.wait,
-        timeout=args.timeout,
+        deadline=rec.clients.deadline,
         poll=args.poll_interval,
         progress=_progress if tty else None,
         concurrency=args.concurrency,
@@ -78,7 +88,11 @@ def run(args: argparse.Namespace) -> int:
     for key in keys:
         _report(display_name(key), result.outcomes[key], result.changes.get(key, []))
     if result.timed_out:
-        print(f"error: timed out after {args.timeout:.0f}s waiting for endpoints", file=sys.stderr)
+        changing = ", ".join(result.still_changing) or "none"
+        print(
+            f"error: timed out after {args.timeout:g}s (--timeout); still changing: {changing}",
+            file=sys.stderr,
+        )
     failed = [o for o in result.outcomes.values() if _is_failure(o, args.wait)]
     return 1 if failed or snapshot.diagnostics or result.timed_out else 0
 

@@ -8,14 +8,16 @@ from pathlib import Path
 from typing import Any
 
 from controller.aws.clients import AwsOptions, Clients
+from controller.commands import argtypes
 from controller.core.snapshots import Snapshot
+from controller.deadlines import Deadline
 from controller.errors import ControllerError
 from controller.reconcile.reconciling import ReconcileOptions, Reconciler
 
 DEFAULT_CONTROLLER_ID = "default"
 
 
-def add_manifest_arguments(parser: argparse.ArgumentParser) -> None:
+def add_manifest_arguments(parser: argparse.ArgumentParser, timeout: float = 600.0) -> None:
     parser.add_argument(
         "-m",
         "--manifests",
@@ -29,6 +31,13 @@ def add_manifest_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="git revision to record on changed resources (default: HEAD of "
         "the manifest directory's repository, when it is one)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=argtypes.positive_seconds,
+        default=timeout,
+        metavar="SECONDS",
+        help="bound on the whole command, AWS calls and waits included; exit 1 when reached",
     )
     add_aws_arguments(parser)
 
@@ -49,7 +58,7 @@ def add_aws_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--profile", default=None, help="AWS profile")
     parser.add_argument(
         "--calls-per-second",
-        type=float,
+        type=argtypes.calls_per_second,
         default=10.0,
         help="client-side cap on AWS API calls per second",
     )
@@ -61,6 +70,7 @@ def reconciler(args: argparse.Namespace, *, read_only: bool, **options: Any) -> 
         profile=args.profile,
         read_only=read_only,
         calls_per_second=args.calls_per_second,
+        deadline=Deadline(getattr(args, "timeout", None)),
     )
     return Reconciler(Clients(aws), ReconcileOptions(controller_id=args.controller_id, **options))
 

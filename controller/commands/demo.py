@@ -6,6 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from controller.commands import argtypes
+
 
 def register(sub: Any) -> None:
     parser = sub.add_parser("demo", help="run the GitOps loop against a local sandbox")
@@ -13,7 +15,7 @@ def register(sub: Any) -> None:
     parser.add_argument("--seed", type=Path, default=Path("manifests/seed.yaml"))
     parser.add_argument(
         "--transition-seconds",
-        type=float,
+        type=argtypes.non_negative_seconds,
         default=2.0,
         help="how long sandbox endpoints take to change state",
     )

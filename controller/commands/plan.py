@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import Any
 
+from controller.commands import argtypes
 from controller.commands.common import add_manifest_arguments, load, reconciler
 
 EXIT_NO_CHANGES, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
@@ -30,7 +31,7 @@ def register(sub: Any) -> None:
     )
     parser.add_argument(
         "--max-chars",
-        type=int,
+        type=argtypes.max_chars,
         default=65000,
         help="markdown size limit (GitHub comments hold 65,536 characters)",
     )
@@ -51,12 +52,15 @@ def run(args: argparse.Namespace) -> int:
 
         manifests = [e.manifest for e in snapshot.entries.values()]
         plan = apply_policy(plan, load_policy(Path(args.policy)), manifests)
+    visible = snapshot.config.plan.non_sensitive_environment_keys
     if args.format == "markdown":
         from controller.rendering.markdown import render_markdown
 
-        text = render_markdown(plan, max_chars=args.max_chars)
+        text = render_markdown(plan, max_chars=args.max_chars, visible_environment=visible)
     else:
-        text = render(plan, args.format, color=should_color(sys.stdout))
+        text = render(
+            plan, args.format, color=should_color(sys.stdout), visible_environment=visible
+        )
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
     if plan.has_errors:
         return EXIT_ERROR

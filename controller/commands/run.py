@@ -21,10 +21,15 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
+from controller.commands import argtypes
 from controller.commands.common import add_aws_arguments, git_revision
 from controller.core.outcomes import Outcome
+from controller.core.plans import EndpointPlan, Plan
 from controller.errors import ControllerError, Diagnostic
+from controller.service import tracing
 from controller.service.metrics import Metrics
+from controller.service.notifications.config import load_notifications
+from controller.service.notifications.delivery import Notifier
 from controller.service.ports import ElectorFactory, Source
 from controller.service.runner import Runner, RunnerConfig
 from controller.service.windows import WindowPolicy, load_windows
@@ -48,13 +53,19 @@ def register(sub: Any) -> None:
     _number(parser, "--resync-interval", 300.0, "seconds between full resyncs (drift, registry)")
     _number(parser, "--shutdown-timeout", 30.0, "seconds in-flight reconciles get on shutdown")
     parser.add_argument(
-        "--concurrency", type=int, default=8, help="endpoints reconciled at once (default: 8)"
+        "--concurrency",
+        type=argtypes.concurrency,
+        default=8,
+        help="endpoints reconciled at once (default: 8)",
     )
     parser.add_argument(
         "--http-host", default="127.0.0.1", help="bind address (default: %(default)s)"
     )
     parser.add_argument(
-        "--http-port", type=int, default=8080, help="probes, /metrics, /status; 0 = any free port"
+        "--http-port",
+        type=argtypes.port,
+        default=8080,
+        help="probes, /metrics, /status; 0 = any free port",
     )
     parser.add_argument("--lease-table", help="DynamoDB table for leader election (HA replicas)")
     parser.add_argument("--lease-name", default="sagemaker-gitops", help="lease item name")
@@ -67,17 +78,26 @@ def register(sub: Any) -> None:
     parser.add_argument(
         "--prune", action="store_true", help="delete owned endpoints whose manifests are gone"
     )
+    parser.add_argument(
+        "--notifications",
+        type=Path,
+        metavar="FILE",
+        help="YAML: Slack, webhook and GitHub commit-status sinks (docs/notifications.md)",
+    )
     add_aws_arguments(parser)
     parser.set_defaults(func=run)
 
 
 def _number(parser: argparse.ArgumentParser, flag: str, default: float, what: str) -> None:
-    parser.add_argument(flag, type=float, default=default, help=f"{what} (default: {default:g})")
+    parser.add_argument(
+        flag, type=argtypes.positive_seconds, default=default, help=f"{what} (default: {default:g})"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     config = _config(args)
     runner = build_runner(args, config)
+    tracing.setup_from_env()  # OTEL_EXPORTER_OTLP_ENDPOINT and the [otel] extra: spans
     stop = threading.Event()
     previous = _on_signals(lambda: stop.set())
     try:
@@ -85,10 +105,10 @@ def run(args: argparse.Namespace) -> int:
             runner.start()
         except OSError as e:
             raise ControllerError(f"cannot listen on {args.http_host}:{args.http_port}: {e}") from e
-        log.warning("running", http_port=runner.http_port, source=args.repo or str(args.manifests))
+        log.info("running", http_port=runner.http_port, source=args.repo or str(args.manifests))
         while not stop.wait(1.0):
             pass
-        log.warning("shutting down", timeout=config.shutdown_timeout)
+        log.info("shutting down", timeout=config.shutdown_timeout)
         return 0 if runner.stop() else 1
     finally:
         _restore_signals(previous)
@@ -154,6 +174,7 @@ def build_runner(args: argparse.Namespace, config: RunnerConfig) -> Runner[_Iden
         )
     )
     factory, leader_check = _election(args, clients)
+    notifier = _notifier(args.notifications, metrics)
     return Runner(
         reconciler,
         config,
@@ -163,7 +184,23 @@ def build_runner(args: argparse.Namespace, config: RunnerConfig) -> Runner[_Iden
         leader_check=leader_check,
         metrics=metrics,
         revision_of=git_revision if args.manifests is not None else None,
+        notifier=notifier,
+        render_plan=_plan_text,
     )
+
+
+def _plan_text(plan: EndpointPlan) -> str:
+    """One endpoint's last plan as `plan` prints it, for the status page's detail view."""
+    from controller.rendering.text import render_text
+
+    return render_text(Plan(endpoints=(plan,)))
+
+
+def _notifier(path: Path | None, metrics: Metrics) -> Notifier | None:
+    """Loaded before anything starts, so a bad file stops `run` with its `file:line:` errors."""
+    if path is None:
+        return None
+    return Notifier(load_notifications(path), observe=metrics.observe_notification)
 
 
 def _source(args: argparse.Namespace) -> Source | None:
@@ -249,6 +286,12 @@ class _Identified:
     def labels(self, key: str) -> Mapping[str, str]:
         entry = self.inner.entry(key)
         return dict(entry.manifest.metadata.labels) if entry is not None else {}
+
+    def weights(self, key: str) -> Mapping[str, float]:
+        """Desired traffic weight per variant (statuses.Weighted: the status page shows it)."""
+        entry = self.inner.entry(key)
+        variants = entry.manifest.spec.variants if entry is not None else []
+        return {v.name: v.initial_weight for v in variants}
 
 
 class _ServiceReconciler:

@@ -1,4 +1,11 @@
-"""`status`: per endpoint, is it in sync, how healthy, at which revision, and the last error."""
+"""`status`: per endpoint, is it in sync, how healthy, at which revision, and the last error.
+
+The exit code makes it a CI or monitoring check: 0 every endpoint is in sync and healthy (or
+suspended on purpose), 1 an error (a manifest that does not load, an endpoint that cannot be
+planned or applied: unknown version, failed rollout, Failed endpoint, unreadable state), 3 no
+error but not settled (out of sync, orphaned, progressing, degraded, missing). 2 stays argparse's
+usage error.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +16,24 @@ from typing import Any
 
 from controller.commands.common import add_manifest_arguments, load, reconciler
 from controller.core.health import component_health
-from controller.core.plans import ComponentRow, EndpointPlan, Plan, Status
+from controller.core.plans import ComponentRow, EndpointPlan, Health, Plan, Status
+from controller.service.conditions import conditions
+
+EXIT_OK, EXIT_ERROR, EXIT_UNSETTLED = 0, 1, 3
+SETTLED_SYNC = ("Synced", "Suspended")
 
 
 def register(sub: Any) -> None:
     parser = sub.add_parser("status", help="per endpoint: synced?, health, revision, last error")
     add_manifest_arguments(parser)
-    parser.add_argument("--format", choices=("table", "json"), default="table")
+    parser.add_argument(
+        "--output",
+        "--format",
+        dest="format",
+        choices=("table", "json"),
+        default="table",
+        help="json includes kstatus conditions (Ready/Reconciling/Stalled) per endpoint",
+    )
     parser.set_defaults(func=run)
 
 
@@ -33,6 +51,7 @@ def _row(e: EndpointPlan) -> dict[str, Any]:
     else:
         sync = "Synced" if not e.actions else "OutOfSync"
     error = e.errors[0] if e.errors else ""
+    reason = e.error_reason or ("Orphaned" if e.manifest is None else sync)
     row: dict[str, Any] = {
         "endpoint": e.name,
         "region": e.region,
@@ -41,6 +60,7 @@ def _row(e: EndpointPlan) -> dict[str, Any]:
         "revision": (e.revision or "")[:12],
         "manifest": e.manifest or "",
         "error": error,
+        "conditions": conditions(sync, e.health.value, reason, error or e.held or "", e.revision),
     }
     if e.components:
         row["components"] = [_component(c) for c in e.components]
@@ -69,13 +89,23 @@ def _component_line(c: dict[str, Any]) -> str:
     return line + (f" ({c['message']})" if c["message"] else "")
 
 
+def exit_code(table: list[dict[str, Any]], load_errors: int) -> int:
+    """EXIT_ERROR over EXIT_UNSETTLED over EXIT_OK; see the module docstring."""
+    if load_errors or any(r["sync"] == "Error" for r in table):
+        return EXIT_ERROR
+    unsettled = [
+        r for r in table if r["sync"] not in SETTLED_SYNC or r["health"] != Health.HEALTHY.value
+    ]
+    return EXIT_UNSETTLED if unsettled else EXIT_OK
+
+
 def run(args: argparse.Namespace) -> int:
     rec = reconciler(args, read_only=True)
     plan = rec.plan(load(rec, args))
     table = rows(plan)
     if args.format == "json":
         print(json.dumps({"endpoints": table}, indent=2))
-        return 0
+        return exit_code(table, len(plan.errors))
     headers = ["endpoint", "region", "sync", "health", "revision", "error"]
     widths = {h: max([len(h)] + [len(str(r[h])) for r in table]) for h in headers[:-1]}
     print("  ".join(h.upper().ljust(widths.get(h, 0)) for h in headers).rstrip())
@@ -85,4 +115,4 @@ def run(args: argparse.Namespace) -> int:
             print(_component_line(component))
     for diagnostic in plan.errors:
         print(f"error: {diagnostic}", file=sys.stderr)
-    return 0
+    return exit_code(table, len(plan.errors))

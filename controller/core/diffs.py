@@ -122,9 +122,9 @@ def _blocking_problem(
         )
     if live.status == "Failed" and not options.recreate_failed:
         return "EndpointFailed", (
-            f"endpoint is Failed: {live.failure_reason or 'no reason given'}. SageMaker can "
-            "only delete a Failed endpoint; re-run apply with --recreate-failed to delete "
-            "and create it again"
+            f"endpoint is Failed: {_sentence(live.failure_reason) or 'no reason given'}. "
+            "SageMaker can only delete a Failed endpoint; re-run apply with --recreate-failed "
+            "to delete and create it again"
         )
     if live.status in ("UpdateRollbackFailed", "OutOfService"):
         return "NeedsAttention", (
@@ -135,10 +135,15 @@ def _blocking_problem(
     if failed_rollout and attempted == desired.config_name and live.status not in BUSY:
         return "RolloutFailed", (
             f"rollout of {desired.config_name} failed and was rolled back to "
-            f"{live.config_name}: {live.failure_reason}. It is not retried until the "
+            f"{live.config_name}: {_sentence(live.failure_reason)}. It is not retried until the "
             "manifest or the registry changes"
         )
     return None
+
+
+def _sentence(reason: str) -> str:
+    """SageMaker's FailureReason without its closing period, to be followed by our own."""
+    return reason.rstrip().rstrip(".")
 
 
 def with_components(

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from controller.core.naming import content_hash
 from controller.errors import Diagnostic
 from controller.manifests.loading import LoadedManifest, LoadResult
+from controller.manifests.repoconfig import RepoConfig
 
 
 def endpoint_key(region: str, name: str) -> str:
@@ -31,21 +32,42 @@ class Snapshot:
     diagnostics: Sequence[Diagnostic]
     entries: dict[str, LoadedManifest] = field(default_factory=dict)
     files: tuple[str, ...] = ()
+    config: RepoConfig = field(default_factory=RepoConfig)
+    """The manifest root's ``.sagemaker-gitops.yaml`` (defaults when there is none)."""
 
     @classmethod
     def build(
         cls, result: LoadResult, revision: str | None, default_region: Callable[[], str]
     ) -> Snapshot:
-        entries: dict[str, LoadedManifest] = {}
+        """Key every manifest by region and name, the default region filled in.
+
+        Loading already refuses two manifests with the same name and the same ``spec.region``;
+        only here, with the default region known, can one with ``spec.region: us-east-1`` and
+        one without it (deploying to us-east-1 by default) be seen to name the same endpoint.
+        Both are then left out and reported, as loading does: deploying either would let the
+        other's changes be silently lost.
+        """
+        groups: dict[str, list[LoadedManifest]] = {}
         region: str | None = None
         for loaded in result.manifests:
             if loaded.manifest.spec.region is None and region is None:
                 region = default_region()
-            key = endpoint_key(
-                loaded.manifest.spec.region or region or "", loaded.manifest.metadata.name
-            )
-            entries[key] = loaded
-        return cls(revision, result.ok, tuple(result.diagnostics), entries, tuple(result.files))
+            where = loaded.manifest.spec.region or region or ""
+            # SageMaker endpoint names are case-insensitive within an account and region.
+            key = endpoint_key(where, loaded.manifest.metadata.name.lower())
+            groups.setdefault(key, []).append(loaded)
+        entries: dict[str, LoadedManifest] = {}
+        problems: list[Diagnostic] = []
+        for group in groups.values():
+            if len(group) == 1:
+                only = group[0]
+                where = only.manifest.spec.region or region or ""
+                entries[endpoint_key(where, only.manifest.metadata.name)] = only
+            else:
+                problems.extend(_defined_twice(group, region or ""))
+        diagnostics = (*result.diagnostics, *problems)
+        ok = result.ok and not problems
+        return cls(revision, ok, diagnostics, entries, tuple(result.files), result.config)
 
     def keys(self) -> list[str]:
         return sorted(self.entries)
@@ -65,3 +87,22 @@ class Snapshot:
 
     def regions(self) -> set[str]:
         return {split_key(k)[0] for k in self.entries}
+
+
+def _defined_twice(group: Sequence[LoadedManifest], default_region: str) -> list[Diagnostic]:
+    """One diagnostic per manifest of an endpoint defined more than once, naming the others."""
+    problems = []
+    for entry in group:
+        shown = entry.shown or entry.source
+        others = ", ".join(
+            f"{o.shown or o.source}:{o.name_line or o.line}" for o in group if o is not entry
+        )
+        if entry.manifest.spec.region is None:
+            where = f"the default region {default_region}"
+        else:
+            where = f"region {entry.manifest.spec.region}"
+        message = (
+            f"endpoint {entry.manifest.metadata.name!r} in {where} is also defined at {others}"
+        )
+        problems.append(Diagnostic(shown, entry.name_line or entry.line, "metadata.name", message))
+    return problems

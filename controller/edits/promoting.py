@@ -30,6 +30,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from controller.aws import registry
 from controller.core.packages import PackageVersion
 from controller.errors import ControllerError, Diagnostic, ManifestError, ResolutionError
+from controller.manifests import files as manifest_files
 from controller.manifests import yamlpos
 from controller.manifests.loading import LoadedManifest, render_path
 from controller.manifests.models import RegistryModel
@@ -61,6 +62,7 @@ class ManifestFile:
     shown: str  # as printed in diffs and commit bodies
     text: str
     refs: tuple[VersionRef, ...]
+    root: Path | None = None  # the manifest root (-m); writes never land outside it
 
 
 @dataclass(frozen=True)
@@ -201,11 +203,26 @@ def collect(
     for source, items in sorted(by_source.items()):
         path = root / source
         shown = f"{shown_root.rstrip('/')}/{source}" if shown_root not in ("", ".") else source
-        text = path.read_bytes().decode("utf-8")
+        _check_inside(path, root, shown)
+        text = manifest_files.read_text(path, shown)
+        if isinstance(text, Diagnostic):
+            raise ManifestError([text])
         refs = find_refs(text, shown, items, group)
         if refs:
-            files.append(ManifestFile(path=path, shown=shown, text=text, refs=tuple(refs)))
+            files.append(ManifestFile(path, shown, text, tuple(refs), root))
     return files
+
+
+def _check_inside(path: Path, root: Path, shown: str) -> None:
+    """Refuse a file whose real location is outside the manifest root (a symlink out of it).
+
+    Loading already refuses to read such a file; checked again right before writing, because
+    the rewrite replaces the symlink's target, which may be any file the user can write.
+    """
+    real = os.path.realpath(path)
+    if not manifest_files.inside(real, os.path.realpath(root)):
+        message = f"resolves to {real}, outside the manifest root; refusing to write it"
+        raise ManifestError([Diagnostic(shown, None, "", message)])
 
 
 def mixed_versions(files: Sequence[ManifestFile]) -> list[str]:
@@ -319,6 +336,8 @@ def promote_files(files: Sequence[ManifestFile], group: str, target: int) -> Pro
 def write(promotion: Promotion) -> None:
     """Replace each file atomically (a crash leaves the old or the new text, never half)."""
     for edit in promotion.edits:
+        if edit.file.root is not None:
+            _check_inside(edit.file.path, edit.file.root, edit.file.shown)
         target = edit.file.path.resolve()
         handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
         try:

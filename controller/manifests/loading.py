@@ -13,25 +13,38 @@ and plans, independent of where the command was started.
 
 from __future__ import annotations
 
-import difflib
-import json
-import os
-import re
-import types
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Union, get_args, get_origin
+from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from controller.errors import Diagnostic, ManifestError
+from controller.manifests import files as files_mod
 from controller.manifests import rules, yamlpos
+from controller.manifests.files import MAX_BYTES, SUFFIXES
+from controller.manifests.files import ManifestFile as _File
+from controller.manifests.messages import describe, diagnostic, render_path, strip_tags
 from controller.manifests.models import API_VERSION, EndpointManifest
+from controller.manifests.repoconfig import LoadedConfig, RepoConfig, load_repo_config
 
-MAX_BYTES = 1024 * 1024
-"""Larger files are refused: a manifest is a few KiB; a huge file is a mistake or an attack."""
-SUFFIXES = (".yaml", ".yml")
+__all__ = [
+    "MAX_BYTES",
+    "MAX_PROBLEMS_PER_FILE",
+    "SUFFIXES",
+    "LoadResult",
+    "LoadedManifest",
+    "ParseCache",
+    "describe",
+    "load_manifests",
+    "render_path",
+    "strip_tags",
+]
+
+MAX_PROBLEMS_PER_FILE = 100
+"""Problems reported per file; past that, one line says how many more there are, so a
+generated or hostile file cannot flood a terminal or a PR comment."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +58,10 @@ class LoadedManifest:
     """1-based line where the document's content starts."""
     document: int
     """0-based index of the document in its file."""
+    shown: str = ""
+    """The file as shown to a user (see `Diagnostic.file`); `source` when not known."""
+    name_line: int = 0
+    """1-based line of ``metadata.name``; `line` when not known."""
 
 
 @dataclass
@@ -56,11 +73,20 @@ class LoadResult:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     """Every manifest file read (relative to `root`, posix), including broken ones."""
+    warnings: list[Diagnostic] = field(default_factory=list)
+    """Paths skipped (FIFOs, devices, symlinked directories); already logged as warnings."""
+    repo_config: LoadedConfig = field(default_factory=LoadedConfig)
+    """The root's ``.sagemaker-gitops.yaml`` (defaults when absent); its problems are in
+    `diagnostics` too."""
     _sources: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def ok(self) -> bool:
         return not self.diagnostics
+
+    @property
+    def config(self) -> RepoConfig:
+        return self.repo_config.config
 
     def raise_for_errors(self) -> None:
         if self.diagnostics:
@@ -69,13 +95,6 @@ class LoadResult:
     def source_of(self, diagnostic: Diagnostic) -> str:
         """The root-relative path for a diagnostic's file (for the JSON plan), else its file."""
         return self._sources.get(diagnostic.file, diagnostic.file)
-
-
-@dataclass(frozen=True)
-class _File:
-    path: Path
-    shown: str
-    source: str
 
 
 @dataclass(frozen=True)
@@ -98,14 +117,14 @@ class ParseCache:
     def load(
         self, file: _File, used: dict[tuple[str, str, str], Any]
     ) -> tuple[list[_Valid], list[Diagnostic]]:
-        text, unreadable = _read(file)
-        if text is None:
-            return [], [unreadable or Diagnostic(file.shown, None, "", "cannot read file")]
+        text = files_mod.read_text(file.path, file.shown)
+        if isinstance(text, Diagnostic):
+            return [], [text]
         key = (file.shown, file.source, text)
         hit = self._items.get(key)
         if hit is None:
             problems: list[Diagnostic] = []
-            hit = (_parse_file(file, text, problems), problems)
+            hit = (_parse_file(file, text, problems), _capped(problems, file.shown))
         used[key] = hit
         return hit
 
@@ -117,98 +136,39 @@ def load_manifests(
     paths: Sequence[Path | str], *, root: Path | None = None, cache: ParseCache | None = None
 ) -> LoadResult:
     """Load every manifest under `paths` (files or directories); see the module docstring."""
-    base = _root_for(paths, root)
+    base = files_mod.root_for(paths, root)
     result = LoadResult(root=base)
-    files = _discover(paths, base, result.diagnostics)
+    found = files_mod.discover(paths, base)
+    result.diagnostics.extend(found.problems)
+    result.warnings.extend(found.warnings)
+    result.repo_config = load_repo_config(base)
+    result.diagnostics.extend(result.repo_config.problems)
     valid: list[_Valid] = []
     cache = cache or ParseCache()
     used: dict[tuple[str, str, str], Any] = {}
-    for file in files:
+    for file in found.files:
         result.files.append(file.source)
         result._sources[file.shown] = file.source
-        found, problems = cache.load(file, used)
-        valid.extend(found)
+        manifests, problems = cache.load(file, used)
+        valid.extend(manifests)
         result.diagnostics.extend(problems)
     cache.keep_only(used)
     duplicated = _duplicate_names(valid, result.diagnostics)
     result.manifests = [v.loaded for v in valid if id(v) not in duplicated]
-    order = {file.shown: index for index, file in enumerate(files)}
+    order = {file.shown: index for index, file in enumerate(found.files)}
     result.diagnostics.sort(key=lambda d: (order.get(d.file, -1), d.line or 0))
     return result
 
 
-def _root_for(paths: Sequence[Path | str], root: Path | None) -> Path:
-    if root is not None:
-        return Path(os.path.abspath(root))
-    bases = [os.path.abspath(p if Path(p).is_dir() else Path(p).parent) for p in paths]
-    return Path(os.path.commonpath(bases)) if bases else Path.cwd()
-
-
-def _discover(paths: Sequence[Path | str], root: Path, problems: list[Diagnostic]) -> list[_File]:
-    """Files to read, deduplicated (a file named and inside a named directory counts once)."""
-    found: dict[str, _File] = {}
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            candidates = list(_walk(path, problems))
-        elif path.is_file():
-            candidates = [path]
-        else:
-            what = "not a regular file" if path.exists() else "no such file or directory"
-            problems.append(Diagnostic(_shown(path), None, "", what))
-            continue
-        for candidate in candidates:
-            found.setdefault(os.path.realpath(candidate), _make_file(candidate, root))
-    return sorted(found.values(), key=lambda f: f.source)
-
-
-def _walk(directory: Path, problems: list[Diagnostic]) -> Iterator[Path]:
-    """``*.yaml``/``*.yml`` below `directory`, skipping hidden entries such as ``.git``."""
-
-    def unreadable(error: OSError) -> None:
-        shown = _shown(Path(error.filename or directory))
-        problems.append(Diagnostic(shown, None, "", f"cannot read directory: {error.strerror}"))
-
-    for current, dirnames, filenames in os.walk(directory, onerror=unreadable):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for name in sorted(filenames):
-            if name.endswith(SUFFIXES) and not name.startswith("."):
-                yield Path(current) / name
-
-
-def _make_file(path: Path, root: Path) -> _File:
-    absolute = Path(os.path.abspath(path))
-    try:
-        source = absolute.relative_to(root).as_posix()
-    except ValueError:
-        source = path.as_posix()
-    return _File(path=path, shown=_shown(path), source=source)
-
-
-def _shown(path: Path) -> str:
-    """The path as a user should see it: relative to the current directory when inside it."""
-    try:
-        return Path(os.path.abspath(path)).relative_to(Path.cwd()).as_posix()
-    except (ValueError, OSError):
-        return path.as_posix()
-
-
-def _read(file: _File) -> tuple[str | None, Diagnostic | None]:
-    try:
-        with file.path.open("rb") as handle:
-            raw = handle.read(MAX_BYTES + 1)
-    except OSError as e:
-        return None, Diagnostic(file.shown, None, "", f"cannot read file: {e.strerror or e}")
-    if len(raw) > MAX_BYTES:
-        message = "file is larger than 1 MiB; refusing to load it (a manifest is a few KiB)"
-        return None, Diagnostic(file.shown, 1, "", message)
-    try:
-        return raw.decode("utf-8"), None
-    except UnicodeDecodeError as e:
-        prefix = raw[: e.start].decode("utf-8")
-        line = yamlpos.line_at(prefix, len(prefix))
-        message = f"file is not UTF-8 text (byte 0x{raw[e.start]:02x} cannot be decoded)"
-        return None, Diagnostic(file.shown, line, "", message)
+def _capped(problems: list[Diagnostic], shown: str) -> list[Diagnostic]:
+    if len(problems) <= MAX_PROBLEMS_PER_FILE:
+        return problems
+    ordered = sorted(problems, key=lambda d: d.line or 0)
+    more = len(problems) - MAX_PROBLEMS_PER_FILE
+    message = f"... and {more} more problem(s) in this file not shown"
+    # At the first line left out, so it sorts after every problem shown.
+    last = Diagnostic(shown, ordered[MAX_PROBLEMS_PER_FILE].line, "", message)
+    return [*ordered[:MAX_PROBLEMS_PER_FILE], last]
 
 
 def _parse_file(file: _File, text: str, problems: list[Diagnostic]) -> list[_Valid]:
@@ -222,8 +182,10 @@ def _parse_file(file: _File, text: str, problems: list[Diagnostic]) -> list[_Val
         manifest, found = _check_document(document, file.shown)
         problems.extend(found)
         if manifest is not None and document.clean:
-            loaded = LoadedManifest(manifest, file.source, document.line, document.index)
             name_line = yamlpos.line_of(document.node, ("metadata", "name"))
+            loaded = LoadedManifest(
+                manifest, file.source, document.line, document.index, file.shown, name_line
+            )
             valid.append(_Valid(loaded, file.shown, name_line))
     return valid
 
@@ -248,19 +210,20 @@ def _check_document(
     try:
         manifest = EndpointManifest.model_validate(data)
     except ValidationError as e:
-        return None, [_from_pydantic(error, document, shown) for error in e.errors()]
+        errors = e.errors()
+        # Translating an error looks up its line: bound the work for a document that is
+        # nothing but errors (thousands of unknown keys) to what can be shown.
+        found = [diagnostic(error, document, shown) for error in errors[:MAX_PROBLEMS_PER_FILE]]
+        if len(errors) > MAX_PROBLEMS_PER_FILE:
+            more = len(errors) - MAX_PROBLEMS_PER_FILE
+            message = f"... and {more} more problem(s) in this document not shown"
+            found.append(Diagnostic(shown, document.line, "", message))
+        return None, found
     found = [
         Diagnostic(shown, yamlpos.line_of(document.node, loc), render_path(loc), message)
         for loc, message in rules.problems(manifest.spec)
     ]
     return (None, found) if found else (manifest, [])
-
-
-def _from_pydantic(error: Any, document: yamlpos.Document, shown: str) -> Diagnostic:
-    raw_loc = tuple(error["loc"])
-    loc = strip_tags(raw_loc)
-    line = yamlpos.line_of(document.node, loc)
-    return Diagnostic(shown, line, render_path(loc), describe(error, raw_loc))
 
 
 def _kind_of(value: object) -> str:
@@ -294,124 +257,3 @@ def _duplicate_names(valid: list[_Valid], problems: list[Diagnostic]) -> set[int
             message = f"endpoint {name!r} in {where} is also defined at {others}"
             problems.append(Diagnostic(entry.shown, entry.name_line, "metadata.name", message))
     return duplicated
-
-
-# Translating pydantic errors into messages a manifest author understands.
-
-_TAGS = ("RegistryModel", "ImageModel")
-"""Discriminator tags pydantic puts in locs; they are class names, not anything the user wrote."""
-_PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
-_SCALARS = (str, int, float, bool, type(None))
-
-
-def strip_tags(loc: tuple[Any, ...]) -> yamlpos.Loc:
-    """`loc` without the ModelSource discriminator tags, which only ever follow ``model``."""
-    kept: list[str | int] = []
-    for index, part in enumerate(loc):
-        if part in _TAGS and index > 0 and loc[index - 1] == "model":
-            continue
-        kept.append(part)
-    return tuple(kept)
-
-
-def render_path(loc: yamlpos.Loc) -> str:
-    """``spec.variants[0].instanceType``; keys that are not plain words in ``["..."]``."""
-    out = ""
-    for part in loc:
-        if part == "[key]":
-            continue
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif _PLAIN_KEY.match(part):
-            out += f".{part}" if out else part
-        else:
-            out += f"[{json.dumps(part)}]"
-    return out
-
-
-def describe(error: Any, raw_loc: tuple[Any, ...]) -> str:
-    """A readable message for one pydantic error (`raw_loc` still has its tags)."""
-    kind: str = error["type"]
-    ctx: dict[str, Any] = error.get("ctx") or {}
-    value = error.get("input")
-    if kind == "missing":
-        message = "required field is missing"
-    elif kind == "extra_forbidden":
-        message = _unknown_field(raw_loc)
-    elif kind in ("value_error", "assertion_error"):
-        message = str(ctx.get("error") or error["msg"])
-    elif kind == "literal_error":
-        message = f"must be {ctx.get('expected', '?')} (got {_show(value)})"
-    elif kind == "string_pattern_mismatch":
-        message = f"{_show(value)} does not match the pattern {ctx.get('pattern')}"
-    elif kind in ("model_type", "dict_type", "model_attributes_type"):
-        message = f"expected a mapping (key: value), got {_show(value)}"
-    elif kind == "list_type":
-        message = f"expected a list, got {_show(value)}"
-    elif kind == "string_type" and isinstance(value, int | float | bool):
-        message = f"expected a string, got {_show(value)} (quote it in YAML)"
-    else:
-        message = str(error["msg"])
-        if isinstance(value, _SCALARS):
-            message += f" (got {_show(value)})"
-    return f"key {message}" if raw_loc and raw_loc[-1] == "[key]" else message
-
-
-def _show(value: object) -> str:
-    if isinstance(value, str):
-        text = repr(value)  # single quotes, like pydantic's own lists of allowed values
-    elif isinstance(value, _SCALARS):
-        text = json.dumps(value, default=str)
-    elif isinstance(value, list):
-        return "a list"
-    elif isinstance(value, dict):
-        return "a mapping"
-    else:
-        text = str(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _unknown_field(raw_loc: tuple[Any, ...]) -> str:
-    model = _model_at(raw_loc[:-1])
-    if model is None:
-        return "unknown field"
-    allowed = [info.alias or name for name, info in model.model_fields.items()]
-    hint = difflib.get_close_matches(str(raw_loc[-1]), allowed, n=1)
-    guess = f", did you mean {hint[0]}?" if hint else ""
-    return f"unknown field{guess} (allowed: {', '.join(allowed)})"
-
-
-def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
-    """The pydantic model a (tagged) loc points into, found by following field annotations."""
-    current: list[Any] = [EndpointManifest]
-    for part in loc:
-        current = [child for annotation in current for child in _step(annotation, part)]
-    models = [t for a in current for t in _flatten(a) if _is_model(t)]
-    return models[0] if models else None
-
-
-def _step(annotation: Any, part: Any) -> Iterator[Any]:
-    for option in _flatten(annotation):
-        if _is_model(option):
-            if part == option.__name__:
-                yield option  # a discriminator tag selects this branch of the union
-            for name, info in option.model_fields.items():
-                if part in (name, info.alias):
-                    yield info.annotation
-        elif get_origin(option) is list and isinstance(part, int):
-            yield get_args(option)[0]
-        elif get_origin(option) is dict:
-            yield get_args(option)[1]
-
-
-def _flatten(annotation: Any) -> list[Any]:
-    origin = get_origin(annotation)
-    if origin is Annotated:
-        return _flatten(get_args(annotation)[0])
-    if origin in (Union, types.UnionType):
-        return [t for arg in get_args(annotation) for t in _flatten(arg)]
-    return [annotation]
-
-
-def _is_model(annotation: Any) -> bool:
-    return isinstance(annotation, type) and issubclass(annotation, BaseModel)

@@ -7,7 +7,9 @@ Field docstrings flow into the JSON Schema in `schemas/` that editors use.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+import math
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     AfterValidator,
@@ -15,10 +17,13 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    ModelWrapValidatorHandler,
     Tag,
+    ValidationError,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from controller.manifests import botocore_model as api
 
@@ -89,6 +94,92 @@ class Strict(BaseModel):
     )
 
 
+Rule = Callable[[Mapping[str, Any]], None]
+"""A cross-field rule: raises ValueError (the message a user sees) when the raw input breaks it."""
+
+
+class Checked(Strict):
+    """A model with rules across its fields, reported together with its field errors.
+
+    Pydantic runs an "after" model validator only once every field is valid, so a file would
+    show its errors in stages: fix a field, and a cross-field error appears. Here each model's
+    wrap validator passes its rules to `validate_with_rules`: they read the raw input (skipping
+    what is absent or not yet of the right type), every rule runs, and the messages they raise
+    join the field errors in one `ValidationError`.
+    """
+
+    @classmethod
+    def raw(cls, data: Mapping[str, Any], name: str) -> Any:
+        """The raw value of field `name` (by alias or name), None when absent."""
+        alias = cls.model_fields[name].alias or name
+        return data.get(alias, data.get(name))
+
+    @classmethod
+    def validate_with_rules(
+        cls, data: Any, handler: ModelWrapValidatorHandler[Self], *rules: Rule
+    ) -> Self:
+        problems = _broken(rules, data) if isinstance(data, Mapping) else []
+        errors: list[InitErrorDetails] = []
+        try:
+            model = handler(data)
+        except ValidationError as e:
+            if not problems:
+                raise
+            errors = [_again(error) for error in e.errors()]
+        errors += [_value_error((), message, data) for message in problems]
+        if errors:
+            raise ValidationError.from_exception_data(cls.__name__, errors)
+        return model
+
+
+def _broken(rules: tuple[Rule, ...], data: Mapping[str, Any]) -> list[str]:
+    problems = []
+    for rule in rules:
+        try:
+            rule(data)
+        except ValueError as e:
+            problems.append(str(e))
+    return problems
+
+
+def _again(error: Any) -> InitErrorDetails:
+    """An error pydantic reported, in the form that builds a new `ValidationError`."""
+    if error["type"] in ("value_error", "assertion_error"):
+        # Their context (the exception) is not always kept; the message is what matters.
+        return _value_error(
+            error["loc"], error["msg"].removeprefix("Value error, "), error["input"]
+        )
+    details: InitErrorDetails = {
+        "type": error["type"],
+        "loc": error["loc"],
+        "input": error["input"],
+    }
+    if "ctx" in error:
+        details["ctx"] = error["ctx"]
+    return details
+
+
+def _value_error(loc: tuple[str | int, ...], message: str, data: Any) -> InitErrorDetails:
+    # The message goes in as a value, not as the template: it may contain braces.
+    error = PydanticCustomError("value_error", "{message}", {"message": message})
+    return {"type": error, "loc": loc, "input": data}
+
+
+def _integer(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _number(value: Any) -> float | None:
+    """`value` as pydantic's lax float would take it, or None when it would not."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
 class RegistryModel(Strict):
     """A Model Registry version: the controller resolves it and deploys it by package ARN."""
 
@@ -124,7 +215,7 @@ ModelSource = Annotated[
 ]
 
 
-class Serverless(Strict):
+class Serverless(Checked):
     """Serverless inference settings (ProductionVariantServerlessConfig)."""
 
     memory_size_in_mb: int = Field(alias="memorySizeInMB", ge=1024, le=6144, multiple_of=1024)
@@ -134,11 +225,16 @@ class Serverless(Strict):
     provisioned_concurrency: int | None = Field(default=None, ge=1, le=200)
     """Pre-warmed concurrency; at most maxConcurrency."""
 
-    @model_validator(mode="after")
-    def _provisioned_within_max(self) -> Serverless:
-        if self.provisioned_concurrency and self.provisioned_concurrency > self.max_concurrency:
-            raise ValueError("provisionedConcurrency must not exceed maxConcurrency")
-        return self
+    @model_validator(mode="wrap")
+    @classmethod
+    def _rules(cls, data: Any, handler: ModelWrapValidatorHandler[Serverless]) -> Serverless:
+        def provisioned_within_max(raw: Mapping[str, Any]) -> None:
+            provisioned = _integer(cls.raw(raw, "provisioned_concurrency"))
+            most = _integer(cls.raw(raw, "max_concurrency"))
+            if provisioned is not None and most is not None and provisioned > most:
+                raise ValueError("provisionedConcurrency must not exceed maxConcurrency")
+
+        return cls.validate_with_rules(data, handler, provisioned_within_max)
 
 
 class ScaleInPolicy(Strict):
@@ -149,7 +245,7 @@ class ScaleInPolicy(Strict):
     """IDLE_RELEASE or CONSOLIDATION (ManagedInstanceScalingScaleInStrategy)."""
 
 
-class ManagedInstanceScaling(Strict):
+class ManagedInstanceScaling(Checked):
     """Instance scaling SageMaker manages for a variant hosting inference components."""
 
     min_instance_count: int = Field(ge=0)
@@ -159,11 +255,18 @@ class ManagedInstanceScaling(Strict):
     scale_in_policy: ScaleInPolicy | None = None
     """How instances are released when copies scale in."""
 
-    @model_validator(mode="after")
-    def _min_within_max(self) -> ManagedInstanceScaling:
-        if self.min_instance_count > self.max_instance_count:
-            raise ValueError("minInstanceCount must not exceed maxInstanceCount")
-        return self
+    @model_validator(mode="wrap")
+    @classmethod
+    def _rules(
+        cls, data: Any, handler: ModelWrapValidatorHandler[ManagedInstanceScaling]
+    ) -> ManagedInstanceScaling:
+        def min_within_max(raw: Mapping[str, Any]) -> None:
+            least = _integer(cls.raw(raw, "min_instance_count"))
+            most = _integer(cls.raw(raw, "max_instance_count"))
+            if least is not None and most is not None and least > most:
+                raise ValueError("minInstanceCount must not exceed maxInstanceCount")
+
+        return cls.validate_with_rules(data, handler, min_within_max)
 
 
 class RoutingConfig(Strict):
@@ -173,7 +276,7 @@ class RoutingConfig(Strict):
     """LEAST_OUTSTANDING_REQUESTS or RANDOM."""
 
 
-class Variant(Strict):
+class Variant(Checked):
     """One production variant: a model and the capacity that serves it, or (without a model)
     instances that host inference components."""
 
@@ -197,21 +300,29 @@ class Variant(Strict):
     routing_config: RoutingConfig | None = None
     """Request routing for a variant hosting inference components (no model)."""
 
-    @model_validator(mode="after")
-    def _one_capacity_kind(self) -> Variant:
-        if (self.instance_type is None) == (self.serverless is None):
-            raise ValueError("set exactly one of instanceType or serverless")
-        if self.serverless and (self.initial_instance_count or self.volume_size_in_gb):
-            raise ValueError("initialInstanceCount and volumeSizeInGB need instanceType")
-        if self.model is None and self.serverless is not None:
-            raise ValueError("a variant hosting inference components needs instanceType")
-        hosting = self.managed_instance_scaling or self.routing_config
-        if self.model is not None and hosting:
-            raise ValueError(
-                "managedInstanceScaling and routingConfig are for variants hosting inference "
-                "components (without a model)"
-            )
-        return self
+    @model_validator(mode="wrap")
+    @classmethod
+    def _rules(cls, data: Any, handler: ModelWrapValidatorHandler[Variant]) -> Variant:
+        def one_capacity_kind(raw: Mapping[str, Any]) -> None:
+            serverless = cls.raw(raw, "serverless") is not None
+            if (cls.raw(raw, "instance_type") is None) != serverless:
+                raise ValueError("set exactly one of instanceType or serverless")
+            sized = ("initial_instance_count", "volume_size_in_gb")
+            if serverless and any(cls.raw(raw, name) for name in sized):
+                raise ValueError("initialInstanceCount and volumeSizeInGB need instanceType")
+
+        def hosting_needs_no_model(raw: Mapping[str, Any]) -> None:
+            has_model = cls.raw(raw, "model") is not None
+            if not has_model and cls.raw(raw, "serverless") is not None:
+                raise ValueError("a variant hosting inference components needs instanceType")
+            hosting = ("managed_instance_scaling", "routing_config")
+            if has_model and any(cls.raw(raw, name) is not None for name in hosting):
+                raise ValueError(
+                    "managedInstanceScaling and routingConfig are for variants hosting "
+                    "inference components (without a model)"
+                )
+
+        return cls.validate_with_rules(data, handler, one_capacity_kind, hosting_needs_no_model)
 
     @property
     def instance_count(self) -> int | None:
@@ -230,7 +341,7 @@ class CapacitySize(Strict):
     """Instances, or percent of capacity."""
 
 
-class TrafficRouting(Strict):
+class TrafficRouting(Checked):
     """How blue/green shifts traffic (TrafficRoutingConfig)."""
 
     type: Literal["ALL_AT_ONCE", "CANARY", "LINEAR"]
@@ -242,13 +353,26 @@ class TrafficRouting(Strict):
     linear_step_size: CapacitySize | None = None
     """Size of each linear step (LINEAR only)."""
 
-    @model_validator(mode="after")
-    def _sizes_match_type(self) -> TrafficRouting:
-        if (self.type == "CANARY") != (self.canary_size is not None):
-            raise ValueError("canarySize is required for CANARY and only allowed there")
-        if (self.type == "LINEAR") != (self.linear_step_size is not None):
-            raise ValueError("linearStepSize is required for LINEAR and only allowed there")
-        return self
+    @model_validator(mode="wrap")
+    @classmethod
+    def _rules(
+        cls, data: Any, handler: ModelWrapValidatorHandler[TrafficRouting]
+    ) -> TrafficRouting:
+        # An unknown type is the type field's error, which says what is allowed.
+        known = ("ALL_AT_ONCE", "CANARY", "LINEAR")
+
+        def canary_size(raw: Mapping[str, Any]) -> None:
+            kind = cls.raw(raw, "type")
+            if kind in known and (kind == "CANARY") != (cls.raw(raw, "canary_size") is not None):
+                raise ValueError("canarySize is required for CANARY and only allowed there")
+
+        def linear_step_size(raw: Mapping[str, Any]) -> None:
+            kind = cls.raw(raw, "type")
+            step = cls.raw(raw, "linear_step_size")
+            if kind in known and (kind == "LINEAR") != (step is not None):
+                raise ValueError("linearStepSize is required for LINEAR and only allowed there")
+
+        return cls.validate_with_rules(data, handler, canary_size, linear_step_size)
 
 
 class BlueGreenUpdatePolicy(Strict):
@@ -289,7 +413,7 @@ class AutoRollbackConfiguration(Strict):
     """1 to 10 alarms."""
 
 
-class Deployment(Strict):
+class Deployment(Checked):
     """UpdateEndpoint DeploymentConfig: how a new EndpointConfig is rolled out."""
 
     blue_green_update_policy: BlueGreenUpdatePolicy | None = None
@@ -299,17 +423,21 @@ class Deployment(Strict):
     auto_rollback_configuration: AutoRollbackConfiguration | None = None
     """Alarms that roll back automatically."""
 
-    @model_validator(mode="after")
-    def _one_policy(self) -> Deployment:
-        if self.blue_green_update_policy and self.rolling_update_policy:
-            raise ValueError("set at most one of blueGreenUpdatePolicy or rollingUpdatePolicy")
-        return self
+    @model_validator(mode="wrap")
+    @classmethod
+    def _rules(cls, data: Any, handler: ModelWrapValidatorHandler[Deployment]) -> Deployment:
+        def one_policy(raw: Mapping[str, Any]) -> None:
+            policies = ("blue_green_update_policy", "rolling_update_policy")
+            if all(cls.raw(raw, name) is not None for name in policies):
+                raise ValueError("set at most one of blueGreenUpdatePolicy or rollingUpdatePolicy")
+
+        return cls.validate_with_rules(data, handler, one_policy)
 
 
 ComponentName = Annotated[str, _name("InferenceComponentName", "Inference component name")]
 
 
-class ComponentCompute(Strict):
+class ComponentCompute(Checked):
     """What one copy reserves on an instance (InferenceComponentComputeResourceRequirements)."""
 
     cpu_cores: float | None = Field(default=None, ge=0.25, allow_inf_nan=False)
@@ -321,11 +449,18 @@ class ComponentCompute(Strict):
     max_memory_mb: int | None = Field(default=None, ge=128)
     """Memory limit per copy in MB (MaxMemoryRequiredInMb)."""
 
-    @model_validator(mode="after")
-    def _max_not_below_min(self) -> ComponentCompute:
-        if self.max_memory_mb is not None and self.max_memory_mb < self.min_memory_mb:
-            raise ValueError("maxMemoryMb must not be below minMemoryMb")
-        return self
+    @model_validator(mode="wrap")
+    @classmethod
+    def _rules(
+        cls, data: Any, handler: ModelWrapValidatorHandler[ComponentCompute]
+    ) -> ComponentCompute:
+        def max_not_below_min(raw: Mapping[str, Any]) -> None:
+            least = _integer(cls.raw(raw, "min_memory_mb"))
+            most = _integer(cls.raw(raw, "max_memory_mb"))
+            if least is not None and most is not None and most < least:
+                raise ValueError("maxMemoryMb must not be below minMemoryMb")
+
+        return cls.validate_with_rules(data, handler, max_not_below_min)
 
 
 class ComponentStartup(Strict):
@@ -348,7 +483,14 @@ class ComponentBatchSize(Strict):
     """Copies, or percent of the copy count."""
 
 
-class ComponentRollingUpdate(Strict):
+def _batch(raw: Any) -> tuple[Any, int | None]:
+    """(type, value) of a raw ComponentBatchSize mapping; (None, None) when not one."""
+    if not isinstance(raw, Mapping):
+        return None, None
+    return raw.get("type"), _integer(raw.get("value"))
+
+
+class ComponentRollingUpdate(Checked):
     """How a component's copies are replaced (InferenceComponentRollingUpdatePolicy)."""
 
     maximum_batch_size: ComponentBatchSize
@@ -360,15 +502,22 @@ class ComponentRollingUpdate(Strict):
     rollback_maximum_batch_size: ComponentBatchSize | None = None
     """Batch size used when rolling back."""
 
-    @model_validator(mode="after")
-    def _percent_range(self) -> ComponentRollingUpdate:
-        batch = self.maximum_batch_size
-        if batch.type == "CAPACITY_PERCENT" and not 5 <= batch.value <= 50:
-            raise ValueError("a CAPACITY_PERCENT maximumBatchSize must be 5..50")
-        rollback = self.rollback_maximum_batch_size
-        if rollback and rollback.type == "CAPACITY_PERCENT" and rollback.value > 100:
-            raise ValueError("a CAPACITY_PERCENT rollbackMaximumBatchSize must be at most 100")
-        return self
+    @model_validator(mode="wrap")
+    @classmethod
+    def _rules(
+        cls, data: Any, handler: ModelWrapValidatorHandler[ComponentRollingUpdate]
+    ) -> ComponentRollingUpdate:
+        def percent_range(raw: Mapping[str, Any]) -> None:
+            kind, value = _batch(cls.raw(raw, "maximum_batch_size"))
+            if kind == "CAPACITY_PERCENT" and value is not None and not 5 <= value <= 50:
+                raise ValueError("a CAPACITY_PERCENT maximumBatchSize must be 5..50")
+
+        def rollback_percent(raw: Mapping[str, Any]) -> None:
+            kind, value = _batch(cls.raw(raw, "rollback_maximum_batch_size"))
+            if kind == "CAPACITY_PERCENT" and value is not None and value > 100:
+                raise ValueError("a CAPACITY_PERCENT rollbackMaximumBatchSize must be at most 100")
+
+        return cls.validate_with_rules(data, handler, percent_range, rollback_percent)
 
 
 class ComponentDeployment(Strict):
@@ -380,7 +529,7 @@ class ComponentDeployment(Strict):
     """Alarms that roll the update back automatically."""
 
 
-class InferenceComponent(Strict):
+class InferenceComponent(Checked):
     """One model hosted on a variant without a model, with its own copies and compute."""
 
     name: ComponentName
@@ -398,17 +547,28 @@ class InferenceComponent(Strict):
     deployment: ComponentDeployment | None = None
     """How updates of the model or compute roll out."""
 
-    @model_validator(mode="after")
-    def _batch_fits_copies(self) -> InferenceComponent:
-        policy = self.deployment.rolling_update_policy if self.deployment else None
-        if policy and policy.maximum_batch_size.type == "COPY_COUNT":
-            allowed = max(1, self.copies // 2)
-            if policy.maximum_batch_size.value > allowed:
+    @model_validator(mode="wrap")
+    @classmethod
+    def _rules(
+        cls, data: Any, handler: ModelWrapValidatorHandler[InferenceComponent]
+    ) -> InferenceComponent:
+        def batch_fits_copies(raw: Mapping[str, Any]) -> None:
+            copies = _integer(cls.raw(raw, "copies"))
+            copies = 1 if cls.raw(raw, "copies") is None else copies
+            deployment = cls.raw(raw, "deployment")
+            policy = (
+                deployment.get("rollingUpdatePolicy") if isinstance(deployment, Mapping) else None
+            )
+            if not isinstance(policy, Mapping) or copies is None:
+                return
+            kind, value = _batch(policy.get("maximumBatchSize"))
+            if kind == "COPY_COUNT" and value is not None and value > max(1, copies // 2):
                 raise ValueError(
-                    f"deployment: a batch of {policy.maximum_batch_size.value} copies is more "
-                    f"than half of {self.copies} copies (SageMaker allows 5%..50%)"
+                    f"deployment: a batch of {value} copies is more than half of {copies} "
+                    "copies (SageMaker allows 5%..50%)"
                 )
-        return self
+
+        return cls.validate_with_rules(data, handler, batch_fits_copies)
 
 
 class CaptureOption(Strict):
@@ -453,7 +613,7 @@ class Metadata(Strict):
     """Free-form labels for policies and selectors."""
 
 
-class EndpointSpec(Strict):
+class EndpointSpec(Checked):
     """What the endpoint should serve and how."""
 
     region: str | None = Field(default=None, pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
@@ -477,15 +637,31 @@ class EndpointSpec(Strict):
     suspend: bool = False
     """Stop applying changes to this endpoint (plans still report them)."""
 
-    @model_validator(mode="after")
-    def _variants_consistent(self) -> EndpointSpec:
-        names = [v.name for v in self.variants]
-        duplicates = sorted({n for n in names if names.count(n) > 1})
-        if duplicates:
-            raise ValueError(f"variant names must be unique; repeated: {', '.join(duplicates)}")
-        if sum(v.initial_weight for v in self.variants) <= 0:
-            raise ValueError("at least one variant needs a positive initialWeight")
-        return self
+    @model_validator(mode="wrap")
+    @classmethod
+    def _rules(cls, data: Any, handler: ModelWrapValidatorHandler[EndpointSpec]) -> EndpointSpec:
+        def variants_of(raw: Mapping[str, Any]) -> list[Mapping[str, Any]] | None:
+            """The variants when every one is a mapping; else None (a field error says so)."""
+            variants = cls.raw(raw, "variants")
+            if not isinstance(variants, list) or not variants:
+                return None
+            items = [v for v in variants if isinstance(v, Mapping)]
+            return items if len(items) == len(variants) else None
+
+        def unique_names(raw: Mapping[str, Any]) -> None:
+            names = [Variant.raw(v, "name") for v in variants_of(raw) or []]
+            duplicates = sorted({n for n in names if isinstance(n, str) and names.count(n) > 1})
+            if duplicates:
+                raise ValueError(f"variant names must be unique; repeated: {', '.join(duplicates)}")
+
+        def some_weight(raw: Mapping[str, Any]) -> None:
+            items = variants_of(raw) or []
+            weights = [Variant.raw(v, "initial_weight") for v in items]
+            numbers = [1.0 if w is None else _number(w) for w in weights]
+            if items and None not in numbers and sum(n or 0.0 for n in numbers) <= 0:
+                raise ValueError("at least one variant needs a positive initialWeight")
+
+        return cls.validate_with_rules(data, handler, unique_names, some_weight)
 
     @property
     def hosts_components(self) -> bool:

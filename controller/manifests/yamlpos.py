@@ -21,6 +21,20 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 _BREAKS = ("\r\n", "\r", "\n", "\x85", "\u2028", "\u2029")
 _BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_STANDARD_PREFIX = "tag:yaml.org,2002:"
+_STR_TAG = "tag:yaml.org,2002:str"
+
+MAX_NODES = 100_000
+"""Nodes a document may hold once aliases and merge keys are expanded.
+
+A manifest has a few hundred; aliases make a small file describe an exponentially large value
+("billion laughs"), which constructing, merging or validating would then expand in memory.
+"""
+MAX_DEPTH = 64
+"""Nesting levels a document may have; a manifest needs fewer than ten."""
+MAX_DOCUMENTS = 500
+"""Documents read from one file; the rest is reported, not parsed (PyYAML is pure Python here:
+a megabyte of tiny documents would otherwise take tens of seconds to report)."""
 
 Loc = tuple[str | int, ...]
 
@@ -56,6 +70,9 @@ def parse(text: str) -> tuple[list[Document], list[Problem]]:
     """
     documents: list[Document] = []
     problems: list[Problem] = []
+    too_deep = _flow_depth_problem(text)
+    if too_deep is not None:
+        return documents, [too_deep]
     try:
         # The Reader checks for forbidden characters already in its constructor.
         loader = yaml.SafeLoader(text)
@@ -63,6 +80,17 @@ def parse(text: str) -> tuple[list[Document], list[Problem]]:
         return documents, [_syntax_problem(e, text)]
     try:
         for index, node in _nodes(loader):
+            if index >= MAX_DOCUMENTS:
+                line = node.start_mark.line + 1
+                message = (
+                    f"more than {MAX_DOCUMENTS} YAML documents in one file; the rest is not read"
+                )
+                problems.append(Problem(line, (), message))
+                break
+            oversized = size_problem(node)
+            if oversized is not None:
+                problems.append(oversized)
+                continue  # never constructed: that is where the expansion would happen
             duplicates = duplicate_keys(node)
             problems.extend(duplicates)
             document = _construct(loader, index, node, problems, clean=not duplicates)
@@ -71,10 +99,36 @@ def parse(text: str) -> tuple[list[Document], list[Problem]]:
     except yaml.YAMLError as e:
         problems.append(_syntax_problem(e, text))
     except RecursionError:
-        problems.append(Problem(1, (), "YAML nesting is too deep"))
+        # PyYAML composes nodes recursively: a few hundred levels of `[[[` exhaust the stack
+        # before `size_problem` could look at the document.
+        line = loader.get_mark().line + 1 if loader.get_mark() else 1
+        message = f"YAML nesting is too deep (at most {MAX_DEPTH} levels)"
+        problems.append(Problem(min(line, line_count(text)), (), message))
     finally:
         loader.dispose()
     return documents, problems
+
+
+_FLOW_BRACKETS = re.compile(r"[\[\]{}]")
+_FLOW_DEPTH_LIMIT = 4 * MAX_DEPTH
+
+
+def _flow_depth_problem(text: str) -> Problem | None:
+    """A problem when flow brackets (``[[[[``) nest far deeper than any manifest could.
+
+    Checked on the raw text before PyYAML sees it: its scanner keeps a pending "simple key" per
+    open bracket and re-checks them all on every token, so deep flow nesting costs quadratic
+    time (seconds for a few thousand levels). Brackets inside quoted strings are counted too,
+    which is why the limit is a generous multiple of MAX_DEPTH rather than MAX_DEPTH itself.
+    """
+    depth = 0
+    for match in _FLOW_BRACKETS.finditer(text):
+        depth = depth + 1 if match.group() in "[{" else max(0, depth - 1)
+        if depth > _FLOW_DEPTH_LIMIT:
+            line = line_at(text, match.start())
+            message = f"YAML nesting is too deep (more than {_FLOW_DEPTH_LIMIT} open brackets)"
+            return Problem(line, (), message)
+    return None
 
 
 def _nodes(loader: yaml.SafeLoader) -> Iterator[tuple[int, Node]]:
@@ -92,13 +146,13 @@ def _construct(
     line = node.start_mark.line + 1
     try:
         data = loader.construct_document(node)
-    except (yaml.YAMLError, ValueError, OverflowError, TypeError) as e:
-        # e.g. `date: 2024-13-45` matches the timestamp pattern but is no date; safe_load would
-        # raise ValueError. Reset the constructor so the next document starts clean.
+    except Exception as e:  # PyYAML's constructors raise anything for bad values
+        # e.g. `date: 2024-13-45` (ValueError), `!!bool maybe` (KeyError), `!!timestamp x`
+        # (AttributeError). Reset the constructor so the next document starts clean.
         loader.constructed_objects = {}
         loader.recursive_objects = {}
         loader.state_generators = []
-        problems.append(_value_problem(e, line))
+        problems.extend(tag_problems(node) or [_value_problem(e, line)])
         return None
     if data is None:
         return None
@@ -110,6 +164,90 @@ def _value_problem(error: Exception, line: int) -> Problem:
         line = error.problem_mark.line + 1
     detail = error.problem if isinstance(error, yaml.MarkedYAMLError) else None
     return Problem(line, (), f"invalid YAML value: {detail or _first_line(error)}")
+
+
+def size_problem(root: Node) -> Problem | None:
+    """A problem when `root` is recursive, nests deeper than MAX_DEPTH or expands beyond
+    MAX_NODES; None when it is of a manifest's size.
+
+    One iterative post-order pass over the node graph, each shared node measured once, so the
+    check itself costs time linear in the file, whatever the expansion.
+    """
+    size: dict[int, int] = {}
+    depth: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    stack: list[tuple[Node, bool]] = [(root, False)]
+    while stack:
+        node, finished = stack.pop()
+        key = id(node)
+        if finished:
+            children = _children(node)
+            size[key] = min(MAX_NODES + 1, 1 + sum(size[id(c)] for c in children))
+            depth[key] = 1 + max((depth[id(c)] for c in children), default=0)
+            open_nodes.discard(key)
+        elif key in open_nodes:
+            line = node.start_mark.line + 1
+            return Problem(line, (), "recursive YAML alias (a value that contains itself)")
+        elif key not in size:
+            open_nodes.add(key)
+            stack.append((node, True))
+            stack.extend((child, False) for child in _children(node))
+    line = root.start_mark.line + 1
+    if depth[id(root)] > MAX_DEPTH:
+        return Problem(line, (), f"YAML nesting is too deep (at most {MAX_DEPTH} levels)")
+    if size[id(root)] > MAX_NODES:
+        message = (
+            f"document holds more than {MAX_NODES:,} values once aliases and merge keys are "
+            "expanded; refusing to load it (an alias bomb?)"
+        )
+        return Problem(line, (), message)
+    return None
+
+
+def _children(node: Node) -> list[Node]:
+    if isinstance(node, SequenceNode):
+        return list(node.value)
+    if isinstance(node, MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
+
+
+def tag_problems(root: Node) -> list[Problem]:
+    """Each value whose tag is unknown or whose text its tag cannot construct, with its path.
+
+    PyYAML stops at the first bad value with whatever exception its constructor raised (a
+    KeyError for ``!!bool maybe``); this finds every one of them and where it is.
+    """
+    problems: list[Problem] = []
+    for node, loc in walk(root):
+        keys = [key for key, _ in node.value] if isinstance(node, MappingNode) else []
+        for candidate in (node, *keys):
+            problem = _tag_problem(candidate, loc)
+            if problem is not None:
+                problems.append(problem)
+    return sorted(problems, key=lambda p: (p.line, [str(part) for part in p.loc]))
+
+
+def _tag_problem(node: Node, loc: Loc) -> Problem | None:
+    line = node.start_mark.line + 1
+    tag = _short_tag(node.tag)
+    if node.tag not in yaml.SafeLoader.yaml_constructors:
+        return Problem(line, loc, f"unknown YAML tag {tag} (only YAML's standard tags are allowed)")
+    if not isinstance(node, ScalarNode):
+        return None
+    try:
+        yaml.constructor.SafeConstructor().construct_object(node)
+    except Exception:  # see _construct: any failure means the text does not fit
+        return Problem(line, loc, f"{_shorten(node.value)!r} is not a valid {tag} value")
+    return None
+
+
+def _short_tag(tag: str) -> str:
+    return "!!" + tag.removeprefix(_STANDARD_PREFIX) if tag.startswith(_STANDARD_PREFIX) else tag
+
+
+def _shorten(text: str) -> str:
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _syntax_problem(error: yaml.YAMLError, text: str) -> Problem:
@@ -137,10 +275,20 @@ def _first_line(error: BaseException) -> str:
 def duplicate_keys(root: Node) -> list[Problem]:
     """Keys repeated inside one mapping; safe_load silently keeps the last, we refuse.
 
-    Walks iteratively with a visited set: aliases make the node graph shared and even cyclic.
     Merge keys (``<<``) are skipped, since overriding merged keys is what they are for.
     """
     problems: list[Problem] = []
+    for node, loc in walk(root):
+        if isinstance(node, MappingNode):
+            problems.extend(_mapping_duplicates(node, loc))
+    return sorted(problems, key=lambda p: p.line)
+
+
+def walk(root: Node) -> Iterator[tuple[Node, Loc]]:
+    """Every node under `root` once, with its path (mapping values under their key).
+
+    Iterative with a visited set: aliases make the node graph shared and even cyclic.
+    """
     seen: set[int] = set()
     stack: list[tuple[Node, Loc]] = [(root, ())]
     while stack:
@@ -148,14 +296,13 @@ def duplicate_keys(root: Node) -> list[Problem]:
         if id(node) in seen:
             continue
         seen.add(id(node))
+        yield node, loc
         if isinstance(node, SequenceNode):
             stack.extend((child, (*loc, i)) for i, child in enumerate(node.value))
         elif isinstance(node, MappingNode):
-            problems.extend(_mapping_duplicates(node, loc))
             for key_node, value_node in node.value:
                 key = scalar_key(key_node)
                 stack.append((value_node, (*loc, key if isinstance(key, str | int) else "?")))
-    return sorted(problems, key=lambda p: p.line)
 
 
 def _mapping_duplicates(node: MappingNode, loc: Loc) -> Iterator[Problem]:
@@ -185,7 +332,7 @@ def scalar_key(node: Node) -> object | None:
         return None
     try:
         key: object = yaml.constructor.SafeConstructor().construct_object(node)
-    except (yaml.YAMLError, ValueError, OverflowError, TypeError):
+    except Exception:  # a key PyYAML cannot construct is reported elsewhere
         return None
     return key
 
@@ -224,10 +371,17 @@ def entry(node: Node, part: str | int) -> tuple[Node, Node] | None:
     if isinstance(node, MappingNode):
         # Reversed: after merge-key flattening (and with duplicates) the last entry wins.
         for key_node, value_node in reversed(node.value):
-            key = scalar_key(key_node)
-            if key == part and type(key) is type(part):
+            if _key_is(key_node, part):
                 return key_node, value_node
     return None
+
+
+def _key_is(key_node: Node, part: str | int) -> bool:
+    # A plain string key is its text: no constructor needed (this runs once per key per error).
+    if key_node.tag == _STR_TAG and isinstance(key_node, ScalarNode):
+        return isinstance(part, str) and key_node.value == part
+    key = scalar_key(key_node)
+    return key == part and type(key) is type(part)
 
 
 def line_count(text: str) -> int:

@@ -1,21 +1,30 @@
 """`apply`'s loop: reconcile every endpoint, then look again at the ones still changing.
 
 Endpoints change independently: each pass issues whatever every endpoint needs next and only
-then waits, so a slow endpoint never holds up another. Bounded by a deadline.
+then waits, so a slow endpoint never holds up another. Bounded by the command's deadline: no wait
+is longer than the time left, and a pass cut short by it reports the endpoints still changing.
+
+Waits start short and back off to `--poll-interval`: a sandbox endpoint is InService a second
+or two after a change and a real one after minutes, so the first checks are cheap and early and
+the later ones as sparse as configured.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from controller.core.outcomes import Outcome, OutcomeKind
 from controller.core.snapshots import Snapshot, split_key
+from controller.deadlines import Deadline, DeadlineExceeded
 from controller.reconcile.reconciling import Reconciler
 
 Progress = Callable[[dict[str, Outcome], float], None]
+# The first wait of `apply --wait`; each later one doubles, up to --poll-interval.
+FIRST_POLL = 1.0
+TIMED_OUT = "TimedOut"  # the Outcome reason of an endpoint the deadline cut short
 
 
 @dataclass
@@ -28,6 +37,19 @@ class ConvergeResult:
     @property
     def failed(self) -> list[Outcome]:
         return [o for o in self.outcomes.values() if o.kind is not OutcomeKind.CONVERGED]
+
+    @property
+    def still_changing(self) -> list[str]:
+        """Endpoints (display names) that were still in flight when the loop stopped."""
+        return [display_name(k) for k, o in self.outcomes.items() if _again(o)]
+
+
+def poll_intervals(first: float, most: float) -> Iterator[float]:
+    """first, 2*first, 4*first, ... capped at `most` (and never above it to begin with)."""
+    interval = min(first, most)
+    while True:
+        yield interval
+        interval = min(interval * 2, most)
 
 
 def keys_to_reconcile(rec: Reconciler, snapshot: Snapshot, prune: bool) -> list[str]:
@@ -44,8 +66,9 @@ def converge(
     keys: list[str],
     *,
     wait: bool,
-    timeout: float,
+    deadline: Deadline,
     poll: float,
+    first_poll: float = FIRST_POLL,
     progress: Progress | None = None,
     concurrency: int = 8,
     clock: Callable[[], float] = time.monotonic,
@@ -53,15 +76,15 @@ def converge(
 ) -> ConvergeResult:
     result = ConvergeResult()
     pending = list(keys)
-    deadline = clock() + timeout
     started = clock()
+    intervals = poll_intervals(first_poll, poll)
     # Caches stay warm across passes: our own writes update them, and a waiting pass only needs
     # each endpoint's DescribeEndpoint, not fresh index and registry listings.
     while pending:
         # Endpoints are independent: reconcile several at once so a pass over a large account
         # costs about (calls / concurrency) round trips, within the shared client rate limit.
         with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-            outcomes = list(pool.map(lambda k: rec.reconcile(snapshot, k, apply=True), pending))
+            outcomes = list(pool.map(lambda k: _step(rec, snapshot, k), pending))
         for key, outcome in zip(pending, outcomes, strict=True):
             result.outcomes[key] = outcome
             made = [c for c in outcome.changes if c[2] != "unchanged"]
@@ -69,13 +92,30 @@ def converge(
         if progress is not None:
             progress(result.outcomes, clock() - started)
         pending = [k for k in pending if _again(result.outcomes[k])]
-        if not wait or not pending:
+        if not pending:
             break
-        if clock() + poll > deadline:
-            result.timed_out = True
+        result.timed_out = _timed_out([result.outcomes[k] for k in pending], wait, deadline)
+        if result.timed_out or not wait:
             break
-        sleep(poll)
+        # Never sleep past the deadline; the pass after it is cut short at its first AWS call.
+        sleep(min(next(intervals), deadline.remaining()))
     return result
+
+
+def _step(rec: Reconciler, snapshot: Snapshot, key: str) -> Outcome:
+    """One endpoint's reconcile; the deadline running out mid-way leaves it still changing."""
+    try:
+        return rec.reconcile(snapshot, key, apply=True)
+    except DeadlineExceeded as e:
+        return Outcome(display_name(key), OutcomeKind.TRANSIENT, str(e), reason=TIMED_OUT)
+
+
+def _timed_out(pending: list[Outcome], wait: bool, deadline: Deadline) -> bool:
+    """Whether the deadline stopped the work: it cut a reconcile short, or it ran out while
+    waiting (with --no-wait, endpoints still changing are the expected result, not a timeout)."""
+    if any(o.reason == TIMED_OUT for o in pending):
+        return True
+    return deadline.expired and (wait or any(o.kind is OutcomeKind.TRANSIENT for o in pending))
 
 
 def _again(outcome: Outcome) -> bool:

@@ -132,7 +132,9 @@ class Reconciler:
         if plan.held or not apply:
             return self._held(name, plan, apply)
         try:
-            applied = apply_endpoint(self.clients.sagemaker(region), plan, self.inventory(region))
+            # Apply's own retry waits stop at the command's deadline too.
+            client, inventory = self.clients.sagemaker(region), self.inventory(region)
+            applied = apply_endpoint(client, plan, inventory, sleep=self.clients.deadline.sleep)
         except (Throttled, Conflict) as e:
             log.warning("apply deferred", error=str(e))
             return Outcome(name, OutcomeKind.TRANSIENT, str(e), plan=plan, reason="Retrying")

@@ -7,6 +7,7 @@ they show agrees and can never steer what apply does. Pure functions: no AWS, no
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Literal
 
 from controller.core.plans import Plan
@@ -29,16 +30,21 @@ __all__ = [
 ]
 
 
-def render(plan: Plan, fmt: Format, *, color: bool = False) -> str:
+def render(
+    plan: Plan, fmt: Format, *, color: bool = False, visible_environment: Collection[str] = ()
+) -> str:
     """The plan in `fmt`, ready to write as-is (it ends with a newline).
 
     `color` applies to text only: Markdown and JSON are read by programs, never by a terminal.
     Markdown is cut to fit a GitHub comment (see `render_markdown` for other limits).
+    Environment values are masked unless their key is in `visible_environment` (every format
+    reads `to_json_dict`, where the masking happens).
     """
+    shown = visible_environment
     if fmt == "text":
-        return render_text(plan, color=color)
+        return render_text(plan, color=color, visible_environment=shown)
     if fmt == "markdown":
-        return render_markdown(plan)
+        return render_markdown(plan, visible_environment=shown)
     if fmt == "json":
-        return render_json(plan)
+        return render_json(plan, visible_environment=shown)
     raise ValueError(f"unknown plan format {fmt!r}; expected one of {', '.join(FORMATS)}")

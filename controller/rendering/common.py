@@ -8,7 +8,14 @@ from __future__ import annotations
 
 import json
 
-from controller.rendering.jsonplan import ComponentDoc, DiagnosticDoc, EndpointDoc, JsonValue
+from controller.core.masking import what_happened
+from controller.rendering.jsonplan import (
+    ChangeDoc,
+    ComponentDoc,
+    DiagnosticDoc,
+    EndpointDoc,
+    JsonValue,
+)
 
 # Terraform's symbols: per endpoint status, and per action op.
 STATUS_SYMBOL = {"create": "+", "update": "~", "delete": "-", "error": "!", "unchanged": " "}
@@ -63,6 +70,11 @@ def display_value(value: JsonValue) -> str:
     if isinstance(value, str):
         return value if value else '""'
     return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+
+
+def sensitive_summary(change: ChangeDoc) -> str:
+    """``(sensitive value changed)``: what text and Markdown show for a masked change."""
+    return f"(sensitive value {what_happened(change['before'], change['after'])})"
 
 
 def location(diagnostic: DiagnosticDoc) -> str:

@@ -7,8 +7,14 @@ JSON plan), so the three formats can never disagree about what a plan contains.
 Beyond the contract keys it adds: top-level ``account`` (when known); per endpoint ``region``,
 ``risk``, ``health``, ``held``, ``models`` and, for endpoints hosting inference components,
 ``components`` (one row each); per action ``reason`` (and ``tags_set`` /
-``tags_removed`` for tag edits, when non-empty); per change ``note`` (when non-empty). It never
-contains `Action.request` or `Action.call`: those are apply-only data.
+``tags_removed`` for tag edits, when non-empty); per change ``note`` (when non-empty) and
+``sensitive: true`` when the value is masked. It never contains `Action.request` or
+`Action.call`: those are apply-only data.
+
+Secrets are masked here, where the plan becomes display data, so no renderer can show them:
+container environment values become ``"(sensitive)"`` (null when absent) unless their key is in
+`visible_environment` (the repo config's ``plan.nonSensitiveEnvironmentKeys``); see
+`controller.core.masking`.
 
 Ordering is stable whatever order the planner produced: endpoints are sorted by name (planning may
 run concurrently) and manifest errors by file and line; actions keep the plan's (apply) order.
@@ -18,10 +24,11 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from enum import Enum
 from typing import Any, NotRequired, TypeAlias, TypedDict
 
+from controller.core import masking
 from controller.core.health import component_health
 from controller.core.plans import (
     FORMAT_VERSION,
@@ -44,6 +51,8 @@ class ChangeDoc(TypedDict):
     before: JsonValue
     after: JsonValue
     note: NotRequired[str]
+    sensitive: NotRequired[bool]
+    """Present (true) when before/after are masked: they say only whether a value exists."""
 
 
 class ActionDoc(TypedDict):
@@ -116,10 +125,14 @@ class PlanDoc(TypedDict):
     errors: list[DiagnosticDoc]
 
 
-def to_json_dict(plan: Plan) -> PlanDoc:
-    """The plan as JSON-safe data (format_version 1), in a stable order."""
+def to_json_dict(plan: Plan, *, visible_environment: Collection[str] = ()) -> PlanDoc:
+    """The plan as JSON-safe data (format_version 1), in a stable order.
+
+    Environment values are masked except those whose keys are in `visible_environment`.
+    """
     summary = plan.summary
-    endpoints = [_endpoint(e) for e in sorted(plan.endpoints, key=lambda e: e.name)]
+    visible = frozenset(visible_environment)
+    endpoints = [_endpoint(e, visible) for e in sorted(plan.endpoints, key=lambda e: e.name)]
     errors = [_diagnostic(d) for d in sorted(plan.errors, key=lambda d: (d.file, d.line or 0))]
     if plan.account:
         return {
@@ -137,12 +150,13 @@ def to_json_dict(plan: Plan) -> PlanDoc:
     }
 
 
-def render_json(plan: Plan) -> str:
+def render_json(plan: Plan, *, visible_environment: Collection[str] = ()) -> str:
     """The JSON plan as text: two-space indent, keys in document order, ending with a newline."""
-    return json.dumps(to_json_dict(plan), indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+    doc = to_json_dict(plan, visible_environment=visible_environment)
+    return json.dumps(doc, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
 
 
-def _endpoint(endpoint: EndpointPlan) -> EndpointDoc:
+def _endpoint(endpoint: EndpointPlan, visible: frozenset[str]) -> EndpointDoc:
     doc: EndpointDoc = {
         "name": endpoint.name,
         "manifest": endpoint.manifest,
@@ -152,7 +166,7 @@ def _endpoint(endpoint: EndpointPlan) -> EndpointDoc:
         "health": endpoint.health.value,
         "held": endpoint.held,
         "models": dict(endpoint.models),
-        "actions": [_action(a) for a in endpoint.actions],
+        "actions": [_action(a, visible) for a in endpoint.actions],
         "warnings": list(endpoint.warnings),
         "errors": list(endpoint.errors),
     }
@@ -179,13 +193,13 @@ def _component(row: ComponentRow) -> ComponentDoc:
     }
 
 
-def _action(action: Action) -> ActionDoc:
+def _action(action: Action, visible: frozenset[str]) -> ActionDoc:
     doc: ActionDoc = {
         "op": action.op.value,
         "type": action.type.value,
         "name": action.name,
         "reason": action.reason.value,
-        "changes": [_change(c) for c in action.changes],
+        "changes": [_change(c, visible) for c in action.changes],
     }
     if action.tags_set:
         doc["tags_set"] = dict(action.tags_set)
@@ -194,12 +208,20 @@ def _action(action: Action) -> ActionDoc:
     return doc
 
 
-def _change(change: FieldChange) -> ChangeDoc:
-    doc: ChangeDoc = {
-        "path": change.path,
-        "before": json_safe(change.before),
-        "after": json_safe(change.after),
-    }
+def _change(change: FieldChange, visible: frozenset[str]) -> ChangeDoc:
+    if masking.is_sensitive(change.path, visible):
+        doc: ChangeDoc = {
+            "path": change.path,
+            "before": masking.masked(change.before),
+            "after": masking.masked(change.after),
+            "sensitive": True,
+        }
+    else:
+        doc = {
+            "path": change.path,
+            "before": json_safe(change.before),
+            "after": json_safe(change.after),
+        }
     if change.note:
         doc["note"] = change.note
     return doc

@@ -17,7 +17,7 @@ exceeds `max_chars`.
 from __future__ import annotations
 
 import html
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 from controller.core.plans import Plan
@@ -29,6 +29,7 @@ from controller.rendering.common import (
     is_quiet,
     location,
     plural,
+    sensitive_summary,
     summary_counts,
 )
 from controller.rendering.jsonplan import (
@@ -118,9 +119,12 @@ class _Parts:
         return "\n\n".join(blocks) + "\n"
 
 
-def render_markdown(plan: Plan, *, max_chars: int = DEFAULT_MAX_CHARS) -> str:
+def render_markdown(
+    plan: Plan, *, max_chars: int = DEFAULT_MAX_CHARS, visible_environment: Collection[str] = ()
+) -> str:
     """The plan as a PR comment of at most `max_chars` characters."""
-    return render_markdown_doc(to_json_dict(plan), max_chars=max_chars)
+    doc = to_json_dict(plan, visible_environment=visible_environment)
+    return render_markdown_doc(doc, max_chars=max_chars)
 
 
 def render_markdown_doc(doc: PlanDoc, *, max_chars: int = DEFAULT_MAX_CHARS) -> str:
@@ -300,7 +304,10 @@ def _actions(actions: list[ActionDoc]) -> list[str]:
 
 
 def _change(change: ChangeDoc) -> str:
-    text = f"{_code(change['path'])}: {_value(change['before'])} → {_value(change['after'])}"
+    if change.get("sensitive"):
+        text = f"{_code(change['path'])}: _{sensitive_summary(change)}_"
+    else:
+        text = f"{_code(change['path'])}: {_value(change['before'])} → {_value(change['after'])}"
     return f"{text} — {_md(change['note'])}" if "note" in change else text
 
 

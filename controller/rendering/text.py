@@ -10,7 +10,7 @@ cannot move the cursor, clear the screen or split one change over several lines.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import IO, Any
 
 from controller.core.plans import Plan
@@ -22,6 +22,7 @@ from controller.rendering.common import (
     display_value,
     is_quiet,
     location,
+    sensitive_summary,
     summary_counts,
 )
 from controller.rendering.jsonplan import (
@@ -80,9 +81,11 @@ def should_color(stream: IO[Any], env: Mapping[str, str] | None = None) -> bool:
         return False
 
 
-def render_text(plan: Plan, *, color: bool = False) -> str:
+def render_text(
+    plan: Plan, *, color: bool = False, visible_environment: Collection[str] = ()
+) -> str:
     """The plan as terminal text, ending with a newline."""
-    return render_text_doc(to_json_dict(plan), color=color)
+    return render_text_doc(to_json_dict(plan, visible_environment=visible_environment), color=color)
 
 
 def render_text_doc(doc: PlanDoc, *, color: bool = False) -> str:
@@ -138,7 +141,10 @@ def _action_lines(action: ActionDoc, paint: Paint) -> list[str]:
     lines = [f"{line} ({action['reason']})"]
     for change in action["changes"]:
         before, after = display_value(change["before"]), display_value(change["after"])
-        text = f"{INDENT * 2}{_clean(change['path'])}: {_clean(before)} -> {_clean(after)}"
+        shown = f"{_clean(before)} -> {_clean(after)}"
+        if change.get("sensitive"):
+            shown = sensitive_summary(change)
+        text = f"{INDENT * 2}{_clean(change['path'])}: {shown}"
         if "note" in change:
             text += f"  # {_clean(change['note'])}"
         lines.append(text)

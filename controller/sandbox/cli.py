@@ -112,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
         )
         stop = _stop_on_signals()
         sandbox.start()
-    except (SandboxError, ValueError, OSError) as error:
+    except (SandboxError, ValueError, OSError, OverflowError) as error:
         print(f"sandbox: error: {error}", file=sys.stderr)
         return 1
     try:

@@ -3,6 +3,8 @@
 Stdlib `ThreadingHTTPServer` on a daemon thread; the runner implements `Control` and owns the
 server. Routes:
 
+    GET  /            the status page (HTML, statuspage.py); ?q= filters
+    GET  /endpoints/<region>/<name>   one endpoint with its last plan (HTML)
     GET  /healthz     200 while the control loop and workers are alive, else 503
     GET  /readyz      200 once the initial sync finished and AWS answered last time, else 503
     GET  /metrics     Prometheus text
@@ -24,15 +26,28 @@ import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import structlog
 
+from controller.service import statuspage
 from controller.service.metrics import CONTENT_TYPE
 from controller.service.webhook import SIGNATURE_HEADER, verify_signature
 
 log = structlog.get_logger(__name__)
 
 MAX_BODY = 1024 * 1024  # GitHub caps webhook payloads at 25 MB but push events are far smaller
+HTML = "text/html; charset=utf-8"
+# The status page needs no script, frame or form target elsewhere: forbid them all, so even an
+# escaping bug could not run injected code.
+PAGE_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "no-store",
+}
 
 
 class Control(Protocol):
@@ -41,6 +56,7 @@ class Control(Protocol):
     def alive(self) -> bool: ...
     def ready(self) -> tuple[bool, str]: ...
     def status(self) -> dict[str, Any]: ...
+    def plan_text(self, key: str) -> str | None: ...
     def metrics_text(self) -> bytes: ...
     def suspend(self) -> None: ...
     def resume(self) -> None: ...
@@ -64,7 +80,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         control = self.server.control
         path = self.path.split("?", 1)[0]
-        if path == "/healthz":
+        if path == "/" or path.startswith("/endpoints/"):
+            self._page(path)
+        elif path == "/healthz":
             ok = control.alive()
             self._json(HTTPStatus.OK if ok else HTTPStatus.SERVICE_UNAVAILABLE, {"alive": ok})
         elif path == "/readyz":
@@ -79,6 +97,24 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(HTTPStatus.METHOD_NOT_ALLOWED, {"error": "use POST"})
         else:
             self._json(HTTPStatus.NOT_FOUND, {"error": "not found"})
+
+    def _page(self, path: str) -> None:
+        control = self.server.control
+        status = control.status()
+        if path == "/":
+            query = parse_qs(urlsplit(self.path).query).get("q", [""])[0]
+            self._html(HTTPStatus.OK, statuspage.render_index(status, query))
+            return
+        parts = path.split("/")  # "", "endpoints", region, name
+        key = "/".join(unquote(p) for p in parts[2:4]) if len(parts) == 4 else ""
+        entry = next(
+            (e for e in status.get("endpoints", []) if f"{e.get('region')}/{e.get('name')}" == key),
+            None,
+        )
+        if entry is None:
+            self._html(HTTPStatus.NOT_FOUND, statuspage.render_not_found(f"no endpoint {key!r}"))
+            return
+        self._html(HTTPStatus.OK, statuspage.render_detail(entry, control.plan_text(entry["key"])))
 
     def do_POST(self) -> None:
         path = self.path.split("?", 1)[0]
@@ -131,9 +167,20 @@ class _Handler(BaseHTTPRequestHandler):
         body = json.dumps(payload, indent=1, sort_keys=True, default=str).encode()
         self._send(code, body, "application/json")
 
-    def _send(self, code: HTTPStatus, body: bytes, content_type: str) -> None:
+    def _html(self, code: HTTPStatus, page: str) -> None:
+        self._send(code, page.encode(), HTML, PAGE_HEADERS)
+
+    def _send(
+        self,
+        code: HTTPStatus,
+        body: bytes,
+        content_type: str,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         self.send_response(code)
         self.send_header("Content-Type", content_type)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.send_header("Content-Length", str(len(body)))
         if self.close_connection:
             self.send_header("Connection", "close")

@@ -1,9 +1,13 @@
 """Prometheus metrics of the `run` service, on a registry of their own.
 
+Names follow controller-runtime's, so the dashboards and alerts people already have for
+Kubernetes controllers work here: `<prefix>_reconcile_total{result}`,
+`<prefix>_reconcile_errors_total`, `<prefix>_reconcile_time_seconds` and client-go's
+`workqueue_*` family (with `name="endpoints"`). AWS calls are counted after botocore's own retries
+with an outcome of success, throttled or error.
+
 A private CollectorRegistry (not prometheus-client's global one) lets tests build as many runners
-as they like without "duplicated timeseries" errors, and keeps /metrics to what we define. The
-runner records reconciles and states; `observe_api_call` is appended to `Clients.observers` so
-every AWS call is counted where it is made.
+as they like without "duplicated timeseries" errors, and keeps /metrics to what we define.
 """
 
 from __future__ import annotations
@@ -14,10 +18,21 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 PREFIX = "sagemaker_gitops"
+CONTROLLER = "endpoint"  # controller-runtime's `controller` label
+QUEUE = "endpoints"  # client-go's workqueue `name` label
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 SYNC_STATES = ("Synced", "OutOfSync", "Progressing", "Failed", "Suspended", "Unknown")
+# controller-runtime's `result` label values, by Outcome kind.
+RESULTS = {
+    "Converged": "success",
+    "Requeue": "requeue_after",
+    "Transient": "error",
+    "Terminal": "error",
+}
 # Endpoints take minutes to change; reconcile steps are API round trips, seconds at most.
 _DURATION_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+# Queue waits include requeue delays of minutes (client-go uses 1e-8 .. 10 s; ours are longer).
+_QUEUE_BUCKETS = (0.001, 0.01, 0.1, 1.0, 10.0, 60.0, 300.0, 900.0)
 
 
 class Metrics:
@@ -25,34 +40,78 @@ class Metrics:
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry(auto_describe=True)
+        self._reconcile_metrics()
+        self._queue_metrics()
+        self._service_metrics()
+
+    def _reconcile_metrics(self) -> None:
         r = self.registry
         self.reconciles = Counter(
-            f"{PREFIX}_reconcile", "Reconcile steps by outcome.", ["outcome"], registry=r
+            f"{PREFIX}_reconcile",
+            "Reconciles by result (success, requeue_after, error).",
+            ["controller", "result"],
+            registry=r,
         )
-        self.reconcile_duration = Histogram(
-            f"{PREFIX}_reconcile_duration_seconds",
-            "Time one reconcile step took.",
-            ["outcome"],
+        self.reconcile_time = Histogram(
+            f"{PREFIX}_reconcile_time_seconds",
+            "Time one reconcile took.",
+            ["controller"],
             buckets=_DURATION_BUCKETS,
             registry=r,
         )
         self.errors = Counter(
             f"{PREFIX}_reconcile_errors",
-            "Failed reconcile steps by kind (Transient, Terminal) and reason.",
-            ["kind", "reason"],
+            "Failed reconciles by kind (Transient, Terminal) and reason.",
+            ["controller", "kind", "reason"],
             registry=r,
-        )
-        self.endpoints = Gauge(
-            f"{PREFIX}_endpoints", "Endpoints by sync state.", ["state"], registry=r
         )
         self.api_calls = Counter(
             f"{PREFIX}_aws_api_calls",
-            "AWS API calls by service, operation and outcome (sent: counted as issued).",
+            "AWS API calls (after botocore's retries) by service, operation and outcome "
+            "(success, throttled, error).",
             ["service", "operation", "outcome"],
             registry=r,
         )
+
+    def _queue_metrics(self) -> None:
+        r = self.registry
         self.queue_depth = Gauge(
-            f"{PREFIX}_queue_depth", "Endpoints ready to be reconciled now.", registry=r
+            "workqueue_depth", "Current depth of workqueue.", ["name"], registry=r
+        )
+        self.queue_adds = Counter(
+            "workqueue_adds", "Total number of adds handled by workqueue.", ["name"], registry=r
+        )
+        self.queue_retries = Counter(
+            "workqueue_retries",
+            "Total number of retries (delayed adds) handled by workqueue.",
+            ["name"],
+            registry=r,
+        )
+        self.queue_duration = Histogram(
+            "workqueue_queue_duration_seconds",
+            "How long in seconds an item stays in workqueue before being requested.",
+            ["name"],
+            buckets=_QUEUE_BUCKETS,
+            registry=r,
+        )
+        self.work_duration = Histogram(
+            "workqueue_work_duration_seconds",
+            "How long in seconds processing an item from workqueue takes.",
+            ["name"],
+            buckets=_DURATION_BUCKETS,
+            registry=r,
+        )
+        # Export zeros from the start, as client-go does: a rate() over a series that appears
+        # only at its first sample misses that sample.
+        for metric in (self.queue_adds, self.queue_retries, self.queue_duration):
+            metric.labels(QUEUE)
+        self.work_duration.labels(QUEUE)
+        self.reconcile_time.labels(CONTROLLER)
+
+    def _service_metrics(self) -> None:
+        r = self.registry
+        self.endpoints = Gauge(
+            f"{PREFIX}_endpoints", "Endpoints by sync state.", ["state"], registry=r
         )
         self.last_success = Gauge(
             f"{PREFIX}_last_successful_sync_timestamp_seconds",
@@ -67,16 +126,37 @@ class Metrics:
         self.manifest_errors = Gauge(
             f"{PREFIX}_manifest_diagnostics", "Problems in the last manifest load.", registry=r
         )
+        self.notifications = Counter(
+            f"{PREFIX}_notifications",
+            "Notifications by sink and result (delivered, failed, dropped, duplicate).",
+            ["sink", "result"],
+            registry=r,
+        )
 
-    def observe_api_call(self, service: str, operation: str) -> None:
-        """`Clients.observers` hook: told of each call before it is sent."""
-        self.api_calls.labels(service, operation, "sent").inc()
+    def observe_api_call(self, service: str, operation: str, outcome: str) -> None:
+        """`Clients.observers` hook: told of each call once botocore is done with it."""
+        self.api_calls.labels(service, operation, outcome).inc()
 
     def observe_reconcile(self, outcome: str, reason: str, seconds: float, failed: bool) -> None:
-        self.reconciles.labels(outcome).inc()
-        self.reconcile_duration.labels(outcome).observe(seconds)
+        self.reconciles.labels(CONTROLLER, RESULTS.get(outcome, "error")).inc()
+        self.reconcile_time.labels(CONTROLLER).observe(seconds)
         if failed:
-            self.errors.labels(outcome, reason or "Unknown").inc()
+            self.errors.labels(CONTROLLER, outcome, reason or "Unknown").inc()
+
+    def observe_notification(self, sink: str, result: str) -> None:
+        self.notifications.labels(sink, result).inc()
+
+    # -- workqueue.QueueObserver ---------------------------------------------------------------
+
+    def queue_added(self, delayed: bool) -> None:
+        """Every add (client-go counts deduplicated ones too); delayed adds are also retries."""
+        (self.queue_retries if delayed else self.queue_adds).labels(QUEUE).inc()
+
+    def queue_started(self, waited: float) -> None:
+        self.queue_duration.labels(QUEUE).observe(max(0.0, waited))
+
+    def queue_finished(self, worked: float) -> None:
+        self.work_duration.labels(QUEUE).observe(max(0.0, worked))
 
     def set_states(self, states: Iterable[str]) -> None:
         counts = dict.fromkeys(SYNC_STATES, 0)
@@ -89,7 +169,7 @@ class Metrics:
         self.revision.info({"revision": revision or ""})
 
     def track_queue(self, depth: Callable[[], int]) -> None:
-        self.queue_depth.set_function(lambda: float(depth()))
+        self.queue_depth.labels(QUEUE).set_function(lambda: float(depth()))
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

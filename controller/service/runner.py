@@ -22,9 +22,11 @@ from typing import Any, Generic
 import structlog
 
 from controller.core.outcomes import Outcome
+from controller.core.plans import EndpointPlan
 from controller.service.backoff import Backoff
 from controller.service.httpserver import HttpServer
 from controller.service.metrics import Metrics
+from controller.service.notifications.delivery import Notifier
 from controller.service.ports import (
     Elector,
     ElectorFactory,
@@ -79,6 +81,8 @@ class Runner(Generic[SnapshotT]):
         revision_of: Callable[[Path], str | None] | None = None,
         clock: Callable[[], float] = time.monotonic,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        notifier: Notifier | None = None,
+        render_plan: Callable[[EndpointPlan], str] | None = None,
     ) -> None:
         if (source is None) == (config.manifests is None):
             raise ValueError("give exactly one of config.manifests and source")
@@ -90,10 +94,13 @@ class Runner(Generic[SnapshotT]):
         self._revision_of = revision_of
         self._backoff = backoff or Backoff()
         self._clock = clock
+        self._notifier = notifier
+        # The status page's plan text; service cannot import rendering (a sibling layer).
+        self._render_plan = render_plan
         self._state: ServiceState[SnapshotT] = ServiceState(
             root=config.manifests, leading=elector_factory is None
         )
-        self.queue = WorkQueue(clock)
+        self.queue = WorkQueue(clock, observer=self.metrics)
         self._stepper = Stepper(
             reconciler,
             self._state,
@@ -105,6 +112,7 @@ class Runner(Generic[SnapshotT]):
             leader_check=leader_check or _always,
             clock=clock,
             now=now,
+            notify=notifier.submit if notifier is not None else None,
         )
         self._pool = WorkerPool(self.queue, self.process, config.concurrency)
         self._wake = threading.Condition()
@@ -134,6 +142,8 @@ class Runner(Generic[SnapshotT]):
                 webhook_secret=self.config.webhook_secret,
             )
             self._http.start()
+        if self._notifier is not None:
+            self._notifier.start()
         self._pool.start()
         if self.config.manifests is not None:
             self._watcher = Watcher(
@@ -167,6 +177,8 @@ class Runner(Generic[SnapshotT]):
             self._thread.join(timeout=max(0.1, deadline - time.monotonic()))
         if self._http is not None:
             self._http.stop()
+        if self._notifier is not None:
+            self._notifier.stop(timeout=max(0.1, min(2.0, deadline - time.monotonic())))
         log.info("stopped", clean=clean, in_flight=sorted(self.queue.in_progress()))
         return clean
 
@@ -362,7 +374,7 @@ class Runner(Generic[SnapshotT]):
         with self._state.lock:
             self._state.leading = False
         self.metrics.leader.set(0)
-        log.warning("stopped leading: no further changes are applied")
+        log.info("stopped leading: no further changes are applied")
 
     # -- httpserver.Control --------------------------------------------------------------------
 
@@ -400,6 +412,15 @@ class Runner(Generic[SnapshotT]):
                 "endpoints": [e.as_json() for e in endpoints],
             }
 
+    def plan_text(self, key: str) -> str | None:
+        """The last plan of `key` as `plan` prints it (the status page's detail view)."""
+        with self._state.lock:
+            entry = self._state.statuses.get(key)
+            plan = entry.plan if entry is not None else None
+        if plan is None or self._render_plan is None:
+            return None
+        return self._render_plan(plan)
+
     def metrics_text(self) -> bytes:
         return self.metrics.render()
 
@@ -407,7 +428,7 @@ class Runner(Generic[SnapshotT]):
         with self._state.lock:
             self._state.suspended = True
         self.metrics.suspended.set(1)
-        log.warning("suspended: changes are reported, not applied")
+        log.info("suspended: changes are reported, not applied")
 
     def resume(self) -> None:
         with self._state.lock:

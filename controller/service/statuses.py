@@ -14,10 +14,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Generic
+from typing import Any, Generic, Protocol, runtime_checkable
 
 from controller.core.outcomes import Outcome, OutcomeKind
-from controller.core.plans import Health
+from controller.core.plans import EndpointPlan, Health
+from controller.core.snapshots import split_key
+from controller.service.conditions import conditions
+from controller.service.events import Event, EventKind, Rollout, transition
 from controller.service.ports import SnapshotT
 
 
@@ -40,9 +43,16 @@ class Hold:
     reason: str | None = None
 
 
+@runtime_checkable
+class Weighted(Protocol):
+    """A snapshot that can tell each variant's desired traffic weight (the status page shows it)."""
+
+    def weights(self, key: str) -> Mapping[str, float]: ...
+
+
 @dataclass
 class EndpointStatus:
-    """What /status says about one endpoint."""
+    """What /status and the status page say about one endpoint."""
 
     key: str
     name: str
@@ -55,9 +65,26 @@ class EndpointStatus:
     held: str | None = None
     last_error: str | None = None
     last_reconcile: str | None = None  # ISO 8601 UTC
+    # variant name -> {"model": "group v7" or image, "weight": desired initialWeight}
+    variants: dict[str, dict[str, Any]] = field(default_factory=dict)
+    rollout: Rollout | None = None  # a change applied by this service, not settled yet
+    plan: EndpointPlan | None = None  # the last plan, for the status page's detail view
+
+    @property
+    def region(self) -> str:
+        return split_key(self.key)[0]
 
     def as_json(self) -> dict[str, Any]:
-        return {**self.__dict__, "sync": self.sync.value}
+        fields = {k: v for k, v in self.__dict__.items() if k not in ("plan", "rollout")}
+        return {
+            **fields,
+            "region": self.region,
+            "sync": self.sync.value,
+            "rollout": self.rollout.as_json() if self.rollout else None,
+            "conditions": conditions(
+                self.sync.value, self.health, self.reason, self.message, self.revision
+            ),
+        }
 
 
 @dataclass
@@ -83,14 +110,26 @@ class ServiceState(Generic[SnapshotT]):
 
 
 def update_status(
-    entry: EndpointStatus, outcome: Outcome, hold: Hold, revision: str | None, now: datetime
-) -> None:
+    entry: EndpointStatus,
+    outcome: Outcome,
+    hold: Hold,
+    revision: str | None,
+    now: datetime,
+    weights: Mapping[str, float] | None = None,
+    fingerprint: str | None = None,
+) -> list[Event]:
+    """Refresh `entry` from `outcome`; the rollout events this step produced."""
     plan = outcome.plan
     entry.name = outcome.endpoint or entry.name
     entry.sync = _sync_state(outcome, hold, entry.sync)
     if plan is not None:
         entry.health = plan.health.value
         entry.manifest = plan.manifest
+        entry.plan = plan
+        entry.variants = {
+            v: {"model": model, "weight": (weights or {}).get(v)}
+            for v, model in plan.models.items()
+        }
     entry.revision = revision
     entry.reason, entry.message, entry.held = outcome.reason, outcome.message, hold.reason
     if outcome.kind in (OutcomeKind.TRANSIENT, OutcomeKind.TERMINAL):
@@ -98,6 +137,26 @@ def update_status(
     elif outcome.kind is OutcomeKind.CONVERGED:
         entry.last_error = None
     entry.last_reconcile = now.isoformat()
+    entry.rollout, kinds = transition(entry.rollout, outcome, revision, now)
+    return [_event(entry, kind, outcome, now, fingerprint) for kind in kinds]
+
+
+def _event(
+    entry: EndpointStatus, kind: EventKind, outcome: Outcome, now: datetime, fingerprint: str | None
+) -> Event:
+    return Event(
+        kind=kind,
+        key=entry.key,
+        endpoint=entry.name,
+        region=entry.region,
+        revision=entry.revision,
+        message=outcome.message,
+        reason=outcome.reason,
+        manifest=entry.manifest,
+        time=now.isoformat(),
+        models={v: str(d["model"]) for v, d in entry.variants.items()},
+        fingerprint=fingerprint,
+    )
 
 
 def _sync_state(outcome: Outcome, hold: Hold, previous: SyncState) -> SyncState:

@@ -16,10 +16,19 @@ from typing import TYPE_CHECKING, Generic
 import structlog
 
 from controller.core.outcomes import Outcome, OutcomeKind
+from controller.service import tracing
 from controller.service.backoff import Backoff
+from controller.service.events import Event
 from controller.service.metrics import Metrics
 from controller.service.ports import Reconciler, Snapshot, SnapshotT
-from controller.service.statuses import EndpointStatus, Hold, ServiceState, SyncState, update_status
+from controller.service.statuses import (
+    EndpointStatus,
+    Hold,
+    ServiceState,
+    SyncState,
+    Weighted,
+    update_status,
+)
 from controller.service.windows import WindowPolicy
 from controller.service.workqueue import WorkQueue
 
@@ -45,7 +54,9 @@ class Stepper(Generic[SnapshotT]):
         leader_check: Callable[[], bool],
         clock: Callable[[], float],
         now: Callable[[], datetime],
+        notify: Callable[[Event], None] | None = None,
     ) -> None:
+        self._notify = notify  # must not block: the notifier only enqueues
         self._reconciler = reconciler
         self._state = state
         self._queue = queue
@@ -78,7 +89,9 @@ class Stepper(Generic[SnapshotT]):
                 endpoint=name, revision=snap.revision, action=action
             ):
                 started = self._clock()
-                outcome = self._call(snap, key, name, apply=hold.kind is None)
+                with tracing.reconcile_span(name, key, snap.revision, action) as span:
+                    outcome = self._call(snap, key, name, apply=hold.kind is None)
+                    tracing.record_outcome(span, outcome)
                 self._record(key, name, snap, outcome, hold, self._clock() - started)
                 self._schedule(key, snap, outcome, hold, labels)
             return outcome
@@ -151,7 +164,10 @@ class Stepper(Generic[SnapshotT]):
         with self._state.lock:
             self._state.aws_ok = kind is not OutcomeKind.TRANSIENT
             entry = self._state.statuses.get(key) or EndpointStatus(key, name)
-            update_status(entry, outcome, hold, snap.revision, self._now())
+            weights = snap.weights(key) if isinstance(snap, Weighted) else None
+            events = update_status(
+                entry, outcome, hold, snap.revision, self._now(), weights, snap.fingerprint(key)
+            )
             removed = key not in self._state.keys and kind is OutcomeKind.CONVERGED
             if removed and not (outcome.plan and outcome.plan.has_changes):
                 self._state.statuses.pop(key, None)  # pruned, or nothing left to report
@@ -159,6 +175,9 @@ class Stepper(Generic[SnapshotT]):
                 self._state.statuses[key] = entry
             states = [s.sync.value for s in self._state.statuses.values()]
         self._metrics.set_states(states)
+        for event in events:
+            if self._notify is not None:
+                self._notify(event)
         if snap.ok and all(s in (SyncState.SYNCED, SyncState.SUSPENDED) for s in states):
             self._metrics.last_success.set(time.time())
 

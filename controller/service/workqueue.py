@@ -17,6 +17,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from typing import Protocol
 
 import structlog
 
@@ -25,11 +26,23 @@ log = structlog.get_logger(__name__)
 Clock = Callable[[], float]
 
 
+class QueueObserver(Protocol):
+    """client-go's workqueue metrics hooks (`service.metrics.Metrics` implements them)."""
+
+    def queue_added(self, delayed: bool) -> None: ...
+    def queue_started(self, waited: float) -> None: ...
+    def queue_finished(self, worked: float) -> None: ...
+
+
 class WorkQueue:
     """Thread-safe queue of string keys; `clock` is injectable so tests can move time."""
 
-    def __init__(self, clock: Clock = time.monotonic) -> None:
+    def __init__(
+        self, clock: Clock = time.monotonic, observer: QueueObserver | None = None
+    ) -> None:
         self._clock = clock
+        self._observer = observer
+        self._since: dict[str, float] = {}  # key -> when it was queued, then when it was taken
         self._cond = threading.Condition()
         self._queue: deque[str] = deque()
         self._urgent: deque[str] = deque()  # served before `_queue`
@@ -60,6 +73,8 @@ class WorkQueue:
             if self._shutting_down:
                 return
             due = self._clock() + delay
+            if self._observer is not None:
+                self._observer.queue_added(delayed=True)
             if key in self._waiting and self._waiting[key] <= due:
                 return
             self._waiting[key] = due
@@ -79,6 +94,7 @@ class WorkQueue:
                     return None
                 if self._urgent or self._queue:
                     key = (self._urgent or self._queue).popleft()
+                    self._observe_start(key)
                     self._processing.add(key)
                     self._dirty.discard(key)
                     self._urgent_keys.discard(key)
@@ -92,7 +108,11 @@ class WorkQueue:
         """Mark `key` finished; if it was added meanwhile, queue it again."""
         with self._cond:
             self._processing.discard(key)
+            taken = self._since.pop(key, None)
+            if self._observer is not None and taken is not None:
+                self._observer.queue_finished(self._clock() - taken)
             if key in self._dirty and not self._shutting_down:
+                self._since[key] = self._clock()
                 self._lane(key).append(key)
             self._cond.notify_all()
 
@@ -145,11 +165,20 @@ class WorkQueue:
         with self._cond:
             return set(self._processing)
 
+    def _observe_start(self, key: str) -> None:
+        now = self._clock()
+        if self._observer is not None and key in self._since:
+            self._observer.queue_started(now - self._since[key])
+        self._since[key] = now
+
     def _add_locked(self, key: str) -> None:
+        if self._observer is not None and not self._shutting_down:
+            self._observer.queue_added(delayed=False)
         if self._shutting_down or key in self._dirty:
             return
         self._dirty.add(key)
         if key not in self._processing:
+            self._since[key] = self._clock()
             self._lane(key).append(key)
             self._cond.notify()
 

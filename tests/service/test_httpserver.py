@@ -39,6 +39,9 @@ class FakeControl:
             "endpoints": [{"name": "churn-prod", "sync": "Synced"}],
         }
 
+    def plan_text(self, key: str) -> str | None:
+        return None
+
     def metrics_text(self) -> bytes:
         return self.metrics.render()
 
@@ -105,20 +108,30 @@ def test_readyz_reports_why_not_ready(served: tuple[HttpServer, FakeControl]) ->
 
 def test_metrics_are_prometheus_text(served: tuple[HttpServer, FakeControl]) -> None:
     server, control = served
-    control.metrics.observe_api_call("sagemaker", "DescribeEndpoint")
+    control.metrics.observe_api_call("sagemaker", "DescribeEndpoint", "success")
+    control.metrics.observe_api_call("sagemaker", "UpdateEndpoint", "throttled")
     control.metrics.observe_reconcile("Converged", "Synced", 0.2, failed=False)
+    control.metrics.observe_reconcile("Terminal", "RolloutFailed", 0.1, failed=True)
+    control.metrics.track_queue(lambda: 3)
     control.metrics.set_states(["Synced", "Failed"])
     control.metrics.set_revision("abc123")
     status, body, content_type = request(server, "GET", "/metrics")
     assert status == 200
     assert content_type.startswith("text/plain")
     text = body.decode()
+    # controller-runtime's names and labels, so its dashboards and alerts apply unchanged.
     for name in (
-        "sagemaker_gitops_reconcile_total",
-        "sagemaker_gitops_reconcile_duration_seconds_bucket",
-        "sagemaker_gitops_reconcile_errors_total",
+        'sagemaker_gitops_reconcile_total{controller="endpoint",result="success"} 1.0',
+        'sagemaker_gitops_reconcile_total{controller="endpoint",result="error"} 1.0',
+        'sagemaker_gitops_reconcile_time_seconds_bucket{controller="endpoint",le="0.25"} 2.0',
+        'sagemaker_gitops_reconcile_errors_total{controller="endpoint",kind="Terminal",'
+        'reason="RolloutFailed"} 1.0',
         "sagemaker_gitops_endpoints{",
-        "sagemaker_gitops_queue_depth",
+        'workqueue_depth{name="endpoints"} 3.0',
+        'workqueue_adds_total{name="endpoints"}',
+        'workqueue_queue_duration_seconds_bucket{le="0.001",name="endpoints"}',
+        'workqueue_work_duration_seconds_bucket{le="0.01",name="endpoints"}',
+        'workqueue_retries_total{name="endpoints"}',
         "sagemaker_gitops_last_successful_sync_timestamp_seconds",
         'sagemaker_gitops_revision_info{revision="abc123"}',
         "sagemaker_gitops_leader",
@@ -126,7 +139,11 @@ def test_metrics_are_prometheus_text(served: tuple[HttpServer, FakeControl]) -> 
     ):
         assert name in text, name
     assert (
-        'sagemaker_gitops_aws_api_calls_total{operation="DescribeEndpoint",outcome="sent",'
+        'sagemaker_gitops_aws_api_calls_total{operation="DescribeEndpoint",outcome="success",'
+        'service="sagemaker"} 1.0' in text
+    )
+    assert (
+        'sagemaker_gitops_aws_api_calls_total{operation="UpdateEndpoint",outcome="throttled",'
         'service="sagemaker"} 1.0' in text
     )
 

@@ -714,8 +714,6 @@ def parse_run(*argv: str) -> object:
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--concurrency", "0"], "--concurrency"),
-        (["--resync-interval", "0"], "--resync-interval"),
         (["--webhook-secret-file", "{tmp}/empty"], "empty"),
         (["--webhook-secret-file", "{tmp}/missing"], "--webhook-secret-file"),
     ],

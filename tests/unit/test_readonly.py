@@ -141,13 +141,13 @@ def test_without_read_only_the_same_call_is_sent() -> None:
 
 def test_refused_calls_are_not_reported_to_observers(recorded: tuple[Clients, Recorder]) -> None:
     clients, _ = recorded
-    seen: list[tuple[str, str]] = []
-    clients.observers.append(lambda service, operation: seen.append((service, operation)))
+    seen: list[tuple[str, str, str]] = []
+    clients.observers.append(lambda *call: seen.append(call))
     with pytest.raises(ReadOnlyViolation):
         MUTATING["DeleteEndpoint"](clients)
     with pytest.raises(EndpointConnectionError):
         READS["DescribeEndpoint"](clients)
-    assert seen == [("sagemaker", "DescribeEndpoint")]
+    assert seen == [("sagemaker", "DescribeEndpoint", "error")]
 
 
 @pytest.mark.parametrize(

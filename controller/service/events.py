@@ -1,0 +1,109 @@
+"""Rollout events, derived from the transition one reconcile Outcome makes on an endpoint.
+
+The service sees every Outcome (statuses.update_status); this module turns "what happened just
+now" plus "what was in flight before" into the events people want to hear about. It is pure: the
+notifier decides where events go, and deduplicates them per (endpoint, revision, event).
+
+    RolloutStarted    a mutating apply that creates or updates the Endpoint itself
+    RolloutSucceeded  the endpoint converged after a rollout this service started
+    RolloutFailed     a rollout in flight (or a create) ended Failed / needing attention
+    RolledBack        SageMaker rolled a failed update back to the previous config
+    DriftHealed       a change made outside the controller was undone (drift-only plan)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from controller.core.outcomes import Outcome, OutcomeKind
+from controller.core.plans import EndpointPlan, Op, Reason, ResourceType
+
+
+class EventKind(StrEnum):
+    ROLLOUT_STARTED = "RolloutStarted"
+    ROLLOUT_SUCCEEDED = "RolloutSucceeded"
+    ROLLOUT_FAILED = "RolloutFailed"
+    ROLLED_BACK = "RolledBack"
+    DRIFT_HEALED = "DriftHealed"
+
+
+# TERMINAL reasons that mean the endpoint itself failed, whether or not we saw the rollout start
+# (a restarted service still reports a create that failed while it was down).
+_FAILED_REASONS = frozenset({"EndpointFailed", "NeedsAttention"})
+
+
+@dataclass(frozen=True)
+class Rollout:
+    """A change this service applied and is watching until it settles."""
+
+    revision: str | None
+    started: str  # ISO 8601 UTC
+    summary: str
+    drift_only: bool
+
+    def as_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class Event:
+    """One notification-worthy transition of one endpoint."""
+
+    kind: EventKind
+    key: str  # region/name
+    endpoint: str
+    region: str
+    revision: str | None
+    message: str
+    reason: str
+    manifest: str | None
+    time: str  # ISO 8601 UTC
+    models: dict[str, str] = field(default_factory=dict)
+    # The manifest's content hash: tells rollouts apart where there is no git revision.
+    fingerprint: str | None = None
+
+    @property
+    def dedup_key(self) -> tuple[str, str, str]:
+        """One message per endpoint, revision (else manifest content) and event."""
+        version = self.revision or f"manifest:{self.fingerprint or ''}"
+        return (self.key, version, self.kind.value)
+
+
+def transition(
+    rollout: Rollout | None, outcome: Outcome, revision: str | None, now: datetime
+) -> tuple[Rollout | None, list[EventKind]]:
+    """The rollout still in flight after `outcome`, and the events this step produced."""
+    events: list[EventKind] = []
+    plan = outcome.plan
+    if outcome.mutated and plan is not None and _touches_endpoint_or_drift(plan):
+        drift_only = _drift_only(plan)
+        if rollout is None or rollout.revision != revision or rollout.drift_only != drift_only:
+            rollout = Rollout(revision, now.isoformat(), outcome.message, drift_only)
+            if not drift_only:
+                events.append(EventKind.ROLLOUT_STARTED)
+    if outcome.kind is OutcomeKind.CONVERGED and rollout is not None:
+        kind = EventKind.DRIFT_HEALED if rollout.drift_only else EventKind.ROLLOUT_SUCCEEDED
+        return None, [*events, kind]
+    if outcome.kind is OutcomeKind.TERMINAL:
+        if outcome.reason == "RolloutFailed":
+            return None, [*events, EventKind.ROLLED_BACK]
+        if rollout is not None or outcome.reason in _FAILED_REASONS:
+            return None, [*events, EventKind.ROLLOUT_FAILED]
+    return rollout, events
+
+
+def _touches_endpoint_or_drift(plan: EndpointPlan) -> bool:
+    """Tag-only bookkeeping and garbage collection are not rollouts; drift repairs are heard."""
+    return any(
+        (a.type is ResourceType.ENDPOINT and a.op in (Op.CREATE, Op.UPDATE))
+        or a.reason is Reason.DRIFT
+        for a in plan.actions
+    )
+
+
+def _drift_only(plan: EndpointPlan) -> bool:
+    reasons = {a.reason for a in plan.actions} - {Reason.SUPERSEDED}
+    return reasons == {Reason.DRIFT}

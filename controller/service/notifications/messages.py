@@ -1,0 +1,149 @@
+"""Each sink's HTTP request for one event: pure functions, so payloads are tested as data.
+
+Slack gets mrkdwn text (with &, <, > escaped: an endpoint name or error message cannot forge a
+link or a mention); the generic webhook gets the event as JSON (`schemaVersion` 1); GitHub gets a
+commit status on the event's revision, which must be a full commit SHA.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from controller.service.events import Event, EventKind
+from controller.service.notifications.config import GithubStatusSink, SlackSink, WebhookSink
+
+SCHEMA_VERSION = 1
+_SHA = re.compile(r"^[0-9a-f]{40}$")
+_GITHUB_STATE = {
+    EventKind.ROLLOUT_STARTED: "pending",
+    EventKind.ROLLOUT_SUCCEEDED: "success",
+    EventKind.ROLLOUT_FAILED: "failure",
+    EventKind.ROLLED_BACK: "failure",
+    EventKind.DRIFT_HEALED: "success",
+}
+_TITLE = {
+    EventKind.ROLLOUT_STARTED: "rollout started",
+    EventKind.ROLLOUT_SUCCEEDED: "rollout succeeded",
+    EventKind.ROLLOUT_FAILED: "rollout failed",
+    EventKind.ROLLED_BACK: "rollout failed and was rolled back",
+    EventKind.DRIFT_HEALED: "drift healed",
+}
+_EMOJI = {
+    EventKind.ROLLOUT_STARTED: ":rocket:",
+    EventKind.ROLLOUT_SUCCEEDED: ":white_check_mark:",
+    EventKind.ROLLOUT_FAILED: ":x:",
+    EventKind.ROLLED_BACK: ":leftwards_arrow_with_hook:",
+    EventKind.DRIFT_HEALED: ":wrench:",
+}
+GITHUB_DESCRIPTION_MAX = 140  # GitHub truncates longer descriptions; we do it ourselves
+
+
+@dataclass(frozen=True)
+class Request:
+    url: str
+    body: bytes
+    headers: dict[str, str]
+
+
+def title(event: Event) -> str:
+    return _TITLE[event.kind]
+
+
+def webhook_payload(event: Event) -> dict[str, Any]:
+    return {
+        "schemaVersion": SCHEMA_VERSION,
+        "event": event.kind.value,
+        "endpoint": event.endpoint,
+        "region": event.region,
+        "revision": event.revision,
+        "reason": event.reason,
+        "message": event.message,
+        "manifest": event.manifest,
+        "models": event.models,
+        "time": event.time,
+    }
+
+
+def slack_payload(event: Event) -> dict[str, Any]:
+    revision = f" at `{_slack((event.revision or '')[:7])}`" if event.revision else ""
+    models = ", ".join(f"{_slack(v)}: {_slack(m)}" for v, m in event.models.items())
+    lines = [
+        f"{_EMOJI[event.kind]} *{_slack(event.endpoint)}* ({_slack(event.region)}) "
+        f"{title(event)}{revision}",
+    ]
+    if models:
+        lines.append(f"models: {models}")
+    if event.message:
+        lines.append(f"> {_slack(event.message)}")
+    return {"text": "\n".join(lines)}
+
+
+def github_payload(sink: GithubStatusSink, event: Event) -> dict[str, Any]:
+    description = f"{event.endpoint}: {title(event)}"
+    if event.kind in (EventKind.ROLLOUT_FAILED, EventKind.ROLLED_BACK) and event.message:
+        description += f": {event.message}"
+    if len(description) > GITHUB_DESCRIPTION_MAX:
+        description = description[: GITHUB_DESCRIPTION_MAX - 1] + "\u2026"
+    return {
+        "state": _GITHUB_STATE[event.kind],
+        "description": description,
+        "context": f"{sink.context}/{event.region}/{event.endpoint}",
+    }
+
+
+def slack_request(url: str, event: Event) -> Request:
+    return _json_request(url, slack_payload(event), {})
+
+
+def webhook_request(url: str, event: Event) -> Request:
+    return _json_request(url, webhook_payload(event), {})
+
+
+def github_request(sink: GithubStatusSink, token: str, event: Event) -> Request | None:
+    """None when the revision is not a commit SHA (a local directory without git)."""
+    sha = (event.revision or "").lower()
+    if not _SHA.match(sha):
+        return None
+    owner, name = sink.repository.split("/", 1)
+    url = (
+        f"{sink.api_url.rstrip('/')}/repos/{quote(owner, safe='')}/{quote(name, safe='')}"
+        f"/statuses/{sha}"
+    )
+    headers = {
+        "Authorization": f"Bearer {token}",
+        "Accept": "application/vnd.github+json",
+        "X-GitHub-Api-Version": "2022-11-28",
+    }
+    return _json_request(url, github_payload(sink, event), headers)
+
+
+def build_request(
+    sink: SlackSink | WebhookSink | GithubStatusSink, secret: str, event: Event
+) -> Request | None:
+    if isinstance(sink, SlackSink):
+        return slack_request(secret, event)
+    if isinstance(sink, WebhookSink):
+        return webhook_request(secret, event)
+    return github_request(sink, secret, event)
+
+
+def _json_request(url: str, payload: dict[str, Any], headers: dict[str, str]) -> Request:
+    body = json.dumps(payload, sort_keys=True).encode()
+    return Request(
+        url,
+        body,
+        {
+            "Content-Type": "application/json",
+            "User-Agent": "sagemaker-gitops",
+            **headers,
+        },
+    )
+
+
+def _slack(text: str) -> str:
+    """Slack's mrkdwn escaping: only &, < and > are control characters."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -1,0 +1,175 @@
+"""The status page: read-only, server-rendered HTML of what /status knows, for people.
+
+No JavaScript and no build step: the page is a table and a GET form, it reloads itself with a
+meta refresh (the URL keeps the filter), and every value is HTML-escaped because endpoint names,
+manifest paths and error messages come from manifests and from AWS. A strict
+Content-Security-Policy (httpserver) backs that up: even an escaping bug could not run a script.
+
+    /                          every endpoint; ?q=text filters server-side (name, region, sync,
+                               health, revision, manifest, model)
+    /endpoints/<region>/<name> one endpoint: conditions, variants, rollout and the last plan
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from html import escape
+from typing import Any
+from urllib.parse import quote
+
+REFRESH_SECONDS = 10
+_SEARCHED = ("name", "region", "sync", "health", "revision", "manifest", "last_error")
+_STYLE = """
+body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#1b1f24}
+table{border-collapse:collapse;width:100%}th,td{border-bottom:1px solid #d0d7de;padding:.35em .5em;
+text-align:left;vertical-align:top}th{background:#f6f8fa}code,pre{font:12px/1.35 monospace}
+pre{background:#f6f8fa;padding:1em;overflow:auto}.s{font-weight:600}
+.Synced,.Healthy,.True{color:#1a7f37}.OutOfSync,.Progressing{color:#9a6700}
+.Failed,.Degraded,.Missing{color:#cf222e}.Suspended,.Unknown{color:#57606a}
+.err{color:#cf222e;max-width:28em;overflow-wrap:anywhere}header p{margin:.2em 0}
+ul.variants{margin:0;padding-left:1em}td:nth-child(2){white-space:nowrap}form{margin:.8em 0}
+"""
+
+
+def short(revision: str | None) -> str:
+    return (revision or "")[:7]
+
+
+def matches(endpoint: Mapping[str, Any], query: str) -> bool:
+    """Case-insensitive substring match of every word of `query` against the shown fields."""
+    haystack = " ".join(
+        [str(endpoint.get(f) or "") for f in _SEARCHED]
+        + [str(v.get("model", "")) for v in (endpoint.get("variants") or {}).values()]
+    ).lower()
+    return all(word in haystack for word in query.lower().split())
+
+
+def detail_path(endpoint: Mapping[str, Any]) -> str:
+    region, name = str(endpoint.get("region", "")), str(endpoint.get("name", ""))
+    return f"/endpoints/{quote(region, safe='')}/{quote(name, safe='')}"
+
+
+def render_index(status: Mapping[str, Any], query: str = "") -> str:
+    endpoints = [e for e in status.get("endpoints", []) if matches(e, query)]
+    total = len(status.get("endpoints", []))
+    rows = "".join(_row(e) for e in endpoints) or (
+        '<tr><td colspan="9" id="empty">No endpoint matches.</td></tr>'
+    )
+    shown = f"{len(endpoints)} of {total} endpoints" if query else f"{total} endpoints"
+    body = f"""
+<header>{_summary(status)}</header>
+<form method="get" action="/" role="search">
+<label for="q">Filter</label>
+<input id="q" name="q" type="search" value="{escape(query)}" placeholder="name, region, sync...">
+<button type="submit">Filter</button> <span id="shown">{escape(shown)}</span>
+</form>
+<table id="endpoints"><thead><tr><th>Endpoint</th><th>Region</th><th>Sync</th><th>Health</th>
+<th>Revision</th><th>Variants</th><th>Rollout</th><th>Last error</th><th>Manifest</th></tr></thead>
+<tbody>{rows}</tbody></table>"""
+    return _page("sagemaker-gitops status", body)
+
+
+def render_detail(endpoint: Mapping[str, Any], plan_text: str | None) -> str:
+    name = str(endpoint.get("name", ""))
+    facts = [
+        ("Region", endpoint.get("region")),
+        ("Sync", endpoint.get("sync")),
+        ("Health", endpoint.get("health")),
+        ("Revision", endpoint.get("revision")),
+        ("Manifest", endpoint.get("manifest")),
+        ("Reason", endpoint.get("reason")),
+        ("Message", endpoint.get("message")),
+        ("Held", endpoint.get("held")),
+        ("Last error", endpoint.get("last_error")),
+        ("Last reconcile", endpoint.get("last_reconcile")),
+    ]
+    rows = "".join(
+        f"<tr><th>{escape(k)}</th><td>{escape(str(v or ''))}</td></tr>" for k, v in facts
+    )
+    plan = escape(plan_text) if plan_text else "No plan yet: the endpoint was not reconciled."
+    body = f"""
+<p><a href="/">&larr; all endpoints</a></p>
+<h1 id="name">{escape(name)}</h1>
+<table id="facts">{rows}</table>
+<h2>Conditions</h2>{_conditions(endpoint.get("conditions") or [])}
+<h2>Variants</h2>{_variants(endpoint.get("variants") or {})}
+<h2>Rollout in flight</h2><p id="rollout">{_rollout(endpoint.get("rollout"))}</p>
+<h2>Last plan</h2><pre id="plan">{plan}</pre>"""
+    return _page(f"{name} - sagemaker-gitops", body)
+
+
+def render_not_found(what: str) -> str:
+    return _page("not found", f'<p><a href="/">&larr; all endpoints</a></p><p>{escape(what)}</p>')
+
+
+def _page(title: str, body: str) -> str:
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="refresh" content="{REFRESH_SECONDS}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{escape(title)}</title><style>{_STYLE}</style></head>
+<body>{body}
+<footer><p>Read-only. Refreshes every {REFRESH_SECONDS} s. JSON: <a href="/status">/status</a>,
+metrics: <a href="/metrics">/metrics</a>.</p></footer></body></html>
+"""
+
+
+def _summary(status: Mapping[str, Any]) -> str:
+    facts = [
+        ("Revision", short(status.get("revision")) or "-"),
+        ("Leader", "yes" if status.get("leader") else "no (standby)"),
+        ("Ready", "yes" if status.get("ready") else "no"),
+        ("Applying", "suspended (POST /resume)" if status.get("suspended_all") else "yes"),
+    ]
+    line = " &middot; ".join(f"{escape(k)}: <b>{escape(v)}</b>" for k, v in facts)
+    problems = [status.get("problem"), *status.get("diagnostics", [])]
+    notes = "".join(f'<p class="err">{escape(str(p))}</p>' for p in problems if p)
+    return f"<h1>sagemaker-gitops</h1><p>{line}</p>{notes}"
+
+
+def _row(e: Mapping[str, Any]) -> str:
+    sync, health = str(e.get("sync", "")), str(e.get("health", ""))
+    revision = str(e.get("revision") or "")
+    cells = [
+        f'<a class="endpoint" href="{escape(detail_path(e))}">{escape(str(e.get("name", "")))}</a>',
+        escape(str(e.get("region", ""))),
+        f'<span class="s {escape(sync)}">{escape(sync)}</span>',
+        f'<span class="s {escape(health)}">{escape(health)}</span>',
+        f'<code class="rev" title="{escape(revision)}">{escape(short(revision))}</code>',
+        _variants(e.get("variants") or {}),
+        _rollout(e.get("rollout")),
+        f'<span class="err">{escape(str(e.get("last_error") or ""))}</span>',
+        f"<code>{escape(str(e.get('manifest') or ''))}</code>",
+    ]
+    key = escape(f"{e.get('region', '')}/{e.get('name', '')}")
+    return f'<tr data-key="{key}">' + "".join(f"<td>{c}</td>" for c in cells) + "</tr>"
+
+
+def _variants(variants: Mapping[str, Mapping[str, Any]]) -> str:
+    items = []
+    for name, v in variants.items():
+        weight = v.get("weight")
+        shown = "" if weight is None else f" &middot; weight {escape(f'{float(weight):g}')}"
+        items.append(f"<li><b>{escape(name)}</b>: {escape(str(v.get('model', '')))}{shown}</li>")
+    return f'<ul class="variants">{"".join(items)}</ul>' if items else ""
+
+
+def _rollout(rollout: Mapping[str, Any] | None) -> str:
+    if not rollout:
+        return "none"
+    kind = "drift repair" if rollout.get("drift_only") else "rollout"
+    return escape(
+        f"{kind} of {short(rollout.get('revision')) or '-'} since {rollout.get('started')}: "
+        f"{rollout.get('summary', '')}"
+    )
+
+
+def _conditions(conditions: Iterable[Mapping[str, Any]]) -> str:
+    rows = "".join(
+        f'<tr><td>{escape(str(c.get("type")))}</td><td class="{escape(str(c.get("status")))}">'
+        f"{escape(str(c.get('status')))}</td><td>{escape(str(c.get('reason')))}</td>"
+        f"<td>{escape(str(c.get('message')))}</td></tr>"
+        for c in conditions
+    )
+    head = "<tr><th>Type</th><th>Status</th><th>Reason</th><th>Message</th></tr>"
+    return f'<table id="conditions">{head}{rows}</table>'

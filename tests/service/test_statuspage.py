@@ -1,0 +1,160 @@
+"""The status page over HTTP: rows, filter, detail view, escaping of hostile input, headers."""
+
+from __future__ import annotations
+
+import http.client
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from controller.service.conditions import conditions
+from controller.service.httpserver import HttpServer
+from controller.service.metrics import Metrics
+
+EVIL = '<script>alert("x")</script>'
+
+
+def endpoint(name: str, region: str = "us-east-1", **extra: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "key": f"{region}/{name}",
+        "name": name,
+        "region": region,
+        "sync": "Synced",
+        "health": "Healthy",
+        "revision": "0123456789abcdef0123456789abcdef01234567",
+        "manifest": f"{name}.yaml",
+        "reason": "Synced",
+        "message": "in sync",
+        "held": None,
+        "last_error": None,
+        "last_reconcile": "2026-11-29T08:00:00+00:00",
+        "variants": {"primary": {"model": "churn-xgb v2", "weight": 0.8}},
+        "rollout": None,
+    }
+    base.update(extra)
+    base["conditions"] = conditions(
+        base["sync"], base["health"], base["reason"], base["message"], base["revision"]
+    )
+    return base
+
+
+class PageControl:
+    """Just enough of `httpserver.Control` for the page routes."""
+
+    def __init__(self, endpoints: list[dict[str, Any]]) -> None:
+        self.endpoints = endpoints
+        self.metrics = Metrics()
+
+    def alive(self) -> bool:
+        return True
+
+    def ready(self) -> tuple[bool, str]:
+        return True, "ok"
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "revision": "0123456789abcdef",
+            "leader": True,
+            "ready": True,
+            "suspended_all": False,
+            "problem": f"loading manifests failed: {EVIL}",
+            "diagnostics": [],
+            "endpoints": self.endpoints,
+        }
+
+    def plan_text(self, key: str) -> str | None:
+        return f"~ endpoint {key} will be updated\n    {EVIL}" if "churn" in key else None
+
+    def metrics_text(self) -> bytes:
+        return self.metrics.render()
+
+    def suspend(self) -> None: ...
+    def resume(self) -> None: ...
+    def trigger_fetch(self) -> None: ...
+
+
+ENDPOINTS = [
+    endpoint("churn"),
+    endpoint(
+        "fraud",
+        "eu-west-1",
+        sync="Failed",
+        health="Degraded",
+        reason="RolloutFailed",
+        last_error=f"rollout failed: {EVIL}",
+    ),
+    endpoint(f"x{EVIL}", manifest=f"{EVIL}.yaml", variants={EVIL: {"model": EVIL, "weight": 1}}),
+]
+
+
+@pytest.fixture
+def server() -> Iterator[HttpServer]:
+    running = HttpServer(PageControl(ENDPOINTS), host="127.0.0.1", port=0)  # type: ignore[arg-type]
+    running.start()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def get(server: HttpServer, path: str) -> tuple[int, str, dict[str, str]]:
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+    try:
+        conn.request("GET", path)
+        response = conn.getresponse()
+        return response.status, response.read().decode(), dict(response.getheaders())
+    finally:
+        conn.close()
+
+
+def test_index_lists_every_endpoint_with_its_facts(server: HttpServer) -> None:
+    status, page, headers = get(server, "/")
+    assert status == 200 and headers["Content-Type"].startswith("text/html")
+    assert page.count('<tr data-key="') == 3
+    for fact in (
+        "churn",
+        "eu-west-1",
+        "Failed",
+        "Degraded",
+        "0123456",
+        "churn-xgb v2",
+        "weight 0.8",
+    ):
+        assert fact in page, fact
+    assert '<meta http-equiv="refresh"' in page
+    assert "script-src" not in headers["Content-Security-Policy"]  # default-src 'none' rules
+    assert "default-src 'none'" in headers["Content-Security-Policy"]
+
+
+def test_hostile_names_and_messages_are_escaped(server: HttpServer) -> None:
+    for path in ("/", "/endpoints/us-east-1/churn", "/?q=%3Cscript%3E"):
+        page = get(server, path)[1]
+        assert "<script>" not in page, path
+    page = get(server, "/")[1]
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page
+
+
+def test_the_filter_works_server_side(server: HttpServer) -> None:
+    page = get(server, "/?q=FAILED+eu-west")[1]
+    assert page.count('<tr data-key="') == 1 and 'data-key="eu-west-1/fraud"' in page
+    assert "1 of 3 endpoints" in page and 'value="FAILED eu-west"' in page
+    none = get(server, "/?q=nothing-matches-this")[1]
+    assert 'id="empty"' in none
+
+
+def test_the_detail_view_shows_conditions_and_the_last_plan(server: HttpServer) -> None:
+    status, page, _ = get(server, "/endpoints/us-east-1/churn")
+    assert status == 200
+    assert "~ endpoint us-east-1/churn will be updated" in page
+    assert 'id="conditions"' in page and ">Ready<" in page
+    no_plan = get(server, "/endpoints/eu-west-1/fraud")[1]
+    assert "No plan yet" in no_plan
+    hostile = get(server, "/endpoints/us-east-1/x%3Cscript%3Ealert(%22x%22)%3C%2Fscript%3E")
+    assert hostile[0] == 200 and "<script>" not in hostile[1]
+
+
+def test_unknown_endpoints_are_404(server: HttpServer) -> None:
+    assert get(server, "/endpoints/us-east-1/nope")[0] == 404
+    assert get(server, "/endpoints/us-east-1")[0] == 404
+    assert get(server, "/endpoints/a/b/c")[0] == 404
