@@ -12,6 +12,9 @@ from typing import Any
 
 import pytest
 
+from controller.aws.clients import AwsOptions, Clients
+from controller.core.outcomes import OutcomeKind
+from controller.reconcile.reconciling import ReconcileOptions, Reconciler
 from tests.e2e.conftest import IMAGE, ROLE, World
 
 REPO = Path(__file__).resolve().parents[2]
@@ -289,3 +292,26 @@ def test_the_example_manifest_applies_and_converges(world: World) -> None:
         "llm-embed",
     ]
     assert world.mutations_during(lambda: world.apply()) == {}
+
+
+def test_a_no_op_resync_costs_one_listing_per_component_endpoint(shared: World) -> None:
+    """Beside a plain endpoint's calls: one ListInferenceComponents for the endpoint and one
+    DescribeScalableTargets for the region; components are not described when unchanged."""
+    rec = Reconciler(Clients(AwsOptions(calls_per_second=1000)), ReconcileOptions())
+    snapshot = rec.load(shared.root)
+
+    def one_pass() -> dict[str, int]:
+        before = shared.calls()
+        rec.begin_pass()
+        for key in sorted(snapshot.keys()):
+            assert rec.reconcile(snapshot, key).kind is OutcomeKind.CONVERGED
+        after = shared.calls()
+        return {op: n - before.get(op, 0) for op, n in after.items() if n - before.get(op, 0)}
+
+    one_pass()
+    second = one_pass()
+
+    assert second["ListInferenceComponents"] == 1
+    assert second["DescribeScalableTargets"] == 1
+    assert "DescribeInferenceComponent" not in second
+    assert "DescribeEndpoint" not in second
