@@ -10,6 +10,7 @@ counts are read with one paged DescribeScalableTargets per region per pass.
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -52,12 +53,8 @@ def describe_component(client: Any, name: str) -> LiveComponent | None:
     except NotFound:
         return None
     runtime = found.get("RuntimeConfig") or {}
-    return LiveComponent(
-        name=found["InferenceComponentName"],
-        arn=found["InferenceComponentArn"],
-        variant=found.get("VariantName", ""),
-        status=found.get("InferenceComponentStatus", ""),
-        last_modified=stamp(found.get("LastModifiedTime")),
+    return replace(
+        _summary(found),  # a description has every field of a listing's summary
         specification=dict(found.get("Specification") or {}),
         desired_copies=runtime.get("DesiredCopyCount"),
         current_copies=runtime.get("CurrentCopyCount"),

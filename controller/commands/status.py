@@ -15,8 +15,9 @@ import sys
 from typing import Any
 
 from controller.commands.common import add_manifest_arguments, load, reconciler
-from controller.core.health import component_health
-from controller.core.plans import ComponentRow, EndpointPlan, Health, Plan, Status
+from controller.core.plans import EndpointPlan, Health, Plan, Status
+from controller.rendering.common import copies_text
+from controller.rendering.jsonplan import ComponentDoc, component_doc
 from controller.service.conditions import conditions
 
 EXIT_OK, EXIT_ERROR, EXIT_UNSETTLED = 0, 1, 3
@@ -63,29 +64,12 @@ def _row(e: EndpointPlan) -> dict[str, Any]:
         "conditions": conditions(sync, e.health.value, reason, error or e.held or "", e.revision),
     }
     if e.components:
-        row["components"] = [_component(c) for c in e.components]
+        row["components"] = [component_doc(c) for c in e.components]
     return row
 
 
-def _component(c: ComponentRow) -> dict[str, Any]:
-    """One inference component: its plan (unchanged = in sync), status and copies."""
-    return {
-        "name": c.name,
-        "variant": c.variant,
-        "plan": c.plan.value,
-        "status": c.status,
-        "health": component_health(c.status).value,
-        "desired_copies": c.desired_copies,
-        "current_copies": c.current_copies,
-        "autoscaled": c.autoscaled,
-        "message": c.message,
-    }
-
-
-def _component_line(c: dict[str, Any]) -> str:
-    current = "-" if c["current_copies"] is None else c["current_copies"]
-    desired = "-" if c["desired_copies"] is None else c["desired_copies"]
-    line = f"  component {c['name']}: {c['plan']}, {c['status']}, {current}/{desired} copies"
+def _component_line(c: ComponentDoc) -> str:
+    line = f"  component {c['name']}: {c['plan']}, {c['status']}, {copies_text(c)}"
     return line + (f" ({c['message']})" if c["message"] else "")
 
 

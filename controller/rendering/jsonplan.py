@@ -171,11 +171,12 @@ def _endpoint(endpoint: EndpointPlan, visible: frozenset[str]) -> EndpointDoc:
         "errors": list(endpoint.errors),
     }
     if endpoint.components:  # only endpoints hosting inference components carry the key
-        doc["components"] = [_component(c) for c in endpoint.components]
+        doc["components"] = [component_doc(c) for c in endpoint.components]
     return doc
 
 
-def _component(row: ComponentRow) -> ComponentDoc:
+def component_doc(row: ComponentRow) -> ComponentDoc:
+    """One component row as display data (the plan's and `status`'s)."""
     return {
         "name": row.name,
         "variant": row.variant,

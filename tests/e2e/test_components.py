@@ -261,7 +261,7 @@ def test_plans_show_components_as_rows(world: World, fmt: str) -> None:
 def test_status_lists_each_component(shared: World) -> None:
     result = shared.cli("status", "-m", str(shared.root), "--format", "json")
     (row,) = json.loads(result.out)["endpoints"]
-    assert [(c["name"], c["status"], c["current_copies"]) for c in row["components"]] == [
+    assert [(c["name"], c["status"], c["copies"]["current"]) for c in row["components"]] == [
         ("chat", "InService", 2),
         ("fraud", "InService", 2),
     ]
