@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pytest
-from builders import ACCOUNT_PREFIX, ROLE, desired, manifest, mirror, options
+from builders import ACCOUNT_PREFIX, PROPERTY, ROLE, desired, manifest, mirror, options
+from hypothesis import given
+from hypothesis import strategies as st
 
 from controller.core import tagging
 from controller.core.components import LiveComponent
@@ -311,3 +314,25 @@ def test_risk_of_component_changes() -> None:
     before = ic_desired(ic("chat"), ic("embed"))
     seen = seen_with(want, live_of(before, "chat"), live_of(before, "embed"))
     assert assess(diff_endpoint(want, seen, options(prune=True))) is Risk.HIGH
+
+
+@cache
+def _with_copies(copies: int) -> DesiredEndpoint:
+    return ic_desired(ic(copies=copies))
+
+
+@PROPERTY
+@given(
+    wanted=st.integers(min_value=0, max_value=50),
+    live=st.integers(min_value=0, max_value=50),
+    autoscaled=st.booleans(),
+)
+def test_copies_are_sent_only_when_they_differ_and_no_scalable_target_owns_them(
+    wanted: int, live: int, autoscaled: bool
+) -> None:
+    want = _with_copies(wanted)
+    owners = frozenset({"chat"}) if autoscaled else frozenset()
+    seen = seen_with(want, live_of(want, desired_copies=live), autoscaled=owners)
+    plan = diff_endpoint(want, seen, options())
+    sent = [a.request["DesiredRuntimeConfig"]["CopyCount"] for a in plan.actions]
+    assert sent == ([wanted] if wanted != live and not autoscaled else [])
