@@ -7,7 +7,13 @@ import sys
 from typing import Any
 
 from controller.commands import argtypes
-from controller.commands.common import add_manifest_arguments, load, reconciler
+from controller.commands.common import (
+    add_manifest_arguments,
+    add_prune_arguments,
+    load,
+    print_prune_notes,
+    reconciler,
+)
 from controller.core.outcomes import Outcome, OutcomeKind
 from controller.reconcile.converging import (
     FIRST_POLL,
@@ -15,6 +21,7 @@ from controller.reconcile.converging import (
     display_name,
     keys_to_reconcile,
 )
+from controller.reconcile.reconciling import Reconciler
 
 
 def register(sub: Any) -> None:
@@ -52,6 +59,36 @@ def register(sub: Any) -> None:
         action="store_true",
         help="delete and recreate endpoints in the Failed state",
     )
+    add_prune_arguments(parser)
+    parser.add_argument(
+        "--keep-history",
+        type=argtypes.integer(at_least=0, at_most=4),
+        default=2,
+        metavar="K",
+        help="earlier live configs kept per endpoint for rollback, 0-4 (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--gc-min-age",
+        type=argtypes.non_negative_seconds,
+        default=60.0,
+        metavar="SECONDS",
+        help="never garbage-collect a config or model younger than this: another apply may be "
+        "about to deploy it (default: %(default)g)",
+    )
+    parser.add_argument(
+        "--lease-table",
+        default=None,
+        metavar="TABLE",
+        help="DynamoDB table for a lock per scope: a second apply of the same scope fails "
+        "at once instead of running alongside",
+    )
+    parser.add_argument(
+        "--lock-duration",
+        type=argtypes.positive_seconds,
+        default=60.0,
+        metavar="SECONDS",
+        help="how long the lock outlives a process that died holding it (default: %(default)g)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -62,7 +99,19 @@ def run(args: argparse.Namespace) -> int:
         prune=args.prune,
         recreate_failed=args.recreate_failed,
         requeue_seconds=args.poll_interval,
+        keep_history=args.keep_history,
+        gc_min_age=args.gc_min_age,
     )
+    if not args.lease_table:
+        return _apply(rec, args)
+    from controller.commands.locking import scope_lock
+
+    dynamodb = rec.clients.client("dynamodb")
+    with scope_lock(dynamodb, args.lease_table, str(rec.options.scope), args.lock_duration):
+        return _apply(rec, args)
+
+
+def _apply(rec: Reconciler, args: argparse.Namespace) -> int:
     snapshot = load(rec, args)
     for diagnostic in snapshot.diagnostics:
         print(f"error: {diagnostic}", file=sys.stderr)
@@ -71,6 +120,8 @@ def run(args: argparse.Namespace) -> int:
             "note: --prune skipped: some manifests failed to load, so nothing is deleted",
             file=sys.stderr,
         )
+    if args.prune:
+        print_prune_notes(rec, snapshot)
     keys = keys_to_reconcile(rec, snapshot, args.prune)
     tty = sys.stderr.isatty()
     result = converge(
@@ -114,6 +165,8 @@ def _report(name: str, outcome: Outcome, changes: list[tuple[str, str, str]]) ->
     state = "converged" if outcome.kind is OutcomeKind.CONVERGED else "in progress"
     if plan is not None and plan.held and outcome.reason == "Suspended":
         state = f"skipped ({plan.held})"
+    if plan is not None and plan.held and outcome.reason == "HeldBack":
+        state = f"delete held back ({plan.held})"
     done = "; ".join(f"{result} {kind} {resource}" for kind, resource, result in changes)
     print(f"{name}: {state}" + (f" ({done})" if done else ""))
 

@@ -64,7 +64,74 @@ def add_aws_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_prune_arguments(parser: argparse.ArgumentParser) -> None:
+    """Scope and deletion guards (docs/reliability.md); shared by plan, apply, status and run."""
+    parser.add_argument(
+        "--scope",
+        default=None,
+        metavar="NAME",
+        help="prune scope written to and required on endpoints (default: git remote + path "
+        "of -m, or its absolute path outside git)",
+    )
+    parser.add_argument(
+        "--allow-empty",
+        action="store_true",
+        help="with --prune: allow deleting every endpoint of the scope when no manifest is left",
+    )
+    parser.add_argument(
+        "--max-deletes",
+        type=argtypes.integer(at_least=0),
+        default=5,
+        metavar="N",
+        help="with --prune: hold back every endpoint delete of a pass that would delete more "
+        "than N endpoints (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--max-delete-percent",
+        type=argtypes.number(at_least=0, at_most=100),
+        default=100.0,
+        metavar="P",
+        help="with --prune: hold back a pass that would delete more than P%% of the scope's "
+        "endpoints (default: %(default)g, no limit)",
+    )
+    parser.add_argument(
+        "--prune-region",
+        action="append",
+        default=[],
+        metavar="REGION",
+        help="also scan REGION for removed endpoints (repeatable; the default region and "
+        "every region a manifest names are always scanned)",
+    )
+
+
+def prune_options(args: argparse.Namespace, scope: str) -> dict[str, Any]:
+    from controller.core.pruning import PruneGuards
+
+    guards = PruneGuards(args.allow_empty, args.max_deletes, args.max_delete_percent)
+    return {"scope": scope, "guards": guards, "prune_regions": tuple(args.prune_region)}
+
+
+def print_prune_notes(rec: Reconciler, snapshot: Snapshot) -> None:
+    """The prune pass's facts, once each (held back deletes, unscoped endpoints, regions)."""
+    import sys
+
+    from controller.core.pruning import notes
+
+    for line in notes(rec.prune_decision(snapshot)):
+        print(f"note: {line}", file=sys.stderr)
+    print(
+        f"note: prune scope {rec.options.scope!r}, regions scanned: "
+        f"{', '.join(rec.scanned_regions())} (add others with --prune-region)",
+        file=sys.stderr,
+    )
+
+
 def reconciler(args: argparse.Namespace, *, read_only: bool, **options: Any) -> Reconciler:
+    if hasattr(args, "max_deletes") and getattr(args, "manifests", None) is not None:
+        from controller.commands import scoping
+
+        scope = scoping.explicit(args.scope) if args.scope else scoping.of_path(args.manifests)
+        options = {**prune_options(args, scope), **options}
     aws = AwsOptions(
         region=args.region,
         profile=args.profile,
@@ -84,18 +151,7 @@ def load(rec: Reconciler, args: argparse.Namespace) -> Snapshot:
 
 def git_revision(path: Path) -> str | None:
     """HEAD of the git repository holding `path`, if any (recorded in the revision tag)."""
-    import subprocess
+    from controller.commands.scoping import git
 
-    folder = path if path.is_dir() else path.parent
-    try:
-        done = subprocess.run(
-            ["git", "-C", str(folder), "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    sha = done.stdout.strip()
-    return sha if done.returncode == 0 and len(sha) == 40 else None
+    sha = git(path if path.is_dir() else path.parent, "rev-parse", "HEAD")
+    return sha if sha is not None and len(sha) == 40 else None

@@ -7,7 +7,13 @@ import sys
 from typing import Any
 
 from controller.commands import argtypes
-from controller.commands.common import add_manifest_arguments, load, reconciler
+from controller.commands.common import (
+    add_manifest_arguments,
+    add_prune_arguments,
+    load,
+    print_prune_notes,
+    reconciler,
+)
 
 EXIT_NO_CHANGES, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
 
@@ -35,6 +41,7 @@ def register(sub: Any) -> None:
         default=65000,
         help="markdown size limit (GitHub comments hold 65,536 characters)",
     )
+    add_prune_arguments(parser)
     parser.set_defaults(func=run)
 
 
@@ -45,6 +52,8 @@ def run(args: argparse.Namespace) -> int:
     rec = reconciler(args, read_only=True, prune=args.prune)
     snapshot = load(rec, args)
     plan = rec.plan(snapshot)
+    if args.prune:  # on stderr: stdout stays the plan (JSON or a PR comment)
+        print_prune_notes(rec, snapshot)
     if args.policy:
         from pathlib import Path
 

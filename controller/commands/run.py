@@ -22,7 +22,12 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from controller.commands import argtypes
-from controller.commands.common import add_aws_arguments, git_revision
+from controller.commands.common import (
+    add_aws_arguments,
+    add_prune_arguments,
+    git_revision,
+    prune_options,
+)
 from controller.core.outcomes import Outcome
 from controller.core.plans import EndpointPlan, Plan
 from controller.errors import ControllerError, Diagnostic
@@ -78,6 +83,13 @@ def register(sub: Any) -> None:
     parser.add_argument(
         "--prune", action="store_true", help="delete owned endpoints whose manifests are gone"
     )
+    parser.add_argument(
+        "--prune-grace",
+        type=argtypes.non_negative_seconds,
+        default=120.0,
+        help="seconds a manifest must stay gone before --prune deletes its endpoint (default: 120)",
+    )
+    add_prune_arguments(parser)
     parser.add_argument(
         "--notifications",
         type=Path,
@@ -163,15 +175,29 @@ def build_runner(args: argparse.Namespace, config: RunnerConfig) -> Runner[_Iden
     )
     metrics = Metrics()
     clients.observers.append(metrics.observe_api_call)
-    reconciler = _ServiceReconciler(
-        Reconciler(
-            clients,
-            ReconcileOptions(
-                controller_id=args.controller_id,
-                prune=args.prune,
-                requeue_seconds=args.requeue_interval,
-            ),
-        )
+    from controller.commands import scoping
+    from controller.service.confirming import ConfirmedRemoval
+
+    if args.scope:
+        scope = scoping.explicit(args.scope)
+    elif args.repo:
+        scope = scoping.of_repo(args.repo, args.path)
+    else:
+        scope = scoping.of_path(args.manifests)
+    # Safety: deletes wait for a confirmed absence (--prune-grace) and obey the scope and guards.
+    reconciler = ConfirmedRemoval(
+        _ServiceReconciler(
+            Reconciler(
+                clients,
+                ReconcileOptions(
+                    controller_id=args.controller_id,
+                    prune=args.prune,
+                    requeue_seconds=args.requeue_interval,
+                    **prune_options(args, scope),
+                ),
+            )
+        ),
+        grace=args.prune_grace,
     )
     factory, leader_check = _election(args, clients)
     notifier = _notifier(args.notifications, metrics)

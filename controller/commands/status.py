@@ -14,7 +14,12 @@ import json
 import sys
 from typing import Any
 
-from controller.commands.common import add_manifest_arguments, load, reconciler
+from controller.commands.common import (
+    add_manifest_arguments,
+    add_prune_arguments,
+    load,
+    reconciler,
+)
 from controller.core.plans import EndpointPlan, Health, Plan, Status
 from controller.rendering.common import copies_text
 from controller.rendering.jsonplan import ComponentDoc, component_doc
@@ -35,6 +40,7 @@ def register(sub: Any) -> None:
         default="table",
         help="json includes kstatus conditions (Ready/Reconciling/Stalled) per endpoint",
     )
+    add_prune_arguments(parser)  # the guards decide which removed endpoints show as HeldBack
     parser.set_defaults(func=run)
 
 
@@ -45,14 +51,16 @@ def rows(plan: Plan) -> list[dict[str, Any]]:
 def _row(e: EndpointPlan) -> dict[str, Any]:
     if e.status is Status.ERROR:
         sync = "Error"
+    elif e.manifest is None and e.held:
+        sync = "HeldBack"  # a prune guard keeps this removed endpoint; `error` says why
     elif e.manifest is None:
         sync = "Orphaned"
     elif e.held and "suspend" in e.held:
         sync = "Suspended"
     else:
         sync = "Synced" if not e.actions else "OutOfSync"
-    error = e.errors[0] if e.errors else ""
-    reason = e.error_reason or ("Orphaned" if e.manifest is None else sync)
+    error = e.errors[0] if e.errors else (e.held or "" if e.manifest is None else "")
+    reason = e.error_reason or sync  # Orphaned and HeldBack rows carry their sync as reason
     row: dict[str, Any] = {
         "endpoint": e.name,
         "region": e.region,
@@ -84,7 +92,8 @@ def exit_code(table: list[dict[str, Any]], load_errors: int) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    rec = reconciler(args, read_only=True)
+    # prune=True only to learn which removed endpoints a guard would hold back: read-only.
+    rec = reconciler(args, read_only=True, prune=True)
     plan = rec.plan(load(rec, args))
     table = rows(plan)
     if args.format == "json":

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from controller.core import risk
 from controller.core.desired import DesiredEndpoint
 from controller.core.plans import FieldChange
 
@@ -39,6 +40,10 @@ def _same(a: Any, b: Any, path: str = "") -> bool:
 def rollout_warnings(desired: DesiredEndpoint, changes: tuple[FieldChange, ...]) -> tuple[str, ...]:
     """What a reviewer should look at twice before approving."""
     warnings: list[str] = []
+    # Safety hook: a variant added or removed is said once, not as a serverless switch or
+    # a weight `-> None` (see risk.variant_changes).
+    changes, notes = risk.variant_changes(changes)
+    warnings.extend(notes)
     for change in changes:
         variant = change.path.split("]")[0].removeprefix("variants[")
         if change.path.endswith(".instanceType") and change.before and change.after:

@@ -101,6 +101,7 @@ def build(
     packages: dict[str, PackageVersion],
     controller_id: str,
     revision: str | None = None,
+    scope: str | None = None,
 ) -> DesiredEndpoint:
     """Desired resources for one manifest; `packages` maps variant name -> resolved version."""
     manifest, spec = loaded_manifest, loaded_manifest.spec
@@ -134,7 +135,7 @@ def build(
         config_name=config_name,
         config_request={"EndpointConfigName": config_name, **config},
         deployment_config=api_dict(spec.deployment) if spec.deployment else None,
-        tags=ownership_tags(spec.tags, controller_id, name, source, revision, spec_hash),
+        tags=ownership_tags(spec.tags, controller_id, name, source, revision, spec_hash, scope),
         spec_hash=spec_hash,
         terms=manifest_terms(manifest, packages),
         components=build_components(name, spec, packages),
@@ -165,8 +166,11 @@ def ownership_tags(
     source: str,
     revision: str | None,
     spec_hash: str,
+    scope: str | None = None,
 ) -> dict[str, str]:
     tags = dict(user)
+    if scope:  # which manifest tree owns it: prune deletes only its own scope's endpoints
+        tags[tagging.SCOPE] = scope
     tags[tagging.MANAGED_BY] = controller_id
     tags[tagging.ENDPOINT] = endpoint
     tags[tagging.SOURCE] = source[-256:]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from controller.core import tagging
+from controller.core import history, tagging
 from controller.core.changes import WEIGHT_TOLERANCE, field_changes, rollout_warnings
 from controller.core.desired import DesiredEndpoint
 from controller.core.kinds import delete_action
@@ -107,6 +107,8 @@ def _rollout_reason(
 ) -> Reason:
     if not tagging.owned_by(seen.endpoint_tags, options.controller_id):
         return Reason.ADOPT
+    if seen.endpoint is not None and history.hand_edited(seen.endpoint_tags, seen.endpoint):
+        return Reason.DRIFT  # safety hook: live is not what we last deployed (a hand edit)
     if any(c.path.endswith((".model.version", ".model.packageGroup")) for c in changes):
         return Reason.VERSION_CHANGED
     if seen.live_terms is not None and not changes:

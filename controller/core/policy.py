@@ -30,6 +30,7 @@ from pydantic import Field, ValidationError, field_validator
 from yaml.nodes import Node, SequenceNode
 
 from controller.core.plans import EndpointPlan, Plan, Status
+from controller.core.pruning import few
 from controller.errors import Diagnostic, ManifestError
 from controller.manifests import yamlpos
 from controller.manifests.loading import describe, render_path
@@ -145,7 +146,7 @@ class MaxEndpointDeletes(Rule):
         ]
         if len(doomed) > self.count:
             yield (
-                f"{len(doomed)} endpoints would be deleted ({', '.join(sorted(doomed))}); "
+                f"{len(doomed)} endpoints would be deleted ({few(sorted(doomed))}); "
                 f"at most {self.count} allowed{self.scope()}"
             )
 

@@ -10,7 +10,9 @@ Risk     When (the highest matching row wins)
 =======  =====================================================================================
 high     the endpoint is in error (status ``error`` or any error message); the endpoint or
          an inference component is deleted (status ``delete``, or any ``delete`` action on an
-         ``Endpoint`` or ``InferenceComponent``, including ``RecreateFailed``)
+         ``Endpoint`` or ``InferenceComponent``, including ``RecreateFailed``); an adoption
+         (``Adopt``: an endpoint the controller does not own, possibly another controller's,
+         is taken over, rolled out and may later be pruned)
 medium   on an endpoint that exists already (status is not ``create``), a change to the
          variants' compute or traffic split: a FieldChange path ending in ``.instanceType``
          (an instance type change, or a switch between serverless and instances),
@@ -22,8 +24,7 @@ medium   on an endpoint that exists already (status is not ``create``), a change
          while a warning says it has no auto-rollback alarms
 low      any other planned action that changes what serves traffic: a rollout (``update`` of
          the ``Endpoint`` to a new EndpointConfig, whatever the reason, e.g. ``Drift``), a
-         capacity-only change (``WeightsOnly`` without weight paths), a new endpoint, an
-         adoption (``Adopt``: the controller will own, and may later prune, the endpoint),
+         capacity-only change (``WeightsOnly`` without weight paths), a new endpoint,
          a delete of a Model/EndpointConfig that is not merely ``Superseded``
 none     nothing planned, or only tag edits (``tag`` actions) and garbage collection of
          ``Superseded`` Models/EndpointConfigs
@@ -36,9 +37,18 @@ instances, which is where a bad model version bites.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from enum import StrEnum
 
-from controller.core.plans import Action, EndpointPlan, Op, Reason, ResourceType, Status
+from controller.core.plans import (
+    Action,
+    EndpointPlan,
+    FieldChange,
+    Op,
+    Reason,
+    ResourceType,
+    Status,
+)
 
 
 class Risk(StrEnum):
@@ -75,6 +85,8 @@ def assess(endpoint: EndpointPlan) -> Risk:
         return Risk.HIGH
     serving = (ResourceType.ENDPOINT, ResourceType.INFERENCE_COMPONENT)
     if any(a.op is Op.DELETE and a.type in serving for a in endpoint.actions):
+        return Risk.HIGH
+    if any(a.reason is Reason.ADOPT for a in endpoint.actions):
         return Risk.HIGH
     if endpoint.status is not Status.CREATE and (
         _shifts_traffic_or_compute(endpoint) or _unguarded_prod_rollout(endpoint)
@@ -114,3 +126,32 @@ def _is_housekeeping(action: Action) -> bool:
     if action.op is Op.TAG:
         return True
     return action.op is Op.DELETE and action.reason is Reason.SUPERSEDED
+
+
+_VARIANT = re.compile(r"^variants\[([^\]]*)\]\.")
+
+
+def variant_changes(
+    changes: Sequence[FieldChange],
+) -> tuple[tuple[FieldChange, ...], tuple[str, ...]]:
+    """Split a rollout's changes: those of variants on both sides, and one note per variant
+    added or removed.
+
+    A new variant's fields all go from None, a removed one's all to None; read field by field
+    they look like a switch from serverless (`instanceType: None -> ml.m5.large`) or a weight
+    `1.0 -> None`, which is not what happens. Renaming a variant is a removal plus an addition.
+    """
+    by_variant: dict[str, list[FieldChange]] = {}
+    for change in changes:
+        match = _VARIANT.match(change.path)
+        if match:
+            by_variant.setdefault(match.group(1), []).append(change)
+    added = {v for v, cs in by_variant.items() if all(c.before is None for c in cs)}
+    removed = {v for v, cs in by_variant.items() if all(c.after is None for c in cs)}
+    one_sided = added | removed
+    kept = tuple(
+        c for c in changes if not ((m := _VARIANT.match(c.path)) and m.group(1) in one_sided)
+    )
+    notes = [f"variant {v}: added" for v in sorted(added - removed)]
+    notes += [f"variant {v}: removed; its traffic goes to the others" for v in sorted(removed)]
+    return kept, tuple(notes)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 
-from controller.core import tagging
+from controller.core import history, tagging
 from controller.core.desired import DesiredEndpoint
 from controller.core.kinds import sibling_arn
 from controller.core.livestate import LiveEndpoint
@@ -61,6 +61,8 @@ def endpoint_tags(
     bookkeeping = {k: v for k, v in desired.tags.items() if k in tagging.BOOKKEEPING}
     if attempted:
         bookkeeping[tagging.ATTEMPTED_CONFIG] = desired.config_name
+        # Safety hook: the config live now joins the rollback history (deployment order).
+        bookkeeping[tagging.HISTORY] = history.pushed(have.get(tagging.HISTORY), live.config_name)
     to_set.update({k: v for k, v in bookkeeping.items() if have.get(k) != v})
     return tag_action(ResourceType.ENDPOINT, live.name, live.arn, to_set, to_remove, reason, have)
 

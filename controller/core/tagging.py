@@ -22,9 +22,19 @@ ATTEMPTED_CONFIG = PREFIX + "attempted-config"
 ATTEMPTED_SPEC = PREFIX + "attempted-spec"
 # On a component's Models: the component they were made for (kept out of endpoint GC).
 COMPONENT = PREFIX + "component"
+# Which manifest tree (repo + path, or --scope) created the resource: prune only ever deletes
+# endpoints of the current run's scope. Significant (not bookkeeping), so re-applying an endpoint
+# whose tags predate scopes writes it: that is how old endpoints are adopted into a scope.
+SCOPE = PREFIX + "scope"
+# The configs that were live on the endpoint before the current one, newest first, separated by
+# spaces: the rollback history garbage collection keeps (see controller/core/history.py).
+HISTORY = PREFIX + "history"
 
 # Tags refreshed on change but ignored when deciding whether anything changed.
-BOOKKEEPING = frozenset({SOURCE, REVISION, SPEC_HASH, ATTEMPTED_CONFIG, ATTEMPTED_SPEC})
+BOOKKEEPING = frozenset({SOURCE, REVISION, SPEC_HASH, ATTEMPTED_CONFIG, ATTEMPTED_SPEC, HISTORY})
+# SageMaker's tag value length limit (botocore: TagValue, max 256; its pattern allows letters,
+# digits, spaces and _ . : / = + - @, which controller/commands/scoping.py enforces for scopes).
+MAX_VALUE = 256
 
 
 def to_list(tags: Mapping[str, str]) -> list[dict[str, str]]:
@@ -54,5 +64,6 @@ def tag_delta(
     """
     want, have = significant(desired), significant(live)
     to_set = {k: v for k, v in want.items() if have.get(k) != v}
-    to_remove = sorted(k for k in have if k not in want)
+    # A run without a scope (a library caller) never strips the scope another run wrote.
+    to_remove = sorted(k for k in have if k not in want and not (k == SCOPE and SCOPE not in want))
     return to_set, to_remove

@@ -53,10 +53,13 @@ def poll_intervals(first: float, most: float) -> Iterator[float]:
 
 
 def keys_to_reconcile(rec: Reconciler, snapshot: Snapshot, prune: bool) -> list[str]:
-    """Manifest endpoints, plus owned ones whose manifest is gone when pruning is safe."""
+    """Manifest endpoints, plus this scope's owned ones whose manifest is gone, with --prune.
+
+    Removed endpoints a guard holds back are included: their outcome reports why (HeldBack).
+    """
     keys = snapshot.keys()
-    if prune and snapshot.ok:
-        keys += sorted(rec.owned_keys(snapshot.regions()) - set(keys))
+    if prune:
+        keys += rec.prune_decision(snapshot).removed
     return keys
 
 

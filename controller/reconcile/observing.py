@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from typing import Any
@@ -27,9 +28,8 @@ import structlog
 from controller.aws import reading
 from controller.aws.clients import Clients
 from controller.aws.components import ComponentReader
-from controller.core import kinds, livestate, tagging
+from controller.core import history, kinds, livestate, tagging
 from controller.core.desired import DesiredEndpoint
-from controller.core.gc import gc_candidates
 from controller.core.observed import Observed
 from controller.core.plans import EndpointPlan, Op, ResourceType
 from controller.core.snapshots import endpoint_key
@@ -48,6 +48,7 @@ class ObserveOptions:
     keep_history: int  # superseded EndpointConfigs kept for rollback, besides the live one
     index_ttl: float  # seconds the owned-resource index is reused between passes
     listing_ttl: float = 300.0  # seconds a pass's ListEndpoints sweep is trusted
+    gc_min_age: float = 60.0  # never GC a config/model younger than this (another apply's work)
 
 
 @dataclass
@@ -213,7 +214,7 @@ class Observer:
                 tags,
                 resource_tags=resource_tags,
                 config_exists=True,
-                superseded=self._superseded(client, region, want, endpoint),
+                superseded=self._superseded(client, region, want, endpoint, tags or {}),
             )
             return self._with_components(client, region, want, seen)
         missing = frozenset(
@@ -327,9 +328,18 @@ class Observer:
         return livestate.config_terms(config, models, endpoint)
 
     def _superseded(
-        self, client: Any, region: str, want: DesiredEndpoint, endpoint: livestate.LiveEndpoint
+        self,
+        client: Any,
+        region: str,
+        want: DesiredEndpoint,
+        endpoint: livestate.LiveEndpoint,
+        tags: Mapping[str, str],
     ) -> tuple[tuple[ResourceType, str], ...]:
-        """Owned configs beyond the rollback history, and models only they use."""
+        """Owned configs beyond the rollback history, and models only they use.
+
+        Safety hook: the choice is `history.garbage` (deployment order, InService only, never
+        the attempted config or anything younger than `gc_min_age`).
+        """
         if endpoint.status != "InService":
             return ()
         inventory = self.inventory(region)
@@ -343,13 +353,37 @@ class Observer:
         keep = self.options.keep_history
         if len(configs) <= keep + 1 and len(models) <= (keep + 1) * len(want.models):
             return ()  # nothing beyond the history: skip the describes
-        return gc_candidates(
-            configs=[c.name for c in configs],
+        gc = history.GcInput(
+            status=endpoint.status,
+            live=endpoint.config_name,
+            configs=[
+                info
+                for c in configs
+                if (info := self._config_info(client, region, c.name)).models is not None
+            ],  # a config that cannot be described is gone (or going): neither kept nor deleted
             models=[m.name for m in models],
-            current=want.config_name,
+            endpoint_tags=tags,
             keep=keep,
-            describe=lambda n: self._describe(client, region, kinds.ENDPOINT_CONFIG, n),
+            now=time.time(),
+            min_age=self.options.gc_min_age,
         )
+        return history.garbage(gc, lambda n: self._model_created(client, region, n))
+
+    def _config_info(self, client: Any, region: str, name: str) -> history.ConfigInfo:
+        found = self._describe(client, region, kinds.ENDPOINT_CONFIG, name)
+        if found is None:
+            return history.ConfigInfo(name, None, None)
+        models = tuple(pv.get("ModelName", "") for pv in found.get("ProductionVariants", []))
+        return history.ConfigInfo(name, _epoch(found.get("CreationTime")), models)
+
+    def _model_created(self, client: Any, region: str, name: str) -> float | None:
+        found = self._describe(client, region, kinds.MODEL, name)
+        return _epoch(found.get("CreationTime")) if found else None
+
+
+def _epoch(value: Any) -> float | None:
+    """A describe's timestamp as epoch seconds; None when absent."""
+    return float(value.timestamp()) if hasattr(value, "timestamp") else None
 
 
 def _model_of(live: dict[str, Any], name: str) -> str:

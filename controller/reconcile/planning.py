@@ -7,8 +7,9 @@ guard. A failure to resolve or read is data in the plan (an error entry), never 
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from controller.aws import reading
@@ -16,12 +17,12 @@ from controller.aws.clients import Clients
 from controller.aws.components import list_components
 from controller.aws.registry import Registry
 from controller.core import desired as desired_mod
-from controller.core import kinds, tagging
+from controller.core import kinds, pruning, tagging
 from controller.core.diffs import DiffOptions, Observed, diff_endpoint
 from controller.core.packages import PackageVersion, approval_note
 from controller.core.plans import EndpointPlan, Plan, Status
 from controller.core.removal import diff_removed
-from controller.core.snapshots import Snapshot, split_key
+from controller.core.snapshots import Snapshot, endpoint_key, split_key
 from controller.errors import AwsError, ResolutionError
 from controller.manifests.loading import LoadedManifest
 from controller.manifests.models import RegistryModel
@@ -34,6 +35,11 @@ class PlanOptions:
     prune: bool
     recreate_failed: bool
     concurrency: int  # endpoints read at once while planning
+    # Safety (issue 8): the manifest tree this run speaks for (written as the scope tag; prune
+    # deletes only endpoints of this scope), the deletion guards, extra regions scanned for prune.
+    scope: str | None = None
+    guards: pruning.PruneGuards = field(default_factory=pruning.PruneGuards)
+    prune_regions: tuple[str, ...] = ()
 
 
 class Planner:
@@ -46,13 +52,60 @@ class Planner:
         self.observer = observer
         self.registry = registry
         self.options = options
+        # Safety hook: every region a snapshot named since start is scanned for prune, and the
+        # last prune decision is reused for every key of the same snapshot.
+        self._lock = threading.Lock()
+        self._regions: set[str] = set()
+        self._decision: tuple[Snapshot, pruning.PruneDecision] | None = None
+
+    # -- prune scope and guards (issue 8) ------------------------------------------------------
+
+    def remember(self, snapshot: Snapshot) -> None:
+        """Called on every load: its regions are scanned for prune from now on."""
+        with self._lock:
+            self._regions |= snapshot.regions()
+
+    def forget_decision(self) -> None:
+        with self._lock:
+            self._decision = None
+
+    def scanned_regions(self, default_region: str) -> list[str]:
+        """The regions a prune pass looks in (reported, so a region left out is visible)."""
+        with self._lock:
+            scan = self._regions | set(self.options.prune_regions)
+        return sorted(scan | {default_region})
+
+    def owned(self, regions: set[str], default_region: str) -> list[pruning.OwnedEndpoint]:
+        scan = set(regions) | set(self.scanned_regions(default_region))
+        return pruning.owned_endpoints(
+            (region, item)
+            for region in sorted(scan)
+            for item in self.observer.inventory(region).resources.values()
+        )
+
+    def prune_decision(self, snapshot: Snapshot, default_region: str) -> pruning.PruneDecision:
+        """The removed endpoints of this scope and the guards' verdict on them."""
+        with self._lock:
+            if self._decision is not None and self._decision[0] is snapshot:
+                return self._decision[1]
+        decision = pruning.decide(
+            self.options.scope,
+            self.owned(snapshot.regions(), default_region),
+            snapshot.keys(),
+            complete=snapshot.ok,
+            guards=self.options.guards,
+        )
+        with self._lock:
+            self._decision = (snapshot, decision)
+        return decision
+
+    # -- planning ------------------------------------------------------------------------------
 
     def plan(self, snapshot: Snapshot, default_region: str) -> Plan:
         """The whole plan: every manifest endpoint plus owned endpoints whose manifest is gone."""
         keys = list(snapshot.keys())
-        if snapshot.ok:
-            regions = snapshot.regions() or {default_region}
-            keys += sorted(self.observer.owned_keys(regions) - set(keys))
+        # Safety hook: only this scope's removed endpoints are listed (held back ones too).
+        keys += self.prune_decision(snapshot, default_region).removed
         # Endpoints are read in parallel (bounded; the client rate limit still applies): a pass
         # over N endpoints costs about N / concurrency round trips instead of N.
         with ThreadPoolExecutor(max_workers=self.options.concurrency) as pool:
@@ -96,6 +149,7 @@ class Planner:
             packages,
             self.options.controller_id,
             snapshot.revision,
+            scope=self.options.scope,
         )
         seen = self.observer.observe(client, region, want)
         options = DiffOptions(
@@ -151,9 +205,17 @@ class Planner:
     def _plan_removed(self, snapshot: Snapshot, region: str, name: str) -> EndpointPlan:
         client = self.clients.sagemaker(region)
         inventory = self.observer.inventory(region)
+        # Safety hook: outside this scope, nothing is listed or deleted; held back by a guard,
+        # the plan says why and deletes nothing.
+        decision = self.prune_decision(snapshot, self.clients.default_region)
+        key = endpoint_key(region, name)
+        if key not in decision.removed:
+            return EndpointPlan(name=name, manifest=None, region=region, status=Status.UNCHANGED)
         endpoint = reading.describe_endpoint(client, name)
+        if self.options.prune and key in decision.held:
+            return pruning.held_plan(name, region, endpoint, decision.held[key])
         owned = inventory.get(kinds.ENDPOINT.segment, name)
-        prune = self.options.prune and snapshot.ok
+        prune = self.options.prune and decision.allowed(key)
         confirmed = False
         if endpoint is not None and prune:
             # ListTags is the authority before any delete (the tagging index may lag).

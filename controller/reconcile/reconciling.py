@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import structlog
@@ -18,7 +18,7 @@ import structlog
 from controller.aws.applying import apply_endpoint
 from controller.aws.clients import Clients
 from controller.aws.registry import Registry
-from controller.core import livestate
+from controller.core import livestate, pruning
 from controller.core.outcomes import Outcome, OutcomeKind
 from controller.core.plans import EndpointPlan, Health, Op, Plan, Status
 from controller.core.snapshots import Snapshot, split_key
@@ -42,6 +42,13 @@ class ReconcileOptions:
     # Passes reuse settled endpoints' descriptions when ListEndpoints shows them unchanged; at
     # this interval a pass describes every endpoint anyway (the backstop).
     full_describe_interval: float = 3600.0
+    # Safety (issue 8): the manifest tree this run speaks for (written as the scope tag; prune
+    # deletes only endpoints of this scope), the deletion guards, extra regions scanned for
+    # prune, and how old a superseded config/model must be before GC may delete it.
+    scope: str | None = None
+    guards: pruning.PruneGuards = field(default_factory=pruning.PruneGuards)
+    prune_regions: tuple[str, ...] = ()
+    gc_min_age: float = 60.0
 
 
 class Reconciler:
@@ -53,13 +60,22 @@ class Reconciler:
         o = self.options
         self.registry = Registry()
         self.observer = Observer(
-            clients, ObserveOptions(o.controller_id, o.keep_history, o.index_ttl)
+            clients,
+            ObserveOptions(o.controller_id, o.keep_history, o.index_ttl, gc_min_age=o.gc_min_age),
         )
         self.planner = Planner(
             clients,
             self.observer,
             self.registry,
-            PlanOptions(o.controller_id, o.prune, o.recreate_failed, o.concurrency),
+            PlanOptions(
+                o.controller_id,
+                o.prune,
+                o.recreate_failed,
+                o.concurrency,
+                scope=o.scope,
+                guards=o.guards,
+                prune_regions=o.prune_regions,
+            ),
         )
         self._parse_cache = ParseCache()
         self._last_full_describe = time.monotonic()
@@ -71,7 +87,9 @@ class Reconciler:
         result = load_manifests(
             [root], root=root if root.is_dir() else None, cache=self._parse_cache
         )
-        return Snapshot.build(result, revision, self._default_region)
+        snapshot = Snapshot.build(result, revision, self._default_region)
+        self.planner.remember(snapshot)  # safety hook: its regions are scanned for prune
+        return snapshot
 
     def _default_region(self) -> str:
         return self.clients.default_region
@@ -80,6 +98,7 @@ class Reconciler:
         """Forget registry listings and the owned index, so a new pass sees fresh state."""
         self.registry.new_pass()
         self.observer.forget_index()
+        self.planner.forget_decision()
         if time.monotonic() - self._last_full_describe >= self.options.full_describe_interval:
             self._last_full_describe = time.monotonic()
             self.observer.forget_endpoints()
@@ -88,8 +107,20 @@ class Reconciler:
         return self.observer.inventory(region)
 
     def owned_keys(self, regions: set[str] | None = None) -> set[str]:
-        """Keys of every endpoint this controller owns resources for, in the given regions."""
-        return self.observer.owned_keys(regions or {self._default_region()})
+        """Keys of every endpoint this controller owns resources for in this run's scope.
+
+        Safety hook: scanned are the given regions plus every region the scope may have
+        resources in (default region, `prune_regions`, every region a snapshot named).
+        """
+        owned = self.planner.owned(regions or set(), self._default_region())
+        return {o.key for o in owned if o.scope == self.options.scope}
+
+    def prune_decision(self, snapshot: Snapshot) -> pruning.PruneDecision:
+        """Safety hook: the removed endpoints of this scope and the guards' verdict on them."""
+        return self.planner.prune_decision(snapshot, self._default_region())
+
+    def scanned_regions(self) -> list[str]:
+        return self.planner.scanned_regions(self._default_region())
 
     def plan(self, snapshot: Snapshot) -> Plan:
         """The whole plan: every manifest endpoint plus owned endpoints whose manifest is gone."""
@@ -166,6 +197,8 @@ class Reconciler:
         )
 
     def _settled(self, name: str, plan: EndpointPlan) -> Outcome:
+        if plan.held and plan.manifest is None:  # safety hook: a delete held back by a guard
+            return Outcome(name, OutcomeKind.CONVERGED, plan.held, plan=plan, reason="HeldBack")
         if plan.health is Health.PROGRESSING:
             return Outcome(
                 name,

@@ -126,6 +126,11 @@ class Metrics:
         self.suspended = Gauge(
             f"{PREFIX}_suspended", "1 while applying is suspended for all endpoints.", registry=r
         )
+        self.held_back_deletes = Gauge(
+            f"{PREFIX}_held_back_deletes",
+            "Endpoints whose manifest is gone but whose delete a prune guard holds back.",
+            registry=r,
+        )
         self.manifest_errors = Gauge(
             f"{PREFIX}_manifest_diagnostics", "Problems in the last manifest load.", registry=r
         )

@@ -133,6 +133,7 @@ class Runner(Generic[SnapshotT]):
     def start(self) -> None:
         """Bind HTTP, start workers, the watcher, the control loop and leader election."""
         self.metrics.track_queue(self.queue.__len__)
+        self.metrics.held_back_deletes.set_function(lambda: float(len(self.held_back())))
         self.metrics.leader.set(1 if self._state.leading else 0)
         if self.config.http_port is not None:
             self._http = HttpServer(
@@ -410,7 +411,18 @@ class Runner(Generic[SnapshotT]):
                 "diagnostics": [str(d) for d in snap.diagnostics] if snap else [],
                 "queue": {"ready": len(self.queue), "pending": self.queue.pending()},
                 "endpoints": [e.as_json() for e in endpoints],
+                "held_back_deletes": self.held_back(),
             }
+
+    def held_back(self) -> list[dict[str, str]]:
+        """Removed endpoints a prune guard keeps (reason HeldBack), with the guard's reason."""
+        with self._state.lock:
+            statuses = list(self._state.statuses.values())
+        return [
+            {"endpoint": e.name, "key": e.key, "reason": e.message}
+            for e in sorted(statuses, key=lambda e: e.key)
+            if e.reason == "HeldBack"
+        ]
 
     def plan_text(self, key: str) -> str | None:
         """The last plan of `key` as `plan` prints it (the status page's detail view)."""

@@ -171,7 +171,9 @@ class Stepper(Generic[SnapshotT]):
                 entry, outcome, hold, snap.revision, self._now(), weights, snap.fingerprint(key)
             )
             removed = key not in self._state.keys and kind is OutcomeKind.CONVERGED
-            if removed and not (outcome.plan and outcome.plan.has_changes):
+            # Safety hook: a delete held back by a prune guard stays listed until it is resolved.
+            kept = outcome.plan is not None and (outcome.plan.has_changes or outcome.plan.held)
+            if removed and not kept:
                 self._state.statuses.pop(key, None)  # pruned, or nothing left to report
             else:
                 self._state.statuses[key] = entry

@@ -49,6 +49,9 @@ U = Status.UPDATE
 
 CASES = [
     # high
+    # taking over an endpoint we do not own (possibly another controller's) is never routine
+    ("adopt by tagging", plan(U, Action(Op.TAG, EP, "churn", Reason.ADOPT)), Risk.HIGH),
+    ("adopt with a rollout", plan(U, *rollout(Reason.ADOPT)), Risk.HIGH),
     ("error status", plan(Status.ERROR, errors=("version 9 not Approved",)), Risk.HIGH),
     ("error message on an update", plan(U, *rollout(), errors=("boom",)), Risk.HIGH),
     ("prune", plan(Status.DELETE, Action(Op.DELETE, EP, "churn", Reason.MANIFEST_REMOVED)),
@@ -79,7 +82,6 @@ CASES = [
      Reason.NEW_ENDPOINT, change("variants[a].instanceType", None, "ml.g5.xlarge")), labels=PROD,
      warnings=(NO_ALARMS,)), Risk.LOW),
     ("drift self-heal", plan(U, *rollout(Reason.DRIFT)), Risk.LOW),
-    ("adopt by tagging", plan(U, Action(Op.TAG, EP, "churn", Reason.ADOPT)), Risk.LOW),
     ("serverless memory inside the block", plan(U, *rollout(Reason.CONFIG_IMMUTABLE,
      change("variants[a].serverless.memorySizeInMB", 2048, 4096))), Risk.LOW),
     ("delete of a non-superseded config", plan(U, Action(Op.DELETE, EC, "c", Reason.DRIFT)),
