@@ -18,7 +18,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-BENCHMARKS = ("api_calls", "latency", "memory", "service_latency", "service_memory", "apply_wait")
+BENCHMARKS = (
+    "api_calls",
+    "latency",
+    "memory",
+    "service_latency",
+    "service_memory",
+    "apply_wait",
+    "targets",
+)
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:

@@ -73,3 +73,7 @@ class ReadOnlyViolation(ControllerError):
 
 class OwnershipError(ControllerError):
     """A resource with the endpoint's name exists but the controller does not own it."""
+
+
+class AccountMismatch(ControllerError):
+    """A target's credentials act in another account than its accountId: terminal, nothing done."""

@@ -14,8 +14,10 @@ it, no retry backoff or rate-limit wait outlasts it, and connect/read timeouts n
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -24,8 +26,10 @@ import botocore.config
 from botocore.retries.standard import ThrottledRetryableChecker
 
 from controller.aws.ratelimit import TokenBucket
+from controller.aws.targets import TargetSession
 from controller.deadlines import Deadline, DeadlineExceeded
 from controller.errors import ControllerError, ReadOnlyViolation
+from controller.manifests.targets import TargetSpec
 
 # Operation name prefixes that never change anything; the plan command allows only these.
 # botocore's own list of codes its retry logic treats as throttling: the truth for the label.
@@ -64,7 +68,12 @@ def check_read_only(operation: str) -> None:
 
 
 class Clients:
-    """A cache of boto3 clients per (service, region), sharing one session and one rate limit."""
+    """A cache of boto3 clients per (service, location), sharing one session and one rate limit.
+
+    A location is a region (ambient credentials) or the name of a deployment target (its own
+    assumed-role session, rate limit and account guard; see `aws.targets`), so everything keyed
+    by region works per target unchanged.
+    """
 
     def __init__(self, options: AwsOptions | None = None) -> None:
         self.options = options or AwsOptions()
@@ -74,6 +83,8 @@ class Clients:
         self.deadline = self.options.deadline or Deadline(None)
         self._bucket = TokenBucket(self.options.calls_per_second, burst=5)
         self._clients: dict[tuple[str, str], Any] = {}
+        self._targets: dict[str, TargetSession] = {}
+        self._removed: set[str] = set()  # targets served earlier, gone from the repo
         self._lock = threading.Lock()
         # callables(service, operation, outcome) told of every call once botocore's retries are
         # done; outcome is success, throttled or error.
@@ -96,10 +107,39 @@ class Clients:
                 self._clients[key] = self._make(service, key[1])
             return self._clients[key]
 
+    def set_targets(self, targets: Mapping[str, TargetSpec]) -> None:
+        """Use these target definitions; a changed one gets a new session, a removed one is
+        remembered so its name is never mistaken for a region."""
+        with self._lock:
+            for name, session in list(self._targets.items()):
+                if targets.get(name) != session.spec:
+                    del self._targets[name]
+                    self._clients = {k: c for k, c in self._clients.items() if k[1] != name}
+                    if name not in targets:
+                        self._removed.add(name)
+            for name, spec in targets.items():
+                self._removed.discard(name)
+                if name not in self._targets:
+                    rate, read_only = self.options.calls_per_second, self.options.read_only
+                    self._targets[name] = TargetSession(name, spec, self._session, read_only, rate)
+
+    def target(self, location: str) -> TargetSpec | None:
+        """The target a location names, or None when it is a region."""
+        with self._lock:
+            session = self._targets.get(location)
+        return session.spec if session else None
+
+    def removed_targets(self) -> set[str]:
+        with self._lock:
+            return set(self._removed)
+
     def sagemaker(self, region: str | None = None) -> Any:
         return self.client("sagemaker", region)
 
-    def _make(self, service: str, region: str) -> Any:
+    def _make(self, service: str, location: str) -> Any:
+        if location in self._removed:
+            raise ControllerError(f"target {location} is no longer defined in the manifests")
+        target = self._targets.get(location)
         left = max(0.1, self.deadline.remaining())
         config = botocore.config.Config(
             retries={"mode": self.options.retry_mode, "max_attempts": self.options.max_attempts},
@@ -107,11 +147,13 @@ class Clients:
             read_timeout=min(READ_TIMEOUT, left),
             user_agent_extra="sagemaker-gitops",
         )
-        session: Any = self._session
+        session: Any = target.session if target else self._session
+        region = target.spec.region if target else location
         client = session.client(service, region_name=region, config=config)
         events = client.meta.events
-        events.register("before-send", self._throttle)
-        events.register("before-call", self._before_call)
+        bucket = target.bucket if target else self._bucket
+        events.register("before-send", functools.partial(self._throttle, bucket))
+        events.register("before-call", functools.partial(self._before_call, target))
         events.register("after-call", self._after_call)
         # after-call-error carries no operation model: the client knows its service, the event
         # name ends with the operation.
@@ -125,11 +167,13 @@ class Clients:
         events.register_first(f"needs-retry.{service_event}", self._retry_within_deadline)
         return client
 
-    def _throttle(self, **_: Any) -> None:
-        """Every HTTP attempt, retries included: wait for a token, never past the deadline."""
+    def _throttle(self, bucket: TokenBucket | None = None, **_: Any) -> None:
+        """Every HTTP attempt, retries included: wait for a token (the target's own, or the
+        shared one), never past the deadline."""
         self.deadline.check("an AWS call")
         try:
-            self._bucket.acquire(timeout=min(RATE_LIMIT_WAIT, self.deadline.remaining()))
+            wait = min(RATE_LIMIT_WAIT, self.deadline.remaining())
+            (bucket or self._bucket).acquire(timeout=wait)
         except TimeoutError as e:
             if self.deadline.remaining() < RATE_LIMIT_WAIT:
                 raise DeadlineExceeded(
@@ -157,9 +201,11 @@ class Clients:
             ) from caught_exception
         return False
 
-    def _before_call(self, model: Any, **_: Any) -> None:
+    def _before_call(self, target: TargetSession | None, model: Any, **_: Any) -> None:
         if self.options.read_only:
             check_read_only(model.name)
+        if target is not None and not model.name.startswith(READ_ONLY_PREFIXES):
+            target.check_account(model.name)
 
     def _after_call(self, model: Any, http_response: Any, parsed: Any, **_: Any) -> None:
         """Emitted for error responses too (botocore raises after it): classify by code."""

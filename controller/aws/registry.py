@@ -1,5 +1,8 @@
 """Model Registry lookups: which versions a model package group has and whether they are Approved.
 
+A group may be named by ARN when it lives in a registry account that shares it (resource policy):
+ListModelPackages and DescribeModelPackage accept the ARN and answer from the owning account.
+
 A no-op pass costs one ListModelPackages listing per group (all pages), because approval status
 can change at any time; package contents never change under an ARN, so descriptions are cached
 for the life of the process. ListModelPackages answers an unknown group with an empty list, so
@@ -130,8 +133,17 @@ class Registry:
                 cached = list_versions(client, group)
             except client.exceptions.ResourceNotFound as e:
                 cached = ResolutionError(f"model package group {group!r} not found: {e}")
+            except ClientError as e:
+                if e.response.get("Error", {}).get("Code") != "AccessDeniedException":
+                    raise
+                # A registry in another account that does not share the group with this one:
+                # the manifest or the group's resource policy must change, retrying cannot help.
+                message = e.response["Error"].get("Message", "")
+                cached = ResolutionError(f"model package group {group!r}: access denied: {message}")
             if not isinstance(cached, ResolutionError) and not cached:
-                cached = empty_group_error(group, region, self._names(client, region))
+                # A group ARN of another account: its account's group names cannot be listed.
+                names = None if group.startswith("arn:") else self._names(client, region)
+                cached = empty_group_error(group, region, names)
             with self._lock:
                 self._listings[key] = cached
                 self._listed_at[key] = time.monotonic()

@@ -137,7 +137,9 @@ def _apply(rec: Reconciler, args: argparse.Namespace) -> int:
     if tty:
         print(file=sys.stderr)
     for key in keys:
-        _report(display_name(key), result.outcomes[key], result.changes.get(key, []))
+        _report(
+            display_name(key, snapshot.targets), result.outcomes[key], result.changes.get(key, [])
+        )
     if result.timed_out:
         changing = ", ".join(result.still_changing) or "none"
         print(

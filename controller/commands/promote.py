@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from controller.aws.clients import AwsOptions, Clients
 from controller.edits import promoting
 from controller.errors import ControllerError
 from controller.manifests.loading import load_manifests
+from controller.manifests.targets import TargetSpec
 
 
 def _version(value: str) -> str:
@@ -64,7 +66,8 @@ def run(args: argparse.Namespace) -> int:
     files = promoting.collect(root, _shown(root), loaded.manifests, args.group)
     if not files:
         raise ControllerError(f"no manifest under {root} uses model package group {args.group!r}")
-    target = _target(files, args.group, args.to)
+    targets = {name: t.target.spec for name, t in loaded.targets.items()}
+    target = _target(files, args.group, args.to, targets)
     promotion = promoting.promote_files(files, args.group, target)
     if not promotion.edits:
         print(f"nothing to promote: {args.group} is at version {target} in every manifest")
@@ -97,9 +100,13 @@ def _shown(root: Path) -> str:
         return root.as_posix()
 
 
-def _target(files: list[promoting.ManifestFile], group: str, to: str) -> int:
-    """Read the group's listing once per region the manifests deploy to, and pick the target."""
+def _target(
+    files: list[promoting.ManifestFile], group: str, to: str, targets: Mapping[str, TargetSpec]
+) -> int:
+    """Read the group's listing once per region (or deployment target, through its plan role)
+    the manifests deploy to, and pick the version to promote to."""
     clients = Clients(AwsOptions(read_only=True))
+    clients.set_targets(targets)
     regions = {ref.region or clients.default_region for f in files for ref in f.refs}
     listings = {
         region: promoting.list_group(clients.sagemaker(region), group) for region in regions

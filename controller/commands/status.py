@@ -63,6 +63,8 @@ def _row(e: EndpointPlan) -> dict[str, Any]:
     reason = e.error_reason or sync  # Orphaned and HeldBack rows carry their sync as reason
     row: dict[str, Any] = {
         "endpoint": e.name,
+        "target": e.target or "",
+        "account": e.account or "",
         "region": e.region,
         "sync": sync,
         "health": e.health.value,
@@ -100,6 +102,9 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps({"endpoints": table}, indent=2))
         return exit_code(table, len(plan.errors))
     headers = ["endpoint", "region", "sync", "health", "revision", "error"]
+    if any(r["target"] for r in table):  # grouped by target: the same name may be in two
+        headers.insert(1, "target")
+        table.sort(key=lambda r: (r["target"], r["endpoint"]))
     widths = {h: max([len(h)] + [len(str(r[h])) for r in table]) for h in headers[:-1]}
     print("  ".join(h.upper().ljust(widths.get(h, 0)) for h in headers).rstrip())
     for r in table:

@@ -7,6 +7,7 @@ from typing import Any
 
 from controller.core import risk
 from controller.core.desired import DesiredEndpoint
+from controller.core.packages import group_name
 from controller.core.plans import FieldChange
 
 PROD_LABELS = frozenset({"prod", "production"})
@@ -31,7 +32,11 @@ def _path_order(path: str) -> tuple[int, str]:
 
 def _same(a: Any, b: Any, path: str = "") -> bool:
     if path.endswith(".model.packageGroup") and isinstance(a, str) and isinstance(b, str):
-        return a.lower() == b.lower()  # live terms come from ARNs, which SageMaker lower-cases
+        left, right = a, b
+        if a.startswith("arn:") != b.startswith("arn:"):
+            # A group ARN of the model's own account reads back as a plain name.
+            left, right = group_name(a), group_name(b)
+        return left.lower() == right.lower()  # live terms come from ARNs, SageMaker lower-cases
     if isinstance(a, int | float) and isinstance(b, int | float) and not isinstance(a, bool):
         return abs(float(a) - float(b)) <= WEIGHT_TOLERANCE
     return bool(a == b)

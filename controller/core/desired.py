@@ -145,7 +145,9 @@ def build(
 def _hashed_spec(manifest: EndpointManifest) -> dict[str, Any]:
     """The spec as hashed for the spec-hash tag: fields added for inference components are left
     out while unset, so an endpoint that does not use them keeps the hash it had."""
-    data: dict[str, Any] = manifest.spec.model_dump(mode="json")
+    # `target` likewise is left out while unset.
+    unset = {"target"} if manifest.spec.target is None else set()
+    data: dict[str, Any] = manifest.spec.model_dump(mode="json", exclude=unset)
     if not data.get("inference_components"):
         data.pop("inference_components", None)
     for variant in data["variants"]:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from controller.core import tagging
-from controller.core.packages import parse_package_arn
+from controller.core.packages import account_of, group_arn, parse_package_arn
 
 
 @dataclass(frozen=True)
@@ -153,9 +153,13 @@ def model_terms(base: str, model: dict[str, Any]) -> dict[str, Any]:
     containers = model.get("Containers") or [model.get("PrimaryContainer") or {}]
     container = containers[0] if containers else {}
     terms: dict[str, Any] = {}
-    package = parse_package_arn(container.get("ModelPackageName", ""))
+    package_arn = container.get("ModelPackageName", "")
+    package = parse_package_arn(package_arn)
     if package is not None:
         terms[f"{base}.model.packageGroup"], terms[f"{base}.model.version"] = package
+        if account_of(package_arn) not in ("", account_of(model.get("ModelArn", ""))):
+            # A version shared from a registry account: manifests name its group by ARN.
+            terms[f"{base}.model.packageGroup"] = group_arn(package_arn)
     else:
         terms[f"{base}.model.image"] = container.get("Image")
         terms[f"{base}.model.modelDataUrl"] = container.get("ModelDataUrl")

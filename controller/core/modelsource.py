@@ -66,7 +66,7 @@ def desired_model(
     package = packages.get(key)
     request = model_request(source, role, package)
     name = naming.model_name(endpoint, key, request)
-    display = f"{package.group} v{package.version}" if package else _image(source)
+    display = package.display if package else _image(source)
     return DesiredModel(name, key, {"ModelName": name, **request}, display)
 
 

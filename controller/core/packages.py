@@ -22,6 +22,30 @@ class PackageVersion:
     def approved(self) -> bool:
         return self.approval == APPROVED
 
+    @property
+    def display(self) -> str:
+        """`churn v7`, or `churn v7 (registry 111111111111)` for a group named by ARN."""
+        account = account_of(self.group)
+        shown = f"{group_name(self.group)} v{self.version}"
+        return f"{shown} (registry {account})" if account else shown
+
+
+def account_of(arn: str) -> str:
+    """The account of an ARN (`arn:aws:sagemaker:region:account:...`); "" for a plain name."""
+    parts = arn.split(":")
+    return parts[4] if arn.startswith("arn:") and len(parts) > 5 else ""
+
+
+def group_name(group: str) -> str:
+    """The group's name, whether `group` is a name or a model package group ARN."""
+    return group.rpartition(":model-package-group/")[2] if group.startswith("arn:") else group
+
+
+def group_arn(package_arn: str) -> str:
+    """The group ARN of a versioned package ARN (`...:model-package/<group>/<n>`)."""
+    prefix, _, resource = package_arn.partition(":model-package/")
+    return f"{prefix}:model-package-group/{resource.rpartition('/')[0]}"
+
 
 def parse_package_arn(arn: str) -> tuple[str, int] | None:
     """(group, version) from `arn:...:model-package/<group>/<version>`; None when not versioned."""

@@ -160,6 +160,9 @@ class EndpointPlan:
     error_reason: str = ""
     # Inference components of the endpoint, in manifest order then the live-only ones.
     components: tuple[ComponentRow, ...] = ()
+    # The deployment target (spec.target) and its account; None for region-only endpoints.
+    target: str | None = None
+    account: str | None = None
 
     @property
     def has_changes(self) -> bool:

@@ -197,6 +197,7 @@ class Violation:
     message: str
     endpoint: str | None = None
     region: str | None = None  # the manifest's spec.region; None means the default region
+    target: str | None = None  # the manifest's spec.target: the same name may be in two targets
 
 
 def evaluate(policy: Policy, plan: Plan, manifests: Sequence[EndpointManifest]) -> list[Violation]:
@@ -206,8 +207,9 @@ def evaluate(policy: Policy, plan: Plan, manifests: Sequence[EndpointManifest]) 
         labels = manifest.metadata.labels
         for rule in policy.rules.endpoint_rules():
             if rule.when.matches(labels):
+                spec = manifest.spec
                 violations.extend(
-                    Violation(rule.name, message, manifest.metadata.name, manifest.spec.region)
+                    Violation(rule.name, message, manifest.metadata.name, spec.region, spec.target)
                     for message in rule.check(manifest)
                 )
     for plan_rule in policy.rules.max_endpoint_deletes:
@@ -245,6 +247,8 @@ def apply_policy(plan: Plan, policy: Policy, manifests: Sequence[EndpointManifes
 
 def _is_target(endpoint: EndpointPlan, violation: Violation) -> bool:
     if violation.endpoint is None or endpoint.name != violation.endpoint:
+        return False
+    if endpoint.target != violation.target:
         return False
     return violation.region is None or endpoint.region == violation.region
 

@@ -1,6 +1,7 @@
 """A snapshot: one consistent read of the manifest tree, keyed by endpoint.
 
-Keys are `region/name`, because an endpoint name is unique only within an account and region.
+Keys are `location/name`, because an endpoint name is unique only within an account and region;
+the location is the endpoint's region, or its deployment target's name (`core.locations`).
 The service compares snapshots by per-endpoint fingerprint, so a change to one manifest touches
 only that endpoint.
 """
@@ -10,10 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from controller.core.locations import location_of
 from controller.core.naming import content_hash
 from controller.errors import Diagnostic
 from controller.manifests.loading import LoadedManifest, LoadResult
 from controller.manifests.repoconfig import RepoConfig
+from controller.manifests.targets import TargetSpec
 
 
 def endpoint_key(region: str, name: str) -> str:
@@ -34,6 +37,8 @@ class Snapshot:
     files: tuple[str, ...] = ()
     config: RepoConfig = field(default_factory=RepoConfig)
     """The manifest root's ``.sagemaker-gitops.yaml`` (defaults when there is none)."""
+    targets: dict[str, TargetSpec] = field(default_factory=dict)
+    """Deployment targets defined in the manifests, by name."""
 
     @classmethod
     def build(
@@ -49,25 +54,32 @@ class Snapshot:
         """
         groups: dict[str, list[LoadedManifest]] = {}
         region: str | None = None
+
+        def default() -> str:
+            nonlocal region
+            region = region or default_region()  # asked once, and only when needed
+            return region
+
         for loaded in result.manifests:
-            if loaded.manifest.spec.region is None and region is None:
-                region = default_region()
-            where = loaded.manifest.spec.region or region or ""
             # SageMaker endpoint names are case-insensitive within an account and region.
-            key = endpoint_key(where, loaded.manifest.metadata.name.lower())
+            key = endpoint_key(
+                location_of(loaded.manifest, default), loaded.manifest.metadata.name.lower()
+            )
             groups.setdefault(key, []).append(loaded)
         entries: dict[str, LoadedManifest] = {}
         problems: list[Diagnostic] = []
         for group in groups.values():
             if len(group) == 1:
                 only = group[0]
-                where = only.manifest.spec.region or region or ""
-                entries[endpoint_key(where, only.manifest.metadata.name)] = only
+                location = location_of(only.manifest, default)
+                entries[endpoint_key(location, only.manifest.metadata.name)] = only
             else:
                 problems.extend(_defined_twice(group, region or ""))
         diagnostics = (*result.diagnostics, *problems)
         ok = result.ok and not problems
-        return cls(revision, ok, diagnostics, entries, tuple(result.files), result.config)
+        targets = {name: t.target.spec for name, t in result.targets.items()}
+        files = tuple(result.files)
+        return cls(revision, ok, diagnostics, entries, files, result.config, targets)
 
     def keys(self) -> list[str]:
         return sorted(self.entries)
@@ -79,14 +91,21 @@ class Snapshot:
         entry = self.entries.get(key)
         if entry is None:
             return None
-        return content_hash(entry.source, entry.manifest.model_dump(mode="json"))
+        target = self.targets.get(split_key(key)[0])
+        if target is None:
+            return content_hash(entry.source, entry.manifest.model_dump(mode="json"))
+        # A changed target (role, account) is an edit of every endpoint deployed through it.
+        dumped = (entry.manifest.model_dump(mode="json"), target.model_dump(mode="json"))
+        return content_hash(entry.source, dumped)
 
     def suspended(self, key: str) -> bool:
         entry = self.entries.get(key)
         return bool(entry and entry.manifest.spec.suspend)
 
     def regions(self) -> set[str]:
-        return {split_key(k)[0] for k in self.entries}
+        """Locations to look at: every endpoint's, and every target (so pruning finds an owned
+        endpoint whose manifest was the last one deploying to its target)."""
+        return {split_key(k)[0] for k in self.entries} | set(self.targets)
 
 
 def _defined_twice(group: Sequence[LoadedManifest], default_region: str) -> list[Diagnostic]:
@@ -97,7 +116,9 @@ def _defined_twice(group: Sequence[LoadedManifest], default_region: str) -> list
         others = ", ".join(
             f"{o.shown or o.source}:{o.name_line or o.line}" for o in group if o is not entry
         )
-        if entry.manifest.spec.region is None:
+        if entry.manifest.spec.target is not None:
+            where = f"target {entry.manifest.spec.target}"
+        elif entry.manifest.spec.region is None:
             where = f"the default region {default_region}"
         else:
             where = f"region {entry.manifest.spec.region}"

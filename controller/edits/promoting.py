@@ -44,7 +44,7 @@ class VersionRef:
 
     endpoint: str
     variant: str
-    region: str | None  # spec.region; None means the default region
+    region: str | None  # spec.target or spec.region (a location); None: the default region
     document: int  # index of the YAML document in the file
     loc: yamlpos.Loc  # ("spec", "variants", 0, "model", "version")
     line: int  # 1-based
@@ -142,7 +142,7 @@ def find_refs(
                 VersionRef(
                     endpoint=item.manifest.metadata.name,
                     variant=variant.name,
-                    region=item.manifest.spec.region,
+                    region=item.manifest.spec.target or item.manifest.spec.region,
                     document=item.document,
                     loc=loc,
                     line=node.start_mark.line + 1,

@@ -13,16 +13,16 @@ import botocore.session
 
 
 @cache
-def _shapes() -> dict[str, Any]:
+def _shapes(service: str = "sagemaker") -> dict[str, Any]:
     loader = botocore.session.get_session().get_component("data_loader")
-    model: dict[str, Any] = loader.load_service_model("sagemaker", "service-2")
+    model: dict[str, Any] = loader.load_service_model(service, "service-2")
     shapes: dict[str, Any] = model["shapes"]
     return shapes
 
 
-def shape(name: str) -> dict[str, Any]:
+def shape(name: str, service: str = "sagemaker") -> dict[str, Any]:
     """The raw shape definition, e.g. ``{"type": "string", "max": 63, "pattern": ...}``."""
-    definition: dict[str, Any] = _shapes()[name]
+    definition: dict[str, Any] = _shapes(service)[name]
     return definition
 
 
@@ -31,7 +31,7 @@ def enum(name: str) -> tuple[str, ...]:
     return tuple(shape(name)["enum"])
 
 
-def pattern(name: str) -> str:
+def pattern(name: str, service: str = "sagemaker") -> str:
     """The shape's regular expression anchored for full matches (botocore's are unanchored)."""
-    unanchored: str = shape(name)["pattern"]
+    unanchored: str = shape(name, service)["pattern"]
     return "^(?:" + unanchored + ")$"

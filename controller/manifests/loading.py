@@ -13,6 +13,7 @@ and plans, independent of where the command was started.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,7 @@ from controller.manifests.files import ManifestFile as _File
 from controller.manifests.messages import describe, diagnostic, render_path, strip_tags
 from controller.manifests.models import API_VERSION, EndpointManifest
 from controller.manifests.repoconfig import LoadedConfig, RepoConfig, load_repo_config
+from controller.manifests.targets import TargetManifest
 
 __all__ = [
     "MAX_BYTES",
@@ -64,12 +66,23 @@ class LoadedManifest:
     """1-based line of ``metadata.name``; `line` when not known."""
 
 
+@dataclass(frozen=True)
+class LoadedTarget:
+    """A `kind: Target` document that validated, and where it came from."""
+
+    target: TargetManifest
+    source: str
+    line: int
+
+
 @dataclass
 class LoadResult:
     """Everything one load found: valid manifests, problems, and the files looked at."""
 
     root: Path
     manifests: list[LoadedManifest] = field(default_factory=list)
+    targets: dict[str, LoadedTarget] = field(default_factory=dict)
+    """Targets by name (each defined once; duplicates are diagnostics)."""
     diagnostics: list[Diagnostic] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     """Every manifest file read (relative to `root`, posix), including broken ones."""
@@ -99,9 +112,10 @@ class LoadResult:
 
 @dataclass(frozen=True)
 class _Valid:
-    loaded: LoadedManifest
+    loaded: LoadedManifest | LoadedTarget
     shown: str
     name_line: int
+    target_line: int | None = None  # line of spec.target, for unknown-target errors
 
 
 class ParseCache:
@@ -153,8 +167,15 @@ def load_manifests(
         valid.extend(manifests)
         result.diagnostics.extend(problems)
     cache.keep_only(used)
-    duplicated = _duplicate_names(valid, result.diagnostics)
-    result.manifests = [v.loaded for v in valid if id(v) not in duplicated]
+    defined = _targets(valid, result)
+    endpoints = [v for v in valid if isinstance(v.loaded, LoadedManifest)]
+    duplicated = _duplicate_names(endpoints, result.diagnostics)
+    duplicated |= _unknown_targets(endpoints, defined, result)
+    result.manifests = [
+        v.loaded
+        for v in endpoints
+        if id(v) not in duplicated and isinstance(v.loaded, LoadedManifest)
+    ]
     order = {file.shown: index for index, file in enumerate(found.files)}
     result.diagnostics.sort(key=lambda d: (order.get(d.file, -1), d.line or 0))
     return result
@@ -181,18 +202,24 @@ def _parse_file(file: _File, text: str, problems: list[Diagnostic]) -> list[_Val
     for document in documents:
         manifest, found = _check_document(document, file.shown)
         problems.extend(found)
-        if manifest is not None and document.clean:
-            name_line = yamlpos.line_of(document.node, ("metadata", "name"))
-            loaded = LoadedManifest(
-                manifest, file.source, document.line, document.index, file.shown, name_line
-            )
-            valid.append(_Valid(loaded, file.shown, name_line))
+        if manifest is None or not document.clean:
+            continue
+        name_line = yamlpos.line_of(document.node, ("metadata", "name"))
+        if isinstance(manifest, TargetManifest):
+            target = LoadedTarget(manifest, file.source, document.line)
+            valid.append(_Valid(target, file.shown, name_line))
+            continue
+        loaded = LoadedManifest(
+            manifest, file.source, document.line, document.index, file.shown, name_line
+        )
+        target_line = yamlpos.line_of(document.node, ("spec", "target"))
+        valid.append(_Valid(loaded, file.shown, name_line, target_line))
     return valid
 
 
 def _check_document(
     document: yamlpos.Document, shown: str
-) -> tuple[EndpointManifest | None, list[Diagnostic]]:
+) -> tuple[EndpointManifest | TargetManifest | None, list[Diagnostic]]:
     data: Any = document.data
     if not isinstance(data, dict):
         message = (
@@ -207,18 +234,24 @@ def _check_document(
         line = yamlpos.line_of(document.node, ("apiVersion",))
         message = f"unsupported apiVersion {api_version!r} (expected {API_VERSION})"
         return None, [Diagnostic(shown, line, "apiVersion", message)]
+    model: type[EndpointManifest | TargetManifest] = (
+        TargetManifest if data.get("kind") == "Target" else EndpointManifest
+    )
     try:
-        manifest = EndpointManifest.model_validate(data)
+        manifest = model.model_validate(data)
     except ValidationError as e:
         errors = e.errors()
         # Translating an error looks up its line: bound the work for a document that is
         # nothing but errors (thousands of unknown keys) to what can be shown.
-        found = [diagnostic(error, document, shown) for error in errors[:MAX_PROBLEMS_PER_FILE]]
+        shown_errors = errors[:MAX_PROBLEMS_PER_FILE]
+        found = [diagnostic(error, document, shown, model) for error in shown_errors]
         if len(errors) > MAX_PROBLEMS_PER_FILE:
             more = len(errors) - MAX_PROBLEMS_PER_FILE
             message = f"... and {more} more problem(s) in this document not shown"
             found.append(Diagnostic(shown, document.line, "", message))
         return None, found
+    if not isinstance(manifest, EndpointManifest):
+        return manifest, []
     found = [
         Diagnostic(shown, yamlpos.line_of(document.node, loc), render_path(loc), message)
         for loc, message in rules.problems(manifest.spec)
@@ -242,18 +275,77 @@ def _duplicate_names(valid: list[_Valid], problems: list[Diagnostic]) -> set[int
     """
     groups: dict[tuple[str, str | None], list[_Valid]] = {}
     for entry in valid:
-        manifest = entry.loaded.manifest
-        key = (manifest.metadata.name.lower(), manifest.spec.region)
+        manifest = entry.loaded
+        assert isinstance(manifest, LoadedManifest)
+        spec = manifest.manifest.spec
+        key = (manifest.manifest.metadata.name.lower(), _where(spec.region, spec.target))
         groups.setdefault(key, []).append(entry)
     duplicated: set[int] = set()
-    for (_, region), entries in groups.items():
+    for (_, where), entries in groups.items():
         if len(entries) < 2:
             continue
         for entry in entries:
             duplicated.add(id(entry))
             others = ", ".join(f"{o.shown}:{o.name_line}" for o in entries if o is not entry)
-            name = entry.loaded.manifest.metadata.name
-            where = f"region {region}" if region else "the default region"
+            name = _name_of(entry)
             message = f"endpoint {name!r} in {where} is also defined at {others}"
             problems.append(Diagnostic(entry.shown, entry.name_line, "metadata.name", message))
     return duplicated
+
+
+def _where(region: str | None, target: str | None) -> str:
+    if target is not None:
+        return f"target {target}"
+    return f"region {region}" if region else "the default region"
+
+
+def _name_of(entry: _Valid) -> str:
+    loaded = entry.loaded
+    if isinstance(loaded, LoadedTarget):
+        return loaded.target.metadata.name
+    return loaded.manifest.metadata.name
+
+
+def _targets(valid: list[_Valid], result: LoadResult) -> set[str]:
+    """Set `result.targets`; return every name defined. A name defined twice is an error at each
+    definition and neither is used (an endpoint must never deploy to whichever account happened
+    to load last)."""
+    by_name: dict[str, list[_Valid]] = {}
+    for entry in valid:
+        if isinstance(entry.loaded, LoadedTarget):
+            by_name.setdefault(_name_of(entry), []).append(entry)
+    for name, entries in by_name.items():
+        for entry in entries if len(entries) > 1 else ():
+            others = ", ".join(f"{o.shown}:{o.name_line}" for o in entries if o is not entry)
+            message = f"target {name!r} is also defined at {others}"
+            result.diagnostics.append(
+                Diagnostic(entry.shown, entry.name_line, "metadata.name", message)
+            )
+    result.targets = {
+        name: loaded
+        for name, entries in sorted(by_name.items())
+        if len(entries) == 1 and isinstance(loaded := entries[0].loaded, LoadedTarget)
+    }
+    return set(by_name)
+
+
+def _unknown_targets(endpoints: list[_Valid], defined: set[str], result: LoadResult) -> set[int]:
+    """Endpoints whose target is not usable (undefined: reported here; defined twice: reported
+    at the definitions); they are not deployed anywhere."""
+    unusable: set[int] = set()
+    for entry in endpoints:
+        assert isinstance(entry.loaded, LoadedManifest)
+        name = entry.loaded.manifest.spec.target
+        if name is None or name in result.targets:
+            continue
+        unusable.add(id(entry))
+        if name in defined:
+            continue
+        known = ", ".join(sorted(defined)) or "none defined"
+        hint = difflib.get_close_matches(name, sorted(defined), n=1)
+        guess = f"; did you mean {hint[0]}?" if hint else ""
+        message = f"unknown target {name!r}{guess} (targets: {known})"
+        result.diagnostics.append(
+            Diagnostic(entry.shown, entry.target_line, "spec.target", message)
+        )
+    return unusable

@@ -28,6 +28,8 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from controller.manifests import botocore_model as api
 
 API_VERSION = "sagemaker-gitops/v1"
+REGION_PATTERN = r"^[a-z]{2}(-[a-z]+)+-\d$"
+TARGET_NAME_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"
 RESERVED_TAG_PREFIXES = ("aws:", "sagemaker-gitops/")
 # Tags the controller adds itself; the SageMaker limit is 50 per resource.
 MAX_USER_TAGS = 50 - 8
@@ -67,7 +69,18 @@ def _name(shape: str, what: str) -> Any:
 
 EndpointName = Annotated[str, _name("EndpointName", "SageMaker endpoint name")]
 VariantName = Annotated[str, _name("VariantName", "Production variant name")]
-GroupName = Annotated[str, _name("EntityName", "Model package group name")]
+# A group name, or (for a registry shared from another account) the group's ARN: the form
+# ListModelPackages accepts (ArnOrName), restricted to model package groups.
+GroupName = Annotated[
+    str,
+    Field(
+        pattern=r"^(?:arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]{9,16}:[0-9]{12}:model-package-group/)?"
+        + api.pattern("EntityName")[1:],
+        min_length=1,
+        max_length=api.shape("ArnOrName")["max"],
+        description="Model package group name, or its ARN when the registry is in another account.",
+    ),
+]
 InstanceType = Annotated[
     str,
     AfterValidator(_check_instance_type),
@@ -184,7 +197,7 @@ class RegistryModel(Strict):
     """A Model Registry version: the controller resolves it and deploys it by package ARN."""
 
     package_group: GroupName
-    """Model package group name."""
+    """Model package group name, or a group ARN in another (registry) account."""
     version: int = Field(ge=1, strict=True)
     """Pinned version number; it must be Approved in the registry."""
     environment: Environment = {}
@@ -616,8 +629,10 @@ class Metadata(Strict):
 class EndpointSpec(Checked):
     """What the endpoint should serve and how."""
 
-    region: str | None = Field(default=None, pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
+    region: str | None = Field(default=None, pattern=REGION_PATTERN)
     """AWS region; defaults to the AWS configuration."""
+    target: str | None = Field(default=None, pattern=TARGET_NAME_PATTERN)
+    """Name of a `kind: Target` (account, region, role) to deploy to; excludes region."""
     execution_role_arn: str = Field(pattern=api.pattern("RoleArn"), min_length=20, max_length=2048)
     """IAM role SageMaker assumes to pull images and model data."""
     variants: list[Variant] = Field(min_length=1, max_length=10)
@@ -661,7 +676,11 @@ class EndpointSpec(Checked):
             if items and None not in numbers and sum(n or 0.0 for n in numbers) <= 0:
                 raise ValueError("at least one variant needs a positive initialWeight")
 
-        return cls.validate_with_rules(data, handler, unique_names, some_weight)
+        def region_or_target(raw: Mapping[str, Any]) -> None:
+            if cls.raw(raw, "region") is not None and cls.raw(raw, "target") is not None:
+                raise ValueError("set at most one of region or target (a target names its region)")
+
+        return cls.validate_with_rules(data, handler, unique_names, some_weight, region_or_target)
 
     @property
     def hosts_components(self) -> bool:

@@ -14,21 +14,33 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
 from controller.manifests.models import API_VERSION, EndpointManifest
+from controller.manifests.targets import TargetManifest
 
 DEFAULT_OUTPUT = Path("schemas/endpoint.schema.json")
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 # A stable identifier, not a download location: editors map files to the schema by path.
 SCHEMA_ID = "urn:sagemaker-gitops:schema:endpoint:v1"
+# `kind: Target` documents (deployment targets) have a schema of their own.
+TARGET_OUTPUT = Path("schemas/target.schema.json")
+TARGET_SCHEMA_ID = "urn:sagemaker-gitops:schema:target:v1"
 
 
-def generate() -> str:
+def generate(
+    model: type[BaseModel] = EndpointManifest, schema_id: str = SCHEMA_ID, kind: str = "Endpoint"
+) -> str:
     """The schema as text: sorted keys and a fixed layout, so regenerating is byte-stable."""
-    schema: dict[str, Any] = EndpointManifest.model_json_schema(by_alias=True)
+    schema: dict[str, Any] = model.model_json_schema(by_alias=True)
     schema["$schema"] = SCHEMA_DIALECT
-    schema["$id"] = SCHEMA_ID
-    schema["title"] = f"sagemaker-gitops Endpoint manifest ({API_VERSION})"
+    schema["$id"] = schema_id
+    schema["title"] = f"sagemaker-gitops {kind} manifest ({API_VERSION})"
     return json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def generate_target() -> str:
+    return generate(TargetManifest, TARGET_SCHEMA_ID, "Target")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -38,8 +50,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="fail if OUTPUT is not up to date")
     args = parser.parse_args(argv)
     output: Path = args.output
-    text = generate()
-    if args.check:
+    if output == DEFAULT_OUTPUT:  # the default run also keeps the Target schema current
+        code = _write_or_check(TARGET_OUTPUT, generate_target(), args.check)
+        return code or _write_or_check(output, generate(), args.check)
+    return _write_or_check(output, generate(), args.check)
+
+
+def _write_or_check(output: Path, text: str, check: bool) -> int:
+    if check:
         current = output.read_text(encoding="utf-8") if output.is_file() else None
         if current != text:
             print(f"{output} is out of date; run `make schema`", file=sys.stderr)

@@ -11,14 +11,15 @@ the later ones as sparse as configured.
 
 from __future__ import annotations
 
+import functools
 import time
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 
 from controller.core.outcomes import Outcome, OutcomeKind
 from controller.core.snapshots import Snapshot, split_key
 from controller.deadlines import Deadline, DeadlineExceeded
+from controller.reconcile.fanout import map_by_location
 from controller.reconcile.reconciling import Reconciler
 
 Progress = Callable[[dict[str, Outcome], float], None]
@@ -86,8 +87,9 @@ def converge(
     while pending:
         # Endpoints are independent: reconcile several at once so a pass over a large account
         # costs about (calls / concurrency) round trips, within the shared client rate limit.
-        with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-            outcomes = list(pool.map(lambda k: _step(rec, snapshot, k), pending))
+        # A pool per region or target: a throttled account does not hold the others' workers.
+        step = functools.partial(_step, rec, snapshot)
+        outcomes = map_by_location(step, pending, concurrency)
         for key, outcome in zip(pending, outcomes, strict=True):
             result.outcomes[key] = outcome
             made = [c for c in outcome.changes if c[2] != "unchanged"]
@@ -125,5 +127,7 @@ def _again(outcome: Outcome) -> bool:
     return outcome.kind in (OutcomeKind.REQUEUE, OutcomeKind.TRANSIENT)
 
 
-def display_name(key: str) -> str:
-    return split_key(key)[1]
+def display_name(key: str, targets: Collection[str] = ()) -> str:
+    """The endpoint's name; `target/name` when it deploys to a target (names repeat across)."""
+    location, name = split_key(key)
+    return key if location in targets else name

@@ -7,10 +7,13 @@ guard. A failure to resolve or read is data in the plan (an error entry), never 
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
+
+import structlog
 
 from controller.aws import reading
 from controller.aws.clients import Clients
@@ -26,7 +29,10 @@ from controller.core.snapshots import Snapshot, endpoint_key, split_key
 from controller.errors import AwsError, ResolutionError
 from controller.manifests.loading import LoadedManifest
 from controller.manifests.models import RegistryModel
+from controller.reconcile.fanout import map_by_location
 from controller.reconcile.observing import Observer
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -70,13 +76,24 @@ class Planner:
             self._decision = None
 
     def scanned_regions(self, default_region: str) -> list[str]:
-        """The regions a prune pass looks in (reported, so a region left out is visible)."""
+        """The locations (regions, targets) a prune pass looks in (reported, so one left out is
+        visible). Targets removed from the manifests are left out: their endpoints are never
+        pruned, since the controller no longer deploys there."""
         with self._lock:
             scan = self._regions | set(self.options.prune_regions)
-        return sorted(scan | {default_region})
+        if default_region:  # "": every endpoint names its target or region; none is implied
+            scan.add(default_region)
+        removed = scan & self.clients.removed_targets()
+        if removed:
+            log.warning(
+                "targets removed from the manifests; their endpoints are left alone",
+                targets=sorted(removed),
+            )
+        return sorted(scan - removed)
 
     def owned(self, regions: set[str], default_region: str) -> list[pruning.OwnedEndpoint]:
-        scan = set(regions) | set(self.scanned_regions(default_region))
+        scanned = self.scanned_regions(default_region)
+        scan = (set(regions) - self.clients.removed_targets()) | set(scanned)
         return pruning.owned_endpoints(
             (region, item)
             for region in sorted(scan)
@@ -108,14 +125,25 @@ class Planner:
         keys += self.prune_decision(snapshot, default_region).removed
         # Endpoints are read in parallel (bounded; the client rate limit still applies): a pass
         # over N endpoints costs about N / concurrency round trips instead of N.
-        with ThreadPoolExecutor(max_workers=self.options.concurrency) as pool:
-            endpoints = tuple(pool.map(lambda key: self.plan_endpoint(snapshot, key), keys))
+        plan_one = functools.partial(self.plan_endpoint, snapshot)
+        endpoints = tuple(map_by_location(plan_one, keys, self.options.concurrency))
         return Plan(
             endpoints=endpoints, errors=tuple(snapshot.diagnostics), account=self._account()
         )
 
     def plan_endpoint(self, snapshot: Snapshot, key: str, *, annotate: bool = True) -> EndpointPlan:
         """Plan one endpoint; `annotate` adds reviewer notes (one registry describe per change)."""
+        plan = self._plan_endpoint(snapshot, key, annotate)
+        target = self.clients.target(split_key(key)[0])
+        if target is None:
+            return plan
+        # Keys and caches use the target's name as the location; people read the real region.
+        location = split_key(key)[0]
+        return dataclasses.replace(
+            plan, region=target.region, target=location, account=target.account_id
+        )
+
+    def _plan_endpoint(self, snapshot: Snapshot, key: str, annotate: bool) -> EndpointPlan:
         region, name = split_key(key)
         entry = snapshot.entry(key)
         try:

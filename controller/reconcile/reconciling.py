@@ -22,7 +22,7 @@ from controller.core import livestate, pruning
 from controller.core.outcomes import Outcome, OutcomeKind
 from controller.core.plans import EndpointPlan, Health, Op, Plan, Status
 from controller.core.snapshots import Snapshot, split_key
-from controller.errors import Conflict, ControllerError, Throttled
+from controller.errors import AccountMismatch, Conflict, ControllerError, Throttled
 from controller.manifests.loading import ParseCache, load_manifests
 from controller.reconcile.observing import STALE_INDEX_OK, ObserveOptions, Observer
 from controller.reconcile.planning import Planner, PlanOptions
@@ -89,6 +89,7 @@ class Reconciler:
         )
         snapshot = Snapshot.build(result, revision, self._default_region)
         self.planner.remember(snapshot)  # safety hook: its regions are scanned for prune
+        self.clients.set_targets(snapshot.targets)
         return snapshot
 
     def _default_region(self) -> str:
@@ -125,7 +126,8 @@ class Reconciler:
     def plan(self, snapshot: Snapshot) -> Plan:
         """The whole plan: every manifest endpoint plus owned endpoints whose manifest is gone."""
         self.begin_pass()
-        return self.planner.plan(snapshot, self._default_region())
+        default = "" if snapshot.regions() else self._default_region()
+        return self.planner.plan(snapshot, default)
 
     def plan_endpoint(self, snapshot: Snapshot, key: str, *, annotate: bool = True) -> EndpointPlan:
         return self.planner.plan_endpoint(snapshot, key, annotate=annotate)
@@ -169,6 +171,9 @@ class Reconciler:
         except (Throttled, Conflict) as e:
             log.warning("apply deferred", error=str(e))
             return Outcome(name, OutcomeKind.TRANSIENT, str(e), plan=plan, reason="Retrying")
+        except AccountMismatch as e:  # retrying cannot help: the target or its role is wrong
+            log.error("apply refused", error=str(e))
+            return Outcome(name, OutcomeKind.TERMINAL, str(e), plan=plan, reason="AccountMismatch")
         except ControllerError as e:
             log.error("apply failed", error=str(e))
             return Outcome(name, OutcomeKind.TRANSIENT, str(e), plan=plan, reason="ApplyFailed")

@@ -4,20 +4,21 @@
 read this document rather than the `Plan` itself (as Terraform renders its human output from its
 JSON plan), so the three formats can never disagree about what a plan contains.
 
-Beyond the contract keys it adds: top-level ``account`` (when known); per endpoint ``region``,
-``risk``, ``health``, ``held``, ``models`` and, for endpoints hosting inference components,
-``components`` (one row each); per action ``reason`` (and ``tags_set`` /
-``tags_removed`` for tag edits, when non-empty); per change ``note`` (when non-empty) and
-``sensitive: true`` when the value is masked. It never contains `Action.request` or
-`Action.call`: those are apply-only data.
+Beyond the contract keys it adds: top-level ``account`` (when known); per endpoint ``target`` and
+``account`` (for endpoints deployed through a target), ``region``, ``risk``, ``health``, ``held``,
+``models`` and, for endpoints hosting inference components, ``components`` (one row each); per
+action ``reason`` (and ``tags_set`` / ``tags_removed`` for tag edits, when non-empty); per change
+``note`` (when non-empty) and ``sensitive: true`` when the value is masked. It never contains
+`Action.request` or `Action.call`: those are apply-only data.
 
 Secrets are masked here, where the plan becomes display data, so no renderer can show them:
 container environment values become ``"(sensitive)"`` (null when absent) unless their key is in
 `visible_environment` (the repo config's ``plan.nonSensitiveEnvironmentKeys``); see
 `controller.core.masking`.
 
-Ordering is stable whatever order the planner produced: endpoints are sorted by name (planning may
-run concurrently) and manifest errors by file and line; actions keep the plan's (apply) order.
+Ordering is stable whatever order the planner produced: endpoints are sorted by target, then name
+(endpoints without a target first; planning may run concurrently) and manifest errors by file and
+line; actions keep the plan's (apply) order.
 """
 
 from __future__ import annotations
@@ -94,6 +95,8 @@ class EndpointDoc(TypedDict):
 
     name: str
     manifest: str | None
+    target: NotRequired[str]
+    account: NotRequired[str]
     region: str
     status: str
     risk: str
@@ -132,7 +135,7 @@ def to_json_dict(plan: Plan, *, visible_environment: Collection[str] = ()) -> Pl
     """
     summary = plan.summary
     visible = frozenset(visible_environment)
-    endpoints = [_endpoint(e, visible) for e in sorted(plan.endpoints, key=lambda e: e.name)]
+    endpoints = [_endpoint(e, visible) for e in sorted(plan.endpoints, key=_by_target)]
     errors = [_diagnostic(d) for d in sorted(plan.errors, key=lambda d: (d.file, d.line or 0))]
     if plan.account:
         return {
@@ -156,10 +159,18 @@ def render_json(plan: Plan, *, visible_environment: Collection[str] = ()) -> str
     return json.dumps(doc, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
 
 
+def _by_target(endpoint: EndpointPlan) -> tuple[str, str]:
+    return (endpoint.target or "", endpoint.name)
+
+
 def _endpoint(endpoint: EndpointPlan, visible: frozenset[str]) -> EndpointDoc:
+    where: dict[str, str] = {}
+    if endpoint.target is not None:
+        where = {"target": endpoint.target, "account": endpoint.account or ""}
     doc: EndpointDoc = {
         "name": endpoint.name,
         "manifest": endpoint.manifest,
+        **where,  # type: ignore[typeddict-item]
         "region": endpoint.region,
         "status": endpoint.status.value,
         "risk": assess(endpoint).value,

@@ -3,8 +3,8 @@
 Layout, from most to least important: a marker comment (so a bot finds and updates one sticky
 comment), the summary line, a table of the endpoints that change or fail (quiet unchanged ones are
 a count), manifest errors with file:line, then one collapsible ``<details>`` block per listed
-endpoint with its actions, field changes, models, warnings and errors. Listed endpoints are ordered
-riskiest first, then by name.
+endpoint with its actions, field changes, models, warnings and errors. Listed endpoints are grouped
+by deployment target (endpoints without one first), riskiest first within a group, then by name.
 
 Every user-controlled string (names, paths, values, notes, messages) goes through `_md` or
 `_html`, so a manifest cannot break the table, start a block or inject HTML. The output is a pure
@@ -191,7 +191,8 @@ def _parts(doc: PlanDoc) -> _Parts:
     # Riskiest first (then by name): a reviewer reads from the top, and the size limit cuts
     # from the bottom, so deletes and errors are the last thing to be left out.
     listed = sorted(
-        (e for e in doc["endpoints"] if not is_quiet(e)), key=lambda e: -Risk(e["risk"]).rank
+        (e for e in doc["endpoints"] if not is_quiet(e)),
+        key=lambda e: (e.get("target", ""), -Risk(e["risk"]).rank),
     )
     quiet = len(doc["endpoints"]) - len(listed)
     account = doc.get("account")
@@ -218,9 +219,13 @@ def _has_errors(doc: PlanDoc) -> bool:
 
 
 def _row(endpoint: EndpointDoc, account: str | None) -> str:
+    if "target" in endpoint:  # the target's own account, not the one the plan ran with
+        account = endpoint.get("account") or account
     where = (
         _md(endpoint["region"]) if not account else f"{_md(account)} / {_md(endpoint['region'])}"
     )
+    if "target" in endpoint:
+        where = f"{_code(endpoint['target'])}: {where}"
     change = f"{STATUS_ICON[endpoint['status']]} {endpoint['status']}"
     if endpoint["held"] is not None:
         change += " (⏸️ held)"
@@ -263,6 +268,9 @@ def _facts(endpoint: EndpointDoc) -> str:
     manifest = endpoint["manifest"]
     source = f"Manifest {_code(manifest)}" if manifest is not None else "_Manifest removed_"
     region = _code(endpoint["region"])
+    if "target" in endpoint:
+        target = f"target {_code(endpoint['target'])} · account {_md(endpoint.get('account', ''))}"
+        source = f"{source} · {target}"
     return f"{source} · region {region} · health {_md(endpoint['health'])}"
 
 

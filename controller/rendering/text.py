@@ -117,7 +117,7 @@ def _clean(text: str) -> str:
 
 def _endpoint_lines(endpoint: EndpointDoc, paint: Paint) -> list[str]:
     status = endpoint["status"]
-    header = f"{paint(status, STATUS_SYMBOL[status])} {paint('bold', _clean(endpoint['name']))}"
+    header = f"{paint(status, STATUS_SYMBOL[status])} {paint('bold', _name(endpoint))}"
     header += f" ({_manifest(endpoint)}) {paint(status, status)}"
     if endpoint["actions"]:
         header += " " + _risk_tag(endpoint["risk"], paint)
@@ -178,7 +178,7 @@ def _risk_tag(risk: str, paint: Paint) -> str:
 def _quiet_lines(quiet: list[EndpointDoc], paint: Paint) -> list[str]:
     if len(quiet) > MAX_LISTED_UNCHANGED:
         return [paint("unchanged", f"  {len(quiet)} endpoints unchanged")]
-    return [paint("unchanged", f"  {_clean(e['name'])} ({_manifest(e)}) unchanged") for e in quiet]
+    return [paint("unchanged", f"  {_name(e)} ({_manifest(e)}) unchanged") for e in quiet]
 
 
 def _footer(doc: PlanDoc, paint: Paint) -> list[str]:
@@ -190,6 +190,13 @@ def _footer(doc: PlanDoc, paint: Paint) -> list[str]:
     counts = summary_counts(doc["summary"], len(doc["errors"]))
     lines.append(f"{paint('bold', 'Plan:')} {counts}.")
     return lines
+
+
+def _name(endpoint: EndpointDoc) -> str:
+    """`name`, or `target/name` (the JSON plan sorts by target, so targets print as groups)."""
+    target = endpoint.get("target")
+    name = endpoint["name"]
+    return _clean(f"{target}/{name}" if target else name)
 
 
 def _manifest(endpoint: EndpointDoc) -> str:

@@ -47,3 +47,10 @@ def test_check_mode(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert schema.main(["--check", str(out)]) == 0
     out.write_text("{}\n")
     assert schema.main(["--check", str(out)]) == 1
+
+
+def test_committed_target_schema_matches_the_models() -> None:
+    committed = COMMITTED.parent / "target.schema.json"
+    assert committed.read_text(encoding="utf-8") == schema.generate_target(), (
+        "schemas/target.schema.json is stale; run `make schema`"
+    )
