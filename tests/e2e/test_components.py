@@ -315,3 +315,21 @@ def test_a_no_op_resync_costs_one_listing_per_component_endpoint(shared: World) 
     assert second["DescribeScalableTargets"] == 1
     assert "DescribeInferenceComponent" not in second
     assert "DescribeEndpoint" not in second
+
+
+def test_a_component_failed_on_create_is_reported_and_recreated_on_request(shared: World) -> None:
+    broken = component("embed", "churn-xgb", 2, copies=1, env="SAGEMAKER_SANDBOX_FAIL: '1'")
+    write(shared, CHAT, FRAUD, broken)
+
+    failed = shared.apply()
+
+    assert failed.code != 0
+    assert "inference component embed is Failed" in failed.err
+    assert describe(shared, "embed")["InferenceComponentStatus"] == "Failed"
+    assert shared.mutations_during(lambda: shared.apply()) == {}
+    write(shared, CHAT, FRAUD, component("embed", "churn-xgb", 2, copies=1))
+
+    fixed = shared.apply("--recreate-failed")
+
+    assert fixed.code == 0, fixed.out + fixed.err
+    assert describe(shared, "embed")["InferenceComponentStatus"] == "InService"
