@@ -4,7 +4,8 @@ Read-only. Per endpoint hosting components a pass makes one paged ListInferenceC
 component is described only when the listing shows a status or LastModifiedTime other than its
 kept description's (SageMaker moves LastModifiedTime on every update, copy change and status
 change), so a no-op pass costs one call per such endpoint. Scalable targets on component copy
-counts are read with one paged DescribeScalableTargets per region per pass.
+counts come from the region's one DescribeScalableTargets per pass (`aws.scaling`), shared with
+variant autoscaling.
 """
 
 from __future__ import annotations
@@ -62,37 +63,24 @@ def describe_component(client: Any, name: str) -> LiveComponent | None:
     )
 
 
-def autoscaled_components(autoscaling: Any) -> frozenset[str]:
-    """Lower-cased names of components whose copy count has a registered scalable target."""
-    names: set[str] = set()
-    paginator = autoscaling.get_paginator("describe_scalable_targets")
-    try:
-        for page in paginator.paginate(
-            ServiceNamespace="sagemaker", ScalableDimension=COPY_DIMENSION
-        ):
-            for target in page.get("ScalableTargets", []):
-                resource = str(target.get("ResourceId", ""))
-                if resource.startswith(RESOURCE_PREFIX):
-                    names.add(resource.removeprefix(RESOURCE_PREFIX).lower())
-    except ClientError as e:
-        raise translate(e, "describe_scalable_targets") from e
-    return frozenset(names)
+def autoscaled_components(targets: list[dict[str, Any]]) -> frozenset[str]:
+    """Lower-cased names of components whose copy count has a registered scalable target, from
+    the region's DescribeScalableTargets answer (read once per pass with the variants')."""
+    return frozenset(
+        str(t.get("ResourceId", "")).removeprefix(RESOURCE_PREFIX).lower()
+        for t in targets
+        if t.get("ScalableDimension") == COPY_DIMENSION
+        and str(t.get("ResourceId", "")).startswith(RESOURCE_PREFIX)
+    )
 
 
 class ComponentReader:
-    """Kept component descriptions and each pass's scalable targets; thread-safe."""
+    """Kept component descriptions; thread-safe."""
 
     def __init__(self) -> None:
         # (region, lower-cased endpoint, lower-cased component) -> its last description.
         self._kept: dict[tuple[str, str, str], LiveComponent] = {}
-        self._targets: dict[str, frozenset[str]] = {}
         self._lock = threading.Lock()
-        self._fetching: dict[str, threading.Lock] = {}
-
-    def new_pass(self) -> None:
-        """Scalable targets may have been registered since: read them again once."""
-        with self._lock:
-            self._targets.clear()
 
     def components(self, client: Any, region: str, endpoint: str) -> tuple[LiveComponent, ...]:
         """The endpoint's components, described only where the listing shows a change."""
@@ -118,15 +106,3 @@ class ComponentReader:
         with self._lock:
             for key in [k for k in self._kept if k[:2] == (region, endpoint.lower())]:
                 del self._kept[key]
-
-    def autoscaled(self, autoscaling: Any, region: str) -> frozenset[str]:
-        with self._lock:
-            lock = self._fetching.setdefault(region, threading.Lock())
-        with lock:
-            with self._lock:
-                if region in self._targets:
-                    return self._targets[region]
-            names = autoscaled_components(autoscaling)
-            with self._lock:
-                self._targets[region] = names
-        return names

@@ -92,7 +92,6 @@ class Observer:
                 cached.at = float("-inf")
             self._listed.clear()
         self.scaling.forget()
-        self.components.new_pass()
 
     def forget_endpoints(self) -> None:
         """Forget every kept description: the next pass describes every endpoint (backstop)."""
@@ -277,14 +276,13 @@ class Observer:
             for c in changing
             if (have := by_name.get(c.name.lower())) is not None and have.model_name
         }
-        autoscaling = self.clients.client("application-autoscaling", region)
         return replace(
             seen,
             missing_models=seen.missing_models | missing,
             components=live,
             component_tags=tags,
             component_models=models,
-            autoscaled=self.components.autoscaled(autoscaling, region),
+            autoscaled=self.scaling.state(region).components,
         )
 
     def endpoint_tags(
