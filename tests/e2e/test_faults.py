@@ -16,8 +16,8 @@ import functools
 
 import pytest
 
+from controller.aws import clients
 from controller.aws.clients import AwsOptions
-from controller.commands import common
 from controller.sandbox.faults import FAULT_FIELDS
 from tests.e2e.conftest import Result, World, byom_manifest, registry_manifest
 
@@ -34,7 +34,8 @@ def test_fifty_endpoints_converge_under_throttling_and_server_errors(
     # but the sandbox throttles a fixed share of requests whatever the rate, so adaptive mode
     # would only crawl. Standard mode (same retries, no client-side rate cut) keeps this test
     # about the controller: idempotent steps, no duplicates, bounded retries.
-    monkeypatch.setattr(common, "AwsOptions", functools.partial(AwsOptions, retry_mode="standard"))
+    # `commands.common` imports AwsOptions when a command runs: patch it where it is defined.
+    monkeypatch.setattr(clients, "AwsOptions", functools.partial(AwsOptions, retry_mode="standard"))
     names = [f"f{i:02}" for i in range(COUNT)]
     for name in names:
         world.write(f"{name}.yaml", byom_manifest(name=name))

@@ -44,9 +44,9 @@ def started(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     seen: list[str] = []
     original = Clients._before_call
 
-    def record(self: Clients, model: Any, **kwargs: Any) -> None:
+    def record(self: Clients, target: Any, model: Any, **kwargs: Any) -> None:
         seen.append(model.name)
-        original(self, model, **kwargs)
+        original(self, target, model, **kwargs)
 
     monkeypatch.setattr(Clients, "_before_call", record)
     yield seen
