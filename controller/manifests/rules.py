@@ -17,8 +17,24 @@ Problem = tuple[tuple[str | int, ...], str]
 def problems(spec: EndpointSpec) -> list[Problem]:
     """Every cross-field problem of one endpoint spec, as (loc under the document, message)."""
     if not spec.hosts_components:
-        return []
-    return [*_variants(spec), *_components(spec)]
+        return list(_shadows(spec))
+    return [*_shadows(spec), *_variants(spec), *_components(spec)]
+
+
+def _shadows(spec: EndpointSpec) -> Iterator[Problem]:
+    """A shadow variant mirrors traffic to a model of its own; components live on production
+    variants only (the request would otherwise carry a shadow variant without a ModelName)."""
+    for index, variant in enumerate(spec.shadow_variants):
+        if variant.model is None:
+            yield (
+                ("spec", "shadowVariants", index, "model"),
+                f"shadow variant {variant.name} needs a model",
+            )
+        elif spec.hosts_components:
+            yield (
+                ("spec", "shadowVariants", index),
+                "an endpoint hosting inference components has no shadow variants",
+            )
 
 
 def _variants(spec: EndpointSpec) -> Iterator[Problem]:

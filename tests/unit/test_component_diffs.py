@@ -155,6 +155,12 @@ def test_a_rolling_batch_above_half_the_copies_is_an_error(tmp_path: Path) -> No
             "",
             "minInstanceCount must not exceed maxInstanceCount",
         ),
+        (
+            "",
+            "  shadowVariants:\n    - name: probe\n      instanceType: ml.g5.12xlarge"
+            "\n      model: {packageGroup: llm, version: 1}\n",
+            "spec.shadowVariants[0]: an endpoint hosting inference components has no shadow",
+        ),
     ],
 )
 def test_endpoint_level_rules(
@@ -162,6 +168,25 @@ def test_endpoint_level_rules(
 ) -> None:
     (error,) = _errors(tmp_path, _yaml(variant_extra, spec_extra=spec_extra))
     assert expected in error
+
+
+def test_a_shadow_variant_without_a_model_is_an_error(tmp_path: Path) -> None:
+    text = f"""apiVersion: sagemaker-gitops/v1
+kind: Endpoint
+metadata: {{name: web}}
+spec:
+  executionRoleArn: {ROLE}
+  variants:
+    - name: main
+      instanceType: ml.m5.large
+      model: {{packageGroup: churn, version: 1}}
+  shadowVariants:
+    - name: probe
+      instanceType: ml.m5.large
+"""
+    assert _errors(tmp_path, text) == [
+        "gpu.yaml:11: spec.shadowVariants[0].model: shadow variant probe needs a model"
+    ]
 
 
 def test_the_example_manifest_is_valid() -> None:
