@@ -25,6 +25,7 @@ from controller.core.diffs import DiffOptions, Observed, diff_endpoint
 from controller.core.packages import PackageVersion, approval_note
 from controller.core.plans import EndpointPlan, Plan, Status
 from controller.core.removal import diff_removed
+from controller.core.scaling import LiveTarget
 from controller.core.snapshots import Snapshot, endpoint_key, split_key
 from controller.errors import AwsError, ResolutionError
 from controller.manifests.loading import LoadedManifest
@@ -254,21 +255,26 @@ class Planner:
         source = owned.tags.get(tagging.SOURCE) if owned else None
         targets = {}
         if prune and (confirmed or endpoint is None):
-            controller = self.options.controller_id
-            found = self.observer.scaling.targets(region, name, lambda v, t: True)
-            targets = {v: t for v, t in found.items() if tagging.owned_by(t.tags, controller)}
+            targets = self._owned_targets(region, name)
         components: tuple[tuple[str, bool], ...] = ()
         if endpoint is not None and confirmed:  # read only when a delete is planned
-            # ListTags is the authority before any delete, as for the endpoint itself.
-            components = tuple(
-                (
-                    c.name,
-                    tagging.owned_by(reading.list_tags(client, c.arn), self.options.controller_id),
-                )
-                for c in list_components(client, endpoint.name)
-            )
+            components = self._components_owned(client, endpoint.name)
         return diff_removed(
             name, region, endpoint, confirmed, leftovers, prune, source, targets, components
+        )
+
+    def _owned_targets(self, region: str, name: str) -> dict[str, LiveTarget]:
+        """The endpoint's scalable targets this controller registered (tags read for each)."""
+        controller = self.options.controller_id
+        found = self.observer.scaling.targets(region, name, lambda v, t: True)
+        return {v: t for v, t in found.items() if tagging.owned_by(t.tags, controller)}
+
+    def _components_owned(self, client: Any, endpoint: str) -> tuple[tuple[str, bool], ...]:
+        """Every inference component on the endpoint, as (name, owned by this controller)."""
+        # ListTags is the authority before any delete, as for the endpoint itself.
+        return tuple(
+            (c.name, tagging.owned_by(reading.list_tags(client, c.arn), self.options.controller_id))
+            for c in list_components(client, endpoint)
         )
 
 
