@@ -91,7 +91,8 @@ def _execute(client: Any, action: Action, sleep: Callable[[float], None]) -> str
     try:
         call(client, action.call, **action.request)
     except Conflict as e:
-        if action.op is Op.CREATE and "already existing" in str(e):
+        immutable = kinds.kind_of(action.type).immutable
+        if action.op is Op.CREATE and immutable and "already existing" in str(e):
             return "unchanged"  # same content-hashed name: made by an earlier, interrupted run
         raise
     return "created" if action.op is Op.CREATE else "updated"

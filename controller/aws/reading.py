@@ -85,7 +85,7 @@ def describe_endpoint(client: Any, name: str) -> LiveEndpoint | None:
         config_name=found.get("EndpointConfigName", ""),
         failure_reason=found.get("FailureReason", "") or "",
         variants=variants,
-        last_modified=_stamp(found.get("LastModifiedTime")),
+        last_modified=stamp(found.get("LastModifiedTime")),
     )
 
 
@@ -102,7 +102,7 @@ def list_endpoint_versions(client: Any) -> dict[str, tuple[str, str]]:
             for summary in page.get("Endpoints", []):
                 status, modified = (
                     summary["EndpointStatus"],
-                    _stamp(summary.get("LastModifiedTime")),
+                    stamp(summary.get("LastModifiedTime")),
                 )
                 versions[summary["EndpointName"].lower()] = (status, modified)
     except ClientError as e:
@@ -110,7 +110,7 @@ def list_endpoint_versions(client: Any) -> dict[str, tuple[str, str]]:
     return versions
 
 
-def _stamp(value: Any) -> str:
+def stamp(value: Any) -> str:
     """A timestamp as epoch milliseconds: the API's own precision, whatever the time zone the
     parser attached, so a listing and a describe of the same moment compare equal."""
     if not isinstance(value, datetime):

@@ -13,6 +13,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from controller.aws.components import autoscaled_components
 from controller.aws.reading import call, translate
 from controller.core import scaling
 from controller.core.scaling import LiveTarget, ScalingSet, ScalingState
@@ -26,13 +27,11 @@ PAGE = {
 
 
 def read_scaling(client: Any) -> ScalingState:
-    targets = [
-        t
-        for t in _pages(client, "describe_scalable_targets", "ScalableTargets")
-        if t.get("ScalableDimension") == scaling.DIMENSION
-    ]
+    every = _pages(client, "describe_scalable_targets", "ScalableTargets")
+    components = autoscaled_components(every)  # a target owns their copy counts
+    targets = [t for t in every if t.get("ScalableDimension") == scaling.DIMENSION]
     if not targets:
-        return ScalingState()
+        return ScalingState(components=components)
     policies: dict[str, dict[str, Any]] = defaultdict(dict)
     for p in _pages(client, "describe_scaling_policies", "ScalingPolicies"):
         if p.get("ScalableDimension") == scaling.DIMENSION:
@@ -54,7 +53,7 @@ def read_scaling(client: Any) -> ScalingState:
         )
         for t in targets
     }
-    return ScalingState(found)
+    return ScalingState(found, components)
 
 
 def _pages(client: Any, operation: str, key: str) -> list[dict[str, Any]]:

@@ -21,6 +21,8 @@ from controller.commands.common import (
     reconciler,
 )
 from controller.core.plans import EndpointPlan, Health, Plan, Status
+from controller.rendering.common import copies_text
+from controller.rendering.jsonplan import ComponentDoc, component_doc
 from controller.service.conditions import conditions
 
 EXIT_OK, EXIT_ERROR, EXIT_UNSETTLED = 0, 1, 3
@@ -59,7 +61,7 @@ def _row(e: EndpointPlan) -> dict[str, Any]:
         sync = "Synced" if not e.actions else "OutOfSync"
     error = e.errors[0] if e.errors else (e.held or "" if e.manifest is None else "")
     reason = e.error_reason or sync  # Orphaned and HeldBack rows carry their sync as reason
-    return {
+    row: dict[str, Any] = {
         "endpoint": e.name,
         "target": e.target or "",
         "account": e.account or "",
@@ -71,6 +73,14 @@ def _row(e: EndpointPlan) -> dict[str, Any]:
         "error": error,
         "conditions": conditions(sync, e.health.value, reason, error or e.held or "", e.revision),
     }
+    if e.components:
+        row["components"] = [component_doc(c) for c in e.components]
+    return row
+
+
+def _component_line(c: ComponentDoc) -> str:
+    line = f"  component {c['name']}: {c['plan']}, {c['status']}, {copies_text(c)}"
+    return line + (f" ({c['message']})" if c["message"] else "")
 
 
 def exit_code(table: list[dict[str, Any]], load_errors: int) -> int:
@@ -99,6 +109,8 @@ def run(args: argparse.Namespace) -> int:
     print("  ".join(h.upper().ljust(widths.get(h, 0)) for h in headers).rstrip())
     for r in table:
         print("  ".join(str(r[h]).ljust(widths.get(h, 0)) for h in headers).rstrip())
+        for component in r.get("components", []):
+            print(_component_line(component))
     for diagnostic in plan.errors:
         print(f"error: {diagnostic}", file=sys.stderr)
     return exit_code(table, len(plan.errors))

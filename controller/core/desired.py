@@ -9,8 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from controller.core import naming, surface, tagging
-from controller.core.casing import flatten, pascal
+from controller.core import modelsource, naming, surface, tagging
+from controller.core.casing import flatten
+from controller.core.components import DesiredComponent, build_components
+from controller.core.livestate import hosting_terms
+from controller.core.modelsource import DesiredModel, api_dict
 from controller.core.packages import PackageVersion
 from controller.core.plans import ResourceType
 from controller.core.scaling import ScalingSet, desired_sets
@@ -22,14 +25,6 @@ from controller.manifests.models import (
     RegistryModel,
     Variant,
 )
-
-
-@dataclass(frozen=True)
-class DesiredModel:
-    name: str
-    variant: str
-    request: dict[str, Any]  # CreateModel kwargs without Tags
-    display: str  # "churn-xgb v7" or the image URI
 
 
 @dataclass(frozen=True)
@@ -50,11 +45,16 @@ class DesiredEndpoint:
     terms: dict[str, Any] = field(default_factory=dict)  # flat manifest-terms view
     # variant -> its autoscaling in Application Auto Scaling terms (autoscaled variants only)
     scaling: dict[str, ScalingSet] = field(default_factory=dict)
+    components: tuple[DesiredComponent, ...] = ()  # inference components, in manifest order
 
     @property
     def weights(self) -> dict[str, tuple[float, int | None]]:
         """variant -> (weight, instance count); changed in place, without a new config."""
-        return {v.name: (v.initial_weight, v.instance_count) for v in self.manifest.spec.variants}
+        # Managed instance scaling moves a component-hosting variant's count: never reset it.
+        return {
+            v.name: (v.initial_weight, None if v.managed_instance_scaling else v.instance_count)
+            for v in self.manifest.spec.variants
+        }
 
     @property
     def immutable_resources(self) -> tuple[tuple[ResourceType, str], ...]:
@@ -63,31 +63,27 @@ class DesiredEndpoint:
         return ((ResourceType.ENDPOINT_CONFIG, self.config_name), *models)
 
 
-def api_dict(model: Any) -> dict[str, Any]:
-    """A manifest sub-model as SageMaker request JSON (camelCase -> PascalCase, None dropped)."""
-    result: dict[str, Any] = pascal(model.model_dump(by_alias=True, exclude_none=True))
-    return result
-
-
 def model_request(variant: Variant, role: str, package: PackageVersion | None) -> dict[str, Any]:
     source = variant.model
+    assert source is not None, "variants without a model host inference components"
     if isinstance(source, PipelineModel):
         return {"ExecutionRoleArn": role, **surface.pipeline_request(source)}
-    if isinstance(source, RegistryModel):
-        assert package is not None, "registry models are resolved before building"
-        container: dict[str, Any] = {"ModelPackageName": package.arn}
-        if source.environment:
-            container["Environment"] = dict(sorted(source.environment.items()))
-        return {"ExecutionRoleArn": role, "Containers": [container]}
-    return {"ExecutionRoleArn": role, "PrimaryContainer": surface.container_request(source)}
+    return modelsource.model_request(source, role, package)
 
 
-def production_variant(variant: Variant, model_name: str) -> dict[str, Any]:
+def production_variant(variant: Variant, model_name: str | None) -> dict[str, Any]:
+    """The ProductionVariant; without a model name it hosts inference components."""
     out: dict[str, Any] = {
         "VariantName": variant.name,
-        "ModelName": model_name,
         "InitialVariantWeight": float(variant.initial_weight),
     }
+    if model_name is not None:
+        out["ModelName"] = model_name
+    if variant.managed_instance_scaling is not None:
+        out["ManagedInstanceScaling"] = {
+            "Status": "ENABLED",
+            **api_dict(variant.managed_instance_scaling),
+        }
     if variant.serverless is not None:
         out["ServerlessConfig"] = api_dict(variant.serverless)
     else:
@@ -129,6 +125,10 @@ def build(
     variants: list[dict[str, Any]] = []
     shadows: list[dict[str, Any]] = []
     for variant in [*spec.variants, *spec.shadow_variants]:
+        group = shadows if variant in spec.shadow_variants else variants
+        if variant.model is None:  # hosts inference components
+            group.append(production_variant(variant, None))
+            continue
         package = packages.get(variant.name)
         request = model_request(variant, spec.execution_role_arn, package)
         request.update(surface.model_request(spec))
@@ -137,7 +137,6 @@ def build(
         models.append(
             DesiredModel(model_name, variant.name, {"ModelName": model_name, **request}, display)
         )
-        group = shadows if variant in spec.shadow_variants else variants
         group.append(production_variant(variant, model_name))
     # Variant order means nothing to SageMaker: sorting keeps a YAML reorder from renaming the
     # config (and so from starting a rollout).
@@ -149,6 +148,8 @@ def build(
     if spec.kms_key_id:
         config["KmsKeyId"] = spec.kms_key_id
     config.update(surface.config_request(spec))
+    if spec.hosts_components:  # SageMaker needs the role on the config itself then
+        config["ExecutionRoleArn"] = spec.execution_role_arn
     config_name = naming.config_name(name, _config_identity(config))
     hashed = spec_hash(spec)
     return DesiredEndpoint(
@@ -165,13 +166,15 @@ def build(
         spec_hash=hashed,
         terms=manifest_terms(manifest, packages),
         scaling=desired_sets(manifest),
+        components=build_components(name, spec, packages),
     )
 
 
 def spec_hash(spec: EndpointSpec) -> str:
     """The manifest spec's hash, tagged on what apply writes: a tag that differs says the
     manifest changed since the endpoint was last applied (apply reconciles those first)."""
-    # Defaults left out: a new optional manifest field must not change every endpoint's hash.
+    # Defaults left out: a new optional manifest field (an unset target, no inference
+    # components, no managed scaling) must not change every endpoint's hash.
     return naming.content_hash(spec.model_dump(mode="json", exclude_defaults=True), length=12)
 
 
@@ -224,20 +227,8 @@ def manifest_terms(
 
 
 def _variant_terms(base: str, v: Variant) -> dict[str, Any]:
-    terms: dict[str, Any] = {}
-    model = v.model
-    if isinstance(model, PipelineModel):
-        terms.update(surface.pipeline_terms(base, surface.pipeline_request(model)))
-    elif isinstance(model, RegistryModel):
-        terms[f"{base}.model.packageGroup"] = model.package_group
-        terms[f"{base}.model.version"] = model.version
-    else:
-        terms[f"{base}.model.image"] = model.image
-        terms[f"{base}.model.modelDataUrl"] = model.model_data_url
-        terms.update(surface.data_source_terms(base, surface.container_request(model)))
-    if not isinstance(model, PipelineModel):
-        for k, val in sorted(model.environment.items()):
-            terms[f"{base}.model.environment.{k}"] = val
+    terms = _model_terms(base, v.model) if v.model is not None else {}
+    terms.update(hosting_terms(base, production_variant(v, None)))
     terms[f"{base}.initialWeight"] = float(v.initial_weight)
     if v.serverless is not None:
         for k, val in v.serverless.model_dump(by_alias=True, exclude_none=True).items():
@@ -249,3 +240,9 @@ def _variant_terms(base: str, v: Variant) -> dict[str, Any]:
             terms[f"{base}.volumeSizeInGB"] = v.volume_size_in_gb
         terms.update(surface.variant_terms(base, v))
     return terms
+
+
+def _model_terms(base: str, model: RegistryModel | ImageModel | PipelineModel) -> dict[str, Any]:
+    if isinstance(model, PipelineModel):
+        return surface.pipeline_terms(base, surface.pipeline_request(model))
+    return modelsource.model_terms(base, model)

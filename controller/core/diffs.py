@@ -12,13 +12,14 @@ from dataclasses import replace
 from typing import Any
 
 from controller.core import tagging
+from controller.core.component_actions import plan_components
 from controller.core.desired import DesiredEndpoint
 from controller.core.endpoint_actions import create, in_place, rollout
 from controller.core.health import BUSY, health_of
 from controller.core.kinds import delete_action
 from controller.core.livestate import LiveEndpoint
 from controller.core.observed import DiffOptions, Observed
-from controller.core.plans import EndpointPlan, Health, Reason, ResourceType, Status
+from controller.core.plans import EndpointPlan, Health, Op, Reason, ResourceType, Status
 from controller.core.scaled_variants import foreign_replaced
 
 __all__ = ["DiffOptions", "Observed", "diff_endpoint"]
@@ -37,10 +38,15 @@ def diff_endpoint(desired: DesiredEndpoint, seen: Observed, options: DiffOptions
         )
     live = seen.endpoint
     if live is None:
+        waiting = plan_components(desired, seen, options, ready=False)
         return _held(
             desired,
             EndpointPlan(
-                **base, status=Status.CREATE, health=Health.MISSING, actions=create(desired, seen)
+                **base,
+                status=Status.CREATE,
+                health=Health.MISSING,
+                actions=create(desired, seen),
+                components=tuple(waiting.rows),
             ),
         )
     health = health_of(live.status)
@@ -73,7 +79,11 @@ def diff_endpoint(desired: DesiredEndpoint, seen: Observed, options: DiffOptions
         actions=actions,
         warnings=warnings,
     )
-    if actions and live.status in BUSY:
+    if desired.manifest.spec.hosts_components or seen.components:
+        plan = with_components(plan, desired, seen, options, live)
+    if plan.status is Status.ERROR:
+        return plan
+    if plan.actions and live.status in BUSY:
         return _with_hold(plan, f"endpoint is {live.status}; changes apply once it is InService")
     return _held(desired, plan)
 
@@ -168,4 +178,55 @@ def _renamed_variants(desired: DesiredEndpoint, seen: Observed) -> str | None:
         f"deployment.blueGreenUpdatePolicy keeps the variant names: live "
         f"{', '.join(sorted(live))}, manifest {', '.join(sorted(want))}; roll the rename out "
         "without blueGreenUpdatePolicy, or keep the names"
+    )
+
+
+def with_components(
+    plan: EndpointPlan,
+    desired: DesiredEndpoint,
+    seen: Observed,
+    options: DiffOptions,
+    live: LiveEndpoint,
+) -> EndpointPlan:
+    """Add the inference components' rows and actions to the endpoint's plan.
+
+    Components change only while the endpoint is InService and no endpoint change is planned
+    (an endpoint-level change leaves them untouched and they follow in a later pass). A
+    component's problem (failed rollout, name taken) blocks only that component; it becomes the
+    endpoint's error once nothing else is left to do, so it is reported and not retried.
+    """
+    endpoint_update = any(
+        a.type is ResourceType.ENDPOINT and a.op is Op.UPDATE for a in plan.actions
+    )
+    ready = live.status == "InService" and not endpoint_update
+    decision = plan_components(desired, seen, options, ready)
+    actions = plan.actions
+    if decision.actions:  # history is collected only when nothing else is planned
+        actions = tuple(a for a in actions if a.reason is not Reason.SUPERSEDED)
+        actions += tuple(decision.actions)
+    health = plan.health
+    if health is Health.HEALTHY and decision.busy:
+        health = Health.PROGRESSING
+    warnings = plan.warnings + tuple(decision.warnings)
+    if decision.problems and not actions:
+        reason = decision.problems[0][0]
+        errors = tuple(message for _, message in decision.problems)
+        return replace(
+            plan,
+            status=Status.ERROR,
+            health=health,
+            actions=(),
+            warnings=warnings,
+            errors=errors,
+            error_reason=reason,
+            components=tuple(decision.rows),
+        )
+    warnings += tuple(message for _, message in decision.problems)
+    return replace(
+        plan,
+        status=Status.UPDATE if actions else Status.UNCHANGED,
+        health=health,
+        actions=actions,
+        warnings=warnings,
+        components=tuple(decision.rows),
     )

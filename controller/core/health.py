@@ -25,3 +25,10 @@ def health_of(status: str | None) -> Health:
     if status is None:
         return Health.MISSING
     return _BY_STATUS.get(status, Health.UNKNOWN)
+
+
+def component_health(status: str) -> Health:
+    """Health for an InferenceComponentStatus; "Missing" means not created yet."""
+    if status == "Missing":
+        return Health.MISSING
+    return _BY_STATUS.get(status, Health.UNKNOWN)

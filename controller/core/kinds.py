@@ -118,10 +118,25 @@ SCALABLE_TARGET = Kind(
     service=AUTOSCALING,
 )
 
+INFERENCE_COMPONENT = Kind(
+    type=ResourceType.INFERENCE_COMPONENT,
+    segment="inference-component",
+    tagging_type="sagemaker:inference-component",
+    name_param="InferenceComponentName",
+    describe_call="describe_inference_component",
+    delete_call="delete_inference_component",
+    immutable=False,  # named by the user and updated in place
+    # Created once the endpoint is InService (after its Models exist); deleted before the
+    # endpoint that hosts it and the Models it runs. Its tags, like the endpoint's, land before
+    # the update they describe (the attempted-spec tag).
+    order=MappingProxyType({Op.TAG: 30, Op.CREATE: 45, Op.UPDATE: 45, Op.DELETE: 48}),
+)
+
 KINDS: tuple[Kind, ...] = (
     MODEL,
     ENDPOINT_CONFIG,
     ENDPOINT,
+    INFERENCE_COMPONENT,
     SCALABLE_TARGET,
     SCALING_POLICY,
     SCHEDULED_ACTION,

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from controller.core import surface, tagging
+from controller.core.casing import camel, flatten
 from controller.core.packages import account_of, group_arn, parse_package_arn
 
 
@@ -107,6 +108,8 @@ def config_terms(
     # Shadow variants' weights and counts are part of the config (they never change in place).
     for pv in config.get("ShadowProductionVariants", []):
         terms.update(_variant_terms("shadowVariants", pv, models, None, None))
+    if config.get("ExecutionRoleArn"):  # on configs of endpoints hosting inference components
+        terms["executionRoleArn"] = config["ExecutionRoleArn"]
     for k, v in _capture_terms(config.get("DataCaptureConfig")):
         terms[f"dataCapture.{k}"] = v
     if config.get("KmsKeyId"):
@@ -127,7 +130,7 @@ def _variant_terms(
     model = models.get(pv.get("ModelName", ""))
     if model is not None:
         terms["executionRoleArn"] = model.get("ExecutionRoleArn")
-        terms.update(_model_terms(base, model))
+        terms.update(model_terms(base, model))
         terms.update(surface.live_model_terms(model))
     terms[f"{base}.initialWeight"] = (
         weight if weight is not None else pv.get("InitialVariantWeight")
@@ -141,10 +144,23 @@ def _variant_terms(
         if pv.get("VolumeSizeInGB"):
             terms[f"{base}.volumeSizeInGB"] = pv["VolumeSizeInGB"]
         terms.update(surface.live_variant_terms(base, pv))
+    terms.update(hosting_terms(base, pv))
     return terms
 
 
-def _model_terms(base: str, model: dict[str, Any]) -> dict[str, Any]:
+def hosting_terms(base: str, production_variant: dict[str, Any]) -> dict[str, Any]:
+    """A component-hosting variant's managed scaling, in manifest terms; the same function reads
+    the desired request and the live config, so the two always line up. (Its routingConfig is a
+    hosting option of every instance-based variant: `surface.live_variant_terms`.)"""
+    terms: dict[str, Any] = {}
+    for path, value in flatten(camel(production_variant.get("ManagedInstanceScaling") or {})):
+        if path != "status":  # always ENABLED when managed scaling is set
+            terms[f"{base}.managedInstanceScaling.{path}"] = value
+    return terms
+
+
+def model_terms(base: str, model: dict[str, Any]) -> dict[str, Any]:
+    """A described Model in manifest terms under `base`."""
     if surface.is_pipeline(model):
         return surface.pipeline_terms(base, model)
     containers = model.get("Containers") or [model.get("PrimaryContainer") or {}]

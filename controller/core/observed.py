@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from controller.core.components import LiveComponent
 from controller.core.livestate import LiveEndpoint
 from controller.core.plans import ResourceType
 from controller.core.scaling import LiveTarget
@@ -29,6 +30,14 @@ class Observed:
     # variant -> its live scalable target, whoever registered it; tags are read only for targets
     # the plan may change (a target in sync with the manifest needs no ownership check).
     scaling: Mapping[str, LiveTarget] = field(default_factory=dict)
+    # Inference components on the endpoint (one ListInferenceComponents, describes on change).
+    components: tuple[LiveComponent, ...] = ()
+    # Lower-cased component name -> its tags; absent: not in the owned index (not ours).
+    component_tags: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    # Component name -> its live Model described, read only when its specification changes.
+    component_models: Mapping[str, Mapping[str, Any] | None] = field(default_factory=dict)
+    # Lower-cased names of components whose copy count a scalable target owns.
+    autoscaled: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -37,3 +46,4 @@ class DiffOptions:
     recreate_failed: bool = False
     revision: str | None = None
     notes: Mapping[str, str] = field(default_factory=dict)  # change path -> reviewer note
+    prune: bool = False  # owned inference components gone from the manifest are deleted

@@ -21,7 +21,10 @@ class Op(StrEnum):
     """What an action does to one resource."""
 
     CREATE = "create"  # a new resource
-    UPDATE = "update"  # UpdateEndpoint(WeightsAndCapacities), or an autoscaling upsert
+    # UpdateEndpoint / UpdateEndpointWeightsAndCapacities on a live endpoint,
+    # UpdateInferenceComponent / UpdateInferenceComponentRuntimeConfig on a live component,
+    # or an autoscaling upsert
+    UPDATE = "update"
     DELETE = "delete"  # removes a resource the controller owns
     TAG = "tag"  # AddTags/DeleteTags only; the resource itself is unchanged
 
@@ -36,6 +39,7 @@ class ResourceType(StrEnum):
     SCALABLE_TARGET = "ScalableTarget"  # endpoint/<e>/variant/<v>, tagged with ownership
     SCALING_POLICY = "ScalingPolicy"  # target tracking or step scaling on a target
     SCHEDULED_ACTION = "ScheduledAction"  # a scheduled capacity range on a target
+    INFERENCE_COMPONENT = "InferenceComponent"  # a model hosted on an endpoint, mutable
 
 
 class Reason(StrEnum):
@@ -55,6 +59,10 @@ class Reason(StrEnum):
     # A scaled variant is removed or changes instance type: SageMaker refuses the UpdateEndpoint
     # while it is registered, so autoscaling is deregistered first and registered again later.
     SCALED_VARIANT_REPLACED = "ScaledVariantReplaced"
+    NEW_COMPONENT = "NewComponent"  # an inference component added to the manifest
+    COMPONENT_CHANGED = "ComponentChanged"  # container, compute or startup of a component
+    COPIES_ONLY = "CopiesOnly"  # only a component's copy count: no rollout
+    COMPONENT_REMOVED = "ComponentRemoved"  # an owned component gone from the manifest (--prune)
 
 
 class Status(StrEnum):
@@ -107,6 +115,37 @@ class Action:
     resource_arn: str = ""
 
 
+class ComponentPlan(StrEnum):
+    """What the plan does with one inference component (its row in every renderer)."""
+
+    CREATE = "create"
+    UPDATE = "update"  # a rolling update of its model, compute or startup
+    COPIES = "copies"  # only its copy count changes
+    TAG = "tag"
+    DELETE = "delete"
+    UNCHANGED = "unchanged"
+    WAITING = "waiting"  # changes wait for the endpoint (or the component) to be InService
+    KEPT = "kept"  # owned but gone from the manifest, kept without --prune
+    UNMANAGED = "unmanaged"  # on the endpoint but not ours: never touched
+    ERROR = "error"  # failed, failed rollout, name taken: reported, not retried
+
+
+@dataclass(frozen=True)
+class ComponentRow:
+    """One inference component of an endpoint, as the plan and `status` show it."""
+
+    name: str
+    variant: str
+    plan: ComponentPlan
+    status: str = "Missing"  # InferenceComponentStatus, or Missing
+    model: str = ""  # "llm-a v3" or the image URI (desired; the live one for unmanaged rows)
+    copies: int | None = None  # the manifest's copy count
+    desired_copies: int | None = None  # live DesiredCopyCount
+    current_copies: int | None = None  # live CurrentCopyCount
+    autoscaled: bool = False  # a scalable target owns the copy count
+    message: str = ""  # failure reason, why waiting or why untouched
+
+
 @dataclass(frozen=True)
 class EndpointPlan:
     """Everything planned for one endpoint."""
@@ -128,6 +167,8 @@ class EndpointPlan:
     revision: str | None = None
     # Why the status is ERROR, as a PascalCase condition reason (NotOwned, RolloutFailed, ...).
     error_reason: str = ""
+    # Inference components of the endpoint, in manifest order then the live-only ones.
+    components: tuple[ComponentRow, ...] = ()
     # The deployment target (spec.target) and its account; None for region-only endpoints.
     target: str | None = None
     account: str | None = None

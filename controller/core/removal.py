@@ -22,11 +22,14 @@ def diff_removed(
     prune: bool,
     source: str | None = None,
     targets: Mapping[str, LiveTarget] | None = None,
+    components: tuple[tuple[str, bool], ...] = (),
 ) -> EndpointPlan:
     """Plan an owned endpoint whose manifest is gone: delete only with --prune.
 
     `targets` are the endpoint's scalable targets this controller owns; they are deregistered
-    (with their policies and scheduled actions) before the endpoint is deleted."""
+    (with their policies and scheduled actions) before the endpoint is deleted. `components` are
+    the inference components on it, as (name, owned). Its own components go first and the
+    endpoint in a later pass; one it does not own keeps the endpoint alive."""
     health = health_of(live.status if live else None)
     base: dict[str, Any] = {"name": name, "manifest": None, "region": region, "health": health}
     if not prune:
@@ -42,6 +45,28 @@ def diff_removed(
             status=Status.ERROR,
             errors=("ownership could not be confirmed; not deleted",),
             error_reason="NotOwned",
+        )
+    foreign = [name for name, owned in components if not owned]
+    if foreign:
+        return EndpointPlan(
+            **base,
+            status=Status.ERROR,
+            errors=(
+                f"endpoint hosts inference components not managed by this controller "
+                f"({', '.join(foreign)}); not deleted",
+            ),
+            error_reason="NotOwned",
+        )
+    if components:
+        doomed = [name for name, _ in components]
+        return EndpointPlan(
+            **base,
+            status=Status.DELETE,
+            actions=tuple(
+                delete_action(ResourceType.INFERENCE_COMPONENT, n, Reason.MANIFEST_REMOVED)
+                for n in doomed
+            ),
+            warnings=(f"endpoint {name} will be deleted once its inference components are gone",),
         )
     actions: list[Action] = []
     for variant, target in sorted((targets or {}).items()):

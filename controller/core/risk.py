@@ -8,10 +8,11 @@ table so that a reviewer can predict the answer:
 =======  =====================================================================================
 Risk     When (the highest matching row wins)
 =======  =====================================================================================
-high     the endpoint is in error (status ``error`` or any error message); the endpoint is
-         deleted (status ``delete``, or any ``delete`` action on an ``Endpoint``, including
-         ``RecreateFailed``); an adoption (``Adopt``: an endpoint the controller does not
-         own, possibly another controller's, is taken over, rolled out and may later be pruned)
+high     the endpoint is in error (status ``error`` or any error message); the endpoint or
+         an inference component is deleted (status ``delete``, or any ``delete`` action on an
+         ``Endpoint`` or ``InferenceComponent``, including ``RecreateFailed``); an adoption
+         (``Adopt``: an endpoint the controller does not own, possibly another controller's,
+         is taken over, rolled out and may later be pruned)
 medium   on an endpoint that exists already (status is not ``create``), a change to the
          variants' compute or traffic split: a FieldChange path ending in ``.instanceType``
          (an instance type change, or a switch between serverless and instances),
@@ -19,7 +20,8 @@ medium   on an endpoint that exists already (status is not ``create``), a change
          ``.desiredWeight`` (a traffic weight shift), ``.autoscaling.minCapacity`` or
          ``.autoscaling.maxCapacity`` (the range autoscaling may size the fleet in, including
          autoscaling registered or deregistered), or a variant added or removed
-         (path ``variants[NAME]`` itself);
+         (path ``variants[NAME]`` itself); an inference component's compute reservation (a
+         path containing ``.compute.``);
          or a rollout on a production endpoint (label ``env`` is ``prod`` or ``production``)
          while a warning says it has no auto-rollback alarms
 low      any other planned action that changes what serves traffic: a rollout (``update`` of
@@ -73,6 +75,7 @@ PROD_ENVS = frozenset({"prod", "production"})
 _MEDIUM_PATH = re.compile(
     r"(?:\.(?:instanceType|serverless|initialWeight|desiredWeight)"
     r"|\.autoscaling\.(?:minCapacity|maxCapacity)|^variants\[[^\]]*\])$"
+    r"|^inferenceComponents\[[^\]]*\]\.compute\."
 )
 # The diff module's warning for a rollout without DeploymentConfig.AutoRollbackConfiguration;
 # matched loosely ("no auto-rollback alarms", "auto rollback alarm") so wording can evolve.
@@ -83,7 +86,8 @@ def assess(endpoint: EndpointPlan) -> Risk:
     """The risk of one endpoint's plan, by the table in the module docstring."""
     if endpoint.status in (Status.ERROR, Status.DELETE) or endpoint.errors:
         return Risk.HIGH
-    if any(a.op is Op.DELETE and a.type is ResourceType.ENDPOINT for a in endpoint.actions):
+    serving = (ResourceType.ENDPOINT, ResourceType.INFERENCE_COMPONENT)
+    if any(a.op is Op.DELETE and a.type in serving for a in endpoint.actions):
         return Risk.HIGH
     if any(a.reason is Reason.ADOPT for a in endpoint.actions):
         return Risk.HIGH

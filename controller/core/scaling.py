@@ -190,6 +190,9 @@ class ScalingState:
     """Every SageMaker variant scalable target in one region, by lower-cased resource id."""
 
     targets: Mapping[str, LiveTarget] = field(default_factory=dict)
+    # Lower-cased names of inference components whose copy count a scalable target owns (read in
+    # the same DescribeScalableTargets; the controller never registers those).
+    components: frozenset[str] = frozenset()
 
     def for_endpoint(self, endpoint: str) -> dict[str, LiveTarget]:
         """variant -> target, for every target registered on the endpoint's variants."""
@@ -214,7 +217,7 @@ class ScalingState:
                 draft.apply_register(request)
             elif rid in targets:
                 targets[rid].apply_item(action)
-        return ScalingState({rid: d.freeze() for rid, d in targets.items()})
+        return ScalingState({rid: d.freeze() for rid, d in targets.items()}, self.components)
 
 
 @dataclass

@@ -39,7 +39,7 @@ def tag_actions(desired: DesiredEndpoint, seen: Observed, live: LiveEndpoint) ->
         to_set, to_remove = tagging.tag_delta(desired.tags, have)
         if to_set or to_remove:
             actions.append(
-                _tag(
+                tag_action(
                     kind,
                     name,
                     sibling_arn(live.arn, kind, name),
@@ -64,10 +64,10 @@ def endpoint_tags(
         # Safety hook: the config live now joins the rollback history (deployment order).
         bookkeeping[tagging.HISTORY] = history.pushed(have.get(tagging.HISTORY), live.config_name)
     to_set.update({k: v for k, v in bookkeeping.items() if have.get(k) != v})
-    return _tag(ResourceType.ENDPOINT, live.name, live.arn, to_set, to_remove, reason, have)
+    return tag_action(ResourceType.ENDPOINT, live.name, live.arn, to_set, to_remove, reason, have)
 
 
-def _tag(
+def tag_action(
     kind: ResourceType,
     name: str,
     arn: str,

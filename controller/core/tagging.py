@@ -18,6 +18,10 @@ SOURCE = PREFIX + "source"
 REVISION = PREFIX + "revision"
 SPEC_HASH = PREFIX + "spec-hash"
 ATTEMPTED_CONFIG = PREFIX + "attempted-config"
+# On inference components: the specification last sent, so a rolled-back update is recognised.
+ATTEMPTED_SPEC = PREFIX + "attempted-spec"
+# On a component's Models: the component they were made for (kept out of endpoint GC).
+COMPONENT = PREFIX + "component"
 # Which manifest tree (repo + path, or --scope) created the resource: prune only ever deletes
 # endpoints of the current run's scope. Significant (not bookkeeping), so re-applying an endpoint
 # whose tags predate scopes writes it: that is how old endpoints are adopted into a scope.
@@ -27,7 +31,7 @@ SCOPE = PREFIX + "scope"
 HISTORY = PREFIX + "history"
 
 # Tags refreshed on change but ignored when deciding whether anything changed.
-BOOKKEEPING = frozenset({SOURCE, REVISION, SPEC_HASH, ATTEMPTED_CONFIG, HISTORY})
+BOOKKEEPING = frozenset({SOURCE, REVISION, SPEC_HASH, ATTEMPTED_CONFIG, ATTEMPTED_SPEC, HISTORY})
 # SageMaker's tag value length limit (botocore: TagValue, max 256; its pattern allows letters,
 # digits, spaces and _ . : / = + - @, which controller/commands/scoping.py enforces for scopes).
 MAX_VALUE = 256

@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 from controller.errors import Diagnostic, ManifestError
 from controller.manifests import files as files_mod
-from controller.manifests import yamlpos
+from controller.manifests import rules, yamlpos
 from controller.manifests.files import MAX_BYTES, SUFFIXES
 from controller.manifests.files import ManifestFile as _File
 from controller.manifests.messages import describe, diagnostic, render_path, strip_tags
@@ -238,7 +238,7 @@ def _check_document(
         TargetManifest if data.get("kind") == "Target" else EndpointManifest
     )
     try:
-        return model.model_validate(data), []
+        manifest = model.model_validate(data)
     except ValidationError as e:
         errors = e.errors()
         # Translating an error looks up its line: bound the work for a document that is
@@ -250,6 +250,13 @@ def _check_document(
             message = f"... and {more} more problem(s) in this document not shown"
             found.append(Diagnostic(shown, document.line, "", message))
         return None, found
+    if not isinstance(manifest, EndpointManifest):
+        return manifest, []
+    found = [
+        Diagnostic(shown, yamlpos.line_of(document.node, loc), render_path(loc), message)
+        for loc, message in rules.problems(manifest.spec)
+    ]
+    return (None, found) if found else (manifest, [])
 
 
 def _kind_of(value: object) -> str:

@@ -262,6 +262,17 @@ ModelSource = Annotated[
     | Annotated[PipelineModel, Tag("PipelineModel")],
     Discriminator(_model_kind),
 ]
+# An inference component runs one container: a registry version or a bring-your-own image.
+ComponentModelSource = Annotated[
+    Annotated[RegistryModel, Tag("RegistryModel")] | Annotated[ImageModel, Tag("ImageModel")],
+    Discriminator(
+        _model_kind,
+        custom_error_type="component_model",
+        custom_error_message=(
+            "an inference component runs one container: packageGroup + version, or image"
+        ),
+    ),
+]
 
 
 class Serverless(Checked):
@@ -286,14 +297,48 @@ class Serverless(Checked):
         return cls.validate_with_rules(data, handler, provisioned_within_max)
 
 
+class ScaleInPolicy(Strict):
+    """How managed instance scaling removes instances (ProductionVariantManagedInstanceScaling
+    ScaleInPolicy)."""
+
+    strategy: Literal["IDLE_RELEASE", "CONSOLIDATION"]
+    """IDLE_RELEASE or CONSOLIDATION (ManagedInstanceScalingScaleInStrategy)."""
+
+
+class ManagedInstanceScaling(Checked):
+    """Instance scaling SageMaker manages for a variant hosting inference components."""
+
+    min_instance_count: int = Field(ge=0)
+    """Instances kept when traffic drops (0 lets the variant scale in to none)."""
+    max_instance_count: int = Field(ge=1)
+    """Instances SageMaker may provision for the components' copies."""
+    scale_in_policy: ScaleInPolicy | None = None
+    """How instances are released when copies scale in."""
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _rules(
+        cls, data: Any, handler: ModelWrapValidatorHandler[ManagedInstanceScaling]
+    ) -> ManagedInstanceScaling:
+        def min_within_max(raw: Mapping[str, Any]) -> None:
+            least = _integer(cls.raw(raw, "min_instance_count"))
+            most = _integer(cls.raw(raw, "max_instance_count"))
+            if least is not None and most is not None and least > most:
+                raise ValueError("minInstanceCount must not exceed maxInstanceCount")
+
+        return cls.validate_with_rules(data, handler, min_within_max)
+
+
 class Variant(VariantHosting, Checked):
-    """One production variant: a model and the capacity that serves it."""
+    """One production variant: a model and the capacity that serves it, or (without a model)
+    instances that host inference components."""
 
     name: VariantName
     """Variant name (VariantName), unique within the endpoint."""
-    model: ModelSource
+    model: ModelSource | None = None
     """Registry version (packageGroup + version), bring-your-own (image + modelDataUrl or
-    modelDataSource), or several containers (containers + inferenceExecutionMode)."""
+    modelDataSource), or several containers (containers + inferenceExecutionMode); left out on
+    endpoints whose models are inference components."""
     instance_type: InstanceType | None = None
     """Instance type for instance-based variants; leave out for serverless."""
     initial_instance_count: int | None = Field(default=None, ge=1)
@@ -307,6 +352,8 @@ class Variant(VariantHosting, Checked):
     autoscaling: Autoscaling | None = None
     """Application Auto Scaling of the instance count (instance-based variants only). While a
     scalable target owns the variant, the controller never resets its live instance count."""
+    managed_instance_scaling: ManagedInstanceScaling | None = None
+    """Instance scaling for a variant hosting inference components (no model)."""
 
     @model_validator(mode="wrap")
     @classmethod
@@ -319,7 +366,17 @@ class Variant(VariantHosting, Checked):
             if serverless and any(cls.raw(raw, name) for name in sized):
                 raise ValueError("initialInstanceCount and volumeSizeInGB need instanceType")
 
-        return cls.validate_with_rules(data, handler, one_capacity_kind)
+        def hosting_needs_no_model(raw: Mapping[str, Any]) -> None:
+            has_model = cls.raw(raw, "model") is not None
+            if not has_model and cls.raw(raw, "serverless") is not None:
+                raise ValueError("a variant hosting inference components needs instanceType")
+            if has_model and cls.raw(raw, "managed_instance_scaling") is not None:
+                raise ValueError(
+                    "managedInstanceScaling is for variants hosting inference components "
+                    "(without a model)"
+                )
+
+        return cls.validate_with_rules(data, handler, one_capacity_kind, hosting_needs_no_model)
 
     @model_validator(mode="after")
     def _scaling_and_hosting_fit(self) -> Variant:
@@ -466,6 +523,143 @@ class Deployment(Checked):
         return cls.validate_with_rules(data, handler, one_policy)
 
 
+ComponentName = Annotated[str, _name("InferenceComponentName", "Inference component name")]
+
+
+class ComponentCompute(Checked):
+    """What one copy reserves on an instance (InferenceComponentComputeResourceRequirements)."""
+
+    cpu_cores: float | None = Field(default=None, ge=0.25, allow_inf_nan=False)
+    """CPU cores per copy (NumberOfCpuCoresRequired), at least 0.25."""
+    accelerator_devices: float | None = Field(default=None, ge=1, allow_inf_nan=False)
+    """GPUs or Inferentia devices per copy (NumberOfAcceleratorDevicesRequired)."""
+    min_memory_mb: int = Field(ge=128)
+    """Memory reserved per copy in MB (MinMemoryRequiredInMb), at least 128."""
+    max_memory_mb: int | None = Field(default=None, ge=128)
+    """Memory limit per copy in MB (MaxMemoryRequiredInMb)."""
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _rules(
+        cls, data: Any, handler: ModelWrapValidatorHandler[ComponentCompute]
+    ) -> ComponentCompute:
+        def max_not_below_min(raw: Mapping[str, Any]) -> None:
+            least = _integer(cls.raw(raw, "min_memory_mb"))
+            most = _integer(cls.raw(raw, "max_memory_mb"))
+            if least is not None and most is not None and most < least:
+                raise ValueError("maxMemoryMb must not be below minMemoryMb")
+
+        return cls.validate_with_rules(data, handler, max_not_below_min)
+
+
+class ComponentStartup(Strict):
+    """Timeouts while a copy starts (InferenceComponentStartupParameters)."""
+
+    model_data_download_timeout_in_seconds: int | None = Field(default=None, ge=60, le=3600)
+    """Time to download and extract the model data, 60..3600 seconds."""
+    container_startup_health_check_timeout_in_seconds: int | None = Field(
+        default=None, ge=60, le=3600
+    )
+    """Time for the container to pass its first ping, 60..3600 seconds."""
+
+
+class ComponentBatchSize(Strict):
+    """A rolling batch in copies or percent of copies (InferenceComponentCapacitySize)."""
+
+    type: Literal["COPY_COUNT", "CAPACITY_PERCENT"]
+    """COPY_COUNT or CAPACITY_PERCENT."""
+    value: int = Field(ge=1)
+    """Copies, or percent of the copy count."""
+
+
+def _batch(raw: Any) -> tuple[Any, int | None]:
+    """(type, value) of a raw ComponentBatchSize mapping; (None, None) when not one."""
+    if not isinstance(raw, Mapping):
+        return None, None
+    return raw.get("type"), _integer(raw.get("value"))
+
+
+class ComponentRollingUpdate(Checked):
+    """How a component's copies are replaced (InferenceComponentRollingUpdatePolicy)."""
+
+    maximum_batch_size: ComponentBatchSize
+    """Copies replaced per batch: 5% to 50% of the copy count."""
+    wait_interval_in_seconds: int = Field(ge=0, le=3600)
+    """Baking period per batch, while rollback alarms are watched."""
+    maximum_execution_timeout_in_seconds: int | None = Field(default=None, ge=600, le=28800)
+    """Upper bound for the whole update."""
+    rollback_maximum_batch_size: ComponentBatchSize | None = None
+    """Batch size used when rolling back."""
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _rules(
+        cls, data: Any, handler: ModelWrapValidatorHandler[ComponentRollingUpdate]
+    ) -> ComponentRollingUpdate:
+        def percent_range(raw: Mapping[str, Any]) -> None:
+            kind, value = _batch(cls.raw(raw, "maximum_batch_size"))
+            if kind == "CAPACITY_PERCENT" and value is not None and not 5 <= value <= 50:
+                raise ValueError("a CAPACITY_PERCENT maximumBatchSize must be 5..50")
+
+        def rollback_percent(raw: Mapping[str, Any]) -> None:
+            kind, value = _batch(cls.raw(raw, "rollback_maximum_batch_size"))
+            if kind == "CAPACITY_PERCENT" and value is not None and value > 100:
+                raise ValueError("a CAPACITY_PERCENT rollbackMaximumBatchSize must be at most 100")
+
+        return cls.validate_with_rules(data, handler, percent_range, rollback_percent)
+
+
+class ComponentDeployment(Strict):
+    """How a component update rolls out (InferenceComponentDeploymentConfig)."""
+
+    rolling_update_policy: ComponentRollingUpdate
+    """Rolling update in batches of copies."""
+    auto_rollback_configuration: AutoRollbackConfiguration | None = None
+    """Alarms that roll the update back automatically."""
+
+
+class InferenceComponent(Checked):
+    """One model hosted on a variant without a model, with its own copies and compute."""
+
+    name: ComponentName
+    """Inference component name, chosen by you; unique in the account and region."""
+    variant: VariantName
+    """The variant (without a model) whose instances host the copies."""
+    model: ComponentModelSource
+    """Registry version (packageGroup + version) or bring-your-own (image + modelDataUrl)."""
+    compute: ComponentCompute
+    """Resources each copy reserves."""
+    copies: int = Field(default=1, ge=0)
+    """Number of copies (RuntimeConfig CopyCount)."""
+    startup: ComponentStartup | None = None
+    """Download and health-check timeouts."""
+    deployment: ComponentDeployment | None = None
+    """How updates of the model or compute roll out."""
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _rules(
+        cls, data: Any, handler: ModelWrapValidatorHandler[InferenceComponent]
+    ) -> InferenceComponent:
+        def batch_fits_copies(raw: Mapping[str, Any]) -> None:
+            copies = _integer(cls.raw(raw, "copies"))
+            copies = 1 if cls.raw(raw, "copies") is None else copies
+            deployment = cls.raw(raw, "deployment")
+            policy = (
+                deployment.get("rollingUpdatePolicy") if isinstance(deployment, Mapping) else None
+            )
+            if not isinstance(policy, Mapping) or copies is None:
+                return
+            kind, value = _batch(policy.get("maximumBatchSize"))
+            if kind == "COPY_COUNT" and value is not None and value > max(1, copies // 2):
+                raise ValueError(
+                    f"deployment: a batch of {value} copies is more than half of {copies} "
+                    "copies (SageMaker allows 5%..50%)"
+                )
+
+        return cls.validate_with_rules(data, handler, batch_fits_copies)
+
+
 class CaptureOption(Strict):
     """What to capture."""
 
@@ -525,6 +719,8 @@ class EndpointSpec(Checked):
     discarded. SageMaker allows one, next to exactly one production variant."""
     deployment: Deployment | None = None
     """How updates roll out (UpdateEndpoint DeploymentConfig)."""
+    inference_components: list[InferenceComponent] = []
+    """Models hosted as inference components on variants without a model."""
     data_capture: DataCapture | None = None
     """Data capture settings (part of the EndpointConfig)."""
     kms_key_id: str | None = Field(default=None, max_length=2048)
@@ -590,6 +786,11 @@ class EndpointSpec(Checked):
                 "blueGreenUpdatePolicy"
             )
         return self
+
+    @property
+    def hosts_components(self) -> bool:
+        """An endpoint whose models are inference components (its variants carry none)."""
+        return bool(self.inference_components) or any(v.model is None for v in self.variants)
 
 
 class EndpointManifest(Strict):

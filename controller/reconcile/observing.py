@@ -20,14 +20,15 @@ import threading
 import time
 from collections.abc import Mapping
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import structlog
 
 from controller.aws import reading
 from controller.aws.clients import Clients
-from controller.core import history, kinds, livestate
+from controller.aws.components import ComponentReader
+from controller.core import history, kinds, livestate, tagging
 from controller.core.desired import DesiredEndpoint
 from controller.core.observed import Observed
 from controller.core.plans import EndpointPlan, Op, ResourceType
@@ -72,6 +73,7 @@ class Observer:
         self.clients = clients
         self.options = options
         self.describes = reading.DescribeCache()
+        self.components = ComponentReader()
         self._inventories: dict[str, _Cached] = {}
         self.scaling = ScalingCache(clients, options.index_ttl)
         self._listings: dict[str, _Listing] = {}
@@ -100,6 +102,7 @@ class Observer:
         """We are changing this endpoint: its kept description no longer holds."""
         with self._lock:
             self._settled.pop((region, name.lower()), None)
+        self.components.forget(region, name)
 
     def describe_endpoint(
         self, client: Any, region: str, name: str
@@ -220,7 +223,7 @@ class Observer:
             lambda v, t: rollout or not in_sync(v, want.scaling.get(v), t),
         )
         if endpoint is not None and not rollout:
-            return Observed(
+            seen = Observed(
                 endpoint,
                 tags,
                 resource_tags=resource_tags,
@@ -228,6 +231,7 @@ class Observer:
                 superseded=self._superseded(client, region, want, endpoint, tags or {}),
                 scaling=targets,
             )
+            return self._with_components(client, region, want, seen)
         missing = frozenset(
             name
             for resource_type, name in want.immutable_resources
@@ -237,8 +241,48 @@ class Observer:
         config = kinds.ENDPOINT_CONFIG
         config_exists = self._exists(client, region, inventory, config, want.config_name)
         live_terms = self._live_terms(client, region, endpoint) if endpoint else None
-        return Observed(
+        seen = Observed(
             endpoint, tags, live_terms, missing, config_exists, resource_tags, scaling=targets
+        )
+        return self._with_components(client, region, want, seen)
+
+    def _with_components(
+        self, client: Any, region: str, want: DesiredEndpoint, seen: Observed
+    ) -> Observed:
+        """Add the endpoint's inference components: one ListInferenceComponents, describes on
+        change; tags from the owned index; Models read only for components that change."""
+        endpoint = seen.endpoint
+        if endpoint is None or not want.manifest.spec.hosts_components:
+            return seen
+        inventory = self.inventory(region)
+        live = self.components.components(client, region, endpoint.name)
+        wanted = {c.name.lower(): c for c in want.components}
+        tags: dict[str, dict[str, str]] = {}
+        for component in live:
+            owned = inventory.get(kinds.INFERENCE_COMPONENT.segment, component.name)
+            if owned is not None:
+                tags[component.name.lower()] = owned.tags
+            elif component.name.lower() in wanted:  # the index may lag: ListTags decides
+                tags[component.name.lower()] = reading.list_tags(client, component.arn)
+        by_name = {c.name.lower(): c for c in live}
+        changing = [c for c in want.components if _model_of(by_name, c.name) != c.model.name]
+        missing = frozenset(
+            c.model.name
+            for c in changing
+            if not self._exists(client, region, inventory, kinds.MODEL, c.model.name)
+        )
+        models = {
+            have.name: self._describe(client, region, kinds.MODEL, have.model_name)
+            for c in changing
+            if (have := by_name.get(c.name.lower())) is not None and have.model_name
+        }
+        return replace(
+            seen,
+            missing_models=seen.missing_models | missing,
+            components=live,
+            component_tags=tags,
+            component_models=models,
+            autoscaled=self.scaling.state(region).components,
         )
 
     def endpoint_tags(
@@ -316,7 +360,12 @@ class Observer:
             return ()
         inventory = self.inventory(region)
         configs = inventory.for_endpoint(kinds.ENDPOINT_CONFIG.segment, want.name)
-        models = inventory.for_endpoint(kinds.MODEL.segment, want.name)
+        # A component's Models are its own (kept out of the endpoint's history).
+        models = [
+            m
+            for m in inventory.for_endpoint(kinds.MODEL.segment, want.name)
+            if tagging.COMPONENT not in m.tags
+        ]
         keep = self.options.keep_history
         if len(configs) <= keep + 1 and len(models) <= (keep + 1) * len(want.models):
             return ()  # nothing beyond the history: skip the describes
@@ -352,3 +401,8 @@ class Observer:
 def _epoch(value: Any) -> float | None:
     """A describe's timestamp as epoch seconds; None when absent."""
     return float(value.timestamp()) if hasattr(value, "timestamp") else None
+
+
+def _model_of(live: dict[str, Any], name: str) -> str:
+    have = live.get(name.lower())
+    return str(have.model_name) if have is not None else ""

@@ -17,6 +17,7 @@ import structlog
 
 from controller.aws import reading
 from controller.aws.clients import Clients
+from controller.aws.components import list_components
 from controller.aws.registry import Registry
 from controller.core import desired as desired_mod
 from controller.core import kinds, pruning, tagging
@@ -24,6 +25,7 @@ from controller.core.diffs import DiffOptions, Observed, diff_endpoint
 from controller.core.packages import PackageVersion, approval_note
 from controller.core.plans import EndpointPlan, Plan, Status
 from controller.core.removal import diff_removed
+from controller.core.scaling import LiveTarget
 from controller.core.snapshots import Snapshot, endpoint_key, split_key
 from controller.errors import AwsError, ResolutionError
 from controller.manifests.loading import LoadedManifest
@@ -184,6 +186,7 @@ class Planner:
             recreate_failed=self.options.recreate_failed,
             revision=snapshot.revision,
             notes=self._notes(client, seen, packages) if annotate else {},
+            prune=self.options.prune and snapshot.ok,
         )
         return diff_endpoint(want, seen, options)
 
@@ -193,14 +196,20 @@ class Planner:
         packages: dict[str, PackageVersion] = {}
         errors: list[str] = []
         spec = entry.manifest.spec
-        for variant in [*spec.variants, *spec.shadow_variants]:
-            if isinstance(variant.model, RegistryModel):
+        # Keyed by variant, or by component: an endpoint has models on one or the other.
+        groups = (("variants", spec.variants), ("shadowVariants", spec.shadow_variants))
+        sources = [(f"{kind}[{v.name}]", v.name, v.model) for kind, group in groups for v in group]
+        sources += [
+            (f"inferenceComponents[{c.name}]", c.name, c.model) for c in spec.inference_components
+        ]
+        for path, key, model in sources:
+            if isinstance(model, RegistryModel):
                 try:
-                    packages[variant.name] = self.registry.resolve(
-                        client, region, variant.model.package_group, variant.model.version
+                    packages[key] = self.registry.resolve(
+                        client, region, model.package_group, model.version
                     )
                 except ResolutionError as e:
-                    errors.append(f"variants[{variant.name}]: {e}")
+                    errors.append(f"{path}: {e}")
         if errors:
             raise ResolutionError("; ".join(errors))
         return packages
@@ -246,10 +255,27 @@ class Planner:
         source = owned.tags.get(tagging.SOURCE) if owned else None
         targets = {}
         if prune and (confirmed or endpoint is None):
-            controller = self.options.controller_id
-            found = self.observer.scaling.targets(region, name, lambda v, t: True)
-            targets = {v: t for v, t in found.items() if tagging.owned_by(t.tags, controller)}
-        return diff_removed(name, region, endpoint, confirmed, leftovers, prune, source, targets)
+            targets = self._owned_targets(region, name)
+        components: tuple[tuple[str, bool], ...] = ()
+        if endpoint is not None and confirmed:  # read only when a delete is planned
+            components = self._components_owned(client, endpoint.name)
+        return diff_removed(
+            name, region, endpoint, confirmed, leftovers, prune, source, targets, components
+        )
+
+    def _owned_targets(self, region: str, name: str) -> dict[str, LiveTarget]:
+        """The endpoint's scalable targets this controller registered (tags read for each)."""
+        controller = self.options.controller_id
+        found = self.observer.scaling.targets(region, name, lambda v, t: True)
+        return {v: t for v, t in found.items() if tagging.owned_by(t.tags, controller)}
+
+    def _components_owned(self, client: Any, endpoint: str) -> tuple[tuple[str, bool], ...]:
+        """Every inference component on the endpoint, as (name, owned by this controller)."""
+        # ListTags is the authority before any delete, as for the endpoint itself.
+        return tuple(
+            (c.name, tagging.owned_by(reading.list_tags(client, c.arn), self.options.controller_id))
+            for c in list_components(client, endpoint)
+        )
 
 
 def error_plan(

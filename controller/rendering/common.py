@@ -9,7 +9,13 @@ from __future__ import annotations
 import json
 
 from controller.core.masking import what_happened
-from controller.rendering.jsonplan import ChangeDoc, DiagnosticDoc, EndpointDoc, JsonValue
+from controller.rendering.jsonplan import (
+    ChangeDoc,
+    ComponentDoc,
+    DiagnosticDoc,
+    EndpointDoc,
+    JsonValue,
+)
 
 # Terraform's symbols: per endpoint status, and per action op.
 STATUS_SYMBOL = {"create": "+", "update": "~", "delete": "-", "error": "!", "unchanged": " "}
@@ -75,3 +81,15 @@ def location(diagnostic: DiagnosticDoc) -> str:
     """``prod/bad.yaml:4`` (or just the file when the line is unknown)."""
     line = diagnostic["line"]
     return f"{diagnostic['file']}:{line}" if line else diagnostic["file"]
+
+
+def copies_text(component: ComponentDoc) -> str:
+    """``2/3 copies`` (current/desired live), the manifest's count when it differs, and
+    ``autoscaled`` when a scalable target owns the count."""
+    copies = component["copies"]
+    live = copies["desired"] if copies["desired"] is not None else copies["manifest"]
+    current = "-" if copies["current"] is None else str(copies["current"])
+    text = f"{current}/{display_value(live)} copies"
+    if copies["manifest"] is not None and copies["manifest"] != live:
+        text += f" (manifest {copies['manifest']})"
+    return f"{text}, autoscaled" if component["autoscaled"] else text

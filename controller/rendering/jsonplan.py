@@ -5,10 +5,11 @@ read this document rather than the `Plan` itself (as Terraform renders its human
 JSON plan), so the three formats can never disagree about what a plan contains.
 
 Beyond the contract keys it adds: top-level ``account`` (when known); per endpoint ``target`` and
-``account`` (for endpoints deployed through a target), ``region``, ``risk``, ``health``, ``held``
-and ``models``; per action ``reason`` (and ``tags_set`` / ``tags_removed`` for tag edits, when
-non-empty); per change ``note`` (when non-empty) and ``sensitive: true`` when the value is
-masked. It never contains `Action.request` or `Action.call`: those are apply-only data.
+``account`` (for endpoints deployed through a target), ``region``, ``risk``, ``health``, ``held``,
+``models`` and, for endpoints hosting inference components, ``components`` (one row each); per
+action ``reason`` (and ``tags_set`` / ``tags_removed`` for tag edits, when non-empty); per change
+``note`` (when non-empty) and ``sensitive: true`` when the value is masked. It never contains
+`Action.request` or `Action.call`: those are apply-only data.
 
 Secrets are masked here, where the plan becomes display data, so no renderer can show them:
 container environment values become ``"(sensitive)"`` (null when absent) unless their key is in
@@ -29,7 +30,15 @@ from enum import Enum
 from typing import Any, NotRequired, TypeAlias, TypedDict
 
 from controller.core import masking
-from controller.core.plans import FORMAT_VERSION, Action, EndpointPlan, FieldChange, Plan
+from controller.core.health import component_health
+from controller.core.plans import (
+    FORMAT_VERSION,
+    Action,
+    ComponentRow,
+    EndpointPlan,
+    FieldChange,
+    Plan,
+)
 from controller.core.risk import assess
 from controller.errors import Diagnostic
 
@@ -59,6 +68,28 @@ class ActionDoc(TypedDict):
     tags_removed: NotRequired[list[str]]
 
 
+class CopiesDoc(TypedDict):
+    """A component's copy counts: the manifest's, and the live desired and current ones."""
+
+    manifest: int | None
+    desired: int | None
+    current: int | None
+
+
+class ComponentDoc(TypedDict):
+    """One inference component of an endpoint: what the plan does with it, and its state."""
+
+    name: str
+    variant: str
+    plan: str
+    status: str
+    health: str
+    model: str
+    copies: CopiesDoc
+    autoscaled: bool
+    message: str
+
+
 class EndpointDoc(TypedDict):
     """Everything planned for one endpoint."""
 
@@ -75,6 +106,7 @@ class EndpointDoc(TypedDict):
     actions: list[ActionDoc]
     warnings: list[str]
     errors: list[str]
+    components: NotRequired[list[ComponentDoc]]
 
 
 class DiagnosticDoc(TypedDict):
@@ -135,7 +167,7 @@ def _endpoint(endpoint: EndpointPlan, visible: frozenset[str]) -> EndpointDoc:
     where: dict[str, str] = {}
     if endpoint.target is not None:
         where = {"target": endpoint.target, "account": endpoint.account or ""}
-    return {
+    doc: EndpointDoc = {
         "name": endpoint.name,
         "manifest": endpoint.manifest,
         **where,  # type: ignore[typeddict-item]
@@ -148,6 +180,28 @@ def _endpoint(endpoint: EndpointPlan, visible: frozenset[str]) -> EndpointDoc:
         "actions": [_action(a, visible) for a in endpoint.actions],
         "warnings": list(endpoint.warnings),
         "errors": list(endpoint.errors),
+    }
+    if endpoint.components:  # only endpoints hosting inference components carry the key
+        doc["components"] = [component_doc(c) for c in endpoint.components]
+    return doc
+
+
+def component_doc(row: ComponentRow) -> ComponentDoc:
+    """One component row as display data (the plan's and `status`'s)."""
+    return {
+        "name": row.name,
+        "variant": row.variant,
+        "plan": row.plan.value,
+        "status": row.status,
+        "health": component_health(row.status).value,
+        "model": row.model,
+        "copies": {
+            "manifest": row.copies,
+            "desired": row.desired_copies,
+            "current": row.current_copies,
+        },
+        "autoscaled": row.autoscaled,
+        "message": row.message,
     }
 
 

@@ -24,6 +24,7 @@ from controller.core.plans import Plan
 from controller.core.risk import Risk
 from controller.rendering.common import (
     BIDI_CONTROLS,
+    copies_text,
     display_value,
     is_quiet,
     location,
@@ -248,6 +249,8 @@ def _details(endpoint: EndpointDoc) -> str:
         sections.append(f"⏸️ **Held:** {_md(endpoint['held'])}")
     if endpoint["actions"]:
         sections.append("\n".join(["**Actions**", "", *_actions(endpoint["actions"])]))
+    if endpoint.get("components"):
+        sections.append("\n".join(["**Inference components**", "", *_components(endpoint)]))
     if endpoint["models"]:
         models = [f"- {_code(v)}: {_md(m)}" for v, m in endpoint["models"].items()]
         sections.append("\n".join(["**Models served**", "", *models]))
@@ -269,6 +272,26 @@ def _facts(endpoint: EndpointDoc) -> str:
         target = f"target {_code(endpoint['target'])} · account {_md(endpoint.get('account', ''))}"
         source = f"{source} · {target}"
     return f"{source} · region {region} · health {_md(endpoint['health'])}"
+
+
+def _components(endpoint: EndpointDoc) -> list[str]:
+    """One table row per inference component: what the plan does, and how it is now."""
+    lines = [
+        "| Component | Variant | Plan | Status | Copies | Model | Note |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for c in endpoint.get("components", []):
+        cells = [
+            _code(c["name"]),
+            _code(c["variant"]),
+            c["plan"],
+            _md(c["status"]),
+            _md(copies_text(c)),
+            _md(c["model"]),
+            _md(c["message"]),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")  # every cell is escaped above
+    return lines
 
 
 def _actions(actions: list[ActionDoc]) -> list[str]:

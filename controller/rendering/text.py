@@ -18,6 +18,7 @@ from controller.rendering.common import (
     BIDI_CONTROLS,
     OP_SYMBOL,
     STATUS_SYMBOL,
+    copies_text,
     display_value,
     is_quiet,
     location,
@@ -26,6 +27,7 @@ from controller.rendering.common import (
 )
 from controller.rendering.jsonplan import (
     ActionDoc,
+    ComponentDoc,
     DiagnosticDoc,
     EndpointDoc,
     PlanDoc,
@@ -125,6 +127,7 @@ def _endpoint_lines(endpoint: EndpointDoc, paint: Paint) -> list[str]:
     if endpoint["actions"] and endpoint["models"]:
         served = ", ".join(f"{_clean(v)}: {_clean(m)}" for v, m in endpoint["models"].items())
         lines.append(f"{INDENT}models: {served}")
+    lines += [_component_line(c, paint) for c in endpoint.get("components", [])]
     if endpoint["held"] is not None:
         lines.append(f"{INDENT}{paint('held', 'held:')} {_clean(endpoint['held'])}")
     lines += [f"{INDENT}{paint('warning', 'warning:')} {_clean(w)}" for w in endpoint["warnings"]]
@@ -152,6 +155,19 @@ def _action_lines(action: ActionDoc, paint: Paint) -> list[str]:
         for key in action.get("tags_removed", []):
             lines.append(f"{INDENT * 2}tags.{_clean(key)} (removed)")
     return lines
+
+
+def _component_line(component: ComponentDoc, paint: Paint) -> str:
+    """``component chat (shared): update; InService, 2/2 copies, churn-xgb v2``."""
+    plan = component["plan"]
+    style = {"copies": "update", "kept": "warning", "unmanaged": "unchanged", "waiting": "held"}
+    shown = paint(style.get(plan, plan), plan)
+    facts = [component["status"], copies_text(component), component["model"]]
+    text = f"{INDENT}component {_clean(component['name'])} ({_clean(component['variant'])}): "
+    text += f"{shown}; " + ", ".join(_clean(f) for f in facts if f)
+    if component["message"]:
+        text += f" ({_clean(component['message'])})"
+    return text
 
 
 def _risk_tag(risk: str, paint: Paint) -> str:

@@ -13,9 +13,12 @@ as they like without "duplicated timeseries" errors, and keeps /metrics to what 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from contextlib import suppress
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from controller.core.plans import ComponentRow
 
 PREFIX = "sagemaker_gitops"
 CONTROLLER = "endpoint"  # controller-runtime's `controller` label
@@ -131,6 +134,13 @@ class Metrics:
         self.manifest_errors = Gauge(
             f"{PREFIX}_manifest_diagnostics", "Problems in the last manifest load.", registry=r
         )
+        self.component_copies = Gauge(
+            f"{PREFIX}_inference_component_copies",
+            "Copies of an inference component: desired (DesiredCopyCount) and current.",
+            ["endpoint", "component", "copies"],
+            registry=r,
+        )
+        self._components: dict[str, set[str]] = {}  # endpoint -> components with samples
         self.notifications = Counter(
             f"{PREFIX}_notifications",
             "Notifications by sink and result (delivered, failed, dropped, duplicate).",
@@ -169,6 +179,21 @@ class Metrics:
             counts[state] = counts.get(state, 0) + 1
         for state, count in counts.items():
             self.endpoints.labels(state).set(count)
+
+    def set_components(self, endpoint: str, rows: Iterable[ComponentRow]) -> None:
+        """The copy counts of an endpoint's inference components; components gone since the
+        last call lose their samples."""
+        seen: set[str] = set()
+        for row in rows:
+            seen.add(row.name)
+            for which, value in (("desired", row.desired_copies), ("current", row.current_copies)):
+                if value is not None:
+                    self.component_copies.labels(endpoint, row.name, which).set(value)
+        for gone in self._components.get(endpoint, set()) - seen:
+            for which in ("desired", "current"):
+                with suppress(KeyError):  # that sample was never set
+                    self.component_copies.remove(endpoint, gone, which)
+        self._components[endpoint] = seen
 
     def set_revision(self, revision: str | None) -> None:
         self.revision.info({"revision": revision or ""})

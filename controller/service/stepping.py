@@ -160,6 +160,8 @@ class Stepper(Generic[SnapshotT]):
         kind = outcome.kind
         failed = kind in (OutcomeKind.TRANSIENT, OutcomeKind.TERMINAL)
         self._metrics.observe_reconcile(kind.value, outcome.reason, seconds, failed)
+        if outcome.plan is not None:
+            self._metrics.set_components(name, outcome.plan.components)
         self._log(outcome, hold, seconds)
         with self._state.lock:
             self._state.aws_ok = kind is not OutcomeKind.TRANSIENT

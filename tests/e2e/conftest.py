@@ -48,6 +48,16 @@ class World:
             aws_secret_access_key="testing",
         )
 
+    def sandbox_client(self, service: str) -> Any:
+        """A boto3 client for another service the sandbox serves (Application Auto Scaling)."""
+        return boto3.client(
+            service,
+            endpoint_url=self.sandbox.url,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
     def write(self, name: str, text: str) -> Path:
         path = self.root / name
         path.parent.mkdir(parents=True, exist_ok=True)

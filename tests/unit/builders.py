@@ -122,6 +122,9 @@ def packages_for(m: EndpointManifest) -> dict[str, PackageVersion]:
     for v in m.spec.variants:
         if isinstance(v.model, RegistryModel):
             out[v.name] = package(v.model.package_group, v.model.version)
+    for c in m.spec.inference_components:  # keyed by component, as planning resolves them
+        if isinstance(c.model, RegistryModel):
+            out[c.name] = package(c.model.package_group, c.model.version)
     return out
 
 

@@ -20,19 +20,22 @@ ST, SP, SA = (
     ResourceType.SCALING_POLICY,
     ResourceType.SCHEDULED_ACTION,
 )
+IC = ResourceType.INFERENCE_COMPONENT
 
 # The expected sequence, as phases: within a phase the order of the input is kept.
 PHASES: list[set[tuple[Op, ResourceType]]] = [
     {(Op.CREATE, M)},
     {(Op.CREATE, EC)},
     {(Op.TAG, M), (Op.TAG, EC)},
-    {(Op.TAG, EP)},
+    {(Op.TAG, EP), (Op.TAG, IC)},
     # Autoscaling goes before the endpoint is updated or deleted (SageMaker refuses to retype or
     # remove a registered variant): scheduled actions, then policies, then the target.
     {(Op.DELETE, SA)},
     {(Op.DELETE, SP)},
     {(Op.DELETE, ST)},
     {(Op.CREATE, EP), (Op.UPDATE, EP)},
+    {(Op.CREATE, IC), (Op.UPDATE, IC)},
+    {(Op.DELETE, IC)},
     {(Op.DELETE, EP)},
     {(Op.DELETE, EC)},
     {(Op.DELETE, M)},
@@ -72,11 +75,13 @@ def test_creates_before_tags_before_endpoint_before_deletes() -> None:
     kinds = [(a.op, a.type) for a in ordered(tuple(shuffled))]
     assert kinds[:2] == [(Op.CREATE, M), (Op.CREATE, EC)]
     assert set(kinds[2:4]) == {(Op.TAG, M), (Op.TAG, EC)}
-    assert kinds[4] == (Op.TAG, EP)
-    assert kinds[5:8] == [(Op.DELETE, SA), (Op.DELETE, SP), (Op.DELETE, ST)]
-    assert set(kinds[8:10]) == {(Op.CREATE, EP), (Op.UPDATE, EP)}
-    assert kinds[10:13] == [(Op.DELETE, EP), (Op.DELETE, EC), (Op.DELETE, M)]
-    assert {k[1] for k in kinds[13:]} == {ST, SP, SA}
+    assert set(kinds[4:6]) == {(Op.TAG, EP), (Op.TAG, IC)}
+    assert kinds[6:9] == [(Op.DELETE, SA), (Op.DELETE, SP), (Op.DELETE, ST)]
+    assert set(kinds[9:11]) == {(Op.CREATE, EP), (Op.UPDATE, EP)}
+    # A component goes on a live endpoint, and goes before the endpoint and the Models it runs.
+    assert set(kinds[11:13]) == {(Op.CREATE, IC), (Op.UPDATE, IC)}
+    assert kinds[13:17] == [(Op.DELETE, IC), (Op.DELETE, EP), (Op.DELETE, EC), (Op.DELETE, M)]
+    assert {k[1] for k in kinds[17:]} == {ST, SP, SA}
 
 
 def test_order_is_stable_within_a_phase() -> None:
@@ -87,12 +92,16 @@ def test_order_is_stable_within_a_phase() -> None:
 
 @pytest.mark.parametrize(
     "pair",
-    list(itertools.permutations([(Op.DELETE, EP), (Op.DELETE, EC), (Op.DELETE, M)], 2)),
+    list(
+        itertools.permutations(
+            [(Op.DELETE, IC), (Op.DELETE, EP), (Op.DELETE, EC), (Op.DELETE, M)], 2
+        )
+    ),
 )
-def test_deletes_go_endpoint_then_config_then_model(
+def test_deletes_go_component_then_endpoint_then_config_then_model(
     pair: tuple[tuple[Op, ResourceType], tuple[Op, ResourceType]],
 ) -> None:
-    rank = {EP: 0, EC: 1, M: 2}
+    rank = {IC: -1, EP: 0, EC: 1, M: 2}
     result = ordered(tuple(act(op, kind) for op, kind in pair))
     assert [rank[a.type] for a in result] == sorted(rank[kind] for _, kind in pair)
 

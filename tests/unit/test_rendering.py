@@ -22,6 +22,8 @@ from hypothesis import strategies as st
 
 from controller.core.plans import (
     Action,
+    ComponentPlan,
+    ComponentRow,
     EndpointPlan,
     FieldChange,
     Health,
@@ -150,7 +152,9 @@ def scenarios() -> dict[str, Plan]:
         Diagnostic("dev/broken.yaml", None, "", "not valid YAML: mapping values are not allowed"),
     )
     quiet = tuple(unchanged(f"svc{i}-dev") for i in range(3))
+    components = components_endpoint()
     return {
+        "components": Plan((components,)),
         "create": Plan((create,)),
         "version_bump": Plan((bump, *quiet), account="123456789012"),
         "weights_only": Plan((weights,)),
@@ -166,6 +170,54 @@ def scenarios() -> dict[str, Plan]:
             account="123456789012",
         ),
     }
+
+
+def components_endpoint() -> EndpointPlan:
+    """An endpoint hosting inference components: one rolled out, one rescaled, one added, an
+    unmanaged one and a failed one, each a row of its own."""
+    ic = ResourceType.INFERENCE_COMPONENT
+    chat_version = FieldChange("inferenceComponents[chat].model.version", 1, 2)
+    copies = FieldChange("inferenceComponents[embed].copies", 1, 3)
+    rows = (
+        ComponentRow("chat", "gpu-pool", ComponentPlan.UPDATE, "InService", "llm-chat v2", 2, 2, 2),
+        ComponentRow(
+            "embed", "gpu-pool", ComponentPlan.COPIES, "InService", "llm-embed v1", 3, 1, 1
+        ),
+        ComponentRow("rerank", "gpu-pool", ComponentPlan.CREATE, "Missing", "rerank v1", 1),
+        ComponentRow(
+            "handmade",
+            "gpu-pool",
+            ComponentPlan.UNMANAGED,
+            "InService",
+            "handmade-m",
+            None,
+            1,
+            1,
+            message="inference component handmade is not managed by this controller; left alone",
+        ),
+        ComponentRow(
+            "summarise",
+            "gpu-pool",
+            ComponentPlan.ERROR,
+            "InService",
+            "summarise v4",
+            2,
+            4,
+            4,
+            autoscaled=True,
+            message="update failed and was rolled back: ping health check",
+        ),
+    )
+    return endpoint(
+        "llm-shared",
+        Status.UPDATE,
+        Action(Op.CREATE, M, "llm-shared-chat-0a1b2c3d", Reason.VERSION_CHANGED),
+        Action(Op.UPDATE, ic, "chat", Reason.VERSION_CHANGED, (chat_version,)),
+        Action(Op.UPDATE, ic, "embed", Reason.COPIES_ONLY, (copies,)),
+        Action(Op.CREATE, ic, "rerank", Reason.NEW_COMPONENT),
+        components=rows,
+        warnings=(rows[3].message, rows[4].message),
+    )
 
 
 SCENARIOS = scenarios()

@@ -1,0 +1,86 @@
+"""Rules that span several fields of a manifest, reported at the field that breaks them.
+
+A pydantic model validator can only point at the model it runs on (`spec`); these checks run on
+the validated manifest and name the exact path (`spec.inferenceComponents[1].variant`), so
+`validate` can show the line to fix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from controller.manifests.models import EndpointSpec
+
+Problem = tuple[tuple[str | int, ...], str]
+
+
+def problems(spec: EndpointSpec) -> list[Problem]:
+    """Every cross-field problem of one endpoint spec, as (loc under the document, message)."""
+    if not spec.hosts_components:
+        return list(_shadows(spec))
+    return [*_shadows(spec), *_variants(spec), *_components(spec)]
+
+
+def _shadows(spec: EndpointSpec) -> Iterator[Problem]:
+    """A shadow variant mirrors traffic to a model of its own; components live on production
+    variants only (the request would otherwise carry a shadow variant without a ModelName)."""
+    for index, variant in enumerate(spec.shadow_variants):
+        if variant.model is None:
+            yield (
+                ("spec", "shadowVariants", index, "model"),
+                f"shadow variant {variant.name} needs a model",
+            )
+        elif spec.hosts_components:
+            yield (
+                ("spec", "shadowVariants", index),
+                "an endpoint hosting inference components has no shadow variants",
+            )
+
+
+def _variants(spec: EndpointSpec) -> Iterator[Problem]:
+    for index, variant in enumerate(spec.variants):
+        loc: tuple[str | int, ...] = ("spec", "variants", index)
+        if variant.model is not None:
+            yield (
+                (*loc, "model"),
+                f"variant {variant.name} has a model, but this endpoint hosts inference "
+                "components: its variants carry no model (move the model into "
+                "spec.inferenceComponents)",
+            )
+        scaling = variant.managed_instance_scaling
+        count = variant.instance_count or 1
+        if scaling is not None and not (
+            scaling.min_instance_count <= count <= scaling.max_instance_count
+        ):
+            yield (
+                (*loc, "initialInstanceCount"),
+                f"{count} instances is outside managedInstanceScaling "
+                f"{scaling.min_instance_count}..{scaling.max_instance_count}",
+            )
+    if spec.deployment is not None:
+        yield (
+            ("spec", "deployment"),
+            "an endpoint hosting inference components rolls out per component: set "
+            "inferenceComponents[].deployment instead",
+        )
+
+
+def _components(spec: EndpointSpec) -> Iterator[Problem]:
+    variants = {v.name for v in spec.variants}
+    seen: dict[str, int] = {}
+    for index, component in enumerate(spec.inference_components):
+        loc: tuple[str | int, ...] = ("spec", "inferenceComponents", index)
+        if component.variant not in variants:
+            yield (
+                (*loc, "variant"),
+                f"no variant {component.variant!r} on this endpoint "
+                f"(variants: {', '.join(sorted(variants))})",
+            )
+        key = component.name.lower()  # SageMaker names are case-insensitive
+        if key in seen:
+            yield (
+                (*loc, "name"),
+                f"inference component {component.name!r} is already defined at "
+                f"inferenceComponents[{seen[key]}]",
+            )
+        seen.setdefault(key, index)
