@@ -136,8 +136,8 @@ def _variant_terms(
         weight if weight is not None else pv.get("InitialVariantWeight")
     )
     if "ServerlessConfig" in pv:
-        for k, v in pv["ServerlessConfig"].items():
-            terms[f"{base}.serverless.{k[:1].lower()}{k[1:]}"] = v
+        for k, v in camel(pv["ServerlessConfig"]).items():
+            terms[f"{base}.serverless.{k}"] = v
     else:
         terms[f"{base}.instanceType"] = pv.get("InstanceType")
         terms[f"{base}.initialInstanceCount"] = count or pv.get("InitialInstanceCount")
@@ -183,18 +183,5 @@ def model_terms(base: str, model: dict[str, Any]) -> dict[str, Any]:
 
 
 def _capture_terms(capture: dict[str, Any] | None) -> list[tuple[str, Any]]:
-    if not capture:
-        return []
-
-    def camel(key: str) -> str:
-        return key[:1].lower() + key[1:]
-
-    out: list[tuple[str, Any]] = []
-    for k, v in capture.items():
-        if isinstance(v, list):
-            v = [{camel(ik): iv for ik, iv in item.items()} for item in v]
-        elif isinstance(v, dict):
-            out.extend((f"{camel(k)}.{camel(ik)}", iv) for ik, iv in v.items())
-            continue
-        out.append((camel(k), v))
-    return out
+    """DataCaptureConfig in manifest terms: camelCase, nested options flattened to paths."""
+    return flatten(camel(capture)) if capture else []

@@ -33,7 +33,6 @@ from controller.core.desired import DesiredEndpoint
 from controller.core.observed import Observed
 from controller.core.plans import EndpointPlan, Op, ResourceType
 from controller.core.scaling_actions import in_sync
-from controller.core.snapshots import endpoint_key
 from controller.keyedlocks import KeyedLocks
 from controller.reconcile.scaling_cache import ScalingCache
 
@@ -192,17 +191,6 @@ class Observer:
                     self._refreshing.discard(region)
 
         threading.Thread(target=refresh, name=f"index-{region}", daemon=True).start()
-
-    def owned_keys(self, regions: set[str]) -> set[str]:
-        """Keys of every endpoint this controller owns resources for, in the given regions."""
-        keys: set[str] = set()
-        for region in sorted(regions):
-            for item in self.inventory(region).resources.values():
-                # The endpoint tag keeps the manifest's spelling; ARNs may be lower-cased.
-                name = item.endpoint or (item.name if item.kind == kinds.ENDPOINT.segment else "")
-                if name:
-                    keys.add(endpoint_key(region, name))
-        return keys
 
     def observe(self, client: Any, region: str, want: DesiredEndpoint) -> Observed:
         """Everything `diffs.diff_endpoint` needs to plan `want`."""
