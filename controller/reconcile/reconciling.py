@@ -25,7 +25,8 @@ from controller.core.plans import EndpointPlan, Health, Op, Plan, Status
 from controller.core.snapshots import Snapshot, split_key
 from controller.errors import AccountMismatch, Conflict, ControllerError, Throttled
 from controller.manifests.loading import ParseCache, load_manifests
-from controller.reconcile.observing import STALE_INDEX_OK, ObserveOptions, Observer
+from controller.reconcile.livecache import STALE_INDEX_OK
+from controller.reconcile.observing import ObserveOptions, Observer
 from controller.reconcile.planning import Planner, PlanOptions
 
 log = structlog.get_logger(__name__)

@@ -1,0 +1,186 @@
+"""The live-read caches a reconciler shares across its workers, and when they may be trusted.
+
+The owned-resource index (one tagging-API query per region) is cached briefly and shared by all
+workers; descriptions of immutable kinds are cached for the life of the process
+(`reading.DescribeCache`); our own writes update both, so the next step sees them without a
+re-read.
+
+Change detection by listing: the last description of a settled (InService) endpoint is kept, and
+on a pass that lists (`begin_pass`) one ListEndpoints sweep per region (100 endpoints a page) says
+whether its status and LastModifiedTime are still the same; only then is the kept description
+reused instead of a DescribeEndpoint. Anything we change, anything changed by hand (SageMaker
+moves LastModifiedTime on every update, weights change and status change), anything missing from
+the listing and anything not settled is described. Tags come from the owned index, read every
+pass. A full describe pass (`forget_endpoints`) runs at a longer interval as the backstop.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+
+from controller.aws import reading
+from controller.aws.clients import Clients
+from controller.aws.components import ComponentReader
+from controller.core import livestate
+from controller.keyedlocks import KeyedLocks
+from controller.reconcile.scaling_cache import ScalingCache
+
+log = structlog.get_logger(__name__)
+
+# Set while reconciling an edited endpoint: an owned index past its TTL is good enough (our own
+# writes keep it current; ListTags stays the authority before any delete), and its live state is
+# described directly rather than checked against the fleet's ListEndpoints sweep.
+STALE_INDEX_OK: ContextVar[bool] = ContextVar("stale_index_ok", default=False)
+
+
+@dataclass(frozen=True)
+class CacheOptions:
+    controller_id: str  # the owned index lists what carries this managed-by tag
+    index_ttl: float  # seconds the owned-resource index is reused between passes
+    listing_ttl: float = 300.0  # seconds a pass's ListEndpoints sweep is trusted
+
+
+@dataclass
+class _Cached:
+    inventory: livestate.Inventory
+    at: float
+
+
+@dataclass
+class _Listing:
+    versions: dict[str, tuple[str, str]]  # lower-cased name -> (status, LastModifiedTime)
+    at: float
+
+
+class LiveCache:
+    """Thread-safe caches of live reads; `Observer` builds on it, one per reconciler."""
+
+    def __init__(self, clients: Clients, options: CacheOptions) -> None:
+        self.clients = clients
+        self.cache_options = options
+        self.describes = reading.DescribeCache()
+        self.components = ComponentReader()
+        self._inventories: dict[str, _Cached] = {}
+        self.scaling = ScalingCache(clients, options.index_ttl)
+        self._listings: dict[str, _Listing] = {}
+        # (region, lower-cased name) -> the last description of a settled endpoint.
+        self._settled: dict[tuple[str, str], livestate.LiveEndpoint] = {}
+        self._listed: set[str] = set()  # regions swept in this pass
+        self._refreshing: set[str] = set()  # regions whose index is being read in the background
+        self._fetching = KeyedLocks()
+        self._lock = threading.Lock()
+
+    def forget_index(self) -> None:
+        """Expire the owned index (a pass reads it afresh; edits keep the old one until the new
+        one is in) and let this pass list endpoints once per region."""
+        with self._lock:
+            for cached in self._inventories.values():
+                cached.at = float("-inf")
+            self._listed.clear()
+        self.scaling.forget()
+
+    def forget_endpoints(self) -> None:
+        """Forget every kept description: the next pass describes every endpoint (backstop)."""
+        with self._lock:
+            self._settled.clear()
+
+    def forget_endpoint(self, region: str, name: str) -> None:
+        """We are changing this endpoint: its kept description no longer holds."""
+        with self._lock:
+            self._settled.pop((region, name.lower()), None)
+        self.components.forget(region, name)
+
+    def describe_endpoint(
+        self, client: Any, region: str, name: str
+    ) -> livestate.LiveEndpoint | None:
+        """The endpoint as DescribeEndpoint would say, reusing a settled description when this
+        pass's listing shows the same status and LastModifiedTime."""
+        key = (region, name.lower())
+        with self._lock:
+            kept = self._settled.get(key)
+        # An edited endpoint is about to change: one DescribeEndpoint, never a wait for (or a
+        # share of) the fleet's listing sweep, which a resync in progress may be making.
+        if kept is not None and not STALE_INDEX_OK.get():
+            listing = self._listing(client, region)
+            if listing is not None and listing.get(key[1]) == (kept.status, kept.last_modified):
+                return kept
+        live = reading.describe_endpoint(client, name)
+        with self._lock:
+            if live is not None and live.status == "InService" and live.last_modified:
+                self._settled[key] = live
+            else:
+                self._settled.pop(key, None)
+        return live
+
+    def _listing(self, client: Any, region: str) -> dict[str, tuple[str, str]] | None:
+        """The region's ListEndpoints sweep, made at most once per pass and trusted for
+        `listing_ttl`; None when it is too old and this pass already listed (an edit between
+        passes then costs one DescribeEndpoint, not a sweep of the fleet)."""
+        with self._fetching(("listing", region)):
+            with self._lock:
+                cached, listed = self._listings.get(region), region in self._listed
+            if listed:  # this pass swept already: reuse it while fresh (edits between passes)
+                if cached is None or time.monotonic() - cached.at > self.cache_options.listing_ttl:
+                    return None
+                return cached.versions
+            cached = _Listing(reading.list_endpoint_versions(client), time.monotonic())
+            with self._lock:
+                self._listings[region] = cached
+                self._listed.add(region)
+        return cached.versions
+
+    def inventory(self, region: str) -> livestate.Inventory:
+        """The region's owned-resource index. A full pass waits for a fresh one; an edit
+        (`STALE_INDEX_OK`) takes the one it has and refreshes it in the background, so it never
+        pays for, or waits behind, a sweep of the whole account."""
+        if STALE_INDEX_OK.get():
+            with self._lock:
+                cached = self._inventories.get(region)
+            if cached is not None:
+                if self._expired(cached):
+                    self._refresh_in_background(region)
+                return cached.inventory
+        with self._fetching(("inventory", region)):
+            with self._lock:
+                cached = self._inventories.get(region)
+            if cached is None or self._expired(cached):
+                cached = self._fetch_inventory(region)
+        return cached.inventory
+
+    def _expired(self, cached: _Cached) -> bool:
+        return time.monotonic() - cached.at > self.cache_options.index_ttl
+
+    def _fetch_inventory(self, region: str) -> _Cached:
+        tagging_client = self.clients.client("resourcegroupstaggingapi", region)
+        fresh = reading.read_inventory(tagging_client, self.cache_options.controller_id)
+        cached = _Cached(fresh, time.monotonic())
+        with self._lock:
+            self._inventories[region] = cached
+        return cached
+
+    def _refresh_in_background(self, region: str) -> None:
+        with self._lock:
+            if region in self._refreshing:
+                return
+            self._refreshing.add(region)
+
+        def refresh() -> None:
+            try:
+                with self._fetching(("inventory", region)):
+                    with self._lock:
+                        cached = self._inventories.get(region)
+                    if cached is None or self._expired(cached):
+                        self._fetch_inventory(region)
+            except Exception as e:  # the next pass reads it again; an edit must not fail
+                log.warning("refreshing the owned-resource index failed", error=str(e))
+            finally:
+                with self._lock:
+                    self._refreshing.discard(region)
+
+        threading.Thread(target=refresh, name=f"index-{region}", daemon=True).start()
