@@ -10,33 +10,40 @@ AWS_REGION (GitLab, GitHub's configure-aws-credentials) would otherwise find no 
 
 A command's `Deadline` (its `--timeout`) bounds every call made here: no HTTP attempt starts after
 it, no retry backoff or rate-limit wait outlasts it, and connect/read timeouts never exceed it.
+
+Retries are the controller's (`retrying`: reads and idempotent writes on 5xx, any call on a
+throttle, full-jitter backoff), not botocore's, and every account (region or target) has an
+`AdaptiveRate` that slows its calls only while slowing down lowers the throttling.
 """
 
 from __future__ import annotations
 
 import functools
 import os
+import random
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import boto3
 import botocore.config
-from botocore.retries.standard import ThrottledRetryableChecker
+import structlog
 
-from controller.aws.ratelimit import TokenBucket
+from controller.aws import retrying
+from controller.aws.ratelimit import AdaptiveRate, TokenBucket
 from controller.aws.targets import TargetSession
 from controller.deadlines import Deadline, DeadlineExceeded
 from controller.errors import ControllerError, ReadOnlyViolation
 from controller.manifests.targets import TargetSpec
 
+log = structlog.get_logger(__name__)
+
+THROTTLING_CODES = retrying.THROTTLING_CODES
 # Operation name prefixes that never change anything; the plan command allows only these.
-# botocore's own list of codes its retry logic treats as throttling: the truth for the label.
-THROTTLING_CODES = frozenset(vars(ThrottledRetryableChecker)["_THROTTLED_ERROR_CODES"])
-READ_ONLY_PREFIXES = ("Describe", "List", "Get", "Search")
-# botocore's longest retry backoff (standard and adaptive modes; 1 s base for throttling errors).
-MAX_RETRY_BACKOFF = 20.0
+READ_ONLY_PREFIXES = retrying.READ_PREFIXES
+# botocore makes one attempt and never spends its retry quota: `retrying` decides the rest.
+BOTOCORE_RETRIES = {"mode": "standard", "total_max_attempts": 1}
 CONNECT_TIMEOUT, READ_TIMEOUT, RATE_LIMIT_WAIT = 5.0, 30.0, 60.0
 
 
@@ -46,11 +53,11 @@ class AwsOptions:
 
     region: str | None = None  # None: the standard chain (AWS_REGION, profile, ...)
     profile: str | None = None
-    retry_mode: Literal["standard", "adaptive"] = "adaptive"
-    max_attempts: int = 8
+    max_attempts: int = retrying.MAX_ATTEMPTS  # per call, the first attempt included
     # A fixed client-side cap shared by every client of this process; None: no fixed cap (the
-    # command's concurrency bounds calls in flight, adaptive retry slows down on throttling).
+    # command's concurrency bounds calls in flight, AdaptiveRate slows down on throttling).
     calls_per_second: float | None = None
+    adaptive_rate: bool = True  # pace each account by its throttling (`ratelimit.AdaptiveRate`)
     read_only: bool = False  # refuse any call that is not Describe*/List*/Get*
     deadline: Deadline | None = None  # the command's --timeout; None: unbounded
 
@@ -88,10 +95,15 @@ class Clients:
         self._clients: dict[tuple[str, str], Any] = {}
         self._targets: dict[str, TargetSession] = {}
         self._removed: set[str] = set()  # targets served earlier, gone from the repo
+        self._pacers: dict[str, AdaptiveRate] = {}  # per location: AWS throttles per account
+        self._jitter = random.Random()
         self._lock = threading.Lock()
-        # callables(service, operation, outcome) told of every call once botocore's retries are
+        # callables(service, operation, outcome) told of every call once its retries are
         # done; outcome is success, throttled or error.
         self.observers: list[Any] = []
+        # callables(service, operation, code) told of every retry (code: the AWS error code,
+        # or the exception's class name when no answer came).
+        self.retry_observers: list[Any] = []
 
     @property
     def default_region(self) -> str:
@@ -145,7 +157,7 @@ class Clients:
         target = self._targets.get(location)
         left = max(0.1, self.deadline.remaining())
         config = botocore.config.Config(
-            retries={"mode": self.options.retry_mode, "max_attempts": self.options.max_attempts},
+            retries=BOTOCORE_RETRIES,  # type: ignore[arg-type]
             connect_timeout=min(CONNECT_TIMEOUT, left),
             read_timeout=min(READ_TIMEOUT, left),
             user_agent_extra="sagemaker-gitops",
@@ -155,7 +167,9 @@ class Clients:
         client = session.client(service, region_name=region, config=config)
         events = client.meta.events
         bucket = target.bucket if target else self._bucket
-        events.register("before-send", functools.partial(self._throttle, bucket))
+        pacer = self._pacers.setdefault(location, AdaptiveRate())
+        paced = pacer if self.options.adaptive_rate else None
+        events.register("before-send", functools.partial(self._throttle, bucket, paced))
         events.register("before-call", functools.partial(self._before_call, target))
         events.register("after-call", self._after_call)
         # after-call-error carries no operation model: the client knows its service, the event
@@ -164,48 +178,76 @@ class Clients:
             "after-call-error",
             lambda event_name, **_: self._observe(service, event_name.rsplit(".", 1)[-1], "error"),
         )
-        # First among the service's own needs-retry handlers (the most specific event name runs
-        # first), so its False ("do not retry") wins over botocore's backoff delay.
+        # First among the service's needs-retry handlers (the most specific event name runs
+        # first): its answer, a delay or False, is the one botocore follows.
         service_event = client.meta.service_model.service_id.hyphenize()
-        events.register_first(f"needs-retry.{service_event}", self._retry_within_deadline)
+        events.register_first(
+            f"needs-retry.{service_event}", functools.partial(self._needs_retry, pacer)
+        )
         return client
 
-    def _throttle(self, bucket: TokenBucket | None = None, **_: Any) -> None:
+    def _throttle(
+        self, bucket: TokenBucket | None = None, pacer: AdaptiveRate | None = None, **_: Any
+    ) -> None:
         """Every HTTP attempt, retries included: wait for a token (the target's own, or the
-        shared one), never past the deadline."""
+        shared one, then the account's adaptive pace), never past the deadline."""
         self.deadline.check("an AWS call")
-        chosen = bucket or self._bucket
-        if chosen is None:
-            return
-        try:
-            wait = min(RATE_LIMIT_WAIT, self.deadline.remaining())
-            chosen.acquire(timeout=wait)
-        except TimeoutError as e:
-            if self.deadline.remaining() < RATE_LIMIT_WAIT:
-                raise DeadlineExceeded(
-                    f"timed out: --timeout {self.deadline.seconds:g}s reached waiting for the "
-                    f"rate limit (--calls-per-second {chosen.rate:g})"
-                ) from e
-            raise ControllerError("rate limiter: no token for an AWS call within 60s") from e
+        for limiter in (bucket or self._bucket, pacer):
+            if limiter is None:
+                continue
+            try:
+                limiter.acquire(timeout=min(RATE_LIMIT_WAIT, self.deadline.remaining()))
+            except TimeoutError as e:
+                if self.deadline.remaining() < RATE_LIMIT_WAIT:
+                    raise DeadlineExceeded(
+                        f"timed out: --timeout {self.deadline.seconds:g}s reached waiting for "
+                        f"the rate limit ({limiter.rate:g} calls/s)"
+                    ) from e
+                raise ControllerError("rate limiter: no token for an AWS call within 60s") from e
 
-    def _retry_within_deadline(
-        self, attempts: int, caught_exception: Exception | None = None, **_: Any
-    ) -> bool | None:
-        """False (no retry) when botocore's next backoff could outlast the deadline.
+    def _needs_retry(
+        self,
+        pacer: AdaptiveRate,
+        attempts: int,
+        operation: Any,
+        response: Any = None,
+        caught_exception: Exception | None = None,
+        **_: Any,
+    ) -> float | bool:
+        """botocore's question after every attempt: the delay before the next one, or False.
 
-        The backoff before attempt n+1 is at most min(2**(n-1), 20) seconds. An error response
-        is then raised as is (the caller sees a throttle or a 5xx and reports the timeout); a
-        connection failure or read timeout, which says nothing about the endpoint, becomes the
-        timeout itself.
+        A connection failure or read timeout that the deadline leaves no time to repeat becomes
+        the timeout itself (it says nothing about the endpoint); an error answer is raised as
+        is, and the caller reports the timeout.
         """
-        worst = min(2.0 ** (attempts - 1), MAX_RETRY_BACKOFF)
-        if self.deadline.remaining() >= worst:
-            return None
-        if caught_exception is not None:
+        http, parsed = response if response is not None else (None, {})
+        status = http.status_code if http is not None else None
+        code = str((parsed or {}).get("Error", {}).get("Code", ""))
+        failure = retrying.classify(status, code, caught_exception)
+        pacer.record(failure is retrying.Failure.THROTTLED)
+        if failure is None:
+            return False
+        decision = retrying.decide(
+            operation.name,
+            failure,
+            attempts,
+            max_attempts=self.options.max_attempts,
+            remaining=self.deadline.remaining(),
+            rng=self._jitter,
+        )
+        if decision.out_of_time and caught_exception is not None:
             raise DeadlineExceeded(
                 f"timed out: --timeout {self.deadline.seconds:g}s reached ({caught_exception})"
             ) from caught_exception
-        return False
+        if not decision.retry:
+            return False
+        code = code or type(caught_exception).__name__
+        service = operation.service_model.service_name
+        log.info("aws retry", operation=operation.name, code=code, attempt=attempts,
+                 delay=round(decision.delay, 3))
+        for observer in self.retry_observers:
+            observer(service, operation.name, code)
+        return decision.delay
 
     def _before_call(self, target: TargetSession | None, model: Any, **_: Any) -> None:
         if self.options.read_only:

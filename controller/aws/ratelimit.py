@@ -1,8 +1,9 @@
-"""A thread-safe token bucket: the client-side cap on AWS calls per second.
+"""Client-side pacing of AWS calls: a fixed cap (`TokenBucket`) and one that follows throttling.
 
 SageMaker's control-plane limits are account-wide and low (a few calls per second for some
-operations); botocore's adaptive retry reacts to throttling after the fact, this keeps a busy
-controller from causing it in the first place.
+operations). `--calls-per-second` is an opt-in fixed cap for sharing an account's budget;
+`AdaptiveRate` caps a sender only while AWS throttles it for its rate, and keeps it there
+without the retry storm that short backoffs alone would make.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 
 class TokenBucket:
@@ -50,3 +52,126 @@ class TokenBucket:
             if self._clock() + wait > deadline:
                 raise TimeoutError("rate limiter: no token within the timeout")
             self._sleep(wait)
+
+
+@dataclass(frozen=True)
+class Window:
+    """What one measuring window saw: attempts sent, how many were throttled, over how long."""
+
+    sent: int
+    throttled: int
+    seconds: float
+
+    @property
+    def share(self) -> float:
+        return self.throttled / self.sent if self.sent else 0.0
+
+    @property
+    def served_rate(self) -> float:
+        return (self.sent - self.throttled) / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def sent_rate(self) -> float:
+        return self.sent / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class RateState:
+    """The pacing decision: a cap (None: none) and what the last windows taught.
+
+    `baseline` is the throttle share that did not fall when the sender slowed down: throttling
+    that does not depend on this sender's rate (other callers, a fixed fault share). Only the
+    share above it is taken as a sign of sending too fast. `probe` remembers the share and the
+    cap from before a slow-down, to tell next window whether slowing down helped.
+    """
+
+    rate: float | None = None
+    baseline: float = 0.0
+    probe: tuple[float, float | None] | None = None
+
+
+HIGH_EXCESS = 0.1  # a throttle share this far above the baseline means "too fast"
+SAME_SHARE = 0.05  # a share within this of the probe's did not fall: slowing down did not help
+GROWTH = 1.25  # a capped rate grows this much after a clean window
+FLOOR = 1.0  # calls per second: a cap never goes below it
+
+
+def next_rate(state: RateState, window: Window) -> RateState:
+    """AIMD-like pacing that slows down only when slowing down lowers the throttle share.
+
+    AWS throttles a caller that exceeds the account's rate: its served rate is then the limit,
+    whatever it sends, so the cap goes to the served rate. If the next window's share did not
+    fall, the throttling was not about this sender's rate: the cap from before comes back and
+    that share becomes the baseline. A clean window grows a cap by GROWTH, and drops it once it
+    is twice what the sender uses. botocore's adaptive mode instead cuts its rate by 30% after
+    every throttle, down to 0.5 calls/s, whatever caused it.
+    """
+    share = window.share
+    if state.probe is not None:
+        before_share, before_rate = state.probe
+        if share >= before_share - SAME_SHARE:  # slowing down did not help: restore the cap
+            return RateState(before_rate, baseline=share)
+    # Throttling that eased lowers the baseline, halfway per window: one quiet window is noise.
+    baseline = min(state.baseline, (state.baseline + share) / 2)
+    if share - baseline > HIGH_EXCESS:
+        cap = max(FLOOR, window.served_rate)
+        if state.rate is not None:
+            cap = min(cap, state.rate)
+        return RateState(cap, baseline, probe=(share, state.rate))
+    if state.rate is None or share - baseline > HIGH_EXCESS / 2:
+        return RateState(state.rate, baseline)
+    grown = state.rate * GROWTH
+    return RateState(None if grown > 2 * window.sent_rate else grown, baseline)
+
+
+class AdaptiveRate:
+    """A per-account pacer: counts attempts and throttles in windows and applies `next_rate`.
+
+    `acquire` waits for the current cap (none at first); `record` is told of every attempt.
+    A window closes after `window` seconds with at least `min_samples` attempts, so a quiet
+    controller never draws conclusions from three calls.
+    """
+
+    def __init__(
+        self,
+        *,
+        window: float = 1.0,
+        min_samples: int = 20,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._window, self._min_samples = window, min_samples
+        self._clock, self._sleep = clock, sleep
+        self._lock = threading.Lock()
+        self.state = RateState()
+        self._bucket: TokenBucket | None = None
+        self._started = clock()
+        self._sent = self._throttled = 0
+
+    @property
+    def rate(self) -> float | None:
+        return self.state.rate
+
+    def acquire(self, timeout: float = 60.0) -> None:
+        with self._lock:
+            bucket = self._bucket
+        if bucket is not None:
+            bucket.acquire(timeout=timeout)
+
+    def record(self, throttled: bool) -> None:
+        with self._lock:
+            self._sent += 1
+            self._throttled += int(throttled)
+            now = self._clock()
+            if now - self._started < self._window or self._sent < self._min_samples:
+                return
+            window = Window(self._sent, self._throttled, now - self._started)
+            self._started, self._sent, self._throttled = now, 0, 0
+            before, self.state = self.state.rate, next_rate(self.state, window)
+            if self.state.rate != before:
+                rate = self.state.rate
+                self._bucket = (
+                    None
+                    if rate is None
+                    else TokenBucket(rate, burst=1, clock=self._clock, sleep=self._sleep)
+                )

@@ -86,6 +86,7 @@ class SandboxApp:
             "error_rate": faults.error_rate,
             "after_commit_error_rate": faults.after_commit_error_rate,
             "after_commit_drop_rate": faults.after_commit_drop_rate,
+            "rate_limit": faults.rate_limit,
             "seed": faults.seed,
             "transition_seconds": self.state.transition_seconds,
         }
@@ -117,7 +118,7 @@ class SandboxApp:
         if request.operation is None:
             with self.lock:
                 return self._forward(environ, body)
-        decision = self.faults.decide()
+        decision = self.faults.decide(get_account_id_from(request.access_key or ""))
         if decision.delay_seconds:
             time.sleep(decision.delay_seconds)
         if decision.error is not None:
@@ -206,6 +207,8 @@ class SandboxApp:
             return json_response(self.settings())
         if path == "/_sandbox/faults" and method == "POST":
             return self._post_faults(body)
+        if path == "/_sandbox/traffic" and method == "GET":
+            return json_response(self.faults.traffic())
         return json_response({"message": f"no control route {method} {path}"}, status=404)
 
     def _requests_route(self, environ: dict[str, Any], method: str) -> Response:

@@ -78,6 +78,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "effect, 0..1 (default: %(default)s)",
     )
     parser.add_argument(
+        "--rate-limit",
+        type=float,
+        default=0.0,
+        metavar="R",
+        help="calls per second per account before AWS-style throttling, 0 = none "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
         "--fault-seed",
         type=int,
         default=0,
@@ -100,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
             error_rate=args.error_rate,
             after_commit_error_rate=args.after_commit_error_rate,
             after_commit_drop_rate=args.after_commit_drop_rate,
+            rate_limit=args.rate_limit,
             seed=args.fault_seed,
         )
         sandbox = Sandbox(

@@ -4,6 +4,11 @@ The controller must survive a slow, throttling, flaky SageMaker; these knobs let
 benchmarks prove it. Decisions come from a seeded `random.Random`, so a test that sends the same
 requests in the same order sees the same faults every run.
 
+Throttling comes in two shapes: `throttle_rate` refuses a fixed share of requests whatever
+their rate (a stress test: no client pacing can avoid it), while `rate_limit` refuses what an
+account sends beyond so many calls per second, which is how AWS throttles; `traffic()` reports
+what arrived per second, so a test can show a client settles under the limit without a storm.
+
 Two kinds of failure: a *rejected* request (throttle, 5xx) never reached the backend, while an
 *ambiguous* one (after_commit_*) did: a write that took effect, then answered 5xx or with a
 dropped connection, as when AWS commits and the response is lost. A client cannot tell the two
@@ -15,6 +20,9 @@ from __future__ import annotations
 import math
 import random
 import threading
+import time
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
@@ -22,6 +30,7 @@ from controller.sandbox.errors import ApiError
 
 MAX_LATENCY_MS = 60_000
 """A cap so a typo cannot hang every request for hours."""
+MAX_RATE_LIMIT = 100_000.0
 
 
 @dataclass(frozen=True)
@@ -39,6 +48,10 @@ class Faults:
     after_commit_drop_rate: float = 0.0
     """Share of successful writes whose connection is dropped, with no answer, after they
     took effect."""
+    rate_limit: float = 0.0
+    """Calls per second each account may make (0: unlimited). As AWS does, a token bucket per
+    account holding one second's worth refuses what exceeds it with ThrottlingException;
+    a refused request takes no token."""
     seed: int = 0
     """Seed of the random generator that picks which requests fail."""
 
@@ -48,6 +61,11 @@ class Faults:
         _check_rate("error_rate", self.error_rate)
         _check_rate("after_commit_error_rate", self.after_commit_error_rate)
         _check_rate("after_commit_drop_rate", self.after_commit_drop_rate)
+        ok = isinstance(self.rate_limit, (int, float)) and not isinstance(self.rate_limit, bool)
+        if not ok or not 0.0 <= self.rate_limit <= MAX_RATE_LIMIT:  # NaN fails both
+            raise ValueError(
+                f"rate_limit must be a number from 0 to {MAX_RATE_LIMIT:g}, got {self.rate_limit!r}"
+            )
         if self.after_commit_error_rate + self.after_commit_drop_rate > 1.0:
             raise ValueError(
                 "after_commit_error_rate + after_commit_drop_rate must be at most 1, got "
@@ -109,10 +127,15 @@ class Decision:
 class FaultInjector:
     """Thread-safe holder of the current `Faults` and their random generator."""
 
-    def __init__(self, faults: Faults) -> None:
+    def __init__(self, faults: Faults, *, clock: Callable[[], float] = time.monotonic) -> None:
         self._lock = threading.Lock()
         self._faults = faults
         self._random = random.Random(faults.seed)
+        self._clock = clock
+        self._started = clock()
+        self._buckets: dict[str, tuple[float, float]] = {}  # account -> (tokens, when)
+        self._arrived: Counter[int] = Counter()  # whole seconds since start -> requests
+        self._refused: Counter[int] = Counter()  # ... -> requests refused by rate_limit
 
     @property
     def faults(self) -> Faults:
@@ -129,13 +152,50 @@ class FaultInjector:
             self._faults = updated
             if "seed" in changes:
                 self._random = random.Random(updated.seed)
+            if "rate_limit" in changes:
+                self._buckets.clear()
             return updated
 
-    def decide(self) -> Decision:
-        """Draw the fate of one request; one draw per request keeps sequences reproducible."""
+    def traffic(self) -> dict[str, Any]:
+        """Requests that arrived and were refused by `rate_limit`, per second since start."""
+        with self._lock:
+            last = max(self._arrived, default=-1)
+            arrived = [self._arrived[s] for s in range(last + 1)]
+            refused = [self._refused[s] for s in range(last + 1)]
+        served = [a - r for a, r in zip(arrived, refused, strict=True)]
+        return {
+            "arrived_per_second": arrived,
+            "rate_limited_per_second": refused,
+            "peak_arrived": max(arrived, default=0),
+            "peak_served": max(served, default=0),
+            "rate_limited": sum(refused),
+        }
+
+    def _over_limit(self, account: str, second: int, limit: float) -> bool:
+        """Take a token from the account's bucket (refilled at `limit`/s, holding `limit`)."""
+        now = self._clock()
+        tokens, when = self._buckets.get(account, (limit, now))
+        tokens = min(limit, tokens + (now - when) * limit)
+        if tokens < 1.0:
+            self._buckets[account] = (tokens, now)
+            self._refused[second] += 1
+            return True
+        self._buckets[account] = (tokens - 1.0, now)
+        return False
+
+    def decide(self, account: str = "") -> Decision:
+        """Draw the fate of one request; one draw per request keeps sequences reproducible.
+
+        The rate limit is checked first and draws nothing, so the random faults hit the same
+        requests whether or not it is set.
+        """
         with self._lock:
             faults = self._faults
             delay = faults.latency_ms / 1000.0
+            second = int(self._clock() - self._started)
+            self._arrived[second] += 1
+            if faults.rate_limit and self._over_limit(account, second, faults.rate_limit):
+                return Decision(delay, ApiError("ThrottlingException", "Rate exceeded", 400))
             if faults.throttle_rate == 0.0 and faults.error_rate == 0.0:
                 return Decision(delay, None)
             draw = self._random.random()

@@ -260,6 +260,10 @@ class Sandbox:
         """Zero the call counts, e.g. after a test's setup."""
         self._require_app().calls.reset()
 
+    def traffic(self) -> dict[str, Any]:
+        """Requests arrived and refused by `rate_limit`, per second (`GET /_sandbox/traffic`)."""
+        return self._require_app().faults.traffic()
+
     def set_faults(self, **changes: Any) -> dict[str, Any]:
         """Change latency_ms, throttle_rate, error_rate, seed or transition_seconds."""
         return self._require_app().update_settings(**changes)

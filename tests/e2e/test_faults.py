@@ -12,12 +12,8 @@ manifests say.
 
 from __future__ import annotations
 
-import functools
-
 import pytest
 
-from controller.aws import clients
-from controller.aws.clients import AwsOptions
 from controller.sandbox.faults import FAULT_FIELDS
 from tests.e2e.conftest import Result, World, byom_manifest, registry_manifest
 
@@ -26,16 +22,7 @@ COUNT = 50
 
 
 @pytest.mark.slow
-def test_fifty_endpoints_converge_under_throttling_and_server_errors(
-    world: World, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # botocore's adaptive mode answers each throttle by cutting its send rate by 30%, down to
-    # 0.5 calls/s: right against SageMaker, whose throttling stops when the caller slows down,
-    # but the sandbox throttles a fixed share of requests whatever the rate, so adaptive mode
-    # would only crawl. Standard mode (same retries, no client-side rate cut) keeps this test
-    # about the controller: idempotent steps, no duplicates, bounded retries.
-    # `commands.common` imports AwsOptions when a command runs: patch it where it is defined.
-    monkeypatch.setattr(clients, "AwsOptions", functools.partial(AwsOptions, retry_mode="standard"))
+def test_fifty_endpoints_converge_under_throttling_and_server_errors(world: World) -> None:
     names = [f"f{i:02}" for i in range(COUNT)]
     for name in names:
         world.write(f"{name}.yaml", byom_manifest(name=name))

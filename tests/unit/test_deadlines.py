@@ -3,12 +3,16 @@
 
 from __future__ import annotations
 
+import random
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from botocore.exceptions import ReadTimeoutError
 from test_ratelimit import FakeClock  # a clock that moves only when slept on
 
 from controller.aws.clients import AwsOptions, Clients
+from controller.aws.ratelimit import AdaptiveRate
 from controller.core.outcomes import Outcome, OutcomeKind
 from controller.deadlines import Deadline, DeadlineExceeded
 from controller.reconcile.converging import TIMED_OUT, converge, poll_intervals
@@ -44,22 +48,39 @@ def clients_with(deadline: Deadline) -> Clients:
     return Clients(AwsOptions(region="us-east-1", deadline=deadline))
 
 
+class Highest(random.Random):
+    """Jitter that always draws (almost) the top of its range: the longest backoff."""
+
+    def random(self) -> float:
+        return 0.999
+
+
+READ = SimpleNamespace(name="DescribeEndpoint", service_model=SimpleNamespace(service_name="x"))
+
+
+def retry_verdict(clients: Clients, attempts: int, **kwargs: object) -> float | bool:
+    clients._jitter = Highest()
+    pacer = AdaptiveRate()
+    return clients._needs_retry(pacer, attempts=attempts, operation=READ, **kwargs)
+
+
 @pytest.mark.parametrize(
     ("left", "attempts", "retry_allowed"),
     [
-        (5.0, 1, True),  # first backoff is at most 1 s
-        (0.5, 1, False),
-        (5.0, 4, False),  # 4th backoff may be 8 s
-        (30.0, 7, True),  # capped at 20 s
-        (19.0, 7, False),
+        (5.0, 1, True),  # first backoff is at most 0.1 s
+        (0.05, 1, False),
+        (0.5, 4, False),  # 4th backoff may be 0.8 s
+        (30.0, 7, True),  # capped at 5 s
+        (4.0, 7, False),
     ],
 )
 def test_no_retry_whose_backoff_could_outlast_the_deadline(
     left: float, attempts: int, retry_allowed: bool
 ) -> None:
     clients = clients_with(Deadline(left, clock=FakeClock()))
-    verdict = clients._retry_within_deadline(attempts=attempts)
-    assert verdict is (None if retry_allowed else False)
+    throttled = (SimpleNamespace(status_code=400), {"Error": {"Code": "ThrottlingException"}})
+    verdict = retry_verdict(clients, attempts, response=throttled)
+    assert (verdict is not False) is retry_allowed
 
 
 def test_no_http_attempt_after_the_deadline() -> None:
@@ -148,8 +169,9 @@ def test_no_wait_with_changes_in_flight_is_not_a_timeout() -> None:
 
 
 def test_a_connection_failure_with_no_time_to_retry_is_the_timeout() -> None:
-    clients = clients_with(Deadline(0.5, clock=FakeClock()))
-    with pytest.raises(DeadlineExceeded, match=r"--timeout 0\.5s reached"):
-        clients._retry_within_deadline(attempts=1, caught_exception=OSError("read timed out"))
+    clients = clients_with(Deadline(0.05, clock=FakeClock()))
+    timeout = ReadTimeoutError(endpoint_url="http://127.0.0.1")
+    with pytest.raises(DeadlineExceeded, match=r"--timeout 0\.05s reached"):
+        retry_verdict(clients, 1, caught_exception=timeout)
     roomy = clients_with(Deadline(60, clock=FakeClock()))
-    assert roomy._retry_within_deadline(attempts=1, caught_exception=OSError("reset")) is None
+    assert retry_verdict(roomy, 1, caught_exception=timeout) is not False
