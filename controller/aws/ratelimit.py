@@ -35,6 +35,15 @@ class TokenBucket:
         self._last = clock()
         self._lock = threading.Lock()
 
+    def set_rate(self, rate: float) -> None:
+        """Change the rate in place: callers already waiting follow the new rate at once."""
+        if rate <= 0:
+            raise ValueError("rate must be positive")
+        with self._lock:
+            now = self._clock()
+            self._tokens = min(self.capacity, self._tokens + (now - self._last) * self.rate)
+            self._last, self.rate = now, rate
+
     def _reserve(self) -> float:
         """Take a token now or return how long to wait for one."""
         with self._lock:
@@ -91,7 +100,8 @@ class RateState:
 
 
 HIGH_EXCESS = 0.1  # a throttle share this far above the baseline means "too fast"
-SAME_SHARE = 0.05  # a share within this of the probe's did not fall: slowing down did not help
+SAME_SHARE = 0.15  # a share within this of the probe's did not move: slowing down did not help
+BASELINE_WEIGHT = 0.2  # how fast the baseline follows the share (exponential average)
 GROWTH = 1.25  # a capped rate grows this much after a clean window
 FLOOR = 1.0  # calls per second: a cap never goes below it
 
@@ -100,24 +110,28 @@ def next_rate(state: RateState, window: Window) -> RateState:
     """AIMD-like pacing that slows down only when slowing down lowers the throttle share.
 
     AWS throttles a caller that exceeds the account's rate: its served rate is then the limit,
-    whatever it sends, so the cap goes to the served rate. If the next window's share did not
-    fall, the throttling was not about this sender's rate: the cap from before comes back and
-    that share becomes the baseline. A clean window grows a cap by GROWTH, and drops it once it
-    is twice what the sender uses. botocore's adaptive mode instead cuts its rate by 30% after
+    whatever it sends, so the cap goes to the served rate. If the next window's share stayed
+    where it was, the throttling was not about this sender's rate: the cap from before the
+    first cut comes back and that share becomes the baseline. (A share that moved, up or down,
+    means the sender's rate matters: keep cutting while it is high; an account's burst allowance
+    can inflate the first served rate.) A clean window grows a cap by GROWTH, and drops it once
+    it is twice what the sender uses. botocore's adaptive mode instead cuts its rate by 30% after
     every throttle, down to 0.5 calls/s, whatever caused it.
     """
     share = window.share
+    baseline = state.baseline
     if state.probe is not None:
         before_share, before_rate = state.probe
-        if share >= before_share - SAME_SHARE:  # slowing down did not help: restore the cap
+        if abs(share - before_share) <= SAME_SHARE:  # slowing down did not help: restore
             return RateState(before_rate, baseline=share)
-    # Throttling that eased lowers the baseline, halfway per window: one quiet window is noise.
-    baseline = min(state.baseline, (state.baseline + share) / 2)
+    else:
+        baseline += BASELINE_WEIGHT * (share - baseline)
     if share - baseline > HIGH_EXCESS:
         cap = max(FLOOR, window.served_rate)
         if state.rate is not None:
             cap = min(cap, state.rate)
-        return RateState(cap, baseline, probe=(share, state.rate))
+        original = state.probe[1] if state.probe is not None else state.rate
+        return RateState(cap, baseline, probe=(share, original))
     if state.rate is None or share - baseline > HIGH_EXCESS / 2:
         return RateState(state.rate, baseline)
     grown = state.rate * GROWTH
@@ -128,23 +142,28 @@ class AdaptiveRate:
     """A per-account pacer: counts attempts and throttles in windows and applies `next_rate`.
 
     `acquire` waits for the current cap (none at first); `record` is told of every attempt.
-    A window closes after `window` seconds with at least `min_samples` attempts, so a quiet
-    controller never draws conclusions from three calls.
+    A window closes once it holds `min_samples` attempts and lasted `min_window` seconds, so a
+    fast sender is corrected within a fraction of a second and a quiet one never draws
+    conclusions from three calls; a window that stays quieter than that for `max_window`
+    seconds is dropped.
     """
 
     def __init__(
         self,
         *,
-        window: float = 1.0,
-        min_samples: int = 20,
+        min_window: float = 0.2,
+        max_window: float = 10.0,
+        min_samples: int = 40,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self._window, self._min_samples = window, min_samples
-        self._clock, self._sleep = clock, sleep
+        self._min_window, self._max_window = min_window, max_window
+        self._min_samples = min_samples
+        self._clock = clock
         self._lock = threading.Lock()
         self.state = RateState()
-        self._bucket: TokenBucket | None = None
+        # One bucket whose rate changes in place, so callers already waiting follow a cut.
+        self._bucket = TokenBucket(1.0, burst=1, clock=clock, sleep=sleep)
         self._started = clock()
         self._sent = self._throttled = 0
 
@@ -153,25 +172,20 @@ class AdaptiveRate:
         return self.state.rate
 
     def acquire(self, timeout: float = 60.0) -> None:
-        with self._lock:
-            bucket = self._bucket
-        if bucket is not None:
-            bucket.acquire(timeout=timeout)
+        if self.state.rate is not None:
+            self._bucket.acquire(timeout=timeout)
 
     def record(self, throttled: bool) -> None:
         with self._lock:
             self._sent += 1
             self._throttled += int(throttled)
-            now = self._clock()
-            if now - self._started < self._window or self._sent < self._min_samples:
+            elapsed = self._clock() - self._started
+            if elapsed < self._min_window or self._sent < self._min_samples:
+                if elapsed > self._max_window:
+                    self._started, self._sent, self._throttled = self._clock(), 0, 0
                 return
-            window = Window(self._sent, self._throttled, now - self._started)
-            self._started, self._sent, self._throttled = now, 0, 0
-            before, self.state = self.state.rate, next_rate(self.state, window)
-            if self.state.rate != before:
-                rate = self.state.rate
-                self._bucket = (
-                    None
-                    if rate is None
-                    else TokenBucket(rate, burst=1, clock=self._clock, sleep=self._sleep)
-                )
+            window = Window(self._sent, self._throttled, elapsed)
+            self._started, self._sent, self._throttled = self._clock(), 0, 0
+            self.state = next_rate(self.state, window)
+            if self.state.rate is not None:
+                self._bucket.set_rate(self.state.rate)
