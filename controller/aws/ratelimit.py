@@ -101,7 +101,7 @@ class RateState:
 
 HIGH_EXCESS = 0.1  # a throttle share this far above the baseline means "too fast"
 SAME_SHARE = 0.15  # a share within this of the probe's did not move: slowing down did not help
-BASELINE_WEIGHT = 0.2  # how fast the baseline follows the share (exponential average)
+BASELINE_WEIGHT = 0.2  # how fast the baseline falls to a lower share (exponential average)
 GROWTH = 1.25  # a capped rate grows this much after a clean window
 FLOOR = 1.0  # calls per second: a cap never goes below it
 
@@ -124,7 +124,9 @@ def next_rate(state: RateState, window: Window) -> RateState:
         before_share, before_rate = state.probe
         if abs(share - before_share) <= SAME_SHARE:  # slowing down did not help: restore
             return RateState(before_rate, baseline=share)
-    else:
+    elif share < baseline:
+        # Only a restore raises the baseline (throttling shown not to follow the rate); a lower
+        # share pulls it down gradually, so a throttling that stopped is forgotten.
         baseline += BASELINE_WEIGHT * (share - baseline)
     if share - baseline > HIGH_EXCESS:
         cap = max(FLOOR, window.served_rate)
