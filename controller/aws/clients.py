@@ -243,8 +243,13 @@ class Clients:
             return False
         code = code or type(caught_exception).__name__
         service = operation.service_model.service_name
-        log.info("aws retry", operation=operation.name, code=code, attempt=attempts,
-                 delay=round(decision.delay, 3))
+        log.info(
+            "aws retry",
+            operation=operation.name,
+            code=code,
+            attempt=attempts,
+            delay=round(decision.delay, 3),
+        )
         for observer in self.retry_observers:
             observer(service, operation.name, code)
         return decision.delay

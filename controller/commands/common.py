@@ -66,8 +66,8 @@ def add_aws_arguments(parser: argparse.ArgumentParser) -> None:
         type=argtypes.calls_per_second,
         default=None,
         help="fixed client-side cap on AWS API calls per second, for sharing an account's "
-        "API budget (default: none; --concurrency bounds calls in flight and botocore's "
-        "adaptive retry mode slows down when AWS throttles)",
+        "API budget (default: none; --concurrency bounds calls in flight and each account's "
+        "calls slow down while AWS throttles them for their rate)",
     )
 
 

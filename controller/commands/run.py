@@ -180,6 +180,7 @@ def build_runner(args: argparse.Namespace, config: RunnerConfig) -> Runner[_Iden
     )
     metrics = Metrics()
     clients.observers.append(metrics.observe_api_call)
+    clients.retry_observers.append(metrics.observe_retry)
     from controller.commands import scoping
     from controller.service.confirming import ConfirmedRemoval
 

@@ -75,6 +75,13 @@ class Metrics:
             ["service", "operation", "outcome"],
             registry=r,
         )
+        self.api_retries = Counter(
+            f"{PREFIX}_aws_api_retries",
+            "AWS API attempts repeated by the controller's retry policy, by service, operation "
+            "and error code (ThrottlingException, InternalFailure, ConnectionClosedError, ...).",
+            ["service", "operation", "code"],
+            registry=r,
+        )
 
     def _queue_metrics(self) -> None:
         r = self.registry
@@ -151,6 +158,10 @@ class Metrics:
     def observe_api_call(self, service: str, operation: str, outcome: str) -> None:
         """`Clients.observers` hook: told of each call once botocore is done with it."""
         self.api_calls.labels(service, operation, outcome).inc()
+
+    def observe_retry(self, service: str, operation: str, code: str) -> None:
+        """`Clients.retry_observers` hook: told of each retry before its backoff."""
+        self.api_retries.labels(service, operation, code).inc()
 
     def observe_reconcile(self, outcome: str, reason: str, seconds: float, failed: bool) -> None:
         self.reconciles.labels(CONTROLLER, RESULTS.get(outcome, "error")).inc()

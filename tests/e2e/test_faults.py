@@ -87,3 +87,32 @@ def test_ambiguous_failures_still_converge_without_duplicates_or_orphans(world: 
         )
         == {}
     )
+
+
+def test_an_account_rate_limit_is_respected_without_a_retry_storm(world: World) -> None:
+    # AWS-shaped throttling: the sandbox refuses what the account sends beyond LIMIT calls/s.
+    # Without pacing, 16 workers retrying after 0.1-0.8 s backoffs send ~140 calls in the first
+    # second and have more refused than served (192-204 per 142 measured); AdaptiveRate caps
+    # the account at its served rate after the first throttled window (33-79 refused).
+    limit, names = 20, [f"r{i:02}" for i in range(20)]
+    for name in names:
+        world.write(f"{name}.yaml", byom_manifest(name=name))
+    before, calls_before = world.sandbox.traffic(), world.calls()
+    world.sandbox.set_faults(rate_limit=float(limit))
+
+    result = world.apply("--concurrency", "16")  # default pacing: no --calls-per-second
+
+    world.sandbox.set_faults(rate_limit=0.0)
+    after, calls = world.sandbox.traffic(), world.calls()
+    assert result.code == 0, result.err[-3000:]
+    assert world.names("endpoint") == names
+    for op in ("CreateModel", "CreateEndpointConfig", "CreateEndpoint"):
+        assert calls.get(op, 0) - calls_before.get(op, 0) == len(names), op
+    served = sum(n - calls_before.get(op, 0) for op, n in calls.items() if op != "rejected")
+    refused = after["rate_limited"] - before["rate_limited"]
+    assert 0 < refused < served  # the limit was met, and retries did not multiply the calls
+    old = before["arrived_per_second"]
+    arrived = [
+        n - (old[i] if i < len(old) else 0) for i, n in enumerate(after["arrived_per_second"])
+    ]
+    assert len([n for n in arrived if n > 2 * limit]) <= 2  # above the limit only at first

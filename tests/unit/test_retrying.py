@@ -99,8 +99,9 @@ def test_decide_retries_only_what_is_safe_within_attempts_and_deadline(
 def test_at_most_max_attempts() -> None:
     rng = random.Random(0)
     attempts = 1
-    while decide("DescribeEndpoint", Failure.THROTTLED, attempts, max_attempts=8,
-                 remaining=1e9, rng=rng).retry:
+    while decide(
+        "DescribeEndpoint", Failure.THROTTLED, attempts, max_attempts=8, remaining=1e9, rng=rng
+    ).retry:
         attempts += 1
         assert attempts <= 8
     assert attempts == 8
