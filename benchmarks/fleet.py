@@ -385,11 +385,12 @@ def rollout(count: int) -> list[dict[str, Any]]:
 
 
 def faulty_apply(count: int) -> list[dict[str, Any]]:
-    walls = {}
+    walls, served = {}, {}
     for label, faults in (("clean", {}), ("faulty", {"throttle_rate": 0.3, "error_rate": 0.05})):
         with world(seed(max(1, count // 5), 2), prefix="bench-faults-") as (sandbox, root):
             write_fleet(root, count)
             set_faults(sandbox, **faults)
+            before = sandbox.calls()
             started = time.perf_counter()
             try:
                 cli("apply", "-m", str(root), "--timeout", f"{FAULTY_TIMEOUT:g}")
@@ -397,11 +398,15 @@ def faulty_apply(count: int) -> list[dict[str, Any]]:
                 walls[label] = math.inf
             else:
                 walls[label] = time.perf_counter() - started
+            calls = {op: n - before.get(op, 0) for op, n in sandbox.calls().items()}
+            rejected = calls.pop("rejected", 0)
+            served[label] = f"{sum(calls.values())} served / {rejected} rejected"
     ratio = walls["faulty"] / walls["clean"]
     return [
         row(
             f"apply of {count} endpoints, 30% throttling + 5% 5xx vs none "
-            f"({walls['faulty']:.1f} s vs {walls['clean']:.1f} s)",
+            f"({walls['faulty']:.1f} s, {served['faulty']} vs {walls['clean']:.1f} s, "
+            f"{served['clean']})",
             f"{ratio:.1f}x",
             "< 5x",
             ratio < 5,

@@ -6,22 +6,21 @@ from __future__ import annotations
 import botocore.exceptions
 import pytest
 
-from controller.aws.clients import AwsOptions, Clients
+from controller.aws.clients import Clients
 from controller.service.metrics import Metrics
 from tests.e2e.conftest import World, world  # noqa: F401 (fixture)
+from tests.service.test_api_call_metrics import counted_clients
 
 
 def retries(metrics: Metrics, operation: str, code: str) -> float:
-    value = metrics.registry.get_sample_value(
-        "sagemaker_gitops_aws_api_retries_total",
-        {"service": "sagemaker", "operation": operation, "code": code},
+    labels = {"service": "sagemaker", "operation": operation, "code": code}
+    return (
+        metrics.registry.get_sample_value("sagemaker_gitops_aws_api_retries_total", labels) or 0.0
     )
-    return value or 0.0
 
 
 def counted(max_attempts: int) -> tuple[Clients, Metrics]:
-    metrics = Metrics()
-    clients = Clients(AwsOptions(max_attempts=max_attempts, calls_per_second=1000))
+    clients, metrics = counted_clients(max_attempts)
     clients.retry_observers.append(metrics.observe_retry)
     return clients, metrics
 
