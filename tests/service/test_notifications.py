@@ -174,6 +174,7 @@ def test_webhook_payload_is_the_event() -> None:
         "schemaVersion": 1,
         "event": "RolloutSucceeded",
         "endpoint": "churn",
+        "target": "default",
         "region": "us-east-1",
         "revision": SHA,
         "reason": "Synced",
