@@ -162,14 +162,14 @@ class Stepper(Generic[SnapshotT]):
         failed = kind in (OutcomeKind.TRANSIENT, OutcomeKind.TERMINAL)
         self._log(outcome, hold, seconds)
         entry, events, gone = self._update(key, name, snap, outcome, hold)
-        with self._state.lock:
-            states = [(s.location, s.sync.value) for s in self._state.statuses.values()]
         self._metrics.observe_reconcile(kind.value, outcome.reason, seconds, failed, entry.location)
-        if gone:
+        if gone:  # workers never hold one key at once: its component series are theirs alone
             self._metrics.forget(key)
         elif outcome.plan is not None:
             self._metrics.set_components(key, entry.location, entry.name, outcome.plan.components)
-        self._metrics.set_states(states)
+        with self._state.lock:  # in order: an older count never overwrites a newer one
+            states = [(s.location, s.sync.value) for s in self._state.statuses.values()]
+            self._metrics.set_states(states)
         for event in events:
             if self._notify is not None:
                 self._notify(event)
