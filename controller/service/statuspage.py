@@ -55,8 +55,9 @@ def detail_path(endpoint: Mapping[str, Any]) -> str:
 
 
 def row_id(endpoint: Mapping[str, Any]) -> str:
-    """The row's anchor: `endpoint-<location>-<name>` (both parts are [a-z0-9-], no spaces)."""
-    return "endpoint-" + str(endpoint.get("key", "")).replace("/", "-")
+    """The row's anchor, `endpoint_<location>_<name>`: locations and endpoint names are letters,
+    digits and '-', so '_' keeps it one-to-one with the key, and it needs no CSS escaping."""
+    return "endpoint_" + str(endpoint.get("key", "")).replace("/", "_")
 
 
 def render_index(status: Mapping[str, Any], query: str = "") -> str:
