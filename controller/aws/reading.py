@@ -45,10 +45,15 @@ def call(client: Any, operation: str, **kwargs: Any) -> Any:
         raise translate(e, operation) from e
 
 
+# GetResources' largest page (ResourcesPerPage), and so the resources a single query reads in
+# one call.
+PAGE_SIZE = 100
+
+
 def sweeps(split: bool) -> tuple[tuple[str, ...], ...]:
     """The GetResources queries that read the owned index, as `ResourceTypeFilters` each.
 
-    One query when the index fits a page or two. A large one is read as three queries at once
+    One query when the index fits a page. A larger one is read as three queries at once
     (endpoints; models; configs with the rest), so its pages come back in about a third of the
     round trips, and endpoints can be looked at before the models and configs are in. Each query
     pages with its own tokens (a token is bound to the filters it was issued for).
@@ -68,7 +73,7 @@ def owned_pages(
     pages = tagging_client.get_paginator("get_resources").paginate(
         TagFilters=[{"Key": tagging.MANAGED_BY, "Values": [controller_id]}],
         ResourceTypeFilters=list(types),
-        ResourcesPerPage=100,  # the API's maximum: fewer pages per pass
+        ResourcesPerPage=PAGE_SIZE,  # the API's maximum: fewer pages per pass
     )
     try:
         for page in pages:

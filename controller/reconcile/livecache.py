@@ -43,8 +43,6 @@ STALE_INDEX_OK: ContextVar[bool] = ContextVar("stale_index_ok", default=False)
 # is described (probes), and what it lacks only holds garbage collection back, never adds a
 # delete; prune never runs on it (it decides on a complete index only).
 PARTIAL_INDEX_OK: ContextVar[bool] = ContextVar("partial_index_ok", default=False)
-# An index of more resources than this is read as concurrent queries (see `reading.sweeps`).
-ONE_QUERY_AT_MOST = 100
 # Resources an endpoint owns at least (itself, its config and a model): predicts the index size
 # of a region from its manifests before the first read.
 OWNED_PER_ENDPOINT = 3
@@ -120,7 +118,8 @@ class LiveCache:
         with self._lock:
             cached = self._inventories.get(region)
             last = len(cached.inventory.resources) if cached is not None else 0
-            return max(last, self._expected.get(region, 0)) > ONE_QUERY_AT_MOST
+            # More than a page: concurrent queries save round trips (see `reading.sweeps`).
+            return max(last, self._expected.get(region, 0)) > reading.PAGE_SIZE
 
     def forget_endpoints(self) -> None:
         """Forget every kept description: the next pass describes every endpoint (backstop)."""
