@@ -1,7 +1,9 @@
 """The live-read caches a reconciler shares across its workers, and when they may be trusted.
 
-The owned-resource index (one tagging-API query per region) is cached briefly and shared by all
-workers; descriptions of immutable kinds are cached for the life of the process
+The owned-resource index (one tagging-API query per region, or three at once when it is larger
+than a page: endpoints, models, the rest) is cached briefly and shared by all workers; `apply`
+streams its endpoint query page by page (`endpoint_pages`) to reconcile changed endpoints
+first. Descriptions of immutable kinds are cached for the life of the process
 (`reading.DescribeCache`); our own writes update both, so the next step sees them without a
 re-read.
 
