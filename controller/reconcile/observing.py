@@ -42,8 +42,10 @@ class Observer(LiveCache):
 
     def observe(self, client: Any, region: str, want: DesiredEndpoint) -> Observed:
         """Everything `diffs.diff_endpoint` needs to plan `want`."""
-        inventory = self.inventory(region)
+        # Described before the index is asked for: a pass's first workers read their endpoints
+        # while the index is still being swept.
         endpoint = self.describe_endpoint(client, region, want.name)
+        inventory = self.inventory(region)
         tags = self.endpoint_tags(client, inventory, endpoint)
         resource_tags = {
             name: item.tags

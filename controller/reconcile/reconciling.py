@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -91,6 +92,8 @@ class Reconciler:
         )
         snapshot = Snapshot.build(result, revision, self._default_region)
         self.planner.remember(snapshot)  # safety hook: its regions are scanned for prune
+        # How large each region's owned index will be decides how it is read (one query or three).
+        self.observer.expect_endpoints(Counter(split_key(k)[0] for k in snapshot.entries))
         self.clients.set_targets(snapshot.targets)
         return snapshot
 
