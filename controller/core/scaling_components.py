@@ -193,6 +193,24 @@ def _one(
     return [*actions, _put_alarm(base, alarm, live_alarm, target)], []
 
 
+def teardown(
+    component: str,
+    target: LiveTarget | None,
+    alarm: LiveAlarm | None,
+    controller_id: str,
+    reason: Reason,
+) -> list[Action]:
+    """Delete the controller's alarm and deregister its target of a component about to be
+    deleted with its endpoint (someone else's are left alone)."""
+    base, rid = scaling.component_base(component), scaling.component_resource_id(component)
+    out = []
+    if alarm is not None and tagging.owned_by(alarm.tags, controller_id):
+        out.append(_delete_alarm(base, alarm, reason))
+    if target is not None and tagging.owned_by(target.tags, controller_id):
+        out += deregister_at(base, rid, target, reason)
+    return out
+
+
 def _put_alarm(
     base: str, want: dict[str, Any], have: LiveAlarm | None, target: LiveTarget | None
 ) -> Action:

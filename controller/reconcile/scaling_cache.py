@@ -19,7 +19,7 @@ from controller.aws import scaling as scaling_reads
 from controller.aws.clients import Clients
 from controller.core import kinds, scaling_components
 from controller.core.desired import DesiredEndpoint
-from controller.core.plans import Action
+from controller.core.plans import Action, Reason
 from controller.core.scaling import LiveAlarm, LiveTarget, ScalingState, component_base
 from controller.core.scaling_actions import in_sync_at
 from controller.keyedlocks import KeyedLocks
@@ -101,6 +101,22 @@ class ScalingCache:
             ),
         )
         return targets, found
+
+    def teardown(self, region: str, names: list[str], controller_id: str) -> list[Action]:
+        """Deregistration of the controller's autoscaling on components about to be deleted
+        with their endpoint (tags read for each, as before any delete)."""
+        targets = self.component_targets(region, names, lambda n, t: True)
+        alarms = self.alarms(
+            region, {n.lower(): scaling_components.alarm_name(n) for n in names}, lambda k, a: True
+        )
+        reason = Reason.MANIFEST_REMOVED
+        return [
+            action
+            for n in names
+            for action in scaling_components.teardown(
+                n, targets.get(n.lower()), alarms.get(n.lower()), controller_id, reason
+            )
+        ]
 
     def component_targets(
         self, region: str, names: list[str], need_tags: Callable[[str, LiveTarget], bool]

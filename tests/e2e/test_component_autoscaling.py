@@ -195,3 +195,14 @@ def test_an_unowned_alarm_is_left_alone(scaled: World) -> None:
     assert f"alarm {ALARM} is not managed by sagemaker-gitops" in plan
     assert mutations == {}
     assert alarms(scaled)[ALARM]["Period"] == 30
+
+
+def test_pruning_the_endpoint_deregisters_its_components_autoscaling(scaled: World) -> None:
+    (scaled.root / "gpu.yaml").unlink()
+
+    result = scaled.apply("--prune", "--allow-empty")
+
+    assert result.code == 0, result.out + result.err
+    sent = scaled.sandbox.requests("DeregisterScalableTarget")
+    assert [r["ResourceId"] for r in sent] == ["inference-component/fraud"]
+    assert targets(scaled) == [] and alarms(scaled) == {}
