@@ -206,3 +206,21 @@ def test_pruning_the_endpoint_deregisters_its_components_autoscaling(scaled: Wor
     sent = scaled.sandbox.requests("DeregisterScalableTarget")
     assert [r["ResourceId"] for r in sent] == ["inference-component/fraud"]
     assert targets(scaled) == [] and alarms(scaled) == {}
+
+
+def test_no_op_budget_adds_one_alarm_listing_per_region(scaled: World) -> None:
+    used = scaled.calls_during(lambda: scaled.apply())
+
+    # On top of an IC endpoint's own reads: the region's three autoscaling listings and one
+    # DescribeAlarms by name prefix; no call per component, no tags read for what is in sync.
+    assert used == {
+        "DescribeEndpoint": 1,
+        "ListModelPackages": 2,
+        "GetResources": 1,
+        "ListInferenceComponents": 1,
+        "DescribeInferenceComponent": 2,  # a new process keeps no descriptions yet
+        "DescribeScalableTargets": 1,
+        "DescribeScalingPolicies": 1,
+        "DescribeScheduledActions": 1,
+        "DescribeAlarms": 1,
+    }
