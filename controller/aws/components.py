@@ -18,10 +18,8 @@ from botocore.exceptions import ClientError
 
 from controller.aws.reading import call, stamp, translate
 from controller.core.components import LiveComponent
+from controller.core.scaling import COMPONENT_PREFIX, COPY_DIMENSION
 from controller.errors import NotFound
-
-COPY_DIMENSION = "sagemaker:inference-component:DesiredCopyCount"
-RESOURCE_PREFIX = "inference-component/"
 
 
 def list_components(client: Any, endpoint: str) -> list[LiveComponent]:
@@ -67,10 +65,10 @@ def autoscaled_components(targets: list[dict[str, Any]]) -> frozenset[str]:
     """Lower-cased names of components whose copy count has a registered scalable target, from
     the region's DescribeScalableTargets answer (read once per pass with the variants')."""
     return frozenset(
-        str(t.get("ResourceId", "")).removeprefix(RESOURCE_PREFIX).lower()
+        str(t.get("ResourceId", "")).removeprefix(COMPONENT_PREFIX).lower()
         for t in targets
         if t.get("ScalableDimension") == COPY_DIMENSION
-        and str(t.get("ResourceId", "")).startswith(RESOURCE_PREFIX)
+        and str(t.get("ResourceId", "")).startswith(COMPONENT_PREFIX)
     )
 
 

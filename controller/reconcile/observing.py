@@ -114,6 +114,8 @@ class Observer(LiveCache):
             for c in changing
             if (have := by_name.get(c.name.lower())) is not None and have.model_name
         }
+        names, owner = [c.name for c in live], self.options.controller_id
+        scaled, alarms = self.scaling.for_components(region, want, names, owner)
         return replace(
             seen,
             missing_models=seen.missing_models | missing,
@@ -121,6 +123,8 @@ class Observer(LiveCache):
             component_tags=tags,
             component_models=models,
             autoscaled=self.scaling.state(region).components,
+            component_scaling=scaled,
+            component_alarms=alarms,
         )
 
     def endpoint_tags(

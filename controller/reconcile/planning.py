@@ -24,7 +24,7 @@ from controller.core import desired as desired_mod
 from controller.core import kinds, pruning, tagging
 from controller.core.diffs import DiffOptions, Observed, diff_endpoint
 from controller.core.packages import PackageVersion, approval_note
-from controller.core.plans import EndpointPlan, Plan, Status
+from controller.core.plans import Action, EndpointPlan, Plan, Status
 from controller.core.removal import diff_removed
 from controller.core.scaling import LiveTarget
 from controller.core.snapshots import Snapshot, endpoint_key, split_key
@@ -264,10 +264,22 @@ class Planner:
         if prune and (confirmed or endpoint is None):
             targets = self._owned_targets(region, name)
         components: tuple[tuple[str, bool], ...] = ()
+        scaled: list[Action] = []
         if endpoint is not None and confirmed:  # read only when a delete is planned
             components = self._components_owned(client, endpoint.name)
+            owner, owned_names = self.options.controller_id, [n for n, mine in components if mine]
+            scaled = self.observer.scaling.teardown(region, owned_names, owner)
         return diff_removed(
-            name, region, endpoint, confirmed, leftovers, prune, source, targets, components
+            name,
+            region,
+            endpoint,
+            confirmed,
+            leftovers,
+            prune,
+            source,
+            targets,
+            components,
+            tuple(scaled),
         )
 
     def _owned_targets(self, region: str, name: str) -> dict[str, LiveTarget]:
