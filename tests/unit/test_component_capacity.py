@@ -135,7 +135,25 @@ def test_every_table_row_is_a_botocore_instance_type() -> None:
 
 @pytest.mark.parametrize(
     "family",
-    "g4dn g5 g6 g6e p3 p4d p5 inf1 inf2 trn1 c5 c6i c7i m5 m6i m7i r5".split(),
+    [
+        "g4dn",
+        "g5",
+        "g6",
+        "g6e",
+        "p3",
+        "p4d",
+        "p5",
+        "inf1",
+        "inf2",
+        "trn1",
+        "c5",
+        "c6i",
+        "c7i",
+        "m5",
+        "m6i",
+        "m7i",
+        "r5",
+    ],
 )
 def test_each_family_is_covered(family: str) -> None:
     assert any(name.split(".")[1] == family for name in HARDWARE)
