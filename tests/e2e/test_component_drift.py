@@ -13,24 +13,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pytest
-
 from controller.aws.clients import AwsOptions, Clients
 from controller.core.outcomes import OutcomeKind
 from controller.reconcile.reconciling import ReconcileOptions, Reconciler
+from tests.e2e import test_components
 from tests.e2e.conftest import IMAGE, ROLE, World
-from tests.e2e.test_components import CHAT, FRAUD, describe, write
+from tests.e2e.test_components import describe
 
 COPIES = "sagemaker:inference-component:DesiredCopyCount"
 
 
-@pytest.fixture
-def shared(world: World) -> World:
-    """Endpoint `gpu` InService with components chat and fraud (two copies each)."""
-    write(world, CHAT, FRAUD)
-    result = world.apply()
-    assert result.code == 0, result.out + result.err
-    return world
+# Endpoint `gpu` InService with components chat and fraud (two copies each).
+shared = test_components.shared
 
 
 def planned(world: World, name: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
