@@ -81,9 +81,14 @@ class ComponentReader:
         self._lock = threading.Lock()
 
     def components(self, client: Any, region: str, endpoint: str) -> tuple[LiveComponent, ...]:
-        """The endpoint's components, described only where the listing shows a change."""
+        """The endpoint's components, described only where the listing shows a change.
+
+        Our own changes need no forgetting: each one moves the component's LastModifiedTime (and
+        status), so the next listing shows it like any other; components no longer listed are
+        dropped here, so kept descriptions never outlive what they describe."""
+        listing = list_components(client, endpoint)
         out: list[LiveComponent] = []
-        for listed in list_components(client, endpoint):
+        for listed in listing:
             key = (region, endpoint.lower(), listed.name.lower())
             with self._lock:
                 kept = self._kept.get(key)
@@ -97,10 +102,11 @@ class ComponentReader:
             with self._lock:
                 self._kept[key] = live
             out.append(live)
+        self._drop_unlisted(region, endpoint, {c.name.lower() for c in listing})
         return tuple(out)
 
-    def forget(self, region: str, endpoint: str) -> None:
-        """We are changing this endpoint's components: describe them next time."""
+    def _drop_unlisted(self, region: str, endpoint: str, names: set[str]) -> None:
         with self._lock:
             for key in [k for k in self._kept if k[:2] == (region, endpoint.lower())]:
-                del self._kept[key]
+                if key[2] not in names:
+                    del self._kept[key]

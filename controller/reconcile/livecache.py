@@ -132,7 +132,6 @@ class LiveCache:
         """We are changing this endpoint: its kept description no longer holds."""
         with self._lock:
             self._settled.pop((region, name.lower()), None)
-        self.components.forget(region, name)
 
     def describe_endpoint(
         self, client: Any, region: str, name: str
