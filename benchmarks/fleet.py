@@ -130,11 +130,12 @@ class Recorder:
 
         original = Clients._before_call
 
-        def record(clients: Clients, model: Any, **kwargs: Any) -> None:
+        def record(clients: Clients, *args: Any, **kwargs: Any) -> None:
+            # `Clients` binds its target (None without targets) before botocore's keywords.
             endpoint = str(structlog.contextvars.get_contextvars().get("endpoint", ""))
             with self._lock:
-                self.calls.append((time.perf_counter(), model.name, endpoint))
-            original(clients, model, **kwargs)
+                self.calls.append((time.perf_counter(), kwargs["model"].name, endpoint))
+            original(clients, *args, **kwargs)
 
         Clients._before_call = record  # type: ignore[method-assign,assignment]
         try:

@@ -18,10 +18,8 @@ from botocore.exceptions import ClientError
 
 from controller.aws.reading import call, stamp, translate
 from controller.core.components import LiveComponent
+from controller.core.scaling import COMPONENT_PREFIX, COPY_DIMENSION
 from controller.errors import NotFound
-
-COPY_DIMENSION = "sagemaker:inference-component:DesiredCopyCount"
-RESOURCE_PREFIX = "inference-component/"
 
 
 def list_components(client: Any, endpoint: str) -> list[LiveComponent]:
@@ -67,10 +65,10 @@ def autoscaled_components(targets: list[dict[str, Any]]) -> frozenset[str]:
     """Lower-cased names of components whose copy count has a registered scalable target, from
     the region's DescribeScalableTargets answer (read once per pass with the variants')."""
     return frozenset(
-        str(t.get("ResourceId", "")).removeprefix(RESOURCE_PREFIX).lower()
+        str(t.get("ResourceId", "")).removeprefix(COMPONENT_PREFIX).lower()
         for t in targets
         if t.get("ScalableDimension") == COPY_DIMENSION
-        and str(t.get("ResourceId", "")).startswith(RESOURCE_PREFIX)
+        and str(t.get("ResourceId", "")).startswith(COMPONENT_PREFIX)
     )
 
 
@@ -83,9 +81,14 @@ class ComponentReader:
         self._lock = threading.Lock()
 
     def components(self, client: Any, region: str, endpoint: str) -> tuple[LiveComponent, ...]:
-        """The endpoint's components, described only where the listing shows a change."""
+        """The endpoint's components, described only where the listing shows a change.
+
+        Our own changes need no forgetting: each one moves the component's LastModifiedTime (and
+        status), so the next listing shows it like any other; components no longer listed are
+        dropped here, so kept descriptions never outlive what they describe."""
+        listing = list_components(client, endpoint)
         out: list[LiveComponent] = []
-        for listed in list_components(client, endpoint):
+        for listed in listing:
             key = (region, endpoint.lower(), listed.name.lower())
             with self._lock:
                 kept = self._kept.get(key)
@@ -99,10 +102,11 @@ class ComponentReader:
             with self._lock:
                 self._kept[key] = live
             out.append(live)
+        self._drop_unlisted(region, endpoint, {c.name.lower() for c in listing})
         return tuple(out)
 
-    def forget(self, region: str, endpoint: str) -> None:
-        """We are changing this endpoint's components: describe them next time."""
+    def _drop_unlisted(self, region: str, endpoint: str, names: set[str]) -> None:
         with self._lock:
             for key in [k for k in self._kept if k[:2] == (region, endpoint.lower())]:
-                del self._kept[key]
+                if key[2] not in names:
+                    del self._kept[key]

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import calendar
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
@@ -44,22 +45,70 @@ def call(client: Any, operation: str, **kwargs: Any) -> Any:
         raise translate(e, operation) from e
 
 
-def read_inventory(tagging_client: Any, controller_id: str) -> Inventory:
-    inventory = Inventory()
-    paginator = tagging_client.get_paginator("get_resources")
-    pages = paginator.paginate(
+# GetResources' largest page (ResourcesPerPage), and so the resources a single query reads in
+# one call.
+PAGE_SIZE = 100
+
+
+def sweeps(split: bool) -> tuple[tuple[str, ...], ...]:
+    """The GetResources queries that read the owned index, as `ResourceTypeFilters` each.
+
+    One query when the index fits a page. A larger one is read as three queries at once
+    (endpoints; models; configs with the rest), so its pages come back in about a third of the
+    round trips, and endpoints can be looked at before the models and configs are in. Each query
+    pages with its own tokens (a token is bound to the filters it was issued for).
+    """
+    types = [k.tagging_type for k in kinds.indexed_kinds() if k.tagging_type]
+    if not split:
+        return (tuple(types),)
+    alone = (kinds.ENDPOINT.tagging_type, kinds.MODEL.tagging_type)
+    rest = tuple(t for t in types if t not in alone)
+    return tuple((t,) for t in alone if t) + ((rest,) if rest else ())
+
+
+def owned_pages(
+    tagging_client: Any, controller_id: str, types: tuple[str, ...]
+) -> Iterator[list[Owned]]:
+    """One GetResources query over `types`, a list of owned resources per page as it arrives."""
+    pages = tagging_client.get_paginator("get_resources").paginate(
         TagFilters=[{"Key": tagging.MANAGED_BY, "Values": [controller_id]}],
-        ResourceTypeFilters=[k.tagging_type for k in kinds.indexed_kinds() if k.tagging_type],
-        ResourcesPerPage=100,  # the API's maximum: fewer pages per pass
+        ResourceTypeFilters=list(types),
+        ResourcesPerPage=PAGE_SIZE,  # the API's maximum: fewer pages per pass
     )
     try:
         for page in pages:
-            for item in page.get("ResourceTagMappingList", []):
-                owned = _owned(item)
-                if owned is not None:
-                    inventory.put(owned)
+            yield [
+                owned
+                for item in page.get("ResourceTagMappingList", [])
+                if (owned := _owned(item)) is not None
+            ]
     except ClientError as e:
         raise translate(e, "get_resources") from e
+
+
+def read_inventory(
+    tagging_client: Any,
+    controller_id: str,
+    queries: tuple[tuple[str, ...], ...] | None = None,
+    into: Inventory | None = None,
+) -> Inventory:
+    """Run `queries` (default: the one combined query) at once, filling `into` (or a new one)."""
+    inventory = into if into is not None else Inventory()
+    lock = threading.Lock()
+
+    def sweep(types: tuple[str, ...]) -> None:
+        for page in owned_pages(tagging_client, controller_id, types):
+            with lock:
+                for owned in page:
+                    inventory.put(owned)
+
+    todo = queries if queries is not None else sweeps(split=False)
+    if len(todo) == 1:
+        sweep(todo[0])
+        return inventory
+    with ThreadPoolExecutor(max_workers=len(todo), thread_name_prefix="index") as pool:
+        for future in [pool.submit(sweep, types) for types in todo]:
+            future.result()  # the first failed query's error, once every query has stopped
     return inventory
 
 

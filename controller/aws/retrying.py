@@ -51,9 +51,10 @@ IDEMPOTENT_WRITES = frozenset(
         # Tag writes set or remove the same keys to the same values, whatever happened before.
         "AddTags",
         "DeleteTags",
-        # Application Auto Scaling's registrations are upserts.
+        # Application Auto Scaling's registrations and CloudWatch's alarms are upserts.
         "RegisterScalableTarget",
         "PutScalingPolicy",
+        "PutMetricAlarm",
     }
 )
 """Writes whose repeat after an ambiguous failure (5xx, dropped connection) changes nothing

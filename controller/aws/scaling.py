@@ -1,4 +1,5 @@
-"""Reading Application Auto Scaling: every SageMaker variant target of a region in one pass.
+"""Reading Application Auto Scaling: every SageMaker target of a region in one pass (variants'
+instance counts and inference components' copy counts).
 
 Read-only. A pass costs one paged DescribeScalableTargets per region (namespace sagemaker), and,
 only when some target exists, one paged DescribeScalingPolicies (10 policies a page) and one
@@ -29,16 +30,16 @@ PAGE = {
 def read_scaling(client: Any) -> ScalingState:
     every = _pages(client, "describe_scalable_targets", "ScalableTargets")
     components = autoscaled_components(every)  # a target owns their copy counts
-    targets = [t for t in every if t.get("ScalableDimension") == scaling.DIMENSION]
+    targets = [t for t in every if t.get("ScalableDimension") in scaling.DIMENSIONS]
     if not targets:
         return ScalingState(components=components)
     policies: dict[str, dict[str, Any]] = defaultdict(dict)
     for p in _pages(client, "describe_scaling_policies", "ScalingPolicies"):
-        if p.get("ScalableDimension") == scaling.DIMENSION:
+        if p.get("ScalableDimension") in scaling.DIMENSIONS:
             policies[p["ResourceId"]][p["PolicyName"]] = p
     actions: dict[str, dict[str, Any]] = defaultdict(dict)
     for a in _pages(client, "describe_scheduled_actions", "ScheduledActions"):
-        if a.get("ScalableDimension") == scaling.DIMENSION:
+        if a.get("ScalableDimension") in scaling.DIMENSIONS:
             actions[a["ResourceId"]][a["ScheduledActionName"]] = a
     found = {
         t["ResourceId"].lower(): LiveTarget(

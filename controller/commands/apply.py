@@ -17,7 +17,7 @@ from controller.commands.common import (
 from controller.core.outcomes import Outcome, OutcomeKind
 from controller.reconcile.converging import (
     FIRST_POLL,
-    changed_keys,
+    changed_batches,
     converge,
     display_name,
     keys_to_reconcile,
@@ -134,7 +134,7 @@ def _apply(rec: Reconciler, args: argparse.Namespace) -> int:
         poll=args.poll_interval,
         progress=_progress if tty else None,
         concurrency=args.concurrency,
-        first=changed_keys(rec, snapshot, keys),
+        first=changed_batches(rec, snapshot, keys),
     )
     if tty:
         print(file=sys.stderr)

@@ -1,4 +1,5 @@
-"""`demo`: plan, apply, change a version, plan and apply again, against a local sandbox."""
+"""`demo`: plan, apply, change a version, plan and apply again, then inference components, all
+against a local sandbox."""
 
 from __future__ import annotations
 
@@ -13,6 +14,12 @@ def register(sub: Any) -> None:
     parser = sub.add_parser("demo", help="run the GitOps loop against a local sandbox")
     parser.add_argument("-m", "--manifests", type=Path, default=Path("manifests/endpoints"))
     parser.add_argument("--seed", type=Path, default=Path("manifests/seed.yaml"))
+    parser.add_argument(
+        "--components",
+        type=Path,
+        default=Path("manifests/examples/llm-shared-gpu.yaml"),
+        help="inference-component manifest the demo applies after the endpoints",
+    )
     parser.add_argument(
         "--transition-seconds",
         type=argtypes.non_negative_seconds,
@@ -29,6 +36,7 @@ def run(args: argparse.Namespace) -> int:
     return run_demo(
         args.manifests,
         args.seed,
+        args.components,
         transition_seconds=args.transition_seconds,
         cli=lambda argv: main(["--log-level", args.log_level, *argv]),
     )

@@ -2,7 +2,10 @@
 
 Starts the sandbox in-process, seeds the Model Registry, then drives the real CLI: plan, apply,
 approve a new version in the registry, bump the manifest (a copy: the repo stays untouched),
-plan again, apply again, and show that a final plan is empty.
+plan again, apply again, and show that a final plan is empty. The inference-component example
+(two models sharing one GPU endpoint) is applied with the endpoints, its components shown as rows
+of their own; at the end one component's copy count changes, which is an
+UpdateInferenceComponentRuntimeConfig and nothing else.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from typing import Any
 import boto3
 
 from controller.errors import ControllerError
+from controller.manifests import yamlpos
 
 DEMO_GROUP = "churn-xgb"
 
@@ -24,6 +28,7 @@ DEMO_GROUP = "churn-xgb"
 def run_demo(
     manifests: Path,
     seed: Path,
+    components: Path,
     *,
     transition_seconds: float,
     cli: Callable[[list[str]], int],
@@ -36,17 +41,20 @@ def run_demo(
             "the demo needs the sandbox extra: pip install 'sagemaker-gitops[sandbox]'"
         ) from e
 
-    for path in (manifests, seed):
+    for path in (manifests, seed, components):
         if not path.exists():
             raise ControllerError(f"{path}: not found (run the demo from the repository root)")
     with tempfile.TemporaryDirectory(prefix="sagemaker-gitops-demo-") as tmp:
         work = Path(tmp) / "manifests"
         shutil.copytree(manifests, work)
+        shutil.copy(components, work / components.name)
         with Sandbox(port=0, seed=seed, transition_seconds=transition_seconds) as sandbox:
             saved = dict(os.environ)
             os.environ.update(sandbox.env())
             try:
-                return _story(work, sandbox, cli, say)
+                if _story(work, sandbox, cli, say) != 0:
+                    return 1
+                return _components_story(work, work / components.name, sandbox, cli, say)
             finally:
                 os.environ.clear()
                 os.environ.update(saved)
@@ -60,7 +68,10 @@ def _story(
     say(f"== sandbox SageMaker at {sandbox.url}; manifests copied to {work}")
     steps = [
         ("1. plan: what would be created", ["plan", *m]),
-        ("2. apply: create the endpoints and wait until InService", ["apply", *wait]),
+        (
+            "2. apply: create the endpoints (and inference components), wait until InService",
+            ["apply", *wait],
+        ),
         ("3. plan again: nothing to do", ["plan", *m, "--detailed-exitcode"]),
     ]
     if not _run_steps(steps, cli, say):
@@ -77,11 +88,48 @@ def _story(
         ("8. status", ["status", *m]),
         ("9. plan: converged", ["plan", *m, "--detailed-exitcode"]),
     ]
+    return 0 if _run_steps(steps, cli, say) else 1
+
+
+def _components_story(
+    work: Path,
+    manifest: Path,
+    sandbox: Any,
+    cli: Callable[[list[str]], int],
+    say: Callable[[str], None],
+) -> int:
+    """A copy count alone changes with one UpdateInferenceComponentRuntimeConfig."""
+    m = ["-m", str(work)]
+    name, before, after = _add_a_copy(manifest)
+    say(f"\n== 10. inference component {name}: copies {before} -> {after} in {manifest.name}")
+    steps = [
+        ("11. plan: a copy count alone is UpdateInferenceComponentRuntimeConfig", ["plan", *m]),
+        ("12. apply", ["apply", *m, "--poll-interval", "1"]),
+    ]
     if not _run_steps(steps, cli, say):
         return 1
     calls = sandbox.calls()
     say(f"\n== done: {sum(calls.values())} SageMaker API calls served by the sandbox")
     return 0
+
+
+def _add_a_copy(manifest: Path) -> tuple[str, int, int]:
+    """Add one copy to the first component whose copy count no autoscaling owns (an autoscaled
+    count is never reset, so changing it would show nothing); edit that one line in place."""
+    text = manifest.read_text()
+    documents, _ = yamlpos.parse(text)
+    document = documents[0]
+    components = document.data["spec"]["inferenceComponents"]
+    index = next(i for i, c in enumerate(components) if not c.get("autoscaling"))
+    component = components[index]
+    before = int(component.get("copies", 1))
+    line = yamlpos.line_of(document.node, ("spec", "inferenceComponents", index, "copies"))
+    lines = text.splitlines(keepends=True)
+    if "copies:" not in lines[line - 1]:
+        raise ControllerError(f"{manifest}:{line}: expected the copies of {component['name']}")
+    lines[line - 1] = lines[line - 1].replace(f"copies: {before}", f"copies: {before + 1}", 1)
+    manifest.write_text("".join(lines))
+    return str(component["name"]), before, before + 1
 
 
 def _run_steps(

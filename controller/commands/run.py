@@ -323,6 +323,13 @@ class _Identified:
         entry = self.inner.entry(key)
         return dict(entry.manifest.metadata.labels) if entry is not None else {}
 
+    def target_region(self, key: str) -> str | None:
+        """The region of the key's target (statuses.Located: /status and metrics show it)."""
+        from controller.core.snapshots import split_key
+
+        target = self.inner.targets.get(split_key(key)[0])
+        return target.region if target is not None else None
+
     def weights(self, key: str) -> Mapping[str, float]:
         """Desired traffic weight per variant (statuses.Weighted: the status page shows it)."""
         entry = self.inner.entry(key)

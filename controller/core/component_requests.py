@@ -49,6 +49,8 @@ def update_action(
     bookkeeping = {k: v for k, v in desired.tags.items() if k in tagging.BOOKKEEPING}
     to_set.update({**bookkeeping, tagging.ATTEMPTED_SPEC: want.spec_id})
     reason = Reason.VERSION_CHANGED if version else Reason.COMPONENT_CHANGED
+    if tags.get(tagging.ATTEMPTED_SPEC) == want.spec_id:
+        reason = Reason.DRIFT  # we last sent this very spec: the live one was changed by hand
     retag = retag_action(have, to_set, to_remove, tags, reason)
     return Action(
         Op.UPDATE,

@@ -21,6 +21,7 @@ from controller.core.livestate import LiveEndpoint
 from controller.core.observed import DiffOptions, Observed
 from controller.core.plans import EndpointPlan, Health, Op, Reason, ResourceType, Status
 from controller.core.scaled_variants import foreign_replaced
+from controller.core.scaling_components import plan_component_scaling
 
 __all__ = ["DiffOptions", "Observed", "diff_endpoint"]
 
@@ -200,6 +201,9 @@ def with_components(
     )
     ready = live.status == "InService" and not endpoint_update
     decision = plan_components(desired, seen, options, ready)
+    scale, notes = plan_component_scaling(desired, seen, options, ready, decision.actions)
+    decision.actions += scale
+    decision.warnings += notes
     actions = plan.actions
     if decision.actions:  # history is collected only when nothing else is planned
         actions = tuple(a for a in actions if a.reason is not Reason.SUPERSEDED)

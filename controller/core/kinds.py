@@ -132,6 +132,22 @@ INFERENCE_COMPONENT = Kind(
     order=MappingProxyType({Op.TAG: 30, Op.CREATE: 45, Op.UPDATE: 45, Op.DELETE: 48}),
 )
 
+# CloudWatch: the alarm that runs a component's scale-out-from-zero step policy. Put after the
+# policy (its AlarmActions name the policy's ARN) and deleted before it; read with one
+# DescribeAlarms by name prefix per region, not through the owned index.
+CLOUDWATCH = "cloudwatch"
+ALARM = Kind(
+    type=ResourceType.ALARM,
+    segment="alarm",
+    tagging_type=None,
+    name_param="AlarmName",
+    describe_call="describe_alarms",
+    delete_call="delete_alarms",
+    immutable=False,
+    order=MappingProxyType({Op.DELETE: 34, Op.CREATE: 87, Op.UPDATE: 87}),
+    service=CLOUDWATCH,
+)
+
 KINDS: tuple[Kind, ...] = (
     MODEL,
     ENDPOINT_CONFIG,
@@ -140,6 +156,7 @@ KINDS: tuple[Kind, ...] = (
     SCALABLE_TARGET,
     SCALING_POLICY,
     SCHEDULED_ACTION,
+    ALARM,
 )
 
 _BY_TYPE = {k.type: k for k in KINDS}

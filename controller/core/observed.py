@@ -12,7 +12,7 @@ from typing import Any
 from controller.core.components import LiveComponent
 from controller.core.livestate import LiveEndpoint
 from controller.core.plans import ResourceType
-from controller.core.scaling import LiveTarget
+from controller.core.scaling import LiveAlarm, LiveTarget
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,9 @@ class Observed:
     component_models: Mapping[str, Mapping[str, Any] | None] = field(default_factory=dict)
     # Lower-cased names of components whose copy count a scalable target owns.
     autoscaled: frozenset[str] = frozenset()
+    # Lower-cased component name -> its copy-count scalable target / scale-out-from-zero alarm.
+    component_scaling: Mapping[str, LiveTarget] = field(default_factory=dict)
+    component_alarms: Mapping[str, LiveAlarm] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,9 @@ class ResourceType(StrEnum):
     SCALING_POLICY = "ScalingPolicy"  # target tracking or step scaling on a target
     SCHEDULED_ACTION = "ScheduledAction"  # a scheduled capacity range on a target
     INFERENCE_COMPONENT = "InferenceComponent"  # a model hosted on an endpoint, mutable
+    # CloudWatch alarm on NoCapacityInvocationFailures running a component's scale-out-from-zero
+    # step policy; named sagemaker-gitops-*, tagged with ownership.
+    ALARM = "Alarm"
 
 
 class Reason(StrEnum):

@@ -23,13 +23,15 @@ def diff_removed(
     source: str | None = None,
     targets: Mapping[str, LiveTarget] | None = None,
     components: tuple[tuple[str, bool], ...] = (),
+    component_scaling: tuple[Action, ...] = (),
 ) -> EndpointPlan:
     """Plan an owned endpoint whose manifest is gone: delete only with --prune.
 
     `targets` are the endpoint's scalable targets this controller owns; they are deregistered
     (with their policies and scheduled actions) before the endpoint is deleted. `components` are
     the inference components on it, as (name, owned). Its own components go first and the
-    endpoint in a later pass; one it does not own keeps the endpoint alive."""
+    endpoint in a later pass; one it does not own keeps the endpoint alive. `component_scaling`
+    deregisters the controller's autoscaling of those components first."""
     health = health_of(live.status if live else None)
     base: dict[str, Any] = {"name": name, "manifest": None, "region": region, "health": health}
     if not prune:
@@ -62,7 +64,8 @@ def diff_removed(
         return EndpointPlan(
             **base,
             status=Status.DELETE,
-            actions=tuple(
+            actions=component_scaling
+            + tuple(
                 delete_action(ResourceType.INFERENCE_COMPONENT, n, Reason.MANIFEST_REMOVED)
                 for n in doomed
             ),

@@ -1,8 +1,12 @@
-"""Autoscaling as data: what `variants[].autoscaling` means in Application Auto Scaling terms,
-what is live, and both in manifest terms so the diff can say `autoscaling.maxCapacity: 4 -> 8`.
+"""Autoscaling as data: what `variants[].autoscaling` and `inferenceComponents[].autoscaling`
+mean in Application Auto Scaling terms, what is live, and both in manifest terms so the diff can
+say `autoscaling.maxCapacity: 4 -> 8`.
 
 Pure. One scalable target per instance-based variant (resource `endpoint/<e>/variant/<v>`,
-dimension `sagemaker:variant:DesiredInstanceCount`); its policies and scheduled actions carry
+dimension `sagemaker:variant:DesiredInstanceCount`) or per inference component (resource
+`inference-component/<c>`, dimension `sagemaker:inference-component:DesiredCopyCount`); every
+manifest term lives under a base path (`variants[v].autoscaling`,
+`inferenceComponents[c].autoscaling`). A target's policies and scheduled actions carry
 names derived from the manifest (`sagemaker-gitops-<name>`), so an edit is an upsert under the
 same name, and a name without the prefix belongs to someone else.
 """
@@ -16,10 +20,18 @@ from typing import Any
 from controller.core.casing import camel, pascal
 from controller.core.plans import Action, Op, ResourceType
 from controller.manifests.models import EndpointManifest
-from controller.manifests.scaling import NAME_PREFIX, Autoscaling
+from controller.manifests.scaling import (
+    NAME_PREFIX,
+    SCALE_OUT_FROM_ZERO,
+    ScaleOutFromZero,
+    ScalingBase,
+)
 
 NAMESPACE = "sagemaker"
 DIMENSION = "sagemaker:variant:DesiredInstanceCount"
+COPY_DIMENSION = "sagemaker:inference-component:DesiredCopyCount"
+COMPONENT_PREFIX = "inference-component/"
+DIMENSIONS = (DIMENSION, COPY_DIMENSION)
 CONFIG_KEYS = {
     "TargetTrackingScaling": "TargetTrackingScalingPolicyConfiguration",
     "StepScaling": "StepScalingPolicyConfiguration",
@@ -50,9 +62,22 @@ def resource_id(endpoint: str, variant: str) -> str:
     return f"endpoint/{endpoint}/variant/{variant}"
 
 
+def component_resource_id(component: str) -> str:
+    return f"{COMPONENT_PREFIX}{component}"
+
+
+def variant_base(variant: str) -> str:
+    return f"variants[{variant}].autoscaling"
+
+
+def component_base(component: str) -> str:
+    return f"inferenceComponents[{component}].autoscaling"
+
+
 def target_key(resource: str) -> dict[str, str]:
     """The three fields that name a scalable target in every Application Auto Scaling call."""
-    return {"ServiceNamespace": NAMESPACE, "ResourceId": resource, "ScalableDimension": DIMENSION}
+    dimension = COPY_DIMENSION if resource.startswith(COMPONENT_PREFIX) else DIMENSION
+    return {"ServiceNamespace": NAMESPACE, "ResourceId": resource, "ScalableDimension": dimension}
 
 
 def owned_name(name: str) -> bool:
@@ -88,7 +113,35 @@ def desired_sets(manifest: EndpointManifest) -> dict[str, ScalingSet]:
     }
 
 
-def _desired(scaling: Autoscaling) -> ScalingSet:
+def component_sets(manifest: EndpointManifest) -> dict[str, ScalingSet]:
+    """component -> the autoscaling of its copy count (autoscaled components only), with the
+    scale-out-from-zero step policy among its policies."""
+    out = {}
+    for c in manifest.spec.inference_components:
+        if c.autoscaling is None:
+            continue
+        found = _desired(c.autoscaling)
+        wake = c.autoscaling.scale_out_from_zero
+        if wake is not None:
+            policies = {**found.policies, NAME_PREFIX + SCALE_OUT_FROM_ZERO: wake_policy(wake)}
+            found = ScalingSet(found.min_capacity, found.max_capacity, policies, found.actions)
+        out[c.name] = found
+    return out
+
+
+def wake_policy(wake: ScaleOutFromZero) -> dict[str, Any]:
+    """The step policy SageMaker documents for scale-out from zero: add copies whenever the
+    alarm on NoCapacityInvocationFailures fires (any breach: lower bound 0, no upper bound)."""
+    config = {
+        "AdjustmentType": "ChangeInCapacity",
+        "StepAdjustments": [{"MetricIntervalLowerBound": 0.0, "ScalingAdjustment": wake.copies}],
+        "Cooldown": wake.cooldown,
+        "MetricAggregationType": "Maximum",
+    }
+    return _policy("StepScaling", config)
+
+
+def _desired(scaling: ScalingBase) -> ScalingSet:
     policies: dict[str, Mapping[str, Any]] = {}
     for tracking in scaling.target_tracking:
         config = pascal(tracking.model_dump(by_alias=True, exclude_none=True, exclude={"name"}))
@@ -118,43 +171,46 @@ def _policy(policy_type: str, config: dict[str, Any]) -> dict[str, Any]:
     return {"PolicyType": policy_type, CONFIG_KEYS[policy_type]: config}
 
 
-def terms(variant: str, scaling: ScalingSet | None) -> dict[str, Any]:
-    """A target's settings in manifest terms, keyed `variants[v].autoscaling.<path>`.
+def terms(base: str, scaling: ScalingSet | None) -> dict[str, Any]:
+    """A target's settings in manifest terms, keyed `<base>.<path>` (base: `variant_base` or
+    `component_base`).
 
     Only names the controller owns are included: someone else's policy is reported, not diffed.
     """
     if scaling is None:
         return {}
-    out = capacity_terms(variant, scaling)
+    out = capacity_terms(base, scaling)
     for name, policy in scaling.policies.items():
-        out.update(policy_terms(variant, name, policy))
+        out.update(policy_terms(base, name, policy))
     for name, action in scaling.actions.items():
-        out.update(action_terms(variant, name, action))
+        out.update(action_terms(base, name, action))
     return out
 
 
-def capacity_terms(variant: str, scaling: ScalingSet) -> dict[str, Any]:
-    base = f"variants[{variant}].autoscaling"
+def capacity_terms(base: str, scaling: ScalingSet) -> dict[str, Any]:
     return {
         f"{base}.minCapacity": scaling.min_capacity,
         f"{base}.maxCapacity": scaling.max_capacity,
     }
 
 
-def policy_terms(variant: str, name: str, policy: Mapping[str, Any]) -> dict[str, Any]:
+def policy_terms(base: str, name: str, policy: Mapping[str, Any]) -> dict[str, Any]:
     policy_type = str(policy.get("PolicyType"))
     if not owned_name(name) or policy_type not in CONFIG_KEYS:
         return {}
     label = name.removeprefix(NAME_PREFIX)
-    where = f"variants[{variant}].autoscaling.{PATHS[policy_type]}[{label}]"
+    if label == SCALE_OUT_FROM_ZERO:  # the step policy scaleOutFromZero stands for
+        where = f"{base}.scaleOutFromZero"
+    else:
+        where = f"{base}.{PATHS[policy_type]}[{label}]"
     return _policy_terms(where, policy_type, policy.get(CONFIG_KEYS[policy_type]) or {})
 
 
-def action_terms(variant: str, name: str, action: Mapping[str, Any]) -> dict[str, Any]:
+def action_terms(base: str, name: str, action: Mapping[str, Any]) -> dict[str, Any]:
     if not owned_name(name):
         return {}
     label = name.removeprefix(NAME_PREFIX)
-    return _action_terms(f"variants[{variant}].autoscaling.scheduled[{label}]", action)
+    return _action_terms(f"{base}.scheduled[{label}]", action)
 
 
 def _policy_terms(where: str, policy_type: str, config: Mapping[str, Any]) -> dict[str, Any]:
@@ -186,13 +242,32 @@ def starting_count(live_count: int | None, scaling: ScalingSet, fallback: int) -
 
 
 @dataclass(frozen=True)
+class LiveAlarm:
+    """A CloudWatch metric alarm named with the controller's prefix (scale-out from zero)."""
+
+    name: str
+    arn: str
+    # The DescribeAlarms entry, or the PutMetricAlarm request just made.
+    fields: Mapping[str, Any]
+    tags: Mapping[str, str] | None = None  # None: not read (ListTagsForResource is lazy)
+
+
+@dataclass(frozen=True)
 class ScalingState:
-    """Every SageMaker variant scalable target in one region, by lower-cased resource id."""
+    """Every SageMaker scalable target in one region (variants' instance counts and components'
+    copy counts), by lower-cased resource id, and the controller-prefixed alarms."""
 
     targets: Mapping[str, LiveTarget] = field(default_factory=dict)
     # Lower-cased names of inference components whose copy count a scalable target owns (read in
-    # the same DescribeScalableTargets; the controller never registers those).
+    # the same DescribeScalableTargets), whoever registered it.
     components: frozenset[str] = frozenset()
+    # Lower-cased alarm name -> alarm; read only when some component target exists.
+    alarms: Mapping[str, LiveAlarm] = field(default_factory=dict)
+
+    def for_components(self, names: Iterable[str]) -> dict[str, LiveTarget]:
+        """component (as given) -> its copy-count target, for those that have one."""
+        found = {n: self.targets.get(component_resource_id(n).lower()) for n in names}
+        return {n: t for n, t in found.items() if t is not None}
 
     def for_endpoint(self, endpoint: str) -> dict[str, LiveTarget]:
         """variant -> target, for every target registered on the endpoint's variants."""
@@ -207,17 +282,40 @@ class ScalingState:
         """This state with the controller's own applied autoscaling actions folded in, so the
         next look at an endpoint sees what was just done without a region-wide re-read."""
         targets = {rid: _Draft.of(t) for rid, t in self.targets.items()}
+        alarms = dict(self.alarms)
         for action in actions:
             request = action.request
             rid = str(request.get("ResourceId", "")).lower()
-            if action.type is ResourceType.SCALABLE_TARGET and action.op is Op.DELETE:
+            if action.type is ResourceType.ALARM:
+                _fold_alarm(alarms, action)
+            elif action.type is ResourceType.SCALABLE_TARGET and action.op is Op.DELETE:
                 targets.pop(rid, None)
             elif action.type is ResourceType.SCALABLE_TARGET:
                 draft = targets.setdefault(rid, _Draft(request["ResourceId"]))
                 draft.apply_register(request)
             elif rid in targets:
                 targets[rid].apply_item(action)
-        return ScalingState({rid: d.freeze() for rid, d in targets.items()}, self.components)
+        components = frozenset(
+            rid.removeprefix(COMPONENT_PREFIX)
+            for rid in targets
+            if rid.startswith(COMPONENT_PREFIX)
+        )
+        frozen = {rid: d.freeze() for rid, d in targets.items()}
+        return ScalingState(frozen, components, alarms)
+
+
+def _fold_alarm(alarms: dict[str, LiveAlarm], action: Action) -> None:
+    if action.op is Op.DELETE:
+        for name in action.request.get("AlarmNames", []):
+            alarms.pop(name.lower(), None)
+        return
+    name = action.request["AlarmName"]
+    earlier = alarms.get(name.lower())
+    tags = earlier.tags if earlier else None
+    if earlier is None:  # PutMetricAlarm tags a new alarm and ignores Tags on an update
+        tags = {t["Key"]: t["Value"] for t in action.request.get("Tags", [])}
+    arn = earlier.arn if earlier else ""
+    alarms[name.lower()] = LiveAlarm(name, arn, dict(action.request), tags)
 
 
 @dataclass

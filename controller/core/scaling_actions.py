@@ -28,9 +28,14 @@ _PUTS = {
 
 
 def in_sync(variant: str, want: ScalingSet | None, have: LiveTarget | None) -> bool:
+    """Whether the variant's live target already is what the manifest asks for."""
+    return in_sync_at(scaling.variant_base(variant), want, have)
+
+
+def in_sync_at(base: str, want: ScalingSet | None, have: LiveTarget | None) -> bool:
     """Whether the live target already is what the manifest asks for (no actions needed)."""
     live = have.scaling if have is not None else None
-    return not field_changes(scaling.terms(variant, live), scaling.terms(variant, want), {})
+    return not field_changes(scaling.terms(base, live), scaling.terms(base, want), {})
 
 
 def reconcile_targets(
@@ -45,41 +50,42 @@ def reconcile_targets(
     warnings: list[str] = []
     for variant in sorted(set(desired) | set(live)):
         want, have = desired.get(variant), live.get(variant)
-        if in_sync(variant, want, have):
+        base, rid = scaling.variant_base(variant), scaling.resource_id(endpoint, variant)
+        if in_sync_at(base, want, have):
             continue
         if have is not None and not tagging.owned_by(have.tags, controller_id):
-            warnings.append(not_owned_warning(variant, have))
+            warnings.append(not_owned_warning(f"variant {variant}", have, "instance"))
             continue
-        rid = scaling.resource_id(endpoint, variant)
         if want is None:
             assert have is not None
-            actions.extend(deregister(variant, rid, have, Reason.AUTOSCALING))
+            actions.extend(deregister_at(base, rid, have, Reason.AUTOSCALING))
         else:
-            actions.extend(_upserts(variant, rid, want, have, endpoint, controller_id))
+            actions.extend(upserts(base, rid, want, have, endpoint, controller_id))
     return actions, warnings
 
 
-def not_owned_warning(variant: str, have: LiveTarget) -> str:
+def not_owned_warning(subject: str, have: LiveTarget, counted: str) -> str:
     return (
-        f"variant {variant}: scalable target {have.resource_id} is not managed by "
-        "sagemaker-gitops; its autoscaling is left alone and its instance count is not reset"
+        f"{subject}: scalable target {have.resource_id} is not managed by "
+        f"sagemaker-gitops; its autoscaling is left alone and its {counted} count is not reset"
     )
 
 
-def _upserts(
-    variant: str,
+def upserts(
+    base: str,
     rid: str,
     want: ScalingSet,
     have: LiveTarget | None,
     endpoint: str,
     controller_id: str,
 ) -> list[Action]:
+    """Register or update the target, then put or delete its policies and scheduled actions."""
     live = have.scaling if have is not None else None
     key = scaling.target_key(rid)
     actions: list[Action] = []
     capacity = _changes(
-        scaling.capacity_terms(variant, live) if live else {},
-        scaling.capacity_terms(variant, want),
+        scaling.capacity_terms(base, live) if live else {},
+        scaling.capacity_terms(base, want),
     )
     if capacity:
         request: dict[str, Any] = {
@@ -95,27 +101,23 @@ def _upserts(
                 op, ResourceType.SCALABLE_TARGET, rid, capacity, "register_scalable_target", request
             )
         )
-    actions.extend(_policy_upserts(variant, rid, want, live))
-    actions.extend(_action_upserts(variant, rid, want, live))
+    actions.extend(_policy_upserts(base, rid, want, live))
+    actions.extend(_action_upserts(base, rid, want, live))
     return actions
 
 
-def _policy_upserts(
-    variant: str, rid: str, want: ScalingSet, live: ScalingSet | None
-) -> list[Action]:
+def _policy_upserts(base: str, rid: str, want: ScalingSet, live: ScalingSet | None) -> list[Action]:
     have = live.policies if live else {}
-    return _item_upserts(variant, rid, ResourceType.SCALING_POLICY, want.policies, have)
+    return _item_upserts(base, rid, ResourceType.SCALING_POLICY, want.policies, have)
 
 
-def _action_upserts(
-    variant: str, rid: str, want: ScalingSet, live: ScalingSet | None
-) -> list[Action]:
+def _action_upserts(base: str, rid: str, want: ScalingSet, live: ScalingSet | None) -> list[Action]:
     have = live.actions if live else {}
-    return _item_upserts(variant, rid, ResourceType.SCHEDULED_ACTION, want.actions, have)
+    return _item_upserts(base, rid, ResourceType.SCHEDULED_ACTION, want.actions, have)
 
 
 def _item_upserts(
-    variant: str,
+    base: str,
     rid: str,
     resource_type: ResourceType,
     want: Mapping[str, Mapping[str, Any]],
@@ -127,8 +129,8 @@ def _item_upserts(
     describe = _TERMS[resource_type]
     out: list[Action] = []
     for name, item in want.items():
-        before = describe(variant, name, have[name]) if name in have else {}
-        changes = _changes(before, describe(variant, name, item))
+        before = describe(base, name, have[name]) if name in have else {}
+        changes = _changes(before, describe(base, name, item))
         if changes:
             op = Op.UPDATE if name in have else Op.CREATE
             request = {**scaling.target_key(rid), kind.name_param: name, **item}
@@ -136,24 +138,28 @@ def _item_upserts(
                 _action(op, resource_type, f"{rid}/{name}", changes, _PUTS[resource_type], request)
             )
     gone = [n for n in have if scaling.owned_name(n) and n not in want]
-    out.extend(_delete(variant, rid, resource_type, n, have[n], Reason.AUTOSCALING) for n in gone)
+    out.extend(_delete(base, rid, resource_type, n, have[n], Reason.AUTOSCALING) for n in gone)
     return out
 
 
 def deregister(variant: str, rid: str, have: LiveTarget, reason: Reason) -> list[Action]:
+    return deregister_at(scaling.variant_base(variant), rid, have, reason)
+
+
+def deregister_at(base: str, rid: str, have: LiveTarget, reason: Reason) -> list[Action]:
     """Delete the controller's scheduled actions and policies, then deregister the target."""
     live = have.scaling
     out = [
-        _delete(variant, rid, ResourceType.SCHEDULED_ACTION, n, a, reason)
+        _delete(base, rid, ResourceType.SCHEDULED_ACTION, n, a, reason)
         for n, a in live.actions.items()
         if scaling.owned_name(n)
     ]
     out.extend(
-        _delete(variant, rid, ResourceType.SCALING_POLICY, n, p, reason)
+        _delete(base, rid, ResourceType.SCALING_POLICY, n, p, reason)
         for n, p in live.policies.items()
         if scaling.owned_name(n)
     )
-    before = scaling.capacity_terms(variant, live)
+    before = scaling.capacity_terms(base, live)
     changes = tuple(FieldChange(path, value, None) for path, value in before.items())
     key = scaling.target_key(rid)
     out.append(
@@ -171,7 +177,7 @@ def deregister(variant: str, rid: str, have: LiveTarget, reason: Reason) -> list
 
 
 def _delete(
-    variant: str,
+    base: str,
     rid: str,
     resource_type: ResourceType,
     name: str,
@@ -179,7 +185,7 @@ def _delete(
     reason: Reason,
 ) -> Action:
     kind = kinds.kind_of(resource_type)
-    before = _TERMS[resource_type](variant, name, item)
+    before = _TERMS[resource_type](base, name, item)
     return Action(
         Op.DELETE,
         resource_type,

@@ -24,7 +24,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from controller.manifests import botocore_model as api
 from controller.manifests.base import Strict as Strict  # re-exported: other schemas build on it
-from controller.manifests.scaling import Autoscaling
+from controller.manifests.scaling import Autoscaling, ComponentAutoscaling
 from controller.manifests.surface import (
     AsyncInference,
     ModelDataSource,
@@ -635,6 +635,8 @@ class InferenceComponent(Checked):
     """Download and health-check timeouts."""
     deployment: ComponentDeployment | None = None
     """How updates of the model or compute roll out."""
+    autoscaling: ComponentAutoscaling | None = None
+    """Application Auto Scaling of the copy count (then `copies` is only the first count)."""
 
     @model_validator(mode="wrap")
     @classmethod
@@ -658,6 +660,16 @@ class InferenceComponent(Checked):
                 )
 
         return cls.validate_with_rules(data, handler, batch_fits_copies)
+
+    @model_validator(mode="after")
+    def _copies_within_autoscaling(self) -> InferenceComponent:
+        scaling = self.autoscaling
+        if scaling and not scaling.min_capacity <= self.copies <= scaling.max_capacity:
+            raise ValueError(
+                f"copies {self.copies} must be within autoscaling "
+                f"[minCapacity {scaling.min_capacity}, maxCapacity {scaling.max_capacity}]"
+            )
+        return self
 
 
 class CaptureOption(Strict):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from controller.manifests import capacity
 from controller.manifests.models import EndpointSpec
 
 Problem = tuple[tuple[str | int, ...], str]
@@ -18,7 +19,7 @@ def problems(spec: EndpointSpec) -> list[Problem]:
     """Every cross-field problem of one endpoint spec, as (loc under the document, message)."""
     if not spec.hosts_components:
         return list(_shadows(spec))
-    return [*_shadows(spec), *_variants(spec), *_components(spec)]
+    return [*_shadows(spec), *_variants(spec), *_components(spec), *capacity.problems(spec)]
 
 
 def _shadows(spec: EndpointSpec) -> Iterator[Problem]:

@@ -1,8 +1,11 @@
-"""`variants[].autoscaling`: Application Auto Scaling of a variant's instance count.
+"""`variants[].autoscaling` and `inferenceComponents[].autoscaling`: Application Auto Scaling
+of a variant's instance count and of a component's copy count.
 
 Enums, names and limits come from botocore's application-autoscaling model; what the model
-cannot say (which predefined metrics fit `sagemaker:variant:DesiredInstanceCount`, the schedule
-grammar) follows the Application Auto Scaling API reference.
+cannot say (which predefined metrics fit `sagemaker:variant:DesiredInstanceCount` and
+`sagemaker:inference-component:DesiredCopyCount`, the schedule grammar) follows the Application
+Auto Scaling API reference. Both share the policy and schedule models; a component adds
+scale-out from zero copies (a step policy on a CloudWatch alarm, as SageMaker documents it).
 """
 
 from __future__ import annotations
@@ -23,6 +26,10 @@ VARIANT_METRICS = tuple(
     m
     for m in api.enum("MetricType", AAS)
     if m.startswith("SageMakerVariant") and "ProvisionedConcurrency" not in m
+)
+# The predefined metrics that can drive sagemaker:inference-component:DesiredCopyCount.
+COMPONENT_METRICS = tuple(
+    m for m in api.enum("MetricType", AAS) if m.startswith("SageMakerInferenceComponent")
 )
 # Prefix of every policy and scheduled action name the controller makes; it is how it tells its
 # own (untaggable) policies and actions from someone else's on the same target.
@@ -92,13 +99,12 @@ class CustomizedMetric(Strict):
     """Unit of the metric, e.g. Percent."""
 
 
-class TargetTracking(Strict):
-    """A target-tracking scaling policy (TargetTrackingScalingPolicyConfiguration)."""
+class _Tracking(Strict):
+    """What target-tracking policies share; the predefined metrics depend on the dimension."""
 
     name: Label | None = None
     """Policy identity; defaults to the metric (predefinedMetric or customizedMetric.metricName)."""
-    predefined_metric: Literal[VARIANT_METRICS] | None = None  # type: ignore[valid-type]
-    """A predefined SageMaker variant metric, e.g. SageMakerVariantInvocationsPerInstance."""
+    predefined_metric: str | None = None
     customized_metric: CustomizedMetric | None = None
     """A CloudWatch metric instead of a predefined one."""
     target_value: float = Field(gt=0, allow_inf_nan=False)
@@ -111,7 +117,7 @@ class TargetTracking(Strict):
     """Only ever scale out."""
 
     @model_validator(mode="after")
-    def _one_metric(self) -> TargetTracking:
+    def _one_metric(self) -> _Tracking:
         if (self.predefined_metric is None) == (self.customized_metric is None):
             raise ValueError("set exactly one of predefinedMetric or customizedMetric")
         return self
@@ -124,6 +130,21 @@ class TargetTracking(Strict):
             return str(self.predefined_metric)
         assert self.customized_metric is not None
         return self.customized_metric.metric_name
+
+
+class TargetTracking(_Tracking):
+    """A target-tracking scaling policy (TargetTrackingScalingPolicyConfiguration)."""
+
+    predefined_metric: Literal[VARIANT_METRICS] | None = None  # type: ignore[valid-type]
+    """A predefined SageMaker variant metric, e.g. SageMakerVariantInvocationsPerInstance."""
+
+
+class ComponentTargetTracking(_Tracking):
+    """A target-tracking scaling policy on a component's copy count."""
+
+    predefined_metric: Literal[COMPONENT_METRICS] | None = None  # type: ignore[valid-type]
+    """A predefined inference component metric, e.g.
+    SageMakerInferenceComponentInvocationsPerCopy."""
 
 
 class StepAdjustment(Strict):
@@ -184,23 +205,55 @@ class Scheduled(Strict):
         return self
 
 
-class Autoscaling(Strict):
-    """Application Auto Scaling of the variant's instance count
-    (resource endpoint/<endpoint>/variant/<variant>, sagemaker:variant:DesiredInstanceCount)."""
+class ComponentScheduled(Scheduled):
+    """A scheduled action that sets the copy-count range at given times (PutScheduledAction)."""
 
-    min_capacity: int = Field(ge=1)
-    """Fewest instances autoscaling may leave."""
+    min_capacity: int | None = Field(default=None, ge=0)
+    """minCapacity while the action is in effect (0: no copies, with scaleOutFromZero)."""
+
+
+# The step policy (and its alarm) behind scale-out from zero: a name users cannot give a policy.
+SCALE_OUT_FROM_ZERO = "scale-out-from-zero"
+
+
+class ScaleOutFromZero(Strict):
+    """A component at zero copies gets copies back when invoked: a step-scaling policy adding
+    `copies`, run by a CloudWatch alarm on SageMaker's NoCapacityInvocationFailures metric
+    ("Scale an endpoint to zero instances" in the SageMaker developer guide)."""
+
+    copies: int = Field(default=1, ge=1)
+    """Copies added when the component is invoked with none (ChangeInCapacity)."""
+    period: int = Field(default=60, ge=10, le=86400)
+    """Seconds over which the alarm sums failed invocations: 10, 20, 30 or a multiple of 60."""
+    evaluation_periods: int = Field(default=1, ge=1)
+    """Periods the alarm looks back over; one failed invocation in any of them triggers."""
+    cooldown: Cooldown = 60
+    """Seconds after a scale-out before the policy may add copies again."""
+
+    @model_validator(mode="after")
+    def _cloudwatch_periods(self) -> ScaleOutFromZero:
+        if self.period not in (10, 20, 30) and self.period % 60:
+            raise ValueError(
+                f"period {self.period}: CloudWatch takes 10, 20, 30 or a multiple of 60"
+            )
+        if self.period * self.evaluation_periods > 86400:
+            raise ValueError("period x evaluationPeriods must not exceed one day (86400 seconds)")
+        return self
+
+
+class ScalingBase(Strict):
+    """What variant and component autoscaling share: capacities, policies, schedules."""
+
+    min_capacity: int = Field(ge=0)
     max_capacity: int = Field(ge=1)
-    """Most instances autoscaling may start."""
-    target_tracking: list[TargetTracking] = Field(default=[], max_length=50)
-    """Target-tracking policies."""
+    target_tracking: list[_Tracking] = Field(default=[], max_length=50)
     step_scaling: list[StepScaling] = Field(default=[], max_length=50)
     """Step-scaling policies."""
     scheduled: list[Scheduled] = Field(default=[], max_length=200)
     """Scheduled capacity changes."""
 
     @model_validator(mode="after")
-    def _consistent(self) -> Autoscaling:
+    def _consistent(self) -> ScalingBase:
         if self.min_capacity > self.max_capacity:
             raise ValueError("minCapacity must not exceed maxCapacity")
         policies = [p.label for p in self.target_tracking] + [p.name for p in self.step_scaling]
@@ -216,3 +269,46 @@ class Autoscaling(Strict):
     @property
     def scheduled_names(self) -> list[str]:
         return [s.name for s in self.scheduled]
+
+
+class Autoscaling(ScalingBase):
+    """Application Auto Scaling of the variant's instance count
+    (resource endpoint/<endpoint>/variant/<variant>, sagemaker:variant:DesiredInstanceCount)."""
+
+    min_capacity: int = Field(ge=1)
+    """Fewest instances autoscaling may leave."""
+    max_capacity: int = Field(ge=1)
+    """Most instances autoscaling may start."""
+    target_tracking: list[TargetTracking] = Field(default=[], max_length=50)  # type: ignore[assignment]
+    """Target-tracking policies."""
+
+
+class ComponentAutoscaling(ScalingBase):
+    """Application Auto Scaling of the component's copy count (resource
+    inference-component/<component>, sagemaker:inference-component:DesiredCopyCount)."""
+
+    min_capacity: int = Field(ge=0)
+    """Fewest copies autoscaling may leave (0: none while idle; needs scaleOutFromZero)."""
+    max_capacity: int = Field(ge=1)
+    """Most copies autoscaling may start."""
+    target_tracking: list[ComponentTargetTracking] = Field(default=[], max_length=50)  # type: ignore[assignment]
+    """Target-tracking policies."""
+    scheduled: list[ComponentScheduled] = Field(default=[], max_length=200)  # type: ignore[assignment]
+    """Scheduled copy-count ranges."""
+    scale_out_from_zero: ScaleOutFromZero | None = None
+    """Give a component at zero copies a copy when it is invoked (`{}` for the defaults)."""
+
+    @model_validator(mode="after")
+    def _zero_needs_a_way_out(self) -> ComponentAutoscaling:
+        if any(p.name == SCALE_OUT_FROM_ZERO for p in self.step_scaling):
+            raise ValueError(f"stepScaling name {SCALE_OUT_FROM_ZERO} is scaleOutFromZero's")
+        zero = self.min_capacity == 0 or any(s.min_capacity == 0 for s in self.scheduled)
+        if zero and self.scale_out_from_zero is None:
+            raise ValueError(
+                "minCapacity 0 needs scaleOutFromZero (`scaleOutFromZero: {}` for the defaults): "
+                "target tracking cannot scale out from zero copies, so the component would "
+                "never serve again"
+            )
+        if not zero and self.scale_out_from_zero is not None:
+            raise ValueError("scaleOutFromZero is for minCapacity 0 (here no copy count is 0)")
+        return self

@@ -40,6 +40,13 @@ class TargetMetadata(Strict):
         # mistaken for that region.
         if re.match(REGION_PATTERN, name):
             raise ValueError(f"target name {name!r} looks like a region; pick another name")
+        # Metrics and /status label endpoints without spec.target as target="default": a target
+        # of that name would merge its series with theirs.
+        if name == "default":
+            raise ValueError(
+                "target name 'default' is reserved for endpoints without spec.target; "
+                "pick another name"
+            )
         return name
 
 

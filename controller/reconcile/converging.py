@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from controller.core import kinds, tagging
+from controller.core import tagging
 from controller.core.outcomes import Outcome, OutcomeKind
 from controller.core.snapshots import Snapshot, split_key
 from controller.deadlines import Deadline, DeadlineExceeded
@@ -69,24 +69,40 @@ def keys_to_reconcile(rec: Reconciler, snapshot: Snapshot, prune: bool) -> list[
     return keys
 
 
-def changed_keys(rec: Reconciler, snapshot: Snapshot, keys: list[str]) -> list[str]:
-    """The keys whose live endpoint does not carry the manifest's spec hash: edited manifests,
-    new endpoints and owned endpoints whose manifest is gone. Read from the owned index, which
-    the pass reads anyway, so finding them costs no extra call."""
+def changed_batches(rec: Reconciler, snapshot: Snapshot, keys: list[str]) -> Iterator[list[str]]:
+    """The keys whose live endpoint does not carry the manifest's spec hash (edited manifests,
+    owned endpoints whose manifest is gone), a batch per page of the owned index's endpoint
+    query as it arrives, then the keys no page showed (new endpoints). Read from the index the
+    pass reads anyway, so finding them costs no extra call; the caller reconciles each batch
+    before the next page is asked for, so a changed endpoint's calls are not queued behind the
+    rest of the sweep."""
     from controller.core.desired import spec_hash
 
-    changed = []
-    try:
-        for key in keys:
-            region, name = split_key(key)
-            entry = snapshot.entry(key)
-            owned = rec.inventory(region).get(kinds.ENDPOINT.segment, name)
-            live = owned.tags.get(tagging.SPEC_HASH) if owned is not None else None
-            if entry is None or live != spec_hash(entry.manifest.spec):
-                changed.append(key)
-    except ControllerError:
-        return []  # no order then: each endpoint's reconcile reports the failed read
-    return changed
+    by_region: dict[str, dict[str, str]] = {}
+    for key in keys:
+        region, name = split_key(key)
+        by_region.setdefault(region, {})[name.lower()] = key
+    for region in sorted(by_region):
+        names, seen = by_region[region], set()
+        try:
+            for page in rec.observer.endpoint_pages(region):
+                batch = []
+                for owned in page:
+                    found = names.get(owned.name.lower())
+                    if found is None or found in seen:
+                        continue
+                    seen.add(found)
+                    entry = snapshot.entry(found)
+                    live = owned.tags.get(tagging.SPEC_HASH)
+                    if entry is None or live != spec_hash(entry.manifest.spec):
+                        batch.append(found)
+                if batch:
+                    yield batch
+        except ControllerError:
+            return  # no order then: each endpoint's reconcile reports the failed read
+        unseen = [key for key in names.values() if key not in seen]
+        if unseen:
+            yield unseen
 
 
 def converge(
@@ -100,7 +116,7 @@ def converge(
     first_poll: float = FIRST_POLL,
     progress: Progress | None = None,
     concurrency: int = 8,
-    first: list[str] | None = None,
+    first: Iterable[list[str]] = (),
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
 ) -> ConvergeResult:
@@ -108,17 +124,21 @@ def converge(
     pending = list(keys)
     started = clock()
     intervals = poll_intervals(first_poll, poll)
-    # The first pass reconciles `first` (the changed endpoints) as a wave of its own, so their
-    # mutating calls go out before the rest of the fleet is read; every key is still reconciled.
+    # The first pass reconciles `first` (batches of changed endpoints, as the index sweep finds
+    # them) before anything else, so their mutating calls go out before the rest of the fleet
+    # is read; every key is still reconciled.
     known = set(keys)
-    lead = [k for k in (first or []) if k in known]
     # Caches stay warm across passes: our own writes update them, and a waiting pass only needs
     # each endpoint's DescribeEndpoint, not fresh index and registry listings.
+    lead: Iterable[list[str]] = first
     while pending:
-        outcomes = _pass(rec, snapshot, lead, concurrency)
+        outcomes: dict[str, Outcome] = {}
+        for batch in lead:
+            wave = [k for k in batch if k in known and k not in outcomes]
+            outcomes |= _pass(rec, snapshot, wave, concurrency, partial_index=True)
         rest = [k for k in pending if k not in outcomes]
         outcomes |= _pass(rec, snapshot, rest, concurrency)
-        lead = []
+        lead = ()
         for key, outcome in outcomes.items():
             result.outcomes[key] = outcome
             made = [c for c in outcome.changes if c[2] != "unchanged"]
@@ -137,23 +157,34 @@ def converge(
 
 
 def _pass(
-    rec: Reconciler, snapshot: Snapshot, keys: list[str], concurrency: int
+    rec: Reconciler,
+    snapshot: Snapshot,
+    keys: list[str],
+    concurrency: int,
+    *,
+    partial_index: bool = False,
 ) -> dict[str, Outcome]:
     """Reconcile `keys` once. Endpoints are independent: several at once, so a pass over a large
     account costs about (calls / concurrency) round trips, within the shared client rate limit.
     A pool per region or target: a throttled account does not hold the others' workers."""
     if not keys:
         return {}
-    step = functools.partial(_step, rec, snapshot)
+    step = functools.partial(_step, rec, snapshot, partial_index)
     return dict(zip(keys, map_by_location(step, keys, concurrency), strict=True))
 
 
-def _step(rec: Reconciler, snapshot: Snapshot, key: str) -> Outcome:
-    """One endpoint's reconcile; the deadline running out mid-way leaves it still changing."""
+def _step(rec: Reconciler, snapshot: Snapshot, partial_index: bool, key: str) -> Outcome:
+    """One endpoint's reconcile; the deadline running out mid-way leaves it still changing.
+    `partial_index`: the changed-first wave, which may read the index being swept."""
+    from controller.reconcile.livecache import PARTIAL_INDEX_OK  # AWS modules load on first use
+
+    token = PARTIAL_INDEX_OK.set(partial_index)  # a pool thread: set per call, not inherited
     try:
         return rec.reconcile(snapshot, key, apply=True)
     except DeadlineExceeded as e:
         return Outcome(display_name(key), OutcomeKind.TRANSIENT, str(e), reason=TIMED_OUT)
+    finally:
+        PARTIAL_INDEX_OK.reset(token)
 
 
 def _timed_out(pending: list[Outcome], wait: bool, deadline: Deadline) -> bool:

@@ -1,7 +1,9 @@
 """The live-read caches a reconciler shares across its workers, and when they may be trusted.
 
-The owned-resource index (one tagging-API query per region) is cached briefly and shared by all
-workers; descriptions of immutable kinds are cached for the life of the process
+The owned-resource index (one tagging-API query per region, or three at once when it is larger
+than a page: endpoints, models, the rest) is cached briefly and shared by all workers; `apply`
+streams its endpoint query page by page (`endpoint_pages`) to reconcile changed endpoints
+first. Descriptions of immutable kinds are cached for the life of the process
 (`reading.DescribeCache`); our own writes update both, so the next step sees them without a
 re-read.
 
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
@@ -27,7 +30,7 @@ import structlog
 from controller.aws import reading
 from controller.aws.clients import Clients
 from controller.aws.components import ComponentReader
-from controller.core import livestate
+from controller.core import kinds, livestate
 from controller.keyedlocks import KeyedLocks
 from controller.reconcile.scaling_cache import ScalingCache
 
@@ -37,6 +40,14 @@ log = structlog.get_logger(__name__)
 # writes keep it current; ListTags stays the authority before any delete), and its live state is
 # described directly rather than checked against the fleet's ListEndpoints sweep.
 STALE_INDEX_OK: ContextVar[bool] = ContextVar("stale_index_ok", default=False)
+# Set while `apply` reconciles the changed endpoints it found in the endpoint sweep: the index
+# being read (endpoints in, models and configs maybe not yet) is good enough. What is not in it
+# is described (probes), and what it lacks only holds garbage collection back, never adds a
+# delete; prune never runs on it (it decides on a complete index only).
+PARTIAL_INDEX_OK: ContextVar[bool] = ContextVar("partial_index_ok", default=False)
+# Resources an endpoint owns at least (itself, its config and a model): predicts the index size
+# of a region from its manifests before the first read.
+OWNED_PER_ENDPOINT = 3
 
 
 @dataclass(frozen=True)
@@ -50,6 +61,17 @@ class CacheOptions:
 class _Cached:
     inventory: livestate.Inventory
     at: float
+
+
+@dataclass
+class _Partial:
+    """An index being read for `apply`'s changed-first wave: the endpoint query first (streamed
+    page by page), the other queries (`rest`) when a worker needs the whole index."""
+
+    inventory: livestate.Inventory
+    at: float
+    rest: tuple[tuple[str, ...], ...]
+    ready: bool = False  # the first query has been read to its last page
 
 
 @dataclass
@@ -67,6 +89,8 @@ class LiveCache:
         self.describes = reading.DescribeCache()
         self.components = ComponentReader()
         self._inventories: dict[str, _Cached] = {}
+        self._partials: dict[str, _Partial] = {}
+        self._expected: dict[str, int] = {}  # region -> resources the manifests predict
         self.scaling = ScalingCache(clients, options.index_ttl)
         self._listings: dict[str, _Listing] = {}
         # (region, lower-cased name) -> the last description of a settled endpoint.
@@ -82,8 +106,22 @@ class LiveCache:
         with self._lock:
             for cached in self._inventories.values():
                 cached.at = float("-inf")
+            self._partials.clear()
             self._listed.clear()
         self.scaling.forget()
+
+    def expect_endpoints(self, counts: Mapping[str, int]) -> None:
+        """The manifests' endpoints per region: with the last read's size, whether an index is
+        large enough to read as concurrent queries (a small one costs one page either way)."""
+        with self._lock:
+            self._expected = {r: n * OWNED_PER_ENDPOINT for r, n in counts.items()}
+
+    def _split(self, region: str) -> bool:
+        with self._lock:
+            cached = self._inventories.get(region)
+            last = len(cached.inventory.resources) if cached is not None else 0
+            # More than a page: concurrent queries save round trips (see `reading.sweeps`).
+            return max(last, self._expected.get(region, 0)) > reading.PAGE_SIZE
 
     def forget_endpoints(self) -> None:
         """Forget every kept description: the next pass describes every endpoint (backstop)."""
@@ -94,7 +132,6 @@ class LiveCache:
         """We are changing this endpoint: its kept description no longer holds."""
         with self._lock:
             self._settled.pop((region, name.lower()), None)
-        self.components.forget(region, name)
 
     def describe_endpoint(
         self, client: Any, region: str, name: str
@@ -139,6 +176,11 @@ class LiveCache:
         """The region's owned-resource index. A full pass waits for a fresh one; an edit
         (`STALE_INDEX_OK`) takes the one it has and refreshes it in the background, so it never
         pays for, or waits behind, a sweep of the whole account."""
+        if PARTIAL_INDEX_OK.get():
+            with self._lock:
+                partial = self._partials.get(region)
+            if partial is not None:
+                return partial.inventory
         if STALE_INDEX_OK.get():
             with self._lock:
                 cached = self._inventories.get(region)
@@ -153,16 +195,54 @@ class LiveCache:
                 cached = self._fetch_inventory(region)
         return cached.inventory
 
-    def _expired(self, cached: _Cached) -> bool:
+    def _expired(self, cached: _Cached | _Partial) -> bool:
         return time.monotonic() - cached.at > self.cache_options.index_ttl
 
     def _fetch_inventory(self, region: str) -> _Cached:
+        """Read the region's index; one whose endpoint query was streamed is completed instead."""
         tagging_client = self.clients.client("resourcegroupstaggingapi", region)
-        fresh = reading.read_inventory(tagging_client, self.cache_options.controller_id)
-        cached = _Cached(fresh, time.monotonic())
+        with self._lock:
+            partial = self._partials.pop(region, None)
+        owner = self.cache_options.controller_id
+        if partial is not None and partial.ready and not self._expired(partial):
+            reading.read_inventory(tagging_client, owner, partial.rest, into=partial.inventory)
+            cached = _Cached(partial.inventory, partial.at)
+        else:
+            queries = reading.sweeps(self._split(region))
+            fresh = reading.read_inventory(tagging_client, owner, queries)
+            cached = _Cached(fresh, time.monotonic())
         with self._lock:
             self._inventories[region] = cached
         return cached
+
+    def endpoint_pages(self, region: str) -> Iterator[list[livestate.Owned]]:
+        """The region's owned endpoints, a page at a time as the index query returns them.
+
+        Reads only the endpoint query (or the single query of a small index); each page is in
+        the index `PARTIAL_INDEX_OK` readers see before the next page is asked for, so a caller
+        can reconcile what a page shows first. The rest of the index is read by the first
+        `inventory` call after the last page. A fresh index is not read again.
+        """
+        with self._lock:
+            cached = self._inventories.get(region)
+        if cached is not None and not self._expired(cached):
+            yield cached.inventory.of_kind(kinds.ENDPOINT.segment)
+            return
+        first, *rest = reading.sweeps(self._split(region))
+        partial = _Partial(livestate.Inventory(), time.monotonic(), tuple(rest))
+        with self._lock:
+            self._partials[region] = partial
+        tagging_client = self.clients.client("resourcegroupstaggingapi", region)
+        owner = self.cache_options.controller_id
+        for page in reading.owned_pages(tagging_client, owner, first):
+            for owned in page:
+                partial.inventory.put(owned)
+            yield [o for o in page if o.kind == kinds.ENDPOINT.segment]
+        with self._lock:
+            partial.ready = True
+            if not rest and self._partials.get(region) is partial:  # it was the whole index
+                del self._partials[region]
+                self._inventories[region] = _Cached(partial.inventory, partial.at)
 
     def _refresh_in_background(self, region: str) -> None:
         with self._lock:

@@ -42,8 +42,10 @@ class Observer(LiveCache):
 
     def observe(self, client: Any, region: str, want: DesiredEndpoint) -> Observed:
         """Everything `diffs.diff_endpoint` needs to plan `want`."""
-        inventory = self.inventory(region)
+        # Described before the index is asked for: a pass's first workers read their endpoints
+        # while the index is still being swept.
         endpoint = self.describe_endpoint(client, region, want.name)
+        inventory = self.inventory(region)
         tags = self.endpoint_tags(client, inventory, endpoint)
         resource_tags = {
             name: item.tags
@@ -112,6 +114,8 @@ class Observer(LiveCache):
             for c in changing
             if (have := by_name.get(c.name.lower())) is not None and have.model_name
         }
+        names, owner = [c.name for c in live], self.options.controller_id
+        scaled, alarms = self.scaling.for_components(region, want, names, owner)
         return replace(
             seen,
             missing_models=seen.missing_models | missing,
@@ -119,6 +123,8 @@ class Observer(LiveCache):
             component_tags=tags,
             component_models=models,
             autoscaled=self.scaling.state(region).components,
+            component_scaling=scaled,
+            component_alarms=alarms,
         )
 
     def endpoint_tags(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +24,7 @@ from controller.core import desired as desired_mod
 from controller.core import kinds, pruning, tagging
 from controller.core.diffs import DiffOptions, Observed, diff_endpoint
 from controller.core.packages import PackageVersion, approval_note
-from controller.core.plans import EndpointPlan, Plan, Status
+from controller.core.plans import Action, EndpointPlan, Plan, Status
 from controller.core.removal import diff_removed
 from controller.core.scaling import LiveTarget
 from controller.core.snapshots import Snapshot, endpoint_key, split_key
@@ -121,16 +122,22 @@ class Planner:
 
     def plan(self, snapshot: Snapshot, default_region: str) -> Plan:
         """The whole plan: every manifest endpoint plus owned endpoints whose manifest is gone."""
-        keys = list(snapshot.keys())
-        # Safety hook: only this scope's removed endpoints are listed (held back ones too).
-        keys += self.prune_decision(snapshot, default_region).removed
         # Endpoints are read in parallel (bounded; the client rate limit still applies): a pass
-        # over N endpoints costs about N / concurrency round trips instead of N.
+        # over N endpoints costs about N / concurrency round trips instead of N. The owned index
+        # (which prune decides on) and the account are read beside the manifests' endpoints, not
+        # before them.
         plan_one = functools.partial(self.plan_endpoint, snapshot)
-        endpoints = tuple(map_by_location(plan_one, keys, self.options.concurrency))
-        return Plan(
-            endpoints=endpoints, errors=tuple(snapshot.diagnostics), account=self._account()
-        )
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="plan") as side:
+            decision = side.submit(self.prune_decision, snapshot, default_region)
+            account = side.submit(self._account)
+            present = map_by_location(plan_one, snapshot.keys(), self.options.concurrency)
+            # Safety hook: only this scope's removed endpoints are listed (held back ones too).
+            removed = map_by_location(plan_one, decision.result().removed, self.options.concurrency)
+            return Plan(
+                endpoints=(*present, *removed),
+                errors=tuple(snapshot.diagnostics),
+                account=account.result(),
+            )
 
     def plan_endpoint(self, snapshot: Snapshot, key: str, *, annotate: bool = True) -> EndpointPlan:
         """Plan one endpoint; `annotate` adds reviewer notes (one registry describe per change)."""
@@ -257,10 +264,22 @@ class Planner:
         if prune and (confirmed or endpoint is None):
             targets = self._owned_targets(region, name)
         components: tuple[tuple[str, bool], ...] = ()
+        scaled: list[Action] = []
         if endpoint is not None and confirmed:  # read only when a delete is planned
             components = self._components_owned(client, endpoint.name)
+            owner, owned_names = self.options.controller_id, [n for n, mine in components if mine]
+            scaled = self.observer.scaling.teardown(region, owned_names, owner)
         return diff_removed(
-            name, region, endpoint, confirmed, leftovers, prune, source, targets, components
+            name,
+            region,
+            endpoint,
+            confirmed,
+            leftovers,
+            prune,
+            source,
+            targets,
+            components,
+            tuple(scaled),
         )
 
     def _owned_targets(self, region: str, name: str) -> dict[str, LiveTarget]:

@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import structlog
 
+from controller.aws.alarms import AlarmWriter
 from controller.aws.applying import apply_endpoint
 from controller.aws.clients import Clients
 from controller.aws.registry import Registry
 from controller.core import livestate, pruning
-from controller.core.kinds import AUTOSCALING, kind_of
+from controller.core.kinds import AUTOSCALING, CLOUDWATCH, kind_of
 from controller.core.outcomes import Outcome, OutcomeKind
 from controller.core.plans import EndpointPlan, Health, Op, Plan, Status
 from controller.core.snapshots import Snapshot, split_key
@@ -91,6 +94,8 @@ class Reconciler:
         )
         snapshot = Snapshot.build(result, revision, self._default_region)
         self.planner.remember(snapshot)  # safety hook: its regions are scanned for prune
+        # How large each region's owned index will be decides how it is read (one query or three).
+        self.observer.expect_endpoints(Counter(split_key(k)[0] for k in snapshot.entries))
         self.clients.set_targets(snapshot.targets)
         return snapshot
 
@@ -174,7 +179,7 @@ class Reconciler:
                 plan,
                 inventory,
                 sleep=self.clients.deadline.sleep,
-                services={AUTOSCALING: self.clients.client(AUTOSCALING, region)},
+                services=self._services(region),
             )
         except (Throttled, Conflict) as e:
             log.warning("apply deferred", error=str(e))
@@ -186,7 +191,7 @@ class Reconciler:
             log.error("apply failed", error=str(e))
             return Outcome(name, OutcomeKind.TRANSIENT, str(e), plan=plan, reason="ApplyFailed")
         self.observer.forget_deleted(region, plan)
-        scaled = tuple(a for a in plan.actions if kind_of(a.type).service == AUTOSCALING)
+        scaled = tuple(a for a in plan.actions if kind_of(a.type).service != "sagemaker")
         if scaled:
             self.observer.scaling.remember(region, scaled)
         changes = tuple((c.type.value, c.name, c.result) for c in applied)
@@ -211,6 +216,12 @@ class Reconciler:
             reason="Progressing",
             changes=changes,
         )
+
+    def _services(self, region: str) -> dict[str, Any]:
+        """Clients for the kinds outside SageMaker (the kind table's `service`)."""
+        autoscaling = self.clients.client(AUTOSCALING, region)
+        alarms = AlarmWriter(self.clients.client(CLOUDWATCH, region), autoscaling)
+        return {AUTOSCALING: autoscaling, CLOUDWATCH: alarms}
 
     def _settled(self, name: str, plan: EndpointPlan) -> Outcome:
         if plan.held and plan.manifest is None:  # safety hook: a delete held back by a guard

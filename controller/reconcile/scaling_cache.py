@@ -1,9 +1,10 @@
 """Application Auto Scaling state for a pass: one region-wide read, shared by every endpoint.
 
-Like the owned-resource index: the region's variant scalable targets, policies and scheduled
-actions are read once (paged) and reused until `forget` (a new pass) or the TTL; the
-controller's own writes are folded in (`remember`), so a registration pass reads nothing again.
-Target tags are read only on demand and cached by target ARN (new at every registration).
+Like the owned-resource index: the region's scalable targets (variants and inference
+components), policies and scheduled actions, and the controller's scale-out-from-zero alarms
+(only when some component target exists), are read once (paged) and reused until `forget` (a new
+pass) or the TTL; the controller's own writes are folded in (`remember`), so a registration pass
+reads nothing again. Tags are read only on demand and cached by ARN (new at every registration).
 """
 
 from __future__ import annotations
@@ -13,11 +14,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from controller.aws import alarms as alarm_reads
 from controller.aws import scaling as scaling_reads
 from controller.aws.clients import Clients
-from controller.core import kinds
-from controller.core.plans import Action
-from controller.core.scaling import LiveTarget, ScalingState
+from controller.core import kinds, scaling_components
+from controller.core.desired import DesiredEndpoint
+from controller.core.plans import Action, Reason
+from controller.core.scaling import LiveAlarm, LiveTarget, ScalingState, component_base
+from controller.core.scaling_actions import in_sync_at
 from controller.keyedlocks import KeyedLocks
 
 
@@ -56,7 +60,11 @@ class ScalingCache:
                 cached = self._states.get(region)
             if cached is None or time.monotonic() - cached.at > self.ttl:
                 client = self.clients.client(kinds.AUTOSCALING, region)
-                cached = _Cached(scaling_reads.read_scaling(client), time.monotonic())
+                state = scaling_reads.read_scaling(client)
+                if state.components:  # no component target: no alarm of ours to keep
+                    cloudwatch = self.clients.client(kinds.CLOUDWATCH, region)
+                    state = replace(state, alarms=alarm_reads.read_alarms(cloudwatch))
+                cached = _Cached(state, time.monotonic())
                 with self._lock:
                     self._states[region] = cached
         return cached.state
@@ -73,12 +81,89 @@ class ScalingCache:
             for v, t in found.items()
         }
 
+    def for_components(
+        self, region: str, want: DesiredEndpoint, names: list[str], controller_id: str
+    ) -> tuple[dict[str, LiveTarget], dict[str, LiveAlarm]]:
+        """The copy-count targets and scale-out-from-zero alarms of the live components `names`
+        (lower-cased keys), with tags only for those the plan may change."""
+        sets = scaling_components.wanted_sets(want)
+        wanted = scaling_components.wanted_alarms(want, controller_id)
+        targets = self.component_targets(
+            region, names, lambda n, t: not in_sync_at(component_base(n), sets.get(n.lower()), t)
+        )
+        found = self.alarms(
+            region,
+            {n.lower(): scaling_components.alarm_name(n) for n in names},
+            lambda k, a: (
+                not scaling_components.alarm_in_sync(
+                    component_base(k), wanted.get(k), a, targets.get(k)
+                )
+            ),
+        )
+        return targets, found
+
+    def teardown(self, region: str, names: list[str], controller_id: str) -> list[Action]:
+        """Deregistration of the controller's autoscaling on components about to be deleted
+        with their endpoint (tags read for each, as before any delete)."""
+        targets = self.component_targets(region, names, lambda n, t: True)
+        alarms = self.alarms(
+            region, {n.lower(): scaling_components.alarm_name(n) for n in names}, lambda k, a: True
+        )
+        reason = Reason.MANIFEST_REMOVED
+        return [
+            action
+            for n in names
+            for action in scaling_components.teardown(
+                n, targets.get(n.lower()), alarms.get(n.lower()), controller_id, reason
+            )
+        ]
+
+    def component_targets(
+        self, region: str, names: list[str], need_tags: Callable[[str, LiveTarget], bool]
+    ) -> dict[str, LiveTarget]:
+        """Lower-cased component -> its copy-count target, with tags where `need_tags` says."""
+        found = self.state(region).for_components(names)
+        return {
+            n.lower(): replace(t, tags=self._tags_of(region, t))
+            if t.tags is None and need_tags(n, t)
+            else t
+            for n, t in found.items()
+        }
+
+    def alarms(
+        self, region: str, wanted: dict[str, str], need_tags: Callable[[str, LiveAlarm], bool]
+    ) -> dict[str, LiveAlarm]:
+        """key -> live alarm, for `wanted` (key -> alarm name), with tags where `need_tags` says."""
+        live = self.state(region).alarms
+        found = {k: a for k, name in wanted.items() if (a := live.get(name.lower())) is not None}
+        return {
+            k: replace(a, tags=self._alarm_tags(region, a))
+            if a.tags is None and need_tags(k, a)
+            else a
+            for k, a in found.items()
+        }
+
     def _tags_of(self, region: str, target: LiveTarget) -> dict[str, str]:
+        return self._tags_by_arn(
+            target.arn,
+            lambda: scaling_reads.target_tags(
+                self.clients.client(kinds.AUTOSCALING, region), target.arn
+            ),
+        )
+
+    def _alarm_tags(self, region: str, alarm: LiveAlarm) -> dict[str, str]:
+        return self._tags_by_arn(
+            alarm.arn,
+            lambda: alarm_reads.alarm_tags(
+                self.clients.client(kinds.CLOUDWATCH, region), alarm.arn
+            ),
+        )
+
+    def _tags_by_arn(self, arn: str, read: Callable[[], dict[str, str]]) -> dict[str, str]:
         with self._lock:
-            known = self._tags.get(target.arn)
+            known = self._tags.get(arn)
         if known is None:
-            client = self.clients.client(kinds.AUTOSCALING, region)
-            known = scaling_reads.target_tags(client, target.arn)
+            known = read()
             with self._lock:
-                self._tags[target.arn] = known
+                self._tags[arn] = known
         return known

@@ -83,8 +83,17 @@ class ComponentStates:
                 yield component
 
     def begin(self, component: Component, change: Change) -> None:
-        """Start a change: the component shows its first status at once."""
+        """Start a change: the component shows its first status at once.
+
+        Every accepted create, update, runtime-config update and delete is a modification
+        ("the time when the inference component was last updated"), even one whose status does
+        not change (a zero-second copy change stays InService), so LastModifiedTime moves here;
+        it moves again when the status changes. Controllers describe a component only when its
+        listing shows a new LastModifiedTime or status, so a hand edit must move it. Tags are
+        not part of the component: AddTags/DeleteTags leave it alone.
+        """
         component.change = change
+        component.modified_at = change.deployment.started_at
         # Describe shows what is being deployed at once (there is no pending summary for
         # components); a rollback restores the old specification and copy count.
         if change.copies is not None:

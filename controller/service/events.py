@@ -20,6 +20,8 @@ from typing import Any
 
 from controller.core.outcomes import Outcome, OutcomeKind
 from controller.core.plans import EndpointPlan, Op, Reason, ResourceType
+from controller.core.snapshots import split_key
+from controller.service.locations import DEFAULT_TARGET
 
 
 class EventKind(StrEnum):
@@ -53,9 +55,9 @@ class Event:
     """One notification-worthy transition of one endpoint."""
 
     kind: EventKind
-    key: str  # region/name
+    key: str  # location/name (location: the target's name, or the region)
     endpoint: str
-    region: str
+    region: str  # the AWS region
     revision: str | None
     message: str
     reason: str
@@ -64,6 +66,14 @@ class Event:
     models: dict[str, str] = field(default_factory=dict)
     # The manifest's content hash: tells rollouts apart where there is no git revision.
     fingerprint: str | None = None
+    target: str = DEFAULT_TARGET  # the Target's name; "default" without spec.target
+    # The service deploys to more than one location: messages say where, not just the name.
+    several_locations: bool = False
+
+    @property
+    def location(self) -> str:
+        """The key's location (a target's name or a region): unique per account and region."""
+        return split_key(self.key)[0]
 
     @property
     def dedup_key(self) -> tuple[str, str, str]:

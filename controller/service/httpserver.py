@@ -4,7 +4,7 @@ Stdlib `ThreadingHTTPServer` on a daemon thread; the runner implements `Control`
 server. Routes:
 
     GET  /            the status page (HTML, statuspage.py); ?q= filters
-    GET  /endpoints/<region>/<name>   one endpoint with its last plan (HTML)
+    GET  /endpoints/<location>/<name> one endpoint (its key: target name or region / name)
     GET  /healthz     200 while the control loop and workers are alive, else 503
     GET  /readyz      200 once the initial sync finished and AWS answered last time, else 503
     GET  /metrics     Prometheus text
@@ -105,10 +105,10 @@ class _Handler(BaseHTTPRequestHandler):
             query = parse_qs(urlsplit(self.path).query).get("q", [""])[0]
             self._html(HTTPStatus.OK, statuspage.render_index(status, query))
             return
-        parts = path.split("/")  # "", "endpoints", region, name
+        parts = path.split("/")  # "", "endpoints", location, name: the endpoint's key
         key = "/".join(unquote(p) for p in parts[2:4]) if len(parts) == 4 else ""
         entry = next(
-            (e for e in status.get("endpoints", []) if f"{e.get('region')}/{e.get('name')}" == key),
+            (e for e in status.get("endpoints", []) if e.get("key") == key),
             None,
         )
         if entry is None:

@@ -3,8 +3,14 @@
 Names follow controller-runtime's, so the dashboards and alerts people already have for
 Kubernetes controllers work here: `<prefix>_reconcile_total{result}`,
 `<prefix>_reconcile_errors_total`, `<prefix>_reconcile_time_seconds` and client-go's
-`workqueue_*` family (with `name="endpoints"`). AWS calls are counted after botocore's own retries
-with an outcome of success, throttled or error.
+`workqueue_*` family (with `name="endpoints"`). AWS calls are counted after the controller's retries
+with an outcome of success, throttled or error; the retries themselves by error code.
+
+Everything counted per endpoint or per location carries `target` (the Target manifest's name, or
+"default" without one) and `region` (the AWS region): the same endpoint name in two accounts or
+regions stays two series, and dashboards split by account. Both are bounded by the manifests'
+targets and regions; account IDs and role ARNs are never labels. Gauges of endpoints that are
+gone lose their series (`forget`, `set_states`); counters keep theirs, as counters do.
 
 A private CollectorRegistry (not prometheus-client's global one) lets tests build as many runners
 as they like without "duplicated timeseries" errors, and keeps /metrics to what we define.
@@ -19,10 +25,12 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from controller.core.plans import ComponentRow
+from controller.service.locations import Location
 
 PREFIX = "sagemaker_gitops"
 CONTROLLER = "endpoint"  # controller-runtime's `controller` label
 QUEUE = "endpoints"  # client-go's workqueue `name` label
+LOCATION = ["target", "region"]  # labels naming where an endpoint lives (locations.Location)
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 SYNC_STATES = ("Synced", "OutOfSync", "Progressing", "Failed", "Suspended", "Unknown")
 # controller-runtime's `result` label values, by Outcome kind.
@@ -51,8 +59,8 @@ class Metrics:
         r = self.registry
         self.reconciles = Counter(
             f"{PREFIX}_reconcile",
-            "Reconciles by result (success, requeue_after, error).",
-            ["controller", "result"],
+            "Reconciles by result (success, requeue_after, error) and location.",
+            ["controller", "result", *LOCATION],
             registry=r,
         )
         self.reconcile_time = Histogram(
@@ -64,13 +72,13 @@ class Metrics:
         )
         self.errors = Counter(
             f"{PREFIX}_reconcile_errors",
-            "Failed reconciles by kind (Transient, Terminal) and reason.",
-            ["controller", "kind", "reason"],
+            "Failed reconciles by kind (Transient, Terminal), reason and location.",
+            ["controller", "kind", "reason", *LOCATION],
             registry=r,
         )
         self.api_calls = Counter(
             f"{PREFIX}_aws_api_calls",
-            "AWS API calls (after botocore's retries) by service, operation and outcome "
+            "AWS API calls (after the controller's retries) by service, operation and outcome "
             "(success, throttled, error).",
             ["service", "operation", "outcome"],
             registry=r,
@@ -121,8 +129,12 @@ class Metrics:
     def _service_metrics(self) -> None:
         r = self.registry
         self.endpoints = Gauge(
-            f"{PREFIX}_endpoints", "Endpoints by sync state.", ["state"], registry=r
+            f"{PREFIX}_endpoints",
+            "Endpoints by sync state and location.",
+            ["state", *LOCATION],
+            registry=r,
         )
+        self._locations: set[Location] = set()  # locations with endpoint samples
         self.last_success = Gauge(
             f"{PREFIX}_last_successful_sync_timestamp_seconds",
             "When every endpoint was last Synced or Suspended (Unix time).",
@@ -144,10 +156,11 @@ class Metrics:
         self.component_copies = Gauge(
             f"{PREFIX}_inference_component_copies",
             "Copies of an inference component: desired (DesiredCopyCount) and current.",
-            ["endpoint", "component", "copies"],
+            [*LOCATION, "endpoint", "component", "copies"],
             registry=r,
         )
-        self._components: dict[str, set[str]] = {}  # endpoint -> components with samples
+        # endpoint key -> (location, name, components with samples)
+        self._components: dict[str, tuple[Location, str, set[str]]] = {}
         self.notifications = Counter(
             f"{PREFIX}_notifications",
             "Notifications by sink and result (delivered, failed, dropped, duplicate).",
@@ -163,11 +176,14 @@ class Metrics:
         """`Clients.retry_observers` hook: told of each retry before its backoff."""
         self.api_retries.labels(service, operation, code).inc()
 
-    def observe_reconcile(self, outcome: str, reason: str, seconds: float, failed: bool) -> None:
-        self.reconciles.labels(CONTROLLER, RESULTS.get(outcome, "error")).inc()
+    def observe_reconcile(
+        self, outcome: str, reason: str, seconds: float, failed: bool, where: Location
+    ) -> None:
+        at = (where.target, where.region)
+        self.reconciles.labels(CONTROLLER, RESULTS.get(outcome, "error"), *at).inc()
         self.reconcile_time.labels(CONTROLLER).observe(seconds)
         if failed:
-            self.errors.labels(CONTROLLER, outcome, reason or "Unknown").inc()
+            self.errors.labels(CONTROLLER, outcome, reason or "Unknown", *at).inc()
 
     def observe_notification(self, sink: str, result: str) -> None:
         self.notifications.labels(sink, result).inc()
@@ -184,27 +200,52 @@ class Metrics:
     def queue_finished(self, worked: float) -> None:
         self.work_duration.labels(QUEUE).observe(max(0.0, worked))
 
-    def set_states(self, states: Iterable[str]) -> None:
-        counts = dict.fromkeys(SYNC_STATES, 0)
-        for state in states:
-            counts[state] = counts.get(state, 0) + 1
-        for state, count in counts.items():
-            self.endpoints.labels(state).set(count)
+    def set_states(self, states: Iterable[tuple[Location, str]]) -> None:
+        """Endpoints per location and sync state (every state, zeros too, so a query for one
+        state finds a series); a location without endpoints left loses its series."""
+        counts: dict[Location, dict[str, int]] = {}
+        for where, state in states:
+            per = counts.setdefault(where, dict.fromkeys(SYNC_STATES, 0))
+            per[state] = per.get(state, 0) + 1
+        for where, per in counts.items():
+            for state, count in per.items():
+                self.endpoints.labels(state, where.target, where.region).set(count)
+        for gone in self._locations - counts.keys():
+            for state in SYNC_STATES:
+                with suppress(KeyError):
+                    self.endpoints.remove(state, gone.target, gone.region)
+        self._locations = set(counts)
 
-    def set_components(self, endpoint: str, rows: Iterable[ComponentRow]) -> None:
+    def set_components(
+        self, key: str, where: Location, endpoint: str, rows: Iterable[ComponentRow]
+    ) -> None:
         """The copy counts of an endpoint's inference components; components gone since the
         last call lose their samples."""
         seen: set[str] = set()
+        if key in self._components and self._components[key][:2] != (where, endpoint):
+            self.forget(key)  # the location became known: the old series named it wrongly
+        at = (where.target, where.region, endpoint)
         for row in rows:
             seen.add(row.name)
             for which, value in (("desired", row.desired_copies), ("current", row.current_copies)):
                 if value is not None:
-                    self.component_copies.labels(endpoint, row.name, which).set(value)
-        for gone in self._components.get(endpoint, set()) - seen:
+                    self.component_copies.labels(*at, row.name, which).set(value)
+        self._remove_components(key, seen)
+        self._components[key] = (where, endpoint, seen)
+
+    def forget(self, key: str) -> None:
+        """The endpoint is gone (pruned, or its manifest removed): drop its per-endpoint series."""
+        self._remove_components(key, set())
+        self._components.pop(key, None)
+
+    def _remove_components(self, key: str, keep: set[str]) -> None:
+        if key not in self._components:
+            return
+        where, endpoint, had = self._components[key]
+        for gone in had - keep:
             for which in ("desired", "current"):
                 with suppress(KeyError):  # that sample was never set
-                    self.component_copies.remove(endpoint, gone, which)
-        self._components[endpoint] = seen
+                    self.component_copies.remove(where.target, where.region, endpoint, gone, which)
 
     def set_revision(self, revision: str | None) -> None:
         self.revision.info({"revision": revision or ""})

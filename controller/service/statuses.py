@@ -21,6 +21,7 @@ from controller.core.plans import EndpointPlan, Health
 from controller.core.snapshots import split_key
 from controller.service.conditions import conditions
 from controller.service.events import Event, EventKind, Rollout, transition
+from controller.service.locations import DEFAULT_TARGET, Location, locate, of_plan
 from controller.service.ports import SnapshotT
 
 
@@ -50,12 +51,27 @@ class Weighted(Protocol):
     def weights(self, key: str) -> Mapping[str, float]: ...
 
 
+@runtime_checkable
+class Located(Protocol):
+    """A snapshot that knows the AWS region of an endpoint's target (keys name only the target)."""
+
+    def target_region(self, key: str) -> str | None: ...
+
+
+def location_of(snapshot: object, key: str) -> Location:
+    """Where `key` deploys, as far as the snapshot tells before any plan."""
+    region = snapshot.target_region(key) if isinstance(snapshot, Located) else None
+    return locate(key, region)
+
+
 @dataclass
 class EndpointStatus:
     """What /status and the status page say about one endpoint."""
 
-    key: str
+    key: str  # location/name: unique, the status page's anchors and URLs use it
     name: str
+    target: str = DEFAULT_TARGET  # the Target's name, or "default" (no spec.target)
+    region: str = ""  # the AWS region (a target's region, not its name)
     sync: SyncState = SyncState.UNKNOWN
     health: str = Health.UNKNOWN.value
     revision: str | None = None
@@ -70,15 +86,18 @@ class EndpointStatus:
     rollout: Rollout | None = None  # a change applied by this service, not settled yet
     plan: EndpointPlan | None = None  # the last plan, for the status page's detail view
 
+    @classmethod
+    def at(cls, key: str, name: str, location: Location) -> EndpointStatus:
+        return cls(key, name, target=location.target, region=location.region)
+
     @property
-    def region(self) -> str:
-        return split_key(self.key)[0]
+    def location(self) -> Location:
+        return Location(self.target, self.region)
 
     def as_json(self) -> dict[str, Any]:
         fields = {k: v for k, v in self.__dict__.items() if k not in ("plan", "rollout")}
         return {
             **fields,
-            "region": self.region,
             "sync": self.sync.value,
             "rollout": self.rollout.as_json() if self.rollout else None,
             "conditions": conditions(
@@ -108,6 +127,11 @@ class ServiceState(Generic[SnapshotT]):
     statuses: dict[str, EndpointStatus] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock)
 
+    def several_locations(self) -> bool:
+        """More than one target or region among the manifests and the endpoints still shown."""
+        keys = self.keys | self.statuses.keys()
+        return len({split_key(k)[0] for k in keys}) > 1
+
 
 def update_status(
     entry: EndpointStatus,
@@ -117,10 +141,18 @@ def update_status(
     now: datetime,
     weights: Mapping[str, float] | None = None,
     fingerprint: str | None = None,
+    several_locations: bool = False,
 ) -> list[Event]:
-    """Refresh `entry` from `outcome`; the rollout events this step produced."""
+    """Refresh `entry` from `outcome`; the rollout events this step produced.
+
+    `several_locations`: the service deploys to more than one target or region, so events
+    name where the endpoint is (a bare name would be ambiguous).
+    """
     plan = outcome.plan
     entry.name = outcome.endpoint or entry.name
+    planned = of_plan(plan) if plan is not None else None
+    if planned is not None:  # the plan was made against the target's real region
+        entry.target, entry.region = planned.target, planned.region
     entry.sync = _sync_state(outcome, hold, entry.sync)
     if plan is not None:
         entry.health = plan.health.value
@@ -138,17 +170,24 @@ def update_status(
         entry.last_error = None
     entry.last_reconcile = now.isoformat()
     entry.rollout, kinds = transition(entry.rollout, outcome, revision, now)
-    return [_event(entry, kind, outcome, now, fingerprint) for kind in kinds]
+    return [_event(entry, kind, outcome, now, fingerprint, several_locations) for kind in kinds]
 
 
 def _event(
-    entry: EndpointStatus, kind: EventKind, outcome: Outcome, now: datetime, fingerprint: str | None
+    entry: EndpointStatus,
+    kind: EventKind,
+    outcome: Outcome,
+    now: datetime,
+    fingerprint: str | None,
+    several_locations: bool,
 ) -> Event:
     return Event(
         kind=kind,
         key=entry.key,
         endpoint=entry.name,
         region=entry.region,
+        target=entry.target,
+        several_locations=several_locations,
         revision=entry.revision,
         message=outcome.message,
         reason=outcome.reason,

@@ -5,9 +5,13 @@ meta refresh (the URL keeps the filter), and every value is HTML-escaped because
 manifest paths and error messages come from manifests and from AWS. A strict
 Content-Security-Policy (httpserver) backs that up: even an escaping bug could not run a script.
 
-    /                          every endpoint; ?q=text filters server-side (name, region, sync,
-                               health, revision, manifest, model)
-    /endpoints/<region>/<name> one endpoint: conditions, variants, rollout and the last plan
+    /                            every endpoint; ?q=text filters server-side (name, target,
+                                 region, sync, health, revision, manifest, model)
+    /endpoints/<location>/<name> one endpoint: conditions, variants, rollout and the last plan
+
+Everything per endpoint (links, row ids, `data-key`) comes from its key, `location/name`, where
+the location is its target's name or its region: the same name in two targets or regions is two
+rows, two anchors and two detail pages, never one.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from typing import Any
 from urllib.parse import quote
 
 REFRESH_SECONDS = 10
-_SEARCHED = ("name", "region", "sync", "health", "revision", "manifest", "last_error")
+_SEARCHED = ("name", "target", "region", "sync", "health", "revision", "manifest", "last_error")
 _STYLE = """
 body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#1b1f24}
 table{border-collapse:collapse;width:100%}th,td{border-bottom:1px solid #d0d7de;padding:.35em .5em;
@@ -27,7 +31,8 @@ pre{background:#f6f8fa;padding:1em;overflow:auto}.s{font-weight:600}
 .Synced,.Healthy,.True{color:#1a7f37}.OutOfSync,.Progressing{color:#9a6700}
 .Failed,.Degraded,.Missing{color:#cf222e}.Suspended,.Unknown{color:#57606a}
 .err{color:#cf222e;max-width:28em;overflow-wrap:anywhere}header p{margin:.2em 0}
-ul.variants{margin:0;padding-left:1em}td:nth-child(2){white-space:nowrap}form{margin:.8em 0}
+ul.variants{margin:0;padding-left:1em}td:nth-child(2),td:nth-child(3){white-space:nowrap}
+form{margin:.8em 0}
 """
 
 
@@ -45,26 +50,34 @@ def matches(endpoint: Mapping[str, Any], query: str) -> bool:
 
 
 def detail_path(endpoint: Mapping[str, Any]) -> str:
-    region, name = str(endpoint.get("region", "")), str(endpoint.get("name", ""))
-    return f"/endpoints/{quote(region, safe='')}/{quote(name, safe='')}"
+    location, _, name = str(endpoint.get("key", "")).partition("/")
+    return f"/endpoints/{quote(location, safe='')}/{quote(name, safe='')}"
+
+
+def row_id(endpoint: Mapping[str, Any]) -> str:
+    """The row's anchor, `endpoint_<location>_<name>`: locations and endpoint names are letters,
+    digits and '-', so '_' keeps it one-to-one with the key, and it needs no CSS escaping."""
+    return "endpoint_" + str(endpoint.get("key", "")).replace("/", "_")
 
 
 def render_index(status: Mapping[str, Any], query: str = "") -> str:
     endpoints = [e for e in status.get("endpoints", []) if matches(e, query)]
     total = len(status.get("endpoints", []))
     rows = "".join(_row(e) for e in endpoints) or (
-        '<tr><td colspan="9" id="empty">No endpoint matches.</td></tr>'
+        '<tr><td colspan="10" id="empty">No endpoint matches.</td></tr>'
     )
     shown = f"{len(endpoints)} of {total} endpoints" if query else f"{total} endpoints"
     body = f"""
 <header>{_summary(status)}</header>
 <form method="get" action="/" role="search">
 <label for="q">Filter</label>
-<input id="q" name="q" type="search" value="{escape(query)}" placeholder="name, region, sync...">
+<input id="q" name="q" type="search" value="{escape(query)}"
+ placeholder="name, target, region, sync...">
 <button type="submit">Filter</button> <span id="shown">{escape(shown)}</span>
 </form>
-<table id="endpoints"><thead><tr><th>Endpoint</th><th>Region</th><th>Sync</th><th>Health</th>
-<th>Revision</th><th>Variants</th><th>Rollout</th><th>Last error</th><th>Manifest</th></tr></thead>
+<table id="endpoints"><thead><tr><th>Endpoint</th><th>Target</th><th>Region</th><th>Sync</th>
+<th>Health</th><th>Revision</th><th>Variants</th><th>Rollout</th><th>Last error</th>
+<th>Manifest</th></tr></thead>
 <tbody>{rows}</tbody></table>"""
     return _page("sagemaker-gitops status", body)
 
@@ -72,6 +85,7 @@ def render_index(status: Mapping[str, Any], query: str = "") -> str:
 def render_detail(endpoint: Mapping[str, Any], plan_text: str | None) -> str:
     name = str(endpoint.get("name", ""))
     facts = [
+        ("Target", endpoint.get("target")),
         ("Region", endpoint.get("region")),
         ("Sync", endpoint.get("sync")),
         ("Health", endpoint.get("health")),
@@ -132,6 +146,7 @@ def _row(e: Mapping[str, Any]) -> str:
     revision = str(e.get("revision") or "")
     cells = [
         f'<a class="endpoint" href="{escape(detail_path(e))}">{escape(str(e.get("name", "")))}</a>',
+        f'<span class="target">{escape(str(e.get("target", "")))}</span>',
         escape(str(e.get("region", ""))),
         f'<span class="s {escape(sync)}">{escape(sync)}</span>',
         f'<span class="s {escape(health)}">{escape(health)}</span>',
@@ -141,8 +156,9 @@ def _row(e: Mapping[str, Any]) -> str:
         f'<span class="err">{escape(str(e.get("last_error") or ""))}</span>',
         f"<code>{escape(str(e.get('manifest') or ''))}</code>",
     ]
-    key = escape(f"{e.get('region', '')}/{e.get('name', '')}")
-    return f'<tr data-key="{key}">' + "".join(f"<td>{c}</td>" for c in cells) + "</tr>"
+    key, anchor = escape(str(e.get("key", ""))), escape(row_id(e))
+    cells_html = "".join(f"<td>{c}</td>" for c in cells)
+    return f'<tr id="{anchor}" data-key="{key}">{cells_html}</tr>'
 
 
 def _variants(variants: Mapping[str, Mapping[str, Any]]) -> str:

@@ -27,6 +27,7 @@ from controller.service.statuses import (
     ServiceState,
     SyncState,
     Weighted,
+    location_of,
     update_status,
 )
 from controller.service.windows import WindowPolicy
@@ -159,31 +160,51 @@ class Stepper(Generic[SnapshotT]):
     ) -> None:
         kind = outcome.kind
         failed = kind in (OutcomeKind.TRANSIENT, OutcomeKind.TERMINAL)
-        self._metrics.observe_reconcile(kind.value, outcome.reason, seconds, failed)
-        if outcome.plan is not None:
-            self._metrics.set_components(name, outcome.plan.components)
         self._log(outcome, hold, seconds)
-        with self._state.lock:
-            self._state.aws_ok = kind is not OutcomeKind.TRANSIENT
-            entry = self._state.statuses.get(key) or EndpointStatus(key, name)
-            weights = snap.weights(key) if isinstance(snap, Weighted) else None
-            events = update_status(
-                entry, outcome, hold, snap.revision, self._now(), weights, snap.fingerprint(key)
-            )
-            removed = key not in self._state.keys and kind is OutcomeKind.CONVERGED
-            # Safety hook: a delete held back by a prune guard stays listed until it is resolved.
-            kept = outcome.plan is not None and (outcome.plan.has_changes or outcome.plan.held)
-            if removed and not kept:
-                self._state.statuses.pop(key, None)  # pruned, or nothing left to report
-            else:
-                self._state.statuses[key] = entry
-            states = [s.sync.value for s in self._state.statuses.values()]
-        self._metrics.set_states(states)
+        entry, events, gone = self._update(key, name, snap, outcome, hold)
+        self._metrics.observe_reconcile(kind.value, outcome.reason, seconds, failed, entry.location)
+        if gone:  # workers never hold one key at once: its component series are theirs alone
+            self._metrics.forget(key)
+        elif outcome.plan is not None:
+            self._metrics.set_components(key, entry.location, entry.name, outcome.plan.components)
+        with self._state.lock:  # in order: an older count never overwrites a newer one
+            states = [(s.location, s.sync.value) for s in self._state.statuses.values()]
+            self._metrics.set_states(states)
         for event in events:
             if self._notify is not None:
                 self._notify(event)
-        if snap.ok and all(s in (SyncState.SYNCED, SyncState.SUSPENDED) for s in states):
+        if snap.ok and all(s in (SyncState.SYNCED, SyncState.SUSPENDED) for _, s in states):
             self._metrics.last_success.set(time.time())
+
+    def _update(
+        self, key: str, name: str, snap: Snapshot, outcome: Outcome, hold: Hold
+    ) -> tuple[EndpointStatus, list[Event], bool]:
+        """Refresh the key's status; also whether it is gone (pruned, or nothing to report)."""
+        with self._state.lock:
+            self._state.aws_ok = outcome.kind is not OutcomeKind.TRANSIENT
+            entry = self._state.statuses.get(key) or EndpointStatus.at(
+                key, name, location_of(snap, key)
+            )
+            weights = snap.weights(key) if isinstance(snap, Weighted) else None
+            events = update_status(
+                entry,
+                outcome,
+                hold,
+                snap.revision,
+                self._now(),
+                weights,
+                snap.fingerprint(key),
+                several_locations=self._state.several_locations(),
+            )
+            removed = key not in self._state.keys and outcome.kind is OutcomeKind.CONVERGED
+            # Safety hook: a delete held back by a prune guard stays listed until it is resolved.
+            kept = outcome.plan is not None and (outcome.plan.has_changes or outcome.plan.held)
+            gone = removed and not kept
+            if gone:
+                self._state.statuses.pop(key, None)  # pruned, or nothing left to report
+            else:
+                self._state.statuses[key] = entry
+        return entry, events, gone
 
     def _log(self, outcome: Outcome, hold: Hold, seconds: float) -> None:
         fields = {

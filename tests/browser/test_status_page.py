@@ -127,7 +127,11 @@ def test_status_page_in_a_headless_browser(
             "us-east-1/churn",
             "us-east-1/fraud",
         ]
-        churn = browser.find_element(By.CSS_SELECTOR, 'tr[data-key="us-east-1/churn"]').text
+        churn_row = browser.find_element(By.CSS_SELECTOR, 'tr[data-key="us-east-1/churn"]')
+        # Target and region beside the name: no spec.target is the "default" target.
+        cells = [c.text for c in churn_row.find_elements(By.TAG_NAME, "td")][:3]
+        assert cells == ["churn", "default", "us-east-1"]
+        churn = churn_row.text
         assert "Synced" in churn and "Healthy" in churn and "churn-xgb v1" in churn
         assert "weight 1" in churn and "churn.yaml" in churn and revision[:7] in churn
         fraud = browser.find_element(By.CSS_SELECTOR, 'tr[data-key="us-east-1/fraud"]').text

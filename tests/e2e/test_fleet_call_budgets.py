@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from controller.aws import reading
 from controller.aws.clients import AwsOptions, Clients
 from controller.reconcile.reconciling import ReconcileOptions, Reconciler
 from tests.e2e.conftest import MUTATING_PREFIXES, World, registry_manifest
@@ -70,6 +71,41 @@ def test_apply_issues_the_changed_endpoints_calls_first(
     # Every endpoint is still reconciled in the same apply: all report, one changed.
     assert result.out.count("\n") == N
     assert started.count("UpdateEndpoint") == 1
+
+
+# What the changed endpoint (one variant) reads before its first CreateModel: ListModelPackages,
+# DescribeEndpoint, DescribeScalableTargets, the probes of its new content-named Model and
+# EndpointConfig (the index is not complete yet), and the live config and its Model (the diff).
+# The same whatever the fleet's size (the benchmark's two-variant endpoints read 9).
+OWN_READS = 7
+
+
+@pytest.mark.parametrize("changed", [0, N // 2, N - 1], ids=["sorts-first", "middle", "last"])
+def test_apply_starts_the_changed_endpoint_at_the_index_page_that_shows_it(
+    fleet: World, started: list[str], changed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pages of 10 make this fleet's index 9 pages (3 per kind), as 1,000 endpoints make 40
+    pages of 100:
+    `apply` reads the endpoint query (3 pages) page by page and reconciles a changed endpoint
+    before asking for the next page, so what precedes its first mutation is the endpoint pages
+    up to its own plus its own reads. Waiting for the whole index cost 9 + 7 = 16 here (48 at
+    N=1000); the model and config queries are read after the changed wave."""
+    monkeypatch.setattr(reading, "PAGE_SIZE", 10)
+    fleet.write(f"{name(changed)}.yaml", registry_manifest(name=name(changed), version=2))
+    started.clear()
+
+    result = fleet.apply("--no-wait")
+
+    assert result.code == 0, result.err
+    page = changed // 10 + 1
+    assert before_first_mutation(started) == page + OWN_READS, started[:12]
+    assert started[:page] == ["GetResources"] * page
+    # Three queries in all, read after the changed wave created a Model and a config: 30
+    # endpoints, 31 models, 31 configs in pages of 10.
+    assert started.count("GetResources") == 3 + 4 + 4
+    assert started.count("UpdateEndpoint") == 1
+    # Idempotent: a second apply finds nothing to change.
+    assert not fleet.mutations_during(lambda: fleet.apply("--no-wait"))
 
 
 def test_a_no_op_resync_stays_within_the_listing_budget(fleet: World) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -344,3 +345,48 @@ def test_tags_at_create_and_tagging_api(slow_sandbox: Sandbox, sm: Any) -> None:
     assert arn in arns
     endpoints_only = tagging.get_resources(ResourceTypeFilters=["sagemaker:endpoint"])
     assert arn not in [r["ResourceARN"] for r in endpoints_only["ResourceTagMappingList"]]
+
+
+@pytest.fixture
+def instant(clock: ManualClock) -> Iterator[Any]:
+    """A client on a sandbox with zero-second transitions, endpoint `gpu` InService."""
+    with Sandbox(transition_seconds=0.0, clock=clock) as running:
+        sm = client(running)
+        make_ic_endpoint(sm, "gpu")
+        yield sm
+
+
+def modified(sm: Any, name: str) -> tuple[Any, Any]:
+    """(LastModifiedTime described, LastModifiedTime listed) of one component."""
+    (listed,) = sm.list_inference_components(NameContains=name)["InferenceComponents"]
+    return describe(sm, name)["LastModifiedTime"], listed["LastModifiedTime"]
+
+
+def test_every_update_moves_last_modified_time_even_without_a_status_change(
+    instant: Any, clock: ManualClock
+) -> None:
+    """AWS: LastModifiedTime is "the time when the inference component was last updated"; a
+    zero-second update never leaves InService, yet it is an update (controllers rely on it)."""
+    make_component(instant, "llm", "gpu")
+    created = describe(instant, "llm")
+    assert created["LastModifiedTime"] == created["CreationTime"]
+    clock.advance(5)
+    instant.update_inference_component_runtime_config(
+        InferenceComponentName="llm", DesiredRuntimeConfig={"CopyCount": 3}
+    )
+    after_copies = modified(instant, "llm")
+    assert after_copies[0] == after_copies[1] > created["LastModifiedTime"]
+    assert describe(instant, "llm")["InferenceComponentStatus"] == "InService"
+    clock.advance(5)
+    instant.update_inference_component(
+        InferenceComponentName="llm",
+        Specification=model_spec(
+            "llm-m1", StartupParameters={"ModelDataDownloadTimeoutInSeconds": 600}
+        ),
+    )
+    after_spec = modified(instant, "llm")
+    assert after_spec[0] == after_spec[1] > after_copies[0]
+    clock.advance(5)
+    arn = created["InferenceComponentArn"]
+    instant.add_tags(ResourceArn=arn, Tags=[{"Key": "team", "Value": "ml"}])
+    assert modified(instant, "llm") == after_spec  # tags are not an update of the component

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from controller.service.httpserver import MAX_BODY, HttpServer
+from controller.service.locations import Location
 from controller.service.metrics import Metrics
 from controller.service.webhook import SIGNATURE_HEADER, sign
 
@@ -110,10 +111,11 @@ def test_metrics_are_prometheus_text(served: tuple[HttpServer, FakeControl]) -> 
     server, control = served
     control.metrics.observe_api_call("sagemaker", "DescribeEndpoint", "success")
     control.metrics.observe_api_call("sagemaker", "UpdateEndpoint", "throttled")
-    control.metrics.observe_reconcile("Converged", "Synced", 0.2, failed=False)
-    control.metrics.observe_reconcile("Terminal", "RolloutFailed", 0.1, failed=True)
+    here = Location("default", "us-east-1")
+    control.metrics.observe_reconcile("Converged", "Synced", 0.2, failed=False, where=here)
+    control.metrics.observe_reconcile("Terminal", "RolloutFailed", 0.1, failed=True, where=here)
     control.metrics.track_queue(lambda: 3)
-    control.metrics.set_states(["Synced", "Failed"])
+    control.metrics.set_states([(here, "Synced"), (here, "Failed")])
     control.metrics.set_revision("abc123")
     status, body, content_type = request(server, "GET", "/metrics")
     assert status == 200
@@ -121,11 +123,13 @@ def test_metrics_are_prometheus_text(served: tuple[HttpServer, FakeControl]) -> 
     text = body.decode()
     # controller-runtime's names and labels, so its dashboards and alerts apply unchanged.
     for name in (
-        'sagemaker_gitops_reconcile_total{controller="endpoint",result="success"} 1.0',
-        'sagemaker_gitops_reconcile_total{controller="endpoint",result="error"} 1.0',
+        'sagemaker_gitops_reconcile_total{controller="endpoint",region="us-east-1",'
+        'result="success",target="default"} 1.0',
+        'sagemaker_gitops_reconcile_total{controller="endpoint",region="us-east-1",'
+        'result="error",target="default"} 1.0',
         'sagemaker_gitops_reconcile_time_seconds_bucket{controller="endpoint",le="0.25"} 2.0',
         'sagemaker_gitops_reconcile_errors_total{controller="endpoint",kind="Terminal",'
-        'reason="RolloutFailed"} 1.0',
+        'reason="RolloutFailed",region="us-east-1",target="default"} 1.0',
         "sagemaker_gitops_endpoints{",
         'workqueue_depth{name="endpoints"} 3.0',
         'workqueue_adds_total{name="endpoints"}',

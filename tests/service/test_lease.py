@@ -278,12 +278,15 @@ def sample_never_both(recs: list[Recorder], seconds: float) -> int:
 
 
 def test_two_electors_one_leader_and_handover_on_stop(dynamodb: Any) -> None:
-    (ea, ra), (eb, rb) = elector(dynamodb, "a"), elector(dynamodb, "b")
+    # A 2 s lease (renewed every 0.67 s) rather than the default 0.5 s: the handover below must
+    # beat expiry to prove the lease was released, and a loaded CI machine can stall a thread
+    # for longer than 0.5 s.
+    (ea, ra), (eb, rb) = elector(dynamodb, "a", 2.0), elector(dynamodb, "b", 2.0)
     ea.start()
     eb.start()
     try:
-        assert wait_for(lambda: ra.leading or rb.leading, timeout=2.0)
-        assert sample_never_both([ra, rb], seconds=1.0) == 0  # > 2 lease periods of renewals
+        assert wait_for(lambda: ra.leading or rb.leading, timeout=4.0)
+        assert sample_never_both([ra, rb], seconds=1.5) == 0  # > 2 renewals
         assert ra.leading != rb.leading
         (leader, lrec), (standby, srec) = (
             ((ea, ra), (eb, rb)) if ra.leading else ((eb, rb), (ea, ra))
@@ -292,11 +295,11 @@ def test_two_electors_one_leader_and_handover_on_stop(dynamodb: Any) -> None:
         started = time.monotonic()
         stop_thread.start()
         overlaps = 0
-        while not srec.leading and time.monotonic() - started < 2.0:
+        while not srec.leading and time.monotonic() - started < 4.0:
             overlaps += lrec.leading and srec.leading
             time.sleep(0.01)
         took = time.monotonic() - started
-        stop_thread.join(timeout=2.0)
+        stop_thread.join(timeout=4.0)
         assert overlaps == 0
         assert srec.leading and took < leader.lease.duration
         assert not lrec.leading and [e for e, _ in lrec.events] == ["started", "stopped"]

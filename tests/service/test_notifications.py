@@ -6,6 +6,7 @@ or slow receiver never blocks or fails a reconcile.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 import socket
@@ -174,6 +175,7 @@ def test_webhook_payload_is_the_event() -> None:
         "schemaVersion": 1,
         "event": "RolloutSucceeded",
         "endpoint": "churn",
+        "target": "default",
         "region": "us-east-1",
         "revision": SHA,
         "reason": "Synced",
@@ -196,6 +198,29 @@ def test_github_status_goes_to_the_revision_and_needs_a_sha(tmp_path: Path) -> N
     assert len(body["description"]) == 140
     assert request.headers["Authorization"] == f"Bearer {TOKEN}"
     assert github_request(sink, TOKEN, event(revision="not-a-commit")) is None
+
+
+def test_with_several_locations_messages_name_the_target_and_region(tmp_path: Path) -> None:
+    sink = config_for(tmp_path, "http://127.0.0.1:9").config.sinks[2]
+    assert isinstance(sink, GithubStatusSink)
+    alone = event()
+    assert "*churn* (us-east-1) rollout succeeded" in slack_payload(alone)["text"]
+    targeted = dataclasses.replace(alone, key="prod/churn", target="prod", several_locations=True)
+    ambient = dataclasses.replace(alone, several_locations=True)
+    assert "*churn* (prod, us-east-1) rollout succeeded" in slack_payload(targeted)["text"]
+    assert "*churn* (us-east-1) rollout succeeded" in slack_payload(ambient)["text"]
+    requests = [github_request(sink, TOKEN, e) for e in (targeted, ambient)]
+    bodies = [json.loads(r.body) for r in requests if r is not None]
+    assert [b["description"] for b in bodies] == [
+        "churn (prod, us-east-1): rollout succeeded",
+        "churn (us-east-1): rollout succeeded",
+    ]
+    # One commit status per location: the context is the key, as before for region endpoints.
+    assert [b["context"] for b in bodies] == [
+        "sagemaker-gitops/prod/churn",
+        "sagemaker-gitops/us-east-1/churn",
+    ]
+    assert webhook_payload(targeted)["target"] == "prod"
 
 
 # -- delivery ---------------------------------------------------------------------------------

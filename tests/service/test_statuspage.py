@@ -15,10 +15,13 @@ from controller.service.metrics import Metrics
 EVIL = '<script>alert("x")</script>'
 
 
-def endpoint(name: str, region: str = "us-east-1", **extra: Any) -> dict[str, Any]:
+def endpoint(
+    name: str, region: str = "us-east-1", target: str = "default", **extra: Any
+) -> dict[str, Any]:
     base: dict[str, Any] = {
-        "key": f"{region}/{name}",
+        "key": f"{region if target == 'default' else target}/{name}",
         "name": name,
+        "target": target,
         "region": region,
         "sync": "Synced",
         "health": "Healthy",
@@ -111,7 +114,7 @@ def get(server: HttpServer, path: str) -> tuple[int, str, dict[str, str]]:
 def test_index_lists_every_endpoint_with_its_facts(server: HttpServer) -> None:
     status, page, headers = get(server, "/")
     assert status == 200 and headers["Content-Type"].startswith("text/html")
-    assert page.count('<tr data-key="') == 3
+    assert page.count(' data-key="') == 3
     for fact in (
         "churn",
         "eu-west-1",
@@ -137,7 +140,7 @@ def test_hostile_names_and_messages_are_escaped(server: HttpServer) -> None:
 
 def test_the_filter_works_server_side(server: HttpServer) -> None:
     page = get(server, "/?q=FAILED+eu-west")[1]
-    assert page.count('<tr data-key="') == 1 and 'data-key="eu-west-1/fraud"' in page
+    assert page.count(' data-key="') == 1 and 'data-key="eu-west-1/fraud"' in page
     assert "1 of 3 endpoints" in page and 'value="FAILED eu-west"' in page
     none = get(server, "/?q=nothing-matches-this")[1]
     assert 'id="empty"' in none

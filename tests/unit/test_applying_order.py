@@ -21,6 +21,7 @@ ST, SP, SA = (
     ResourceType.SCHEDULED_ACTION,
 )
 IC = ResourceType.INFERENCE_COMPONENT
+AL = ResourceType.ALARM  # a component's scale-out-from-zero alarm: it runs a step policy
 
 # The expected sequence, as phases: within a phase the order of the input is kept.
 PHASES: list[set[tuple[Op, ResourceType]]] = [
@@ -29,7 +30,8 @@ PHASES: list[set[tuple[Op, ResourceType]]] = [
     {(Op.TAG, M), (Op.TAG, EC)},
     {(Op.TAG, EP), (Op.TAG, IC)},
     # Autoscaling goes before the endpoint is updated or deleted (SageMaker refuses to retype or
-    # remove a registered variant): scheduled actions, then policies, then the target.
+    # remove a registered variant): alarms, scheduled actions, then policies, then the target.
+    {(Op.DELETE, AL)},
     {(Op.DELETE, SA)},
     {(Op.DELETE, SP)},
     {(Op.DELETE, ST)},
@@ -43,6 +45,7 @@ PHASES: list[set[tuple[Op, ResourceType]]] = [
     {(Op.CREATE, ST), (Op.UPDATE, ST)},
     {(Op.CREATE, SP), (Op.UPDATE, SP)},
     {(Op.CREATE, SA), (Op.UPDATE, SA)},
+    {(Op.CREATE, AL), (Op.UPDATE, AL)},
 ]
 
 
@@ -76,12 +79,13 @@ def test_creates_before_tags_before_endpoint_before_deletes() -> None:
     assert kinds[:2] == [(Op.CREATE, M), (Op.CREATE, EC)]
     assert set(kinds[2:4]) == {(Op.TAG, M), (Op.TAG, EC)}
     assert set(kinds[4:6]) == {(Op.TAG, EP), (Op.TAG, IC)}
-    assert kinds[6:9] == [(Op.DELETE, SA), (Op.DELETE, SP), (Op.DELETE, ST)]
-    assert set(kinds[9:11]) == {(Op.CREATE, EP), (Op.UPDATE, EP)}
+    assert kinds[6:10] == [(Op.DELETE, AL), (Op.DELETE, SA), (Op.DELETE, SP), (Op.DELETE, ST)]
+    assert set(kinds[10:12]) == {(Op.CREATE, EP), (Op.UPDATE, EP)}
     # A component goes on a live endpoint, and goes before the endpoint and the Models it runs.
-    assert set(kinds[11:13]) == {(Op.CREATE, IC), (Op.UPDATE, IC)}
-    assert kinds[13:17] == [(Op.DELETE, IC), (Op.DELETE, EP), (Op.DELETE, EC), (Op.DELETE, M)]
-    assert {k[1] for k in kinds[17:]} == {ST, SP, SA}
+    assert set(kinds[12:14]) == {(Op.CREATE, IC), (Op.UPDATE, IC)}
+    assert kinds[14:18] == [(Op.DELETE, IC), (Op.DELETE, EP), (Op.DELETE, EC), (Op.DELETE, M)]
+    assert {k[1] for k in kinds[18:-2]} == {ST, SP, SA}
+    assert {k[1] for k in kinds[-2:]} == {AL}  # put once its step policy (and ARN) exists
 
 
 def test_order_is_stable_within_a_phase() -> None:

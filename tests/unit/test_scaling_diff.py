@@ -247,7 +247,7 @@ def test_terms_of_desired_and_described_policies_agree() -> None:
     }
 
     assert in_sync("primary", wanted, as_live(ScalingSet(1, 4, described)))
-    assert set(scaling.terms("primary", wanted)) >= {
+    assert set(scaling.terms(scaling.variant_base("primary"), wanted)) >= {
         "variants[primary].autoscaling.stepScaling[burst].stepAdjustments",
         "variants[primary].autoscaling.targetTracking"
         "[SageMakerVariantInvocationsPerInstance].predefinedMetric",

@@ -122,6 +122,11 @@ def test_duplicate_target_names_are_errors_at_both_and_neither_is_used(
             "name",
         ),
         (
+            target("default"),
+            "t.yaml:4: metadata.name: target name 'default' is reserved for endpoints without "
+            "spec.target; pick another name",
+        ),
+        (
             target().replace("  region:", "  regoin:"),
             "t.yaml:7: spec.regoin: unknown field, did you mean region? (allowed: accountId, "
             "region, roleArn, planRoleArn, externalId, sessionName, sessionDuration, "

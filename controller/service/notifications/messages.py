@@ -2,7 +2,9 @@
 
 Slack gets mrkdwn text (with &, <, > escaped: an endpoint name or error message cannot forge a
 link or a mention); the generic webhook gets the event as JSON (`schemaVersion` 1); GitHub gets a
-commit status on the event's revision, which must be a full commit SHA.
+commit status on the event's revision, which must be a full commit SHA. When the service deploys
+to more than one target or region, Slack and GitHub name the endpoint's target and region beside
+its name (two endpoints may share a name); the webhook always carries `target` and `region`.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 from urllib.parse import quote
 
 from controller.service.events import Event, EventKind
+from controller.service.locations import Location
 from controller.service.notifications.config import GithubStatusSink, SlackSink, WebhookSink
 
 SCHEMA_VERSION = 1
@@ -58,6 +61,7 @@ def webhook_payload(event: Event) -> dict[str, Any]:
         "schemaVersion": SCHEMA_VERSION,
         "event": event.kind.value,
         "endpoint": event.endpoint,
+        "target": event.target,
         "region": event.region,
         "revision": event.revision,
         "reason": event.reason,
@@ -72,7 +76,7 @@ def slack_payload(event: Event) -> dict[str, Any]:
     revision = f" at `{_slack((event.revision or '')[:7])}`" if event.revision else ""
     models = ", ".join(f"{_slack(v)}: {_slack(m)}" for v, m in event.models.items())
     lines = [
-        f"{_EMOJI[event.kind]} *{_slack(event.endpoint)}* ({_slack(event.region)}) "
+        f"{_EMOJI[event.kind]} *{_slack(event.endpoint)}* ({_slack(where(event))}) "
         f"{title(event)}{revision}",
     ]
     if models:
@@ -83,7 +87,8 @@ def slack_payload(event: Event) -> dict[str, Any]:
 
 
 def github_payload(sink: GithubStatusSink, event: Event) -> dict[str, Any]:
-    description = f"{event.endpoint}: {title(event)}"
+    place = f" ({where(event)})" if event.several_locations else ""
+    description = f"{event.endpoint}{place}: {title(event)}"
     if event.kind in (EventKind.ROLLOUT_FAILED, EventKind.ROLLED_BACK) and event.message:
         description += f": {event.message}"
     if len(description) > GITHUB_DESCRIPTION_MAX:
@@ -91,8 +96,17 @@ def github_payload(sink: GithubStatusSink, event: Event) -> dict[str, Any]:
     return {
         "state": _GITHUB_STATE[event.kind],
         "description": description,
-        "context": f"{sink.context}/{event.region}/{event.endpoint}",
+        # The key's location (target name or region): unique, and unchanged for region-only
+        # endpoints, so the statuses GitHub already shows keep their context.
+        "context": f"{sink.context}/{event.location}/{event.endpoint}",
     }
+
+
+def where(event: Event) -> str:
+    """The region, or with several locations `target, region` (`default` has no name shown)."""
+    if not event.several_locations:
+        return event.region
+    return Location(event.target, event.region).describe()
 
 
 def slack_request(url: str, event: Event) -> Request:

@@ -1,0 +1,43 @@
+"""The demo's copy-count change: one line of the first component no autoscaling owns."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from controller.commands.demo_flow import _add_a_copy
+from controller.manifests.loading import load_manifests
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLE = REPO / "manifests" / "examples" / "llm-shared-gpu.yaml"
+
+
+def test_the_example_gets_one_more_copy_on_one_line(tmp_path: Path) -> None:
+    copy = tmp_path / EXAMPLE.name
+    shutil.copy(EXAMPLE, copy)
+
+    name, before, after = _add_a_copy(copy)
+
+    assert after == before + 1
+    old, new = EXAMPLE.read_text().splitlines(), copy.read_text().splitlines()
+    changed = [(a, b) for a, b in zip(old, new, strict=True) if a != b]
+    assert changed == [(f"      copies: {before}", f"      copies: {after}")]
+    loaded = load_manifests([tmp_path], root=tmp_path)
+    assert not loaded.diagnostics
+    (endpoint,) = loaded.manifests
+    component = next(c for c in endpoint.manifest.spec.inference_components if c.name == name)
+    assert component.copies == after
+
+
+def test_an_autoscaled_component_is_skipped(tmp_path: Path) -> None:
+    text = EXAMPLE.read_text()
+    first = text.index("    - name: llm-chat")
+    scaled = text[:first] + text[first:].replace(
+        "      copies: 2\n", "      copies: 2\n      autoscaling: {minCapacity: 0}\n", 1
+    )
+    copy = tmp_path / EXAMPLE.name
+    copy.write_text(scaled)
+
+    name, _, _ = _add_a_copy(copy)
+
+    assert name == "llm-embed"
