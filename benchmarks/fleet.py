@@ -3,7 +3,8 @@
 Reproduces the table of docs/benchmarks.md ("Fleet"): call counts of a no-op resync in `run`
 (the Reconciler driven pass by pass, as the service's resync does) and of a cold no-op `plan`;
 calls before the first mutating call when one manifest changed (`apply`, with the changed file
-sorting first, in the middle and last; `run`, edits with and without a resync in progress); the
+sorting first, in the middle and last, in a git checkout with the change committed and without
+git; `run`, edits with and without a resync in progress); the
 wall time of a no-op `plan` at 20 ms API latency against THE BASELINE (benchmarks/baseline.py,
 a sequential boto3 reconciler, on the same manifests); `run`'s edit -> first mutating call p95;
 a version bump rolled out to 100 endpoints with 5 s transitions; `validate` and `--help` start
