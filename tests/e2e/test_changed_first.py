@@ -11,27 +11,22 @@ behaves as before (`test_fleet_call_budgets.py`).
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from controller.aws import reading
-from controller.aws.clients import Clients
-from tests.e2e.conftest import MUTATING_PREFIXES, World, registry_manifest
+from tests.e2e import test_fleet_call_budgets as budgets
+from tests.e2e.conftest import World, registry_manifest
+from tests.e2e.test_fleet_call_budgets import GROUP, N, before_first_mutation, name
 
-N = 30
-GROUP = "churn-xgb"  # the seed's group with versions 1 and 2
+started = budgets.started  # the fixture recording every operation the controller starts
+
 # Before the changed endpoint's first CreateModel: DescribeEndpoint and ListTags (the read
 # ahead), then ListModelPackages, DescribeScalableTargets, the probes of its new content-named
 # Model and EndpointConfig, and the live config and its Model (the diff). One variant; the
 # benchmark's two-variant endpoints read 10.
 HINTED_READS = 8
-
-
-def name(i: int) -> str:
-    return f"ep-{i:02d}"
 
 
 def git(repo: Path, *argv: str) -> str:
@@ -56,24 +51,6 @@ def fleet(world: World, monkeypatch: pytest.MonkeyPatch) -> World:
     assert world.apply("--no-wait").code == 0
     monkeypatch.setattr(reading, "PAGE_SIZE", 10)
     return world
-
-
-@pytest.fixture
-def started(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """Every AWS operation the controller starts, in order."""
-    seen: list[str] = []
-    original = Clients._before_call
-
-    def record(self: Clients, target: Any, model: Any, **kwargs: Any) -> None:
-        seen.append(model.name)
-        original(self, target, model, **kwargs)
-
-    monkeypatch.setattr(Clients, "_before_call", record)
-    yield seen
-
-
-def before_first_mutation(ops: list[str]) -> int:
-    return next(i for i, op in enumerate(ops) if op.startswith(MUTATING_PREFIXES))
 
 
 def bump(fleet: World, i: int, *, commit: bool = True) -> None:
