@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
 from typing import Any
 
-from controller.commands import argtypes
+from controller.commands import argtypes, changed_files
 from controller.commands.common import (
     add_manifest_arguments,
     add_prune_arguments,
@@ -20,6 +21,7 @@ from controller.reconcile.converging import (
     changed_batches,
     converge,
     display_name,
+    hinted_batches,
     keys_to_reconcile,
 )
 from controller.reconcile.reconciling import Reconciler
@@ -60,6 +62,15 @@ def register(sub: Any) -> None:
         action="store_true",
         help="delete and recreate endpoints in the Failed state",
     )
+    parser.add_argument(
+        "--changed-since",
+        default=None,
+        metavar="REV",
+        help="git revision last deployed (e.g. GitHub's github.event.before): the endpoints "
+        "of manifests changed since it are reconciled first (default: those HEAD changed "
+        "against its first parent, plus uncommitted ones); an ordering hint, every endpoint "
+        "is still reconciled",
+    )
     add_prune_arguments(parser)
     parser.add_argument(
         "--keep-history",
@@ -94,6 +105,8 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # Before any AWS call: a --changed-since git does not know is a usage error.
+    changed = changed_files.changed_paths(args.manifests, args.changed_since)
     rec = reconciler(
         args,
         read_only=False,
@@ -104,15 +117,15 @@ def run(args: argparse.Namespace) -> int:
         gc_min_age=args.gc_min_age,
     )
     if not args.lease_table:
-        return _apply(rec, args)
+        return _apply(rec, args, changed)
     from controller.commands.locking import scope_lock
 
     dynamodb = rec.clients.client("dynamodb")
     with scope_lock(dynamodb, args.lease_table, str(rec.options.scope), args.lock_duration):
-        return _apply(rec, args)
+        return _apply(rec, args, changed)
 
 
-def _apply(rec: Reconciler, args: argparse.Namespace) -> int:
+def _apply(rec: Reconciler, args: argparse.Namespace, changed: frozenset[str]) -> int:
     snapshot = load(rec, args)
     for diagnostic in snapshot.diagnostics:
         print(f"error: {diagnostic}", file=sys.stderr)
@@ -134,7 +147,14 @@ def _apply(rec: Reconciler, args: argparse.Namespace) -> int:
         poll=args.poll_interval,
         progress=_progress if tty else None,
         concurrency=args.concurrency,
-        first=changed_batches(rec, snapshot, keys),
+        # The endpoints of changed files first (git knows them without a call), then those the
+        # index sweep shows changed, page by page; then the rest.
+        first=itertools.chain(
+            hinted_batches(
+                rec, snapshot, changed_files.hinted_keys(snapshot, changed), args.concurrency
+            ),
+            changed_batches(rec, snapshot, keys),
+        ),
     )
     if tty:
         print(file=sys.stderr)

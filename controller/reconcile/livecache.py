@@ -95,6 +95,8 @@ class LiveCache:
         self._listings: dict[str, _Listing] = {}
         # (region, lower-cased name) -> the last description of a settled endpoint.
         self._settled: dict[tuple[str, str], livestate.LiveEndpoint] = {}
+        # (region, lower-cased name) -> a description `seed_endpoint` made for the next reconcile.
+        self._seeded: dict[tuple[str, str], livestate.LiveEndpoint | None] = {}
         self._listed: set[str] = set()  # regions swept in this pass
         self._refreshing: set[str] = set()  # regions whose index is being read in the background
         self._fetching = KeyedLocks()
@@ -107,6 +109,7 @@ class LiveCache:
             for cached in self._inventories.values():
                 cached.at = float("-inf")
             self._partials.clear()
+            self._seeded.clear()
             self._listed.clear()
         self.scaling.forget()
 
@@ -132,6 +135,7 @@ class LiveCache:
         """We are changing this endpoint: its kept description no longer holds."""
         with self._lock:
             self._settled.pop((region, name.lower()), None)
+            self._seeded.pop((region, name.lower()), None)
 
     def describe_endpoint(
         self, client: Any, region: str, name: str
@@ -140,6 +144,8 @@ class LiveCache:
         pass's listing shows the same status and LastModifiedTime."""
         key = (region, name.lower())
         with self._lock:
+            if key in self._seeded:  # described just now for this reconcile: used once
+                return self._seeded.pop(key)
             kept = self._settled.get(key)
         # An edited endpoint is about to change: one DescribeEndpoint, never a wait for (or a
         # share of) the fleet's listing sweep, which a resync in progress may be making.
@@ -154,6 +160,25 @@ class LiveCache:
             else:
                 self._settled.pop(key, None)
         return live
+
+    def seed_endpoint(
+        self, region: str, name: str, live: livestate.LiveEndpoint | None, tags: dict[str, str]
+    ) -> None:
+        """`apply`'s changed-files hint described this endpoint (and, owned, listed its tags)
+        before any index read: its reconcile, next, takes the description instead of another
+        DescribeEndpoint, and (`PARTIAL_INDEX_OK`) an index holding only what was read ahead,
+        until `endpoint_pages` starts the real one."""
+        with self._lock:
+            self._seeded[(region, name.lower())] = live
+            cached = self._inventories.get(region)
+            if cached is not None and not self._expired(cached):
+                return  # a complete index is at hand (`--prune` reads it first): that one
+            partial = self._partials.setdefault(
+                region, _Partial(livestate.Inventory(), time.monotonic(), ())
+            )
+            if live is not None and tags:
+                owned = livestate.Owned(kinds.ENDPOINT.segment, live.name, live.arn, tags)
+                partial.inventory.put(owned)
 
     def _listing(self, client: Any, region: str) -> dict[str, tuple[str, str]] | None:
         """The region's ListEndpoints sweep, made at most once per pass and trusted for
