@@ -120,7 +120,9 @@ def _add_a_copy(manifest: Path) -> tuple[str, int, int]:
     documents, _ = yamlpos.parse(text)
     document = documents[0]
     components = document.data["spec"]["inferenceComponents"]
-    index = next(i for i, c in enumerate(components) if not c.get("autoscaling"))
+    index = next((i for i, c in enumerate(components) if not c.get("autoscaling")), None)
+    if index is None:
+        raise ControllerError(f"{manifest}: every inference component is autoscaled")
     component = components[index]
     before = int(component.get("copies", 1))
     line = yamlpos.line_of(document.node, ("spec", "inferenceComponents", index, "copies"))

@@ -5,7 +5,10 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
+
 from controller.commands.demo_flow import _add_a_copy
+from controller.errors import ControllerError
 from controller.manifests.loading import load_manifests
 
 REPO = Path(__file__).resolve().parents[2]
@@ -30,14 +33,32 @@ def test_the_example_gets_one_more_copy_on_one_line(tmp_path: Path) -> None:
 
 
 def test_an_autoscaled_component_is_skipped(tmp_path: Path) -> None:
+    # The example autoscales llm-embed; the copy goes to llm-chat, whatever their order.
+    text = EXAMPLE.read_text()
+    assert "autoscaling:" in text[text.index("    - name: llm-embed") :]
+    chat, embed, tags = (
+        text.index(m) for m in ("    - name: llm-chat", "    - name: llm-embed", "  tags:")
+    )
+    swapped = text[:chat] + text[embed:tags] + text[chat:embed] + text[tags:]
+    copy = tmp_path / EXAMPLE.name
+    copy.write_text(swapped)
+    assert not load_manifests([tmp_path], root=tmp_path).diagnostics
+
+    name, _, _ = _add_a_copy(copy)
+
+    assert name == "llm-chat"
+
+
+def test_every_component_autoscaled_is_a_clear_error(tmp_path: Path) -> None:
     text = EXAMPLE.read_text()
     first = text.index("    - name: llm-chat")
     scaled = text[:first] + text[first:].replace(
-        "      copies: 2\n", "      copies: 2\n      autoscaling: {minCapacity: 0}\n", 1
+        "      copies: 2\n",
+        "      copies: 2\n      autoscaling: {minCapacity: 1, maxCapacity: 4}\n",
+        1,
     )
     copy = tmp_path / EXAMPLE.name
     copy.write_text(scaled)
 
-    name, _, _ = _add_a_copy(copy)
-
-    assert name == "llm-embed"
+    with pytest.raises(ControllerError, match="every inference component is autoscaled"):
+        _add_a_copy(copy)
