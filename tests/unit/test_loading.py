@@ -12,6 +12,10 @@ from hypothesis import strategies as st
 from controller.errors import Diagnostic, ManifestError
 from controller.manifests import yamlpos
 from controller.manifests.loading import MAX_BYTES, LoadedManifest, load_manifests
+from tests.unit.yaml_loaders import yaml_loader  # noqa: F401 (fixture)
+
+# Every test here runs with libyaml composing nodes and with the pure loader alone.
+pytestmark = pytest.mark.usefixtures("yaml_loader")
 
 FIXTURES = Path(__file__).parent / "fixtures" / "manifests"
 REPO = Path(__file__).resolve().parents[2]
