@@ -15,7 +15,6 @@ import signal
 import tempfile
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -282,15 +281,23 @@ def _restore_signals(previous: dict[int, Any]) -> None:
         signal.signal(signum, old)
 
 
-@dataclass(frozen=True)
 class _Identified:
     """A `controller.core.snapshots.Snapshot` with the endpoint name and labels the service needs.
 
     Deploy windows select endpoints by name and labels before the first reconcile; the core
     snapshot exposes them only through its manifest entries.
+
+    Fingerprints are kept: the runner compares every key's with the last snapshot's on each
+    load, and hashing a thousand manifests per edit cost more than the edit. An entry the parse
+    cache handed over unchanged (the same object, deployed through the same target object) has
+    the fingerprint the previous snapshot computed.
     """
 
-    inner: snapshots.Snapshot
+    def __init__(self, inner: snapshots.Snapshot, previous: _Identified | None = None) -> None:
+        self.inner = inner
+        self._previous = previous.inner if previous is not None else None
+        self._kept = previous._fingerprints if previous is not None else {}
+        self._fingerprints: dict[str, str | None] = {}
 
     @property
     def revision(self) -> str | None:
@@ -308,7 +315,22 @@ class _Identified:
         return self.inner.keys()
 
     def fingerprint(self, key: str) -> str | None:
-        return self.inner.fingerprint(key)
+        if key in self._fingerprints:
+            return self._fingerprints[key]
+        found = self._kept.get(key) if self._same_input(key) else None
+        if found is None:
+            found = self.inner.fingerprint(key)
+        self._fingerprints[key] = found
+        return found
+
+    def _same_input(self, key: str) -> bool:
+        from controller.core.snapshots import split_key
+
+        old = self._previous
+        if old is None or old.entry(key) is not self.inner.entry(key):
+            return False
+        region = split_key(key)[0]
+        return old.targets.get(region) is self.inner.targets.get(region)
 
     def suspended(self, key: str) -> bool:
         return self.inner.suspended(key)
@@ -339,11 +361,15 @@ class _ServiceReconciler:
     def __init__(self, inner: reconciling.Reconciler) -> None:
         self.inner = inner
         self._regions: set[str] = set()
+        self._last: _Identified | None = None
 
-    def load(self, root: Path, revision: str | None) -> _Identified:
-        snapshot = self.inner.load(root, revision)
+    def load(
+        self, root: Path, revision: str | None, *, changed: frozenset[str] | None = None
+    ) -> _Identified:
+        snapshot = self.inner.load(root, revision, changed=changed)
         self._regions |= snapshot.regions()
-        return _Identified(snapshot)
+        self._last = _Identified(snapshot, self._last)
+        return self._last
 
     def begin_pass(self) -> None:
         self.inner.begin_pass()

@@ -37,7 +37,7 @@ from controller.service.ports import (
 )
 from controller.service.statuses import ServiceState
 from controller.service.stepping import Stepper
-from controller.service.watching import Watcher
+from controller.service.watching import Change, Watcher
 from controller.service.windows import WindowPolicy
 from controller.service.workqueue import WorkerPool, WorkQueue
 
@@ -117,10 +117,13 @@ class Runner(Generic[SnapshotT]):
         self._pool = WorkerPool(self.queue, self.process, config.concurrency)
         self._wake = threading.Condition()
         self._requests: set[str] = set()
+        # Directory mode: files the watcher saw change since the last load; None: walk the tree.
+        self._changed: set[str] | None = None
         self._stopping = threading.Event()
         self._heartbeat = time.monotonic()
         self._next_resync = clock() + config.resync_interval
         self._next_poll = clock() + config.poll_interval
+        self._taken: frozenset[str] | None = None  # `_changed` as the current reload took it
         self._thread = threading.Thread(target=self._loop, name="control-loop", daemon=True)
         self._watcher: Watcher | None = None
         self._http: HttpServer | None = None
@@ -149,7 +152,7 @@ class Runner(Generic[SnapshotT]):
         if self.config.manifests is not None:
             self._watcher = Watcher(
                 self.config.manifests,
-                lambda: self._request("reload"),
+                self._watched,
                 quiet=self.config.watch_quiet,
                 max_delay=self.config.watch_max_delay,
             )
@@ -210,7 +213,19 @@ class Runner(Generic[SnapshotT]):
 
     def _request(self, what: str) -> None:
         with self._wake:
+            if what == "reload":  # not the watcher's (a webhook, the first load): walk all
+                self._changed = None
             self._requests.add(what)
+            self._wake.notify_all()
+
+    def _watched(self, change: Change) -> None:
+        """The watcher's burst: reload, reading only the files it names when it can name them."""
+        with self._wake:
+            if change.everything:
+                self._changed = None
+            elif self._changed is not None:
+                self._changed |= change.paths
+            self._requests.add("reload")
             self._wake.notify_all()
 
     def _loop(self) -> None:
@@ -233,6 +248,9 @@ class Runner(Generic[SnapshotT]):
                     break
                 self._wake.wait(1.0)
             requests, self._requests = self._requests, set()
+            if "reload" in requests:
+                changed, self._changed = self._changed, set()
+                self._taken = None if changed is None else frozenset(changed)
             return requests
 
     def _due_timers(self) -> set[str]:
@@ -248,7 +266,9 @@ class Runner(Generic[SnapshotT]):
         if "fetch" in requests and self._fetch():
             requests.add("reload")
         if "resync" in requests or "reload" in requests:
-            self.reload(full="resync" in requests)
+            full = "resync" in requests
+            changed = None if full or "fetch" in requests else self._taken
+            self.reload(full=full, changed=changed)
 
     def _fetch(self) -> bool:
         """Sync the git source; True when there is a revision to load that was not loaded."""
@@ -271,8 +291,12 @@ class Runner(Generic[SnapshotT]):
 
     # -- loading and enqueueing ----------------------------------------------------------------
 
-    def reload(self, *, full: bool) -> set[str]:
-        """Load the manifests now and enqueue what changed (everything when `full`)."""
+    def reload(self, *, full: bool, changed: frozenset[str] | None = None) -> set[str]:
+        """Load the manifests now and enqueue what changed (everything when `full`).
+
+        `changed`: the only files (root-relative) that may differ from the last load, as the
+        watcher saw them; None reads the whole tree.
+        """
         with self._state.lock:
             root, revision = self._state.root, self._state.revision
         if root is None:
@@ -280,9 +304,11 @@ class Runner(Generic[SnapshotT]):
         if self._source is None and self._revision_of is not None:
             revision = self._revision_of(root)
         try:
-            snap = self._reconciler.load(root, revision)
+            snap = self._reconciler.load(root, revision, changed=changed)
         except Exception as e:  # unreadable tree: keep the last snapshot, report, retry later
             log.error("loading manifests failed", revision=revision, error=str(e))
+            with self._wake:  # the files named here were not taken in: walk next time
+                self._changed = None
             with self._state.lock:
                 self._state.problem = f"loading manifests failed: {e}"
             return set()

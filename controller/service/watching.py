@@ -6,6 +6,10 @@ period (200 ms), and never later than `max_delay` (2 s) after the first event, s
 continuously still gets picked up. Hidden files and non-YAML files are ignored (editor swap files,
 `.git/`), with one exception: Kubernetes ConfigMap volumes update by swapping the hidden `..data`
 symlink, so that name counts as a change. The periodic resync catches anything missed.
+
+The callback gets the `Change`: the files (root-relative) a burst touched, so the service reads
+only those, or `everything` when a directory came, went or moved (or the change cannot be named),
+so it walks the whole tree again.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,15 +32,25 @@ YAML_SUFFIXES = (".yaml", ".yml")
 _CONFIGMAP_LINK = "..data"
 
 
+@dataclass(frozen=True)
+class Change:
+    """What one burst touched."""
+
+    paths: frozenset[str]
+    """Files created, written, deleted or renamed (either name), relative to the root, posix."""
+    everything: bool = False
+    """A directory event, or a change that names no file: only a full walk can tell."""
+
+
 class Debouncer:
     """Calls `callback` once, `quiet` seconds after the last `poke`, or `max_delay` after the first.
 
     One daemon thread sleeps until the burst is over; the callback runs on that thread, so it must
-    return quickly (the runner's only sets a flag).
+    return quickly (the runner's only sets a flag). It gets every path poked during the burst.
     """
 
     def __init__(
-        self, callback: Callable[[], None], quiet: float = 0.2, max_delay: float = 2.0
+        self, callback: Callable[[Change], None], quiet: float = 0.2, max_delay: float = 2.0
     ) -> None:
         if quiet <= 0 or max_delay < quiet:
             raise ValueError("need 0 < quiet <= max_delay")
@@ -45,12 +60,19 @@ class Debouncer:
         self._cond = threading.Condition()
         self._first: float | None = None  # when the pending burst started
         self._last = 0.0
+        self._paths: set[str] = set()
+        self._everything = False
         self._stopped = False
         self._thread = threading.Thread(target=self._loop, name="debouncer", daemon=True)
         self._thread.start()
 
-    def poke(self) -> None:
+    def poke(self, path: str | None = None) -> None:
+        """Note a change of `path` (root-relative); None: of something only a walk can find."""
         with self._cond:
+            if path is None:
+                self._everything = True
+            else:
+                self._paths.add(path)
             now = time.monotonic()
             if self._first is None:
                 self._first = now
@@ -71,8 +93,10 @@ class Debouncer:
                 if self._stopped:
                     return
                 self._first = None
+                change = Change(frozenset(self._paths), self._everything)
+                self._paths, self._everything = set(), False
             try:
-                self._callback()
+                self._callback(change)
             except Exception:
                 log.exception("change callback failed")
 
@@ -105,7 +129,7 @@ def is_relevant(path: str, root: Path, *, is_directory: bool = False) -> bool:
 
 
 class _Handler(FileSystemEventHandler):
-    def __init__(self, root: Path, poke: Callable[[], None]) -> None:
+    def __init__(self, root: Path, poke: Callable[[str | None], None]) -> None:
         super().__init__()
         self._root = root
         self._poke = poke
@@ -116,12 +140,15 @@ class _Handler(FileSystemEventHandler):
         # A directory's own "modified" fires for any child, including ignored ones.
         if event.is_directory and event.event_type == "modified":
             return
-        paths = [event.src_path, getattr(event, "dest_path", "")]
-        if any(
-            p and is_relevant(os.fsdecode(p), self._root, is_directory=event.is_directory)
-            for p in paths
-        ):
-            self._poke()
+        for raw in (event.src_path, getattr(event, "dest_path", "")):
+            path = os.fsdecode(raw) if raw else ""
+            if path and is_relevant(path, self._root, is_directory=event.is_directory):
+                self._poke(None if event.is_directory else self._relative(path))
+
+    def _relative(self, path: str) -> str | None:
+        """The root-relative posix path of a file; None for the ConfigMap link swap."""
+        relative = Path(path).relative_to(self._root)
+        return None if relative.name == _CONFIGMAP_LINK else relative.as_posix()
 
 
 class Watcher:
@@ -130,7 +157,7 @@ class Watcher:
     def __init__(
         self,
         root: Path,
-        on_change: Callable[[], None],
+        on_change: Callable[[Change], None],
         *,
         quiet: float = 0.2,
         max_delay: float = 2.0,

@@ -117,7 +117,9 @@ class FakeReconciler:
         self.load_error: Exception | None = None
         self._lock = threading.Lock()
 
-    def load(self, root: Path, revision: str | None) -> FakeSnapshot:
+    def load(
+        self, root: Path, revision: str | None, *, changed: frozenset[str] | None = None
+    ) -> FakeSnapshot:
         if self.load_error is not None:
             raise self.load_error
         return FakeSnapshot(revision or self.revision, dict(self.tree), self.ok)
@@ -495,7 +497,14 @@ def manifest_dir(tmp_path: Path) -> Path:
 class DirReconciler(FakeReconciler):
     """Reads the directory for real: one key per YAML file, fingerprint = file content."""
 
-    def load(self, root: Path, revision: str | None) -> FakeSnapshot:
+    def __init__(self) -> None:
+        super().__init__()
+        self.loads: list[frozenset[str] | None] = []  # `changed` of each load
+
+    def load(
+        self, root: Path, revision: str | None, *, changed: frozenset[str] | None = None
+    ) -> FakeSnapshot:
+        self.loads.append(changed)
         files = {p.stem: Manifest(p.read_text()) for p in sorted(root.glob("*.yaml"))}
         return FakeSnapshot(revision, files, True)
 
@@ -545,6 +554,19 @@ def test_service_reconciles_only_the_edited_manifest(
     assert wait_until(lambda: len(rec.calls) == 4, 1.5), "within a second of the write"
     time.sleep(0.3)
     assert rec.keys_called()[3:] == ["beta"]
+
+
+def test_an_edit_loads_only_the_files_the_watcher_named(
+    running: tuple[Runner[FakeSnapshot], DirReconciler], manifest_dir: Path
+) -> None:
+    runner, rec = running
+    assert rec.loads[0] is None, "the first load walks the tree"
+    (manifest_dir / "beta.yaml").write_text("name: beta\nversion: 2\n")
+    assert wait_until(lambda: frozenset({"beta.yaml"}) in rec.loads, 2.0)
+    (manifest_dir / "sub").mkdir()  # a directory event: only a walk can tell what it holds
+    assert wait_until(lambda: rec.loads[-1] is None and len(rec.loads) >= 3, 2.0)
+    runner.reload(full=True)
+    assert rec.loads[-1] is None
 
 
 def test_service_http_status_and_suspend(
