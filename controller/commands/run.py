@@ -213,10 +213,61 @@ def build_runner(args: argparse.Namespace, config: RunnerConfig) -> Runner[_Iden
         elector_factory=factory,
         leader_check=leader_check,
         metrics=metrics,
-        revision_of=git_revision if args.manifests is not None else None,
+        revision_of=_HeadRevision() if args.manifests is not None else None,
         notifier=notifier,
         render_plan=_plan_text,
     )
+
+
+class _HeadRevision:
+    """The git HEAD of the watched directory, asked of git only when it can have moved.
+
+    Every reload records the revision; a `git rev-parse` per edit cost more than reading the
+    edited file. No subprocess at all when no ``.git`` is above the directory; in a repository,
+    git is asked again whenever HEAD, its reflog, the branch ref or packed-refs changed on disk
+    (every commit, checkout, pull or reset writes one of them).
+    """
+
+    def __init__(self) -> None:
+        self._stamp: tuple[object, ...] | None = None
+        self._sha: str | None = None
+
+    def __call__(self, root: Path) -> str | None:
+        dotgit = _dotgit(root.resolve())
+        if dotgit is None:
+            return None
+        stamp = _stamp(dotgit)
+        if stamp is None or stamp != self._stamp:
+            self._sha = git_revision(root)
+            self._stamp = stamp
+        return self._sha
+
+
+def _dotgit(folder: Path) -> Path | None:
+    for candidate in (folder, *folder.parents):
+        if (candidate / ".git").exists():
+            return candidate / ".git"
+    return None
+
+
+def _stamp(dotgit: Path) -> tuple[object, ...] | None:
+    """What changes on disk when HEAD moves; None when it cannot be told (a worktree's .git
+    file, no reflog): then git is asked every time."""
+    head = dotgit / "HEAD"
+    try:
+        ref = head.read_text().strip().removeprefix("ref: ")
+        files = (head, dotgit / "logs" / "HEAD", dotgit / ref, dotgit / "packed-refs")
+        return tuple(_file_stamp(f) for f in files)
+    except OSError:
+        return None
+
+
+def _file_stamp(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 def _plan_text(plan: EndpointPlan) -> str:

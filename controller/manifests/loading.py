@@ -14,6 +14,7 @@ and plans, independent of where the command was started.
 from __future__ import annotations
 
 import difflib
+import threading
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -135,6 +136,7 @@ class ParseCache:
         self._items: dict[_Key, _Parsed] = {}
         self._last: dict[str, tuple[_Key, _Parsed]] = {}  # by source
         self._found: tuple[tuple[str, ...], files_mod.Found] | None = None
+        self.lock = threading.Lock()
         self.walks = 0
         """Full walks of the tree so far (the service's tests count them)."""
         self.reads = 0
@@ -194,8 +196,15 @@ def load_manifests(
     (the default) walks and reads the whole tree.
     """
     base = files_mod.root_for(paths, root)
-    result = LoadResult(root=base)
     cache = cache or ParseCache()
+    with cache.lock:  # the service may confirm a removal on a worker while the loop reloads
+        return _load(paths, base, cache, changed)
+
+
+def _load(
+    paths: Sequence[Path | str], base: Path, cache: ParseCache, changed: Collection[str] | None
+) -> LoadResult:
+    result = LoadResult(root=base)
     found, partial = cache.discover(paths, base, changed)
     result.diagnostics.extend(found.problems)
     result.warnings.extend(found.warnings)
