@@ -130,11 +130,11 @@ class Recorder:
 
         original = Clients._before_call
 
-        def record(clients: Clients, model: Any, **kwargs: Any) -> None:
+        def record(clients: Clients, target: Any, model: Any, **kwargs: Any) -> None:
             endpoint = str(structlog.contextvars.get_contextvars().get("endpoint", ""))
             with self._lock:
                 self.calls.append((time.perf_counter(), model.name, endpoint))
-            original(clients, model, **kwargs)
+            original(clients, target, model, **kwargs)
 
         Clients._before_call = record  # type: ignore[method-assign,assignment]
         try:

@@ -62,6 +62,7 @@ class RunnerConfig:
     stall_after: float = 600.0  # /healthz fails when the control loop is stuck this long
     watch_quiet: float = 0.2
     watch_max_delay: float = 2.0
+    watch_settle: float = 0.05  # a burst whose every written file was closed ends this early
 
 
 class Runner(Generic[SnapshotT]):
@@ -155,6 +156,7 @@ class Runner(Generic[SnapshotT]):
                 self._watched,
                 quiet=self.config.watch_quiet,
                 max_delay=self.config.watch_max_delay,
+                settle=self.config.watch_settle,
             )
             self._watcher.start()
         self._request("fetch" if self._source is not None else "reload")

@@ -175,3 +175,27 @@ def test_pokes_without_a_path_ask_for_everything() -> None:
         assert calls.changes == [Change(frozenset({"a.yaml"}), everything=True)]
     finally:
         debouncer.stop()
+
+
+def test_a_burst_of_closed_files_ends_after_the_settle_time() -> None:
+    calls = Calls()
+    debouncer = Debouncer(calls, quiet=5.0, max_delay=10.0, settle=0.05)
+    try:
+        debouncer.poke("a.yaml")  # written...
+        debouncer.poke("b.yaml", done=True)  # (b renamed into place)
+        assert not calls.wait_for(1, 0.3), "a.yaml is still being written: wait the quiet"
+        debouncer.poke("a.yaml", done=True)  # ...and closed
+        assert calls.wait_for(1, 4.0), "every file is complete: the settle time, not the quiet"
+        assert calls.changes == [Change(frozenset({"a.yaml", "b.yaml"}))]
+    finally:
+        debouncer.stop()
+
+
+def test_without_a_settle_time_closed_files_wait_the_quiet_period() -> None:
+    calls = Calls()
+    debouncer = Debouncer(calls, quiet=5.0, max_delay=10.0)
+    try:
+        debouncer.poke("a.yaml", done=True)
+        assert not calls.wait_for(1, 0.3)
+    finally:
+        debouncer.stop()
