@@ -124,6 +124,7 @@ class Runner(Generic[SnapshotT]):
         self._heartbeat = time.monotonic()
         self._next_resync = clock() + config.resync_interval
         self._next_poll = clock() + config.poll_interval
+        self._scanner: threading.Thread | None = None  # a resync's owned-endpoint listing
         self._taken: frozenset[str] | None = None  # `_changed` as the current reload took it
         self._thread = threading.Thread(target=self._loop, name="control-loop", daemon=True)
         self._watcher: Watcher | None = None
@@ -270,7 +271,7 @@ class Runner(Generic[SnapshotT]):
         if "resync" in requests or "reload" in requests:
             full = "resync" in requests
             changed = None if full or "fetch" in requests else self._taken
-            self.reload(full=full, changed=changed)
+            self.reload(full=full, changed=changed, scan_aside=True)
 
     def _fetch(self) -> bool:
         """Sync the git source; True when there is a revision to load that was not loaded."""
@@ -293,11 +294,16 @@ class Runner(Generic[SnapshotT]):
 
     # -- loading and enqueueing ----------------------------------------------------------------
 
-    def reload(self, *, full: bool, changed: frozenset[str] | None = None) -> set[str]:
+    def reload(
+        self, *, full: bool, changed: frozenset[str] | None = None, scan_aside: bool = False
+    ) -> set[str]:
         """Load the manifests now and enqueue what changed (everything when `full`).
 
         `changed`: the only files (root-relative) that may differ from the last load, as the
-        watcher saw them; None reads the whole tree.
+        watcher saw them; None reads the whole tree. `scan_aside`: a resync lists the owned
+        endpoints (to find removed manifests) on a thread of its own, which enqueues what it
+        finds, so an edit arriving meanwhile is loaded at once instead of after a sweep of the
+        whole account (a second at 1,000 endpoints); the control loop asks for it.
         """
         with self._state.lock:
             root, revision = self._state.root, self._state.revision
@@ -328,7 +334,7 @@ class Runner(Generic[SnapshotT]):
             # must cost that endpoint's calls, not a sweep of the whole account. The caches are
             # write-through for our own changes and short-lived (index TTL) for everything else.
             self._reconciler.begin_pass()
-        selected = self._select(old, snap, keys, full)
+        selected = self._select(old, snap, keys, full, scan_aside and old is not None)
         with self._state.lock:
             if self._state.initial is None:
                 self._state.initial = set(selected)
@@ -353,7 +359,7 @@ class Runner(Generic[SnapshotT]):
             log.warning("manifest problem", revision=snap.revision, problem=str(diagnostic))
 
     def _select(
-        self, old: SnapshotT | None, new: SnapshotT, keys: frozenset[str], full: bool
+        self, old: SnapshotT | None, new: SnapshotT, keys: frozenset[str], full: bool, aside: bool
     ) -> set[str]:
         """Keys to enqueue for a new snapshot; removals only when the snapshot is complete."""
         changed = _edited(old, new, keys)
@@ -370,21 +376,46 @@ class Runner(Generic[SnapshotT]):
         if full:  # drift and registry changes; keys in backoff keep their own schedule
             selected |= {k for k in keys if not self._backing_off(k)}
         if new.ok:  # never read a broken file as a removed endpoint
-            selected |= self._removed(old, keys, full)
+            selected |= self._removed(old, keys, full, aside)
         return selected
 
     def _backing_off(self, key: str) -> bool:
         return self._backoff.failures(key) > 0 and self.queue.scheduled(key) is not None
 
-    def _removed(self, old: SnapshotT | None, keys: frozenset[str], full: bool) -> set[str]:
+    def _removed(
+        self, old: SnapshotT | None, keys: frozenset[str], full: bool, aside: bool
+    ) -> set[str]:
         gone = set(old.keys()) - keys if old is not None else set()
-        if full or old is None or not old.ok:
+        if full and aside:
+            self._scan_aside()
+        elif full or old is None or not old.ok:
             # Ask AWS only when the last complete view is unknown; edits diff snapshots instead.
             try:
                 gone |= self._reconciler.owned_keys() - keys
             except Exception as e:
                 log.warning("listing owned endpoints failed", error=str(e))
         return gone
+
+    def _scan_aside(self) -> None:
+        """List owned endpoints on a thread; enqueue those the newest snapshot lacks."""
+        if self._scanner is not None and self._scanner.is_alive():
+            return  # the running scan compares with the newest snapshot when it ends
+
+        def scan() -> None:
+            try:
+                owned = self._reconciler.owned_keys()
+            except Exception as e:
+                log.warning("listing owned endpoints failed", error=str(e))
+                return
+            with self._state.lock:
+                snap = self._state.snapshot
+            if snap is None or not snap.ok or self._stopping.is_set():
+                return  # never read a broken file as a removed endpoint
+            for key in sorted(owned - set(snap.keys())):
+                self.queue.add(key)
+
+        self._scanner = threading.Thread(target=scan, name="removal-scan", daemon=True)
+        self._scanner.start()
 
     def process(self, key: str) -> Outcome | None:
         """Reconcile `key` once and schedule its next look; workers call this, tests too."""

@@ -250,6 +250,52 @@ def test_removals_are_not_enqueued_while_any_manifest_is_broken(tmp_path: Path) 
     assert runner.reload(full=False) == {"c", "orphan"}
 
 
+class SlowListing(FakeReconciler):
+    """owned_keys() waits until the test lets it answer (a sweep of a large account)."""
+
+    def __init__(self, manifests: Mapping[str, Manifest]) -> None:
+        super().__init__(manifests)
+        self.listing = threading.Event()
+        self.answer = threading.Event()
+
+    def owned_keys(self) -> set[str]:
+        self.listing.set()
+        assert self.answer.wait(5.0)
+        return super().owned_keys()
+
+
+def test_an_edit_is_loaded_while_a_resync_lists_owned_endpoints(tmp_path: Path) -> None:
+    rec = SlowListing({"a": Manifest(), "b": Manifest()})
+    runner, _ = make(rec, tmp_path)
+    rec.answer.set()
+    runner.reload(full=False)
+    drain(runner)
+    rec.answer.clear()
+    rec.owned = {"a", "b", "orphan"}
+    assert runner.reload(full=True, scan_aside=True) == {"a", "b"}
+    assert rec.listing.wait(5.0)
+    drain(runner)
+    rec.tree["b"] = Manifest("v2")  # the edit lands while the listing is still running
+    assert runner.reload(full=False, changed=frozenset({"b.yaml"})) == {"b"}
+    assert drain(runner) == ["b"]
+    rec.answer.set()  # the listing ends: the orphan is enqueued against the newest snapshot
+    assert wait_until(lambda: runner.queue.get(timeout=0) == "orphan", 5.0)
+
+
+def test_a_resync_listing_aside_prunes_nothing_while_a_manifest_is_broken(tmp_path: Path) -> None:
+    rec = SlowListing({"a": Manifest()})
+    rec.answer.set()
+    runner, _ = make(rec, tmp_path)
+    runner.reload(full=False)
+    drain(runner)
+    rec.owned = {"a", "orphan"}
+    rec.ok = False
+    runner.reload(full=True, scan_aside=True)
+    assert rec.listing.wait(5.0)
+    assert wait_until(lambda: not runner._scanner or not runner._scanner.is_alive(), 5.0)
+    assert "orphan" not in drain(runner)
+
+
 def test_broken_first_load_serves_what_loaded_and_prunes_nothing(tmp_path: Path) -> None:
     rec = three()
     rec.ok = False
