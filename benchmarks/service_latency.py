@@ -172,7 +172,7 @@ def report(results: list[dict[str, Any]]) -> None:
     ]
     headers = ["service", "edits", "median s", "p90 s", "Update median s", "Update p90 s"]
     print(table([*headers, "vs target", "calls/edit"], rows))
-    print("(the watcher waits 0.2 s after the last file event before reloading)")
+    print("(the watcher reloads 0.05 s after the last file closed, 0.2 s after an unclosed write)")
     for r in results:
         shown = ", ".join(f"{op} {n:g}" for op, n in r["calls_per_edit_median"].items())
         total = sum(r["calls_per_edit_median"].values())

@@ -15,7 +15,6 @@ import signal
 import tempfile
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -215,10 +214,61 @@ def build_runner(args: argparse.Namespace, config: RunnerConfig) -> Runner[_Iden
         elector_factory=factory,
         leader_check=leader_check,
         metrics=metrics,
-        revision_of=git_revision if args.manifests is not None else None,
+        revision_of=_HeadRevision() if args.manifests is not None else None,
         notifier=notifier,
         render_plan=_plan_text,
     )
+
+
+class _HeadRevision:
+    """The git HEAD of the watched directory, asked of git only when it can have moved.
+
+    Every reload records the revision; a `git rev-parse` per edit cost more than reading the
+    edited file. No subprocess at all when no ``.git`` is above the directory; in a repository,
+    git is asked again whenever HEAD, its reflog, the branch ref or packed-refs changed on disk
+    (every commit, checkout, pull or reset writes one of them).
+    """
+
+    def __init__(self) -> None:
+        self._stamp: tuple[object, ...] | None = None
+        self._sha: str | None = None
+
+    def __call__(self, root: Path) -> str | None:
+        dotgit = _dotgit(root.resolve())
+        if dotgit is None:
+            return None
+        stamp = _stamp(dotgit)
+        if stamp is None or stamp != self._stamp:
+            self._sha = git_revision(root)
+            self._stamp = stamp
+        return self._sha
+
+
+def _dotgit(folder: Path) -> Path | None:
+    for candidate in (folder, *folder.parents):
+        if (candidate / ".git").exists():
+            return candidate / ".git"
+    return None
+
+
+def _stamp(dotgit: Path) -> tuple[object, ...] | None:
+    """What changes on disk when HEAD moves; None when it cannot be told (a worktree's .git
+    file, no reflog): then git is asked every time."""
+    head = dotgit / "HEAD"
+    try:
+        ref = head.read_text().strip().removeprefix("ref: ")
+        files = (head, dotgit / "logs" / "HEAD", dotgit / ref, dotgit / "packed-refs")
+        return tuple(_file_stamp(f) for f in files)
+    except OSError:
+        return None
+
+
+def _file_stamp(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 def _plan_text(plan: EndpointPlan) -> str:
@@ -283,15 +333,23 @@ def _restore_signals(previous: dict[int, Any]) -> None:
         signal.signal(signum, old)
 
 
-@dataclass(frozen=True)
 class _Identified:
     """A `controller.core.snapshots.Snapshot` with the endpoint name and labels the service needs.
 
     Deploy windows select endpoints by name and labels before the first reconcile; the core
     snapshot exposes them only through its manifest entries.
+
+    Fingerprints are kept: the runner compares every key's with the last snapshot's on each
+    load, and hashing a thousand manifests per edit cost more than the edit. An entry the parse
+    cache handed over unchanged (the same object, deployed through the same target object) has
+    the fingerprint the previous snapshot computed.
     """
 
-    inner: snapshots.Snapshot
+    def __init__(self, inner: snapshots.Snapshot, previous: _Identified | None = None) -> None:
+        self.inner = inner
+        self._previous = previous.inner if previous is not None else None
+        self._kept = previous._fingerprints if previous is not None else {}
+        self._fingerprints: dict[str, str | None] = {}
 
     @property
     def revision(self) -> str | None:
@@ -309,7 +367,22 @@ class _Identified:
         return self.inner.keys()
 
     def fingerprint(self, key: str) -> str | None:
-        return self.inner.fingerprint(key)
+        if key in self._fingerprints:
+            return self._fingerprints[key]
+        found = self._kept.get(key) if self._same_input(key) else None
+        if found is None:
+            found = self.inner.fingerprint(key)
+        self._fingerprints[key] = found
+        return found
+
+    def _same_input(self, key: str) -> bool:
+        from controller.core.snapshots import split_key
+
+        old = self._previous
+        if old is None or old.entry(key) is not self.inner.entry(key):
+            return False
+        region = split_key(key)[0]
+        return old.targets.get(region) is self.inner.targets.get(region)
 
     def suspended(self, key: str) -> bool:
         return self.inner.suspended(key)
@@ -347,11 +420,15 @@ class _ServiceReconciler:
     def __init__(self, inner: reconciling.Reconciler) -> None:
         self.inner = inner
         self._regions: set[str] = set()
+        self._last: _Identified | None = None
 
-    def load(self, root: Path, revision: str | None) -> _Identified:
-        snapshot = self.inner.load(root, revision)
+    def load(
+        self, root: Path, revision: str | None, *, changed: frozenset[str] | None = None
+    ) -> _Identified:
+        snapshot = self.inner.load(root, revision, changed=changed)
         self._regions |= snapshot.regions()
-        return _Identified(snapshot)
+        self._last = _Identified(snapshot, self._last)
+        return self._last
 
     def begin_pass(self) -> None:
         self.inner.begin_pass()

@@ -23,7 +23,7 @@ from __future__ import annotations
 import codecs
 import os
 import stat
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,6 +94,52 @@ def discover(paths: Sequence[Path | str], root: Path) -> Found:
         log.warning("manifest path skipped", path=warning.file, reason=warning.message)
     found.files = sorted(unique.values(), key=lambda f: f.source)
     return found
+
+
+def rediscover(
+    previous: Found, changed: Collection[str], directory: Path, root: Path
+) -> Found | None:
+    """`previous` (a `discover` of `directory`, the manifest root) updated for the files named
+    in `changed` (root-relative, posix) alone; None when only a full walk can tell.
+
+    The service's watcher names the files an edit touched: looking at those instead of walking
+    and reading the whole tree makes an edit cost what it changed. Anything `discover` would
+    judge (a symlink, a directory, a special file, a hidden or non-YAML name, a walk that found
+    problems) is left to it.
+    """
+    if previous.problems or previous.warnings:
+        return None
+    files = {file.source: file for file in previous.files}
+    real_root = os.path.realpath(root)
+    cwd = _cwd()
+    for source in changed:
+        candidate = directory / source
+        kind = _plain_file(candidate, source, real_root)
+        if kind is None:
+            return None
+        if kind == "gone":
+            files.pop(source, None)
+        else:
+            shown = _below(os.path.abspath(candidate), cwd) or candidate.as_posix()
+            files[source] = ManifestFile(candidate, shown, source)
+    return Found(sorted(files.values(), key=lambda f: f.source), [], [])
+
+
+def _plain_file(candidate: Path, source: str, real_root: str) -> str | None:
+    """ "file" or "gone" for a visible YAML name in a real directory of the root; else None."""
+    parts = source.split("/")
+    if not parts[-1].endswith(SUFFIXES) or any(p.startswith(".") or p in ("", "..") for p in parts):
+        return None
+    parent = os.path.join(real_root, *parts[:-1])
+    if os.path.realpath(candidate.parent) != parent:  # a symlinked directory on the way
+        return None
+    try:
+        mode = os.lstat(candidate).st_mode
+    except FileNotFoundError:
+        return "gone" if os.path.isdir(parent) else None
+    except OSError:
+        return None
+    return "file" if stat.S_ISREG(mode) else None
 
 
 def _walk(directory: Path, found: Found) -> Iterator[Path]:

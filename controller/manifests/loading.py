@@ -14,7 +14,8 @@ and plans, independent of where the command was started.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Sequence
+import threading
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -118,19 +119,53 @@ class _Valid:
     target_line: int | None = None  # line of spec.target, for unknown-target errors
 
 
-class ParseCache:
-    """Per-file results keyed by the file's text, for a process that loads the same tree often.
+_Key = tuple[str, str, str]  # (shown, source, text)
+_Parsed = tuple[list[_Valid], list[Diagnostic]]
 
-    The service reloads the whole tree on every change; with this, only files whose content
-    changed are parsed and validated again. Entries not seen in the latest load are dropped.
+
+class ParseCache:
+    """Per-file results for a process that loads the same tree often (the `run` service).
+
+    Results are keyed by the file's text, so only files whose content changed are parsed and
+    validated again; entries not seen in the latest load are dropped. When the caller names the
+    files that changed since the last load (`load_manifests(changed=...)`), the last walk of the
+    tree is reused and only those files are looked at and read.
     """
 
     def __init__(self) -> None:
-        self._items: dict[tuple[str, str, str], tuple[list[_Valid], list[Diagnostic]]] = {}
+        self._items: dict[_Key, _Parsed] = {}
+        self._last: dict[str, tuple[_Key, _Parsed]] = {}  # by source
+        self._found: tuple[tuple[str, ...], files_mod.Found] | None = None
+        self.lock = threading.Lock()
+        self.walks = 0
+        """Full walks of the tree so far (the service's tests count them)."""
+        self.reads = 0
+        """Files read so far."""
 
-    def load(
-        self, file: _File, used: dict[tuple[str, str, str], Any]
-    ) -> tuple[list[_Valid], list[Diagnostic]]:
+    def discover(
+        self, paths: Sequence[Path | str], base: Path, changed: Collection[str] | None
+    ) -> tuple[files_mod.Found, bool]:
+        """The files to load, and whether they are the last walk updated for `changed`."""
+        # The cwd is in the key: `shown` paths are relative to it.
+        key = (*(str(p) for p in paths), str(base), files_mod.shown_path(base))
+        if len(paths) != 1:
+            changed = None
+        if changed is not None and self._found is not None and self._found[0] == key:
+            found = files_mod.rediscover(self._found[1], changed, Path(paths[0]), base)
+            if found is not None:
+                self._found = (key, found)
+                return found, True
+        self.walks += 1
+        found = files_mod.discover(paths, base)
+        self._found = (key, found)
+        return found, False
+
+    def load(self, file: _File, used: dict[_Key, _Parsed], *, reread: bool = True) -> _Parsed:
+        last = None if reread else self._last.get(file.source)
+        if last is not None and last[0][0] == file.shown:
+            used[last[0]] = last[1]
+            return last[1]
+        self.reads += 1
         text = files_mod.read_text(file.path, file.shown)
         if isinstance(text, Diagnostic):
             return [], [text]
@@ -142,28 +177,47 @@ class ParseCache:
         used[key] = hit
         return hit
 
-    def keep_only(self, used: dict[tuple[str, str, str], Any]) -> None:
+    def keep_only(self, used: dict[_Key, _Parsed]) -> None:
         self._items = used
+        self._last = {key[1]: (key, hit) for key, hit in used.items()}
 
 
 def load_manifests(
-    paths: Sequence[Path | str], *, root: Path | None = None, cache: ParseCache | None = None
+    paths: Sequence[Path | str],
+    *,
+    root: Path | None = None,
+    cache: ParseCache | None = None,
+    changed: Collection[str] | None = None,
 ) -> LoadResult:
-    """Load every manifest under `paths` (files or directories); see the module docstring."""
+    """Load every manifest under `paths` (files or directories); see the module docstring.
+
+    `changed`: with a `cache` that loaded the same `paths` before, the files (relative to the
+    root, posix) that may have changed since; every other file is taken as it was then. None
+    (the default) walks and reads the whole tree.
+    """
     base = files_mod.root_for(paths, root)
+    cache = cache or ParseCache()
+    with cache.lock:  # the service may confirm a removal on a worker while the loop reloads
+        return _load(paths, base, cache, changed)
+
+
+def _load(
+    paths: Sequence[Path | str], base: Path, cache: ParseCache, changed: Collection[str] | None
+) -> LoadResult:
     result = LoadResult(root=base)
-    found = files_mod.discover(paths, base)
+    found, partial = cache.discover(paths, base, changed)
     result.diagnostics.extend(found.problems)
     result.warnings.extend(found.warnings)
     result.repo_config = load_repo_config(base)
     result.diagnostics.extend(result.repo_config.problems)
     valid: list[_Valid] = []
-    cache = cache or ParseCache()
-    used: dict[tuple[str, str, str], Any] = {}
+    used: dict[_Key, _Parsed] = {}
+    named = frozenset(changed or ())
     for file in found.files:
         result.files.append(file.source)
         result._sources[file.shown] = file.source
-        manifests, problems = cache.load(file, used)
+        reread = not partial or file.source in named
+        manifests, problems = cache.load(file, used, reread=reread)
         valid.extend(manifests)
         result.diagnostics.extend(problems)
     cache.keep_only(used)

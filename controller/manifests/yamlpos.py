@@ -23,6 +23,7 @@ _BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _STANDARD_PREFIX = "tag:yaml.org,2002:"
 _STR_TAG = "tag:yaml.org,2002:str"
+_PLAIN_KEYS = (_STR_TAG, _MERGE_TAG)
 
 MAX_NODES = 100_000
 """Nodes a document may hold once aliases and merge keys are expanded.
@@ -35,6 +36,13 @@ MAX_DEPTH = 64
 MAX_DOCUMENTS = 500
 """Documents read from one file; the rest is reported, not parsed (PyYAML is pure Python here:
 a megabyte of tiny documents would otherwise take tens of seconds to report)."""
+
+FAST_LOADER: type[Any] | None = yaml.CSafeLoader if yaml.__with_libyaml__ else None
+"""libyaml's loader (safe_load's constructors and resolver over a C parser), when PyYAML has
+it; None means every text goes through the pure-Python `yaml.SafeLoader`. libyaml refuses more
+than 1,000 nesting levels itself, and its composer is not bounded by Python's recursion limit,
+so deep input cannot crash it; MAX_DEPTH and MAX_NODES are checked on its nodes as on the pure
+loader's."""
 
 Loc = tuple[str | int, ...]
 
@@ -67,15 +75,38 @@ def parse(text: str) -> tuple[list[Document], list[Problem]]:
 
     A syntax error ends the file (the parser cannot resynchronise), but documents read before it
     are kept, and a document whose values cannot be constructed does not stop the next one.
+
+    libyaml (`FAST_LOADER`) composes the nodes when PyYAML was built with it: about fifteen
+    times faster than the pure-Python scanner, which is most of what loading a large tree
+    costs. Its results are used only for a text it finds nothing wrong with. Any problem at all
+    (syntax, nesting, aliases, duplicate keys, bad values) sends the whole text through the
+    pure loader again, so every message and line a user sees comes from one loader, whichever
+    is installed; only clean files, the common case, take the fast path alone.
     """
-    documents: list[Document] = []
-    problems: list[Problem] = []
     too_deep = _flow_depth_problem(text)
     if too_deep is not None:
-        return documents, [too_deep]
+        return [], [too_deep]
+    fast = _parse_fast(FAST_LOADER, text) if FAST_LOADER is not None else None
+    if fast is not None:
+        return fast, []
+    return _parse_with(yaml.SafeLoader, text)
+
+
+def _parse_fast(loader_class: type[Any], text: str) -> list[Document] | None:
+    """The documents as libyaml reads them, or None when it found any problem at all."""
+    try:
+        documents, problems = _parse_with(loader_class, text)
+    except Exception:  # anything unforeseen on the C path: the pure loader has the say
+        return None
+    return None if problems else documents
+
+
+def _parse_with(loader_class: type[Any], text: str) -> tuple[list[Document], list[Problem]]:
+    documents: list[Document] = []
+    problems: list[Problem] = []
     try:
         # The Reader checks for forbidden characters already in its constructor.
-        loader = yaml.SafeLoader(text)
+        loader = loader_class(text)
     except yaml.YAMLError as e:
         return documents, [_syntax_problem(e, text)]
     try:
@@ -131,7 +162,7 @@ def _flow_depth_problem(text: str) -> Problem | None:
     return None
 
 
-def _nodes(loader: yaml.SafeLoader) -> Iterator[tuple[int, Node]]:
+def _nodes(loader: Any) -> Iterator[tuple[int, Node]]:
     index = 0
     while loader.check_node():
         node = loader.get_node()
@@ -141,7 +172,7 @@ def _nodes(loader: yaml.SafeLoader) -> Iterator[tuple[int, Node]]:
 
 
 def _construct(
-    loader: yaml.SafeLoader, index: int, node: Node, problems: list[Problem], *, clean: bool
+    loader: Any, index: int, node: Node, problems: list[Problem], *, clean: bool
 ) -> Document | None:
     line = node.start_mark.line + 1
     try:
@@ -171,7 +202,8 @@ def size_problem(root: Node) -> Problem | None:
     MAX_NODES; None when it is of a manifest's size.
 
     One iterative post-order pass over the node graph, each shared node measured once, so the
-    check itself costs time linear in the file, whatever the expansion.
+    check itself costs time linear in the file, whatever the expansion. Scalars (most nodes)
+    are counted by their parent instead of being visited: this runs on every document loaded.
     """
     size: dict[int, int] = {}
     depth: dict[int, int] = {}
@@ -181,9 +213,7 @@ def size_problem(root: Node) -> Problem | None:
         node, finished = stack.pop()
         key = id(node)
         if finished:
-            children = _children(node)
-            size[key] = min(MAX_NODES + 1, 1 + sum(size[id(c)] for c in children))
-            depth[key] = 1 + max((depth[id(c)] for c in children), default=0)
+            size[key], depth[key] = _measure(node, size, depth)
             open_nodes.discard(key)
         elif key in open_nodes:
             line = node.start_mark.line + 1
@@ -191,7 +221,7 @@ def size_problem(root: Node) -> Problem | None:
         elif key not in size:
             open_nodes.add(key)
             stack.append((node, True))
-            stack.extend((child, False) for child in _children(node))
+            stack.extend((c, False) for c in _children(node) if not isinstance(c, ScalarNode))
     line = root.start_mark.line + 1
     if depth[id(root)] > MAX_DEPTH:
         return Problem(line, (), f"YAML nesting is too deep (at most {MAX_DEPTH} levels)")
@@ -202,6 +232,18 @@ def size_problem(root: Node) -> Problem | None:
         )
         return Problem(line, (), message)
     return None
+
+
+def _measure(node: Node, size: dict[int, int], depth: dict[int, int]) -> tuple[int, int]:
+    """(values, levels) of `node` once its collection children are measured (capped)."""
+    total, deepest = 1, 0
+    for child in _children(node):
+        if isinstance(child, ScalarNode):
+            total, deepest = total + 1, deepest or 1
+        else:
+            total += size[id(child)]
+            deepest = max(deepest, depth[id(child)])
+    return min(MAX_NODES + 1, total), deepest + 1
 
 
 def _children(node: Node) -> list[Node]:
@@ -277,11 +319,33 @@ def duplicate_keys(root: Node) -> list[Problem]:
 
     Merge keys (``<<``) are skipped, since overriding merged keys is what they are for.
     """
+    if not _may_repeat(root):
+        return []
     problems: list[Problem] = []
     for node, loc in walk(root):
         if isinstance(node, MappingNode):
             problems.extend(_mapping_duplicates(node, loc))
     return sorted(problems, key=lambda p: p.line)
+
+
+def _may_repeat(root: Node) -> bool:
+    """False when every mapping's keys are distinct plain strings (merge keys aside): then
+    nothing repeats, and the exact check, which constructs keys and tracks paths, is skipped."""
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen or isinstance(node, ScalarNode):
+            continue
+        seen.add(id(node))
+        stack.extend(_children(node))
+        if isinstance(node, MappingNode):
+            if not all(isinstance(k, ScalarNode) and k.tag in _PLAIN_KEYS for k, _ in node.value):
+                return True
+            keys = [k.value for k, _ in node.value if k.tag == _STR_TAG]
+            if len(set(keys)) != len(keys):
+                return True
+    return False
 
 
 def walk(root: Node) -> Iterator[tuple[Node, Loc]]:

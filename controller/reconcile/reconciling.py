@@ -88,9 +88,11 @@ class Reconciler:
         self._fingerprints: dict[str, str | None] = {}
         self._lock = threading.Lock()
 
-    def load(self, root: Path, revision: str | None = None) -> Snapshot:
+    def load(
+        self, root: Path, revision: str | None = None, *, changed: frozenset[str] | None = None
+    ) -> Snapshot:
         result = load_manifests(
-            [root], root=root if root.is_dir() else None, cache=self._parse_cache
+            [root], root=root if root.is_dir() else None, cache=self._parse_cache, changed=changed
         )
         snapshot = Snapshot.build(result, revision, self._default_region)
         self.planner.remember(snapshot)  # safety hook: its regions are scanned for prune

@@ -40,8 +40,10 @@ class ConfirmedRemoval(Generic[SnapshotT]):
         self._lock = threading.Lock()
         self._source: tuple[Path, str | None] | None = None
 
-    def load(self, root: Path, revision: str | None) -> SnapshotT:
-        snapshot = self._inner.load(root, revision)
+    def load(
+        self, root: Path, revision: str | None, *, changed: frozenset[str] | None = None
+    ) -> SnapshotT:
+        snapshot = self._inner.load(root, revision, changed=changed)
         with self._lock:
             self._tracker.present(snapshot.keys())
             self._source = (root, revision)

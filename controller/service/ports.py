@@ -54,8 +54,14 @@ SnapshotT = TypeVar("SnapshotT", bound=Snapshot)
 class Reconciler(Protocol[SnapshotT]):
     """Plans and applies one endpoint at a time; never waits for an endpoint to settle."""
 
-    def load(self, root: Path, revision: str | None) -> SnapshotT:
-        """Read and validate every manifest under `root`."""
+    def load(
+        self, root: Path, revision: str | None, *, changed: frozenset[str] | None = None
+    ) -> SnapshotT:
+        """Read and validate every manifest under `root`.
+
+        `changed`: the files (relative to `root`, posix) that may differ from the last load; the
+        rest may be taken as last read. None: read the whole tree.
+        """
 
     def begin_pass(self) -> None:
         """Forget per-pass caches (registry listings, owned index) so new approvals are seen.

@@ -37,7 +37,7 @@ from controller.service.ports import (
 )
 from controller.service.statuses import ServiceState
 from controller.service.stepping import Stepper
-from controller.service.watching import Watcher
+from controller.service.watching import Change, Watcher
 from controller.service.windows import WindowPolicy
 from controller.service.workqueue import WorkerPool, WorkQueue
 
@@ -62,6 +62,7 @@ class RunnerConfig:
     stall_after: float = 600.0  # /healthz fails when the control loop is stuck this long
     watch_quiet: float = 0.2
     watch_max_delay: float = 2.0
+    watch_settle: float = 0.05  # a burst whose every written file was closed ends this early
 
 
 class Runner(Generic[SnapshotT]):
@@ -117,10 +118,14 @@ class Runner(Generic[SnapshotT]):
         self._pool = WorkerPool(self.queue, self.process, config.concurrency)
         self._wake = threading.Condition()
         self._requests: set[str] = set()
+        # Directory mode: files the watcher saw change since the last load; None: walk the tree.
+        self._changed: set[str] | None = None
         self._stopping = threading.Event()
         self._heartbeat = time.monotonic()
         self._next_resync = clock() + config.resync_interval
         self._next_poll = clock() + config.poll_interval
+        self._scanner: threading.Thread | None = None  # a resync's owned-endpoint listing
+        self._taken: frozenset[str] | None = None  # `_changed` as the current reload took it
         self._thread = threading.Thread(target=self._loop, name="control-loop", daemon=True)
         self._watcher: Watcher | None = None
         self._http: HttpServer | None = None
@@ -149,9 +154,10 @@ class Runner(Generic[SnapshotT]):
         if self.config.manifests is not None:
             self._watcher = Watcher(
                 self.config.manifests,
-                lambda: self._request("reload"),
+                self._watched,
                 quiet=self.config.watch_quiet,
                 max_delay=self.config.watch_max_delay,
+                settle=self.config.watch_settle,
             )
             self._watcher.start()
         self._request("fetch" if self._source is not None else "reload")
@@ -210,7 +216,19 @@ class Runner(Generic[SnapshotT]):
 
     def _request(self, what: str) -> None:
         with self._wake:
+            if what == "reload":  # not the watcher's (a webhook, the first load): walk all
+                self._changed = None
             self._requests.add(what)
+            self._wake.notify_all()
+
+    def _watched(self, change: Change) -> None:
+        """The watcher's burst: reload, reading only the files it names when it can name them."""
+        with self._wake:
+            if change.everything:
+                self._changed = None
+            elif self._changed is not None:
+                self._changed |= change.paths
+            self._requests.add("reload")
             self._wake.notify_all()
 
     def _loop(self) -> None:
@@ -233,6 +251,9 @@ class Runner(Generic[SnapshotT]):
                     break
                 self._wake.wait(1.0)
             requests, self._requests = self._requests, set()
+            if "reload" in requests:
+                changed, self._changed = self._changed, set()
+                self._taken = None if changed is None else frozenset(changed)
             return requests
 
     def _due_timers(self) -> set[str]:
@@ -248,7 +269,9 @@ class Runner(Generic[SnapshotT]):
         if "fetch" in requests and self._fetch():
             requests.add("reload")
         if "resync" in requests or "reload" in requests:
-            self.reload(full="resync" in requests)
+            full = "resync" in requests
+            changed = None if full or "fetch" in requests else self._taken
+            self.reload(full=full, changed=changed, scan_aside=True)
 
     def _fetch(self) -> bool:
         """Sync the git source; True when there is a revision to load that was not loaded."""
@@ -271,8 +294,17 @@ class Runner(Generic[SnapshotT]):
 
     # -- loading and enqueueing ----------------------------------------------------------------
 
-    def reload(self, *, full: bool) -> set[str]:
-        """Load the manifests now and enqueue what changed (everything when `full`)."""
+    def reload(
+        self, *, full: bool, changed: frozenset[str] | None = None, scan_aside: bool = False
+    ) -> set[str]:
+        """Load the manifests now and enqueue what changed (everything when `full`).
+
+        `changed`: the only files (root-relative) that may differ from the last load, as the
+        watcher saw them; None reads the whole tree. `scan_aside`: a resync lists the owned
+        endpoints (to find removed manifests) on a thread of its own, which enqueues what it
+        finds, so an edit arriving meanwhile is loaded at once instead of after a sweep of the
+        whole account (a second at 1,000 endpoints); the control loop asks for it.
+        """
         with self._state.lock:
             root, revision = self._state.root, self._state.revision
         if root is None:
@@ -280,9 +312,11 @@ class Runner(Generic[SnapshotT]):
         if self._source is None and self._revision_of is not None:
             revision = self._revision_of(root)
         try:
-            snap = self._reconciler.load(root, revision)
+            snap = self._reconciler.load(root, revision, changed=changed)
         except Exception as e:  # unreadable tree: keep the last snapshot, report, retry later
             log.error("loading manifests failed", revision=revision, error=str(e))
+            with self._wake:  # the files named here were not taken in: walk next time
+                self._changed = None
             with self._state.lock:
                 self._state.problem = f"loading manifests failed: {e}"
             return set()
@@ -300,7 +334,7 @@ class Runner(Generic[SnapshotT]):
             # must cost that endpoint's calls, not a sweep of the whole account. The caches are
             # write-through for our own changes and short-lived (index TTL) for everything else.
             self._reconciler.begin_pass()
-        selected = self._select(old, snap, keys, full)
+        selected = self._select(old, snap, keys, full, scan_aside and old is not None)
         with self._state.lock:
             if self._state.initial is None:
                 self._state.initial = set(selected)
@@ -325,7 +359,7 @@ class Runner(Generic[SnapshotT]):
             log.warning("manifest problem", revision=snap.revision, problem=str(diagnostic))
 
     def _select(
-        self, old: SnapshotT | None, new: SnapshotT, keys: frozenset[str], full: bool
+        self, old: SnapshotT | None, new: SnapshotT, keys: frozenset[str], full: bool, aside: bool
     ) -> set[str]:
         """Keys to enqueue for a new snapshot; removals only when the snapshot is complete."""
         changed = _edited(old, new, keys)
@@ -342,21 +376,46 @@ class Runner(Generic[SnapshotT]):
         if full:  # drift and registry changes; keys in backoff keep their own schedule
             selected |= {k for k in keys if not self._backing_off(k)}
         if new.ok:  # never read a broken file as a removed endpoint
-            selected |= self._removed(old, keys, full)
+            selected |= self._removed(old, keys, full, aside)
         return selected
 
     def _backing_off(self, key: str) -> bool:
         return self._backoff.failures(key) > 0 and self.queue.scheduled(key) is not None
 
-    def _removed(self, old: SnapshotT | None, keys: frozenset[str], full: bool) -> set[str]:
+    def _removed(
+        self, old: SnapshotT | None, keys: frozenset[str], full: bool, aside: bool
+    ) -> set[str]:
         gone = set(old.keys()) - keys if old is not None else set()
-        if full or old is None or not old.ok:
+        if full and aside:
+            self._scan_aside()
+        elif full or old is None or not old.ok:
             # Ask AWS only when the last complete view is unknown; edits diff snapshots instead.
             try:
                 gone |= self._reconciler.owned_keys() - keys
             except Exception as e:
                 log.warning("listing owned endpoints failed", error=str(e))
         return gone
+
+    def _scan_aside(self) -> None:
+        """List owned endpoints on a thread; enqueue those the newest snapshot lacks."""
+        if self._scanner is not None and self._scanner.is_alive():
+            return  # the running scan compares with the newest snapshot when it ends
+
+        def scan() -> None:
+            try:
+                owned = self._reconciler.owned_keys()
+            except Exception as e:
+                log.warning("listing owned endpoints failed", error=str(e))
+                return
+            with self._state.lock:
+                snap = self._state.snapshot
+            if snap is None or not snap.ok or self._stopping.is_set():
+                return  # never read a broken file as a removed endpoint
+            for key in sorted(owned - set(snap.keys())):
+                self.queue.add(key)
+
+        self._scanner = threading.Thread(target=scan, name="removal-scan", daemon=True)
+        self._scanner.start()
 
     def process(self, key: str) -> Outcome | None:
         """Reconcile `key` once and schedule its next look; workers call this, tests too."""

@@ -3,9 +3,17 @@
 The runner gives `Watcher` its reload trigger. An editor's save (temp file, rename, chmod) or a
 `git pull` touching fifty files is one burst; `Debouncer` turns it into one callback after a quiet
 period (200 ms), and never later than `max_delay` (2 s) after the first event, so a file rewritten
-continuously still gets picked up. Hidden files and non-YAML files are ignored (editor swap files,
-`.git/`), with one exception: Kubernetes ConfigMap volumes update by swapping the hidden `..data`
-symlink, so that name counts as a change. The periodic resync catches anything missed.
+continuously still gets picked up. Where the platform reports a file closed after writing
+(inotify), a burst whose every written file was closed (or renamed into place, or deleted) ends
+after a shorter `settle` (50 ms) instead: the writer is done with it. A write with no close after
+it (a chmod, an editor still writing, a platform without close events) waits the full quiet.
+Hidden files and non-YAML files are ignored (editor swap files, `.git/`), with one exception:
+Kubernetes ConfigMap volumes update by swapping the hidden `..data` symlink, so that name counts
+as a change. The periodic resync catches anything missed.
+
+The callback gets the `Change`: the files (root-relative) a burst touched, so the service reads
+only those, or `everything` when a directory came, went or moved (or the change cannot be named),
+so it walks the whole tree again.
 """
 
 from __future__ import annotations
@@ -14,6 +22,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,30 +36,61 @@ YAML_SUFFIXES = (".yaml", ".yml")
 _CONFIGMAP_LINK = "..data"
 
 
+@dataclass(frozen=True)
+class Change:
+    """What one burst touched."""
+
+    paths: frozenset[str]
+    """Files created, written, deleted or renamed (either name), relative to the root, posix."""
+    everything: bool = False
+    """A directory event, or a change that names no file: only a full walk can tell."""
+
+
 class Debouncer:
     """Calls `callback` once, `quiet` seconds after the last `poke`, or `max_delay` after the first.
 
     One daemon thread sleeps until the burst is over; the callback runs on that thread, so it must
-    return quickly (the runner's only sets a flag).
+    return quickly (the runner's only sets a flag). It gets every path poked during the burst.
     """
 
     def __init__(
-        self, callback: Callable[[], None], quiet: float = 0.2, max_delay: float = 2.0
+        self,
+        callback: Callable[[Change], None],
+        quiet: float = 0.2,
+        max_delay: float = 2.0,
+        settle: float | None = None,
     ) -> None:
         if quiet <= 0 or max_delay < quiet:
             raise ValueError("need 0 < quiet <= max_delay")
         self._callback = callback
         self._quiet = quiet
+        self._settle = quiet if settle is None else min(settle, quiet)
         self._max_delay = max_delay
         self._cond = threading.Condition()
         self._first: float | None = None  # when the pending burst started
         self._last = 0.0
+        self._paths: set[str] = set()
+        self._everything = False
+        self._writing: set[str | None] = set()  # written, not closed yet
         self._stopped = False
         self._thread = threading.Thread(target=self._loop, name="debouncer", daemon=True)
         self._thread.start()
 
-    def poke(self) -> None:
+    def poke(self, path: str | None = None, *, done: bool = False) -> None:
+        """Note a change of `path` (root-relative); None: of something only a walk can find.
+
+        `done`: the change is complete (a file closed after writing, renamed into place,
+        deleted); otherwise more writes may follow.
+        """
         with self._cond:
+            if path is None:
+                self._everything = True
+            else:
+                self._paths.add(path)
+            if done:
+                self._writing.discard(path)
+            else:
+                self._writing.add(path)
             now = time.monotonic()
             if self._first is None:
                 self._first = now
@@ -71,22 +111,27 @@ class Debouncer:
                 if self._stopped:
                     return
                 self._first = None
+                change = Change(frozenset(self._paths), self._everything)
+                self._paths, self._everything, self._writing = set(), False, set()
             try:
-                self._callback()
+                self._callback(change)
             except Exception:
                 log.exception("change callback failed")
 
     def _due(self) -> bool:
         if self._first is None:
             return False
-        now = time.monotonic()
-        return now - self._last >= self._quiet or now - self._first >= self._max_delay
+        return time.monotonic() >= self._deadline()
+
+    def _deadline(self) -> float:
+        assert self._first is not None
+        quiet = self._quiet if self._writing else self._settle
+        return min(self._last + quiet, self._first + self._max_delay)
 
     def _wait_time(self) -> float | None:
         if self._first is None:
             return None
-        deadline = min(self._last + self._quiet, self._first + self._max_delay)
-        return max(0.0, deadline - time.monotonic())
+        return max(0.0, self._deadline() - time.monotonic())
 
 
 def is_relevant(path: str, root: Path, *, is_directory: bool = False) -> bool:
@@ -105,7 +150,7 @@ def is_relevant(path: str, root: Path, *, is_directory: bool = False) -> bool:
 
 
 class _Handler(FileSystemEventHandler):
-    def __init__(self, root: Path, poke: Callable[[], None]) -> None:
+    def __init__(self, root: Path, poke: Callable[..., None]) -> None:
         super().__init__()
         self._root = root
         self._poke = poke
@@ -116,12 +161,17 @@ class _Handler(FileSystemEventHandler):
         # A directory's own "modified" fires for any child, including ignored ones.
         if event.is_directory and event.event_type == "modified":
             return
-        paths = [event.src_path, getattr(event, "dest_path", "")]
-        if any(
-            p and is_relevant(os.fsdecode(p), self._root, is_directory=event.is_directory)
-            for p in paths
-        ):
-            self._poke()
+        # Closed after writing, renamed into place, deleted: that file's change is complete.
+        done = event.is_directory or event.event_type in ("closed", "moved", "deleted")
+        for raw in (event.src_path, getattr(event, "dest_path", "")):
+            path = os.fsdecode(raw) if raw else ""
+            if path and is_relevant(path, self._root, is_directory=event.is_directory):
+                self._poke(None if event.is_directory else self._relative(path), done=done)
+
+    def _relative(self, path: str) -> str | None:
+        """The root-relative posix path of a file; None for the ConfigMap link swap."""
+        relative = Path(path).relative_to(self._root)
+        return None if relative.name == _CONFIGMAP_LINK else relative.as_posix()
 
 
 class Watcher:
@@ -130,10 +180,11 @@ class Watcher:
     def __init__(
         self,
         root: Path,
-        on_change: Callable[[], None],
+        on_change: Callable[[Change], None],
         *,
         quiet: float = 0.2,
         max_delay: float = 2.0,
+        settle: float | None = None,
     ) -> None:
         # Resolve once: inotify reports resolved paths, and relative_to needs the same prefix.
         self.root = root.resolve()
@@ -141,10 +192,11 @@ class Watcher:
         self._on_change = on_change
         self._quiet = quiet
         self._max_delay = max_delay
+        self._settle = settle  # None: every burst waits the full quiet period
         self._observer: Any = None
 
     def start(self) -> None:
-        self._debouncer = Debouncer(self._on_change, self._quiet, self._max_delay)
+        self._debouncer = Debouncer(self._on_change, self._quiet, self._max_delay, self._settle)
         self._observer = Observer()
         self._observer.schedule(
             _Handler(self.root, self._debouncer.poke), str(self.root), recursive=True

@@ -117,7 +117,9 @@ class FakeReconciler:
         self.load_error: Exception | None = None
         self._lock = threading.Lock()
 
-    def load(self, root: Path, revision: str | None) -> FakeSnapshot:
+    def load(
+        self, root: Path, revision: str | None, *, changed: frozenset[str] | None = None
+    ) -> FakeSnapshot:
         if self.load_error is not None:
             raise self.load_error
         return FakeSnapshot(revision or self.revision, dict(self.tree), self.ok)
@@ -246,6 +248,52 @@ def test_removals_are_not_enqueued_while_any_manifest_is_broken(tmp_path: Path) 
     assert runner.reload(full=True) == {"a", "b"}, "a resync re-checks what loaded, prunes nothing"
     rec.ok = True  # fixed, but c really was deleted
     assert runner.reload(full=False) == {"c", "orphan"}
+
+
+class SlowListing(FakeReconciler):
+    """owned_keys() waits until the test lets it answer (a sweep of a large account)."""
+
+    def __init__(self, manifests: Mapping[str, Manifest]) -> None:
+        super().__init__(manifests)
+        self.listing = threading.Event()
+        self.answer = threading.Event()
+
+    def owned_keys(self) -> set[str]:
+        self.listing.set()
+        assert self.answer.wait(5.0)
+        return super().owned_keys()
+
+
+def test_an_edit_is_loaded_while_a_resync_lists_owned_endpoints(tmp_path: Path) -> None:
+    rec = SlowListing({"a": Manifest(), "b": Manifest()})
+    runner, _ = make(rec, tmp_path)
+    rec.answer.set()
+    runner.reload(full=False)
+    drain(runner)
+    rec.answer.clear()
+    rec.owned = {"a", "b", "orphan"}
+    assert runner.reload(full=True, scan_aside=True) == {"a", "b"}
+    assert rec.listing.wait(5.0)
+    drain(runner)
+    rec.tree["b"] = Manifest("v2")  # the edit lands while the listing is still running
+    assert runner.reload(full=False, changed=frozenset({"b.yaml"})) == {"b"}
+    assert drain(runner) == ["b"]
+    rec.answer.set()  # the listing ends: the orphan is enqueued against the newest snapshot
+    assert wait_until(lambda: runner.queue.get(timeout=0) == "orphan", 5.0)
+
+
+def test_a_resync_listing_aside_prunes_nothing_while_a_manifest_is_broken(tmp_path: Path) -> None:
+    rec = SlowListing({"a": Manifest()})
+    rec.answer.set()
+    runner, _ = make(rec, tmp_path)
+    runner.reload(full=False)
+    drain(runner)
+    rec.owned = {"a", "orphan"}
+    rec.ok = False
+    runner.reload(full=True, scan_aside=True)
+    assert rec.listing.wait(5.0)
+    assert wait_until(lambda: not runner._scanner or not runner._scanner.is_alive(), 5.0)
+    assert "orphan" not in drain(runner)
 
 
 def test_broken_first_load_serves_what_loaded_and_prunes_nothing(tmp_path: Path) -> None:
@@ -495,7 +543,14 @@ def manifest_dir(tmp_path: Path) -> Path:
 class DirReconciler(FakeReconciler):
     """Reads the directory for real: one key per YAML file, fingerprint = file content."""
 
-    def load(self, root: Path, revision: str | None) -> FakeSnapshot:
+    def __init__(self) -> None:
+        super().__init__()
+        self.loads: list[frozenset[str] | None] = []  # `changed` of each load
+
+    def load(
+        self, root: Path, revision: str | None, *, changed: frozenset[str] | None = None
+    ) -> FakeSnapshot:
+        self.loads.append(changed)
         files = {p.stem: Manifest(p.read_text()) for p in sorted(root.glob("*.yaml"))}
         return FakeSnapshot(revision, files, True)
 
@@ -545,6 +600,19 @@ def test_service_reconciles_only_the_edited_manifest(
     assert wait_until(lambda: len(rec.calls) == 4, 1.5), "within a second of the write"
     time.sleep(0.3)
     assert rec.keys_called()[3:] == ["beta"]
+
+
+def test_an_edit_loads_only_the_files_the_watcher_named(
+    running: tuple[Runner[FakeSnapshot], DirReconciler], manifest_dir: Path
+) -> None:
+    runner, rec = running
+    assert rec.loads[0] is None, "the first load walks the tree"
+    (manifest_dir / "beta.yaml").write_text("name: beta\nversion: 2\n")
+    assert wait_until(lambda: frozenset({"beta.yaml"}) in rec.loads, 2.0)
+    (manifest_dir / "sub").mkdir()  # a directory event: only a walk can tell what it holds
+    assert wait_until(lambda: rec.loads[-1] is None and len(rec.loads) >= 3, 2.0)
+    runner.reload(full=True)
+    assert rec.loads[-1] is None
 
 
 def test_service_http_status_and_suspend(

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from controller.service.watching import Debouncer, Watcher, is_relevant
+from controller.service.watching import Change, Debouncer, Watcher, is_relevant
 
 
 class Calls:
@@ -17,11 +17,13 @@ class Calls:
 
     def __init__(self) -> None:
         self.times: list[float] = []
+        self.changes: list[Change] = []
         self._cond = threading.Condition()
 
-    def __call__(self) -> None:
+    def __call__(self, change: Change) -> None:
         with self._cond:
             self.times.append(time.monotonic())
+            self.changes.append(change)
             self._cond.notify_all()
 
     def wait_for(self, count: int, timeout: float) -> bool:
@@ -60,9 +62,9 @@ def test_continuous_changes_still_fire_after_max_delay() -> None:
 
 def test_debouncer_rejects_bad_timing() -> None:
     with pytest.raises(ValueError):
-        Debouncer(lambda: None, quiet=0, max_delay=1)
+        Debouncer(lambda _: None, quiet=0, max_delay=1)
     with pytest.raises(ValueError):
-        Debouncer(lambda: None, quiet=2, max_delay=1)
+        Debouncer(lambda _: None, quiet=2, max_delay=1)
 
 
 ROOT = Path("/srv/manifests")
@@ -135,3 +137,65 @@ def test_hidden_and_non_yaml_files_are_ignored(watched: tuple[Path, Calls]) -> N
     (root / ".swap.yaml").write_text("x: 1\n")
     time.sleep(0.6)
     assert calls.times == []
+
+
+def test_a_burst_names_the_files_it_touched(watched: tuple[Path, Calls]) -> None:
+    root, calls = watched
+    (root / "a.yaml").write_text("x: 1\n")
+    (root / "b.yaml").write_text("x: 1\n")
+    assert calls.wait_for(1, 2.0)
+    assert calls.changes[0] == Change(frozenset({"a.yaml", "b.yaml"}))
+    # An atomic save names the manifest, not the hidden temp file; a rename names both.
+    (root / ".a.yaml.tmp").write_text("x: 2\n")
+    (root / ".a.yaml.tmp").rename(root / "a.yaml")
+    assert calls.wait_for(2, 2.0)
+    assert calls.changes[1] == Change(frozenset({"a.yaml"}))
+    (root / "b.yaml").rename(root / "c.yaml")
+    assert calls.wait_for(3, 2.0)
+    assert calls.changes[2] == Change(frozenset({"b.yaml", "c.yaml"}))
+
+
+def test_a_directory_event_asks_for_a_full_walk(watched: tuple[Path, Calls]) -> None:
+    root, calls = watched
+    (root / "prod").mkdir()
+    assert calls.wait_for(1, 2.0)
+    assert calls.changes[0].everything
+    (root / "prod").rename(root / "staging")
+    assert calls.wait_for(2, 2.0)
+    assert calls.changes[1].everything
+
+
+def test_pokes_without_a_path_ask_for_everything() -> None:
+    calls = Calls()
+    debouncer = Debouncer(calls, quiet=0.05, max_delay=1.0)
+    try:
+        debouncer.poke("a.yaml")
+        debouncer.poke(None)
+        assert calls.wait_for(1, 1.0)
+        assert calls.changes == [Change(frozenset({"a.yaml"}), everything=True)]
+    finally:
+        debouncer.stop()
+
+
+def test_a_burst_of_closed_files_ends_after_the_settle_time() -> None:
+    calls = Calls()
+    debouncer = Debouncer(calls, quiet=5.0, max_delay=10.0, settle=0.05)
+    try:
+        debouncer.poke("a.yaml")  # written...
+        debouncer.poke("b.yaml", done=True)  # (b renamed into place)
+        assert not calls.wait_for(1, 0.3), "a.yaml is still being written: wait the quiet"
+        debouncer.poke("a.yaml", done=True)  # ...and closed
+        assert calls.wait_for(1, 4.0), "every file is complete: the settle time, not the quiet"
+        assert calls.changes == [Change(frozenset({"a.yaml", "b.yaml"}))]
+    finally:
+        debouncer.stop()
+
+
+def test_without_a_settle_time_closed_files_wait_the_quiet_period() -> None:
+    calls = Calls()
+    debouncer = Debouncer(calls, quiet=5.0, max_delay=10.0)
+    try:
+        debouncer.poke("a.yaml", done=True)
+        assert not calls.wait_for(1, 0.3)
+    finally:
+        debouncer.stop()

@@ -13,6 +13,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -20,6 +21,10 @@ from controller.core.snapshots import Snapshot
 from controller.errors import Diagnostic
 from controller.manifests import files, yamlpos
 from controller.manifests.loading import MAX_PROBLEMS_PER_FILE, load_manifests
+from tests.unit.yaml_loaders import yaml_loader  # noqa: F401 (fixture)
+
+# Every test here runs with libyaml composing nodes and with the pure loader alone.
+pytestmark = pytest.mark.usefixtures("yaml_loader")
 
 ROLE = "arn:aws:iam::123456789012:role/SageMakerExecution"
 
@@ -446,3 +451,54 @@ def test_a_document_of_unknown_keys_reports_a_bounded_number(tmp_path: Path) -> 
     problems = load_manifests([tmp_path]).diagnostics
     assert len(problems) == MAX_PROBLEMS_PER_FILE + 1
     assert problems[-1].message.startswith("... and ")
+
+
+# -- libyaml and the pure loader agree -----------------------------------------------------------
+
+
+def _parsed(text: str) -> tuple[list[tuple[int, int, object]], list[yamlpos.Problem]]:
+    documents, problems = yamlpos.parse(text)
+    return [(d.index, d.line, d.data) for d in documents], problems
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 6), st.sampled_from(["", "- ", "k: ", "? ", "[", "{", "---"]), _scalars
+        ),
+        max_size=12,
+    )
+)
+def test_libyaml_and_the_pure_loader_give_the_same_result(
+    lines: list[tuple[int, str, str]],
+) -> None:
+    if yamlpos.FAST_LOADER is None:
+        pytest.skip("PyYAML was built without libyaml")
+    text = manifest() + "\n".join(" " * indent + lead + value for indent, lead, value in lines)
+    fast = _parsed(text)
+    pure_loader, yamlpos.FAST_LOADER = yamlpos.FAST_LOADER, None
+    try:
+        assert fast == _parsed(text)
+    finally:
+        yamlpos.FAST_LOADER = pure_loader
+
+
+def test_clean_text_is_composed_by_libyaml_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    if yamlpos.FAST_LOADER is None:
+        pytest.skip("PyYAML was built without libyaml")
+    pure: list[str] = []
+
+    class Counted(yaml.SafeLoader):
+        def __init__(self, stream: str) -> None:
+            pure.append(stream)
+            super().__init__(stream)
+
+    monkeypatch.setattr(yaml, "SafeLoader", Counted)
+    documents, problems = yamlpos.parse(manifest())
+    assert problems == [] and documents[0].data["metadata"] == {"name": "churn"}
+    assert pure == []
+    # Any problem sends the text through the pure loader, whose messages and lines are pinned.
+    broken = manifest() + "  adopt: [\n"
+    _, problems = yamlpos.parse(broken)
+    assert pure == [broken] and problems[0].message.startswith("invalid YAML")

@@ -12,6 +12,10 @@ from hypothesis import strategies as st
 from controller.errors import Diagnostic, ManifestError
 from controller.manifests import yamlpos
 from controller.manifests.loading import MAX_BYTES, LoadedManifest, load_manifests
+from tests.unit.yaml_loaders import yaml_loader  # noqa: F401 (fixture)
+
+# Every test here runs with libyaml composing nodes and with the pure loader alone.
+pytestmark = pytest.mark.usefixtures("yaml_loader")
 
 FIXTURES = Path(__file__).parent / "fixtures" / "manifests"
 REPO = Path(__file__).resolve().parents[2]
@@ -275,3 +279,66 @@ def test_parse_cache_reparses_only_changed_files(tmp_path: Path) -> None:
     sources = [m.source for m in second.manifests]
     assert {s for s, same in zip(sources, reused, strict=True) if not same} == {"multi.yaml"}
     assert any(reused)
+
+
+# -- the service's incremental reload --------------------------------------------------------------
+
+
+def _tree(root: Path, count: int) -> None:
+    for i in range(count):
+        folder = root / f"team{i % 2}"
+        folder.mkdir(exist_ok=True)
+        (folder / f"e{i}.yaml").write_text(VALID.format(name=f"e{i}"))
+
+
+def test_an_edit_of_one_file_among_many_reads_exactly_that_file(tmp_path: Path) -> None:
+    from controller.manifests.loading import ParseCache
+
+    _tree(tmp_path, 40)
+    cache = ParseCache()
+    assert len(load_manifests([tmp_path], root=tmp_path, cache=cache).manifests) == 40
+    assert (cache.walks, cache.reads) == (1, 40)
+    (tmp_path / "team1" / "e7.yaml").write_text(VALID.format(name="renamed"))
+    result = load_manifests([tmp_path], root=tmp_path, cache=cache, changed={"team1/e7.yaml"})
+    assert (cache.walks, cache.reads) == (1, 41), "no walk, one read"
+    assert result.ok and "renamed" in {m.manifest.metadata.name for m in result.manifests}
+    # A new file and a deleted one, named by the watcher.
+    (tmp_path / "team0" / "new.yaml").write_text(VALID.format(name="new"))
+    (tmp_path / "team0" / "e0.yaml").unlink()
+    result = load_manifests(
+        [tmp_path], root=tmp_path, cache=cache, changed={"team0/new.yaml", "team0/e0.yaml"}
+    )
+    assert (cache.walks, cache.reads) == (1, 42)
+    names = {m.manifest.metadata.name for m in result.manifests}
+    assert "new" in names and "e0" not in names and len(names) == 40
+
+
+def test_a_removed_directory_named_by_the_watcher_walks_the_tree(tmp_path: Path) -> None:
+    import shutil
+
+    from controller.manifests.loading import ParseCache
+
+    _tree(tmp_path, 6)
+    cache = ParseCache()
+    load_manifests([tmp_path], root=tmp_path, cache=cache)
+    shutil.rmtree(tmp_path / "team1")
+    result = load_manifests([tmp_path], root=tmp_path, cache=cache, changed={"team1/e1.yaml"})
+    assert cache.walks == 2
+    assert sorted(m.manifest.metadata.name for m in result.manifests) == ["e0", "e2", "e4"]
+    # A symlink, a hidden or non-YAML name: discovery's rules apply, so a walk decides too.
+    (tmp_path / "team0" / "link.yaml").symlink_to(tmp_path / "team0" / "e0.yaml")
+    load_manifests([tmp_path], root=tmp_path, cache=cache, changed={"team0/link.yaml"})
+    assert cache.walks == 3
+
+
+def test_a_file_broken_by_an_edit_keeps_the_load_incomplete(tmp_path: Path) -> None:
+    from controller.manifests.loading import ParseCache
+
+    _tree(tmp_path, 4)
+    cache = ParseCache()
+    load_manifests([tmp_path], root=tmp_path, cache=cache)
+    (tmp_path / "team0" / "e2.yaml").write_text(VALID.format(name="e2") + "  adopt: [\n")
+    result = load_manifests([tmp_path], root=tmp_path, cache=cache, changed={"team0/e2.yaml"})
+    # Not ok: the service never reads the endpoint missing from a broken load as removed.
+    assert not result.ok and result.diagnostics[0].file.endswith("e2.yaml")
+    assert "team0/e2.yaml" in result.files
