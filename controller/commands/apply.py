@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from controller.commands import argtypes, changed_files
 from controller.commands.common import (
@@ -24,7 +24,9 @@ from controller.reconcile.converging import (
     hinted_batches,
     keys_to_reconcile,
 )
-from controller.reconcile.reconciling import Reconciler
+
+if TYPE_CHECKING:  # the reconciler pulls in boto3 and the manifest models: not for `--help`
+    from controller.reconcile.reconciling import Reconciler
 
 
 def register(sub: Any) -> None:

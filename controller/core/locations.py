@@ -10,8 +10,12 @@ it), so the two kinds of location cannot collide.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from controller.manifests.models import EndpointManifest
+if (
+    TYPE_CHECKING
+):  # a type only: `apply --help` loads this module and must not build pydantic models
+    from controller.manifests.models import EndpointManifest
 
 
 def location_of(manifest: EndpointManifest, default_region: Callable[[], str]) -> str:

@@ -67,3 +67,18 @@ def test_help_in_a_subprocess_shows_the_defaults(command: str, expected: list[st
 )
 def test_log_level_defaults_per_command(argv: list[str], expected: str) -> None:
     assert log_level(build_parser().parse_args(argv)) == expected
+
+
+def test_help_imports_neither_boto3_nor_the_manifest_models() -> None:
+    # `--help` and argument errors must start fast: boto3 and the pydantic manifest models cost
+    # ~0.3 s each and are imported only by the command that runs. A module-level import in any
+    # command (or in what its flags' defaults come from) brings them back; this names it.
+    probe = (
+        "import sys; from controller.cli import build_parser; build_parser(); "
+        "print(' '.join(m for m in ('boto3', 'botocore', 'pydantic', 'controller.manifests.models')"
+        " if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.split() == []
