@@ -55,7 +55,8 @@ def register(sub: Any) -> None:
         "--concurrency",
         type=argtypes.concurrency,
         default=8,
-        help="endpoints reconciled at once (default: 8)",
+        help="endpoints reconciled at once, plus one worker kept for manifest edits so an "
+        "edit never waits for a resync's reconciles (default: 8)",
     )
     parser.add_argument(
         "--http-host", default="127.0.0.1", help="bind address (default: %(default)s)"

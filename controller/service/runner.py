@@ -115,7 +115,7 @@ class Runner(Generic[SnapshotT]):
             now=now,
             notify=notifier.submit if notifier is not None else None,
         )
-        self._pool = WorkerPool(self.queue, self.process, config.concurrency)
+        self._pool = WorkerPool(self.queue, self.process, config.concurrency, reserved=1)
         self._wake = threading.Condition()
         self._requests: set[str] = set()
         # Directory mode: files the watcher saw change since the last load; None: walk the tree.

@@ -81,10 +81,11 @@ class WorkQueue:
             heapq.heappush(self._heap, (due, next(self._seq), key))
             self._cond.notify()
 
-    def get(self, timeout: float | None = None) -> str | None:
+    def get(self, timeout: float | None = None, *, urgent_only: bool = False) -> str | None:
         """The next key to process, marked in progress; None on timeout or after shutdown.
 
         `timeout=0` never blocks, which is how tests drive the queue with a fake clock.
+        `urgent_only` takes keys from the urgent lane alone (the worker kept for edits).
         """
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
@@ -92,8 +93,9 @@ class WorkQueue:
                 self._promote_locked()
                 if self._shutting_down:
                     return None
-                if self._urgent or self._queue:
-                    key = (self._urgent or self._queue).popleft()
+                lane = self._urgent if urgent_only else (self._urgent or self._queue)
+                if lane:
+                    key = lane.popleft()
                     self._observe_start(key)
                     self._processing.add(key)
                     self._dirty.discard(key)
@@ -216,7 +218,12 @@ class WorkQueue:
 
 
 class WorkerPool:
-    """`concurrency` threads that take keys from a queue and hand each to `handle`.
+    """`concurrency` threads that take keys from a queue and hand each to `handle`, plus
+    `reserved` threads that take urgent keys only.
+
+    The urgent lane puts an edit ahead of every queued resync key, but during a resync every
+    general worker is busy with an endpoint whose calls take a while; a worker kept for urgent
+    keys starts the edit at once instead of after one of those finishes.
 
     A handler exception is logged and the key released, so one broken endpoint never takes a
     worker down with it. Threads are daemons: a call stuck past the shutdown bound cannot keep
@@ -224,15 +231,22 @@ class WorkerPool:
     """
 
     def __init__(
-        self, queue: WorkQueue, handle: Callable[[str], object], concurrency: int = 8
+        self,
+        queue: WorkQueue,
+        handle: Callable[[str], object],
+        concurrency: int = 8,
+        reserved: int = 0,
     ) -> None:
-        if concurrency < 1:
-            raise ValueError("concurrency must be at least 1")
+        if concurrency < 1 or reserved < 0:
+            raise ValueError("concurrency must be at least 1 and reserved at least 0")
         self._queue = queue
         self._handle = handle
         self._threads = [
-            threading.Thread(target=self._loop, name=f"worker-{i}", daemon=True)
+            threading.Thread(target=self._loop, args=(False,), name=f"worker-{i}", daemon=True)
             for i in range(concurrency)
+        ] + [
+            threading.Thread(target=self._loop, args=(True,), name=f"urgent-{i}", daemon=True)
+            for i in range(reserved)
         ]
 
     def start(self) -> None:
@@ -251,9 +265,9 @@ class WorkerPool:
             thread.join(max(0.0, deadline - time.monotonic()) if finished else 0.0)
         return finished
 
-    def _loop(self) -> None:
+    def _loop(self, urgent_only: bool) -> None:
         while True:
-            key = self._queue.get(timeout=0.5)
+            key = self._queue.get(timeout=0.5, urgent_only=urgent_only)
             if key is None:
                 if self._queue.shutting_down:
                     return

@@ -246,3 +246,49 @@ def test_a_key_made_urgent_while_in_progress_comes_back_first() -> None:
     queue.add("a")
     queue.add("r2")
     assert drain(queue) == ["a", "r2"], "urgency lasts one processing, not forever"
+
+
+def test_urgent_only_get_takes_no_resync_key() -> None:
+    queue = WorkQueue()
+    queue.add("r1")
+    assert queue.get(timeout=0, urgent_only=True) is None
+    queue.add("edit", urgent=True)
+    assert queue.get(timeout=0, urgent_only=True) == "edit"
+    assert queue.get(timeout=0, urgent_only=True) is None
+    assert queue.get(timeout=0) == "r1"
+
+
+def test_reserved_worker_runs_an_edit_while_every_worker_is_busy() -> None:
+    queue = WorkQueue()
+    release = threading.Event()
+    busy = threading.Semaphore(0)
+    edited = threading.Event()
+    seen: list[str] = []
+
+    def handle(key: str) -> None:
+        seen.append(key)
+        if key == "edit":
+            edited.set()
+            return
+        busy.release()
+        release.wait(5.0)
+
+    pool = WorkerPool(queue, handle, concurrency=2, reserved=1)
+    pool.start()
+    try:
+        for key in ("r1", "r2", "r3", "r4"):
+            queue.add(key)
+        assert busy.acquire(timeout=2.0) and busy.acquire(timeout=2.0)  # both general workers
+        queue.add("edit", urgent=True)
+        assert edited.wait(2.0)
+        # The reserved worker took the edit and nothing else: r3 and r4 still wait their turn.
+        assert sorted(seen) == ["edit", "r1", "r2"]
+        assert len(queue) == 2
+    finally:
+        release.set()
+        assert pool.stop(2.0)
+
+
+def test_pool_rejects_negative_reserved() -> None:
+    with pytest.raises(ValueError):
+        WorkerPool(WorkQueue(), lambda key: None, concurrency=1, reserved=-1)
