@@ -31,7 +31,7 @@ ROLE = "arn:aws:iam::123456789012:role/SageMakerExecution"
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/xgboost:1.7-1"
 START_TIMEOUT = 30.0  # seconds a subprocess gets to print its first line
 FAST = "1000"  # --calls-per-second that takes the client-side limit out of a measurement
-DEFAULT_RATE = 10.0  # the former default --calls-per-second (now: no fixed cap)
+CAPPED_RATE = 10.0  # the former default --calls-per-second (now: no fixed cap)
 RATE_BURST = 5  # the token bucket's burst (controller.aws.clients.Clients)
 
 
