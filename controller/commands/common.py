@@ -106,8 +106,8 @@ def add_prune_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="REGION",
-        help="also scan REGION for removed endpoints (repeatable; the default region and "
-        "every region a manifest names are always scanned)",
+        help="also scan REGION for removed endpoints (repeatable; the default region, every "
+        "region a manifest names and prune.regions of .sagemaker-gitops.yaml are always scanned)",
     )
 
 
@@ -128,7 +128,8 @@ def print_prune_notes(rec: Reconciler, snapshot: Snapshot) -> None:
         print(f"note: {line}", file=sys.stderr)
     print(
         f"note: prune scope {rec.options.scope!r}, regions scanned: "
-        f"{', '.join(rec.scanned_regions())} (add others with --prune-region)",
+        f"{', '.join(rec.scanned_regions())} (add others with --prune-region or prune.regions "
+        "in .sagemaker-gitops.yaml)",
         file=sys.stderr,
     )
 

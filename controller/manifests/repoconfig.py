@@ -10,6 +10,8 @@ means "use the default". The file is read with the same rules as manifests
     apiVersion: sagemaker-gitops/v1      # optional
     plan:
       nonSensitiveEnvironmentKeys: [LOG_LEVEL, MODEL_SERVER_WORKERS]
+    prune:
+      regions: [us-east-1, eu-west-1]
 
 Being hidden (a leading dot), the directory walk never mistakes it for a manifest.
 """
@@ -19,14 +21,14 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, ValidationError
 
 from controller.errors import Diagnostic
 from controller.manifests import files, yamlpos
 from controller.manifests.messages import diagnostic, render_path
-from controller.manifests.models import EnvKey, Strict
+from controller.manifests.models import REGION_PATTERN, EnvKey, Strict
 
 CONFIG_NAME = ".sagemaker-gitops.yaml"
 
@@ -39,6 +41,17 @@ class PlanSettings(Strict):
     is masked in every plan format: a plan shows that it changed, never the value."""
 
 
+class PruneSettings(Strict):
+    """Where `--prune` looks for owned endpoints whose manifests are gone."""
+
+    regions: list[Annotated[str, Field(pattern=REGION_PATTERN)]] = Field(default=[], max_length=50)
+    """Regions always scanned for removed endpoints, beside the default region and every region a
+    manifest names. A region reached only through `spec.region` drops out of the scan when its
+    last manifest is deleted, so that endpoint would never be pruned: listing the region here (in
+    git, beside the manifests) keeps it scanned, in CI and in `run` alike, without a
+    `--prune-region` flag on every command line."""
+
+
 class RepoConfig(Strict):
     """The whole file; every section is optional."""
 
@@ -46,6 +59,8 @@ class RepoConfig(Strict):
     """Always sagemaker-gitops/v1 (optional)."""
     plan: PlanSettings = PlanSettings()
     """Plan display settings."""
+    prune: PruneSettings = PruneSettings()
+    """Removal settings."""
 
 
 @dataclass(frozen=True)

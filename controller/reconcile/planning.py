@@ -69,9 +69,10 @@ class Planner:
     # -- prune scope and guards (issue 8) ------------------------------------------------------
 
     def remember(self, snapshot: Snapshot) -> None:
-        """Called on every load: its regions are scanned for prune from now on."""
+        """Called on every load: its regions (and the repo config's prune regions) are scanned for
+        prune from now on."""
         with self._lock:
-            self._regions |= snapshot.regions()
+            self._regions |= snapshot.regions() | set(snapshot.config.prune.regions)
 
     def forget_decision(self) -> None:
         with self._lock:

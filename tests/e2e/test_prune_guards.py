@@ -13,6 +13,8 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
+import boto3
+
 from tests.e2e.conftest import World, byom_manifest
 
 SCOPE_TAG = "sagemaker-gitops/scope"
@@ -199,3 +201,38 @@ def test_every_delete_is_logged_at_warning_level(world: World) -> None:
     assert ("Endpoint", "b") in {(r["type"], r["resource"]) for r in deletes}
     assert all(r["level"] == "warning" for r in deletes)
     assert all(r["endpoint"] == "b" and r["revision"] == "f" * 40 for r in deletes)
+
+
+def test_a_region_whose_last_manifest_is_gone_is_pruned_when_the_repo_config_lists_it(
+    world: World,
+) -> None:
+    # `west` is the only endpoint in us-west-2: deleting its manifest drops the region out of
+    # the scan, so `--prune` alone cannot see it (kept, never wrongly deleted, but leaked);
+    # `prune.regions` in .sagemaker-gitops.yaml keeps the region scanned.
+    create(world, "a")
+    west = _text("west").replace("spec:\n", "spec:\n  region: us-west-2\n", 1)
+    (world.root / "west.yaml").write_text(west)
+    assert world.apply(*FAST).code == 0
+    west_sm = boto3.client(
+        "sagemaker",
+        endpoint_url=world.sandbox.url,
+        region_name="us-west-2",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    assert [e["EndpointName"] for e in west_sm.list_endpoints()["Endpoints"]] == ["west"]
+    (world.root / "west.yaml").unlink()
+
+    unlisted = world.plan("--prune", *FAST)
+    kept = deletes(world, lambda: world.apply("--prune", *FAST))
+    (world.root / ".sagemaker-gitops.yaml").write_text("prune:\n  regions: [us-west-2]\n")
+    listed = world.plan("--prune", *FAST)
+    pruned = deletes(world, lambda: world.apply("--prune", *FAST))
+
+    assert kept == {}
+    assert "regions scanned: us-east-1 (add others with --prune-region or prune.regions" in (
+        " ".join(unlisted.err.split())
+    )
+    assert "regions scanned: us-east-1, us-west-2" in listed.err
+    assert pruned.get("DeleteEndpoint") == 1
+    assert west_sm.list_endpoints()["Endpoints"] == []

@@ -152,6 +152,13 @@ def test_repo_config_is_read_from_the_manifest_root(tmp_path: Path) -> None:
     result = load_manifests([tmp_path])
     assert result.ok and result.files == []  # hidden: never taken for a manifest
     assert result.config.plan.non_sensitive_environment_keys == ["LOG_LEVEL"]
+    assert result.config.prune.regions == []
+
+
+def test_repo_config_prune_regions(tmp_path: Path) -> None:
+    (tmp_path / CONFIG_NAME).write_text("prune:\n  regions: [us-west-2, eu-central-1]\n")
+    result = load_manifests([tmp_path])
+    assert result.ok and result.config.prune.regions == ["us-west-2", "eu-central-1"]
 
 
 @pytest.mark.parametrize(
@@ -163,6 +170,8 @@ def test_repo_config_is_read_from_the_manifest_root(tmp_path: Path) -> None:
         ("targets: []\n", 1, "targets", "unknown field"),
         ("plan: !!bool maybe\n", 1, "plan", "'maybe' is not a valid !!bool value"),
         ("- a\n", 1, "", "must be a mapping"),
+        ("prune:\n  regions: [us-east-1, Europe]\n", 2, "prune.regions[1]", "does not match"),
+        ("prune:\n  region: [us-east-1]\n", 2, "prune.region", "did you mean regions"),
     ],
 )
 def test_repo_config_errors_have_file_line_and_path(
