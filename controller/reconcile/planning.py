@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +32,7 @@ from controller.manifests.loading import LoadedManifest
 from controller.manifests.models import RegistryModel
 from controller.reconcile.fanout import map_by_location
 from controller.reconcile.observing import Observer
+from controller.reconcile.prunescope import PruneScope
 
 log = structlog.get_logger(__name__)
 
@@ -60,64 +60,7 @@ class Planner:
         self.observer = observer
         self.registry = registry
         self.options = options
-        # Safety hook: every region a snapshot named since start is scanned for prune, and the
-        # last prune decision is reused for every key of the same snapshot.
-        self._lock = threading.Lock()
-        self._regions: set[str] = set()
-        self._decision: tuple[Snapshot, pruning.PruneDecision] | None = None
-
-    # -- prune scope and guards (issue 8) ------------------------------------------------------
-
-    def remember(self, snapshot: Snapshot) -> None:
-        """Called on every load: its regions (and the repo config's prune regions) are scanned for
-        prune from now on."""
-        with self._lock:
-            self._regions |= snapshot.regions() | set(snapshot.config.prune.regions)
-
-    def forget_decision(self) -> None:
-        with self._lock:
-            self._decision = None
-
-    def scanned_regions(self, default_region: str) -> list[str]:
-        """The locations (regions, targets) a prune pass looks in (reported, so one left out is
-        visible). Targets removed from the manifests are left out: their endpoints are never
-        pruned, since the controller no longer deploys there."""
-        with self._lock:
-            scan = self._regions | set(self.options.prune_regions)
-        if default_region:  # "": every endpoint names its target or region; none is implied
-            scan.add(default_region)
-        removed = scan & self.clients.removed_targets()
-        if removed:
-            log.warning(
-                "targets removed from the manifests; their endpoints are left alone",
-                targets=sorted(removed),
-            )
-        return sorted(scan - removed)
-
-    def owned(self, regions: set[str], default_region: str) -> list[pruning.OwnedEndpoint]:
-        scanned = self.scanned_regions(default_region)
-        scan = (set(regions) - self.clients.removed_targets()) | set(scanned)
-        return pruning.owned_endpoints(
-            (region, item)
-            for region in sorted(scan)
-            for item in self.observer.inventory(region).resources.values()
-        )
-
-    def prune_decision(self, snapshot: Snapshot, default_region: str) -> pruning.PruneDecision:
-        """The removed endpoints of this scope and the guards' verdict on them."""
-        with self._lock:
-            if self._decision is not None and self._decision[0] is snapshot:
-                return self._decision[1]
-        decision = pruning.decide(
-            self.options.scope,
-            self.owned(snapshot.regions(), default_region),
-            snapshot.keys(),
-            complete=snapshot.ok,
-            guards=self.options.guards,
-        )
-        with self._lock:
-            self._decision = (snapshot, decision)
-        return decision
+        self.prune = PruneScope(clients, observer, options)
 
     # -- planning ------------------------------------------------------------------------------
 
@@ -129,7 +72,7 @@ class Planner:
         # before them.
         plan_one = functools.partial(self.plan_endpoint, snapshot)
         with ThreadPoolExecutor(max_workers=2, thread_name_prefix="plan") as side:
-            decision = side.submit(self.prune_decision, snapshot, default_region)
+            decision = side.submit(self.prune.decision, snapshot, default_region)
             account = side.submit(self._account)
             present = map_by_location(plan_one, snapshot.keys(), self.options.concurrency)
             # Safety hook: only this scope's removed endpoints are listed (held back ones too).
@@ -245,7 +188,7 @@ class Planner:
         inventory = self.observer.inventory(region)
         # Safety hook: outside this scope, nothing is listed or deleted; held back by a guard,
         # the plan says why and deletes nothing.
-        decision = self.prune_decision(snapshot, self.clients.default_region)
+        decision = self.prune.decision(snapshot, self.clients.default_region)
         key = endpoint_key(region, name)
         if key not in decision.removed:
             return EndpointPlan(name=name, manifest=None, region=region, status=Status.UNCHANGED)

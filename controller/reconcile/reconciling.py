@@ -95,7 +95,7 @@ class Reconciler:
             [root], root=root if root.is_dir() else None, cache=self._parse_cache, changed=changed
         )
         snapshot = Snapshot.build(result, revision, self._default_region)
-        self.planner.remember(snapshot)  # safety hook: its regions are scanned for prune
+        self.planner.prune.remember(snapshot)  # safety hook: its regions are scanned for prune
         # How large each region's owned index will be decides how it is read (one query or three).
         self.observer.expect_endpoints(Counter(split_key(k)[0] for k in snapshot.entries))
         self.clients.set_targets(snapshot.targets)
@@ -108,7 +108,7 @@ class Reconciler:
         """Forget registry listings and the owned index, so a new pass sees fresh state."""
         self.registry.new_pass()
         self.observer.forget_index()
-        self.planner.forget_decision()
+        self.planner.prune.forget_decision()
         if time.monotonic() - self._last_full_describe >= self.options.full_describe_interval:
             self._last_full_describe = time.monotonic()
             self.observer.forget_endpoints()
@@ -122,15 +122,15 @@ class Reconciler:
         Safety hook: scanned are the given regions plus every region the scope may have
         resources in (default region, `prune_regions`, every region a snapshot named).
         """
-        owned = self.planner.owned(regions or set(), self._default_region())
+        owned = self.planner.prune.owned(regions or set(), self._default_region())
         return {o.key for o in owned if o.scope == self.options.scope}
 
     def prune_decision(self, snapshot: Snapshot) -> pruning.PruneDecision:
         """Safety hook: the removed endpoints of this scope and the guards' verdict on them."""
-        return self.planner.prune_decision(snapshot, self._default_region())
+        return self.planner.prune.decision(snapshot, self._default_region())
 
     def scanned_regions(self) -> list[str]:
-        return self.planner.scanned_regions(self._default_region())
+        return self.planner.prune.scanned_regions(self._default_region())
 
     def plan(self, snapshot: Snapshot) -> Plan:
         """The whole plan: every manifest endpoint plus owned endpoints whose manifest is gone."""

@@ -1,0 +1,87 @@
+"""Where prune looks and what it may delete: the regions scanned, the owned endpoints found
+there, and the guards' verdict on the removed ones.
+
+Kept apart from planning because it is state across loads (every region a snapshot has named
+since start stays scanned, so an endpoint whose manifest was the last one in its region is still
+found) and because every key of one snapshot shares one decision.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING
+
+import structlog
+
+from controller.aws.clients import Clients
+from controller.core import pruning
+from controller.core.snapshots import Snapshot
+from controller.reconcile.observing import Observer
+
+if TYPE_CHECKING:
+    from controller.reconcile.planning import PlanOptions
+
+log = structlog.get_logger(__name__)
+
+
+class PruneScope:
+    """Thread-safe: the service's workers ask for the same decision at once."""
+
+    def __init__(self, clients: Clients, observer: Observer, options: PlanOptions) -> None:
+        self.clients = clients
+        self.observer = observer
+        self.options = options
+        self._lock = threading.Lock()
+        self._regions: set[str] = set()
+        self._decision: tuple[Snapshot, pruning.PruneDecision] | None = None
+
+    def remember(self, snapshot: Snapshot) -> None:
+        """Called on every load: its regions (and the repo config's prune regions) are scanned for
+        prune from now on."""
+        with self._lock:
+            self._regions |= snapshot.regions() | set(snapshot.config.prune.regions)
+
+    def forget_decision(self) -> None:
+        with self._lock:
+            self._decision = None
+
+    def scanned_regions(self, default_region: str) -> list[str]:
+        """The locations (regions, targets) a prune pass looks in (reported, so one left out is
+        visible). Targets removed from the manifests are left out: their endpoints are never
+        pruned, since the controller no longer deploys there."""
+        with self._lock:
+            scan = self._regions | set(self.options.prune_regions)
+        if default_region:  # "": every endpoint names its target or region; none is implied
+            scan.add(default_region)
+        removed = scan & self.clients.removed_targets()
+        if removed:
+            log.warning(
+                "targets removed from the manifests; their endpoints are left alone",
+                targets=sorted(removed),
+            )
+        return sorted(scan - removed)
+
+    def owned(self, regions: set[str], default_region: str) -> list[pruning.OwnedEndpoint]:
+        scanned = self.scanned_regions(default_region)
+        scan = (set(regions) - self.clients.removed_targets()) | set(scanned)
+        return pruning.owned_endpoints(
+            (region, item)
+            for region in sorted(scan)
+            for item in self.observer.inventory(region).resources.values()
+        )
+
+    def decision(self, snapshot: Snapshot, default_region: str) -> pruning.PruneDecision:
+        """The removed endpoints of this scope and the guards' verdict on them."""
+        with self._lock:
+            if self._decision is not None and self._decision[0] is snapshot:
+                return self._decision[1]
+        decision = pruning.decide(
+            self.options.scope,
+            self.owned(snapshot.regions(), default_region),
+            snapshot.keys(),
+            complete=snapshot.ok,
+            guards=self.options.guards,
+        )
+        with self._lock:
+            self._decision = (snapshot, decision)
+        return decision
