@@ -473,8 +473,8 @@ def _parsed(text: str) -> tuple[list[tuple[int, int, object]], list[yamlpos.Prob
 def test_libyaml_and_the_pure_loader_give_the_same_result(
     lines: list[tuple[int, str, str]],
 ) -> None:
-    if yamlpos.FAST_LOADER is None:
-        pytest.skip("PyYAML was built without libyaml")
+    if yamlpos.FAST_LOADER is None:  # the module's pure-loader run, or PyYAML without libyaml
+        pytest.skip("compares libyaml with the pure loader: runs in the libyaml run only")
     text = manifest() + "\n".join(" " * indent + lead + value for indent, lead, value in lines)
     fast = _parsed(text)
     pure_loader, yamlpos.FAST_LOADER = yamlpos.FAST_LOADER, None
@@ -485,8 +485,8 @@ def test_libyaml_and_the_pure_loader_give_the_same_result(
 
 
 def test_clean_text_is_composed_by_libyaml_alone(monkeypatch: pytest.MonkeyPatch) -> None:
-    if yamlpos.FAST_LOADER is None:
-        pytest.skip("PyYAML was built without libyaml")
+    if yamlpos.FAST_LOADER is None:  # the module's pure-loader run, or PyYAML without libyaml
+        pytest.skip("compares libyaml with the pure loader: runs in the libyaml run only")
     pure: list[str] = []
 
     class Counted(yaml.SafeLoader):
