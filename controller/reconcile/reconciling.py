@@ -28,7 +28,7 @@ from controller.core.plans import EndpointPlan, Health, Op, Plan, Status
 from controller.core.snapshots import Snapshot, split_key
 from controller.errors import AccountMismatch, Conflict, ControllerError, Throttled
 from controller.manifests.loading import ParseCache, load_manifests
-from controller.reconcile.livecache import STALE_INDEX_OK
+from controller.reconcile.freshness import STALE_INDEX_OK
 from controller.reconcile.observing import ObserveOptions, Observer
 from controller.reconcile.planning import Planner, PlanOptions
 
