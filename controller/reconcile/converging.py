@@ -23,6 +23,7 @@ from controller.core.snapshots import Snapshot, split_key
 from controller.deadlines import Deadline, DeadlineExceeded
 from controller.errors import ControllerError
 from controller.reconcile.fanout import map_by_location
+from controller.reconcile.freshness import PARTIAL_INDEX_OK
 
 if TYPE_CHECKING:  # `apply` registers its flags from this module before any AWS module loads
     from controller.reconcile.reconciling import Reconciler
@@ -226,8 +227,6 @@ def _pass(
 def _step(rec: Reconciler, snapshot: Snapshot, partial_index: bool, key: str) -> Outcome:
     """One endpoint's reconcile; the deadline running out mid-way leaves it still changing.
     `partial_index`: the changed-first wave, which may read the index being swept."""
-    from controller.reconcile.livecache import PARTIAL_INDEX_OK  # AWS modules load on first use
-
     token = PARTIAL_INDEX_OK.set(partial_index)  # a pool thread: set per call, not inherited
     try:
         return rec.reconcile(snapshot, key, apply=True)

@@ -2,8 +2,8 @@
 
 Used by the CLI (`plan`, `apply`, `status`) and the service's work queue. A step never waits for
 an endpoint to change state; it returns an Outcome saying when to look again. The jobs are split:
-`observing` reads live state (with its caches), `planning` resolves and diffs, and this module
-applies a plan and turns the result into one of the three outcomes.
+`observing` reads live state (with its caches), `planning` resolves and diffs, this module
+applies a plan, and `stepoutcomes` turns the result into one of the three outcomes.
 """
 
 from __future__ import annotations
@@ -23,16 +23,15 @@ from controller.aws.clients import Clients
 from controller.aws.registry import Registry
 from controller.core import livestate, pruning
 from controller.core.kinds import AUTOSCALING, CLOUDWATCH, kind_of
-from controller.core.outcomes import Outcome, OutcomeKind
-from controller.core.plans import EndpointPlan, Health, Op, Plan, Status
+from controller.core.outcomes import Outcome
+from controller.core.plans import EndpointPlan, Plan, Status
 from controller.core.snapshots import Snapshot, split_key
-from controller.errors import AccountMismatch, Conflict, ControllerError, Throttled
+from controller.errors import ControllerError
 from controller.manifests.loading import ParseCache, load_manifests
-from controller.reconcile.livecache import STALE_INDEX_OK
+from controller.reconcile import stepoutcomes
+from controller.reconcile.freshness import STALE_INDEX_OK
 from controller.reconcile.observing import ObserveOptions, Observer
 from controller.reconcile.planning import Planner, PlanOptions
-
-log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -158,6 +157,7 @@ class Reconciler:
 
     def _reconcile(self, snapshot: Snapshot, key: str, apply: bool) -> Outcome:
         region, name = split_key(key)
+        requeue = self.options.requeue_seconds
         # Notes are for people reading a plan; apply and the service do not show them.
         plan = self.plan_endpoint(snapshot, key, annotate=False)
         if plan.actions or plan.status is Status.ERROR:
@@ -165,14 +165,11 @@ class Reconciler:
             # next time instead of trusting a listing.
             self.observer.forget_endpoint(region, name)
         if plan.status is Status.ERROR:
-            transient = plan.error_reason == "ReadFailed"
-            kind = OutcomeKind.TRANSIENT if transient else OutcomeKind.TERMINAL
-            reason = plan.error_reason or "InvalidSpec"
-            return Outcome(name, kind, "; ".join(plan.errors), plan=plan, reason=reason)
+            return stepoutcomes.failed(name, plan)
         if not plan.actions:
-            return self._settled(name, plan)
+            return stepoutcomes.settled(name, plan, requeue)
         if plan.held or not apply:
-            return self._held(name, plan, apply)
+            return stepoutcomes.held(name, plan, requeue)
         try:
             # Apply's own retry waits stop at the command's deadline too.
             client, inventory = self.clients.sagemaker(region), self.inventory(region)
@@ -183,81 +180,17 @@ class Reconciler:
                 sleep=self.clients.deadline.sleep,
                 services=self._services(region),
             )
-        except (Throttled, Conflict) as e:
-            log.warning("apply deferred", error=str(e))
-            return Outcome(name, OutcomeKind.TRANSIENT, str(e), plan=plan, reason="Retrying")
-        except AccountMismatch as e:  # retrying cannot help: the target or its role is wrong
-            log.error("apply refused", error=str(e))
-            return Outcome(name, OutcomeKind.TERMINAL, str(e), plan=plan, reason="AccountMismatch")
         except ControllerError as e:
-            log.error("apply failed", error=str(e))
-            return Outcome(name, OutcomeKind.TRANSIENT, str(e), plan=plan, reason="ApplyFailed")
+            return stepoutcomes.apply_failed(name, plan, e)
         self.observer.forget_deleted(region, plan)
         scaled = tuple(a for a in plan.actions if kind_of(a.type).service != "sagemaker")
         if scaled:
             self.observer.scaling.remember(region, scaled)
         changes = tuple((c.type.value, c.name, c.result) for c in applied)
-        mutated = any(result != "unchanged" for _, _, result in changes)
-        if all(a.op is Op.TAG for a in plan.actions):
-            return Outcome(
-                name,
-                OutcomeKind.CONVERGED,
-                "tags updated",
-                plan=plan,
-                mutated=mutated,
-                reason="Synced",
-                changes=changes,
-            )
-        return Outcome(
-            name,
-            OutcomeKind.REQUEUE,
-            _summary(plan),
-            self.options.requeue_seconds,
-            plan,
-            mutated=mutated,
-            reason="Progressing",
-            changes=changes,
-        )
+        return stepoutcomes.applied(name, plan, changes, requeue)
 
     def _services(self, region: str) -> dict[str, Any]:
         """Clients for the kinds outside SageMaker (the kind table's `service`)."""
         autoscaling = self.clients.client(AUTOSCALING, region)
         alarms = AlarmWriter(self.clients.client(CLOUDWATCH, region), autoscaling)
         return {AUTOSCALING: autoscaling, CLOUDWATCH: alarms}
-
-    def _settled(self, name: str, plan: EndpointPlan) -> Outcome:
-        if plan.held and plan.manifest is None:  # safety hook: a delete held back by a guard
-            return Outcome(name, OutcomeKind.CONVERGED, plan.held, plan=plan, reason="HeldBack")
-        if plan.health is Health.PROGRESSING:
-            return Outcome(
-                name,
-                OutcomeKind.REQUEUE,
-                "endpoint is changing",
-                self.options.requeue_seconds,
-                plan,
-                reason="Progressing",
-            )
-        return Outcome(name, OutcomeKind.CONVERGED, "in sync", plan=plan, reason="Synced")
-
-    def _held(self, name: str, plan: EndpointPlan, apply: bool) -> Outcome:
-        if plan.held and "InService" in plan.held:
-            return Outcome(
-                name,
-                OutcomeKind.REQUEUE,
-                plan.held,
-                self.options.requeue_seconds,
-                plan,
-                reason="Waiting",
-            )
-        why = plan.held or "not applied (report only)"
-        return Outcome(
-            name,
-            OutcomeKind.CONVERGED,
-            why,
-            plan=plan,
-            reason="Suspended" if plan.held else "ReportOnly",
-        )
-
-
-def _summary(plan: EndpointPlan) -> str:
-    return ", ".join(f"{a.op.value} {a.type.value} {a.name}" for a in plan.actions)
