@@ -234,6 +234,8 @@ class Clients:
             max_attempts=self.options.max_attempts,
             remaining=self.deadline.remaining(),
             rng=self._jitter,
+            # Only while pacing: without it, the backoff is the only thing that slows a sender.
+            steady_throttling=self.options.adaptive_rate and pacer.steady_throttling,
         )
         if decision.out_of_time and caught_exception is not None:
             raise DeadlineExceeded(

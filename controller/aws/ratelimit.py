@@ -168,10 +168,25 @@ class AdaptiveRate:
         self._bucket = TokenBucket(1.0, burst=1, clock=clock, sleep=sleep)
         self._started = clock()
         self._sent = self._throttled = 0
+        self._last_share: float | None = None  # the last closed window's throttled share
 
     @property
     def rate(self) -> float | None:
         return self.state.rate
+
+    @property
+    def steady_throttling(self) -> bool:
+        """True while the throttling is what slowing down was shown not to lower: a baseline was
+        learned, no cut is being tested, and the last window's share was within the baseline.
+
+        A long backoff after such a throttle only slows the sender, like the cap this pacer took
+        back, so `retrying` waits less then. A share that rises above the baseline (an account
+        limit reached) makes this False within a window, and the full backoff returns.
+        """
+        state, last = self.state, self._last_share
+        if state.baseline <= 0 or state.probe is not None or last is None:
+            return False
+        return last - state.baseline <= HIGH_EXCESS / 2
 
     def acquire(self, timeout: float = 60.0) -> None:
         if self.state.rate is not None:
@@ -189,5 +204,6 @@ class AdaptiveRate:
             window = Window(self._sent, self._throttled, elapsed)
             self._started, self._sent, self._throttled = self._clock(), 0, 0
             self.state = next_rate(self.state, window)
+            self._last_share = window.share
             if self.state.rate is not None:
                 self._bucket.set_rate(self.state.rate)

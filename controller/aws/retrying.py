@@ -66,6 +66,10 @@ deployment), DeleteEndpoint (a repeat meets the endpoint in Deleting)."""
 BASE_DELAY = 0.1  # seconds: the upper bound of the first backoff, doubled each attempt
 MAX_DELAY = 5.0  # the upper bound of any one backoff
 MAX_ATTEMPTS = 8  # attempts in all, the first included
+# A throttle that slowing down was shown not to lower (`AdaptiveRate.steady_throttling`) waits
+# this share of the usual backoff: the refusal does not follow the sender's rate, so a long wait
+# buys nothing. The delay stays jittered and growing: AWS still refused the request.
+STEADY_THROTTLE_SCALE = 0.1
 
 
 class Failure(enum.Enum):
@@ -133,11 +137,18 @@ def decide(
     max_attempts: int,
     remaining: float,
     rng: random.Random,
+    steady_throttling: bool = False,
 ) -> Decision:
-    """Repeat or stop: retryable, attempts left, and the backoff fits before the deadline."""
+    """Repeat or stop: retryable, attempts left, and the backoff fits before the deadline.
+
+    `steady_throttling`: the account's throttling was shown not to follow the sender's rate, so
+    a throttle waits STEADY_THROTTLE_SCALE of the backoff (other failures wait the whole).
+    """
     if not retryable(operation, failure) or attempt >= max_attempts:
         return Decision(False)
     delay = backoff(attempt, rng.random())
+    if steady_throttling and failure is Failure.THROTTLED:
+        delay *= STEADY_THROTTLE_SCALE
     if delay >= remaining:
         return Decision(False, out_of_time=True)
     return Decision(True, delay)

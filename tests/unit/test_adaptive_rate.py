@@ -97,3 +97,35 @@ def test_a_quiet_window_is_dropped_not_judged() -> None:
         clock.now += 2.0
         pacer.record(throttled=True)
     assert pacer.rate is None
+
+
+def windows(pacer: AdaptiveRate, clock: FakeClock, shares: list[float]) -> list[bool]:
+    """Close one window of 10 attempts per share; `steady_throttling` after each."""
+    steady = []
+    for share in shares:
+        throttled = round(10 * share)
+        for i in range(10):
+            clock.now += 0.03
+            pacer.record(throttled=i < throttled)
+        steady.append(pacer.steady_throttling)
+    return steady
+
+
+def test_throttling_is_steady_only_once_slowing_down_was_shown_not_to_help() -> None:
+    clock = FakeClock()
+    pacer = AdaptiveRate(min_window=0.2, min_samples=10, clock=clock, sleep=clock.sleep)
+    # A fixed 30% share: the first window cuts (a probe, not steady yet), the next shows the
+    # cut did not help, and from then on the share is the baseline: steady.
+    assert windows(pacer, clock, [0.3, 0.3, 0.3, 0.3]) == [False, True, True, True]
+    assert pacer.rate is None
+    # An account limit reached on top of it: the share rises above the baseline, and a
+    # throttle gets the whole backoff again from that window on.
+    assert windows(pacer, clock, [0.7]) == [False]
+
+
+def test_a_real_account_limit_is_never_steady() -> None:
+    clock = FakeClock()
+    pacer = AdaptiveRate(min_window=0.2, min_samples=10, clock=clock, sleep=clock.sleep)
+    # Half refused, then the cut to the served rate clears the throttling: the rate mattered.
+    assert windows(pacer, clock, [0.5, 0.0, 0.0]) == [False, False, False]
+    assert pacer.rate is not None

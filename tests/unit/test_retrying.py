@@ -105,3 +105,27 @@ def test_at_most_max_attempts() -> None:
         attempts += 1
         assert attempts <= 8
     assert attempts == 8
+
+
+@pytest.mark.parametrize("attempt", [1, 3, 6])
+def test_a_steady_throttle_waits_a_share_of_the_backoff_other_failures_the_whole(
+    attempt: int,
+) -> None:
+    def delay(failure: Failure, steady: bool) -> float:
+        rng = random.Random(7)  # the same draw for both
+        return decide(
+            "DescribeEndpoint",
+            failure,
+            attempt,
+            max_attempts=8,
+            remaining=1e9,
+            rng=rng,
+            steady_throttling=steady,
+        ).delay
+
+    full = delay(Failure.THROTTLED, steady=False)
+    assert full > 0
+    assert delay(Failure.THROTTLED, steady=True) == pytest.approx(
+        full * retrying.STEADY_THROTTLE_SCALE
+    )
+    assert delay(Failure.TRANSIENT, steady=True) == delay(Failure.TRANSIENT, steady=False)
