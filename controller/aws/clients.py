@@ -199,9 +199,11 @@ class Clients:
                 limiter.acquire(timeout=min(RATE_LIMIT_WAIT, self.deadline.remaining()))
             except TimeoutError as e:
                 if self.deadline.remaining() < RATE_LIMIT_WAIT:
+                    # An AdaptiveRate may have lifted its cap (rate None) since the wait began.
+                    rate = f"{limiter.rate:g} calls/s" if limiter.rate else "adaptive pace"
                     raise DeadlineExceeded(
                         f"timed out: --timeout {self.deadline.seconds:g}s reached waiting for "
-                        f"the rate limit ({limiter.rate:g} calls/s)"
+                        f"the rate limit ({rate})"
                     ) from e
                 raise ControllerError("rate limiter: no token for an AWS call within 60s") from e
 

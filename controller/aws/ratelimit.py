@@ -40,16 +40,18 @@ class TokenBucket:
         if rate <= 0:
             raise ValueError("rate must be positive")
         with self._lock:
-            now = self._clock()
-            self._tokens = min(self.capacity, self._tokens + (now - self._last) * self.rate)
-            self._last, self.rate = now, rate
+            self._refill_locked()  # tokens earned at the old rate stay earned
+            self.rate = rate
+
+    def _refill_locked(self) -> None:
+        now = self._clock()
+        self._tokens = min(self.capacity, self._tokens + (now - self._last) * self.rate)
+        self._last = now
 
     def _reserve(self) -> float:
         """Take a token now or return how long to wait for one."""
         with self._lock:
-            now = self._clock()
-            self._tokens = min(self.capacity, self._tokens + (now - self._last) * self.rate)
-            self._last = now
+            self._refill_locked()
             if self._tokens >= 1:
                 self._tokens -= 1
                 return 0.0
