@@ -56,6 +56,7 @@ class RunnerConfig:
     http_host: str = "127.0.0.1"
     http_port: int | None = 8080  # None: no HTTP server (0: any free port)
     webhook_secret: bytes | None = None
+    control_token: bytes | None = None  # POST /suspend and /resume need it as a bearer token
     default_requeue: float = 15.0  # REQUEUE without requeue_after
     max_requeue: float = 600.0
     window_recheck: float = 3600.0  # longest wait for a deploy window before looking again
@@ -146,6 +147,7 @@ class Runner(Generic[SnapshotT]):
                 host=self.config.http_host,
                 port=self.config.http_port,
                 webhook_secret=self.config.webhook_secret,
+                control_token=self.config.control_token,
             )
             self._http.start()
         if self._notifier is not None:

@@ -586,7 +586,9 @@ def wait_until(predicate: Callable[[], bool], timeout: float) -> bool:
 
 def get_json(runner: Runner[FakeSnapshot], path: str, method: str = "GET") -> object:
     url = f"http://127.0.0.1:{runner.http_port}{path}"
-    req = urllib.request.Request(url, method=method, data=b"" if method == "POST" else None)
+    data = b"{}" if method == "POST" else None
+    headers = {"Content-Type": "application/json"} if method == "POST" else {}
+    req = urllib.request.Request(url, method=method, data=data, headers=headers)
     with urllib.request.urlopen(req, timeout=5) as response:
         return json.loads(response.read())
 
