@@ -285,11 +285,12 @@ class Runner(Generic[SnapshotT]):
             self._next_poll = self._clock() + delay
             log.warning("git sync failed", error=str(e), retry_in=round(delay, 1))
             with self._state.lock:
-                self._state.problem = f"git sync failed: {e}"
+                self._state.problems["fetch"] = f"git sync failed: {e}"
             return False
         self._backoff.reset("\0git")
         self._next_poll = self._clock() + self.config.poll_interval
         with self._state.lock:
+            self._state.problems.pop("fetch", None)  # the remote is back: say so at once
             first = self._state.snapshot is None
             self._state.root, self._state.revision = checkout.root, checkout.revision
         return checkout.changed or first
@@ -320,12 +321,13 @@ class Runner(Generic[SnapshotT]):
             with self._wake:  # the files named here were not taken in: walk next time
                 self._changed = None
             with self._state.lock:
-                self._state.problem = f"loading manifests failed: {e}"
+                self._state.problems["load"] = f"loading manifests failed: {e}"
             return set()
         keys = frozenset(snap.keys())
         with self._state.lock:
             old, leading = self._state.snapshot, self._state.leading
-            self._state.snapshot, self._state.keys, self._state.problem = snap, keys, None
+            self._state.snapshot, self._state.keys = snap, keys
+            self._state.problems.pop("load", None)
             for key in keys:
                 self._state.identities[key] = (snap.name(key), dict(snap.labels(key)))
         self._publish(snap)

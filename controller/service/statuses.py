@@ -118,7 +118,9 @@ class ServiceState(Generic[SnapshotT]):
     suspended: bool = False
     initial: set[str] | None = None  # keys of the first enqueue not yet reconciled
     aws_ok: bool | None = None  # did the last reconcile get answers from AWS
-    problem: str | None = None  # last load / fetch failure, for /readyz
+    # The last failure of each input step ("fetch", "load"), for /status and /readyz; each is
+    # cleared by that step's next success, so a problem is never shown after it is gone.
+    problems: dict[str, str] = field(default_factory=dict)
     # Endpoint name and labels by key, remembered so a removed manifest's endpoint is still
     # matched by deploy windows and shown by its name.
     identities: dict[str, tuple[str, Mapping[str, str]]] = field(default_factory=dict)
@@ -126,6 +128,10 @@ class ServiceState(Generic[SnapshotT]):
     terminal: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
     statuses: dict[str, EndpointStatus] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock)
+
+    @property
+    def problem(self) -> str | None:
+        return "; ".join(self.problems[k] for k in sorted(self.problems)) or None
 
     def several_locations(self) -> bool:
         """More than one target or region among the manifests and the endpoints still shown."""

@@ -736,6 +736,28 @@ def test_git_source_webhook_fetches_and_loads_the_new_revision(manifest_dir: Pat
         runner.stop(timeout=2.0)
 
 
+def test_a_git_problem_is_cleared_by_the_next_successful_fetch(manifest_dir: Path) -> None:
+    """Nothing new on the remote means no reload: the fetch itself must clear its problem."""
+    rec = DirReconciler()
+    source = FakeSource(manifest_dir)
+    runner = Runner(rec, RunnerConfig(http_port=None, poll_interval=3600), source=source)
+    runner.start()
+    try:
+        assert runner.wait_ready(2.0)
+        source.error = ControllerError("git fetch failed: network down")
+        runner.trigger_fetch()
+        assert wait_until(lambda: runner.status()["problem"] is not None, 1.5)
+        assert runner.ready() == (True, "ok"), "the last good revision is still served"
+        syncs = source.syncs
+        source.error = None  # the remote is back, at the same revision
+        runner.trigger_fetch()
+        assert wait_until(lambda: source.syncs > syncs, 1.5)
+        assert wait_until(lambda: runner.status()["problem"] is None, 1.5)
+        assert len(rec.calls) == 3, "no reload: the revision did not change"
+    finally:
+        runner.stop(timeout=2.0)
+
+
 def test_runner_needs_exactly_one_source(tmp_path: Path) -> None:
     with pytest.raises(ValueError):
         Runner(FakeReconciler(), RunnerConfig(http_port=None))
