@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Generic, Protocol, runtime_checkable
 
 from controller.core.outcomes import Outcome, OutcomeKind
-from controller.core.plans import EndpointPlan, Health
+from controller.core.plans import EndpointPlan, Health, Op, ResourceType
 from controller.core.snapshots import split_key
 from controller.service.conditions import conditions
 from controller.service.events import Event, EventKind, Rollout, transition
@@ -161,7 +161,7 @@ def update_status(
         entry.target, entry.region = planned.target, planned.region
     entry.sync = _sync_state(outcome, hold, entry.sync)
     if plan is not None:
-        entry.health = plan.health.value
+        entry.health = _health_after(outcome, plan).value
         entry.manifest = plan.manifest
         entry.plan = plan
         entry.variants = {
@@ -202,6 +202,16 @@ def _event(
         models={v: str(d["model"]) for v, d in entry.variants.items()},
         fingerprint=fingerprint,
     )
+
+
+def _health_after(outcome: Outcome, plan: EndpointPlan) -> Health:
+    """The endpoint's health as this step left it: the plan was made before the apply, and a
+    create or update just sent leaves the endpoint Creating or Updating (not Missing, not the
+    Healthy it was), which is what /status must say until the next look."""
+    changed = outcome.mutated and any(
+        a.type is ResourceType.ENDPOINT and a.op in (Op.CREATE, Op.UPDATE) for a in plan.actions
+    )
+    return Health.PROGRESSING if changed else plan.health
 
 
 def _sync_state(outcome: Outcome, hold: Hold, previous: SyncState) -> SyncState:

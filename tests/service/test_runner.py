@@ -916,3 +916,41 @@ def test_edits_keep_the_caches_and_resyncs_reset_them(tmp_path: Path) -> None:
     assert rec.passes == 1
     runner.reload(full=True)  # periodic resync: fresh registry listings and owned index
     assert rec.passes == 2
+
+
+def test_after_an_apply_the_first_looks_come_soon_then_at_the_requeue_interval(
+    tmp_path: Path,
+) -> None:
+    """A change that settles at once is shown settled within a second, not an interval later."""
+    from controller.core.plans import Action, Op, Reason, ResourceType
+
+    def create(key: str, apply: bool) -> Outcome:
+        made = Action(Op.CREATE, ResourceType.ENDPOINT, key, Reason.NEW_ENDPOINT)
+        plan = EndpointPlan(key, "a.yaml", "us-east-1", Status.CREATE, Health.MISSING, (made,))
+        return Outcome(key, OutcomeKind.REQUEUE, "create", 15.0, plan, mutated=True)
+
+    rec = FakeReconciler({"a": Manifest()})
+    rec.scripts["a"] = create
+    runner, clock = make(rec, tmp_path)
+    runner.reload(full=False)
+    assert drain(runner) == ["a"]
+    entry = runner.status()["endpoints"][0]
+    assert (entry["sync"], entry["health"]) == ("Progressing", "Progressing"), "not Missing"
+    rec.scripts["a"] = outcome(OutcomeKind.REQUEUE, after=15.0)  # still changing
+    waits = []
+    for _ in range(6):
+        wait = runner.queue.scheduled("a")
+        assert wait is not None
+        waits.append(wait)
+        clock.now += wait
+        assert drain(runner) == ["a"]
+    assert waits == pytest.approx([1.0, 2.0, 4.0, 8.0, 15.0, 15.0])
+    rec.scripts["a"] = converged
+    clock.now += 15.0
+    assert drain(runner) == ["a"]
+    entry = runner.status()["endpoints"][0]
+    assert (entry["sync"], entry["health"]) == ("Synced", "Healthy")
+    rec.scripts["a"] = outcome(OutcomeKind.REQUEUE, changes=True, after=15.0)  # a new change
+    runner.reload(full=True)
+    assert drain(runner) == ["a"]
+    assert runner.queue.scheduled("a") == pytest.approx(1.0)
