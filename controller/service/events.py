@@ -91,12 +91,20 @@ class Event:
 
 
 def transition(
-    rollout: Rollout | None, outcome: Outcome, revision: str | None, now: datetime
+    rollout: Rollout | None,
+    outcome: Outcome,
+    revision: str | None,
+    now: datetime,
+    settled_before: bool = False,
 ) -> tuple[Rollout | None, list[EventKind]]:
-    """The rollout still in flight after `outcome`, and the events this step produced."""
+    """The rollout still in flight after `outcome`, and the events this step produced.
+
+    `settled_before`: this service saw the endpoint converge on this very manifest, so it was
+    applied, whatever the spec-hash tag says (a scaling-only change does not rewrite it).
+    """
     events: list[EventKind] = []
     plan = outcome.plan
-    heal = plan is not None and _heals(plan)
+    heal = plan is not None and _heals(plan, settled_before)
     changed = outcome.mutated and plan is not None and (heal or _touches_endpoint_or_drift(plan))
     # A rollout in flight stays one, though its later steps find the spec-hash tag written.
     if changed and (
@@ -139,9 +147,10 @@ def _touches_endpoint_or_drift(plan: EndpointPlan) -> bool:
     )
 
 
-def _heals(plan: EndpointPlan) -> bool:
+def _heals(plan: EndpointPlan, settled_before: bool) -> bool:
     """The plan only undoes changes made outside the controller."""
     reasons = {a.reason for a in plan.actions} - {Reason.SUPERSEDED}
     if not reasons:
         return False
-    return reasons == {Reason.DRIFT} or (plan.deployed and reasons <= _REPAIRS)
+    applied = plan.deployed or settled_before
+    return reasons == {Reason.DRIFT} or (applied and reasons <= _REPAIRS)

@@ -85,6 +85,9 @@ class EndpointStatus:
     variants: dict[str, dict[str, Any]] = field(default_factory=dict)
     rollout: Rollout | None = None  # a change applied by this service, not settled yet
     plan: EndpointPlan | None = None  # the last plan, for the status page's detail view
+    settled_on: str | None = None  # the manifest fingerprint it last converged on, here
+
+    _PRIVATE = ("plan", "rollout", "settled_on")
 
     @classmethod
     def at(cls, key: str, name: str, location: Location) -> EndpointStatus:
@@ -95,7 +98,7 @@ class EndpointStatus:
         return Location(self.target, self.region)
 
     def as_json(self) -> dict[str, Any]:
-        fields = {k: v for k, v in self.__dict__.items() if k not in ("plan", "rollout")}
+        fields = {k: v for k, v in self.__dict__.items() if k not in self._PRIVATE}
         return {
             **fields,
             "sync": self.sync.value,
@@ -175,7 +178,10 @@ def update_status(
     elif outcome.kind is OutcomeKind.CONVERGED:
         entry.last_error = None
     entry.last_reconcile = now.isoformat()
-    entry.rollout, kinds = transition(entry.rollout, outcome, revision, now)
+    settled_before = fingerprint is not None and entry.settled_on == fingerprint
+    entry.rollout, kinds = transition(entry.rollout, outcome, revision, now, settled_before)
+    if outcome.kind is OutcomeKind.CONVERGED and plan is not None and not plan.has_changes:
+        entry.settled_on = fingerprint
     return [_event(entry, kind, outcome, now, fingerprint, several_locations) for kind in kinds]
 
 

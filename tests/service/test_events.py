@@ -160,3 +160,17 @@ def test_two_heals_at_one_revision_are_two_messages() -> None:
         assert healed.kind is EventKind.DRIFT_HEALED
         keys.append(healed.dedup_key)
     assert keys[0] != keys[1]
+
+
+def test_a_repair_after_this_service_saw_the_manifest_settle_is_a_heal() -> None:
+    """Even where the spec-hash tag is stale (a scaling-only change does not rewrite it)."""
+    entry = EndpointStatus("us-east-1/churn", "churn")
+    update_status(entry, settled(), Hold(), SHA, NOW, fingerprint="f1")
+    assert update_status(entry, applied(WEIGHTS), Hold(), SHA, NOW, fingerprint="f1") == []
+    assert entry.rollout is not None and entry.rollout.drift_only
+    (healed,) = update_status(entry, settled(), Hold(), SHA, NOW, fingerprint="f1")
+    assert healed.kind is EventKind.DRIFT_HEALED
+    # The manifest changed (another fingerprint): the same kind of change is a rollout.
+    (started,) = update_status(entry, applied(WEIGHTS), Hold(), SHA, NOW, fingerprint="f2")
+    assert started.kind is EventKind.ROLLOUT_STARTED
+    assert "settled_on" not in entry.as_json()
