@@ -40,12 +40,14 @@ class Connections:
         limit: int = MAX_CONNECTIONS,
         deadline: float = REQUEST_DEADLINE,
         clock: Callable[[], float] = time.monotonic,
+        observe: Callable[[str], None] | None = None,
     ) -> None:
         if limit < 1 or deadline <= 0:
             raise ValueError("limit must be at least 1 and deadline positive")
         self.limit = limit
         self.deadline = deadline
         self._clock = clock
+        self._observe = observe or (lambda reason: None)  # the http_refused metric
         self._lock = threading.Lock()
         # socket -> when its current request began (None between requests: handled already)
         self._since: dict[socket.socket, float | None] = {}
@@ -66,6 +68,7 @@ class Connections:
             self._since[sock] = self._clock()
         if victim is not None:
             log.warning("http connection evicted: too many at once", limit=self.limit)
+            self._observe("evicted")
             _cut(victim)
 
     def begin(self, sock: socket.socket) -> None:
@@ -92,6 +95,7 @@ class Connections:
             for sock in late:
                 self._since.pop(sock)
         for sock in late:
+            self._observe("deadline")
             _cut(sock)
         if late:
             log.warning("http requests cut: over the deadline", count=len(late))

@@ -34,6 +34,7 @@ class Refusal:
 
     status: HTTPStatus
     error: str
+    reason: str  # the http_refused metric's label: cross_site or token
 
 
 def check(headers: Headers, token: bytes | None) -> Refusal | None:
@@ -44,11 +45,12 @@ def check(headers: Headers, token: bytes | None) -> Refusal | None:
             HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
             f"send Content-Type: {_JSON} or an {CONTROL_HEADER} header "
             "(a plain form post could come from any web page)",
+            "cross_site",
         )
     if _cross_origin(headers):
-        return Refusal(HTTPStatus.FORBIDDEN, "cross-origin request refused")
+        return Refusal(HTTPStatus.FORBIDDEN, "cross-origin request refused", "cross_site")
     if token is not None and not _bearer_matches(headers.get("Authorization"), token):
-        return Refusal(HTTPStatus.UNAUTHORIZED, "missing or wrong bearer token")
+        return Refusal(HTTPStatus.UNAUTHORIZED, "missing or wrong bearer token", "token")
     return None
 
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
@@ -83,8 +84,10 @@ class _Server(ThreadingHTTPServer):
         secret: bytes | None,
         token: bytes | None,
         connections: Connections,
+        observe: Callable[[str], None],
     ) -> None:
         self.control = control
+        self.observe_refused = observe
         self.webhook_secret = secret
         self.control_token = token
         self.connections = connections
@@ -166,6 +169,7 @@ class _Handler(BaseHTTPRequestHandler):
             refusal = controlguard.check(self.headers, self.server.control_token)
             if refusal is not None:
                 log.warning("control request refused", path=path, error=refusal.error)
+                self.server.observe_refused(refusal.reason)
                 self._json(refusal.status, {"error": refusal.error})
             elif path == "/suspend":
                 control.suspend()
@@ -191,6 +195,7 @@ class _Handler(BaseHTTPRequestHandler):
         delivery = self.headers.get(DELIVERY_HEADER)
         if not self.server.deliveries.first_time(delivery, signature or ""):
             log.info("webhook delivery repeated: ignored", delivery=delivery)
+            self.server.observe_refused("replayed")
             self._json(HTTPStatus.OK, {"triggered": False, "duplicate": True})
             return
         self.server.control.trigger_fetch()
@@ -255,9 +260,14 @@ class HttpServer:
         control_token: bytes | None = None,
         max_connections: int = MAX_CONNECTIONS,
         request_deadline: float = REQUEST_DEADLINE,
+        observe_refused: Callable[[str], None] | None = None,
     ) -> None:
-        connections = Connections(max_connections, request_deadline)
-        self._server = _Server((host, port), control, webhook_secret, control_token, connections)
+        """`observe_refused(reason)`: told of each refused or cut request (the metric)."""
+        observe = observe_refused or (lambda reason: None)
+        connections = Connections(max_connections, request_deadline, observe=observe)
+        self._server = _Server(
+            (host, port), control, webhook_secret, control_token, connections, observe
+        )
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": 0.05},

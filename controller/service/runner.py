@@ -148,6 +148,7 @@ class Runner(Generic[SnapshotT]):
                 port=self.config.http_port,
                 webhook_secret=self.config.webhook_secret,
                 control_token=self.config.control_token,
+                observe_refused=self.metrics.observe_http_refused,
             )
             self._http.start()
         if self._notifier is not None:

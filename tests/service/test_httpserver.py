@@ -284,7 +284,14 @@ def test_a_same_origin_page_may_suspend(served: tuple[HttpServer, FakeControl]) 
 
 
 def test_a_control_token_is_required_when_configured() -> None:
-    server = HttpServer(FakeControl(), host="127.0.0.1", port=0, control_token=b"t0ken")
+    metrics = Metrics()
+    server = HttpServer(
+        FakeControl(),
+        host="127.0.0.1",
+        port=0,
+        control_token=b"t0ken",
+        observe_refused=metrics.observe_http_refused,
+    )
     server.start()
     try:
         control = server._server.control
@@ -297,6 +304,8 @@ def test_a_control_token_is_required_when_configured() -> None:
         assert request(server, "POST", "/suspend", b"{}", good)[0] == 200
         assert request(server, "POST", "/resume", b"{}", good)[0] == 200
         assert control.calls == ["suspend", "resume"]
+        text = metrics.render().decode()
+        assert 'sagemaker_gitops_http_refused_total{reason="token"} 4.0' in text
     finally:
         server.stop()
 
@@ -344,7 +353,14 @@ def _partial_requests(port: int, count: int) -> list[socket.socket]:
 
 def test_slow_clients_cannot_hold_threads_or_starve_probes() -> None:
     limit = 4
-    server = HttpServer(FakeControl(), host="127.0.0.1", port=0, max_connections=limit)
+    refused: list[str] = []
+    server = HttpServer(
+        FakeControl(),
+        host="127.0.0.1",
+        port=0,
+        max_connections=limit,
+        observe_refused=refused.append,
+    )
     server.start()
     before = threading.active_count()
     socks = _partial_requests(server.port, 12)
@@ -361,6 +377,7 @@ def test_slow_clients_cannot_hold_threads_or_starve_probes() -> None:
             with contextlib.suppress(TimeoutError):
                 closed += sock.recv(1) == b""
         assert closed >= len(socks) - limit
+        assert refused.count("evicted") >= len(socks) - limit, refused
         assert len(server._server.connections) <= limit
         for _ in range(100):  # bounded: evicted threads end as soon as their read returns
             if threading.active_count() - before <= limit:
@@ -374,7 +391,14 @@ def test_slow_clients_cannot_hold_threads_or_starve_probes() -> None:
 
 
 def test_a_trickling_client_is_cut_at_the_request_deadline() -> None:
-    server = HttpServer(FakeControl(), host="127.0.0.1", port=0, request_deadline=0.3)
+    refused: list[str] = []
+    server = HttpServer(
+        FakeControl(),
+        host="127.0.0.1",
+        port=0,
+        request_deadline=0.3,
+        observe_refused=refused.append,
+    )
     server.start()
     try:
         sock = socket.create_connection(("127.0.0.1", server.port), timeout=5)
@@ -397,6 +421,7 @@ def test_a_trickling_client_is_cut_at_the_request_deadline() -> None:
                 pass
         sock.close()
         assert cut, "a client sending one byte at a time was never cut off"
+        assert refused == ["deadline"]
         assert request(server, "GET", "/healthz")[0] == 200
     finally:
         server.stop()
