@@ -45,6 +45,8 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=4)"]
 ENTRYPOINT ["tini", "--", "sagemaker-gitops"]
 # Inside a container the probes must be reachable from outside it, so bind 0.0.0.0 (the CLI's
-# default is 127.0.0.1). Override the arguments to follow a git repository instead:
+# default is 127.0.0.1). That exposes POST /suspend, /resume and /hooks/git to whatever can reach
+# the port: docs/operations.md#http-surface says what guards them (--control-token-file, a
+# NetworkPolicy as in deploy/kubernetes). Override the arguments to follow a git repository:
 #   run --repo git@github.com:org/ml-endpoints.git --path manifests --http-host 0.0.0.0
 CMD ["run", "--manifests", "/manifests", "--http-host", "0.0.0.0", "--http-port", "8080"]

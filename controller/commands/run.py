@@ -76,6 +76,12 @@ def register(sub: Any) -> None:
         "--webhook-secret-file", type=Path, metavar="FILE", help="enables POST /hooks/git"
     )
     parser.add_argument(
+        "--control-token-file",
+        type=Path,
+        metavar="FILE",
+        help="POST /suspend and /resume then need Authorization: Bearer <the file's token>",
+    )
+    parser.add_argument(
         "--prune", action="store_true", help="delete owned endpoints whose manifests are gone"
     )
     parser.add_argument(
@@ -150,19 +156,20 @@ def _config(args: argparse.Namespace) -> RunnerConfig:
         shutdown_timeout=args.shutdown_timeout,
         http_host=args.http_host,
         http_port=args.http_port,
-        webhook_secret=_secret(args.webhook_secret_file),
+        webhook_secret=_secret(args.webhook_secret_file, "--webhook-secret-file"),
+        control_token=_secret(args.control_token_file, "--control-token-file"),
     )
 
 
-def _secret(path: Path | None) -> bytes | None:
+def _secret(path: Path | None, flag: str) -> bytes | None:
     if path is None:
         return None
     try:
         secret = path.read_bytes().strip()
     except OSError as e:
-        raise ControllerError(f"--webhook-secret-file: {e}") from e
+        raise ControllerError(f"{flag}: {e}") from e
     if not secret:
-        raise ControllerError(f"--webhook-secret-file {path}: the file is empty")
+        raise ControllerError(f"{flag} {path}: the file is empty")
     return secret
 
 

@@ -51,7 +51,12 @@ def diff_endpoint(desired: DesiredEndpoint, seen: Observed, options: DiffOptions
             ),
         )
     health = health_of(live.status)
-    base["revision"] = (seen.endpoint_tags or {}).get(tagging.REVISION)
+    tags = seen.endpoint_tags or {}
+    base["revision"] = tags.get(tagging.REVISION)
+    base["deployed"] = (
+        tagging.owned_by(tags, options.controller_id)
+        and tags.get(tagging.SPEC_HASH) == desired.spec_hash
+    )
     problem = _blocking_problem(desired, seen, live, options)
     if problem is not None:
         reason, message = problem

@@ -175,6 +175,11 @@ class EndpointPlan:
     # The deployment target (spec.target) and its account; None for region-only endpoints.
     target: str | None = None
     account: str | None = None
+    # The live endpoint is ours and its spec-hash tag is this manifest's: the manifest as it is
+    # now was applied before, so weights, capacity, tags or scaling that differ were changed
+    # outside the controller, and putting them back is a drift repair, not a rollout (the
+    # service announces it as DriftHealed, also after a restart that forgot the rollout).
+    deployed: bool = False
 
     @property
     def has_changes(self) -> bool:

@@ -8,7 +8,9 @@ notifier decides where events go, and deduplicates them per (endpoint, revision,
     RolloutSucceeded  the endpoint converged after a rollout this service started
     RolloutFailed     a rollout in flight (or a create) ended Failed / needing attention
     RolledBack        SageMaker rolled a failed update back to the previous config
-    DriftHealed       a change made outside the controller was undone (drift-only plan)
+    DriftHealed       a change made outside the controller was undone: a drift-only plan, or
+                      weights, capacity, tags or scaling put back on an endpoint whose manifest
+                      was applied before (its spec-hash tag says so, which survives a restart)
 """
 
 from __future__ import annotations
@@ -77,23 +79,40 @@ class Event:
 
     @property
     def dedup_key(self) -> tuple[str, str, str]:
-        """One message per endpoint, revision (else manifest content) and event."""
+        """One message per endpoint, revision (else manifest content) and event.
+
+        Except heals: each is its own change (a second hand edit at the same revision is healed
+        and announced again), so the time it settled tells them apart.
+        """
         version = self.revision or f"manifest:{self.fingerprint or ''}"
+        if self.kind is EventKind.DRIFT_HEALED:
+            version += f"@{self.time}"
         return (self.key, version, self.kind.value)
 
 
 def transition(
-    rollout: Rollout | None, outcome: Outcome, revision: str | None, now: datetime
+    rollout: Rollout | None,
+    outcome: Outcome,
+    revision: str | None,
+    now: datetime,
+    settled_before: bool = False,
 ) -> tuple[Rollout | None, list[EventKind]]:
-    """The rollout still in flight after `outcome`, and the events this step produced."""
+    """The rollout still in flight after `outcome`, and the events this step produced.
+
+    `settled_before`: this service saw the endpoint converge on this very manifest, so it was
+    applied, whatever the spec-hash tag says (a scaling-only change does not rewrite it).
+    """
     events: list[EventKind] = []
     plan = outcome.plan
-    if outcome.mutated and plan is not None and _touches_endpoint_or_drift(plan):
-        drift_only = _drift_only(plan)
-        if rollout is None or rollout.revision != revision or rollout.drift_only != drift_only:
-            rollout = Rollout(revision, now.isoformat(), outcome.message, drift_only)
-            if not drift_only:
-                events.append(EventKind.ROLLOUT_STARTED)
+    heal = plan is not None and _heals(plan, settled_before)
+    changed = outcome.mutated and plan is not None and (heal or _touches_endpoint_or_drift(plan))
+    # A rollout in flight stays one, though its later steps find the spec-hash tag written.
+    if changed and (
+        rollout is None or rollout.revision != revision or (rollout.drift_only and not heal)
+    ):
+        rollout = Rollout(revision, now.isoformat(), outcome.message, heal)
+        if not heal:
+            events.append(EventKind.ROLLOUT_STARTED)
     if outcome.kind is OutcomeKind.CONVERGED and rollout is not None:
         kind = EventKind.DRIFT_HEALED if rollout.drift_only else EventKind.ROLLOUT_SUCCEEDED
         return None, [*events, kind]
@@ -105,6 +124,20 @@ def transition(
     return rollout, events
 
 
+# What an applied manifest's plan can hold when someone changed the endpoint by hand: a capacity
+# or weight, a tag, a scaling setting or a component's copy count put back (a new registry
+# version is VersionChanged, and a new config or component rollout is not a repair).
+_REPAIRS = frozenset(
+    {
+        Reason.DRIFT,
+        Reason.WEIGHTS_ONLY,
+        Reason.TAGS_ONLY,
+        Reason.AUTOSCALING,
+        Reason.COPIES_ONLY,
+    }
+)
+
+
 def _touches_endpoint_or_drift(plan: EndpointPlan) -> bool:
     """Tag-only bookkeeping and garbage collection are not rollouts; drift repairs are heard."""
     return any(
@@ -114,6 +147,10 @@ def _touches_endpoint_or_drift(plan: EndpointPlan) -> bool:
     )
 
 
-def _drift_only(plan: EndpointPlan) -> bool:
+def _heals(plan: EndpointPlan, settled_before: bool) -> bool:
+    """The plan only undoes changes made outside the controller."""
     reasons = {a.reason for a in plan.actions} - {Reason.SUPERSEDED}
-    return reasons == {Reason.DRIFT}
+    if not reasons:
+        return False
+    applied = plan.deployed or settled_before
+    return reasons == {Reason.DRIFT} or (applied and reasons <= _REPAIRS)

@@ -11,18 +11,23 @@ server. Routes:
     GET  /status      JSON: global revision, leader, suspended_all, endpoints[...]
     POST /suspend     stop applying for every endpoint (still reconciles and reports)
     POST /resume      apply again; every endpoint is re-checked
+                      (both: a JSON content type or X-Requested-By, no foreign Origin, and the
+                      bearer token when --control-token-file is set; controlguard.py)
     POST /hooks/git   X-Hub-Signature-256-signed delivery -> immediate git fetch
-                      (404 without --webhook-secret-file, 401 on a bad signature)
+                      (404 without --webhook-secret-file, 401 on a bad signature; a replayed
+                      delivery is answered 200 without a fetch)
 
-The routes that change behaviour have no authentication of their own: the server binds 127.0.0.1
-unless told otherwise, and exposing it is the operator's decision (a NetworkPolicy, a sidecar).
-Request bodies are read only up to a bound, so a client cannot make us buffer without limit.
+The server binds 127.0.0.1 unless told otherwise, and exposing it is the operator's decision (a
+NetworkPolicy, a sidecar). Request bodies are read only up to a bound, connections are capped and
+each request has a deadline (connections.py), so no client can make us buffer or hold threads
+without limit.
 """
 
 from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
@@ -30,9 +35,15 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import structlog
 
-from controller.service import statuspage
+from controller.service import controlguard, statuspage
+from controller.service.connections import MAX_CONNECTIONS, REQUEST_DEADLINE, Connections
 from controller.service.metrics import CONTENT_TYPE
-from controller.service.webhook import SIGNATURE_HEADER, verify_signature
+from controller.service.webhook import (
+    DELIVERY_HEADER,
+    SIGNATURE_HEADER,
+    Deliveries,
+    verify_signature,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -66,16 +77,48 @@ class Control(Protocol):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], control: Control, secret: bytes | None) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        control: Control,
+        secret: bytes | None,
+        token: bytes | None,
+        connections: Connections,
+        observe: Callable[[str], None],
+    ) -> None:
         self.control = control
+        self.observe_refused = observe
         self.webhook_secret = secret
+        self.control_token = token
+        self.connections = connections
+        self.deliveries = Deliveries()
         super().__init__(address, _Handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        self.connections.admit(request)  # full: the slowest client makes room, never this one
+        super().process_request(request, client_address)
+
+    def close_request(self, request: Any) -> None:
+        self.connections.release(request)
+        super().close_request(request)
+
+    def service_actions(self) -> None:
+        """serve_forever's poll loop (every poll_interval): cut requests over the deadline."""
+        self.connections.reap()
 
 
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
-    timeout = 10  # seconds a client may take to send its request: no slowloris
+    timeout = 10  # seconds one read may wait; the whole request's bound is Connections'
     protocol_version = "HTTP/1.1"
+
+    def handle_one_request(self) -> None:
+        connections = self.server.connections
+        connections.begin(self.connection)
+        try:
+            super().handle_one_request()
+        finally:
+            connections.end(self.connection)
 
     def do_GET(self) -> None:
         control = self.server.control
@@ -122,12 +165,18 @@ class _Handler(BaseHTTPRequestHandler):
         if body is None:
             return
         control = self.server.control
-        if path == "/suspend":
-            control.suspend()
-            self._json(HTTPStatus.OK, {"suspended_all": True})
-        elif path == "/resume":
-            control.resume()
-            self._json(HTTPStatus.OK, {"suspended_all": False})
+        if path in ("/suspend", "/resume"):
+            refusal = controlguard.check(self.headers, self.server.control_token)
+            if refusal is not None:
+                log.warning("control request refused", path=path, error=refusal.error)
+                self.server.observe_refused(refusal.reason)
+                self._json(refusal.status, {"error": refusal.error})
+            elif path == "/suspend":
+                control.suspend()
+                self._json(HTTPStatus.OK, {"suspended_all": True})
+            else:
+                control.resume()
+                self._json(HTTPStatus.OK, {"suspended_all": False})
         elif path == "/hooks/git":
             self._git_hook(body)
         else:
@@ -138,9 +187,16 @@ class _Handler(BaseHTTPRequestHandler):
         if not secret:
             self._json(HTTPStatus.NOT_FOUND, {"error": "webhook not configured"})
             return
-        if not verify_signature(secret, body, self.headers.get(SIGNATURE_HEADER)):
+        signature = self.headers.get(SIGNATURE_HEADER)
+        if not verify_signature(secret, body, signature):
             log.warning("webhook signature rejected", client=self.client_address[0])
             self._json(HTTPStatus.UNAUTHORIZED, {"error": "bad signature"})
+            return
+        delivery = self.headers.get(DELIVERY_HEADER)
+        if not self.server.deliveries.first_time(delivery, signature or ""):
+            log.info("webhook delivery repeated: ignored", delivery=delivery)
+            self.server.observe_refused("replayed")
+            self._json(HTTPStatus.OK, {"triggered": False, "duplicate": True})
             return
         self.server.control.trigger_fetch()
         self._json(HTTPStatus.OK, {"triggered": True})
@@ -201,8 +257,17 @@ class HttpServer:
         host: str = "127.0.0.1",
         port: int = 8080,
         webhook_secret: bytes | None = None,
+        control_token: bytes | None = None,
+        max_connections: int = MAX_CONNECTIONS,
+        request_deadline: float = REQUEST_DEADLINE,
+        observe_refused: Callable[[str], None] | None = None,
     ) -> None:
-        self._server = _Server((host, port), control, webhook_secret)
+        """`observe_refused(reason)`: told of each refused or cut request (the metric)."""
+        observe = observe_refused or (lambda reason: None)
+        connections = Connections(max_connections, request_deadline, observe=observe)
+        self._server = _Server(
+            (host, port), control, webhook_secret, control_token, connections, observe
+        )
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": 0.05},

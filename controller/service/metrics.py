@@ -167,6 +167,13 @@ class Metrics:
             ["sink", "result"],
             registry=r,
         )
+        self.http_refused = Counter(
+            f"{PREFIX}_http_refused",
+            "HTTP requests refused or cut: cross_site, token, replayed (webhook), evicted "
+            "(too many connections), deadline (a request too slow in all).",
+            ["reason"],
+            registry=r,
+        )
 
     def observe_api_call(self, service: str, operation: str, outcome: str) -> None:
         """`Clients.observers` hook: told of each call once botocore is done with it."""
@@ -187,6 +194,9 @@ class Metrics:
 
     def observe_notification(self, sink: str, result: str) -> None:
         self.notifications.labels(sink, result).inc()
+
+    def observe_http_refused(self, reason: str) -> None:
+        self.http_refused.labels(reason).inc()
 
     # -- workqueue.QueueObserver ---------------------------------------------------------------
 

@@ -56,6 +56,7 @@ class RunnerConfig:
     http_host: str = "127.0.0.1"
     http_port: int | None = 8080  # None: no HTTP server (0: any free port)
     webhook_secret: bytes | None = None
+    control_token: bytes | None = None  # POST /suspend and /resume need it as a bearer token
     default_requeue: float = 15.0  # REQUEUE without requeue_after
     max_requeue: float = 600.0
     window_recheck: float = 3600.0  # longest wait for a deploy window before looking again
@@ -146,6 +147,8 @@ class Runner(Generic[SnapshotT]):
                 host=self.config.http_host,
                 port=self.config.http_port,
                 webhook_secret=self.config.webhook_secret,
+                control_token=self.config.control_token,
+                observe_refused=self.metrics.observe_http_refused,
             )
             self._http.start()
         if self._notifier is not None:
@@ -283,11 +286,12 @@ class Runner(Generic[SnapshotT]):
             self._next_poll = self._clock() + delay
             log.warning("git sync failed", error=str(e), retry_in=round(delay, 1))
             with self._state.lock:
-                self._state.problem = f"git sync failed: {e}"
+                self._state.problems["fetch"] = f"git sync failed: {e}"
             return False
         self._backoff.reset("\0git")
         self._next_poll = self._clock() + self.config.poll_interval
         with self._state.lock:
+            self._state.problems.pop("fetch", None)  # the remote is back: say so at once
             first = self._state.snapshot is None
             self._state.root, self._state.revision = checkout.root, checkout.revision
         return checkout.changed or first
@@ -318,12 +322,13 @@ class Runner(Generic[SnapshotT]):
             with self._wake:  # the files named here were not taken in: walk next time
                 self._changed = None
             with self._state.lock:
-                self._state.problem = f"loading manifests failed: {e}"
+                self._state.problems["load"] = f"loading manifests failed: {e}"
             return set()
         keys = frozenset(snap.keys())
         with self._state.lock:
             old, leading = self._state.snapshot, self._state.leading
-            self._state.snapshot, self._state.keys, self._state.problem = snap, keys, None
+            self._state.snapshot, self._state.keys = snap, keys
+            self._state.problems.pop("load", None)
             for key in keys:
                 self._state.identities[key] = (snap.name(key), dict(snap.labels(key)))
         self._publish(snap)

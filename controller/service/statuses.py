@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Generic, Protocol, runtime_checkable
 
 from controller.core.outcomes import Outcome, OutcomeKind
-from controller.core.plans import EndpointPlan, Health
+from controller.core.plans import EndpointPlan, Health, Op, ResourceType
 from controller.core.snapshots import split_key
 from controller.service.conditions import conditions
 from controller.service.events import Event, EventKind, Rollout, transition
@@ -85,6 +85,9 @@ class EndpointStatus:
     variants: dict[str, dict[str, Any]] = field(default_factory=dict)
     rollout: Rollout | None = None  # a change applied by this service, not settled yet
     plan: EndpointPlan | None = None  # the last plan, for the status page's detail view
+    settled_on: str | None = None  # the manifest fingerprint it last converged on, here
+
+    _PRIVATE = ("plan", "rollout", "settled_on")
 
     @classmethod
     def at(cls, key: str, name: str, location: Location) -> EndpointStatus:
@@ -95,7 +98,7 @@ class EndpointStatus:
         return Location(self.target, self.region)
 
     def as_json(self) -> dict[str, Any]:
-        fields = {k: v for k, v in self.__dict__.items() if k not in ("plan", "rollout")}
+        fields = {k: v for k, v in self.__dict__.items() if k not in self._PRIVATE}
         return {
             **fields,
             "sync": self.sync.value,
@@ -118,7 +121,9 @@ class ServiceState(Generic[SnapshotT]):
     suspended: bool = False
     initial: set[str] | None = None  # keys of the first enqueue not yet reconciled
     aws_ok: bool | None = None  # did the last reconcile get answers from AWS
-    problem: str | None = None  # last load / fetch failure, for /readyz
+    # The last failure of each input step ("fetch", "load"), for /status and /readyz; each is
+    # cleared by that step's next success, so a problem is never shown after it is gone.
+    problems: dict[str, str] = field(default_factory=dict)
     # Endpoint name and labels by key, remembered so a removed manifest's endpoint is still
     # matched by deploy windows and shown by its name.
     identities: dict[str, tuple[str, Mapping[str, str]]] = field(default_factory=dict)
@@ -126,6 +131,10 @@ class ServiceState(Generic[SnapshotT]):
     terminal: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
     statuses: dict[str, EndpointStatus] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock)
+
+    @property
+    def problem(self) -> str | None:
+        return "; ".join(self.problems[k] for k in sorted(self.problems)) or None
 
     def several_locations(self) -> bool:
         """More than one target or region among the manifests and the endpoints still shown."""
@@ -155,7 +164,7 @@ def update_status(
         entry.target, entry.region = planned.target, planned.region
     entry.sync = _sync_state(outcome, hold, entry.sync)
     if plan is not None:
-        entry.health = plan.health.value
+        entry.health = _health_after(outcome, plan).value
         entry.manifest = plan.manifest
         entry.plan = plan
         entry.variants = {
@@ -169,7 +178,10 @@ def update_status(
     elif outcome.kind is OutcomeKind.CONVERGED:
         entry.last_error = None
     entry.last_reconcile = now.isoformat()
-    entry.rollout, kinds = transition(entry.rollout, outcome, revision, now)
+    settled_before = fingerprint is not None and entry.settled_on == fingerprint
+    entry.rollout, kinds = transition(entry.rollout, outcome, revision, now, settled_before)
+    if outcome.kind is OutcomeKind.CONVERGED and plan is not None and not plan.has_changes:
+        entry.settled_on = fingerprint
     return [_event(entry, kind, outcome, now, fingerprint, several_locations) for kind in kinds]
 
 
@@ -196,6 +208,16 @@ def _event(
         models={v: str(d["model"]) for v, d in entry.variants.items()},
         fingerprint=fingerprint,
     )
+
+
+def _health_after(outcome: Outcome, plan: EndpointPlan) -> Health:
+    """The endpoint's health as this step left it: the plan was made before the apply, and a
+    create or update just sent leaves the endpoint Creating or Updating (not Missing, not the
+    Healthy it was), which is what /status must say until the next look."""
+    changed = outcome.mutated and any(
+        a.type is ResourceType.ENDPOINT and a.op in (Op.CREATE, Op.UPDATE) for a in plan.actions
+    )
+    return Health.PROGRESSING if changed else plan.health
 
 
 def _sync_state(outcome: Outcome, hold: Hold, previous: SyncState) -> SyncState:

@@ -18,6 +18,7 @@ import structlog
 from controller.core.outcomes import Outcome, OutcomeKind
 from controller.service import tracing
 from controller.service.backoff import Backoff
+from controller.service.checkbacks import CheckBacks
 from controller.service.events import Event
 from controller.service.metrics import Metrics
 from controller.service.ports import Reconciler, Snapshot, SnapshotT
@@ -68,6 +69,7 @@ class Stepper(Generic[SnapshotT]):
         self._leader_check = leader_check
         self._clock = clock
         self._now = now
+        self._checkbacks = CheckBacks()
 
     def process(self, key: str) -> Outcome | None:
         """Reconcile `key` once against the current snapshot and schedule its next look.
@@ -132,13 +134,16 @@ class Stepper(Generic[SnapshotT]):
                 self._state.terminal[key] = (snap.fingerprint(key), snap.revision)
             else:
                 self._state.terminal.pop(key, None)
+        if kind is not OutcomeKind.REQUEUE:
+            self._checkbacks.forget(key)
         if kind is OutcomeKind.TRANSIENT:
             self._queue.add_after(key, self._backoff.next_delay(key))
             return
         self._backoff.reset(key)
         if kind is OutcomeKind.REQUEUE:
             after = outcome.requeue_after or self._config.default_requeue
-            self._queue.add_after(key, min(self._config.max_requeue, max(1.0, after)))
+            requested = min(self._config.max_requeue, max(1.0, after))
+            self._queue.add_after(key, self._checkbacks.delay(key, requested, outcome.mutated))
         else:
             # Settled or stuck: a check-back left over from an earlier REQUEUE would only cost
             # a DescribeEndpoint.

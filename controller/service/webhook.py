@@ -10,8 +10,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import threading
+from collections import OrderedDict
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
+DELIVERY_HEADER = "X-GitHub-Delivery"
+DELIVERY_MEMORY = 1024  # entries (an id and a signature per delivery): hours of pushes
 _PREFIX = "sha256="
 _HEX_DIGEST = re.compile(r"[0-9a-fA-F]{64}")
 
@@ -36,3 +40,41 @@ def verify_signature(secret: bytes, body: bytes, header: str | None) -> bool:
         return False
     expected = hmac.new(secret, body, hashlib.sha256).hexdigest()
     return hmac.compare_digest(expected, digest.lower())
+
+
+class Deliveries:
+    """The recently accepted deliveries, so a replayed one is acknowledged but not acted on.
+
+    The signature proves who wrote a body, not when: anyone who saw one signed delivery (a proxy
+    log, a shared screenshot of GitHub's "Recent Deliveries") could send it again and again, each
+    time starting a fetch. A delivery is known by its `X-GitHub-Delivery` id and by its
+    signature (the id is not signed, so a replay may carry a fresh one; the body hash stays).
+    GitHub's own "Redeliver" reuses the id, and is ignored too: the first one already fetched.
+    The memory is bounded, oldest forgotten first.
+    """
+
+    def __init__(self, limit: int = DELIVERY_MEMORY) -> None:
+        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._limit = limit
+        self._lock = threading.Lock()
+
+    def first_time(self, delivery: str | None, signature: str) -> bool:
+        """Record the delivery; False when its id or its signature was seen recently."""
+        keys = [f"sig:{signature.lower()}"]
+        if delivery:
+            keys.append(f"id:{delivery.strip()}")
+        with self._lock:
+            if any(k in self._seen for k in keys):
+                for k in keys:  # a replay keeps its entries fresh
+                    self._seen[k] = None
+                    self._seen.move_to_end(k)
+                self._trim()
+                return False
+            for k in keys:
+                self._seen[k] = None
+            self._trim()
+            return True
+
+    def _trim(self) -> None:
+        while len(self._seen) > self._limit:
+            self._seen.popitem(last=False)

@@ -99,6 +99,21 @@ def test_probes_metrics_and_status_answer(world: World) -> None:
     assert endpoint["health"] == "Healthy" and not endpoint.get("last_error")
 
 
+def test_status_shows_a_settled_change_long_before_the_requeue_interval(world: World) -> None:
+    """The sandbox creates at once; /status must not say Progressing/Missing for 60 s."""
+    world.write("quick.yaml", registry_manifest(name="quick"))
+    slow_requeue = [*FAST, "--requeue-interval", "60"]  # the later flag wins
+    with service("-m", str(world.root), *slow_requeue) as runner:
+
+        def shown() -> tuple[str, str]:
+            entry = json.loads(get(runner, "/status")[1])["endpoints"][0]
+            return entry["sync"], entry["health"]
+
+        first = shown()  # ready: the create was sent and its outcome published
+        eventually(lambda: shown() == ("Synced", "Healthy"), timeout=8, what="synced status")
+    assert first in (("Progressing", "Progressing"), ("Synced", "Healthy")), first
+
+
 def test_a_slow_or_failing_endpoint_does_not_block_another(world: World) -> None:
     world.sandbox.set_faults(transition_seconds=60)  # `slow` stays Creating for the whole test
     world.write("slow.yaml", registry_manifest(name="slow"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 
 from controller.core.outcomes import Outcome, OutcomeKind
@@ -112,3 +113,64 @@ def test_conditions_follow_kstatus() -> None:
         ("Reconciling", "True"),
     ]
     assert progressing[1]["observedRevision"] == ""
+
+
+WEIGHTS = Action(Op.UPDATE, ResourceType.ENDPOINT, "churn", Reason.WEIGHTS_ONLY)
+SCALING = Action(Op.UPDATE, ResourceType.SCALABLE_TARGET, "churn/primary", Reason.AUTOSCALING)
+
+
+def applied_to_deployed(*actions: Action, kind: OutcomeKind = OutcomeKind.REQUEUE) -> Outcome:
+    """Applied where the live spec-hash tag is the manifest's: it was applied before."""
+    done = dataclasses.replace(plan(*actions), deployed=True)
+    return Outcome("churn", kind, "applied", 5.0, done, mutated=True)
+
+
+def test_capacity_tag_and_scaling_repairs_of_an_applied_manifest_are_heals() -> None:
+    for actions in ((WEIGHTS,), (TAGS,), (SCALING,), (WEIGHTS, TAGS)):
+        rollout, started = transition(None, applied_to_deployed(*actions), SHA, NOW)
+        assert started == [] and rollout is not None and rollout.drift_only, actions
+        assert transition(rollout, settled(), SHA, NOW) == (None, [EventKind.DRIFT_HEALED])
+    tagged = applied_to_deployed(TAGS, kind=OutcomeKind.CONVERGED)  # done in one step
+    assert transition(None, tagged, SHA, NOW) == (None, [EventKind.DRIFT_HEALED])
+
+
+def test_changes_to_a_manifest_not_applied_yet_are_rollouts() -> None:
+    rollout, started = transition(None, applied(WEIGHTS), SHA, NOW)
+    assert started == [EventKind.ROLLOUT_STARTED]
+    assert transition(rollout, settled(), SHA, NOW)[1] == [EventKind.ROLLOUT_SUCCEEDED]
+    # A new registry version under an unchanged manifest is a rollout, not a repair.
+    _, started = transition(None, applied_to_deployed(UPDATE, WEIGHTS), SHA, NOW)
+    assert started == [EventKind.ROLLOUT_STARTED]
+
+
+def test_a_rollout_in_flight_is_not_turned_into_a_heal_by_its_later_steps() -> None:
+    rollout, _ = transition(None, applied(UPDATE), SHA, NOW)
+    rollout, later = transition(rollout, applied_to_deployed(SCALING), SHA, NOW)
+    assert later == [] and rollout is not None and not rollout.drift_only
+    assert transition(rollout, settled(), SHA, NOW)[1] == [EventKind.ROLLOUT_SUCCEEDED]
+
+
+def test_two_heals_at_one_revision_are_two_messages() -> None:
+    entry = EndpointStatus("us-east-1/churn", "churn")
+    keys = []
+    for minute in (1, 2):
+        at = NOW.replace(minute=minute)
+        update_status(entry, applied_to_deployed(WEIGHTS), Hold(), SHA, at)
+        (healed,) = update_status(entry, settled(), Hold(), SHA, at.replace(second=30))
+        assert healed.kind is EventKind.DRIFT_HEALED
+        keys.append(healed.dedup_key)
+    assert keys[0] != keys[1]
+
+
+def test_a_repair_after_this_service_saw_the_manifest_settle_is_a_heal() -> None:
+    """Even where the spec-hash tag is stale (a scaling-only change does not rewrite it)."""
+    entry = EndpointStatus("us-east-1/churn", "churn")
+    update_status(entry, settled(), Hold(), SHA, NOW, fingerprint="f1")
+    assert update_status(entry, applied(WEIGHTS), Hold(), SHA, NOW, fingerprint="f1") == []
+    assert entry.rollout is not None and entry.rollout.drift_only
+    (healed,) = update_status(entry, settled(), Hold(), SHA, NOW, fingerprint="f1")
+    assert healed.kind is EventKind.DRIFT_HEALED
+    # The manifest changed (another fingerprint): the same kind of change is a rollout.
+    (started,) = update_status(entry, applied(WEIGHTS), Hold(), SHA, NOW, fingerprint="f2")
+    assert started.kind is EventKind.ROLLOUT_STARTED
+    assert "settled_on" not in entry.as_json()

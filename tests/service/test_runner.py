@@ -586,7 +586,9 @@ def wait_until(predicate: Callable[[], bool], timeout: float) -> bool:
 
 def get_json(runner: Runner[FakeSnapshot], path: str, method: str = "GET") -> object:
     url = f"http://127.0.0.1:{runner.http_port}{path}"
-    req = urllib.request.Request(url, method=method, data=b"" if method == "POST" else None)
+    data = b"{}" if method == "POST" else None
+    headers = {"Content-Type": "application/json"} if method == "POST" else {}
+    req = urllib.request.Request(url, method=method, data=data, headers=headers)
     with urllib.request.urlopen(req, timeout=5) as response:
         return json.loads(response.read())
 
@@ -730,6 +732,28 @@ def test_git_source_webhook_fetches_and_loads_the_new_revision(manifest_dir: Pat
         runner.trigger_fetch()
         assert wait_until(lambda: runner.status()["problem"] is not None, 1.5)
         assert runner.status()["revision"] == "r2", "the last good revision stays in use"
+    finally:
+        runner.stop(timeout=2.0)
+
+
+def test_a_git_problem_is_cleared_by_the_next_successful_fetch(manifest_dir: Path) -> None:
+    """Nothing new on the remote means no reload: the fetch itself must clear its problem."""
+    rec = DirReconciler()
+    source = FakeSource(manifest_dir)
+    runner = Runner(rec, RunnerConfig(http_port=None, poll_interval=3600), source=source)
+    runner.start()
+    try:
+        assert runner.wait_ready(2.0)
+        source.error = ControllerError("git fetch failed: network down")
+        runner.trigger_fetch()
+        assert wait_until(lambda: runner.status()["problem"] is not None, 1.5)
+        assert runner.ready() == (True, "ok"), "the last good revision is still served"
+        syncs = source.syncs
+        source.error = None  # the remote is back, at the same revision
+        runner.trigger_fetch()
+        assert wait_until(lambda: source.syncs > syncs, 1.5)
+        assert wait_until(lambda: runner.status()["problem"] is None, 1.5)
+        assert len(rec.calls) == 3, "no reload: the revision did not change"
     finally:
         runner.stop(timeout=2.0)
 
@@ -892,3 +916,41 @@ def test_edits_keep_the_caches_and_resyncs_reset_them(tmp_path: Path) -> None:
     assert rec.passes == 1
     runner.reload(full=True)  # periodic resync: fresh registry listings and owned index
     assert rec.passes == 2
+
+
+def test_after_an_apply_the_first_looks_come_soon_then_at_the_requeue_interval(
+    tmp_path: Path,
+) -> None:
+    """A change that settles at once is shown settled within a second, not an interval later."""
+    from controller.core.plans import Action, Op, Reason, ResourceType
+
+    def create(key: str, apply: bool) -> Outcome:
+        made = Action(Op.CREATE, ResourceType.ENDPOINT, key, Reason.NEW_ENDPOINT)
+        plan = EndpointPlan(key, "a.yaml", "us-east-1", Status.CREATE, Health.MISSING, (made,))
+        return Outcome(key, OutcomeKind.REQUEUE, "create", 15.0, plan, mutated=True)
+
+    rec = FakeReconciler({"a": Manifest()})
+    rec.scripts["a"] = create
+    runner, clock = make(rec, tmp_path)
+    runner.reload(full=False)
+    assert drain(runner) == ["a"]
+    entry = runner.status()["endpoints"][0]
+    assert (entry["sync"], entry["health"]) == ("Progressing", "Progressing"), "not Missing"
+    rec.scripts["a"] = outcome(OutcomeKind.REQUEUE, after=15.0)  # still changing
+    waits = []
+    for _ in range(6):
+        wait = runner.queue.scheduled("a")
+        assert wait is not None
+        waits.append(wait)
+        clock.now += wait
+        assert drain(runner) == ["a"]
+    assert waits == pytest.approx([1.0, 2.0, 4.0, 8.0, 15.0, 15.0])
+    rec.scripts["a"] = converged
+    clock.now += 15.0
+    assert drain(runner) == ["a"]
+    entry = runner.status()["endpoints"][0]
+    assert (entry["sync"], entry["health"]) == ("Synced", "Healthy")
+    rec.scripts["a"] = outcome(OutcomeKind.REQUEUE, changes=True, after=15.0)  # a new change
+    runner.reload(full=True)
+    assert drain(runner) == ["a"]
+    assert runner.queue.scheduled("a") == pytest.approx(1.0)
