@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING
 import structlog
 
 from controller.aws.clients import Clients
-from controller.core import pruning
+from controller.core import livestate, pruning
 from controller.core.snapshots import Snapshot
+from controller.errors import AccountMismatch
 from controller.reconcile.observing import Observer
 
 if TYPE_CHECKING:
@@ -65,10 +66,18 @@ class PruneScope:
         scanned = self.scanned_regions(default_region)
         scan = (set(regions) - self.clients.removed_targets()) | set(scanned)
         return pruning.owned_endpoints(
-            (region, item)
-            for region in sorted(scan)
-            for item in self.observer.inventory(region).resources.values()
+            (region, item) for region in sorted(scan) for item in self._inventory(region)
         )
+
+    def _inventory(self, location: str) -> list[livestate.Owned]:
+        """The owned resources of a location; none for a target whose credentials act in
+        another account (its index would be the wrong account's: nothing there is ours to
+        prune, and its endpoints report the mismatch themselves)."""
+        try:
+            return list(self.observer.inventory(location).resources.values())
+        except AccountMismatch as e:
+            log.error("prune skips a target in the wrong account", error=str(e))
+            return []
 
     def decision(self, snapshot: Snapshot, default_region: str) -> pruning.PruneDecision:
         """The removed endpoints of this scope and the guards' verdict on them."""
