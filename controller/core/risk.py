@@ -12,7 +12,7 @@ high     the endpoint is in error (status ``error`` or any error message); the e
          an inference component is deleted (status ``delete``, or any ``delete`` action on an
          ``Endpoint`` or ``InferenceComponent``, including ``RecreateFailed``); an adoption
          (``Adopt``: an endpoint the controller does not own, possibly another controller's,
-         is taken over, rolled out and may later be pruned)
+         or one another scope deploys, is taken over, rolled out and may later be pruned)
 medium   on an endpoint that exists already (status is not ``create``), a change to the
          variants' compute or traffic split: a FieldChange path ending in ``.instanceType``
          (an instance type change, or a switch between serverless and instances),
