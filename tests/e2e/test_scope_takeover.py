@@ -64,7 +64,10 @@ def test_a_takeover_is_explicit_high_risk_and_does_not_flip_back(world: World) -
 
     plan = json.loads(world.cli("plan", "-m", str(team_b), "--format", "json").out)
     taken = apply(world, team_b)
-    back = world.mutations_during(lambda: apply(world, team_a))
+    again = world.mutations_during(lambda: apply(world, team_b))
+    before = world.calls()
+    code, output = apply(world, team_a)
+    back = mutated_since(world, before)
 
     [entry] = plan["endpoints"]
     assert (entry["status"], entry["risk"]) == ("update", "high")
@@ -74,8 +77,10 @@ def test_a_takeover_is_explicit_high_risk_and_does_not_flip_back(world: World) -
         (f"tags.{SCOPE_TAG}", team_a.resolve().as_posix(), team_b.resolve().as_posix())
     ]
     assert taken[0] == 0, taken[1]
+    assert again == {}  # idempotent: the takeover is done once
     assert scope_of(world, "churn") == team_b.resolve().as_posix()
     # team-a's tree no longer owns it: its apply is a conflict, never a flip back.
+    assert code == 1 and "another manifest tree deploys it" in output
     assert back == {} and scope_of(world, "churn") == team_b.resolve().as_posix()
 
 
