@@ -32,7 +32,7 @@ import structlog
 
 from controller.aws import retrying
 from controller.aws.ratelimit import AdaptiveRate, TokenBucket
-from controller.aws.targets import TargetSession
+from controller.aws.targets import TargetSession, caller_account
 from controller.deadlines import Deadline, DeadlineExceeded
 from controller.errors import ControllerError, ReadOnlyViolation
 from controller.manifests.targets import TargetSpec
@@ -153,8 +153,7 @@ class Clients:
         by the plan's header and every target that assumes no role."""
         with self._identify:
             if self._ambient is None:
-                identity = self.client("sts").get_caller_identity()
-                self._ambient = str(identity["Account"])
+                self._ambient = caller_account(self.client("sts"), "the ambient credentials")
             return self._ambient
 
     def check_account(self, location: str, operation: str) -> None:

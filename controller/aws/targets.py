@@ -22,9 +22,11 @@ from typing import Any
 import boto3
 import botocore.credentials
 import botocore.session
+from botocore.exceptions import BotoCoreError, ClientError
 
+from controller.aws import reading
 from controller.aws.ratelimit import TokenBucket
-from controller.errors import AccountMismatch, ControllerError
+from controller.errors import AccountMismatch, AwsError, ControllerError
 from controller.manifests.targets import TargetSpec
 
 
@@ -39,6 +41,19 @@ class _Fixed(botocore.credentials.CredentialProvider):
 
     def load(self) -> botocore.credentials.Credentials:
         return self._credentials
+
+
+def caller_account(sts: Any, whose: str) -> str:
+    """The account `sts`'s credentials act in; a failure is an AwsError saying whose it was
+    (never a raw botocore error: it would escape the per-endpoint error handling)."""
+    operation = "GetCallerIdentity"
+    try:
+        return str(sts.get_caller_identity()["Account"])
+    except ClientError as e:
+        error = reading.translate(e, operation)
+        raise type(error)(f"{whose}: {error}", operation=operation, code=error.code) from e
+    except BotoCoreError as e:  # no credentials, no connection
+        raise AwsError(f"{whose}: {operation} failed: {e}", operation=operation) from e
 
 
 def role_for(spec: TargetSpec, read_only: bool) -> str | None:
@@ -114,8 +129,8 @@ class TargetSession:
             return self._ambient_account()
         with self._identify:
             if self._account is None:
-                identity = self.session.client("sts").get_caller_identity()
-                self._account = str(identity["Account"])
+                sts = self.session.client("sts")
+                self._account = caller_account(sts, f"target {self.name}")
             return self._account
 
     def check_account(self, operation: str, *, read: bool = False) -> None:
