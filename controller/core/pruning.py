@@ -63,6 +63,9 @@ class PruneDecision:
     unscoped: tuple[str, ...] = ()  # owned, no manifest, no scope tag: never pruned
     scope_size: int = 0  # live endpoints of this scope (the breaker's percentage base)
     partial: bool = False  # one file of the tree was read: nothing counts as removed
+    # location -> why its owned endpoints could not be listed (a target whose credentials act
+    # in another account): nothing there is pruned, and the plan says so as an error
+    unreadable: Mapping[str, str] = field(default_factory=dict)
 
     def allowed(self, key: str) -> bool:
         return key in self.removed and key not in self.held
@@ -174,6 +177,8 @@ def notes(decision: PruneDecision) -> list[str]:
             "-m names one file, a part of its scope's manifest tree: no endpoint counts as "
             "removed, nothing is pruned (prune with -m on the tree's folder)"
         )
+    for location, why in sorted(decision.unreadable.items()):
+        lines.append(f"prune cannot list the owned endpoints of {location}: {why}")
     if decision.held:
         reasons = sorted(set(decision.held.values()))
         lines.append(

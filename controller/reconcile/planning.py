@@ -27,7 +27,7 @@ from controller.core.plans import Action, EndpointPlan, Plan, Status
 from controller.core.removal import diff_removed
 from controller.core.scaling import LiveTarget
 from controller.core.snapshots import Snapshot, endpoint_key, split_key
-from controller.errors import AccountMismatch, AwsError, ResolutionError
+from controller.errors import AccountMismatch, AwsError, Diagnostic, ResolutionError
 from controller.manifests.loading import LoadedManifest
 from controller.manifests.models import RegistryModel
 from controller.reconcile.fanout import map_by_location
@@ -76,10 +76,11 @@ class Planner:
             account = side.submit(self._account)
             present = map_by_location(plan_one, snapshot.keys(), self.options.concurrency)
             # Safety hook: only this scope's removed endpoints are listed (held back ones too).
-            removed = map_by_location(plan_one, decision.result().removed, self.options.concurrency)
+            decided = decision.result()
+            removed = map_by_location(plan_one, decided.removed, self.options.concurrency)
             return Plan(
                 endpoints=(*present, *removed),
-                errors=tuple(snapshot.diagnostics),
+                errors=(*snapshot.diagnostics, *unlisted_targets(snapshot, decided)),
                 account=account.result(),
             )
 
@@ -243,6 +244,18 @@ class Planner:
             (c.name, tagging.owned_by(reading.list_tags(client, c.arn), self.options.controller_id))
             for c in list_components(client, endpoint)
         )
+
+
+def unlisted_targets(snapshot: Snapshot, decision: pruning.PruneDecision) -> list[Diagnostic]:
+    """An error per target whose owned endpoints could not be listed (its credentials act in
+    another account) and that no endpoint of the plan reports, so a plan never looks green
+    when it could not see what a target holds."""
+    reported = {split_key(key)[0] for key in snapshot.entries}
+    return [
+        Diagnostic(*snapshot.target_sources.get(location, (location, 0)), "spec.accountId", why)
+        for location, why in sorted(decision.unreadable.items())
+        if location not in reported
+    ]
 
 
 def error_plan(

@@ -243,6 +243,24 @@ def test_plan_and_status_refuse_a_target_in_another_account(accounts: World) -> 
     assert "DescribeEndpoint" not in calls and calls["GetCallerIdentity"] == 3
 
 
+def test_a_target_in_another_account_is_an_error_even_without_endpoints(accounts: World) -> None:
+    # The target's last endpoint manifest was deleted: prune would look for what it owns there.
+    # Its credentials act in DEFAULT, whose index it must not read as the target's.
+    accounts.write("staging/churn.yaml", endpoint("churn", "staging"))
+    role = f"          roleArn: arn:aws:iam::{OTHER}:role/deployer\n"
+    accounts.write("targets/other.yaml", target("other", OTHER, "us-east-1").replace(role, ""))
+
+    plan = accounts.plan("--prune")
+    status = accounts.cli("status", "-m", str(accounts.root))
+
+    refused = f"target other: refused GetResources: {MISMATCH}; nothing was read or changed"
+    assert plan.code == 1 and status.code == 1
+    assert f"error: targets/other.yaml:1: spec.accountId: {refused}" in plan.out
+    assert f"note: prune cannot list the owned endpoints of other: {refused}" in plan.err
+    assert f"targets/other.yaml:1: spec.accountId: {refused}" in status.err
+    assert "staging" in plan.out  # the other targets are planned as usual
+
+
 def test_promote_refuses_a_target_in_another_account(accounts: World) -> None:
     # The registry shares the group with DEFAULT too, so only the account check can refuse.
     shared = (IAM / "registry-group-resource-policy.json").read_text().replace(PROD, DEFAULT)
