@@ -32,7 +32,7 @@ import structlog
 
 from controller.aws import retrying
 from controller.aws.ratelimit import AdaptiveRate, TokenBucket
-from controller.aws.targets import TargetSession
+from controller.aws.targets import TargetSession, caller_account
 from controller.deadlines import Deadline, DeadlineExceeded
 from controller.errors import ControllerError, ReadOnlyViolation
 from controller.manifests.targets import TargetSpec
@@ -98,6 +98,8 @@ class Clients:
         self._pacers: dict[str, AdaptiveRate] = {}  # per location: AWS throttles per account
         self._jitter = random.Random()
         self._lock = threading.Lock()
+        self._ambient: str | None = None  # the ambient credentials' account, asked once
+        self._identify = threading.Lock()
         # callables(service, operation, outcome) told of every call once its retries are
         # done; outcome is success, throttled or error.
         self.observers: list[Any] = []
@@ -136,13 +138,32 @@ class Clients:
                 self._removed.discard(name)
                 if name not in self._targets:
                     rate, read_only = self.options.calls_per_second, self.options.read_only
-                    self._targets[name] = TargetSession(name, spec, self._session, read_only, rate)
+                    self._targets[name] = TargetSession(
+                        name, spec, self._session, read_only, rate, self.ambient_account
+                    )
 
     def target(self, location: str) -> TargetSpec | None:
         """The target a location names, or None when it is a region."""
         with self._lock:
             session = self._targets.get(location)
         return session.spec if session else None
+
+    def ambient_account(self) -> str:
+        """The account of the ambient credentials (GetCallerIdentity once per process); shared
+        by the plan's header and every target that assumes no role."""
+        with self._identify:
+            if self._ambient is None:
+                self._ambient = caller_account(self.client("sts"), "the ambient credentials")
+            return self._ambient
+
+    def check_account(self, location: str, operation: str) -> None:
+        """Raise AccountMismatch unless a target's credentials act in its accountId (a region,
+        the ambient credentials' own account, has nothing to check). Checked before an endpoint
+        is read, so no command diffs an endpoint of the same name in the wrong account."""
+        with self._lock:
+            target = self._targets.get(location)
+        if target is not None:
+            target.check_account(operation, read=True)
 
     def removed_targets(self) -> set[str]:
         with self._lock:
@@ -261,8 +282,8 @@ class Clients:
     def _before_call(self, target: TargetSession | None, model: Any, **_: Any) -> None:
         if self.options.read_only:
             check_read_only(model.name)
-        if target is not None and not model.name.startswith(READ_ONLY_PREFIXES):
-            target.check_account(model.name)
+        if target is not None:  # reads too: the wrong account's state is never the target's
+            target.check_account(model.name, read=model.name.startswith(READ_ONLY_PREFIXES))
 
     def _after_call(self, model: Any, http_response: Any, parsed: Any, **_: Any) -> None:
         """Emitted for error responses too (botocore raises after it): classify by code."""

@@ -5,23 +5,28 @@ A target's session assumes the target's role with botocore's own refreshable cre
 role, and botocore refreshes the credentials before they expire, under its own lock, for every
 client and worker sharing the session. No timer of ours is involved.
 
-Before any mutating call the session checks that the credentials really act in the target's
-account (GetCallerIdentity, once per session): a role ARN pointing at the wrong account, or
-ambient credentials of another account, must never deploy there.
+Before any call the session checks that the credentials really act in the target's account
+(GetCallerIdentity, once per set of credentials: once per assumed-role session, and once per
+process for targets on the ambient credentials): a role ARN pointing at the wrong account, or
+ambient credentials of another account, must never deploy there, and a plan, status or promote
+must never read an endpoint of the same name in the wrong account and call it the target's.
 """
 
 from __future__ import annotations
 
 import functools
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import boto3
 import botocore.credentials
 import botocore.session
+from botocore.exceptions import BotoCoreError, ClientError
 
+from controller.aws import reading
 from controller.aws.ratelimit import TokenBucket
-from controller.errors import AccountMismatch, ControllerError
+from controller.errors import AccountMismatch, AwsError, ControllerError
 from controller.manifests.targets import TargetSpec
 
 
@@ -36,6 +41,19 @@ class _Fixed(botocore.credentials.CredentialProvider):
 
     def load(self) -> botocore.credentials.Credentials:
         return self._credentials
+
+
+def caller_account(sts: Any, whose: str) -> str:
+    """The account `sts`'s credentials act in; a failure is an AwsError saying whose it was
+    (never a raw botocore error: it would escape the per-endpoint error handling)."""
+    operation = "GetCallerIdentity"
+    try:
+        return str(sts.get_caller_identity()["Account"])
+    except ClientError as e:
+        error = reading.translate(e, operation)
+        raise type(error)(f"{whose}: {error}", operation=operation, code=error.code) from e
+    except BotoCoreError as e:  # no credentials, no connection
+        raise AwsError(f"{whose}: {operation} failed: {e}", operation=operation) from e
 
 
 def role_for(spec: TargetSpec, read_only: bool) -> str | None:
@@ -55,6 +73,7 @@ class TargetSession:
         base: boto3.session.Session,
         read_only: bool,
         rate: float | None,
+        ambient_account: Callable[[], str],
     ) -> None:
         self.name = name
         self.spec = spec
@@ -65,7 +84,9 @@ class TargetSession:
         self._read_only = read_only
         self._session: boto3.session.Session | None = None
         self._account: str | None = None
+        self._ambient_account = ambient_account  # shared: the same credentials, asked once
         self._lock = threading.Lock()
+        self._identify = threading.Lock()  # one GetCallerIdentity, however many workers ask
 
     @property
     def session(self) -> boto3.session.Session:
@@ -102,16 +123,22 @@ class TargetSession:
         )
         return boto3.session.Session(botocore_session=core, region_name=self.spec.region)
 
-    def check_account(self, operation: str) -> None:
+    def account(self) -> str:
+        """The account the credentials act in: asked once, then remembered for the session."""
+        if role_for(self.spec, self._read_only) is None:
+            return self._ambient_account()
+        with self._identify:
+            if self._account is None:
+                sts = self.session.client("sts")
+                self._account = caller_account(sts, f"target {self.name}")
+            return self._account
+
+    def check_account(self, operation: str, *, read: bool = False) -> None:
         """Raise AccountMismatch unless the credentials act in the target's account."""
-        if self._account is None:
-            identity = self.session.client("sts").get_caller_identity()
-            with self._lock:
-                self._account = str(identity["Account"])
-        actual = self._account
+        actual = self.account()
         if actual != self.spec.account_id:
             raise AccountMismatch(
                 f"target {self.name}: refused {operation}: the credentials act in account "
                 f"{actual}, but the target's accountId is {self.spec.account_id}; nothing was "
-                "changed"
+                + ("read or changed" if read else "changed")
             )

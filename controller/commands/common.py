@@ -78,7 +78,8 @@ def add_prune_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         metavar="NAME",
         help="prune scope written to and required on endpoints (default: git remote + path "
-        "of -m, or its absolute path outside git)",
+        "of -m's tree, or its absolute path outside git; a file's tree is its nearest folder "
+        "holding .sagemaker-gitops.yaml, else its own folder)",
     )
     parser.add_argument(
         "--allow-empty",
@@ -114,7 +115,12 @@ def add_prune_arguments(parser: argparse.ArgumentParser) -> None:
 def prune_options(args: argparse.Namespace, scope: str) -> dict[str, Any]:
     from controller.core.pruning import PruneGuards
 
-    guards = PruneGuards(args.allow_empty, args.max_deletes, args.max_delete_percent)
+    manifests = getattr(args, "manifests", None)
+    # One file is a part of its scope's tree (commands/scoping.py): its neighbours are unread.
+    whole_tree = manifests is None or not Path(manifests).is_file()
+    guards = PruneGuards(
+        args.allow_empty, args.max_deletes, args.max_delete_percent, whole_tree=whole_tree
+    )
     return {"scope": scope, "guards": guards, "prune_regions": tuple(args.prune_region)}
 
 

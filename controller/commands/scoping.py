@@ -1,12 +1,18 @@
 """The prune scope of a run: which manifest tree it speaks for, as a stable tag value.
 
-Rule (docs/reliability.md): `--scope NAME` when given; else, when the manifest path is inside a
-git work tree, `<origin>:<path>` where <origin> is the `origin` remote normalised to
+The one place a scope is computed (a future "projects" feature makes it a project's). Rule
+(docs/reliability.md): `--scope NAME` when given; else the scope of the manifest tree `-m`
+names. A directory is its own tree; a file belongs to the tree of its nearest ancestor folder
+holding `.sagemaker-gitops.yaml` (up to the git work tree's top), else of its own folder, so
+`apply -m dir/one.yaml` keeps the scope `apply -m dir` wrote. When the tree is inside a git work
+tree its scope is `<origin>:<path>`, where <origin> is the `origin` remote normalised to
 `host/owner/repo` (no scheme, credentials or `.git`, so https and ssh clones agree; the top-level
-folder's name when there is no remote) and <path> the manifest path relative to the repository
-root (`.` for the root); else the manifest path made absolute. `-m` naming one file gives that
-file's own scope, so applying one file never prunes its neighbours. `run --repo URL --path P`
-gives `<URL normalised>:<P>`, the same value a CI job applying that path of a clone computes.
+folder's name when there is no remote) and <path> the tree relative to the repository root (`.`
+for the root); else the tree made absolute. `run --repo URL --path P` gives `<URL
+normalised>:<P>`, the same value a CI job applying that path of a clone computes.
+
+A file is only part of its tree, so a run on one file never counts a neighbour as removed
+(`pruning.PruneGuards.whole_tree`).
 """
 
 from __future__ import annotations
@@ -39,11 +45,25 @@ def of_path(path: Path) -> str:
     target = path.resolve()
     folder = target if target.is_dir() else target.parent
     top = git(folder, "rev-parse", "--show-toplevel")
+    tree = folder if target.is_dir() else tree_of(folder, Path(top).resolve() if top else None)
     if top is None:
-        return stable(target.as_posix())
-    relative = target.relative_to(Path(top).resolve()).as_posix() or "."
+        return stable(tree.as_posix())
+    relative = tree.relative_to(Path(top).resolve()).as_posix() or "."
     origin = git(folder, "config", "--get", "remote.origin.url")
     return stable(f"{normalise_remote(origin) if origin else Path(top).name}:{relative}")
+
+
+def tree_of(folder: Path, top: Path | None) -> Path:
+    """The manifest tree a file in `folder` belongs to: the nearest folder up to `top` (the git
+    work tree's top; only `folder` itself outside git) holding the repository config file."""
+    from controller.manifests.repoconfig import CONFIG_NAME  # `--help` imports no manifests
+
+    for candidate in (folder, *folder.parents):
+        if (candidate / CONFIG_NAME).is_file():
+            return candidate
+        if top is None or candidate == top:
+            break
+    return folder
 
 
 def of_repo(url: str, path: str) -> str:

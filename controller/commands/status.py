@@ -45,10 +45,12 @@ def register(sub: Any) -> None:
 
 
 def rows(plan: Plan) -> list[dict[str, Any]]:
-    return [_row(e) for e in plan.endpoints]
+    return [_row(e, plan.account) for e in plan.endpoints]
 
 
-def _row(e: EndpointPlan) -> dict[str, Any]:
+def _row(e: EndpointPlan, ambient: str | None) -> dict[str, Any]:
+    """One endpoint's row; `ambient` is the ambient credentials' account, where endpoints
+    without a target live (a target's endpoints carry their target's accountId)."""
     if e.status is Status.ERROR:
         sync = "Error"
     elif e.manifest is None and e.held:
@@ -64,7 +66,7 @@ def _row(e: EndpointPlan) -> dict[str, Any]:
     row: dict[str, Any] = {
         "endpoint": e.name,
         "target": e.target or "",
-        "account": e.account or "",
+        "account": (e.account if e.target else ambient) or "",
         "region": e.region,
         "sync": sync,
         "health": e.health.value,

@@ -133,7 +133,7 @@ def build(
         request = model_request(variant, spec.execution_role_arn, package)
         request.update(surface.model_request(spec))
         model_name = naming.model_name(name, variant.name, request)
-        display = package.display if package else _image(variant)
+        display = package.display if package else modelsource.shown(variant.model)
         models.append(
             DesiredModel(model_name, variant.name, {"ModelName": model_name, **request}, display)
         )
@@ -180,10 +180,6 @@ def spec_hash(spec: EndpointSpec) -> str:
 
 def _variant_name(production_variant: dict[str, Any]) -> str:
     return str(production_variant["VariantName"])
-
-
-def _image(variant: Variant) -> str:
-    return variant.model.image if isinstance(variant.model, ImageModel) else ""
 
 
 def ownership_tags(

@@ -127,6 +127,14 @@ def _blocking_problem(
             f"endpoint {live.name} exists but is {who}; it is left alone "
             "(set spec.adopt: true to take it over)"
         )
+    moved = tagging.scope_change(desired.tags, seen.endpoint_tags)
+    if moved and not desired.manifest.spec.adopt:
+        return "ScopeConflict", (
+            f"endpoint {live.name} belongs to scope {moved[0]!r} ({tagging.SCOPE}), not to this "
+            f"run's scope {moved[1]!r}: another manifest tree deploys it and it is left alone. "
+            "Apply it from that tree, remove one of the two manifests, or set spec.adopt: true "
+            "to move it into this scope"
+        )
     if live.status == "Failed" and not options.recreate_failed:
         return "EndpointFailed", (
             f"endpoint is Failed: {_sentence(live.failure_reason) or 'no reason given'}. "

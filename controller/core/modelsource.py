@@ -12,7 +12,7 @@ from typing import Any
 from controller.core import naming, surface
 from controller.core.casing import pascal
 from controller.core.packages import PackageVersion
-from controller.manifests.models import ImageModel, RegistryModel
+from controller.manifests.models import ImageModel, PipelineModel, RegistryModel
 
 
 @dataclass(frozen=True)
@@ -20,7 +20,7 @@ class DesiredModel:
     name: str
     variant: str
     request: dict[str, Any]  # CreateModel kwargs without Tags
-    display: str  # "churn-xgb v7" or the image URI
+    display: str  # "churn-xgb v7", the image URI, or a multi-container model's images
 
 
 def api_dict(model: Any) -> dict[str, Any]:
@@ -53,12 +53,22 @@ def desired_model(
     package = packages.get(key)
     request = model_request(source, role, package)
     name = naming.model_name(endpoint, key, request)
-    display = package.display if package else _image(source)
+    display = package.display if package else shown(source)
     return DesiredModel(name, key, {"ModelName": name, **request}, display)
 
 
-def _image(source: RegistryModel | ImageModel) -> str:
-    return source.image if isinstance(source, ImageModel) else ""
+def shown(source: RegistryModel | ImageModel | PipelineModel | None) -> str:
+    """What a reviewer reads for a model without a registry version: the image URI, or every
+    container of a multi-container model (`Serial: a -> b`, `Direct: pre=a, predict=b`), so a
+    plan's `models:` line is never empty."""
+    if isinstance(source, ImageModel):
+        return source.image
+    if not isinstance(source, PipelineModel):
+        return ""  # a registry version is shown by its package (PackageVersion.display)
+    if source.inference_execution_mode == "Direct":
+        parts = [f"{c.container_hostname}={c.image}" for c in source.containers]
+        return "Direct: " + ", ".join(parts)
+    return "Serial: " + " -> ".join(c.image for c in source.containers)
 
 
 def model_terms(base: str, model: RegistryModel | ImageModel) -> dict[str, Any]:

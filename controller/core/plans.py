@@ -54,7 +54,8 @@ class Reason(StrEnum):
     WEIGHTS_ONLY = "WeightsOnly"  # only weights / instance counts: no new config
     TAGS_ONLY = "TagsOnly"  # only tags changed
     DRIFT = "Drift"  # the account was changed outside the controller
-    ADOPT = "Adopt"  # an unowned endpoint is taken over (spec.adopt)
+    # spec.adopt: an unowned endpoint is taken over, or one of another scope (manifest tree)
+    ADOPT = "Adopt"
     RECREATE_FAILED = "RecreateFailed"  # a Failed endpoint is deleted and created again
     MANIFEST_REMOVED = "ManifestRemoved"  # owned endpoint whose manifest is gone (--prune)
     SUPERSEDED = "Superseded"  # old owned Model/EndpointConfig beyond the rollback history

@@ -39,6 +39,9 @@ class PruneGuards:
     allow_empty: bool = False
     max_deletes: int = 5
     max_delete_percent: float = 100.0  # 100: no percentage limit
+    # False when the run reads one file of its scope's tree (`-m dir/one.yaml`): its neighbours
+    # share the scope but are not read, so no endpoint counts as removed (none listed either).
+    whole_tree: bool = True
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,10 @@ class PruneDecision:
     held: Mapping[str, str] = field(default_factory=dict)  # candidate key -> why it is kept
     unscoped: tuple[str, ...] = ()  # owned, no manifest, no scope tag: never pruned
     scope_size: int = 0  # live endpoints of this scope (the breaker's percentage base)
+    partial: bool = False  # one file of the tree was read: nothing counts as removed
+    # location -> why its owned endpoints could not be listed (a target whose credentials act
+    # in another account): nothing there is pruned, and the plan says so as an error
+    unreadable: Mapping[str, str] = field(default_factory=dict)
 
     def allowed(self, key: str) -> bool:
         return key in self.removed and key not in self.held
@@ -108,6 +115,8 @@ def decide(
     wanted = {k.lower() for k in manifest_keys}
     owned = list(owned)
     mine = [o for o in owned if o.scope == scope]
+    if not guards.whole_tree:  # the neighbours were not read: none of them is removed
+        return PruneDecision(scope, scope_size=sum(1 for o in mine if o.live), partial=True)
     removed = [o for o in mine if o.key.lower() not in wanted]
     unscoped = tuple(
         o.key for o in owned if scope and o.scope is None and o.key.lower() not in wanted
@@ -163,6 +172,13 @@ def held_plan(name: str, region: str, endpoint: LiveEndpoint | None, why: str) -
 def notes(decision: PruneDecision) -> list[str]:
     """One line per fact a user must know about this pass's prune, never one per endpoint."""
     lines: list[str] = []
+    if decision.partial:
+        lines.append(
+            "-m names one file, a part of its scope's manifest tree: no endpoint counts as "
+            "removed, nothing is pruned (prune with -m on the tree's folder)"
+        )
+    for location, why in sorted(decision.unreadable.items()):
+        lines.append(f"prune cannot list the owned endpoints of {location}: {why}")
     if decision.held:
         reasons = sorted(set(decision.held.values()))
         lines.append(

@@ -12,7 +12,7 @@ high     the endpoint is in error (status ``error`` or any error message); the e
          an inference component is deleted (status ``delete``, or any ``delete`` action on an
          ``Endpoint`` or ``InferenceComponent``, including ``RecreateFailed``); an adoption
          (``Adopt``: an endpoint the controller does not own, possibly another controller's,
-         is taken over, rolled out and may later be pruned)
+         or one another scope deploys, is taken over, rolled out and may later be pruned)
 medium   on an endpoint that exists already (status is not ``create``), a change to the
          variants' compute or traffic split: a FieldChange path ending in ``.instanceType``
          (an instance type change, or a switch between serverless and instances),
@@ -21,7 +21,9 @@ medium   on an endpoint that exists already (status is not ``create``), a change
          ``.autoscaling.maxCapacity`` (the range autoscaling may size the fleet in, including
          autoscaling registered or deregistered), or a variant added or removed
          (path ``variants[NAME]`` itself); an inference component's compute reservation (a
-         path containing ``.compute.``);
+         path containing ``.compute.``); a capacity cut of half or more (a path ending in
+         ``.initialInstanceCount`` or an inference component's ``.copies`` whose new value is
+         at most half the old one: 4 -> 2 leaves half the fleet to take all the traffic);
          or a rollout on a production endpoint (label ``env`` is ``prod`` or ``production``)
          while a warning says it has no auto-rollback alarms
 low      any other planned action that changes what serves traffic: a rollout (``update`` of
@@ -77,6 +79,8 @@ _MEDIUM_PATH = re.compile(
     r"|\.autoscaling\.(?:minCapacity|maxCapacity)|^variants\[[^\]]*\])$"
     r"|^inferenceComponents\[[^\]]*\]\.compute\."
 )
+# A FieldChange path holding a count of instances or component copies (capacity).
+_CAPACITY_PATH = re.compile(r"\.(?:initialInstanceCount|copies)$")
 # The diff module's warning for a rollout without DeploymentConfig.AutoRollbackConfiguration;
 # matched loosely ("no auto-rollback alarms", "auto rollback alarm") so wording can evolve.
 _NO_ROLLBACK_ALARMS = re.compile(r"auto[- ]?rollback alarm", re.IGNORECASE)
@@ -101,7 +105,21 @@ def assess(endpoint: EndpointPlan) -> Risk:
 
 
 def _shifts_traffic_or_compute(endpoint: EndpointPlan) -> bool:
-    return any(_MEDIUM_PATH.search(c.path) for a in endpoint.actions for c in a.changes)
+    return any(
+        _MEDIUM_PATH.search(c.path) or _halves_capacity(c)
+        for a in endpoint.actions
+        for c in a.changes
+    )
+
+
+def _halves_capacity(change: FieldChange) -> bool:
+    """An instance or copy count cut by 50% or more: the rest must carry all the traffic."""
+    if not _CAPACITY_PATH.search(change.path):
+        return False
+    before, after = change.before, change.after
+    if not isinstance(before, int) or not isinstance(after, int) or isinstance(before, bool):
+        return False
+    return before > 0 and after * 2 <= before
 
 
 def _unguarded_prod_rollout(endpoint: EndpointPlan) -> bool:

@@ -48,6 +48,8 @@ class Snapshot:
     """The manifest root's ``.sagemaker-gitops.yaml`` (defaults when there is none)."""
     targets: dict[str, TargetSpec] = field(default_factory=dict)
     """Deployment targets defined in the manifests, by name."""
+    target_sources: dict[str, tuple[str, int]] = field(default_factory=dict)
+    """Where each target is defined (file, line), for errors about the target itself."""
 
     @classmethod
     def build(
@@ -88,7 +90,8 @@ class Snapshot:
         ok = result.ok and not problems
         targets = {name: t.target.spec for name, t in result.targets.items()}
         files = tuple(result.files)
-        return cls(revision, ok, diagnostics, entries, files, result.config, targets)
+        sources = {name: (t.source, t.line) for name, t in result.targets.items()}
+        return cls(revision, ok, diagnostics, entries, files, result.config, targets, sources)
 
     def keys(self) -> list[str]:
         return sorted(self.entries)

@@ -31,7 +31,10 @@ def with_tags(update: Action, retag: Action) -> Action:
 def tag_actions(desired: DesiredEndpoint, seen: Observed, live: LiveEndpoint) -> list[Action]:
     actions: list[Action] = []
     if tagging.tag_delta(desired.tags, seen.endpoint_tags or {}) != ({}, []):
-        actions.append(endpoint_tags(desired, seen, live, Reason.TAGS_ONLY, attempted=False))
+        # Moving an endpoint from another scope (spec.adopt) is a takeover, not a tag edit.
+        moved = tagging.scope_change(desired.tags, seen.endpoint_tags)
+        reason = Reason.ADOPT if moved else Reason.TAGS_ONLY
+        actions.append(endpoint_tags(desired, seen, live, reason, attempted=False))
     for kind, name in desired.immutable_resources:
         have = seen.resource_tags.get(name)
         if have is None:

@@ -67,3 +67,14 @@ def tag_delta(
     # A run without a scope (a library caller) never strips the scope another run wrote.
     to_remove = sorted(k for k in have if k not in want and not (k == SCOPE and SCOPE not in want))
     return to_set, to_remove
+
+
+def scope_change(
+    desired: Mapping[str, str], live: Mapping[str, str] | None
+) -> tuple[str, str] | None:
+    """(live scope, desired scope) when applying would move a resource from one scope to
+    another: another manifest tree deploys it. None when the scopes agree, or when either side
+    has none (tags predating scopes are adopted by a plain re-apply; a run without a scope never
+    rewrites one)."""
+    theirs, ours = (live or {}).get(SCOPE), desired.get(SCOPE)
+    return (theirs, ours) if theirs and ours and theirs != ours else None

@@ -746,7 +746,8 @@ class EndpointSpec(Checked):
     tags: Tags = {}
     """Tags on every resource made for this endpoint (reserved: aws:, sagemaker-gitops/)."""
     adopt: bool = False
-    """Take over an existing endpoint of this name that the controller does not own."""
+    """Take over an existing endpoint of this name that the controller does not own, or that
+    another scope (manifest tree) of this controller deploys; without it either is an error."""
     suspend: bool = False
     """Stop applying changes to this endpoint (plans still report them)."""
 

@@ -27,7 +27,7 @@ from controller.core.plans import Action, EndpointPlan, Plan, Status
 from controller.core.removal import diff_removed
 from controller.core.scaling import LiveTarget
 from controller.core.snapshots import Snapshot, endpoint_key, split_key
-from controller.errors import AwsError, ResolutionError
+from controller.errors import AccountMismatch, AwsError, Diagnostic, ResolutionError
 from controller.manifests.loading import LoadedManifest
 from controller.manifests.models import RegistryModel
 from controller.reconcile.fanout import map_by_location
@@ -76,10 +76,11 @@ class Planner:
             account = side.submit(self._account)
             present = map_by_location(plan_one, snapshot.keys(), self.options.concurrency)
             # Safety hook: only this scope's removed endpoints are listed (held back ones too).
-            removed = map_by_location(plan_one, decision.result().removed, self.options.concurrency)
+            decided = decision.result()
+            removed = map_by_location(plan_one, decided.removed, self.options.concurrency)
             return Plan(
                 endpoints=(*present, *removed),
-                errors=tuple(snapshot.diagnostics),
+                errors=(*snapshot.diagnostics, *unlisted_targets(snapshot, decided)),
                 account=account.result(),
             )
 
@@ -99,21 +100,25 @@ class Planner:
         region, name = split_key(key)
         entry = snapshot.entry(key)
         try:
+            # Safety hook: a target's credentials must act in its account before anything is
+            # read, or the plan would diff a same-named endpoint of another account (terminal).
+            self.clients.check_account(region, "reading live state")
             if entry is None:
                 return self._plan_removed(snapshot, region, name)
             return self._plan_present(snapshot, key, entry, annotate)
         except ResolutionError as e:
             return error_plan(name, region, entry, str(e), "InvalidSpec")
+        except AccountMismatch as e:
+            return error_plan(name, region, entry, str(e), "AccountMismatch")
         except AwsError as e:
             message = f"reading live state failed: {e}"
             return error_plan(name, region, entry, message, "ReadFailed")
 
     def _account(self) -> str | None:
         try:
-            identity = self.clients.client("sts").get_caller_identity()
+            return self.clients.ambient_account() or None
         except Exception:  # the account is a nicety for reviewers; never fail a plan over it
             return None
-        return str(identity.get("Account")) if identity.get("Account") else None
 
     def _plan_present(
         self, snapshot: Snapshot, key: str, entry: LoadedManifest, annotate: bool
@@ -239,6 +244,18 @@ class Planner:
             (c.name, tagging.owned_by(reading.list_tags(client, c.arn), self.options.controller_id))
             for c in list_components(client, endpoint)
         )
+
+
+def unlisted_targets(snapshot: Snapshot, decision: pruning.PruneDecision) -> list[Diagnostic]:
+    """An error per target whose owned endpoints could not be listed (its credentials act in
+    another account) and that no endpoint of the plan reports, so a plan never looks green
+    when it could not see what a target holds."""
+    reported = {split_key(key)[0] for key in snapshot.entries}
+    return [
+        Diagnostic(*snapshot.target_sources.get(location, (location, 0)), "spec.accountId", why)
+        for location, why in sorted(decision.unreadable.items())
+        if location not in reported
+    ]
 
 
 def error_plan(

@@ -8,14 +8,16 @@ found) and because every key of one snapshot shares one decision.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from typing import TYPE_CHECKING
 
 import structlog
 
 from controller.aws.clients import Clients
-from controller.core import pruning
+from controller.core import livestate, pruning
 from controller.core.snapshots import Snapshot
+from controller.errors import AccountMismatch
 from controller.reconcile.observing import Observer
 
 if TYPE_CHECKING:
@@ -62,26 +64,42 @@ class PruneScope:
         return sorted(scan - removed)
 
     def owned(self, regions: set[str], default_region: str) -> list[pruning.OwnedEndpoint]:
+        return self._owned(regions, default_region)[0]
+
+    def _owned(
+        self, regions: set[str], default_region: str
+    ) -> tuple[list[pruning.OwnedEndpoint], dict[str, str]]:
+        """The owned endpoints of the scanned locations, and the locations that could not be
+        listed (a target whose credentials act in another account: its index would be the
+        wrong account's, so nothing there is ours to prune)."""
         scanned = self.scanned_regions(default_region)
         scan = (set(regions) - self.clients.removed_targets()) | set(scanned)
-        return pruning.owned_endpoints(
-            (region, item)
-            for region in sorted(scan)
-            for item in self.observer.inventory(region).resources.values()
-        )
+        found: list[tuple[str, livestate.Owned]] = []
+        unreadable: dict[str, str] = {}
+        for location in sorted(scan):
+            try:
+                items = self.observer.inventory(location).resources.values()
+            except AccountMismatch as e:
+                log.error("prune skips a target in the wrong account", error=str(e))
+                unreadable[location] = str(e)
+                continue
+            found += [(location, item) for item in items]
+        return pruning.owned_endpoints(found), unreadable
 
     def decision(self, snapshot: Snapshot, default_region: str) -> pruning.PruneDecision:
         """The removed endpoints of this scope and the guards' verdict on them."""
         with self._lock:
             if self._decision is not None and self._decision[0] is snapshot:
                 return self._decision[1]
+        owned, unreadable = self._owned(snapshot.regions(), default_region)
         decision = pruning.decide(
             self.options.scope,
-            self.owned(snapshot.regions(), default_region),
+            owned,
             snapshot.keys(),
             complete=snapshot.ok,
             guards=self.options.guards,
         )
+        decision = dataclasses.replace(decision, unreadable=unreadable)
         with self._lock:
             self._decision = (snapshot, decision)
         return decision

@@ -177,7 +177,7 @@ def test_plans_group_endpoints_by_target_and_show_accounts(accounts: World) -> N
 
 def test_an_account_mismatch_changes_nothing_and_names_both_accounts(accounts: World) -> None:
     # No role: the controller's own credentials (the default account 123456789012) are used,
-    # and the target says prod. The guard refuses before the first change.
+    # and the target says prod. The guard refuses before the first read, so before any change.
     accounts.write(
         "targets/prod.yaml",
         target("prod", PROD, "us-east-1").replace(
@@ -190,7 +190,7 @@ def test_an_account_mismatch_changes_nothing_and_names_both_accounts(accounts: W
     result = accounts.apply()
 
     assert result.code == 1
-    assert "prod/churn: error: target prod: refused CreateModel" in result.err
+    assert "prod/churn: error: target prod: refused reading live state" in result.err
     assert f"the credentials act in account {DEFAULT}, but the target's accountId is {PROD}" in (
         result.err
     )
@@ -198,6 +198,86 @@ def test_an_account_mismatch_changes_nothing_and_names_both_accounts(accounts: W
     assert accounts.names("model") == [] and accounts.names("endpoint") == []
     assert endpoints_in(accounts, PROD) == []
     assert endpoints_in(accounts, STAGING) == ["churn"]  # other targets go on
+
+
+OTHER = "444444444444"  # a target account the ambient credentials (DEFAULT) do not act in
+MISMATCH = f"the credentials act in account {DEFAULT}, but the target's accountId is {OTHER}"
+
+
+def only_target_other(world: World) -> None:
+    """Replace the targets by `other`: account OTHER, no role, so the ambient credentials."""
+    for name in TARGETS:
+        (world.root / "targets" / f"{name}.yaml").unlink()
+    role = f"          roleArn: arn:aws:iam::{OTHER}:role/deployer\n"
+    world.write("targets/other.yaml", target("other", OTHER, "us-east-1").replace(role, ""))
+
+
+def test_plan_and_status_refuse_a_target_in_another_account(accounts: World) -> None:
+    # The ambient account DEFAULT holds this controller's `churn`; the manifest deploys `churn`
+    # to target `other`. A plan that read DEFAULT's `churn` would diff the wrong account, label
+    # it account 444444444444 and look green.
+    ambient = image_endpoint("churn", "staging").replace("target: staging", "region: us-east-1")
+    accounts.write("default/churn.yaml", ambient)
+    assert accounts.apply().code == 0 and accounts.names("endpoint") == ["churn"]
+    (accounts.root / "default" / "churn.yaml").unlink()
+    only_target_other(accounts)
+    accounts.write("other/churn.yaml", ambient.replace("region: us-east-1", "target: other"))
+    accounts.sandbox.reset_calls()
+
+    plan = accounts.plan("--format", "json")
+    markdown = accounts.plan("--format", "markdown")
+    status = accounts.cli("status", "-m", str(accounts.root), "--output", "json")
+
+    assert (plan.code, markdown.code, status.code) == (1, 1, 1)
+    [entry] = json.loads(plan.out)["endpoints"]
+    assert (entry["status"], entry["account"], entry["actions"]) == ("error", OTHER, [])
+    assert entry["errors"] == [
+        f"target other: refused reading live state: {MISMATCH}; nothing was read or changed"
+    ]
+    assert json.loads(plan.out)["summary"]["error"] == 1
+    assert MISMATCH in markdown.out
+    [row] = json.loads(status.out)["endpoints"]
+    assert (row["sync"], row["account"]) == ("Error", OTHER) and MISMATCH in row["error"]
+    # The ambient account's `churn` was never read for the target; one identity per command.
+    calls = accounts.calls()
+    assert "DescribeEndpoint" not in calls and calls["GetCallerIdentity"] == 3
+
+
+def test_a_target_in_another_account_is_an_error_even_without_endpoints(accounts: World) -> None:
+    # The target's last endpoint manifest was deleted: prune would look for what it owns there.
+    # Its credentials act in DEFAULT, whose index it must not read as the target's.
+    accounts.write("staging/churn.yaml", endpoint("churn", "staging"))
+    role = f"          roleArn: arn:aws:iam::{OTHER}:role/deployer\n"
+    accounts.write("targets/other.yaml", target("other", OTHER, "us-east-1").replace(role, ""))
+
+    plan = accounts.plan("--prune")
+    status = accounts.cli("status", "-m", str(accounts.root))
+
+    refused = f"target other: refused GetResources: {MISMATCH}; nothing was read or changed"
+    assert plan.code == 1 and status.code == 1
+    assert f"error: targets/other.yaml:1: spec.accountId: {refused}" in plan.out
+    assert f"note: prune cannot list the owned endpoints of other: {refused}" in plan.err
+    assert f"targets/other.yaml:1: spec.accountId: {refused}" in status.err
+    assert "staging" in plan.out  # the other targets are planned as usual
+
+
+def test_promote_refuses_a_target_in_another_account(accounts: World) -> None:
+    # The registry shares the group with DEFAULT too, so only the account check can refuse.
+    shared = (IAM / "registry-group-resource-policy.json").read_text().replace(PROD, DEFAULT)
+    sagemaker_in(accounts, REGISTRY).put_model_package_group_policy(
+        ModelPackageGroupName="churn", ResourcePolicy=json.dumps(json.loads(shared))
+    )
+    only_target_other(accounts)
+    churn = endpoint("churn", "staging").replace("target: staging", "target: other")
+    accounts.write("other/churn.yaml", churn)
+
+    promote = accounts.cli("promote", "--group", GROUP_ARN, "-m", str(accounts.root))
+
+    assert promote.code == 1, promote.out
+    assert f"target other: refused ListModelPackages: {MISMATCH}" in promote.err
+    assert "Traceback" not in promote.err
+    assert (accounts.root / "other" / "churn.yaml").read_text() == churn  # not rewritten
+    assert "ListModelPackages" not in accounts.calls()
 
 
 def test_an_unshared_registry_fails_only_its_endpoint(accounts: World) -> None:
@@ -255,12 +335,14 @@ def test_a_no_op_pass_stays_within_the_call_budget_per_target(accounts: World) -
 
     # One owned-index query per target (three targets, two accounts, two regions) and one
     # registry listing per group and target that uses it (staging and prod share one group).
-    # Plus one AssumeRole per target session and the plan's own GetCallerIdentity; each endpoint
+    # Plus one AssumeRole per target session, and one GetCallerIdentity per set of credentials
+    # (the account check of each target session, and the ambient one for the plan's header,
+    # which targets without a role share); each endpoint
     # costs one DescribeEndpoint (a plan does not list endpoints). Autoscaling adds one
     # DescribeScalableTargets per target and region, never one per endpoint.
     assert calls == {
         "AssumeRole": 3,
-        "GetCallerIdentity": 1,
+        "GetCallerIdentity": 4,
         "GetResources": 3,
         "DescribeScalableTargets": 3,
         "ListModelPackages": 2,

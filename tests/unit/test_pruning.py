@@ -136,6 +136,7 @@ def _percent(value: float) -> PruneGuards:
     st.booleans(),
     st.booleans(),
     st.integers(0, 8),
+    st.booleans(),
 )
 def test_no_guard_is_ever_bypassed(
     mine: list[tuple[str, bool]],
@@ -144,10 +145,11 @@ def test_no_guard_is_ever_bypassed(
     complete: bool,
     allow_empty: bool,
     max_deletes: int,
+    whole_tree: bool,
 ) -> None:
     account = [owned(n, live=live) for n, live in mine]
     account += [owned(f"other-{n}", OTHER) for n in theirs]
-    guards = PruneGuards(allow_empty=allow_empty, max_deletes=max_deletes)
+    guards = PruneGuards(allow_empty=allow_empty, max_deletes=max_deletes, whole_tree=whole_tree)
     decision = decide(SCOPE, account, keys(*manifests), complete=complete, guards=guards)
     deleted = set(decision.deletable)
     live_deleted = {o.key for o in account if o.key in deleted and o.live}
@@ -156,6 +158,8 @@ def test_no_guard_is_ever_bypassed(
     assert len(live_deleted) <= max_deletes
     if not complete or (not manifests and not allow_empty):
         assert deleted == set()
+    if not whole_tree:  # one file of the tree: its unread neighbours are never removed
+        assert decision.removed == () and decision.partial
     assert set(decision.removed) == deleted | set(decision.held)
 
 

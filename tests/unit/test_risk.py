@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from controller.core.plans import (
     Action,
@@ -16,6 +18,7 @@ from controller.core.plans import (
     Status,
 )
 from controller.core.risk import Risk, assess
+from tests.unit.builders import PROPERTY
 
 M, EC, EP = ResourceType.MODEL, ResourceType.ENDPOINT_CONFIG, ResourceType.ENDPOINT
 NO_ALARMS = "no auto-rollback alarms: a failing version is not rolled back automatically"
@@ -65,6 +68,11 @@ CASES = [
     ("instances to serverless", plan(U, *rollout(Reason.CONFIG_IMMUTABLE,
      change("variants[primary].serverless", None, {"memorySizeInMB": 2048}))), Risk.MEDIUM),
     ("weight shift", plan(U, weights(change("variants[a].initialWeight", 1.0, 0.5))), Risk.MEDIUM),
+    # half the instances (or component copies) must carry all the traffic
+    ("instance count halved", plan(U, weights(change("variants[a].initialInstanceCount", 4, 2))),
+     Risk.MEDIUM),
+    ("copies cut by more than half", plan(U, Action(Op.UPDATE, ResourceType.INFERENCE_COMPONENT,
+     "llm", Reason.COPIES_ONLY, (change("inferenceComponents[llm].copies", 3, 1),))), Risk.MEDIUM),
     ("desired weight", plan(U, weights(change("variants[a].desiredWeight"))), Risk.MEDIUM),
     ("variant added", plan(U, *rollout(Reason.CONFIG_IMMUTABLE,
      change("variants[canary]", None, {"initialWeight": 0.1}))), Risk.MEDIUM),
@@ -78,6 +86,8 @@ CASES = [
      warnings=(NO_ALARMS,)), Risk.LOW),
     ("prod capacity only, alarms warning", plan(U, weights(
      change("variants[a].initialInstanceCount")), labels=PROD, warnings=(NO_ALARMS,)), Risk.LOW),
+    ("instance count cut by a quarter", plan(U, weights(
+     change("variants[a].initialInstanceCount", 4, 3))), Risk.LOW),
     ("new endpoint, even on prod with new compute", plan(Status.CREATE, *rollout(
      Reason.NEW_ENDPOINT, change("variants[a].instanceType", None, "ml.g5.xlarge")), labels=PROD,
      warnings=(NO_ALARMS,)), Risk.LOW),
@@ -102,6 +112,13 @@ CASES = [
 )
 def test_assess(endpoint: EndpointPlan, expected: Risk) -> None:
     assert assess(endpoint) is expected
+
+
+@PROPERTY
+@given(st.integers(1, 500), st.integers(0, 500))
+def test_a_capacity_cut_of_half_or_more_is_never_below_medium(before: int, after: int) -> None:
+    endpoint = plan(U, weights(change("variants[a].initialInstanceCount", before, after)))
+    assert assess(endpoint) is (Risk.MEDIUM if after * 2 <= before else Risk.LOW)
 
 
 def test_risk_order() -> None:

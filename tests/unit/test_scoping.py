@@ -42,7 +42,10 @@ def test_a_git_checkout_scope_is_origin_plus_path(tmp_path: Path) -> None:
     assert scoping.of_path(repo) == "github.com/org/ml:."
     one = repo / "endpoints" / "team-a" / "churn.yaml"
     one.write_text("")
-    assert scoping.of_path(one) == "github.com/org/ml:endpoints/team-a/churn.yaml"
+    assert scoping.of_path(one) == "github.com/org/ml:endpoints/team-a"  # its tree's scope
+    (repo / "endpoints" / ".sagemaker-gitops.yaml").write_text("")  # the tree's root
+    assert scoping.of_path(one) == "github.com/org/ml:endpoints"
+    assert scoping.of_path(repo / "endpoints" / "team-a") == "github.com/org/ml:endpoints/team-a"
     # `run --repo URL --path P` computes the same value as a CI job applying P of a clone.
     assert scoping.of_repo("https://github.com/org/ml", "endpoints/team-a/") == (
         "github.com/org/ml:endpoints/team-a"
@@ -53,6 +56,8 @@ def test_a_plain_directory_scope_is_its_absolute_path(tmp_path: Path) -> None:
     folder = tmp_path / "manifests"
     folder.mkdir()
     assert scoping.of_path(folder) == folder.resolve().as_posix()
+    (folder / "churn.yaml").write_text("")
+    assert scoping.of_path(folder / "churn.yaml") == folder.resolve().as_posix()
 
 
 def test_scopes_always_fit_a_tag_value() -> None:

@@ -105,3 +105,22 @@ def test_to_list_is_sorted_and_round_trips() -> None:
 
 def test_from_list_tolerates_a_missing_value() -> None:
     assert tagging.from_list([{"Key": "empty"}]) == {"empty": ""}
+
+
+A, B = {tagging.SCOPE: "github.com/org/ml:a"}, {tagging.SCOPE: "github.com/org/ml:b"}
+
+
+@pytest.mark.parametrize(
+    ("desired", "live", "moved"),
+    [
+        pytest.param(B, A, ("github.com/org/ml:a", "github.com/org/ml:b"), id="another-scope"),
+        pytest.param(A, A, None, id="same-scope"),
+        pytest.param(B, {}, None, id="tags-predate-scopes: adopted by a re-apply"),
+        pytest.param(B, None, None, id="no-live-tags"),
+        pytest.param({}, A, None, id="run-without-scope-never-rewrites"),
+    ],
+)
+def test_a_scope_change_is_only_a_move_between_two_scopes(
+    desired: dict[str, str], live: dict[str, str] | None, moved: tuple[str, str] | None
+) -> None:
+    assert tagging.scope_change(desired, live) == moved
