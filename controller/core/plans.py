@@ -175,6 +175,9 @@ class EndpointPlan:
     # The deployment target (spec.target) and its account; None for region-only endpoints.
     target: str | None = None
     account: str | None = None
+    # Files a rendered endpoint's values come from, its own first then its templates'; empty
+    # for an endpoint that extends no template.
+    rendered_from: tuple[str, ...] = ()
 
     @property
     def has_changes(self) -> bool:

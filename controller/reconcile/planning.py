@@ -101,12 +101,12 @@ class Planner:
         try:
             if entry is None:
                 return self._plan_removed(snapshot, region, name)
-            return self._plan_present(snapshot, key, entry, annotate)
+            return _with_files(self._plan_present(snapshot, key, entry, annotate), entry)
         except ResolutionError as e:
-            return error_plan(name, region, entry, str(e), "InvalidSpec")
+            return _with_files(error_plan(name, region, entry, str(e), "InvalidSpec"), entry)
         except AwsError as e:
             message = f"reading live state failed: {e}"
-            return error_plan(name, region, entry, message, "ReadFailed")
+            return _with_files(error_plan(name, region, entry, message, "ReadFailed"), entry)
 
     def _account(self) -> str | None:
         try:
@@ -239,6 +239,13 @@ class Planner:
             (c.name, tagging.owned_by(reading.list_tags(client, c.arn), self.options.controller_id))
             for c in list_components(client, endpoint)
         )
+
+
+def _with_files(plan: EndpointPlan, entry: LoadedManifest | None) -> EndpointPlan:
+    """The plan with the files a rendered endpoint comes from (its own and its templates')."""
+    if entry is None or entry.rendering is None:
+        return plan
+    return dataclasses.replace(plan, rendered_from=entry.rendered_from)
 
 
 def error_plan(
