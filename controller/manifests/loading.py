@@ -237,23 +237,12 @@ def _rendered(
     rendered, problems = templates.render(layers, cache)
     result.diagnostics.extend(problems)
     for item in rendered:
-        if item.manifest is None:
+        if item.loaded is None:
             continue
-        layer = item.rendering.endpoint
-        document = layer.document
-        name_line = layer.line(("metadata", "name"))
-        loaded = LoadedManifest(
-            item.manifest,
-            layer.source,
-            document.line,
-            document.index,
-            layer.shown,
-            name_line,
-            item.rendering,
-        )
         target_layer, target_loc = item.rendering.origin(("spec", "target"))
         target_line = target_layer.line(target_loc)
-        kept.append(_Valid(loaded, layer.shown, name_line, target_line))
+        loaded = item.loaded
+        kept.append(_Valid(loaded, loaded.shown, loaded.name_line, target_line))
     return kept
 
 

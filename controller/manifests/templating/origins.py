@@ -32,7 +32,9 @@ def origin(parts: Sequence[Any], merged: Any, loc: Loc) -> tuple[int, Loc]:
             best_index, best_depth, best_loc = index, depth, layer_loc
         if depth == len(wanted) or replacing:
             break
-    return best_index, (*best_loc, _KEY_MARKER) if marker else best_loc
+    # What no layer has (a missing field) keeps its name: the path says what to add.
+    own = (*best_loc, *wanted[max(best_depth, 0) :])
+    return best_index, (*own, _KEY_MARKER) if marker else own
 
 
 def _resolve(layer: Any, merged: Any, loc: Loc) -> tuple[int, Loc, bool]:

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from controller.errors import Diagnostic
 from controller.manifests import rules
+from controller.manifests.loaded import LoadedManifest
 from controller.manifests.messages import describe, render_path, strip_tags
 from controller.manifests.models import EndpointManifest
 from controller.manifests.templating import chains
@@ -45,7 +46,9 @@ class Rendered:
     """One endpoint's render: the manifest when it validated, else its problems."""
 
     rendering: Rendering
-    manifest: EndpointManifest | None
+    loaded: LoadedManifest | None
+    """The endpoint, when it validated; the same object for as long as its layers are
+    unchanged (the service reuses its fingerprint)."""
     problems: tuple[Problem, ...] = ()
 
 
@@ -127,7 +130,20 @@ def render_chain(chain: tuple[Layer, ...]) -> Rendered:
     for loc, message in rules.problems(manifest.spec):
         layer, own = rendering.origin(loc)
         problems.append(Problem(layer, own, message, via))
-    return Rendered(rendering, None if problems else manifest, tuple(problems))
+    if problems:
+        return Rendered(rendering, None, tuple(problems))
+    layer = rendering.endpoint
+    document = layer.document
+    loaded = LoadedManifest(
+        manifest,
+        layer.source,
+        document.line,
+        document.index,
+        layer.shown,
+        layer.line(("metadata", "name")),
+        rendering,
+    )
+    return Rendered(rendering, loaded)
 
 
 def _note(
