@@ -134,7 +134,7 @@ def find_refs(text: str, shown: str, found: Sequence[sites.Site]) -> list[Versio
         document = documents[site.document]
         node = _scalar_at(document.node, site.loc, _shared_nodes(document.node), shown)
         first, variant = site.uses[0]
-        uses = tuple((entry.manifest.metadata.name, name) for entry, name in site.uses)
+        uses = tuple((sites.label(entry), name) for entry, name in site.uses)
         regions = tuple(
             dict.fromkeys(e.manifest.spec.target or e.manifest.spec.region for e, _ in site.uses)
         )

@@ -36,7 +36,14 @@ class Site:
 
     @property
     def endpoints(self) -> list[str]:
-        return sorted({entry.manifest.metadata.name for entry, _ in self.uses})
+        return sorted({label(entry) for entry, _ in self.uses})
+
+
+def label(entry: LoadedManifest) -> str:
+    """An endpoint as messages name it: one name may be deployed to several places."""
+    spec = entry.manifest.spec
+    where = spec.target or spec.region
+    return f"{entry.manifest.metadata.name} in {where}" if where else entry.manifest.metadata.name
 
 
 def locate(loaded: Sequence[LoadedManifest], group: str) -> list[Site]:
@@ -74,7 +81,7 @@ def spill(
         key = (site.source, site.document, site.loc)
         if key not in keys:
             continue
-        others = sorted({e.manifest.metadata.name for e, _ in site.uses if id(e) not in chosen})
+        others = sorted({label(e) for e, _ in site.uses if id(e) not in chosen})
         if others:
             found[key] = others
     return found

@@ -34,6 +34,16 @@ class Layer:
     def line(self, loc: Loc) -> int:
         return yamlpos.line_of(self.document.node, loc)
 
+    @property
+    def label(self) -> str:
+        """How messages name an endpoint layer: one name may be deployed to several places
+        (``churn in prod-us-east-1``)."""
+        spec = self.part.get("spec") if isinstance(self.part, dict) else None
+        where = None
+        if isinstance(spec, dict):
+            where = spec.get("target") or spec.get("region")
+        return f"{self.name} in {where}" if isinstance(where, str) else self.name
+
 
 @dataclass(frozen=True, eq=False)
 class Rendering:

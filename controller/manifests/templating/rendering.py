@@ -96,12 +96,12 @@ def render(
             continue
         chain, broken = chains.resolve(layer, by_name, twice)
         if broken is not None:
-            _note(affected, Problem(broken.layer, chains.EXTENDS, broken.message), layer.name)
+            _note(affected, Problem(broken.layer, chains.EXTENDS, broken.message), layer.label)
             continue
         used.append(chain)
         result = cache.get(chain)
         for problem in result.problems:
-            _note(affected, problem, layer.name)
+            _note(affected, problem, layer.label)
         rendered.append(result)
     cache.keep_only(used)
     diagnostics.extend(_diagnostic(p, names) for p, names in affected.values())
@@ -164,7 +164,7 @@ def _diagnostic(problem: Problem, endpoints: list[str]) -> Diagnostic:
         used = f"; affects endpoint(s) {', '.join(endpoints)}" if endpoints else ""
         message = f"{message} (in template {layer.name}{used})"
     elif problem.via:
-        message = f"{message} (endpoint {layer.name} renders through {problem.via})"
+        message = f"{message} (endpoint {layer.label} renders through {problem.via})"
     return Diagnostic(layer.shown, layer.line(problem.loc), render_path(problem.loc), message)
 
 
