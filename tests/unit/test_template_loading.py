@@ -180,3 +180,12 @@ def test_editing_a_template_changes_the_fingerprint_of_exactly_its_endpoints(tre
     assert changed == {"us-east-1/prod", "us-east-1/staging"}
     assert cache.renders.renders - renders == 2  # `other` was not rendered again
     assert before.entry("us-east-1/other") is after.entry("us-east-1/other")
+
+
+def test_apply_reconciles_first_the_endpoints_of_a_changed_template(tree: Path) -> None:
+    from controller.commands.changed_files import hinted_keys
+
+    snapshot = Snapshot.build(load_manifests([tree], root=tree), None, lambda: "us-east-1")
+    hinted = hinted_keys(snapshot, frozenset({"templates/churn.yaml"}))
+    assert hinted == ["us-east-1/prod", "us-east-1/staging"]
+    assert hinted_keys(snapshot, frozenset({"other.yaml"})) == ["us-east-1/other"]
