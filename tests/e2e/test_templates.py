@@ -211,3 +211,52 @@ def test_render_prints_the_effective_spec(world: World) -> None:
         "name": "churn",
         "labels": {"team": "retention", "env": "staging"},
     }
+
+
+def test_run_re_reconciles_exactly_the_endpoints_extending_an_edited_template(
+    world: World,
+) -> None:
+    from tests.e2e.test_service import FAST, eventually, service
+
+    world.write("base.yaml", TEMPLATE)
+    for name in ("churn-a", "churn-b"):
+        world.write(f"{name}.yaml", extending(name))
+    world.write("plain.yaml", registry_manifest("fraud", group="fraud-detector"))
+    names = ("churn-a", "churn-b", "fraud")
+    with service("-m", str(world.root), *FAST):
+        first = {
+            n: eventually(lambda n=n: world.endpoint(n)["EndpointConfigName"], what=n)
+            for n in names
+        }
+        updates = world.calls().get("UpdateEndpoint", 0)
+        world.write("base.yaml", TEMPLATE.replace("version: 1", "version: 2"))
+        for name in ("churn-a", "churn-b"):
+            eventually(
+                lambda n=name: world.endpoint(n)["EndpointConfigName"] != first[n], what=name
+            )
+        assert world.calls().get("UpdateEndpoint", 0) - updates == 2
+    assert world.endpoint("fraud")["EndpointConfigName"] == first["fraud"]
+
+
+TEMPLATE = """
+    apiVersion: sagemaker-gitops/v1
+    kind: EndpointTemplate
+    metadata: {name: base}
+    spec:
+      executionRoleArn: arn:aws:iam::123456789012:role/SageMakerExecution
+      variants:
+        - name: primary
+          model: {packageGroup: churn-xgb, version: 1}
+          instanceType: ml.m5.large
+          initialInstanceCount: 1
+    """
+
+
+def extending(name: str) -> str:
+    return f"""
+        apiVersion: sagemaker-gitops/v1
+        kind: Endpoint
+        metadata: {{name: {name}}}
+        spec:
+          extends: base
+        """
