@@ -58,10 +58,10 @@ def locate(loaded: Sequence[LoadedManifest], group: str) -> list[Site]:
             source, shown, document = entry.source, entry.shown, entry.document
             template, line = None, None
             if entry.rendering is not None:
-                layer, loc = entry.rendering.origin(loc)
+                layer, own = entry.rendering.origin(loc)
                 source, shown, document = layer.source, layer.shown, layer.document.index
-                template = layer.name if layer.kind == "template" else None
-                line = layer.line(loc)
+                template = layer.name if layer.kind != "endpoint" else None
+                line, loc = layer.line(own), layer.written(own)
             key = (source, document, loc)
             site = sites.setdefault(
                 key, Site(source, shown or source, document, loc, model.version, template, line)

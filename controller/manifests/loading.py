@@ -266,10 +266,10 @@ def _parse_file(file: _File, text: str, problems: list[Diagnostic]) -> list[_Val
     valid: list[_Valid] = []
     for document in documents:
         if template_documents.is_layer(document.data):
-            layer, found = template_documents.read(document, file.shown, file.source)
+            layers, found = template_documents.read(document, file.shown, file.source)
             problems.extend(found)
-            if layer is not None and document.clean:
-                valid.append(_Valid(layer, file.shown, 0))
+            if document.clean:
+                valid.extend(_Valid(layer, file.shown, 0) for layer in layers)
             continue
         manifest, found = _check_document(document, file.shown)
         problems.extend(found)

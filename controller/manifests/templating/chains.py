@@ -44,9 +44,10 @@ def resolve(
     current = layer
     while current.extends is not None:
         name = current.extends
-        if name in twice:
+        found = current.parent
+        if found is None and name in twice:
             return (), ChainProblem(current, f"template {name!r} is defined more than once")
-        found = templates.get(name)
+        found = found or templates.get(name)
         if found is None:
             return (), ChainProblem(current, _unknown(name, templates))
         if found in chain:

@@ -14,6 +14,7 @@ from controller.errors import Diagnostic
 from controller.manifests import yamlpos
 from controller.manifests.messages import diagnostic
 from controller.manifests.models import API_VERSION
+from controller.manifests.templating import sets
 from controller.manifests.templating.layers import TEMPLATE_KIND, Layer
 from controller.manifests.templating.model import TEMPLATE_NAME_PATTERN, TemplateManifest
 
@@ -22,7 +23,7 @@ def is_layer(data: Any) -> bool:
     """True for a template, or an Endpoint with `spec.extends` (of ours or of no apiVersion)."""
     if not isinstance(data, dict) or data.get("apiVersion", API_VERSION) != API_VERSION:
         return False
-    if data.get("kind") == TEMPLATE_KIND:
+    if data.get("kind") in (TEMPLATE_KIND, sets.SET_KIND):
         return True
     spec = data.get("spec")
     return data.get("kind") == "Endpoint" and isinstance(spec, dict) and "extends" in spec
@@ -30,8 +31,19 @@ def is_layer(data: Any) -> bool:
 
 def read(
     document: yamlpos.Document, shown: str, source: str
+) -> tuple[list[Layer], list[Diagnostic]]:
+    """The layers of a document `is_layer` accepted (an EndpointSet makes several), or the
+    problems that keep it out."""
+    data: dict[str, Any] = document.data
+    if data.get("kind") == sets.SET_KIND:
+        return sets.read(document, shown, source)
+    layer, problems = _read_one(document, shown, source)
+    return ([layer] if layer is not None else []), problems
+
+
+def _read_one(
+    document: yamlpos.Document, shown: str, source: str
 ) -> tuple[Layer | None, list[Diagnostic]]:
-    """The layer of a document `is_layer` accepted, or the problems that keep it out."""
     data: dict[str, Any] = document.data
     if data.get("kind") == TEMPLATE_KIND:
         return _template(document, shown, source)

@@ -17,7 +17,9 @@ TEMPLATE_KIND = "EndpointTemplate"
 class Layer:
     """One document taking part in rendering: a template, or an endpoint with `spec.extends`."""
 
-    kind: Literal["template", "endpoint"]
+    kind: Literal["template", "set", "endpoint"]
+    """An EndpointTemplate, an EndpointSet's own template (known only to its entries), or an
+    endpoint (written with `spec.extends`, or an entry of a set)."""
     name: str
     """metadata.name: the template's name, or the endpoint's."""
     extends: str | None
@@ -30,9 +32,22 @@ class Layer:
     part: Any = field(repr=False)
     """What this layer contributes to the merge: for a template its labels and spec (never its
     name, never `extends`); for an endpoint the whole document without `spec.extends`."""
+    parent: Layer | None = None
+    """The layer `extends` leads to when it is not found by name (an EndpointSet's entries
+    extend the set's own template)."""
+    places: tuple[tuple[Loc, Loc], ...] = ()
+    """Where the part's paths are written in the document, when elsewhere than at the same
+    path: (prefix in the part, prefix in the document), the longest matching prefix first."""
+
+    def written(self, loc: Loc) -> Loc:
+        """The path in the document where the part's `loc` is written."""
+        for prefix, place in self.places:
+            if loc[: len(prefix)] == prefix:
+                return (*place, *loc[len(prefix) :])
+        return loc
 
     def line(self, loc: Loc) -> int:
-        return yamlpos.line_of(self.document.node, loc)
+        return yamlpos.line_of(self.document.node, self.written(loc))
 
     @property
     def label(self) -> str:

@@ -85,7 +85,7 @@ def render(
     by_name, twice = chains.index(templates)
     diagnostics = _defined_twice(twice)
     affected: dict[tuple[int, Loc, str], tuple[Problem, list[str]]] = {}
-    for template in templates:
+    for template in [layer for layer in layers if layer.kind != "endpoint"]:
         _, broken = chains.resolve(template, by_name, twice)
         if broken is not None:
             _note(affected, Problem(broken.layer, chains.EXTENDS, broken.message), None)
@@ -160,12 +160,14 @@ def _note(
 def _diagnostic(problem: Problem, endpoints: list[str]) -> Diagnostic:
     layer = problem.layer
     message = problem.message
-    if layer.kind == "template":
+    if layer.kind != "endpoint":
         used = f"; affects endpoint(s) {', '.join(endpoints)}" if endpoints else ""
-        message = f"{message} (in template {layer.name}{used})"
+        what = "template" if layer.kind == "template" else "endpoint set"
+        message = f"{message} (in {what} {layer.name}{used})"
     elif problem.via:
         message = f"{message} (endpoint {layer.label} renders through {problem.via})"
-    return Diagnostic(layer.shown, layer.line(problem.loc), render_path(problem.loc), message)
+    path = render_path(layer.written(problem.loc))
+    return Diagnostic(layer.shown, layer.line(problem.loc), path, message)
 
 
 def _defined_twice(twice: dict[str, list[Layer]]) -> list[Diagnostic]:
