@@ -289,4 +289,27 @@ def _template_sections() -> list[str]:
     lines += section("TemplateManifest", schema, ["(document root)"], [])[2:]
     for name, node in defs.items():
         lines += section(name, node, [f"`{name.removeprefix('Template').lower()}`"], [])
+    return lines + _set_sections()
+
+
+def _set_sections() -> list[str]:
+    """`kind: EndpointSet`: one endpoint per entry (docs/environments.md)."""
+    from controller.manifests.templating.sets import EndpointSetManifest
+
+    schema: Schema = EndpointSetManifest.model_json_schema(by_alias=True)
+    paths = walk(schema)
+    lines = [
+        "## EndpointSet",
+        "",
+        "`kind: EndpointSet` documents stamp one endpoint per entry of `spec.entries`, named by "
+        "the `spec.name` pattern (`{target}`, `{region}`) or the entry's `name`: "
+        "`spec.template` is merged first (it may `extends` an EndpointTemplate), then the "
+        "entry's place, labels and `spec`, with the rules of "
+        "[environments.md](../environments.md). Each generated endpoint is an ordinary "
+        "endpoint in plans and status. Editors: `schemas/endpoint-set.schema.json`.",
+        "",
+    ]
+    lines += section("EndpointSetManifest", schema, ["(document root)"], [])[2:]
+    for name, node in schema.get("$defs", {}).items():
+        lines += section(name, node, paths.get(name, ["(not reached)"]), [])
     return lines

@@ -30,6 +30,9 @@ TARGET_SCHEMA_ID = "urn:sagemaker-gitops:schema:target:v1"
 # `kind: EndpointTemplate` documents (partial endpoint specs).
 TEMPLATE_OUTPUT = Path("schemas/endpoint-template.schema.json")
 TEMPLATE_SCHEMA_ID = "urn:sagemaker-gitops:schema:endpoint-template:v1"
+# `kind: EndpointSet` documents (one endpoint per entry).
+SET_OUTPUT = Path("schemas/endpoint-set.schema.json")
+SET_SCHEMA_ID = "urn:sagemaker-gitops:schema:endpoint-set:v1"
 
 
 def generate(
@@ -48,6 +51,12 @@ def generate_template() -> str:
     return _text(
         templating_schema.template_schema(endpoint), TEMPLATE_SCHEMA_ID, "EndpointTemplate"
     )
+
+
+def generate_set() -> str:
+    """The schema of `kind: EndpointSet` documents."""
+    endpoint = EndpointManifest.model_json_schema(by_alias=True)
+    return _text(templating_schema.set_schema(endpoint), SET_SCHEMA_ID, "EndpointSet")
 
 
 def _text(schema: dict[str, Any], schema_id: str, kind: str) -> str:
@@ -71,6 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if output == DEFAULT_OUTPUT:  # the default run also keeps the Target schema current
         code = _write_or_check(TARGET_OUTPUT, generate_target(), args.check)
         code = code or _write_or_check(TEMPLATE_OUTPUT, generate_template(), args.check)
+        code = code or _write_or_check(SET_OUTPUT, generate_set(), args.check)
         return code or _write_or_check(output, generate(), args.check)
     return _write_or_check(output, generate(), args.check)
 

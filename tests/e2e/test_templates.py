@@ -260,3 +260,54 @@ def extending(name: str) -> str:
         spec:
           extends: base
         """
+
+
+SET = """
+    apiVersion: sagemaker-gitops/v1
+    kind: EndpointSet
+    metadata: {name: churn-regions}
+    spec:
+      name: "churn-{region}"
+      template:
+        spec:
+          executionRoleArn: arn:aws:iam::123456789012:role/SageMakerExecution
+          variants:
+            - name: primary
+              model: {packageGroup: churn-xgb, version: 2}
+              instanceType: ml.m5.large
+              initialInstanceCount: 1
+      entries:
+        - region: us-east-1
+        - region: us-west-2
+    """
+
+
+def test_an_endpoint_set_deploys_one_endpoint_per_entry_and_promotes_in_one_line(
+    world: World,
+) -> None:
+    register_in(world, "us-west-2")
+    world.write("set.yaml", SET)
+
+    applied = world.apply()
+
+    assert applied.code == 0, applied.err
+    assert endpoints_in(world, "us-east-1") == ["churn-us-east-1"]
+    assert endpoints_in(world, "us-west-2") == ["churn-us-west-2"]
+    status = world.cli("status", "-m", str(world.root))
+    assert "churn-us-east-1" in status.out and "churn-us-west-2" in status.out, status
+    before = (world.root / "set.yaml").read_text()
+    promoted = world.cli("promote", "--group", "churn-xgb", "--to", "1", "-m", str(world.root))
+    assert promoted.code == 0, promoted.err
+    assert (
+        "set.yaml:11 (template churn-regions) moves churn-us-east-1 in us-east-1, " in promoted.err
+    )
+    after = (world.root / "set.yaml").read_text()
+    changed = [
+        (a, b) for a, b in zip(before.splitlines(), after.splitlines(), strict=True) if a != b
+    ]
+    assert changed == [
+        (
+            "          model: {packageGroup: churn-xgb, version: 2}",
+            "          model: {packageGroup: churn-xgb, version: 1}",
+        )
+    ]

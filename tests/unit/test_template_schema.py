@@ -47,3 +47,29 @@ def test_without_extends_an_endpoint_must_be_complete() -> None:
     override = yaml.safe_load((EXAMPLE / "prod-us-east-1.yaml").read_text())
     del override["spec"]["extends"]
     assert "'executionRoleArn' is a required property" in errors(schema.generate(), override)
+
+
+def test_committed_set_schema_is_current_and_accepts_a_set() -> None:
+    committed = REPO / "schemas" / "endpoint-set.schema.json"
+    assert committed.read_text(encoding="utf-8") == schema.generate_set(), (
+        "schemas/endpoint-set.schema.json is stale; run `make schema`"
+    )
+    document = {
+        "apiVersion": "sagemaker-gitops/v1",
+        "kind": "EndpointSet",
+        "metadata": {"name": "churn-regions"},
+        "spec": {
+            "name": "churn-{region}",
+            "template": {"spec": {"extends": "churn"}},
+            "entries": [
+                {"region": "us-east-1"},
+                {
+                    "target": "prod",
+                    "spec": {"variants": [{"name": "primary", "initialInstanceCount": 2}]},
+                },
+            ],
+        },
+    }
+    assert errors(schema.generate_set(), document) == []
+    document["spec"]["entries"][1]["spec"]["variants"][0]["instanceTyp"] = "ml.m5.large"
+    assert errors(schema.generate_set(), document) != []

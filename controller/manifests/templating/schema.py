@@ -74,6 +74,22 @@ def template_schema(endpoint: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def set_schema(endpoint: dict[str, Any]) -> dict[str, Any]:
+    """The schema of a `kind: EndpointSet` document: the set's own fields from its models, its
+    template's and entries' specs partial endpoint specs."""
+    from controller.manifests.templating.sets import EndpointSetManifest
+
+    schema: dict[str, Any] = EndpointSetManifest.model_json_schema(by_alias=True)
+    defs = {**schema.pop("$defs"), **partial_defs(endpoint)}
+    for name in ("SetTemplate", "SetEntry"):
+        spec = defs[name]["properties"]["spec"]
+        defs[name]["properties"]["spec"] = {
+            "$ref": f"#/$defs/{PREFIX}EndpointSpec",
+            "description": spec.get("description", ""),
+        }
+    return {"$defs": dict(sorted(defs.items())), **schema}
+
+
 def _retarget(node: Any) -> Any:
     """`node` with every ``#/$defs/X`` reference pointing at ``#/$defs/PartialX``, and unions
     made plain ``anyOf`` (a partial matches several branches of a discriminated union)."""
