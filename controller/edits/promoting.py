@@ -129,10 +129,11 @@ def find_refs(text: str, shown: str, found: Sequence[sites.Site]) -> list[Versio
     merge key: one edit there would silently change every other place that shares it.
     """
     documents = {d.index: d for d in yamlpos.parse(text)[0]}
+    shared = {index: _shared_nodes(d.node) for index, d in documents.items()}
     refs: list[VersionRef] = []
     for site in found:
         document = documents[site.document]
-        node = _scalar_at(document.node, site.loc, _shared_nodes(document.node), shown)
+        node = _scalar_at(document.node, site.loc, shared[site.document], shown)
         first, variant = site.uses[0]
         uses = tuple((sites.label(entry), name) for entry, name in site.uses)
         regions = tuple(

@@ -235,7 +235,11 @@ def _rendered(
     if not layers:
         return kept
     rendered, problems = templates.render(layers, cache)
-    result.diagnostics.extend(problems)
+    by_file: dict[str, list[Diagnostic]] = {}
+    for problem in problems:
+        by_file.setdefault(problem.file, []).append(problem)
+    for shown, found in by_file.items():  # a file of generated endpoints cannot flood either
+        result.diagnostics.extend(_capped(found, shown))
     for item in rendered:
         if item.loaded is None:
             continue
