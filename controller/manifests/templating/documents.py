@@ -59,7 +59,13 @@ def _read_one(
     name = metadata.get("name") if isinstance(metadata, dict) else None
     part = {**data, "spec": {k: v for k, v in spec.items() if k != "extends"}}
     layer = Layer(
-        "endpoint", name if isinstance(name, str) else "?", extends, document, shown, source, part
+        "endpoint",
+        name if isinstance(name, str) else "(unnamed)",
+        extends,
+        document,
+        shown,
+        source,
+        part,
     )
     return layer, []
 
