@@ -161,7 +161,8 @@ def test_metadata_name_never_comes_from_a_template(tree: Path) -> None:
         "spec: {extends: base}\n"
     )
     assert errors(tree) == [
-        "bare.yaml:3: metadata.name: required field is missing (endpoint (unnamed) renders through base)"
+        "bare.yaml:3: metadata.name: required field is missing "
+        "(endpoint (unnamed) renders through base)"
     ]
 
 
