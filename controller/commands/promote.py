@@ -4,9 +4,10 @@ Rewrites the pinned `version:` of every variant under DIR that serves model pack
 where it is written: for an endpoint rendered from a template (`spec.extends`), in its own file
 when it overrides the version, else in the template, saying which endpoints that line moves.
 `--endpoint`, `--target` and `--label` narrow it to some endpoints, and a template line that
-would also move one they leave out is refused. It prints the unified diff, and optionally commits exactly those files with a conventional message
-(``chore(promote): churn-xgb 6 -> 7``). The new version must exist and be Approved in the Model
-Registry; promote only reads AWS (ListModelPackages), through a read-only client.
+would also move one they leave out is refused. It prints the unified diff, and optionally
+commits exactly those files with a conventional message (``chore(promote): churn-xgb 6 -> 7``).
+The new version must exist and be Approved in the Model Registry; promote only reads AWS
+(ListModelPackages), through a read-only client.
 
 Exit codes: 0 promoted (or nothing to promote), 1 error (unknown group, version missing or not
 Approved, invalid manifests, dirty files with --commit).
