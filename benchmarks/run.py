@@ -26,6 +26,7 @@ BENCHMARKS = (
     "service_memory",
     "apply_wait",
     "targets",
+    "templates",
     "fleet",
 )
 

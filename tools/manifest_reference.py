@@ -264,4 +264,52 @@ def render() -> str:
     unreached = [n for n in defs if n not in paths]
     for name in [*paths, *unreached]:
         lines += section(name, defs[name], paths.get(name, ["(not reached)"]), checks.get(name, []))
+    lines += _template_sections()
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _template_sections() -> list[str]:
+    """`kind: EndpointTemplate` and `spec.extends` (docs/environments.md has the merge rules)."""
+    from controller.manifests.templating.model import TemplateManifest
+
+    schema: Schema = TemplateManifest.model_json_schema(by_alias=True)
+    defs = schema.get("$defs", {})
+    lines = [
+        "## EndpointTemplate",
+        "",
+        "`kind: EndpointTemplate` documents hold a partial endpoint spec that endpoints (and "
+        "other templates) build on with `spec.extends: <template name>`: every field of "
+        "[EndpointSpec](#endpointspec) may appear and none is required, since the chain and "
+        "the extending endpoint fill in the rest. Templates are never deployed. The rendered "
+        "endpoint is checked against everything above, and each error names the file and line "
+        "the value was written at. Merge rules: [environments.md](../environments.md). Editors: "
+        "`schemas/endpoint-template.schema.json`.",
+        "",
+    ]
+    lines += section("TemplateManifest", schema, ["(document root)"], [])[2:]
+    for name, node in defs.items():
+        lines += section(name, node, [f"`{name.removeprefix('Template').lower()}`"], [])
+    return lines + _set_sections()
+
+
+def _set_sections() -> list[str]:
+    """`kind: EndpointSet`: one endpoint per entry (docs/environments.md)."""
+    from controller.manifests.templating.sets import EndpointSetManifest
+
+    schema: Schema = EndpointSetManifest.model_json_schema(by_alias=True)
+    paths = walk(schema)
+    lines = [
+        "## EndpointSet",
+        "",
+        "`kind: EndpointSet` documents stamp one endpoint per entry of `spec.entries`, named by "
+        "the `spec.name` pattern (`{target}`, `{region}`) or the entry's `name`: "
+        "`spec.template` is merged first (it may `extends` an EndpointTemplate), then the "
+        "entry's place, labels and `spec`, with the rules of "
+        "[environments.md](../environments.md). Each generated endpoint is an ordinary "
+        "endpoint in plans and status. Editors: `schemas/endpoint-set.schema.json`.",
+        "",
+    ]
+    lines += section("EndpointSetManifest", schema, ["(document root)"], [])[2:]
+    for name, node in schema.get("$defs", {}).items():
+        lines += section(name, node, paths.get(name, ["(not reached)"]), [])
+    return lines

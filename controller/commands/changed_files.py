@@ -69,8 +69,13 @@ def split_nul(output: str) -> list[str]:
 
 def hinted_keys(snapshot: Snapshot, paths: Collection[str]) -> list[str]:
     """The endpoints defined in `paths` (manifest-root-relative), sorted: every document of a
-    multi-document file; nothing for a deleted file, a renamed file's old path, a file that
-    failed to load or a file that is not a manifest."""
+    multi-document file, and every endpoint rendered through a template in one of them; nothing
+    for a deleted file, a renamed file's old path, a file that failed to load or a file that is
+    not a manifest."""
     if not paths:
         return []
-    return sorted(key for key, entry in snapshot.entries.items() if entry.source in paths)
+    return sorted(
+        key
+        for key, entry in snapshot.entries.items()
+        if entry.source in paths or any(path in paths for path in entry.rendered_from)
+    )

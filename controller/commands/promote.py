@@ -1,9 +1,13 @@
 """`sagemaker-gitops promote --group G [--to N|latest-approved] -m DIR [--commit|--dry-run]`.
 
 Rewrites the pinned `version:` of every variant under DIR that serves model package group G,
-prints the unified diff, and optionally commits exactly those files with a conventional message
-(``chore(promote): churn-xgb 6 -> 7``). The new version must exist and be Approved in the Model
-Registry; promote only reads AWS (ListModelPackages), through a read-only client.
+where it is written: for an endpoint rendered from a template (`spec.extends`), in its own file
+when it overrides the version, else in the template, saying which endpoints that line moves.
+`--endpoint`, `--target` and `--label` narrow it to some endpoints, and a template line that
+would also move one they leave out is refused. It prints the unified diff, and optionally
+commits exactly those files with a conventional message (``chore(promote): churn-xgb 6 -> 7``).
+The new version must exist and be Approved in the Model Registry; promote only reads AWS
+(ListModelPackages), through a read-only client.
 
 Exit codes: 0 promoted (or nothing to promote), 1 error (unknown group, version missing or not
 Approved, invalid manifests, dirty files with --commit).
@@ -31,6 +35,15 @@ def _version(value: str) -> str:
     raise argparse.ArgumentTypeError(f"expected a version number or {LATEST_APPROVED}")
 
 
+def _label(value: str) -> tuple[str, str]:
+    from controller.edits.selection import label
+
+    try:
+        return label(value)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from e
+
+
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "promote",
@@ -53,6 +66,28 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument(
         "-m", "--manifests", required=True, type=Path, metavar="DIR", help="manifest directory"
     )
+    parser.add_argument(
+        "--endpoint",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="promote only this endpoint (repeatable)",
+    )
+    parser.add_argument(
+        "--target",
+        action="append",
+        default=[],
+        metavar="TARGET",
+        help="promote only endpoints deployed through this target (repeatable)",
+    )
+    parser.add_argument(
+        "--label",
+        action="append",
+        type=_label,
+        default=[],
+        metavar="KEY=VALUE",
+        help="promote only endpoints with this label (repeatable; all must hold)",
+    )
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--commit", action="store_true", help="git commit exactly the changed files")
     mode.add_argument("--dry-run", action="store_true", help="print the diff, change nothing")
@@ -61,6 +96,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from controller.edits import promoting
+    from controller.edits.selection import Selectors
     from controller.manifests.loading import load_manifests
 
     root: Path = args.manifests
@@ -68,7 +104,10 @@ def run(args: argparse.Namespace) -> int:
         raise ControllerError(f"{root}: not a directory")
     loaded = load_manifests([root], root=root)
     loaded.raise_for_errors()
-    files = promoting.collect(root, _shown(root), loaded.manifests, args.group)
+    selectors = Selectors(tuple(args.endpoint), tuple(args.target), tuple(args.label))
+    chosen = selectors.select(loaded.manifests)
+    everyone = loaded.manifests if selectors.given else None
+    files = promoting.collect(root, _shown(root), chosen, args.group, everyone)
     if not files:
         raise ControllerError(f"no manifest under {root} uses model package group {args.group!r}")
     targets = {name: t.target.spec for name, t in loaded.targets.items()}
@@ -84,6 +123,8 @@ def run(args: argparse.Namespace) -> int:
     for warning in promoting.mixed_versions([edit.file for edit in promotion.edits]):
         print(f"warning: {warning}; all of them now pin {target}", file=sys.stderr)
     sys.stdout.write(promotion.diff())
+    for line in promoting.moves(promotion):
+        print(line, file=sys.stderr)
     if args.dry_run:
         return 0
     promoting.write(promotion)
@@ -115,7 +156,12 @@ def _target(
 
     clients = Clients(AwsOptions(read_only=True))
     clients.set_targets(targets)
-    regions = {ref.region or clients.default_region for f in files for ref in f.refs}
+    regions = {
+        region or clients.default_region
+        for f in files
+        for ref in f.refs
+        for region in ref.regions or (ref.region,)
+    }
     listings = {
         region: promoting.list_group(clients.sagemaker(region), group) for region in regions
     }

@@ -181,6 +181,9 @@ class EndpointPlan:
     # outside the controller, and putting them back is a drift repair, not a rollout (the
     # service announces it as DriftHealed, also after a restart that forgot the rollout).
     deployed: bool = False
+    # Files a rendered endpoint's values come from, its own first then its templates'; empty
+    # for an endpoint that extends no template.
+    rendered_from: tuple[str, ...] = ()
 
     @property
     def has_changes(self) -> bool:

@@ -104,11 +104,15 @@ class Snapshot:
         if entry is None:
             return None
         target = self.targets.get(split_key(key)[0])
+        # A rendered endpoint's manifest holds its templates' values, so editing a template
+        # changes the fingerprint of exactly the endpoints extending it; the chain itself (which
+        # templates, in which files) is covered too.
+        source = _rendered_source(entry)
         if target is None:
-            return content_hash(entry.source, entry.manifest.model_dump(mode="json"))
+            return content_hash(source, entry.manifest.model_dump(mode="json"))
         # A changed target (role, account) is an edit of every endpoint deployed through it.
         dumped = (entry.manifest.model_dump(mode="json"), target.model_dump(mode="json"))
-        return content_hash(entry.source, dumped)
+        return content_hash(source, dumped)
 
     def suspended(self, key: str) -> bool:
         entry = self.entries.get(key)
@@ -118,6 +122,14 @@ class Snapshot:
         """Locations to look at: every endpoint's, and every target (so pruning finds an owned
         endpoint whose manifest was the last one deploying to its target)."""
         return {split_key(k)[0] for k in self.entries} | set(self.targets)
+
+
+def _rendered_source(entry: LoadedManifest) -> str:
+    """The entry's file, and for a rendered endpoint its template chain and their files."""
+    if entry.rendering is None:
+        return entry.source
+    chain = ",".join(f"{layer.name}@{layer.source}" for layer in entry.rendering.layers[:-1])
+    return f"{entry.source}|{chain}"
 
 
 def _defined_twice(group: Sequence[LoadedManifest], default_region: str) -> list[Diagnostic]:

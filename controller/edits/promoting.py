@@ -29,12 +29,11 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from controller.aws import registry
 from controller.core.packages import PackageVersion
-from controller.edits import LATEST_APPROVED
+from controller.edits import LATEST_APPROVED, sites
 from controller.errors import ControllerError, Diagnostic, ManifestError, ResolutionError
 from controller.manifests import files as manifest_files
 from controller.manifests import yamlpos
 from controller.manifests.loading import LoadedManifest, render_path
-from controller.manifests.models import RegistryModel
 
 
 @dataclass(frozen=True)
@@ -51,6 +50,9 @@ class VersionRef:
     end: int
     current: int
     quote: str  # "", "'" or '"': the scalar's style, kept in the rewrite
+    uses: tuple[tuple[str, str], ...] = ()  # (endpoint, variant) this line sets the version of
+    regions: tuple[str | None, ...] = ()  # the locations of every use
+    template: str | None = None  # the template the line is in; None: the endpoint's own file
 
 
 @dataclass(frozen=True)
@@ -111,46 +113,49 @@ class Promotion:
 def _endpoints(refs: Sequence[VersionRef]) -> str:
     variants: dict[str, list[str]] = {}
     for ref in refs:
-        variants.setdefault(ref.endpoint, []).append(ref.variant)
+        for endpoint, variant in ref.uses or ((ref.endpoint, ref.variant),):
+            variants.setdefault(endpoint, []).append(variant)
     return "; ".join(f"{name} ({', '.join(v)})" for name, v in variants.items())
 
 
 # Finding the references.
 
 
-def find_refs(
-    text: str, shown: str, loaded: Sequence[LoadedManifest], group: str
-) -> list[VersionRef]:
-    """The version scalars of every variant in `loaded` (documents of `text`) that uses `group`.
+def find_refs(text: str, shown: str, found: Sequence[sites.Site]) -> list[VersionRef]:
+    """The version scalars of `found` (sites in the file of `text`), one per line even when a
+    template's line sets the version of several endpoints.
 
     Refuses (ManifestError with file and line) a version reached through a YAML anchor, alias or
     merge key: one edit there would silently change every other place that shares it.
     """
     documents = {d.index: d for d in yamlpos.parse(text)[0]}
+    shared = {index: _shared_nodes(d.node) for index, d in documents.items()}
     refs: list[VersionRef] = []
-    for item in loaded:
-        document = documents[item.document]
-        shared = _shared_nodes(document.node)
-        for index, variant in enumerate(item.manifest.spec.variants):
-            model = variant.model
-            if not isinstance(model, RegistryModel) or model.package_group != group:
-                continue
-            loc: yamlpos.Loc = ("spec", "variants", index, "model", "version")
-            node = _scalar_at(document.node, loc, shared, shown)
-            refs.append(
-                VersionRef(
-                    endpoint=item.manifest.metadata.name,
-                    variant=variant.name,
-                    region=item.manifest.spec.target or item.manifest.spec.region,
-                    document=item.document,
-                    loc=loc,
-                    line=node.start_mark.line + 1,
-                    start=node.start_mark.index,
-                    end=node.end_mark.index,
-                    current=model.version,
-                    quote=node.style or "",
-                )
+    for site in found:
+        document = documents[site.document]
+        node = _scalar_at(document.node, site.loc, shared[site.document], shown)
+        first, variant = site.uses[0]
+        uses = tuple((sites.label(entry), name) for entry, name in site.uses)
+        regions = tuple(
+            dict.fromkeys(e.manifest.spec.target or e.manifest.spec.region for e, _ in site.uses)
+        )
+        refs.append(
+            VersionRef(
+                endpoint=first.manifest.metadata.name,
+                variant=variant,
+                region=regions[0],
+                document=site.document,
+                loc=site.loc,
+                line=node.start_mark.line + 1,
+                start=node.start_mark.index,
+                end=node.end_mark.index,
+                current=site.current,
+                quote=node.style or "",
+                uses=uses,
+                regions=regions,
+                template=site.template,
             )
+        )
     return refs
 
 
@@ -192,12 +197,25 @@ def _scalar_at(root: Node, loc: yamlpos.Loc, shared: set[int], shown: str) -> Sc
 
 
 def collect(
-    root: Path, shown_root: str, loaded: Sequence[LoadedManifest], group: str
+    root: Path,
+    shown_root: str,
+    loaded: Sequence[LoadedManifest],
+    group: str,
+    everyone: Sequence[LoadedManifest] | None = None,
 ) -> list[ManifestFile]:
-    """Every manifest file under `root` that uses `group`, with its references."""
-    by_source: dict[str, list[LoadedManifest]] = {}
-    for item in loaded:
-        by_source.setdefault(item.source, []).append(item)
+    """Every manifest file under `root` where a version of `group` used by `loaded` is written,
+    with its references (for a templated endpoint, the template's file when the version is
+    written there).
+
+    `everyone`: all endpoints, when `loaded` is a selection of them; a template line that would
+    also move an endpoint left out is refused (ManifestError at that line).
+    """
+    found = sites.locate(loaded, group)
+    if everyone is not None:
+        _refuse_spill(found, sites.spill(found, sites.locate(everyone, group)))
+    by_source: dict[str, list[sites.Site]] = {}
+    for site in found:
+        by_source.setdefault(site.source, []).append(site)
     files: list[ManifestFile] = []
     for source, items in sorted(by_source.items()):
         path = root / source
@@ -206,10 +224,28 @@ def collect(
         text = manifest_files.read_text(path, shown)
         if isinstance(text, Diagnostic):
             raise ManifestError([text])
-        refs = find_refs(text, shown, items, group)
+        refs = find_refs(text, shown, items)
         if refs:
             files.append(ManifestFile(path, shown, text, tuple(refs), root))
     return files
+
+
+def _refuse_spill(
+    found: Sequence[sites.Site], spilled: Mapping[tuple[str, int, yamlpos.Loc], list[str]]
+) -> None:
+    problems = []
+    for site in found:
+        others = spilled.get((site.source, site.document, site.loc))
+        if not others:
+            continue
+        message = (
+            f"the version is written in template {site.template} and also sets it for "
+            f"{', '.join(others)}, which the selectors leave out; write the version in the "
+            "selected endpoints' own manifests to promote them alone"
+        )
+        problems.append(Diagnostic(site.shown, site.line, render_path(site.loc), message))
+    if problems:
+        raise ManifestError(problems)
 
 
 def _check_inside(path: Path, root: Path, shown: str) -> None:
@@ -222,6 +258,21 @@ def _check_inside(path: Path, root: Path, shown: str) -> None:
     if not manifest_files.inside(real, os.path.realpath(root)):
         message = f"resolves to {real}, outside the manifest root; refusing to write it"
         raise ManifestError([Diagnostic(shown, None, "", message)])
+
+
+def moves(promotion: Promotion) -> list[str]:
+    """One line per version edited in a template saying which endpoints it moves: every
+    endpoint that takes its version from there (a line in an endpoint's own file moves it
+    alone, as the diff shows)."""
+    lines = []
+    for edit in promotion.edits:
+        for ref in edit.changed:
+            if ref.template is None:
+                continue
+            names = sorted({endpoint for endpoint, _ in ref.uses})
+            where = f"{edit.file.shown}:{ref.line} (template {ref.template})"
+            lines.append(f"{where} moves {', '.join(names)}")
+    return lines
 
 
 def mixed_versions(files: Sequence[ManifestFile]) -> list[str]:

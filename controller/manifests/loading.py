@@ -27,10 +27,14 @@ from controller.manifests import files as files_mod
 from controller.manifests import rules, yamlpos
 from controller.manifests.files import MAX_BYTES, SUFFIXES
 from controller.manifests.files import ManifestFile as _File
+from controller.manifests.loaded import LoadedManifest
 from controller.manifests.messages import describe, diagnostic, render_path, strip_tags
 from controller.manifests.models import API_VERSION, EndpointManifest
 from controller.manifests.repoconfig import LoadedConfig, RepoConfig, load_repo_config
 from controller.manifests.targets import TargetManifest
+from controller.manifests.templating import documents as template_documents
+from controller.manifests.templating import rendering as templates
+from controller.manifests.templating.layers import Layer
 
 __all__ = [
     "MAX_BYTES",
@@ -48,23 +52,6 @@ __all__ = [
 MAX_PROBLEMS_PER_FILE = 100
 """Problems reported per file; past that, one line says how many more there are, so a
 generated or hostile file cannot flood a terminal or a PR comment."""
-
-
-@dataclass(frozen=True)
-class LoadedManifest:
-    """A document that validated, and where it came from."""
-
-    manifest: EndpointManifest
-    source: str
-    """Path relative to the manifest root, posix (e.g. ``prod/churn.yaml``)."""
-    line: int
-    """1-based line where the document's content starts."""
-    document: int
-    """0-based index of the document in its file."""
-    shown: str = ""
-    """The file as shown to a user (see `Diagnostic.file`); `source` when not known."""
-    name_line: int = 0
-    """1-based line of ``metadata.name``; `line` when not known."""
 
 
 @dataclass(frozen=True)
@@ -113,7 +100,7 @@ class LoadResult:
 
 @dataclass(frozen=True)
 class _Valid:
-    loaded: LoadedManifest | LoadedTarget
+    loaded: LoadedManifest | LoadedTarget | Layer
     shown: str
     name_line: int
     target_line: int | None = None  # line of spec.target, for unknown-target errors
@@ -141,6 +128,8 @@ class ParseCache:
         """Full walks of the tree so far (the service's tests count them)."""
         self.reads = 0
         """Files read so far."""
+        self.renders = templates.RenderCache()
+        """Endpoints rendered from templates, kept while their layers are unchanged."""
 
     def discover(
         self, paths: Sequence[Path | str], base: Path, changed: Collection[str] | None
@@ -221,6 +210,7 @@ def _load(
         valid.extend(manifests)
         result.diagnostics.extend(problems)
     cache.keep_only(used)
+    valid = _rendered(valid, cache.renders, result)
     defined = _targets(valid, result)
     endpoints = [v for v in valid if isinstance(v.loaded, LoadedManifest)]
     duplicated = _duplicate_names(endpoints, result.diagnostics)
@@ -233,6 +223,31 @@ def _load(
     order = {file.shown: index for index, file in enumerate(found.files)}
     result.diagnostics.sort(key=lambda d: (order.get(d.file, -1), d.line or 0))
     return result
+
+
+def _rendered(
+    valid: list[_Valid], cache: templates.RenderCache, result: LoadResult
+) -> list[_Valid]:
+    """`valid` with its layers (templates, extending endpoints) replaced by the rendered
+    endpoints; rendering problems go to `result`."""
+    layers = [v.loaded for v in valid if isinstance(v.loaded, Layer)]
+    kept = [v for v in valid if not isinstance(v.loaded, Layer)]
+    if not layers:
+        return kept
+    rendered, problems = templates.render(layers, cache)
+    by_file: dict[str, list[Diagnostic]] = {}
+    for problem in problems:
+        by_file.setdefault(problem.file, []).append(problem)
+    for shown, found in by_file.items():  # a file of generated endpoints cannot flood either
+        result.diagnostics.extend(_capped(found, shown))
+    for item in rendered:
+        if item.loaded is None:
+            continue
+        target_layer, target_loc = item.rendering.origin(("spec", "target"))
+        target_line = target_layer.line(target_loc)
+        loaded = item.loaded
+        kept.append(_Valid(loaded, loaded.shown, loaded.name_line, target_line))
+    return kept
 
 
 def _capped(problems: list[Diagnostic], shown: str) -> list[Diagnostic]:
@@ -254,6 +269,12 @@ def _parse_file(file: _File, text: str, problems: list[Diagnostic]) -> list[_Val
         )
     valid: list[_Valid] = []
     for document in documents:
+        if template_documents.is_layer(document.data):
+            layers, found = template_documents.read(document, file.shown, file.source)
+            problems.extend(found)
+            if document.clean:
+                valid.extend(_Valid(layer, file.shown, 0) for layer in layers)
+            continue
         manifest, found = _check_document(document, file.shown)
         problems.extend(found)
         if manifest is None or not document.clean:
@@ -357,7 +378,7 @@ def _name_of(entry: _Valid) -> str:
     loaded = entry.loaded
     if isinstance(loaded, LoadedTarget):
         return loaded.target.metadata.name
-    return loaded.manifest.metadata.name
+    return loaded.name if isinstance(loaded, Layer) else loaded.manifest.metadata.name
 
 
 def _targets(valid: list[_Valid], result: LoadResult) -> set[str]:

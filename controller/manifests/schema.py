@@ -18,6 +18,7 @@ from pydantic import BaseModel
 
 from controller.manifests.models import API_VERSION, EndpointManifest
 from controller.manifests.targets import TargetManifest
+from controller.manifests.templating import schema as templating_schema
 
 DEFAULT_OUTPUT = Path("schemas/endpoint.schema.json")
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -26,6 +27,12 @@ SCHEMA_ID = "urn:sagemaker-gitops:schema:endpoint:v1"
 # `kind: Target` documents (deployment targets) have a schema of their own.
 TARGET_OUTPUT = Path("schemas/target.schema.json")
 TARGET_SCHEMA_ID = "urn:sagemaker-gitops:schema:target:v1"
+# `kind: EndpointTemplate` documents (partial endpoint specs).
+TEMPLATE_OUTPUT = Path("schemas/endpoint-template.schema.json")
+TEMPLATE_SCHEMA_ID = "urn:sagemaker-gitops:schema:endpoint-template:v1"
+# `kind: EndpointSet` documents (one endpoint per entry).
+SET_OUTPUT = Path("schemas/endpoint-set.schema.json")
+SET_SCHEMA_ID = "urn:sagemaker-gitops:schema:endpoint-set:v1"
 
 
 def generate(
@@ -33,6 +40,26 @@ def generate(
 ) -> str:
     """The schema as text: sorted keys and a fixed layout, so regenerating is byte-stable."""
     schema: dict[str, Any] = model.model_json_schema(by_alias=True)
+    if model is EndpointManifest:  # an endpoint with spec.extends holds a partial spec
+        schema = templating_schema.with_extends(schema)
+    return _text(schema, schema_id, kind)
+
+
+def generate_template() -> str:
+    """The schema of `kind: EndpointTemplate` documents (partial specs)."""
+    endpoint = EndpointManifest.model_json_schema(by_alias=True)
+    return _text(
+        templating_schema.template_schema(endpoint), TEMPLATE_SCHEMA_ID, "EndpointTemplate"
+    )
+
+
+def generate_set() -> str:
+    """The schema of `kind: EndpointSet` documents."""
+    endpoint = EndpointManifest.model_json_schema(by_alias=True)
+    return _text(templating_schema.set_schema(endpoint), SET_SCHEMA_ID, "EndpointSet")
+
+
+def _text(schema: dict[str, Any], schema_id: str, kind: str) -> str:
     schema["$schema"] = SCHEMA_DIALECT
     schema["$id"] = schema_id
     schema["title"] = f"sagemaker-gitops {kind} manifest ({API_VERSION})"
@@ -52,6 +79,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     output: Path = args.output
     if output == DEFAULT_OUTPUT:  # the default run also keeps the Target schema current
         code = _write_or_check(TARGET_OUTPUT, generate_target(), args.check)
+        code = code or _write_or_check(TEMPLATE_OUTPUT, generate_template(), args.check)
+        code = code or _write_or_check(SET_OUTPUT, generate_set(), args.check)
         return code or _write_or_check(output, generate(), args.check)
     return _write_or_check(output, generate(), args.check)
 

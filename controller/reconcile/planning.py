@@ -105,14 +105,14 @@ class Planner:
             self.clients.check_account(region, "reading live state")
             if entry is None:
                 return self._plan_removed(snapshot, region, name)
-            return self._plan_present(snapshot, key, entry, annotate)
+            return _with_files(self._plan_present(snapshot, key, entry, annotate), entry)
         except ResolutionError as e:
-            return error_plan(name, region, entry, str(e), "InvalidSpec")
+            return _with_files(error_plan(name, region, entry, str(e), "InvalidSpec"), entry)
         except AccountMismatch as e:
-            return error_plan(name, region, entry, str(e), "AccountMismatch")
+            return _with_files(error_plan(name, region, entry, str(e), "AccountMismatch"), entry)
         except AwsError as e:
             message = f"reading live state failed: {e}"
-            return error_plan(name, region, entry, message, "ReadFailed")
+            return _with_files(error_plan(name, region, entry, message, "ReadFailed"), entry)
 
     def _account(self) -> str | None:
         try:
@@ -256,6 +256,13 @@ def unlisted_targets(snapshot: Snapshot, decision: pruning.PruneDecision) -> lis
         for location, why in sorted(decision.unreadable.items())
         if location not in reported
     ]
+
+
+def _with_files(plan: EndpointPlan, entry: LoadedManifest | None) -> EndpointPlan:
+    """The plan with the files a rendered endpoint comes from (its own and its templates')."""
+    if entry is None or entry.rendering is None:
+        return plan
+    return dataclasses.replace(plan, rendered_from=entry.rendered_from)
 
 
 def error_plan(

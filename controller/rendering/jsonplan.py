@@ -95,6 +95,7 @@ class EndpointDoc(TypedDict):
 
     name: str
     manifest: str | None
+    rendered_from: NotRequired[list[str]]
     target: NotRequired[str]
     account: NotRequired[str]
     region: str
@@ -181,6 +182,8 @@ def _endpoint(endpoint: EndpointPlan, visible: frozenset[str]) -> EndpointDoc:
         "warnings": list(endpoint.warnings),
         "errors": list(endpoint.errors),
     }
+    if endpoint.rendered_from:  # only endpoints extending a template carry the key
+        doc["rendered_from"] = list(endpoint.rendered_from)
     if endpoint.components:  # only endpoints hosting inference components carry the key
         doc["components"] = [component_doc(c) for c in endpoint.components]
     return doc

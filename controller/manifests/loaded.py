@@ -1,0 +1,37 @@
+"""A validated endpoint manifest and where it came from (`loading`'s result, one per endpoint).
+
+Its own module so that rendering (`controller.manifests.templating`) and loading can both build
+it without importing each other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from controller.manifests.models import EndpointManifest
+from controller.manifests.templating.layers import Rendering
+
+
+@dataclass(frozen=True)
+class LoadedManifest:
+    """A document that validated, and where it came from."""
+
+    manifest: EndpointManifest
+    source: str
+    """Path relative to the manifest root, posix (e.g. ``prod/churn.yaml``)."""
+    line: int
+    """1-based line where the document's content starts."""
+    document: int
+    """0-based index of the document in its file."""
+    shown: str = ""
+    """The file as shown to a user (see `Diagnostic.file`); `source` when not known."""
+    name_line: int = 0
+    """1-based line of ``metadata.name``; `line` when not known."""
+    rendering: Rendering | None = None
+    """For an endpoint with `spec.extends`: the templates it was rendered through."""
+
+    @property
+    def rendered_from(self) -> tuple[str, ...]:
+        """Root-relative files the endpoint's values come from (its own first); empty when it
+        extends no template."""
+        return self.rendering.files if self.rendering is not None else ()
