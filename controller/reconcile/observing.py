@@ -19,6 +19,7 @@ from controller.core.desired import DesiredEndpoint
 from controller.core.observed import Observed
 from controller.core.plans import EndpointPlan, Op, ResourceType
 from controller.core.scaling_actions import in_sync
+from controller.reconcile.component_gc import ComponentGarbage, GcSettings, component_garbage
 from controller.reconcile.livecache import CacheOptions, LiveCache
 
 
@@ -116,8 +117,20 @@ class Observer(LiveCache):
         }
         names, owner = [c.name for c in live], self.options.controller_id
         scaled, alarms = self.scaling.for_components(region, want, names, owner)
+        garbage = ComponentGarbage()
+        if endpoint.status == "InService":
+            garbage = component_garbage(
+                live,
+                tags,
+                want.components,
+                inventory.for_endpoint(kinds.MODEL.segment, want.name),
+                GcSettings(owner, self.options.keep_history, time.time(), self.options.gc_min_age),
+                lambda n: self._model_created(client, region, n),
+            )
         return replace(
             seen,
+            superseded=seen.superseded + garbage.superseded,
+            component_garbage=garbage.removed or {},
             missing_models=seen.missing_models | missing,
             components=live,
             component_tags=tags,
