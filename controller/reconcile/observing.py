@@ -222,7 +222,9 @@ class Observer(LiveCache):
             if tagging.COMPONENT not in m.tags
         ]
         keep = self.options.keep_history
-        if len(configs) <= keep + 1 and len(models) <= (keep + 1) * len(want.models):
+        names = [c.name for c in configs]
+        few_models = len(models) <= (keep + 1) * len(want.models)
+        if few_models and history.within(names, endpoint.config_name, tags, keep):
             return ()  # nothing beyond the history: skip the describes
         gc = history.GcInput(
             status=endpoint.status,
