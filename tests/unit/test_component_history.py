@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from controller.core import tagging
 from controller.core.component_history import ComponentModels, garbage
 
@@ -62,3 +65,37 @@ def test_a_component_about_to_be_created_keeps_its_models() -> None:
 def test_models_of_a_component_gone_from_account_and_manifest_are_collected() -> None:
     gone = gc(status=None, live_model="", tags={}, desired=False, in_use=frozenset())
     assert garbage(gone, CREATED.get) == tuple(MODELS)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    order=st.permutations(MODELS),
+    history_len=st.integers(0, 4),
+    keep=st.integers(0, 4),
+    ages=st.lists(st.sampled_from([None, 5.0, 500.0]), min_size=4, max_size=4),
+    desired=st.booleans(),
+)
+def test_gc_never_deletes_a_model_in_use_young_or_kept(
+    order: list[str], history_len: int, keep: int, ages: list[float | None], desired: bool
+) -> None:
+    live, *earlier = order
+    history = earlier[:history_len]
+    created = {m: (None if a is None else NOW - a) for m, a in zip(MODELS, ages, strict=True)}
+    in_use = frozenset({live} if desired else set())
+    doomed = garbage(
+        gc(
+            live_model=live,
+            tags={tagging.HISTORY: " ".join(history)},
+            in_use=in_use,
+            keep=keep,
+            desired=desired,
+        ),
+        created.get,
+    )
+    assert not in_use & set(doomed)
+    for model in doomed:
+        made = created[model]
+        assert made is not None and NOW - made >= 60  # never young, never of unknown age
+    if desired:
+        assert not set(history[:keep]) & set(doomed)
+        assert live not in doomed
