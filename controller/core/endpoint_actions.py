@@ -156,16 +156,39 @@ def collect(seen: Observed, live: LiveEndpoint) -> list[Action]:
     """GC's deletes, and the history tag pruned of the configs they delete (first, so a tag
     never names a config that is gone; the configs were beyond the history kept anyway)."""
     deletes = [delete_action(kind, name, Reason.SUPERSEDED) for kind, name in seen.superseded]
+    retags = _component_retags(seen)
     have = dict(seen.endpoint_tags or {})
     value = have.get(tagging.HISTORY)
     configs = [n for kind, n in seen.superseded if kind is ResourceType.ENDPOINT_CONFIG]
     if value is None or not configs or history.pruned(value, configs) == value:
-        return deletes
+        return [*retags, *deletes]
     to_set = {tagging.HISTORY: history.pruned(value, configs)}
     retag = tag_action(
         ResourceType.ENDPOINT, live.name, live.arn, to_set, [], Reason.SUPERSEDED, have
     )
-    return [retag, *deletes]
+    return [retag, *retags, *deletes]
+
+
+def _component_retags(seen: Observed) -> list[Action]:
+    """Components' history tags pruned of the Models GC deletes, as the endpoint's is."""
+    actions = []
+    for component in seen.components:
+        value = seen.component_histories.get(component.name)
+        if value is None:
+            continue
+        have = seen.component_tags.get(component.name.lower(), {})
+        actions.append(
+            tag_action(
+                ResourceType.INFERENCE_COMPONENT,
+                component.name,
+                component.arn,
+                {tagging.HISTORY: value},
+                [],
+                Reason.SUPERSEDED,
+                have,
+            )
+        )
+    return actions
 
 
 def _weights_action(

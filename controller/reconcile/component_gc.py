@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from controller.core import component_history, tagging
+from controller.core import component_history, history, tagging
 from controller.core.components import DesiredComponent, LiveComponent
 from controller.core.livestate import Owned
 from controller.core.plans import ResourceType
@@ -24,6 +24,8 @@ class ComponentGarbage:
 
     superseded: tuple[tuple[ResourceType, str], ...] = ()
     removed: Mapping[str, tuple[str, ...]] | None = None
+    # Component name -> its history tag without the Models GC deletes (only when it changes).
+    histories: Mapping[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,7 @@ def component_garbage(
     desired_models = {c.model.name.lower() for c in desired}
     superseded: list[tuple[ResourceType, str]] = []
     removed: dict[str, tuple[str, ...]] = {}
+    histories: dict[str, str] = {}
     for name, models in sorted(by_component.items()):
         have = live_by.get(name)
         if have is not None and not tagging.owned_by(tags.get(name), settings.controller_id):
@@ -78,6 +81,9 @@ def component_garbage(
             continue
         if have is not None and name not in wanted:
             removed[name] = doomed
-        else:
-            superseded.extend((ResourceType.MODEL, m) for m in doomed)
-    return ComponentGarbage(tuple(superseded), removed)
+            continue
+        superseded.extend((ResourceType.MODEL, m) for m in doomed)
+        value = gc.tags.get(tagging.HISTORY)
+        if have is not None and value is not None and history.pruned(value, doomed) != value:
+            histories[have.name] = history.pruned(value, doomed)
+    return ComponentGarbage(tuple(superseded), removed, histories)

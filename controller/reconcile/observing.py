@@ -131,6 +131,7 @@ class Observer(LiveCache):
             seen,
             superseded=seen.superseded + garbage.superseded,
             component_garbage=garbage.removed or {},
+            component_histories=garbage.histories or {},
             missing_models=seen.missing_models | missing,
             components=live,
             component_tags=tags,
