@@ -79,7 +79,10 @@ def register(sub: Any) -> None:
         type=argtypes.integer(at_least=0, at_most=4),
         default=2,
         metavar="K",
-        help="earlier live configs kept per endpoint for rollback, 0-4 (default: %(default)s)",
+        help=(
+            "earlier live configs kept per endpoint (and Models per inference component) for "
+            "rollback, 0-4 (default: %(default)s)"
+        ),
     )
     parser.add_argument(
         "--gc-min-age",

@@ -213,6 +213,11 @@ def _live_only(
         decision.rows.append(_with(row, ComponentPlan.WAITING, "deleted once it is settled"))
         return
     decision.actions.append(delete_action(IC, have.name, Reason.COMPONENT_REMOVED))
+    # Its Models go with it (deleted after it: the Model kind's delete phase is later).
+    decision.actions += [
+        delete_action(ResourceType.MODEL, model, Reason.COMPONENT_REMOVED)
+        for model in seen.component_garbage.get(have.name.lower(), ())
+    ]
     decision.warnings.append(f"inference component {have.name} will be deleted (--prune)")
     decision.rows.append(_with(row, ComponentPlan.DELETE))
 

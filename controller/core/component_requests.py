@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from controller.core import tagging
+from controller.core import history, tagging
 from controller.core.changes import field_changes
 from controller.core.components import (
     DesiredComponent,
@@ -48,6 +48,10 @@ def update_action(
     to_set, to_remove = tagging.tag_delta(desired.tags, tags)
     bookkeeping = {k: v for k, v in desired.tags.items() if k in tagging.BOOKKEEPING}
     to_set.update({**bookkeeping, tagging.ATTEMPTED_SPEC: want.spec_id})
+    if have.model_name and have.model_name != want.model.name:
+        # Safety hook: the Model live now joins the component's rollback history, which GC
+        # keeps (core/component_history.py), as an endpoint's live config does.
+        to_set[tagging.HISTORY] = history.pushed(tags.get(tagging.HISTORY), have.model_name)
     reason = Reason.VERSION_CHANGED if version else Reason.COMPONENT_CHANGED
     if tags.get(tagging.ATTEMPTED_SPEC) == want.spec_id:
         reason = Reason.DRIFT  # we last sent this very spec: the live one was changed by hand

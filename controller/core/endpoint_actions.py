@@ -17,12 +17,14 @@ from controller.core.kinds import delete_action
 from controller.core.livestate import LiveEndpoint
 from controller.core.observed import DiffOptions, Observed
 from controller.core.plans import Action, FieldChange, Op, Reason, ResourceType
-from controller.core.tag_actions import endpoint_tags, tag_actions, with_tags
+from controller.core.tag_actions import endpoint_tags, tag_action, tag_actions, with_tags
 
 
 def create(desired: DesiredEndpoint, seen: Observed) -> tuple[Action, ...]:
     actions = list(_new_resources(desired, seen, Reason.NEW_ENDPOINT))
-    tags = {**desired.tags, tagging.ATTEMPTED_CONFIG: desired.config_name}
+    # An empty history from birth: GC then knows the endpoint records which configs served
+    # (core/history.py), so it never keeps a config that never did.
+    tags = {**desired.tags, tagging.ATTEMPTED_CONFIG: desired.config_name, tagging.HISTORY: ""}
     request = {
         "EndpointName": desired.name,
         "EndpointConfigName": desired.config_name,
@@ -148,10 +150,47 @@ def in_place(
         actions.extend(scale)
         warnings.extend(notes)
     if live.status == "InService" and not actions:
-        actions.extend(
-            delete_action(kind, name, Reason.SUPERSEDED) for kind, name in seen.superseded
-        )
+        actions.extend(collect(seen, live))
     return tuple(actions), tuple(warnings)
+
+
+def collect(seen: Observed, live: LiveEndpoint) -> list[Action]:
+    """GC's deletes, and the history tag pruned of the configs they delete (first, so a tag
+    never names a config that is gone; the configs were beyond the history kept anyway)."""
+    deletes = [delete_action(kind, name, Reason.SUPERSEDED) for kind, name in seen.superseded]
+    retags = _component_retags(seen)
+    have = dict(seen.endpoint_tags or {})
+    value = have.get(tagging.HISTORY)
+    configs = [n for kind, n in seen.superseded if kind is ResourceType.ENDPOINT_CONFIG]
+    if value is None or not configs or history.pruned(value, configs) == value:
+        return [*retags, *deletes]
+    to_set = {tagging.HISTORY: history.pruned(value, configs)}
+    retag = tag_action(
+        ResourceType.ENDPOINT, live.name, live.arn, to_set, [], Reason.SUPERSEDED, have
+    )
+    return [retag, *retags, *deletes]
+
+
+def _component_retags(seen: Observed) -> list[Action]:
+    """Components' history tags pruned of the Models GC deletes, as the endpoint's is."""
+    actions = []
+    for component in seen.components:
+        value = seen.component_histories.get(component.name)
+        if value is None:
+            continue
+        have = seen.component_tags.get(component.name.lower(), {})
+        actions.append(
+            tag_action(
+                ResourceType.INFERENCE_COMPONENT,
+                component.name,
+                component.arn,
+                {tagging.HISTORY: value},
+                [],
+                Reason.SUPERSEDED,
+                have,
+            )
+        )
+    return actions
 
 
 def _weights_action(

@@ -14,7 +14,7 @@ Pure: the reconciler passes descriptions and the time in.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from controller.core import tagging
@@ -105,10 +105,12 @@ def _kept_configs(gc: GcInput, by_name: Mapping[str, ConfigInfo]) -> set[str]:
     history = [n.lower() for n in parse(gc.endpoint_tags.get(tagging.HISTORY))]
     recent = [n for n in history if n in by_name and n != live][: gc.keep]
     kept = {live, *recent}
-    # History shorter than `keep` (tags predating it, or few rollouts so far): fill the rest with
-    # the newest other configs, as before history was recorded.
+    # An endpoint whose tags predate the history (no history tag at all): fill the slots with
+    # the newest other configs, as before history was recorded. Never once the tag exists (the
+    # controller writes it, empty, at CreateEndpoint): a config that never served (a rollout
+    # that failed, a create that failed after it was committed) is not history.
     missing = gc.keep - len(recent)
-    if missing > 0:
+    if missing > 0 and tagging.HISTORY not in gc.endpoint_tags:
         others = [c for c in by_name.values() if c.name.lower() not in kept]
         others.sort(key=lambda c: (c.created or 0.0, c.name), reverse=True)
         kept |= {c.name.lower() for c in others[:missing]}
@@ -121,3 +123,20 @@ def _kept_configs(gc: GcInput, by_name: Mapping[str, ConfigInfo]) -> set[str]:
 def _young(created: float | None, gc: GcInput) -> bool:
     """Unknown age counts as young: never delete what we cannot date."""
     return created is None or gc.now - created < gc.min_age
+
+
+def pruned(value: str | None, deleted: Collection[str]) -> str:
+    """The history tag without the configs GC deletes: it lists only configs that still exist."""
+    gone = {n.lower() for n in deleted}
+    return " ".join(n for n in parse(value) if n.lower() not in gone)
+
+
+def within(configs: Sequence[str], live: str, tags: Mapping[str, str], keep: int) -> bool:
+    """True when no owned config can be garbage (so GC need not describe any): each is the live
+    one or in the last `keep` of the history; without a history tag, there are at most keep + 1.
+    """
+    if tagging.HISTORY not in tags:
+        return len(configs) <= keep + 1
+    recent = [n.lower() for n in parse(tags[tagging.HISTORY]) if n.lower() != live.lower()]
+    kept = {live.lower(), *recent[:keep]}
+    return all(c.lower() in kept for c in configs)

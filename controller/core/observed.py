@@ -41,6 +41,11 @@ class Observed:
     # Lower-cased component name -> its copy-count scalable target / scale-out-from-zero alarm.
     component_scaling: Mapping[str, LiveTarget] = field(default_factory=dict)
     component_alarms: Mapping[str, LiveAlarm] = field(default_factory=dict)
+    # Lower-cased name of an owned component gone from the manifest -> its Models that may be
+    # deleted with it (--prune); see core/component_history.py.
+    component_garbage: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # Component name -> its history tag pruned of the Models in `superseded` (GC retags it).
+    component_histories: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from controller.core.desired import DesiredEndpoint
 from controller.core.observed import Observed
 from controller.core.plans import EndpointPlan, Op, ResourceType
 from controller.core.scaling_actions import in_sync
+from controller.reconcile.component_gc import ComponentGarbage, GcSettings, component_garbage
 from controller.reconcile.livecache import CacheOptions, LiveCache
 
 
@@ -116,8 +117,21 @@ class Observer(LiveCache):
         }
         names, owner = [c.name for c in live], self.options.controller_id
         scaled, alarms = self.scaling.for_components(region, want, names, owner)
+        garbage = ComponentGarbage()
+        if endpoint.status == "InService":
+            garbage = component_garbage(
+                live,
+                tags,
+                want.components,
+                inventory.for_endpoint(kinds.MODEL.segment, want.name),
+                GcSettings(owner, self.options.keep_history, time.time(), self.options.gc_min_age),
+                lambda n: self._model_created(client, region, n),
+            )
         return replace(
             seen,
+            superseded=seen.superseded + garbage.superseded,
+            component_garbage=garbage.removed or {},
+            component_histories=garbage.histories or {},
             missing_models=seen.missing_models | missing,
             components=live,
             component_tags=tags,
@@ -209,7 +223,9 @@ class Observer(LiveCache):
             if tagging.COMPONENT not in m.tags
         ]
         keep = self.options.keep_history
-        if len(configs) <= keep + 1 and len(models) <= (keep + 1) * len(want.models):
+        names = [c.name for c in configs]
+        few_models = len(models) <= (keep + 1) * len(want.models)
+        if few_models and history.within(names, endpoint.config_name, tags, keep):
             return ()  # nothing beyond the history: skip the describes
         gc = history.GcInput(
             status=endpoint.status,

@@ -333,3 +333,62 @@ def test_a_component_failed_on_create_is_reported_and_recreated_on_request(share
 
     assert fixed.code == 0, fixed.out + fixed.err
     assert describe(shared, "embed")["InferenceComponentStatus"] == "InService"
+
+
+GC_NOW = ("--gc-min-age", "0")  # the Models were made seconds ago: let GC see them as old
+
+
+def models_of(world: World, component_name: str) -> list[str]:
+    """Names of the Models tagged as made for this component."""
+    found = []
+    for name in world.names("model"):
+        arn = world.sm.describe_model(ModelName=name)["ModelArn"]
+        if world.tags(arn).get("sagemaker-gitops/component") == component_name:
+            found.append(name)
+    return sorted(found)
+
+
+def test_component_models_beyond_the_rollback_history_are_collected(shared: World) -> None:
+    """Three bumps of chat: its live Model and the two live before it stay, the first goes
+    (once the last rollout is InService: apply converges, then collects)."""
+    live = [describe(shared, "chat")["Specification"]["ModelName"]]
+    fraud = models_of(shared, "fraud")
+    deletes = {}
+    for step in (1, 2, 3):
+        write(shared, component("chat", "churn-xgb", 1, env=f"STEP: '{step}'"), FRAUD)
+        mutations = shared.mutations_during(lambda: shared.apply(*GC_NOW))
+        deletes[step] = mutations.get("DeleteModel", 0)
+        live.append(describe(shared, "chat")["Specification"]["ModelName"])
+
+    assert deletes == {1: 0, 2: 0, 3: 1}
+    assert [r["ModelName"] for r in shared.recorded("DeleteModel")] == [live[0]]
+    tags = shared.tags(describe(shared, "chat")["InferenceComponentArn"])
+    # GC pruned the history tag with the Model: it names only Models that still exist.
+    assert tags["sagemaker-gitops/history"].split() == [live[2], live[1]]
+    assert models_of(shared, "chat") == sorted(live[1:])
+    assert models_of(shared, "fraud") == fraud
+    assert shared.mutations_during(lambda: shared.apply(*GC_NOW)) == {}
+
+
+def test_a_pruned_component_takes_its_models_along(shared: World) -> None:
+    (model,) = models_of(shared, "fraud")
+    write(shared, CHAT)
+
+    mutations = shared.mutations_during(lambda: shared.apply("--prune", *GC_NOW))
+
+    assert mutations == {"DeleteInferenceComponent": 1, "DeleteModel": 1}
+    assert [r["ModelName"] for r in shared.recorded("DeleteModel")] == [model]
+    assert models_of(shared, "fraud") == []
+    assert len(models_of(shared, "chat")) == 1
+    assert shared.mutations_during(lambda: shared.apply("--prune", *GC_NOW)) == {}
+
+
+def test_a_pruned_component_endpoint_takes_every_model_along(shared: World) -> None:
+    (shared.root / "gpu.yaml").unlink()
+
+    result = shared.apply("--prune", "--allow-empty", *GC_NOW)
+
+    assert result.code == 0, result.out + result.err
+    assert "gpu" not in shared.names("endpoint")
+    assert shared.names("model") == []
+    assert shared.names("config") == []

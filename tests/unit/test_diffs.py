@@ -88,7 +88,9 @@ def test_no_endpoint_creates_models_config_and_endpoint_in_order() -> None:
     assert plan.actions[3].request == {
         "EndpointName": "churn-prod",
         "EndpointConfigName": want.config_name,
-        "Tags": tagging.to_list({**want.tags, tagging.ATTEMPTED_CONFIG: want.config_name}),
+        "Tags": tagging.to_list(
+            {**want.tags, tagging.ATTEMPTED_CONFIG: want.config_name, tagging.HISTORY: ""}
+        ),
     }
     assert plan.models == {"primary": "churn-xgb v7", "byom": want.models[1].display}
     assert not plan.errors and plan.held is None

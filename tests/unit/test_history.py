@@ -14,7 +14,9 @@ from controller.core.history import (
     garbage,
     hand_edited,
     parse,
+    pruned,
     pushed,
+    within,
 )
 from controller.core.livestate import LiveEndpoint
 from controller.core.plans import ResourceType
@@ -95,10 +97,31 @@ def test_history_is_capped_and_deduplicated() -> None:
     assert pushed("x y", "x") == "x y"  # a resumed rollout writes the same value again
 
 
-def test_creation_order_fills_a_short_history() -> None:
-    """Endpoints whose tags predate the history keep the newest configs, as before."""
-    assert gc(keep=2, history=[]) == [(EC, "c1"), (EC, "c2"), (M, "m1"), (M, "m2")]
-    assert gc(keep=2, history=["c1"]) == [(EC, "c2"), (EC, "c3"), (M, "m2"), (M, "m3")]
+def test_creation_order_fills_the_slots_only_when_the_tags_predate_the_history() -> None:
+    """Endpoints without a history tag keep the newest configs, as before."""
+    assert gc(keep=2) == [(EC, "c1"), (EC, "c2"), (M, "m1"), (M, "m2")]
+
+
+def test_a_recorded_history_keeps_only_configs_that_served() -> None:
+    """With the tag (written empty at CreateEndpoint) a config that never served (a failed
+    rollout or create) does not fill a free slot."""
+    models = [(M, "m-shared"), (M, "m2"), (M, "m3"), (M, "m4")]
+    configs = [(EC, "c2"), (EC, "c3"), (EC, "c4")]
+    assert gc(keep=2, history=["c1"]) == configs + models
+    assert gc(keep=2, history=[]) == [(EC, "c1"), *configs, models[0], (M, "m1"), *models[1:]]
+
+
+def test_the_pruned_tag_names_only_configs_that_remain() -> None:
+    assert pruned("c4 c3 c2 c1", ["C2", "c1"]) == "c4 c3"
+    assert pruned("c2", ["c2"]) == ""
+
+
+def test_within_the_history_needs_no_describes() -> None:
+    tags = {tagging.HISTORY: "c4 c3 c2"}
+    assert within(["c5", "c4", "c3"], "c5", tags, keep=2)
+    assert not within(["c5", "c4", "c3", "c2"], "c5", tags, keep=2)
+    assert not within(["c5", "never-served"], "c5", {tagging.HISTORY: ""}, keep=2)
+    assert within(["c5", "c4", "c3"], "c5", {}, keep=2)  # tags predating the history
 
 
 @pytest.mark.parametrize(
