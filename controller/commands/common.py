@@ -145,6 +145,8 @@ def reconciler(args: argparse.Namespace, *, read_only: bool, **options: Any) -> 
     from controller.deadlines import Deadline
     from controller.reconcile.reconciling import ReconcileOptions, Reconciler
 
+    if getattr(args, "manifests", None) is not None:
+        refuse_broken_config(args.manifests)
     if hasattr(args, "max_deletes") and getattr(args, "manifests", None) is not None:
         from controller.commands import scoping
 
@@ -158,6 +160,18 @@ def reconciler(args: argparse.Namespace, *, read_only: bool, **options: Any) -> 
         deadline=Deadline(getattr(args, "timeout", None)),
     )
     return Reconciler(Clients(aws), ReconcileOptions(controller_id=args.controller_id, **options))
+
+
+def refuse_broken_config(manifests: Path) -> None:
+    """Fail closed before any AWS call: a repository config that does not load would otherwise
+    mean "no projects", switching every restriction off."""
+    from controller.errors import ManifestError
+    from controller.manifests.repoconfig import load_repo_config
+
+    root = manifests if manifests.is_dir() else manifests.parent
+    problems = load_repo_config(root).problems
+    if problems:
+        raise ManifestError(list(problems))
 
 
 def load(rec: Reconciler, args: argparse.Namespace) -> Snapshot:

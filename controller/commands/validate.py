@@ -21,14 +21,25 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         ),
     )
     parser.add_argument("paths", nargs="+", metavar="PATH", help="manifest file or directory")
+    parser.add_argument(
+        "--require-projects",
+        action="store_true",
+        help="fail when .sagemaker-gitops.yaml declares no projects (docs/projects.md)",
+    )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Report every problem and return the exit code; load_manifests never raises for input."""
     from controller.manifests.loading import load_manifests  # pydantic: not for `--help`
+    from controller.manifests.projects import policy
 
     result = load_manifests(args.paths)
+    if result.repo_config.config.projects is None and not result.repo_config.problems:
+        if args.require_projects:
+            print(f"error: {policy.NO_PROJECTS}", file=sys.stderr)
+            return 1
+        print(f"warning: {policy.NO_PROJECTS}", file=sys.stderr)
     for diagnostic in result.diagnostics:
         print(f"error: {diagnostic}", file=sys.stderr)
     if not result.ok:
