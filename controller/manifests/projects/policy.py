@@ -8,7 +8,7 @@ to load is: never deployed, and (the load being incomplete) never a reason to pr
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from controller.errors import Diagnostic
@@ -17,7 +17,7 @@ from controller.manifests.messages import render_path
 from controller.manifests.models import Variant
 from controller.manifests.projects import globs
 from controller.manifests.projects.settings import Project
-from controller.manifests.repoconfig import CONFIG_NAME, LoadedConfig
+from controller.manifests.repoconfig import CONFIG_NAME, LoadedConfig, RepoConfig
 
 NO_PROJECTS = (
     f"no projects in {CONFIG_NAME}: every manifest may deploy anything, anywhere "
@@ -125,14 +125,23 @@ def check(config: LoadedConfig, endpoints: Sequence[Endpoint]) -> Verdict:
     return verdict
 
 
-def project_of(config: LoadedConfig, source: str) -> str | None:
+def project_of(config: RepoConfig, source: str) -> Project | None:
     """The project of a root-relative manifest file, when exactly one project's paths match."""
     found = [
-        p.name
-        for p in config.config.projects or ()
-        if any(globs.path_matches(g, source) for g in p.paths)
+        p for p in config.projects or () if any(globs.path_matches(g, source) for g in p.paths)
     ]
     return found[0] if len(found) == 1 else None
+
+
+def prune_holds(config: RepoConfig, sources: Mapping[str, str | None]) -> dict[str, str]:
+    """Why each removed endpoint (key -> the manifest file it was deployed from) must not be
+    pruned: its project says `prune: false`."""
+    held: dict[str, str] = {}
+    for key, source in sources.items():
+        project = project_of(config, source) if source else None
+        if project is not None and not project.prune:
+            held[key] = f"project {project.name!r} has prune: false"
+    return held
 
 
 def _membership(loaded: LoadedManifest, found: list[Project], projects: list[Project]) -> str:
