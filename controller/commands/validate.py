@@ -35,11 +35,6 @@ def run(args: argparse.Namespace) -> int:
     from controller.manifests.projects import policy
 
     result = load_manifests(args.paths)
-    if result.repo_config.config.projects is None and not result.repo_config.problems:
-        if args.require_projects:
-            print(f"error: {policy.NO_PROJECTS}", file=sys.stderr)
-            return 1
-        print(f"warning: {policy.NO_PROJECTS}", file=sys.stderr)
     for diagnostic in result.diagnostics:
         print(f"error: {diagnostic}", file=sys.stderr)
     if not result.ok:
@@ -52,5 +47,10 @@ def run(args: argparse.Namespace) -> int:
             f"warning: no manifest files (*.yaml, *.yml) found in {' '.join(args.paths)}",
             file=sys.stderr,
         )
+    if result.repo_config.config.projects is None:  # once, after every real problem
+        if args.require_projects:
+            print(f"error: {policy.NO_PROJECTS}", file=sys.stderr)
+            return 1
+        print(f"warning: {policy.NO_PROJECTS}", file=sys.stderr)
     print(f"{len(result.manifests)} manifest(s) valid")
     return 0
