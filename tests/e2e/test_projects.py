@@ -157,6 +157,12 @@ def test_removed_manifests_are_pruned_only_in_projects_that_allow_it(platform: W
     assert "churn-kept: delete held back (project 'churn' has prune: false)" in result.out
     live = endpoints_in(platform, STAGING)
     assert "churn-kept" in live and "fraud-gone" not in live
+    # A refused manifest counts as present: its endpoint is left as it is, never pruned.
+    refused = endpoint("fraud-stays", "staging", "instanceType: ml.p5.48xlarge")
+    platform.write("teams/fraud/stays.yaml", refused)
+    result = platform.apply("--prune")
+    assert result.code == 1 and "may not use ml.p5.48xlarge" in result.err
+    assert "fraud-stays" in endpoints_in(platform, STAGING)
 
 
 def test_a_repo_config_that_does_not_load_stops_before_any_call(platform: World) -> None:
