@@ -75,6 +75,9 @@ class RepoConfig(Strict):
     """Removal settings."""
     targets: TargetsSettings | None = None
     """Where `kind: Target` may be declared (enforced when `projects` is set)."""
+    policy: dict[str, Any] | None = None
+    """Rules for `plan --policy .sagemaker-gitops.yaml` (docs/ci.md); checked by that option,
+    which owns their shape."""
     projects: list[Project] | None = Field(default=None, max_length=1000)
     """Teams' manifests and what they may deploy (docs/projects.md); leave out for no
     restrictions."""

@@ -224,3 +224,11 @@ def test_a_single_star_stays_in_its_segment(path: str) -> None:
 def test_name_globs_agree_with_fnmatch_semantics(pattern: str, name: str) -> None:
     expected = re.fullmatch(re.escape(pattern).replace(r"\*", ".*").replace(r"\?", "."), name)
     assert globs.name_matches(pattern, name) == (expected is not None)
+
+
+def test_a_policy_section_in_the_repo_config_does_not_stop_commands(tmp_path: Path) -> None:
+    # docs/ci.md: plan rules may live under `policy:` of the repo config (read by --policy).
+    root = tree(tmp_path, {"teams/churn/b.yaml": endpoint("b")}, CONFIG + "policy:\n  x: 1\n")
+    result = load_manifests([root])
+    assert result.diagnostics == []
+    assert [m.manifest.metadata.name for m in result.manifests] == ["b"]
