@@ -172,6 +172,29 @@ def refuse_broken_config(manifests: Path) -> None:
     problems = load_repo_config(root).problems
     if problems:
         raise ManifestError(list(problems))
+    if not manifests.is_dir():
+        _refuse_file_outside_its_projects(manifests)
+
+
+def _refuse_file_outside_its_projects(manifest: Path) -> None:
+    """One file below the root of a tree with projects would be loaded with its own folder as
+    the root, where no config is: refuse rather than deploy it without the restrictions."""
+    from controller.commands.scoping import git
+    from controller.manifests.projects.policy import enforced
+    from controller.manifests.repoconfig import CONFIG_NAME, load_repo_config
+
+    folder = manifest.resolve().parent
+    top = git(folder, "rev-parse", "--show-toplevel")
+    # Up to the git work tree's top; outside git, every ancestor (a root may be anywhere).
+    above = () if top is not None and folder == Path(top).resolve() else folder.parents
+    for tree in above:
+        if (tree / CONFIG_NAME).is_file() and enforced(load_repo_config(tree)):
+            raise ControllerError(
+                f"{manifest}: {tree / CONFIG_NAME} declares projects or targets.paths, which "
+                f"apply only when -m is the manifest root; run with -m {tree}"
+            )
+        if top is not None and tree == Path(top).resolve():
+            break
 
 
 def load(rec: Reconciler, args: argparse.Namespace) -> Snapshot:

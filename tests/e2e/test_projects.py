@@ -176,3 +176,19 @@ def test_a_repo_config_that_does_not_load_stops_before_any_call(platform: World)
     assert calls == {}
     assert results[0].code == 1
     assert ".sagemaker-gitops.yaml:14: projects[1].prun:" in results[0].err
+
+
+def test_one_file_below_a_root_with_projects_is_refused_before_any_call(
+    platform: World,
+) -> None:
+    # Loaded alone, its folder would be the root: no config, so no restrictions at all.
+    platform.write("teams/churn/x.yaml", endpoint("churn-alone", "staging"))
+    results = []
+
+    calls = platform.calls_during(
+        lambda: results.append(platform.cli("apply", "-m", "teams/churn/x.yaml"))
+    )
+
+    assert calls == {}
+    assert results[0].code == 1
+    assert "apply only when -m is the manifest root; run with -m" in results[0].err
