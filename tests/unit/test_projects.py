@@ -3,6 +3,7 @@ them, with file, line and path; without projects nothing changes."""
 
 from __future__ import annotations
 
+import json
 import re
 import textwrap
 from pathlib import Path
@@ -232,3 +233,29 @@ def test_a_policy_section_in_the_repo_config_does_not_stop_commands(tmp_path: Pa
     result = load_manifests([root])
     assert result.diagnostics == []
     assert [m.manifest.metadata.name for m in result.manifests] == ["b"]
+
+
+def test_plans_show_the_project_in_every_format() -> None:
+    from controller.core.plans import EndpointPlan, Plan, Status
+    from controller.rendering import render
+    from controller.rendering.markdown import render_markdown
+
+    refused = EndpointPlan(
+        "fraud-b", "teams/fraud/b.yaml", "us-east-1", Status.ERROR, errors=("x",), project="fraud"
+    )
+    plan = Plan(
+        endpoints=(
+            refused,
+            EndpointPlan(
+                "fraud-a", "teams/fraud/a.yaml", "us-east-1", Status.UNCHANGED, project="fraud"
+            ),
+            EndpointPlan("b", "b.yaml", "us-east-1", Status.UNCHANGED),
+        )
+    )
+
+    documents = json.loads(render(plan, "json"))["endpoints"]
+    assert [e.get("project") for e in documents] == [None, "fraud", "fraud"]
+    assert "fraud-a (teams/fraud/a.yaml, project fraud) unchanged" in render(plan, "text")
+    assert "Manifest <code>teams/fraud/b.yaml</code> · project <code>fraud</code>" in (
+        render_markdown(plan)
+    )
