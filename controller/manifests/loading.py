@@ -107,6 +107,7 @@ class _Valid:
     shown: str
     name_line: int
     target_line: int | None = None  # line of spec.target, for unknown-target errors
+    lines: dict[str, int] = field(default_factory=dict)  # fields projects check -> their line
 
 
 _Key = tuple[str, str, str]  # (shown, source, text)
@@ -291,7 +292,11 @@ def _parse_file(file: _File, text: str, problems: list[Diagnostic]) -> list[_Val
             manifest, file.source, document.line, document.index, file.shown, name_line
         )
         target_line = yamlpos.line_of(document.node, ("spec", "target"))
-        valid.append(_Valid(loaded, file.shown, name_line, target_line))
+        lines = {
+            render_path(loc): yamlpos.line_of(document.node, loc)
+            for loc in projects.checked_fields(manifest.spec)
+        }
+        valid.append(_Valid(loaded, file.shown, name_line, target_line, lines))
     return valid
 
 
@@ -390,7 +395,7 @@ def _within_projects(
     """The endpoints `projects:` allows; the others are reported (`projects.check`)."""
     result.diagnostics.extend(projects.unknown_project_targets(result.repo_config, defined))
     checked = [
-        projects.Endpoint(v.loaded, v.target_line)
+        projects.Endpoint(v.loaded, {**v.lines, "spec.target": v.target_line or 0})
         for v in endpoints
         if isinstance(v.loaded, LoadedManifest)
     ]

@@ -112,9 +112,9 @@ def test_an_endpoint_breaking_its_projects_rules_is_refused_and_others_go_on(
     platform.write("elsewhere/stray.yaml", endpoint("stray", "staging"))
     expected = [
         "teams/fraud/west.yaml:5: spec.target: project 'fraud' may not use target 'prod-west'",
-        "teams/fraud/big.yaml:3: spec.variants[0].instanceType: project 'fraud' may not use "
+        "teams/fraud/big.yaml:10: spec.variants[0].instanceType: project 'fraud' may not use "
         "ml.p5.48xlarge",
-        "teams/fraud/many.yaml:3: spec.variants[0].autoscaling.maxCapacity: 9 instances is over "
+        "teams/fraud/many.yaml:11: spec.variants[0].autoscaling.maxCapacity: 9 instances is over "
         "the maxInstancesPerVariant 8 of project 'fraud'",
         "teams/fraud/named.yaml:3: metadata.name: project 'fraud' may only own endpoints named "
         "fraud-*",

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from controller.errors import Diagnostic
 from controller.manifests.loaded import LoadedManifest
 from controller.manifests.messages import render_path
-from controller.manifests.models import Variant
+from controller.manifests.models import EndpointSpec, Variant
 from controller.manifests.projects import globs
 from controller.manifests.projects.settings import Project
 from controller.manifests.repoconfig import CONFIG_NAME, LoadedConfig, RepoConfig
@@ -41,7 +41,21 @@ class Endpoint:
     """An endpoint to check, with the lines its errors point at."""
 
     loaded: LoadedManifest
-    target_line: int | None = None
+    lines: Mapping[str, int] = field(default_factory=dict)
+    """Line of each field of `checked_fields` (rendered path -> line); the name's line when
+    missing (a value written by a template)."""
+
+
+def checked_fields(spec: EndpointSpec) -> list[tuple[str | int, ...]]:
+    """The fields whose values `check` may refuse, so loading can note their lines."""
+    found: list[tuple[str | int, ...]] = [("spec", "region")]
+    for group, variants in (("variants", spec.variants), ("shadowVariants", spec.shadow_variants)):
+        for index, _ in enumerate(variants):
+            at = ("spec", group, index)
+            found += [(*at, "instanceType"), (*at, "initialInstanceCount")]
+            found += [(*at, "autoscaling", "maxCapacity")]
+            found += [(*at, "managedInstanceScaling", "maxInstanceCount")]
+    return found
 
 
 @dataclass
@@ -226,7 +240,6 @@ def _counts(variant: Variant) -> list[tuple[str, int]]:
 
 def _refuse(verdict: Verdict, endpoint: Endpoint, path: str, message: str) -> None:
     loaded = endpoint.loaded
-    line = endpoint.target_line if path == "spec.target" else None
-    line = line or loaded.name_line or loaded.line
+    line = endpoint.lines.get(path) or loaded.name_line or loaded.line
     verdict.refused.add(id(endpoint))
     verdict.diagnostics.append(Diagnostic(loaded.shown or loaded.source, line, path, message))

@@ -95,7 +95,7 @@ def test_endpoints_within_their_project_load_with_their_project(tmp_path: Path) 
         ),
         (
             endpoint("fraud-a", "region: eu-west-1"),
-            "a.yaml:3: spec.region: project 'fraud' may not deploy to region 'eu-west-1'",
+            "a.yaml:5: spec.region: project 'fraud' may not deploy to region 'eu-west-1'",
         ),
         (
             endpoint(
