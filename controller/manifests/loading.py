@@ -390,10 +390,11 @@ def _name_of(entry: _Valid) -> str:
 
 
 def _within_projects(
-    endpoints: list[_Valid], defined: set[str], result: LoadResult
+    endpoints: list[_Valid], defined: Collection[str], result: LoadResult
 ) -> list[LoadedManifest]:
     """The endpoints `projects:` allows; the others are reported (`projects.check`)."""
-    result.diagnostics.extend(projects.unknown_project_targets(result.repo_config, defined))
+    names = set(defined)
+    result.diagnostics.extend(projects.unknown_project_targets(result.repo_config, names))
     checked = [
         projects.Endpoint(v.loaded, {**v.lines, "spec.target": v.target_line or 0})
         for v in endpoints
@@ -419,7 +420,7 @@ def _placed(valid: list[_Valid], result: LoadResult) -> list[_Valid]:
     return [v for v in declared if (v.shown, v.name_line) not in misplaced]
 
 
-def _targets(valid: list[_Valid], result: LoadResult) -> set[str]:
+def _targets(valid: list[_Valid], result: LoadResult) -> dict[str, list[str]]:
     """Set `result.targets`; return every name defined. A name defined twice is an error at each
     definition and neither is used (an endpoint must never deploy to whichever account happened
     to load last). A Target outside `targets.paths` counts as not defined, so a copy of `prod`
@@ -439,12 +440,17 @@ def _targets(valid: list[_Valid], result: LoadResult) -> set[str]:
         for name, entries in sorted(by_name.items())
         if len(entries) == 1 and isinstance(loaded := entries[0].loaded, LoadedTarget)
     }
-    return set(by_name)
+    return {
+        name: [f"{e.shown}:{e.name_line}" for e in entries] for name, entries in by_name.items()
+    }
 
 
-def _unknown_targets(endpoints: list[_Valid], defined: set[str], result: LoadResult) -> set[int]:
-    """Endpoints whose target is not usable (undefined: reported here; defined twice: reported
-    at the definitions); they are not deployed anywhere."""
+def _unknown_targets(
+    endpoints: list[_Valid], defined: dict[str, list[str]], result: LoadResult
+) -> set[int]:
+    """Endpoints whose target is not usable (undefined, or defined twice: reported at the
+    definitions and here, so the plan says which endpoints are not reconciled and why); they
+    are not deployed anywhere."""
     unusable: set[int] = set()
     for entry in endpoints:
         assert isinstance(entry.loaded, LoadedManifest)
@@ -453,6 +459,11 @@ def _unknown_targets(endpoints: list[_Valid], defined: set[str], result: LoadRes
             continue
         unusable.add(id(entry))
         if name in defined:
+            places = ", ".join(defined[name])
+            message = f"not reconciled: target {name!r} is defined more than once ({places})"
+            result.diagnostics.append(
+                Diagnostic(entry.shown, entry.target_line, "spec.target", message)
+            )
             continue
         known = ", ".join(sorted(defined)) or "none defined"
         hint = difflib.get_close_matches(name, sorted(defined), n=1)
