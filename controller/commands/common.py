@@ -145,6 +145,8 @@ def reconciler(args: argparse.Namespace, *, read_only: bool, **options: Any) -> 
     from controller.deadlines import Deadline
     from controller.reconcile.reconciling import ReconcileOptions, Reconciler
 
+    if getattr(args, "manifests", None) is not None:
+        refuse_broken_config(args.manifests)
     if hasattr(args, "max_deletes") and getattr(args, "manifests", None) is not None:
         from controller.commands import scoping
 
@@ -158,6 +160,41 @@ def reconciler(args: argparse.Namespace, *, read_only: bool, **options: Any) -> 
         deadline=Deadline(getattr(args, "timeout", None)),
     )
     return Reconciler(Clients(aws), ReconcileOptions(controller_id=args.controller_id, **options))
+
+
+def refuse_broken_config(manifests: Path) -> None:
+    """Fail closed before any AWS call: a repository config that does not load would otherwise
+    mean "no projects", switching every restriction off."""
+    from controller.errors import ManifestError
+    from controller.manifests.repoconfig import load_repo_config
+
+    root = manifests if manifests.is_dir() else manifests.parent
+    problems = load_repo_config(root).problems
+    if problems:
+        raise ManifestError(list(problems))
+    if not manifests.is_dir():
+        _refuse_file_outside_its_projects(manifests)
+
+
+def _refuse_file_outside_its_projects(manifest: Path) -> None:
+    """One file below the root of a tree with projects would be loaded with its own folder as
+    the root, where no config is: refuse rather than deploy it without the restrictions."""
+    from controller.commands.scoping import git
+    from controller.manifests.projects.policy import enforced
+    from controller.manifests.repoconfig import CONFIG_NAME, load_repo_config
+
+    folder = manifest.resolve().parent
+    top = git(folder, "rev-parse", "--show-toplevel")
+    # Up to the git work tree's top; outside git, every ancestor (a root may be anywhere).
+    above = () if top is not None and folder == Path(top).resolve() else folder.parents
+    for tree in above:
+        if (tree / CONFIG_NAME).is_file() and enforced(load_repo_config(tree)):
+            raise ControllerError(
+                f"{manifest}: {tree / CONFIG_NAME} declares projects or targets.paths, which "
+                f"apply only when -m is the manifest root; run with -m {tree}"
+            )
+        if top is not None and tree == Path(top).resolve():
+            break
 
 
 def load(rec: Reconciler, args: argparse.Namespace) -> Snapshot:

@@ -75,6 +75,8 @@ def _row(e: EndpointPlan, ambient: str | None) -> dict[str, Any]:
         "error": error,
         "conditions": conditions(sync, e.health.value, reason, error or e.held or "", e.revision),
     }
+    if e.project is not None:  # only with `projects:` in .sagemaker-gitops.yaml
+        row["project"] = e.project
     if e.components:
         row["components"] = [component_doc(c) for c in e.components]
     return row

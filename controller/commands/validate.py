@@ -21,12 +21,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         ),
     )
     parser.add_argument("paths", nargs="+", metavar="PATH", help="manifest file or directory")
+    parser.add_argument(
+        "--require-projects",
+        action="store_true",
+        help="fail when .sagemaker-gitops.yaml declares no projects (docs/projects.md)",
+    )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Report every problem and return the exit code; load_manifests never raises for input."""
     from controller.manifests.loading import load_manifests  # pydantic: not for `--help`
+    from controller.manifests.projects import policy
 
     result = load_manifests(args.paths)
     for diagnostic in result.diagnostics:
@@ -41,5 +47,10 @@ def run(args: argparse.Namespace) -> int:
             f"warning: no manifest files (*.yaml, *.yml) found in {' '.join(args.paths)}",
             file=sys.stderr,
         )
+    if result.repo_config.config.projects is None:  # once, after every real problem
+        if args.require_projects:
+            print(f"error: {policy.NO_PROJECTS}", file=sys.stderr)
+            return 1
+        print(f"warning: {policy.NO_PROJECTS}", file=sys.stderr)
     print(f"{len(result.manifests)} manifest(s) valid")
     return 0

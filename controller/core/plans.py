@@ -184,6 +184,8 @@ class EndpointPlan:
     # Files a rendered endpoint's values come from, its own first then its templates'; empty
     # for an endpoint that extends no template.
     rendered_from: tuple[str, ...] = ()
+    # The project (`projects:` of the repo config) the manifest file belongs to, when declared.
+    project: str | None = None
 
     @property
     def has_changes(self) -> bool:

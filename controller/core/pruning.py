@@ -21,6 +21,7 @@ id) and the loaded manifests, and this module decides, so the rules can be teste
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -51,6 +52,7 @@ class OwnedEndpoint:
     key: str  # region/name
     scope: str | None  # None: no resource of the key carries a scope tag (tags predate scopes)
     live: bool  # the endpoint itself exists (else only its Models/EndpointConfigs are left)
+    source: str | None = None  # the manifest file it was deployed from (its source tag)
 
 
 @dataclass(frozen=True)
@@ -83,12 +85,15 @@ def owned_endpoints(items: Iterable[tuple[str, Owned]]) -> list[OwnedEndpoint]:
     """
     scopes: dict[str, str | None] = {}
     live: dict[str, bool] = {}
+    sources: dict[str, str] = {}
     for region, item in items:
         name = item.endpoint or (item.name if item.kind == "endpoint" else "")
         if not name:
             continue
         key = f"{region}/{name}"
         scope = item.tags.get(tagging.SCOPE) or None
+        if item.tags.get(tagging.SOURCE) and (item.kind == "endpoint" or key not in sources):
+            sources[key] = item.tags[tagging.SOURCE]
         if item.kind == "endpoint":
             live[key] = True
             scopes[key] = scope or scopes.get(key)
@@ -96,7 +101,15 @@ def owned_endpoints(items: Iterable[tuple[str, Owned]]) -> list[OwnedEndpoint]:
             live.setdefault(key, False)
             if scopes.get(key) is None:
                 scopes[key] = scope
-    return [OwnedEndpoint(k, scopes.get(k), live[k]) for k in sorted(live)]
+    return [OwnedEndpoint(k, scopes.get(k), live[k], sources.get(k)) for k in sorted(live)]
+
+
+def hold(decision: PruneDecision, reasons: Mapping[str, str]) -> PruneDecision:
+    """`decision` with the removed keys of `reasons` held back too (a guard's reason stays)."""
+    extra = {k: r for k, r in reasons.items() if k in decision.removed and k not in decision.held}
+    if not extra:
+        return decision
+    return dataclasses.replace(decision, held={**decision.held, **extra})
 
 
 def decide(

@@ -30,6 +30,7 @@ from controller.manifests.files import ManifestFile as _File
 from controller.manifests.loaded import LoadedManifest
 from controller.manifests.messages import describe, diagnostic, render_path, strip_tags
 from controller.manifests.models import API_VERSION, EndpointManifest
+from controller.manifests.projects import policy as projects
 from controller.manifests.repoconfig import LoadedConfig, RepoConfig, load_repo_config
 from controller.manifests.targets import TargetManifest
 from controller.manifests.templating import documents as template_documents
@@ -79,6 +80,8 @@ class LoadResult:
     repo_config: LoadedConfig = field(default_factory=LoadedConfig)
     """The root's ``.sagemaker-gitops.yaml`` (defaults when absent); its problems are in
     `diagnostics` too."""
+    projects: dict[str, str] = field(default_factory=dict)
+    """Project name by manifest file (root-relative), when `projects:` is declared."""
     _sources: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
@@ -104,6 +107,7 @@ class _Valid:
     shown: str
     name_line: int
     target_line: int | None = None  # line of spec.target, for unknown-target errors
+    lines: dict[str, int] = field(default_factory=dict)  # fields projects check -> their line
 
 
 _Key = tuple[str, str, str]  # (shown, source, text)
@@ -215,11 +219,11 @@ def _load(
     endpoints = [v for v in valid if isinstance(v.loaded, LoadedManifest)]
     duplicated = _duplicate_names(endpoints, result.diagnostics)
     duplicated |= _unknown_targets(endpoints, defined, result)
-    result.manifests = [
-        v.loaded
-        for v in endpoints
-        if id(v) not in duplicated and isinstance(v.loaded, LoadedManifest)
-    ]
+    result.manifests = _within_projects(
+        [v for v in endpoints if id(v) not in duplicated], defined, result
+    )
+    if result.repo_config.problems:  # fail closed: a broken config never means "no rules"
+        result.manifests, result.targets = [], {}
     order = {file.shown: index for index, file in enumerate(found.files)}
     result.diagnostics.sort(key=lambda d: (order.get(d.file, -1), d.line or 0))
     return result
@@ -288,7 +292,11 @@ def _parse_file(file: _File, text: str, problems: list[Diagnostic]) -> list[_Val
             manifest, file.source, document.line, document.index, file.shown, name_line
         )
         target_line = yamlpos.line_of(document.node, ("spec", "target"))
-        valid.append(_Valid(loaded, file.shown, name_line, target_line))
+        lines = {
+            render_path(loc): yamlpos.line_of(document.node, loc)
+            for loc in projects.checked_fields(manifest.spec)
+        }
+        valid.append(_Valid(loaded, file.shown, name_line, target_line, lines))
     return valid
 
 
@@ -381,14 +389,45 @@ def _name_of(entry: _Valid) -> str:
     return loaded.name if isinstance(loaded, Layer) else loaded.manifest.metadata.name
 
 
-def _targets(valid: list[_Valid], result: LoadResult) -> set[str]:
+def _within_projects(
+    endpoints: list[_Valid], defined: Collection[str], result: LoadResult
+) -> list[LoadedManifest]:
+    """The endpoints `projects:` allows; the others are reported (`projects.check`)."""
+    names = set(defined)
+    result.diagnostics.extend(projects.unknown_project_targets(result.repo_config, names))
+    checked = [
+        projects.Endpoint(v.loaded, {**v.lines, "spec.target": v.target_line or 0})
+        for v in endpoints
+        if isinstance(v.loaded, LoadedManifest)
+    ]
+    verdict = projects.check(result.repo_config, checked)
+    result.diagnostics.extend(verdict.diagnostics)
+    result.projects = verdict.projects
+    return [e.loaded for e in checked if id(e) not in verdict.refused]
+
+
+def _placed(valid: list[_Valid], result: LoadResult) -> list[_Valid]:
+    """The Target documents in `targets.paths`; the others are reported and never used."""
+    declared = [v for v in valid if isinstance(v.loaded, LoadedTarget)]
+    decls = [
+        projects.TargetDecl(_name_of(v), v.loaded.source, v.shown, v.name_line)
+        for v in declared
+        if isinstance(v.loaded, LoadedTarget)
+    ]
+    problems = projects.placed_targets(result.repo_config, decls)
+    result.diagnostics.extend(problems)
+    misplaced = {(p.file, p.line) for p in problems}
+    return [v for v in declared if (v.shown, v.name_line) not in misplaced]
+
+
+def _targets(valid: list[_Valid], result: LoadResult) -> dict[str, list[str]]:
     """Set `result.targets`; return every name defined. A name defined twice is an error at each
     definition and neither is used (an endpoint must never deploy to whichever account happened
-    to load last)."""
+    to load last). A Target outside `targets.paths` counts as not defined, so a copy of `prod`
+    in a team folder leaves the real one in force."""
     by_name: dict[str, list[_Valid]] = {}
-    for entry in valid:
-        if isinstance(entry.loaded, LoadedTarget):
-            by_name.setdefault(_name_of(entry), []).append(entry)
+    for entry in _placed(valid, result):
+        by_name.setdefault(_name_of(entry), []).append(entry)
     for name, entries in by_name.items():
         for entry in entries if len(entries) > 1 else ():
             others = ", ".join(f"{o.shown}:{o.name_line}" for o in entries if o is not entry)
@@ -401,12 +440,17 @@ def _targets(valid: list[_Valid], result: LoadResult) -> set[str]:
         for name, entries in sorted(by_name.items())
         if len(entries) == 1 and isinstance(loaded := entries[0].loaded, LoadedTarget)
     }
-    return set(by_name)
+    return {
+        name: [f"{e.shown}:{e.name_line}" for e in entries] for name, entries in by_name.items()
+    }
 
 
-def _unknown_targets(endpoints: list[_Valid], defined: set[str], result: LoadResult) -> set[int]:
-    """Endpoints whose target is not usable (undefined: reported here; defined twice: reported
-    at the definitions); they are not deployed anywhere."""
+def _unknown_targets(
+    endpoints: list[_Valid], defined: dict[str, list[str]], result: LoadResult
+) -> set[int]:
+    """Endpoints whose target is not usable (undefined, or defined twice: reported at the
+    definitions and here, so the plan says which endpoints are not reconciled and why); they
+    are not deployed anywhere."""
     unusable: set[int] = set()
     for entry in endpoints:
         assert isinstance(entry.loaded, LoadedManifest)
@@ -415,6 +459,11 @@ def _unknown_targets(endpoints: list[_Valid], defined: set[str], result: LoadRes
             continue
         unusable.add(id(entry))
         if name in defined:
+            places = ", ".join(defined[name])
+            message = f"not reconciled: target {name!r} is defined more than once ({places})"
+            result.diagnostics.append(
+                Diagnostic(entry.shown, entry.target_line, "spec.target", message)
+            )
             continue
         known = ", ".join(sorted(defined)) or "none defined"
         hint = difflib.get_close_matches(name, sorted(defined), n=1)

@@ -12,6 +12,17 @@ means "use the default". The file is read with the same rules as manifests
       nonSensitiveEnvironmentKeys: [LOG_LEVEL, MODEL_SERVER_WORKERS]
     prune:
       regions: [us-east-1, eu-west-1]
+    targets:
+      paths: ["platform/targets/**"]
+    projects:
+      - name: fraud
+        paths: ["teams/fraud/**"]
+        targets: [staging, prod-us-east-1]
+
+`targets` and `projects` are enforced by `controller.manifests.projects.policy`
+(docs/projects.md). The file is read only at the manifest root; a file that does not load stops
+every command before its first AWS call (`LoadedConfig.problems`), since one typo must never
+switch every restriction off.
 
 Being hidden (a leading dot), the directory walk never mistakes it for a manifest.
 """
@@ -21,14 +32,15 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 
 from controller.errors import Diagnostic
 from controller.manifests import files, yamlpos
 from controller.manifests.messages import diagnostic, render_path
 from controller.manifests.models import REGION_PATTERN, EnvKey, Strict
+from controller.manifests.projects.settings import Project, TargetsSettings
 
 CONFIG_NAME = ".sagemaker-gitops.yaml"
 
@@ -61,6 +73,24 @@ class RepoConfig(Strict):
     """Plan display settings."""
     prune: PruneSettings = PruneSettings()
     """Removal settings."""
+    targets: TargetsSettings | None = None
+    """Where `kind: Target` may be declared (enforced when `projects` is set)."""
+    policy: dict[str, Any] | None = None
+    """Rules for `plan --policy .sagemaker-gitops.yaml` (docs/ci.md); checked by that option,
+    which owns their shape."""
+    projects: list[Project] | None = Field(default=None, max_length=1000)
+    """Teams' manifests and what they may deploy (docs/projects.md); leave out for no
+    restrictions."""
+
+    @field_validator("projects")
+    @classmethod
+    def _unique_names(cls, projects: list[Project] | None) -> list[Project] | None:
+        seen: set[str] = set()
+        for project in projects or ():
+            if project.name in seen:
+                raise ValueError(f"project {project.name!r} is declared twice")
+            seen.add(project.name)
+        return projects
 
 
 @dataclass(frozen=True)
@@ -71,6 +101,11 @@ class LoadedConfig:
     path: str | None = None
     """The file as shown to a user, or None when the defaults apply."""
     problems: tuple[Diagnostic, ...] = ()
+    node: Any = None
+    """The parsed YAML node, so later checks (unknown targets) can name a line."""
+
+    def line_of(self, loc: tuple[str | int, ...]) -> int | None:
+        return yamlpos.line_of(self.node, loc) if self.node is not None else None
 
 
 def load_repo_config(root: Path) -> LoadedConfig:
@@ -88,23 +123,24 @@ def load_repo_config(root: Path) -> LoadedConfig:
     text = files.read_text(path, shown)
     if isinstance(text, Diagnostic):
         return LoadedConfig(path=shown, problems=(text,))
-    config, problems = _parse(text, shown)
-    return LoadedConfig(config or RepoConfig(), shown, tuple(problems))
+    config, problems, node = _parse(text, shown)
+    return LoadedConfig(config or RepoConfig(), shown, tuple(problems), node)
 
 
-def _parse(text: str, shown: str) -> tuple[RepoConfig | None, list[Diagnostic]]:
+def _parse(text: str, shown: str) -> tuple[RepoConfig | None, list[Diagnostic], Any]:
     documents, yaml_problems = yamlpos.parse(text)
     problems = [Diagnostic(shown, p.line, render_path(p.loc), p.message) for p in yaml_problems]
     if len(documents) > 1:
         message = "the repo config is one YAML document"
         problems.append(Diagnostic(shown, documents[1].line, "", message))
     if problems or not documents:
-        return None, problems
+        return None, problems, None
     document = documents[0]
     if not isinstance(document.data, dict):
         message = "the repo config must be a mapping (e.g. plan: {...})"
-        return None, [Diagnostic(shown, document.line, "", message)]
+        return None, [Diagnostic(shown, document.line, "", message)], None
     try:
-        return RepoConfig.model_validate(document.data), []
+        return RepoConfig.model_validate(document.data), [], document.node
     except ValidationError as e:
-        return None, [diagnostic(error, document, shown, RepoConfig) for error in e.errors()]
+        errors = [diagnostic(error, document, shown, RepoConfig) for error in e.errors()]
+        return None, errors, None

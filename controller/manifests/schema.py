@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from controller.manifests.models import API_VERSION, EndpointManifest
+from controller.manifests.repoconfig import RepoConfig
 from controller.manifests.targets import TargetManifest
 from controller.manifests.templating import schema as templating_schema
 
@@ -33,6 +34,9 @@ TEMPLATE_SCHEMA_ID = "urn:sagemaker-gitops:schema:endpoint-template:v1"
 # `kind: EndpointSet` documents (one endpoint per entry).
 SET_OUTPUT = Path("schemas/endpoint-set.schema.json")
 SET_SCHEMA_ID = "urn:sagemaker-gitops:schema:endpoint-set:v1"
+# The repository config, `.sagemaker-gitops.yaml` (plan settings, prune regions, projects).
+REPO_CONFIG_OUTPUT = Path("schemas/repo-config.schema.json")
+REPO_CONFIG_SCHEMA_ID = "urn:sagemaker-gitops:schema:repo-config:v1"
 
 
 def generate(
@@ -59,15 +63,21 @@ def generate_set() -> str:
     return _text(templating_schema.set_schema(endpoint), SET_SCHEMA_ID, "EndpointSet")
 
 
-def _text(schema: dict[str, Any], schema_id: str, kind: str) -> str:
+def _text(schema: dict[str, Any], schema_id: str, kind: str, title: str = "") -> str:
     schema["$schema"] = SCHEMA_DIALECT
     schema["$id"] = schema_id
-    schema["title"] = f"sagemaker-gitops {kind} manifest ({API_VERSION})"
+    schema["title"] = title or f"sagemaker-gitops {kind} manifest ({API_VERSION})"
     return json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 def generate_target() -> str:
     return generate(TargetManifest, TARGET_SCHEMA_ID, "Target")
+
+
+def generate_repo_config() -> str:
+    """The schema of `.sagemaker-gitops.yaml` (globs are checked by the loader, not here)."""
+    title = f"sagemaker-gitops repository config .sagemaker-gitops.yaml ({API_VERSION})"
+    return _text(RepoConfig.model_json_schema(by_alias=True), REPO_CONFIG_SCHEMA_ID, "", title)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -81,6 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = _write_or_check(TARGET_OUTPUT, generate_target(), args.check)
         code = code or _write_or_check(TEMPLATE_OUTPUT, generate_template(), args.check)
         code = code or _write_or_check(SET_OUTPUT, generate_set(), args.check)
+        code = code or _write_or_check(REPO_CONFIG_OUTPUT, generate_repo_config(), args.check)
         return code or _write_or_check(output, generate(), args.check)
     return _write_or_check(output, generate(), args.check)
 

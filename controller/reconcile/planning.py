@@ -23,6 +23,7 @@ from controller.core import desired as desired_mod
 from controller.core import kinds, pruning, tagging
 from controller.core.diffs import DiffOptions, Observed, diff_endpoint
 from controller.core.packages import PackageVersion, approval_note
+from controller.core.plan_projects import with_project
 from controller.core.plans import Action, EndpointPlan, Plan, Status
 from controller.core.removal import diff_removed
 from controller.core.scaling import LiveTarget
@@ -87,6 +88,7 @@ class Planner:
     def plan_endpoint(self, snapshot: Snapshot, key: str, *, annotate: bool = True) -> EndpointPlan:
         """Plan one endpoint; `annotate` adds reviewer notes (one registry describe per change)."""
         plan = self._plan_endpoint(snapshot, key, annotate)
+        plan = with_project(plan, snapshot.config, self._source(snapshot, key))
         target = self.clients.target(split_key(key)[0])
         if target is None:
             return plan
@@ -95,6 +97,16 @@ class Planner:
         return dataclasses.replace(
             plan, region=target.region, target=location, account=target.account_id
         )
+
+    def _source(self, snapshot: Snapshot, key: str) -> str | None:
+        """The manifest file of a key: its entry's, or a removed endpoint's source tag (the
+        owned index is already read for this pass)."""
+        entry = snapshot.entry(key)
+        if entry is not None or snapshot.config.projects is None:
+            return entry.source if entry is not None else None
+        region, name = split_key(key)
+        owned = self.observer.inventory(region).get(kinds.ENDPOINT.segment, name)
+        return owned.tags.get(tagging.SOURCE) if owned else None
 
     def _plan_endpoint(self, snapshot: Snapshot, key: str, annotate: bool) -> EndpointPlan:
         region, name = split_key(key)

@@ -18,6 +18,7 @@ from controller.aws.clients import Clients
 from controller.core import livestate, pruning
 from controller.core.snapshots import Snapshot
 from controller.errors import AccountMismatch
+from controller.manifests.projects import policy as projects
 from controller.reconcile.observing import Observer
 
 if TYPE_CHECKING:
@@ -100,6 +101,8 @@ class PruneScope:
             guards=self.options.guards,
         )
         decision = dataclasses.replace(decision, unreadable=unreadable)
+        sources = {o.key: o.source for o in owned if o.key in decision.removed}
+        decision = pruning.hold(decision, projects.prune_holds(snapshot.config, sources))
         with self._lock:
             self._decision = (snapshot, decision)
         return decision

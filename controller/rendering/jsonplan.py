@@ -96,6 +96,7 @@ class EndpointDoc(TypedDict):
     name: str
     manifest: str | None
     rendered_from: NotRequired[list[str]]
+    project: NotRequired[str]
     target: NotRequired[str]
     account: NotRequired[str]
     region: str
@@ -182,6 +183,8 @@ def _endpoint(endpoint: EndpointPlan, visible: frozenset[str]) -> EndpointDoc:
         "warnings": list(endpoint.warnings),
         "errors": list(endpoint.errors),
     }
+    if endpoint.project is not None:  # only with `projects:` in the repo config
+        doc["project"] = endpoint.project
     if endpoint.rendered_from:  # only endpoints extending a template carry the key
         doc["rendered_from"] = list(endpoint.rendered_from)
     if endpoint.components:  # only endpoints hosting inference components carry the key

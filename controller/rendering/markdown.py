@@ -267,6 +267,8 @@ def _details(endpoint: EndpointDoc) -> str:
 def _facts(endpoint: EndpointDoc) -> str:
     manifest = endpoint["manifest"]
     source = f"Manifest {_code(manifest)}" if manifest is not None else "_Manifest removed_"
+    if "project" in endpoint:
+        source = f"{source} · project {_code(endpoint['project'])}"
     region = _code(endpoint["region"])
     if "target" in endpoint:
         target = f"target {_code(endpoint['target'])} · account {_md(endpoint.get('account', ''))}"

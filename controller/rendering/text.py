@@ -201,7 +201,9 @@ def _name(endpoint: EndpointDoc) -> str:
 
 def _manifest(endpoint: EndpointDoc) -> str:
     manifest = endpoint["manifest"]
-    return _clean(manifest) if manifest is not None else "manifest removed"
+    shown = _clean(manifest) if manifest is not None else "manifest removed"
+    project = endpoint.get("project")
+    return f"{shown}, project {_clean(project)}" if project else shown
 
 
 def _diagnostic(diagnostic: DiagnosticDoc) -> str:

@@ -54,3 +54,16 @@ def test_committed_target_schema_matches_the_models() -> None:
     assert committed.read_text(encoding="utf-8") == schema.generate_target(), (
         "schemas/target.schema.json is stale; run `make schema`"
     )
+
+
+def test_committed_repo_config_schema_matches_the_models() -> None:
+    committed = COMMITTED.parent / "repo-config.schema.json"
+    assert committed.read_text(encoding="utf-8") == schema.generate_repo_config(), (
+        "schemas/repo-config.schema.json is stale; run `make schema`"
+    )
+    document = json.loads(committed.read_text(encoding="utf-8"))
+    project = document["$defs"]["Project"]
+    assert project["additionalProperties"] is False
+    assert {"paths", "targets", "instanceTypes", "maxInstancesPerVariant", "prune"} <= set(
+        project["properties"]
+    )

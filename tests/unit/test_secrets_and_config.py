@@ -167,7 +167,7 @@ def test_repo_config_prune_regions(tmp_path: Path) -> None:
         ("plan:\n  nonSensitiveEnvKeys: [A]\n", 2, "plan.nonSensitiveEnvKeys", "did you mean"),
         ("plan:\n  nonSensitiveEnvironmentKeys: A\n", 2, "plan.nonSensitiveEnvironmentKeys", ""),
         ("plan:\n  nonSensitiveEnvironmentKeys: ['1 bad']\n", 2, "", "does not match"),
-        ("targets: []\n", 1, "targets", "unknown field"),
+        ("projekts: []\n", 1, "projekts", "did you mean projects"),
         ("plan: !!bool maybe\n", 1, "plan", "'maybe' is not a valid !!bool value"),
         ("- a\n", 1, "", "must be a mapping"),
         ("prune:\n  regions: [us-east-1, Europe]\n", 2, "prune.regions[1]", "does not match"),

@@ -89,6 +89,9 @@ def test_duplicate_target_names_are_errors_at_both_and_neither_is_used(
     assert problems(tmp_path, files, monkeypatch) == [
         "a.yaml:4: metadata.name: target 'prod' is also defined at b.yaml:4",
         "b.yaml:4: metadata.name: target 'prod' is also defined at a.yaml:4",
+        # the endpoint says it is not reconciled, and why
+        "e.yaml:6: spec.target: not reconciled: target 'prod' is defined more than once "
+        "(a.yaml:4, b.yaml:4)",
     ]
     result = load_manifests([tmp_path])
     assert result.targets == {} and result.manifests == []

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from controller.cli import main
+from controller.manifests.projects.policy import NO_PROJECTS
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).parent / "fixtures" / "manifests"
@@ -19,7 +20,9 @@ def test_valid_examples(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["validate", str(REPO / "manifests" / "endpoints")]) == 0
     out, err = capsys.readouterr()
     assert out == "3 manifest(s) valid\n"
-    assert err == ""
+    assert err.splitlines() == [f"warning: {NO_PROJECTS}"]  # the examples declare no projects
+    assert main(["validate", "--require-projects", str(REPO / "manifests" / "endpoints")]) == 1
+    assert capsys.readouterr().err.splitlines() == [f"error: {NO_PROJECTS}"]
 
 
 def test_invalid_manifests(
