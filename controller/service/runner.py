@@ -25,6 +25,7 @@ from controller.core.outcomes import Outcome
 from controller.core.plans import EndpointPlan
 from controller.service.backoff import Backoff
 from controller.service.httpserver import HttpServer
+from controller.service.locationqueues import LocationPools, LocationQueues
 from controller.service.metrics import Metrics
 from controller.service.notifications.delivery import Notifier
 from controller.service.ports import (
@@ -39,7 +40,6 @@ from controller.service.statuses import ServiceState
 from controller.service.stepping import Stepper
 from controller.service.watching import Change, Watcher
 from controller.service.windows import WindowPolicy
-from controller.service.workqueue import WorkerPool, WorkQueue
 
 log = structlog.get_logger(__name__)
 
@@ -101,7 +101,8 @@ class Runner(Generic[SnapshotT]):
         self._state: ServiceState[SnapshotT] = ServiceState(
             root=config.manifests, leading=elector_factory is None
         )
-        self.queue = WorkQueue(clock, observer=self.metrics)
+        # A queue and a pool per location: a throttled target never holds another's workers.
+        self.queue = LocationQueues(clock, observer=self.metrics)
         self._stepper = Stepper(
             reconciler,
             self._state,
@@ -115,7 +116,7 @@ class Runner(Generic[SnapshotT]):
             now=now,
             notify=notifier.submit if notifier is not None else None,
         )
-        self._pool = WorkerPool(self.queue, self.process, config.concurrency, reserved=1)
+        self._pool = LocationPools(self.queue, self.process, config.concurrency, reserved=1)
         self._wake = threading.Condition()
         self._requests: set[str] = set()
         # Directory mode: files the watcher saw change since the last load; None: walk the tree.
@@ -334,7 +335,7 @@ class Runner(Generic[SnapshotT]):
             # must cost that endpoint's calls, not a sweep of the whole account. The caches are
             # write-through for our own changes and short-lived (index TTL) for everything else.
             self._reconciler.begin_pass()
-        selected = self._select(old, snap, keys, full, scan_aside and old is not None)
+        selected = self._select(old, snap, keys, full, scan_aside)
         with self._state.lock:
             if self._state.initial is None:
                 self._state.initial = set(selected)
@@ -386,8 +387,8 @@ class Runner(Generic[SnapshotT]):
         self, old: SnapshotT | None, keys: frozenset[str], full: bool, aside: bool
     ) -> set[str]:
         gone = set(old.keys()) - keys if old is not None else set()
-        if full and aside:
-            self._scan_aside()
+        if aside and (full or old is None):  # the first load too: no location waits for it
+            self._scan_aside(first=old is None)
         elif full or old is None or not old.ok:
             # Ask AWS only when the last complete view is unknown; edits diff snapshots instead.
             try:
@@ -396,8 +397,12 @@ class Runner(Generic[SnapshotT]):
                 log.warning("listing owned endpoints failed", error=str(e))
         return gone
 
-    def _scan_aside(self) -> None:
-        """List owned endpoints on a thread; enqueue those the newest snapshot lacks."""
+    def _scan_aside(self, first: bool = False) -> None:
+        """List owned endpoints on a thread; enqueue those the newest snapshot lacks.
+
+        On the first load too: the listing reads every location's index, and a throttled
+        target's must not hold back another's endpoints. What it finds then joins the initial
+        sync, unless that is already done (prune work after ready, not a readiness flap)."""
         if self._scanner is not None and self._scanner.is_alive():
             return  # the running scan compares with the newest snapshot when it ends
 
@@ -409,9 +414,12 @@ class Runner(Generic[SnapshotT]):
                 return
             with self._state.lock:
                 snap = self._state.snapshot
-            if snap is None or not snap.ok or self._stopping.is_set():
-                return  # never read a broken file as a removed endpoint
-            for key in sorted(owned - set(snap.keys())):
+                if snap is None or not snap.ok or self._stopping.is_set():
+                    return  # never read a broken file as a removed endpoint
+                gone = owned - set(snap.keys())
+                if first and self._state.initial:
+                    self._state.initial |= gone
+            for key in sorted(gone):
                 self.queue.add(key)
 
         self._scanner = threading.Thread(target=scan, name="removal-scan", daemon=True)

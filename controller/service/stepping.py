@@ -19,6 +19,7 @@ from controller.core.outcomes import Outcome, OutcomeKind
 from controller.service import tracing
 from controller.service.backoff import Backoff
 from controller.service.events import Event
+from controller.service.locationqueues import LocationQueues
 from controller.service.metrics import Metrics
 from controller.service.ports import Reconciler, Snapshot, SnapshotT
 from controller.service.statuses import (
@@ -31,7 +32,6 @@ from controller.service.statuses import (
     update_status,
 )
 from controller.service.windows import WindowPolicy
-from controller.service.workqueue import WorkQueue
 
 if TYPE_CHECKING:
     from controller.service.runner import RunnerConfig
@@ -46,7 +46,7 @@ class Stepper(Generic[SnapshotT]):
         self,
         reconciler: Reconciler[SnapshotT],
         state: ServiceState[SnapshotT],
-        queue: WorkQueue,
+        queue: LocationQueues,
         *,
         config: RunnerConfig,
         backoff: Backoff,
