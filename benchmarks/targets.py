@@ -10,6 +10,10 @@ recorded) measures when the quiet target's last endpoint is planned, compared wi
 - the same two targets with one worker pool shared by all of them (how passes ran before
   targets had pools of their own); keys are taken in sorted order, busy ones first.
 
+Then `apply --no-wait`'s converge loop creates, and version-bumps, the quiet target's endpoints,
+alone and beside APPLY_BUSY of the busy target's: when the quiet target's last endpoint is
+reconciled (its create or rollout issued), as a ratio to alone in the same run.
+
 The sandbox's injected throttling (`--throttle-rate`) applies to every account alike, so it
 cannot single one account out; the per-target rate limit is the stand-in. Numbers are ratios
 from one run on one machine.
