@@ -10,6 +10,10 @@ recorded) measures when the quiet target's last endpoint is planned, compared wi
 - the same two targets with one worker pool shared by all of them (how passes ran before
   targets had pools of their own); keys are taken in sorted order, busy ones first.
 
+Then `apply --no-wait`'s converge loop creates, and version-bumps, the quiet target's endpoints,
+alone and beside APPLY_BUSY of the busy target's: when the quiet target's last endpoint is
+reconciled (its create or rollout issued), as a ratio to alone in the same run.
+
 The sandbox's injected throttling (`--throttle-rate`) applies to every account alike, so it
 cannot single one account out; the per-target rate limit is the stand-in. Numbers are ratios
 from one run on one machine.
@@ -32,6 +36,7 @@ from controller.reconcile.reconciling import ReconcileOptions, Reconciler
 
 NAME = "targets"
 SLOW_RATE = 2.0
+APPLY_BUSY = 4  # the busy target's endpoints in the apply cases (each costs it ~6 s at 2 calls/s)
 # "busy" (the slow one) sorts before "quiet": one shared pool takes keys in that order.
 ACCOUNTS = {"quiet": "222222222222", "busy": "333333333333"}
 T = TypeVar("T")
@@ -47,19 +52,26 @@ def _target(name: str, rate: float) -> str:
     )
 
 
-def _endpoint(name: str, target: str) -> str:
+def _endpoint(name: str, target: str, level: str = "info") -> str:
     return (
         "apiVersion: sagemaker-gitops/v1\nkind: Endpoint\n"
         f"metadata: {{name: {name}}}\n"
         f"spec:\n  target: {target}\n"
         f"  executionRoleArn: arn:aws:iam::{ACCOUNTS[target]}:role/SageMakerExecution\n"
         "  variants:\n    - name: main\n"
-        f"      model: {{image: '{IMAGE}'}}\n"
+        f"      model: {{image: '{IMAGE}', environment: {{LOG_LEVEL: {level}}}}}\n"
         "      serverless: {memorySizeInMB: 2048, maxConcurrency: 5}\n"
     )
 
 
-def _write(root: Path, endpoints: int, busy: int | None, busy_rate: float) -> None:
+def _write(
+    root: Path,
+    endpoints: int,
+    busy: int | None,
+    busy_rate: float,
+    prefix: str = "ep",
+    level: str = "info",
+) -> None:
     """`endpoints` in "quiet"; `busy` in "busy" (None: no "busy" target at all)."""
     for path in root.glob("*.yaml"):
         path.unlink()
@@ -68,9 +80,9 @@ def _write(root: Path, endpoints: int, busy: int | None, busy_rate: float) -> No
         targets += "---\n" + _target("busy", busy_rate)
     (root / "targets.yaml").write_text(targets)
     for index in range(endpoints):
-        (root / f"quiet-{index}.yaml").write_text(_endpoint(f"ep-{index}", "quiet"))
+        (root / f"quiet-{index}.yaml").write_text(_endpoint(f"{prefix}-{index}", "quiet", level))
     for index in range(busy or 0):
-        (root / f"busy-{index}.yaml").write_text(_endpoint(f"ep-{index}", "busy"))
+        (root / f"busy-{index}.yaml").write_text(_endpoint(f"{prefix}-{index}", "busy", level))
 
 
 def _shared_pool(fn: Callable[[str], T], keys: Sequence[str], concurrency: int) -> list[T]:
@@ -100,6 +112,49 @@ def _quiet_done(root: Path, concurrency: int) -> dict[str, float]:
     return {"quiet_done_s": round(quiet, 3), "pass_s": round(total, 3)}
 
 
+def _quiet_applied(root: Path, concurrency: int) -> float:
+    """`apply --no-wait` (its converge loop): seconds until the quiet target's last endpoint
+    is reconciled (its create or rollout issued); returns once every target's is."""
+    rec = Reconciler(
+        Clients(AwsOptions(calls_per_second=1000)), ReconcileOptions(concurrency=concurrency)
+    )
+    snapshot = rec.load(root)
+    finished: dict[str, float] = {}
+    reconcile = rec.reconcile
+    started = time.perf_counter()
+
+    def timed(snap: Any, key: str, **kwargs: Any) -> Any:
+        result = reconcile(snap, key, **kwargs)
+        finished[key] = time.perf_counter() - started
+        return result
+
+    with mock.patch.object(rec, "reconcile", timed):
+        converging.converge(
+            rec,
+            snapshot,
+            snapshot.keys(),
+            wait=False,
+            deadline=Deadline(600.0),
+            poll=0.1,
+            concurrency=concurrency,
+            first=converging.changed_first(rec, snapshot, [], concurrency),
+        )
+    return round(max(t for key, t in finished.items() if key.startswith("quiet/")), 3)
+
+
+def apply_cases(root: Path, endpoints: int, busy: int, concurrency: int) -> dict[str, float]:
+    """Creation and version bump, the quiet target alone and beside the busy one (its own
+    endpoints each: every run creates, then bumps, what it names)."""
+    times: dict[str, float] = {}
+    for case, busy_count in (("alone", None), ("beside", busy)):
+        prefix = f"apply-{case}"
+        _write(root, endpoints, busy_count, SLOW_RATE, prefix)
+        times[f"creation_{case}_s"] = _quiet_applied(root, concurrency)
+        _write(root, endpoints, busy_count, SLOW_RATE, prefix, level="debug")
+        times[f"bump_{case}_s"] = _quiet_applied(root, concurrency)
+    return times
+
+
 def run(quick: bool = False) -> dict[str, Any]:
     endpoints, concurrency = (8, 4) if quick else (16, 4)
     with world({"modelPackageGroups": []}, 0, "bench-targets-") as (_, root):
@@ -113,6 +168,7 @@ def run(quick: bool = False) -> dict[str, Any]:
         # One pool for every target: the design before per-target pools.
         with mock.patch.object(planning, "map_by_location", _shared_pool):
             shared = _quiet_done(root, concurrency)
+        applied = apply_cases(root, endpoints, APPLY_BUSY, concurrency)
     rows = [
         ("quiet target alone", alone["quiet_done_s"], alone["pass_s"]),
         ("beside the busy target, pool per target", isolated["quiet_done_s"], isolated["pass_s"]),
@@ -129,7 +185,25 @@ def run(quick: bool = False) -> dict[str, Any]:
         f"quiet target done, beside busy / alone: {isolated_ratio:.2f}x per-target pools, "
         f"{shared_ratio:.2f}x one shared pool"
     )
+    creation = applied["creation_beside_s"] / applied["creation_alone_s"]
+    bump = applied["bump_beside_s"] / applied["bump_alone_s"]
+    print(
+        table(
+            ["apply --no-wait", "quiet target alone (s)", "beside the busy target (s)"],
+            [
+                ("creation", applied["creation_alone_s"], applied["creation_beside_s"]),
+                ("version bump", applied["bump_alone_s"], applied["bump_beside_s"]),
+            ],
+        )
+    )
+    print(
+        f"quiet target's last endpoint, beside busy / alone: creation {creation:.2f}x, "
+        f"version bump {bump:.2f}x"
+    )
     return {
+        "apply": applied,
+        "apply_creation_beside_over_alone": round(creation, 2),
+        "apply_bump_beside_over_alone": round(bump, 2),
         "endpoints_per_target": endpoints,
         "alone": alone,
         "pool_per_target": isolated,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import itertools
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -18,10 +17,9 @@ from controller.commands.common import (
 from controller.core.outcomes import Outcome, OutcomeKind
 from controller.reconcile.converging import (
     FIRST_POLL,
-    changed_batches,
+    changed_first,
     converge,
     display_name,
-    hinted_batches,
     keys_to_reconcile,
 )
 
@@ -152,13 +150,10 @@ def _apply(rec: Reconciler, args: argparse.Namespace, changed: frozenset[str]) -
         poll=args.poll_interval,
         progress=_progress if tty else None,
         concurrency=args.concurrency,
-        # The endpoints of changed files first (git knows them without a call), then those the
-        # index sweep shows changed, page by page; then the rest.
-        first=itertools.chain(
-            hinted_batches(
-                rec, snapshot, changed_files.hinted_keys(snapshot, changed), args.concurrency
-            ),
-            changed_batches(rec, snapshot, keys),
+        # Per location: the endpoints of changed files first (git knows them without a call),
+        # then those the index sweep shows changed, page by page; then the rest.
+        first=changed_first(
+            rec, snapshot, changed_files.hinted_keys(snapshot, changed), args.concurrency
         ),
     )
     if tty:

@@ -1,8 +1,11 @@
 """`apply`'s loop: reconcile every endpoint, then look again at the ones still changing.
 
 Endpoints change independently: each pass issues whatever every endpoint needs next and only
-then waits, so a slow endpoint never holds up another. Bounded by the command's deadline: no wait
-is longer than the time left, and a pass cut short by it reports the endpoints still changing.
+then waits, so a slow endpoint never holds up another. Locations (regions, targets) are more
+independent still: each runs this loop on a thread of its own, with its own passes, worker pool
+and waits, so a throttled account never delays another's first mutation. Bounded by the
+command's deadline: no wait is longer than the time left, and a pass cut short by it reports the
+endpoints still changing.
 
 Waits start short and back off to `--poll-interval`: a sandbox endpoint is InService a second
 or two after a change and a real one after minutes, so the first checks are cheap and early and
@@ -12,8 +15,10 @@ the later ones as sparse as configured.
 from __future__ import annotations
 
 import functools
+import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -29,6 +34,8 @@ if TYPE_CHECKING:  # `apply` registers its flags from this module before any AWS
     from controller.reconcile.reconciling import Reconciler
 
 Progress = Callable[[dict[str, Outcome], float], None]
+# One location's keys -> the batches of them to reconcile ahead of the rest (`changed_first`).
+LeadBatches = Callable[[list[str]], Iterable[list[str]]]
 # The first wait of `apply --wait`; each later one doubles, up to --poll-interval.
 FIRST_POLL = 1.0
 TIMED_OUT = "TimedOut"  # the Outcome reason of an endpoint the deadline cut short
@@ -156,6 +163,23 @@ def changed_batches(rec: Reconciler, snapshot: Snapshot, keys: list[str]) -> Ite
             yield unseen
 
 
+def changed_first(
+    rec: Reconciler, snapshot: Snapshot, hinted: Sequence[str], concurrency: int
+) -> LeadBatches:
+    """`converge`'s `first` for `apply`: per location, the endpoints of the changed files git
+    names (`hinted`, at most MOST_HINTED across all locations, as before), then those the
+    location's index sweep shows changed, page by page. Each location reads only its own."""
+    capped = list(hinted[:MOST_HINTED])
+
+    def lead(keys: list[str]) -> Iterator[list[str]]:
+        mine = set(keys)
+        ahead = [key for key in capped if key in mine]
+        yield from hinted_batches(rec, snapshot, ahead, concurrency)
+        yield from changed_batches(rec, snapshot, keys)
+
+    return lead
+
+
 def converge(
     rec: Reconciler,
     snapshot: Snapshot,
@@ -167,21 +191,93 @@ def converge(
     first_poll: float = FIRST_POLL,
     progress: Progress | None = None,
     concurrency: int = 8,
-    first: Iterable[list[str]] = (),
+    first: LeadBatches | None = None,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
 ) -> ConvergeResult:
+    """Each location (region or target) converges on a thread of its own: its reads, creates,
+    updates and waits never wait for another location's, so a throttled or slow account only
+    slows itself. `first(keys)` gives a location's batches to reconcile before the rest."""
+    by_location: dict[str, list[str]] = {}
+    for key in keys:
+        by_location.setdefault(split_key(key)[0], []).append(key)
+    shared = _SharedProgress(progress, clock)
+    loop = functools.partial(
+        _converge_location,
+        rec,
+        snapshot,
+        wait=wait,
+        deadline=deadline,
+        intervals=functools.partial(poll_intervals, first_poll, poll),
+        progress=shared,
+        concurrency=concurrency,
+        first=first or _no_lead,
+        sleep=sleep,
+    )
+    if len(by_location) <= 1:
+        parts = [loop(located) for located in by_location.values()]
+    else:
+        with ThreadPoolExecutor(len(by_location), thread_name_prefix="converge") as pool:
+            futures = [pool.submit(loop, located) for located in by_location.values()]
+            parts = [future.result() for future in futures]
+    outcomes: dict[str, Outcome] = {}
+    changes: dict[str, list[tuple[str, str, str]]] = {}
+    for part in parts:
+        outcomes |= part.outcomes
+        changes |= part.changes
+    result = ConvergeResult(timed_out=any(part.timed_out for part in parts))
+    for key in keys:  # in the caller's order, whichever location finished first
+        result.outcomes[key] = outcomes[key]
+        result.changes[key] = changes.get(key, [])
+    return result
+
+
+def _no_lead(keys: list[str]) -> Iterable[list[str]]:
+    return ()
+
+
+class _SharedProgress:
+    """The locations' outcomes so far, merged for `apply`'s progress line (a lock: each
+    location reports from its own thread)."""
+
+    def __init__(self, progress: Progress | None, clock: Callable[[], float]) -> None:
+        self._progress, self._clock = progress, clock
+        self._started = clock()
+        self._outcomes: dict[str, Outcome] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, outcomes: dict[str, Outcome]) -> None:
+        if self._progress is None:
+            return
+        with self._lock:
+            self._outcomes |= outcomes
+            self._progress(dict(self._outcomes), self._clock() - self._started)
+
+
+def _converge_location(
+    rec: Reconciler,
+    snapshot: Snapshot,
+    keys: list[str],
+    *,
+    wait: bool,
+    deadline: Deadline,
+    intervals: Callable[[], Iterator[float]],
+    progress: _SharedProgress,
+    concurrency: int,
+    first: LeadBatches,
+    sleep: Callable[[float], None],
+) -> ConvergeResult:
+    """One location's loop: reconcile every key, then look again at the ones still changing."""
     result = ConvergeResult()
     pending = list(keys)
-    started = clock()
-    intervals = poll_intervals(first_poll, poll)
+    waits = intervals()
     # The first pass reconciles `first` (batches of changed endpoints, as the index sweep finds
-    # them) before anything else, so their mutating calls go out before the rest of the fleet
-    # is read; every key is still reconciled.
+    # them) before anything else, so their mutating calls go out before the rest of the
+    # location is read; every key is still reconciled.
     known = set(keys)
     # Caches stay warm across passes: our own writes update them, and a waiting pass only needs
     # each endpoint's DescribeEndpoint, not fresh index and registry listings.
-    lead: Iterable[list[str]] = first
+    lead: Iterable[list[str]] = first(keys)
     while pending:
         outcomes: dict[str, Outcome] = {}
         for batch in lead:
@@ -194,8 +290,7 @@ def converge(
             result.outcomes[key] = outcome
             made = [c for c in outcome.changes if c[2] != "unchanged"]
             result.changes.setdefault(key, []).extend(made)
-        if progress is not None:
-            progress(result.outcomes, clock() - started)
+        progress(result.outcomes)
         pending = [k for k in pending if _again(result.outcomes[k])]
         if not pending:
             break
@@ -203,7 +298,7 @@ def converge(
         if result.timed_out or not wait:
             break
         # Never sleep past the deadline; the pass after it is cut short at its first AWS call.
-        sleep(min(next(intervals), deadline.remaining()))
+        sleep(min(next(waits), deadline.remaining()))
     return result
 
 

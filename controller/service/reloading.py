@@ -16,11 +16,11 @@ from typing import Generic
 import structlog
 
 from controller.service.backoff import Backoff
+from controller.service.locationqueues import LocationQueues
 from controller.service.metrics import Metrics
 from controller.service.ports import Reconciler, Snapshot, SnapshotT, Source
 from controller.service.statuses import ServiceState
 from controller.service.triggers import Triggers
-from controller.service.workqueue import WorkQueue
 
 log = structlog.get_logger(__name__)
 
@@ -34,7 +34,7 @@ class Reloader(Generic[SnapshotT]):
         self,
         reconciler: Reconciler[SnapshotT],
         state: ServiceState[SnapshotT],
-        queue: WorkQueue,
+        queue: LocationQueues,
         triggers: Triggers,
         *,
         backoff: Backoff,
@@ -117,7 +117,7 @@ class Reloader(Generic[SnapshotT]):
             # must cost that endpoint's calls, not a sweep of the whole account. The caches are
             # write-through for our own changes and short-lived (index TTL) for everything else.
             self._reconciler.begin_pass()
-        selected = self._select(old, snap, keys, full, scan_aside and old is not None)
+        selected = self._select(old, snap, keys, full, scan_aside)
         with self._state.lock:
             if self._state.initial is None:
                 self._state.initial = set(selected)
@@ -169,8 +169,8 @@ class Reloader(Generic[SnapshotT]):
         self, old: SnapshotT | None, keys: frozenset[str], full: bool, aside: bool
     ) -> set[str]:
         gone = set(old.keys()) - keys if old is not None else set()
-        if full and aside:
-            self._scan_aside()
+        if aside and (full or old is None):  # the first load too: no location waits for it
+            self._scan_aside(first=old is None)
         elif full or old is None or not old.ok:
             # Ask AWS only when the last complete view is unknown; edits diff snapshots instead.
             try:
@@ -179,8 +179,12 @@ class Reloader(Generic[SnapshotT]):
                 log.warning("listing owned endpoints failed", error=str(e))
         return gone
 
-    def _scan_aside(self) -> None:
-        """List owned endpoints on a thread; enqueue those the newest snapshot lacks."""
+    def _scan_aside(self, first: bool = False) -> None:
+        """List owned endpoints on a thread; enqueue those the newest snapshot lacks.
+
+        On the first load too: the listing reads every location's index, and a throttled
+        target's must not hold back another's endpoints. What it finds then joins the initial
+        sync, unless that is already done (prune work after ready, not a readiness flap)."""
         if self.scanner is not None and self.scanner.is_alive():
             return  # the running scan compares with the newest snapshot when it ends
 
@@ -192,9 +196,12 @@ class Reloader(Generic[SnapshotT]):
                 return
             with self._state.lock:
                 snap = self._state.snapshot
-            if snap is None or not snap.ok or self._stopping.is_set():
-                return  # never read a broken file as a removed endpoint
-            for key in sorted(owned - set(snap.keys())):
+                if snap is None or not snap.ok or self._stopping.is_set():
+                    return  # never read a broken file as a removed endpoint
+                gone = owned - set(snap.keys())
+                if first and self._state.initial:
+                    self._state.initial |= gone
+            for key in sorted(gone):
                 self._queue.add(key)
 
         self.scanner = threading.Thread(target=scan, name="removal-scan", daemon=True)

@@ -14,10 +14,10 @@ from typing import Any, Generic
 import structlog
 
 from controller.core.plans import EndpointPlan
+from controller.service.locationqueues import LocationQueues
 from controller.service.metrics import Metrics
 from controller.service.ports import SnapshotT
 from controller.service.statuses import ServiceState
-from controller.service.workqueue import WorkQueue
 
 log = structlog.get_logger(__name__)
 
@@ -28,7 +28,7 @@ class Reporter(Generic[SnapshotT]):
     def __init__(
         self,
         state: ServiceState[SnapshotT],
-        queue: WorkQueue,
+        queue: LocationQueues,
         metrics: Metrics,
         *,
         on_resume: Callable[[], None],

@@ -25,6 +25,7 @@ from controller.core.outcomes import Outcome
 from controller.core.plans import EndpointPlan
 from controller.service.backoff import Backoff
 from controller.service.httpserver import HttpServer
+from controller.service.locationqueues import LocationPools, LocationQueues
 from controller.service.metrics import Metrics
 from controller.service.notifications.delivery import Notifier
 from controller.service.ports import (
@@ -41,7 +42,6 @@ from controller.service.stepping import Stepper
 from controller.service.triggers import Triggers
 from controller.service.watching import Watcher
 from controller.service.windows import WindowPolicy
-from controller.service.workqueue import WorkerPool, WorkQueue
 
 log = structlog.get_logger(__name__)
 
@@ -103,7 +103,8 @@ class Runner(Generic[SnapshotT]):
         self._state: ServiceState[SnapshotT] = ServiceState(
             root=config.manifests, leading=elector_factory is None
         )
-        self.queue = WorkQueue(clock, observer=self.metrics)
+        # A queue and a pool per location: a throttled target never holds another's workers.
+        self.queue = LocationQueues(clock, observer=self.metrics)
         self._stopping = threading.Event()
         self._triggers = Triggers(
             clock,
@@ -143,7 +144,7 @@ class Runner(Generic[SnapshotT]):
             now=now,
             notify=notifier.submit if notifier is not None else None,
         )
-        self._pool = WorkerPool(self.queue, self.process, config.concurrency, reserved=1)
+        self._pool = LocationPools(self.queue, self.process, config.concurrency, reserved=1)
         self._thread = threading.Thread(target=self._loop, name="control-loop", daemon=True)
         self._watcher: Watcher | None = None
         self._http: HttpServer | None = None

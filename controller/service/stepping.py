@@ -20,6 +20,7 @@ from controller.service import tracing
 from controller.service.backoff import Backoff
 from controller.service.checkbacks import CheckBacks
 from controller.service.events import Event
+from controller.service.locationqueues import LocationQueues
 from controller.service.metrics import Metrics
 from controller.service.ports import Reconciler, Snapshot, SnapshotT
 from controller.service.statuses import (
@@ -32,7 +33,6 @@ from controller.service.statuses import (
     update_status,
 )
 from controller.service.windows import WindowPolicy
-from controller.service.workqueue import WorkQueue
 
 if TYPE_CHECKING:
     from controller.service.runner import RunnerConfig
@@ -47,7 +47,7 @@ class Stepper(Generic[SnapshotT]):
         self,
         reconciler: Reconciler[SnapshotT],
         state: ServiceState[SnapshotT],
-        queue: WorkQueue,
+        queue: LocationQueues,
         *,
         config: RunnerConfig,
         backoff: Backoff,
