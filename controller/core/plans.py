@@ -200,6 +200,20 @@ class Plan:
         return any(e.has_changes for e in self.endpoints)
 
     @property
+    def held_back(self) -> tuple[EndpointPlan, ...]:
+        """Removed endpoints whose delete a prune guard holds back.
+
+        They are pending changes, not "no changes": the account still differs from git, so
+        `plan --detailed-exitcode` exits 2 and `apply` does not exit 0 while any is left.
+        """
+        return tuple(e for e in self.endpoints if e.manifest is None and e.held)
+
+    @property
+    def is_pending(self) -> bool:
+        """Anything left between the account and the manifests: actions or held-back deletes."""
+        return self.has_changes or bool(self.held_back)
+
+    @property
     def has_errors(self) -> bool:
         return bool(self.errors) or any(e.status is Status.ERROR for e in self.endpoints)
 

@@ -27,7 +27,7 @@ import json
 import math
 from collections.abc import Collection, Mapping
 from enum import Enum
-from typing import Any, NotRequired, TypeAlias, TypedDict
+from typing import Any, NotRequired, TypeAlias, TypedDict, cast
 
 from controller.core import masking
 from controller.core.health import component_health
@@ -124,6 +124,7 @@ class PlanDoc(TypedDict):
     format_version: int
     account: NotRequired[str]
     summary: dict[str, int]
+    held_back: NotRequired[int]
     endpoints: list[EndpointDoc]
     errors: list[DiagnosticDoc]
 
@@ -137,20 +138,18 @@ def to_json_dict(plan: Plan, *, visible_environment: Collection[str] = ()) -> Pl
     visible = frozenset(visible_environment)
     endpoints = [_endpoint(e, visible) for e in sorted(plan.endpoints, key=_by_target)]
     errors = [_diagnostic(d) for d in sorted(plan.errors, key=lambda d: (d.file, d.line or 0))]
+    doc: dict[str, Any] = {"format_version": FORMAT_VERSION}
     if plan.account:
-        return {
-            "format_version": FORMAT_VERSION,
-            "account": plan.account,
-            "summary": summary,
-            "endpoints": endpoints,
-            "errors": errors,
-        }
-    return {
-        "format_version": FORMAT_VERSION,
-        "summary": summary,
-        "endpoints": endpoints,
-        "errors": errors,
-    }
+        doc["account"] = plan.account
+    doc["summary"] = summary
+    # Held-back deletes are counted beside the statuses, not among them: those endpoints are
+    # "unchanged" (nothing is done to them) yet the account differs from git until a guard lets
+    # them go. Present only when non-zero, so plans without a held delete keep their shape.
+    if plan.held_back:
+        doc["held_back"] = len(plan.held_back)
+    doc["endpoints"] = endpoints
+    doc["errors"] = errors
+    return cast(PlanDoc, doc)
 
 
 def render_json(plan: Plan, *, visible_environment: Collection[str] = ()) -> str:
