@@ -175,9 +175,13 @@ class EndpointPlan:
     # The deployment target (spec.target) and its account; None for region-only endpoints.
     target: str | None = None
     account: str | None = None
+    # Autoscaling a later pass of the same apply sets up once the endpoint (or a new component)
+    # is InService (`core.deferred`): shown to reviewers, never executed from this plan.
+    deferred: tuple[Action, ...] = ()
 
     @property
     def has_changes(self) -> bool:
+        """Whether this pass makes a call (`deferred` actions wait for a later pass)."""
         return bool(self.actions)
 
 
@@ -210,8 +214,9 @@ class Plan:
 
     @property
     def is_pending(self) -> bool:
-        """Anything left between the account and the manifests: actions or held-back deletes."""
-        return self.has_changes or bool(self.held_back)
+        """Anything left between the account and the manifests: actions (deferred ones too) or
+        held-back deletes."""
+        return self.has_changes or any(e.deferred for e in self.endpoints) or bool(self.held_back)
 
     @property
     def has_errors(self) -> bool:

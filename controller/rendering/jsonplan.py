@@ -6,7 +6,9 @@ JSON plan), so the three formats can never disagree about what a plan contains.
 
 Beyond the contract keys it adds: top-level ``account`` (when known); per endpoint ``target`` and
 ``account`` (for endpoints deployed through a target), ``region``, ``risk``, ``health``, ``held``,
-``models`` and, for endpoints hosting inference components, ``components`` (one row each); per
+``models``, ``deferred`` (the autoscaling actions a later pass of the same apply makes once the
+endpoint or a new component is InService, when there are any) and, for endpoints hosting
+inference components, ``components`` (one row each); per
 action ``reason`` (and ``tags_set`` / ``tags_removed`` for tag edits, when non-empty); per change
 ``note`` (when non-empty) and ``sensitive: true`` when the value is masked. It never contains
 `Action.request` or `Action.call`: those are apply-only data.
@@ -104,6 +106,9 @@ class EndpointDoc(TypedDict):
     held: str | None
     models: dict[str, str]
     actions: list[ActionDoc]
+    deferred: NotRequired[list[ActionDoc]]
+    """Autoscaling a later pass of the same apply sets up, once the endpoint or component is
+    InService (registering needs it); present only when non-empty."""
     warnings: list[str]
     errors: list[str]
     components: NotRequired[list[ComponentDoc]]
@@ -180,6 +185,8 @@ def _endpoint(endpoint: EndpointPlan, visible: frozenset[str]) -> EndpointDoc:
         "warnings": list(endpoint.warnings),
         "errors": list(endpoint.errors),
     }
+    if endpoint.deferred:  # only endpoints whose autoscaling waits for InService carry the key
+        doc["deferred"] = [_action(a, visible) for a in endpoint.deferred]
     if endpoint.components:  # only endpoints hosting inference components carry the key
         doc["components"] = [component_doc(c) for c in endpoint.components]
     return doc

@@ -253,6 +253,9 @@ def _details(endpoint: EndpointDoc) -> str:
         sections.append(f"⏸️ **Held:** {_md(endpoint['held'])}")
     if endpoint["actions"]:
         sections.append("\n".join(["**Actions**", "", *_actions(endpoint["actions"])]))
+    if endpoint.get("deferred"):  # apply makes these in a later pass of the same run
+        later = _actions(endpoint.get("deferred", []))
+        sections.append("\n".join(["**Then, once InService**", "", *later]))
     if endpoint.get("components"):
         sections.append("\n".join(["**Inference components**", "", *_components(endpoint)]))
     if endpoint["models"]:

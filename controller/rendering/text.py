@@ -126,6 +126,10 @@ def _endpoint_lines(endpoint: EndpointDoc, paint: Paint) -> list[str]:
     lines = [header]
     for action in endpoint["actions"]:
         lines += _action_lines(action, paint)
+    if endpoint.get("deferred"):  # apply makes these in a later pass of the same run
+        lines.append(f"{INDENT}then, once InService:")
+        for action in endpoint.get("deferred", []):
+            lines += [INDENT + line for line in _action_lines(action, paint)]
     if endpoint["actions"] and endpoint["models"]:
         served = ", ".join(f"{_clean(v)}: {_clean(m)}" for v, m in endpoint["models"].items())
         lines.append(f"{INDENT}models: {served}")
