@@ -39,7 +39,7 @@ def register(sub: Any) -> None:
         "--prune",
         action="store_true",
         help="delete owned endpoints whose manifests are gone (never when any "
-        "manifest fails to load)",
+        "manifest fails to load); exit 3 when a guard holds deletes back",
     )
     parser.add_argument(
         "--wait",
