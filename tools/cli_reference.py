@@ -112,7 +112,10 @@ def render() -> str:
         f"Every command and flag of `{PROG}`, generated from its argument parser (the same text "
         f"as `{PROG} COMMAND --help`). Exit codes: 0 success, 1 errors (each printed as "
         "`error: ...`, manifest errors as `file:line: field: message`), 130 interrupted; "
-        "`plan --detailed-exitcode` adds 2 for changes. AWS credentials and region come from "
+        "`plan --detailed-exitcode` adds 2 for changes (deletes a prune guard holds back "
+        "included), `apply` 3 when nothing failed but deletes were held back, `status` 3 when "
+        "not settled; every command's codes: the README's exit-code table. AWS credentials and "
+        "region come from "
         "the standard chain (`AWS_PROFILE`, `AWS_REGION`, `AWS_ENDPOINT_URL`, ...). "
         "Messages and fixes: [troubleshooting.md](../troubleshooting.md).",
         "",

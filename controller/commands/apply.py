@@ -23,6 +23,9 @@ from controller.reconcile.converging import (
     keys_to_reconcile,
 )
 
+# 2 stays argparse's usage error; 3 matches `status`'s "not settled".
+EXIT_OK, EXIT_ERROR, EXIT_HELD_BACK = 0, 1, 3
+
 if TYPE_CHECKING:  # the reconciler pulls in boto3 and the manifest models: not for `--help`
     from controller.reconcile.reconciling import Reconciler
 
@@ -34,7 +37,7 @@ def register(sub: Any) -> None:
         "--prune",
         action="store_true",
         help="delete owned endpoints whose manifests are gone (never when any "
-        "manifest fails to load)",
+        "manifest fails to load); exit 3 when a guard holds deletes back",
     )
     parser.add_argument(
         "--wait",
@@ -169,7 +172,17 @@ def _apply(rec: Reconciler, args: argparse.Namespace, changed: frozenset[str]) -
             file=sys.stderr,
         )
     failed = [o for o in result.outcomes.values() if _is_failure(o, args.wait)]
-    return 1 if failed or snapshot.diagnostics or result.timed_out else 0
+    if failed or snapshot.diagnostics or result.timed_out:
+        return EXIT_ERROR
+    held = [o for o in result.outcomes.values() if o.reason == "HeldBack"]
+    if held:  # the account still differs from git: CI must not go green on it
+        print(
+            f"error: {len(held)} delete(s) held back by a prune guard: the account "
+            f"does not match the manifests (exit {EXIT_HELD_BACK})",
+            file=sys.stderr,
+        )
+        return EXIT_HELD_BACK
+    return EXIT_OK
 
 
 def _is_failure(outcome: Outcome, wait: bool) -> bool:

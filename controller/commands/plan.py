@@ -25,7 +25,7 @@ def register(sub: Any) -> None:
     parser.add_argument(
         "--detailed-exitcode",
         action="store_true",
-        help="exit 2 when there are changes, 0 when none, 1 on errors",
+        help="exit 2 when there are changes (held-back deletes included), 0 when none, 1 on errors",
     )
     parser.add_argument(
         "--prune",
@@ -73,6 +73,6 @@ def run(args: argparse.Namespace) -> int:
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
     if plan.has_errors:
         return EXIT_ERROR
-    if args.detailed_exitcode and plan.has_changes:
+    if args.detailed_exitcode and plan.is_pending:  # held-back deletes are pending changes
         return EXIT_CHANGES
     return EXIT_NO_CHANGES

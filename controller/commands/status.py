@@ -60,7 +60,7 @@ def _row(e: EndpointPlan, ambient: str | None) -> dict[str, Any]:
     elif e.held and "suspend" in e.held:
         sync = "Suspended"
     else:
-        sync = "Synced" if not e.actions else "OutOfSync"
+        sync = "Synced" if not e.actions and not e.deferred else "OutOfSync"
     error = e.errors[0] if e.errors else (e.held or "" if e.manifest is None else "")
     reason = e.error_reason or sync  # Orphaned and HeldBack rows carry their sync as reason
     row: dict[str, Any] = {

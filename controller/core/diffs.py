@@ -13,6 +13,7 @@ from typing import Any
 
 from controller.core import tagging
 from controller.core.component_actions import plan_components
+from controller.core.deferred import deferred_scaling
 from controller.core.desired import DesiredEndpoint
 from controller.core.endpoint_actions import create, in_place, rollout
 from controller.core.health import BUSY, health_of
@@ -42,12 +43,17 @@ def diff_endpoint(desired: DesiredEndpoint, seen: Observed, options: DiffOptions
         waiting = plan_components(desired, seen, options, ready=False)
         return _held(
             desired,
-            EndpointPlan(
-                **base,
-                status=Status.CREATE,
-                health=Health.MISSING,
-                actions=create(desired, seen),
-                components=tuple(waiting.rows),
+            _with_deferred(
+                desired,
+                seen,
+                options,
+                EndpointPlan(
+                    **base,
+                    status=Status.CREATE,
+                    health=Health.MISSING,
+                    actions=create(desired, seen),
+                    components=tuple(waiting.rows),
+                ),
             ),
         )
     health = health_of(live.status)
@@ -89,6 +95,7 @@ def diff_endpoint(desired: DesiredEndpoint, seen: Observed, options: DiffOptions
         plan = with_components(plan, desired, seen, options, live)
     if plan.status is Status.ERROR:
         return plan
+    plan = _with_deferred(desired, seen, options, plan)
     if plan.actions and live.status in BUSY:
         return _with_hold(plan, f"endpoint is {live.status}; changes apply once it is InService")
     return _held(desired, plan)
@@ -102,6 +109,17 @@ def _base(desired: DesiredEndpoint, seen: Observed) -> dict[str, Any]:
         "models": {m.variant: m.display for m in desired.models},
         "labels": dict(desired.manifest.metadata.labels),
     }
+
+
+def _with_deferred(
+    desired: DesiredEndpoint, seen: Observed, options: DiffOptions, plan: EndpointPlan
+) -> EndpointPlan:
+    """Add the autoscaling a later pass sets up; an endpoint with only that left is an update."""
+    later = deferred_scaling(desired, seen, options, plan)
+    if not later:
+        return plan
+    status = Status.UPDATE if plan.status is Status.UNCHANGED else plan.status
+    return replace(plan, deferred=later, status=status)
 
 
 def _held(desired: DesiredEndpoint, plan: EndpointPlan) -> EndpointPlan:

@@ -186,9 +186,13 @@ class EndpointPlan:
     rendered_from: tuple[str, ...] = ()
     # The project (`projects:` of the repo config) the manifest file belongs to, when declared.
     project: str | None = None
+    # Autoscaling a later pass of the same apply sets up once the endpoint (or a new component)
+    # is InService (`core.deferred`): shown to reviewers, never executed from this plan.
+    deferred: tuple[Action, ...] = ()
 
     @property
     def has_changes(self) -> bool:
+        """Whether this pass makes a call (`deferred` actions wait for a later pass)."""
         return bool(self.actions)
 
 
@@ -209,6 +213,21 @@ class Plan:
     @property
     def has_changes(self) -> bool:
         return any(e.has_changes for e in self.endpoints)
+
+    @property
+    def held_back(self) -> tuple[EndpointPlan, ...]:
+        """Removed endpoints whose delete a prune guard holds back.
+
+        They are pending changes, not "no changes": the account still differs from git, so
+        `plan --detailed-exitcode` exits 2 and `apply` does not exit 0 while any is left.
+        """
+        return tuple(e for e in self.endpoints if e.manifest is None and e.held)
+
+    @property
+    def is_pending(self) -> bool:
+        """Anything left between the account and the manifests: actions (deferred ones too) or
+        held-back deletes."""
+        return self.has_changes or any(e.deferred for e in self.endpoints) or bool(self.held_back)
 
     @property
     def has_errors(self) -> bool:

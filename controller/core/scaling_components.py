@@ -152,13 +152,15 @@ def plan_component_scaling(
         if want is not None and key not in settled:
             continue  # registered once the component is InService
         reason = Reason.AUTOSCALING if listed else Reason.COMPONENT_REMOVED
-        found = _one(have.name, want, alarm, seen, desired.name, controller_id, reason)
+        found = reconcile_component(
+            have.name, want, alarm, seen, desired.name, controller_id, reason
+        )
         actions += found[0]
         warnings += found[1]
     return actions, warnings
 
 
-def _one(
+def reconcile_component(
     component: str,
     want: ScalingSet | None,
     alarm: dict[str, Any] | None,

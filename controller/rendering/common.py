@@ -7,6 +7,7 @@ value formatting here means a terminal and a pull request describe a plan in the
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 from controller.core.masking import what_happened
 from controller.rendering.jsonplan import (
@@ -15,6 +16,7 @@ from controller.rendering.jsonplan import (
     DiagnosticDoc,
     EndpointDoc,
     JsonValue,
+    PlanDoc,
 )
 
 # Terraform's symbols: per endpoint status, and per action op.
@@ -34,17 +36,34 @@ BIDI_CONTROLS = frozenset(
 )
 
 
-def summary_counts(summary: dict[str, int], manifest_errors: int) -> str:
+def summary_counts(
+    summary: dict[str, int], manifest_errors: int, held_back: int = 0, held: Sequence[str] = ()
+) -> str:
     """``1 to create, 1 to update, 0 to delete, 3 unchanged, 0 errors`` (no final period).
 
     Manifest errors are not endpoints, so the JSON summary does not count them; they are added
-    as their own count when present so that "0 errors" never hides a broken manifest.
+    as their own count when present so that "0 errors" never hides a broken manifest. Deletes a
+    prune guard holds back are pending changes, so they get their own count and the guards'
+    reasons (`held`): a plan that holds seven deletes back must not read as "nothing to do".
     """
     parts = [f"{summary.get(key, 0)} {words}" for key, words in _SUMMARY_WORDS]
     parts.append(plural(summary.get("error", 0), "error"))
     if manifest_errors:
         parts.append(plural(manifest_errors, "manifest error"))
+    if held_back:
+        why = f" ({'; '.join(held)})" if held else ""
+        parts.append(f"{plural(held_back, 'delete')} held back{why}")
     return ", ".join(parts)
+
+
+def held_reasons(doc: PlanDoc) -> list[str]:
+    """The distinct reasons prune guards give for the deletes they hold back, sorted."""
+    return sorted({e["held"] for e in doc["endpoints"] if e["manifest"] is None and e["held"]})
+
+
+def is_pending(doc: PlanDoc) -> bool:
+    """Whether the account differs from the manifests: an action, or a held-back delete."""
+    return any(e["actions"] for e in doc["endpoints"]) or bool(doc.get("held_back"))
 
 
 def plural(count: int, noun: str) -> str:

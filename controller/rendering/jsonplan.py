@@ -6,7 +6,9 @@ JSON plan), so the three formats can never disagree about what a plan contains.
 
 Beyond the contract keys it adds: top-level ``account`` (when known); per endpoint ``target`` and
 ``account`` (for endpoints deployed through a target), ``region``, ``risk``, ``health``, ``held``,
-``models`` and, for endpoints hosting inference components, ``components`` (one row each); per
+``models``, ``deferred`` (the autoscaling actions a later pass of the same apply makes once the
+endpoint or a new component is InService, when there are any) and, for endpoints hosting
+inference components, ``components`` (one row each); per
 action ``reason`` (and ``tags_set`` / ``tags_removed`` for tag edits, when non-empty); per change
 ``note`` (when non-empty) and ``sensitive: true`` when the value is masked. It never contains
 `Action.request` or `Action.call`: those are apply-only data.
@@ -27,7 +29,7 @@ import json
 import math
 from collections.abc import Collection, Mapping
 from enum import Enum
-from typing import Any, NotRequired, TypeAlias, TypedDict
+from typing import Any, NotRequired, TypeAlias, TypedDict, cast
 
 from controller.core import masking
 from controller.core.health import component_health
@@ -106,6 +108,9 @@ class EndpointDoc(TypedDict):
     held: str | None
     models: dict[str, str]
     actions: list[ActionDoc]
+    deferred: NotRequired[list[ActionDoc]]
+    """Autoscaling a later pass of the same apply sets up, once the endpoint or component is
+    InService (registering needs it); present only when non-empty."""
     warnings: list[str]
     errors: list[str]
     components: NotRequired[list[ComponentDoc]]
@@ -126,6 +131,7 @@ class PlanDoc(TypedDict):
     format_version: int
     account: NotRequired[str]
     summary: dict[str, int]
+    held_back: NotRequired[int]
     endpoints: list[EndpointDoc]
     errors: list[DiagnosticDoc]
 
@@ -139,20 +145,18 @@ def to_json_dict(plan: Plan, *, visible_environment: Collection[str] = ()) -> Pl
     visible = frozenset(visible_environment)
     endpoints = [_endpoint(e, visible) for e in sorted(plan.endpoints, key=_by_target)]
     errors = [_diagnostic(d) for d in sorted(plan.errors, key=lambda d: (d.file, d.line or 0))]
+    doc: dict[str, Any] = {"format_version": FORMAT_VERSION}
     if plan.account:
-        return {
-            "format_version": FORMAT_VERSION,
-            "account": plan.account,
-            "summary": summary,
-            "endpoints": endpoints,
-            "errors": errors,
-        }
-    return {
-        "format_version": FORMAT_VERSION,
-        "summary": summary,
-        "endpoints": endpoints,
-        "errors": errors,
-    }
+        doc["account"] = plan.account
+    doc["summary"] = summary
+    # Held-back deletes are counted beside the statuses, not among them: those endpoints are
+    # "unchanged" (nothing is done to them) yet the account differs from git until a guard lets
+    # them go. Present only when non-zero, so plans without a held delete keep their shape.
+    if plan.held_back:
+        doc["held_back"] = len(plan.held_back)
+    doc["endpoints"] = endpoints
+    doc["errors"] = errors
+    return cast(PlanDoc, doc)
 
 
 def render_json(plan: Plan, *, visible_environment: Collection[str] = ()) -> str:
@@ -187,6 +191,8 @@ def _endpoint(endpoint: EndpointPlan, visible: frozenset[str]) -> EndpointDoc:
         doc["project"] = endpoint.project
     if endpoint.rendered_from:  # only endpoints extending a template carry the key
         doc["rendered_from"] = list(endpoint.rendered_from)
+    if endpoint.deferred:  # only endpoints whose autoscaling waits for InService carry the key
+        doc["deferred"] = [_action(a, visible) for a in endpoint.deferred]
     if endpoint.components:  # only endpoints hosting inference components carry the key
         doc["components"] = [component_doc(c) for c in endpoint.components]
     return doc

@@ -26,6 +26,8 @@ from controller.rendering.common import (
     BIDI_CONTROLS,
     copies_text,
     display_value,
+    held_reasons,
+    is_pending,
     is_quiet,
     location,
     plural,
@@ -207,9 +209,11 @@ def _parts(doc: PlanDoc) -> _Parts:
 
 
 def _head(doc: PlanDoc) -> list[str]:
-    summary = summary_counts(doc["summary"], len(doc["errors"]))
+    summary = summary_counts(
+        doc["summary"], len(doc["errors"]), doc.get("held_back", 0), held_reasons(doc)
+    )
     head = [f"{MARKER}\n### sagemaker-gitops plan", f"**Plan:** {summary}"]
-    if not any(e["actions"] for e in doc["endpoints"]) and not _has_errors(doc):
+    if not is_pending(doc) and not _has_errors(doc):
         head.append("✅ No changes: the account matches the manifests.")
     return head
 
@@ -249,6 +253,9 @@ def _details(endpoint: EndpointDoc) -> str:
         sections.append(f"⏸️ **Held:** {_md(endpoint['held'])}")
     if endpoint["actions"]:
         sections.append("\n".join(["**Actions**", "", *_actions(endpoint["actions"])]))
+    if endpoint.get("deferred"):  # apply makes these in a later pass of the same run
+        later = _actions(endpoint.get("deferred", []))
+        sections.append("\n".join(["**Then, once InService**", "", *later]))
     if endpoint.get("components"):
         sections.append("\n".join(["**Inference components**", "", *_components(endpoint)]))
     if endpoint["models"]:

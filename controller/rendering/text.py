@@ -20,6 +20,8 @@ from controller.rendering.common import (
     STATUS_SYMBOL,
     copies_text,
     display_value,
+    held_reasons,
+    is_pending,
     is_quiet,
     location,
     sensitive_summary,
@@ -124,6 +126,10 @@ def _endpoint_lines(endpoint: EndpointDoc, paint: Paint) -> list[str]:
     lines = [header]
     for action in endpoint["actions"]:
         lines += _action_lines(action, paint)
+    if endpoint.get("deferred"):  # apply makes these in a later pass of the same run
+        lines.append(f"{INDENT}then, once InService:")
+        for action in endpoint.get("deferred", []):
+            lines += [INDENT + line for line in _action_lines(action, paint)]
     if endpoint["actions"] and endpoint["models"]:
         served = ", ".join(f"{_clean(v)}: {_clean(m)}" for v, m in endpoint["models"].items())
         lines.append(f"{INDENT}models: {served}")
@@ -182,12 +188,13 @@ def _quiet_lines(quiet: list[EndpointDoc], paint: Paint) -> list[str]:
 
 
 def _footer(doc: PlanDoc, paint: Paint) -> list[str]:
-    changing = any(e["actions"] for e in doc["endpoints"])
     failing = doc["errors"] or doc["summary"].get("error", 0)
     lines: list[str] = []
-    if not changing and not failing:
+    if not is_pending(doc) and not failing:
         lines.append("No changes: the account matches the manifests.")
-    counts = summary_counts(doc["summary"], len(doc["errors"]))
+    counts = summary_counts(
+        doc["summary"], len(doc["errors"]), doc.get("held_back", 0), held_reasons(doc)
+    )
     lines.append(f"{paint('bold', 'Plan:')} {counts}.")
     return lines
 

@@ -29,7 +29,7 @@ class SyncState(StrEnum):
     """Per-endpoint sync state shown by /status and the endpoints gauge."""
 
     SYNCED = "Synced"  # live matches the manifest
-    OUT_OF_SYNC = "OutOfSync"  # changes are pending and held (window, not applied)
+    OUT_OF_SYNC = "OutOfSync"  # changes are pending and held (window, prune guard, not applied)
     PROGRESSING = "Progressing"  # a change is in flight (Creating/Updating)
     FAILED = "Failed"  # terminal error: waits for a new manifest, revision or resync
     SUSPENDED = "Suspended"  # spec.suspend or POST /suspend: reported, never applied
@@ -230,6 +230,8 @@ def _sync_state(outcome: Outcome, hold: Hold, previous: SyncState) -> SyncState:
         return SyncState.FAILED
     if outcome.kind is OutcomeKind.TRANSIENT:
         return previous  # one throttled call says nothing new about the endpoint
+    if outcome.reason == "HeldBack":  # a guard keeps a removed endpoint: git and AWS differ
+        return SyncState.OUT_OF_SYNC
     if pending and hold.kind is not None:
         return SyncState.OUT_OF_SYNC
     if outcome.kind is OutcomeKind.REQUEUE:

@@ -329,3 +329,41 @@ def test_every_policy_kind_round_trips_without_rewrites(world: World) -> None:
     }
     assert len(world.recorded("PutScheduledAction")) == 2
     assert world.mutations_during(lambda: world.apply()) == {}
+
+
+def _rows(actions: list[dict[str, Any]]) -> set[tuple[str, str, str]]:
+    return {(a["type"], a["op"], a["name"]) for a in actions}
+
+
+def test_the_plan_shows_the_autoscaling_apply_sets_up_after_in_service(world: World) -> None:
+    """Issue 19: a reviewer sees everything apply will create, though it waits for InService."""
+    world.write("churn.yaml", manifest())
+    doc = json.loads(world.plan("--format", "json").out)
+    text = world.plan("--detailed-exitcode")
+    markdown = world.plan("--format", "markdown").out
+    created = world.mutations_during(lambda: world.apply())
+    world.write("churn.yaml", manifest(scaling=""))
+    assert world.apply().code == 0  # autoscaling off; then a rollout that adds it back
+    world.write("churn.yaml", manifest(version=2))
+    rollout = json.loads(world.plan("--format", "json").out)["endpoints"][0]
+    readded = world.mutations_during(lambda: world.apply())
+
+    [endpoint] = doc["endpoints"]
+    later = _rows(endpoint["deferred"])
+    assert later == {
+        ("ScalableTarget", "create", RID),
+        ("ScalingPolicy", "create", f"{RID}/{POLICY}"),
+        ("ScheduledAction", "create", f"{RID}/sagemaker-gitops-nightly"),
+    }
+    assert not later & _rows(endpoint["actions"])
+    assert text.code == 2 and "then, once InService:" in text.out
+    assert f"+ ScalableTarget {RID} (Autoscaling)" in text.out
+    assert "**Then, once InService**" in markdown and RID in markdown
+    # Exactly what the plan listed, one call each.
+    for kind, call in (("ScalableTarget", "RegisterScalableTarget"),
+                       ("ScalingPolicy", "PutScalingPolicy"),
+                       ("ScheduledAction", "PutScheduledAction")):  # fmt: skip
+        assert created.get(call) == sum(1 for t, _, _ in later if t == kind)
+        assert readded.get(call) == sum(1 for t, _, _ in _rows(rollout["deferred"]) if t == kind)
+    assert ("Endpoint", "update", "churn") in _rows(rollout["actions"])
+    assert json.loads(world.plan("--format", "json").out)["endpoints"][0].get("deferred") is None

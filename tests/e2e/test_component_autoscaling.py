@@ -224,3 +224,37 @@ def test_no_op_budget_adds_one_alarm_listing_per_region(scaled: World) -> None:
         "DescribeScheduledActions": 1,
         "DescribeAlarms": 1,
     }
+
+
+def test_a_component_added_with_autoscaling_plans_all_apply_creates(world: World) -> None:
+    """Issue 19: a new component's autoscaling waits for it to be InService, yet is planned."""
+    write(world, CHAT)
+    assert world.apply().code == 0
+    write(world, CHAT, FRAUD_SCALED)
+
+    [endpoint] = json.loads(world.plan("--format", "json").out)["endpoints"]
+    text = world.plan().out
+    created = world.mutations_during(lambda: world.apply())
+
+    assert ("InferenceComponent", "create", "fraud") in {
+        (a["type"], a["op"], a["name"]) for a in endpoint["actions"]
+    }
+    later = {(a["type"], a["op"], a["name"]) for a in endpoint["deferred"]}
+    assert later == {
+        ("ScalableTarget", "create", "inference-component/fraud"),
+        (
+            "ScalingPolicy",
+            "create",
+            "inference-component/fraud/sagemaker-gitops-SageMakerInferenceComponentInvocationsPerCopy",
+        ),
+        (
+            "ScalingPolicy",
+            "create",
+            "inference-component/fraud/sagemaker-gitops-scale-out-from-zero",
+        ),
+        ("Alarm", "create", ALARM),
+    }
+    assert "then, once InService:" in text and f"+ Alarm {ALARM} (Autoscaling)" in text
+    assert created.get("RegisterScalableTarget") == 1 and created.get("PutScalingPolicy") == 2
+    assert created.get("PutMetricAlarm") == 1
+    assert "deferred" not in json.loads(world.plan("--format", "json").out)["endpoints"][0]

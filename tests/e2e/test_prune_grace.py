@@ -86,5 +86,8 @@ def test_held_back_deletes_show_in_status_and_metrics(world: World) -> None:
     held = {h["endpoint"]: h["reason"] for h in status["held_back_deletes"]}
     assert set(held) == set(NAMES)
     assert all("manifest set is empty" in reason for reason in held.values())
+    # Consistent with `status` (HeldBack, exit 3) and `plan` (a pending change): never Synced.
+    syncs = {e["name"]: e["sync"] for e in status["endpoints"] if e["name"] in held}
+    assert syncs == dict.fromkeys(NAMES, "OutOfSync")
     assert "sagemaker_gitops_held_back_deletes 3.0" in metrics
     assert world.names("endpoint") == list(NAMES)

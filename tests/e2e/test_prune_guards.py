@@ -236,3 +236,36 @@ def test_a_region_whose_last_manifest_is_gone_is_pruned_when_the_repo_config_lis
     assert "regions scanned: us-east-1, us-west-2" in listed.err
     assert pruned.get("DeleteEndpoint") == 1
     assert west_sm.list_endpoints()["Endpoints"] == []
+
+
+def test_held_back_deletes_are_pending_changes_not_a_green_run(world: World) -> None:
+    """Issue 19: CI must not go green while a guard keeps the account from matching git."""
+    create(world, "a", "b", "c")
+    (world.root / "b.yaml").unlink()
+    (world.root / "c.yaml").unlink()
+    guard = ("--prune", "--max-deletes", "1", *FAST)
+
+    text = world.plan(*guard, "--detailed-exitcode")
+    doc = json.loads(world.plan(*guard, "--format", "json").out)
+    markdown = world.plan(*guard, "--format", "markdown").out
+    applied = world.apply(*guard)
+    status = world.cli("status", "-m", str(world.root), "--max-deletes", "1", *FAST)
+    for path in world.root.glob("*.yaml"):  # the empty-directory guard holds every delete
+        path.unlink()
+    empty_plan = world.plan("--prune", "--detailed-exitcode", *FAST)
+    empty_apply = world.apply("--prune", *FAST)
+
+    why = "circuit breaker: 2 endpoint deletes exceed --max-deletes 1"
+    assert text.code == 2, text.out
+    assert "No changes" not in text.out and "No changes" not in markdown
+    assert f"2 deletes held back ({why})" in text.out
+    assert f"2 deletes held back ({why})" in markdown
+    assert doc["held_back"] == 2 and doc["summary"]["delete"] == 0
+    assert applied.code == 3 and "2 delete(s) held back by a prune guard" in applied.err
+    assert world.names("endpoint") == ["a", "b", "c"]  # still nothing deleted
+    assert status.code == 3 and "HeldBack" in status.out
+    assert (
+        empty_plan.code == 2 and "3 deletes held back (the manifest set is empty" in empty_plan.out
+    )
+    assert empty_apply.code == 3, empty_apply.err
+    assert world.names("endpoint") == ["a", "b", "c"]

@@ -153,6 +153,45 @@ def scenarios() -> dict[str, Plan]:
     )
     quiet = tuple(unchanged(f"svc{i}-dev") for i in range(3))
     components = components_endpoint()
+    breaker = "circuit breaker: 2 endpoint deletes exceed --max-deletes 1"
+    held_back = tuple(
+        endpoint(
+            name,
+            Status.UNCHANGED,
+            manifest=None,
+            held=breaker,
+            warnings=(f"manifest removed; delete held back: {breaker}",),
+        )
+        for name in ("old-a", "old-b")
+    )
+    rid = "endpoint/scaled-dev/variant/primary"
+    scaled = endpoint(
+        "scaled-dev",
+        Status.CREATE,
+        Action(Op.CREATE, M, "scaled-dev-primary-5e6f7a8b", Reason.NEW_ENDPOINT),
+        Action(Op.CREATE, EC, "scaled-dev-5e6f7a8b", Reason.NEW_ENDPOINT),
+        Action(Op.CREATE, EP, "scaled-dev", Reason.NEW_ENDPOINT),
+        deferred=(
+            Action(
+                Op.CREATE,
+                ResourceType.SCALABLE_TARGET,
+                rid,
+                Reason.AUTOSCALING,
+                (FieldChange("variants[primary].autoscaling.maxCapacity", None, 4),),
+            ),
+            Action(
+                Op.CREATE,
+                ResourceType.SCHEDULED_ACTION,
+                f"{rid}/sagemaker-gitops-nightly",
+                Reason.AUTOSCALING,
+                (
+                    FieldChange(
+                        "variants[primary].autoscaling.scheduled[nightly].maxCapacity", None, 2
+                    ),
+                ),
+            ),
+        ),
+    )
     return {
         "components": Plan((components,)),
         "create": Plan((create,)),
@@ -164,6 +203,8 @@ def scenarios() -> dict[str, Plan]:
         "manifest_errors": Plan(quiet[:1], errors=diagnostics),
         "held": Plan((held,)),
         "unchanged": Plan(quiet),
+        "held_back": Plan((*held_back, quiet[0])),
+        "deferred": Plan((scaled,)),
         "mixed": Plan(
             (held, bump, create, weights, tags, prune, error, *quiet),
             errors=diagnostics[:1],
