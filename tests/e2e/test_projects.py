@@ -153,7 +153,8 @@ def test_removed_manifests_are_pruned_only_in_projects_that_allow_it(platform: W
         "fraud-gone": "fraud",
         "fraud-stays": "fraud",
     }
-    assert result.code == 0, result.err
+    # Held back like any guarded delete: the account still differs from git (exit 3, not green).
+    assert result.code == 3, result.err
     assert "churn-kept: delete held back (project 'churn' has prune: false)" in result.out
     live = endpoints_in(platform, STAGING)
     assert "churn-kept" in live and "fraud-gone" not in live
