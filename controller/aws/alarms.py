@@ -13,9 +13,9 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from controller.aws.reading import call, translate
-from controller.core import scaling
-from controller.core.scaling import LiveAlarm
-from controller.core.scaling_components import WAKE_POLICY
+from controller.core.scaling import model as scaling
+from controller.core.scaling.components import WAKE_POLICY
+from controller.core.scaling.model import LiveAlarm
 from controller.errors import NotFound
 from controller.manifests.scaling import NAME_PREFIX
 

@@ -17,7 +17,7 @@ import structlog
 from controller.aws.reading import call
 from controller.core import kinds, tagging
 from controller.core.livestate import Inventory, Owned
-from controller.core.plans import Action, EndpointPlan, Op, ResourceType
+from controller.core.plan.plans import Action, EndpointPlan, Op, ResourceType
 from controller.errors import Conflict, NotFound
 
 log = structlog.get_logger(__name__)

@@ -17,8 +17,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from controller.aws.reading import call, stamp, translate
-from controller.core.components import LiveComponent
-from controller.core.scaling import COMPONENT_PREFIX, COPY_DIMENSION
+from controller.core.component.model import LiveComponent
+from controller.core.scaling.model import COMPONENT_PREFIX, COPY_DIMENSION
 from controller.errors import NotFound
 
 

@@ -16,8 +16,8 @@ from botocore.exceptions import ClientError
 
 from controller.aws.components import autoscaled_components
 from controller.aws.reading import call, translate
-from controller.core import scaling
-from controller.core.scaling import LiveTarget, ScalingSet, ScalingState
+from controller.core.scaling import model as scaling
+from controller.core.scaling.model import LiveTarget, ScalingSet, ScalingState
 
 # The largest MaxResults each API allows: fewer pages per pass.
 PAGE = {

@@ -14,7 +14,7 @@ from controller.commands.common import (
     print_prune_notes,
     reconciler,
 )
-from controller.core.outcomes import Outcome, OutcomeKind
+from controller.core.plan.outcomes import Outcome, OutcomeKind
 from controller.reconcile.converging import (
     FIRST_POLL,
     changed_first,

@@ -113,7 +113,7 @@ def add_prune_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def prune_options(args: argparse.Namespace, scope: str) -> dict[str, Any]:
-    from controller.core.pruning import PruneGuards
+    from controller.core.prune.pruning import PruneGuards
 
     manifests = getattr(args, "manifests", None)
     # One file is a part of its scope's tree (commands/scoping.py): its neighbours are unread.
@@ -128,7 +128,7 @@ def print_prune_notes(rec: Reconciler, snapshot: Snapshot) -> None:
     """The prune pass's facts, once each (held back deletes, unscoped endpoints, regions)."""
     import sys
 
-    from controller.core.pruning import notes
+    from controller.core.prune.pruning import notes
 
     for line in notes(rec.prune_decision(snapshot)):
         print(f"note: {line}", file=sys.stderr)

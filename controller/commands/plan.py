@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     if args.policy:
         from pathlib import Path
 
-        from controller.core.policy import apply_policy, load_policy
+        from controller.core.plan.policy import apply_policy, load_policy
 
         manifests = [e.manifest for e in snapshot.entries.values()]
         plan = apply_policy(plan, load_policy(Path(args.policy)), manifests)

@@ -25,14 +25,14 @@ from controller.commands.common import (
     git_revision,
     prune_options,
 )
-from controller.core.outcomes import Outcome
+from controller.core.plan.outcomes import Outcome
 from controller.errors import ControllerError, Diagnostic
 
 # The service's modules (structlog, prometheus, the runner) load when `run` runs: the CLI
 # registers this command's flags at every start, `--help` and `validate` included.
 if TYPE_CHECKING:
     from controller.core import snapshots
-    from controller.core.plans import EndpointPlan
+    from controller.core.plan.plans import EndpointPlan
     from controller.reconcile import reconciling
     from controller.service.metrics import Metrics
     from controller.service.notifications.delivery import Notifier
@@ -281,7 +281,7 @@ def _file_stamp(path: Path) -> tuple[int, int, int] | None:
 
 def _plan_text(plan: EndpointPlan) -> str:
     """One endpoint's last plan as `plan` prints it, for the status page's detail view."""
-    from controller.core.plans import Plan
+    from controller.core.plan.plans import Plan
     from controller.rendering.text import render_text
 
     return render_text(Plan(endpoints=(plan,)))
@@ -300,7 +300,7 @@ def _notifier(path: Path | None, metrics: Metrics) -> Notifier | None:
 def _source(args: argparse.Namespace) -> Source | None:
     if args.repo is None:
         return None
-    from controller.service.gitsource import GitSource
+    from controller.service.inputs.gitsource import GitSource
 
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="sagemaker-gitops-"))
     return GitSource(args.repo, branch=args.branch, path=args.path, workdir=workdir)

@@ -20,10 +20,10 @@ from controller.commands.common import (
     load,
     reconciler,
 )
-from controller.core.plans import EndpointPlan, Health, Plan, Status
+from controller.core.plan.plans import EndpointPlan, Health, Plan, Status
 from controller.rendering.common import copies_text
 from controller.rendering.jsonplan import ComponentDoc, component_doc
-from controller.service.conditions import conditions
+from controller.service.status.conditions import conditions
 
 EXIT_OK, EXIT_ERROR, EXIT_UNSETTLED = 0, 1, 3
 SETTLED_SYNC = ("Synced", "Suspended")

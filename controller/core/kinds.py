@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from controller.core.plans import Action, Op, Reason, ResourceType
+from controller.core.plan.plans import Action, Op, Reason, ResourceType
 
 
 @dataclass(frozen=True)

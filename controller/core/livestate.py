@@ -10,8 +10,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from controller.core import surface, tagging
+from controller.core import tagging
 from controller.core.casing import camel, flatten
+from controller.core.endpoint import surface
 from controller.core.packages import account_of, group_arn, parse_package_arn
 
 

@@ -9,10 +9,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from controller.core.components import LiveComponent
+from controller.core.component.model import LiveComponent
 from controller.core.livestate import LiveEndpoint
-from controller.core.plans import ResourceType
-from controller.core.scaling import LiveAlarm, LiveTarget
+from controller.core.plan.plans import ResourceType
+from controller.core.scaling.model import LiveAlarm, LiveTarget
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ class Observed:
     component_scaling: Mapping[str, LiveTarget] = field(default_factory=dict)
     component_alarms: Mapping[str, LiveAlarm] = field(default_factory=dict)
     # Lower-cased name of an owned component gone from the manifest -> its Models that may be
-    # deleted with it (--prune); see core/component_history.py.
+    # deleted with it (--prune); see core/component/history.py.
     component_garbage: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # Component name -> its history tag pruned of the Models in `superseded` (GC retags it).
     component_histories: Mapping[str, str] = field(default_factory=dict)

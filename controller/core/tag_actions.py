@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 
-from controller.core import history, tagging
-from controller.core.desired import DesiredEndpoint
+from controller.core import tagging
+from controller.core.endpoint import history
+from controller.core.endpoint.desired import DesiredEndpoint
 from controller.core.kinds import sibling_arn
 from controller.core.livestate import LiveEndpoint
 from controller.core.observed import Observed
-from controller.core.plans import Action, FieldChange, Op, Reason, ResourceType
+from controller.core.plan.plans import Action, FieldChange, Op, Reason, ResourceType
 
 
 def with_tags(update: Action, retag: Action) -> Action:

@@ -27,7 +27,7 @@ COMPONENT = PREFIX + "component"
 # whose tags predate scopes writes it: that is how old endpoints are adopted into a scope.
 SCOPE = PREFIX + "scope"
 # The configs that were live on the endpoint before the current one, newest first, separated by
-# spaces: the rollback history garbage collection keeps (see controller/core/history.py).
+# spaces: the rollback history garbage collection keeps (see controller/core/endpoint/history.py).
 HISTORY = PREFIX + "history"
 
 # Tags refreshed on change but ignored when deciding whether anything changed.

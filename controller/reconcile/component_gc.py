@@ -11,10 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from controller.core import component_history, history, tagging
-from controller.core.components import DesiredComponent, LiveComponent
+from controller.core import tagging
+from controller.core.component import history as component_history
+from controller.core.component.model import DesiredComponent, LiveComponent
+from controller.core.endpoint import history
 from controller.core.livestate import Owned
-from controller.core.plans import ResourceType
+from controller.core.plan.plans import ResourceType
 
 
 @dataclass(frozen=True)

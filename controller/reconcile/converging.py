@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from controller.core import tagging
-from controller.core.outcomes import Outcome, OutcomeKind
+from controller.core.plan.outcomes import Outcome, OutcomeKind
 from controller.core.snapshots import Snapshot, split_key
 from controller.deadlines import Deadline, DeadlineExceeded
 from controller.errors import ControllerError
@@ -106,7 +106,7 @@ def _read_ahead(rec: Reconciler, snapshot: Snapshot, key: str) -> bool:
     """Whether the hinted endpoint `key` is to be reconciled ahead of the index; if so, what was
     read is kept for its reconcile (`seed_endpoint`)."""
     from controller.aws import reading
-    from controller.core.desired import spec_hash
+    from controller.core.endpoint.desired import spec_hash
 
     location, name = split_key(key)
     entry = snapshot.entry(key)
@@ -134,7 +134,7 @@ def changed_batches(rec: Reconciler, snapshot: Snapshot, keys: list[str]) -> Ite
     pass reads anyway, so finding them costs no extra call; the caller reconciles each batch
     before the next page is asked for, so a changed endpoint's calls are not queued behind the
     rest of the sweep."""
-    from controller.core.desired import spec_hash
+    from controller.core.endpoint.desired import spec_hash
 
     by_region: dict[str, dict[str, str]] = {}
     for key in keys:

@@ -14,11 +14,12 @@ from typing import Any
 
 from controller.aws import reading
 from controller.aws.clients import Clients
-from controller.core import history, kinds, livestate, tagging
-from controller.core.desired import DesiredEndpoint
+from controller.core import kinds, livestate, tagging
+from controller.core.endpoint import history
+from controller.core.endpoint.desired import DesiredEndpoint
 from controller.core.observed import Observed
-from controller.core.plans import EndpointPlan, Op, ResourceType
-from controller.core.scaling_actions import in_sync
+from controller.core.plan.plans import EndpointPlan, Op, ResourceType
+from controller.core.scaling.actions import in_sync
 from controller.reconcile.component_gc import ComponentGarbage, GcSettings, component_garbage
 from controller.reconcile.livecache import CacheOptions, LiveCache
 

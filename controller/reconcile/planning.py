@@ -19,14 +19,15 @@ from controller.aws import reading
 from controller.aws.clients import Clients
 from controller.aws.components import list_components
 from controller.aws.registry import Registry
-from controller.core import desired as desired_mod
-from controller.core import kinds, pruning, tagging
-from controller.core.diffs import DiffOptions, Observed, diff_endpoint
+from controller.core import kinds, tagging
+from controller.core.endpoint import desired as desired_mod
+from controller.core.endpoint.diffs import DiffOptions, Observed, diff_endpoint
 from controller.core.packages import PackageVersion, approval_note
-from controller.core.plan_projects import with_project
-from controller.core.plans import Action, EndpointPlan, Plan, Status
-from controller.core.removal import diff_removed
-from controller.core.scaling import LiveTarget
+from controller.core.plan.plans import Action, EndpointPlan, Plan, Status
+from controller.core.plan.projects import with_project
+from controller.core.prune import pruning
+from controller.core.prune.removal import diff_removed
+from controller.core.scaling.model import LiveTarget
 from controller.core.snapshots import Snapshot, endpoint_key, split_key
 from controller.errors import AccountMismatch, AwsError, Diagnostic, ResolutionError
 from controller.manifests.loading import LoadedManifest

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 import structlog
 
 from controller.aws.clients import Clients
-from controller.core import livestate, pruning
+from controller.core import livestate
+from controller.core.prune import pruning
 from controller.core.snapshots import Snapshot
 from controller.errors import AccountMismatch
 from controller.manifests.projects import policy as projects

@@ -21,10 +21,11 @@ from controller.aws.alarms import AlarmWriter
 from controller.aws.applying import apply_endpoint
 from controller.aws.clients import Clients
 from controller.aws.registry import Registry
-from controller.core import livestate, pruning
+from controller.core import livestate
 from controller.core.kinds import AUTOSCALING, CLOUDWATCH, kind_of
-from controller.core.outcomes import Outcome
-from controller.core.plans import EndpointPlan, Plan, Status
+from controller.core.plan.outcomes import Outcome
+from controller.core.plan.plans import EndpointPlan, Plan, Status
+from controller.core.prune import pruning
 from controller.core.snapshots import Snapshot, split_key
 from controller.errors import ControllerError
 from controller.manifests.loading import ParseCache, load_manifests

@@ -17,11 +17,12 @@ from dataclasses import dataclass, replace
 from controller.aws import alarms as alarm_reads
 from controller.aws import scaling as scaling_reads
 from controller.aws.clients import Clients
-from controller.core import kinds, scaling_components
-from controller.core.desired import DesiredEndpoint
-from controller.core.plans import Action, Reason
-from controller.core.scaling import LiveAlarm, LiveTarget, ScalingState, component_base
-from controller.core.scaling_actions import in_sync_at
+from controller.core import kinds
+from controller.core.endpoint.desired import DesiredEndpoint
+from controller.core.plan.plans import Action, Reason
+from controller.core.scaling import components as scaling_components
+from controller.core.scaling.actions import in_sync_at
+from controller.core.scaling.model import LiveAlarm, LiveTarget, ScalingState, component_base
 from controller.keyedlocks import KeyedLocks
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import structlog
 
-from controller.core.outcomes import Outcome, OutcomeKind
-from controller.core.plans import EndpointPlan, Health, Op
+from controller.core.plan.outcomes import Outcome, OutcomeKind
+from controller.core.plan.plans import EndpointPlan, Health, Op
 from controller.errors import AccountMismatch, Conflict, ControllerError, Throttled
 
 log = structlog.get_logger(__name__)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Literal
 
-from controller.core.plans import Plan
+from controller.core.plan.plans import Plan
 from controller.rendering.jsonplan import render_json, to_json_dict
 from controller.rendering.markdown import render_markdown
 from controller.rendering.text import render_text, should_color

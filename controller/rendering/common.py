@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from controller.core.masking import what_happened
+from controller.core.plan.masking import what_happened
 from controller.rendering.jsonplan import (
     ChangeDoc,
     ComponentDoc,

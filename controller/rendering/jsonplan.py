@@ -16,7 +16,7 @@ action ``reason`` (and ``tags_set`` / ``tags_removed`` for tag edits, when non-e
 Secrets are masked here, where the plan becomes display data, so no renderer can show them:
 container environment values become ``"(sensitive)"`` (null when absent) unless their key is in
 `visible_environment` (the repo config's ``plan.nonSensitiveEnvironmentKeys``); see
-`controller.core.masking`.
+`controller.core.plan.masking`.
 
 Ordering is stable whatever order the planner produced: endpoints are sorted by target, then name
 (endpoints without a target first; planning may run concurrently) and manifest errors by file and
@@ -31,9 +31,9 @@ from collections.abc import Collection, Mapping
 from enum import Enum
 from typing import Any, NotRequired, TypeAlias, TypedDict, cast
 
-from controller.core import masking
-from controller.core.health import component_health
-from controller.core.plans import (
+from controller.core.endpoint.health import component_health
+from controller.core.plan import masking
+from controller.core.plan.plans import (
     FORMAT_VERSION,
     Action,
     ComponentRow,
@@ -41,7 +41,7 @@ from controller.core.plans import (
     FieldChange,
     Plan,
 )
-from controller.core.risk import assess
+from controller.core.plan.risk import assess
 from controller.errors import Diagnostic
 
 JsonValue: TypeAlias = bool | int | float | str | list["JsonValue"] | dict[str, "JsonValue"] | None

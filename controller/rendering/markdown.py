@@ -20,8 +20,8 @@ import html
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
-from controller.core.plans import Plan
-from controller.core.risk import Risk
+from controller.core.plan.plans import Plan
+from controller.core.plan.risk import Risk
 from controller.rendering.common import (
     BIDI_CONTROLS,
     copies_text,

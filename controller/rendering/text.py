@@ -13,7 +13,7 @@ import os
 from collections.abc import Callable, Collection, Mapping
 from typing import IO, Any
 
-from controller.core.plans import Plan
+from controller.core.plan.plans import Plan
 from controller.rendering.common import (
     BIDI_CONTROLS,
     OP_SYMBOL,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from controller.sandbox.errors import SandboxError, SeedError
-from controller.sandbox.faults import Faults
+from controller.sandbox.instrument.faults import Faults
 
 if TYPE_CHECKING:
     from controller.sandbox.server import Sandbox

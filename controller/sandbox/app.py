@@ -26,10 +26,12 @@ from urllib.parse import parse_qs
 from moto.core.exceptions import ServiceException
 from moto.iam.models import get_account_id_from
 
-from controller.sandbox.calls import CallCounter
 from controller.sandbox.context import Context, SandboxState
 from controller.sandbox.errors import ApiError
-from controller.sandbox.faults import FAULT_FIELDS, FaultInjector
+from controller.sandbox.hosting.validation import validate_input
+from controller.sandbox.instrument.calls import CallCounter
+from controller.sandbox.instrument.faults import FAULT_FIELDS, FaultInjector
+from controller.sandbox.instrument.recording import RequestLog, request_params
 from controller.sandbox.overrides import AUTOSCALING_PREFIX, BY_PREFIX, SAGEMAKER_PREFIX
 from controller.sandbox.protocol import (
     ApiRequest,
@@ -38,8 +40,6 @@ from controller.sandbox.protocol import (
     json_response,
     parse_request,
 )
-from controller.sandbox.recording import RequestLog, request_params
-from controller.sandbox.validation import validate_input
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 

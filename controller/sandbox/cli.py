@@ -21,7 +21,7 @@ from types import FrameType
 from typing import NoReturn
 
 from controller.sandbox.errors import SandboxError
-from controller.sandbox.faults import Faults
+from controller.sandbox.instrument.faults import Faults
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -14,9 +14,9 @@ from typing import Any
 from moto.sagemaker.models import sagemaker_backends
 from moto.utilities.utils import get_partition
 
-from controller.sandbox.component_states import ComponentStates
-from controller.sandbox.lifecycle import EndpointStates
-from controller.sandbox.scaling_store import ScalingStates, ScalingStore
+from controller.sandbox.autoscaling.store import ScalingStates, ScalingStore
+from controller.sandbox.components.states import ComponentStates
+from controller.sandbox.hosting.lifecycle import EndpointStates
 from controller.sandbox.snapshots import Snapshots
 
 

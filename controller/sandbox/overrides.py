@@ -6,17 +6,13 @@ model-driven input validation first (see `app`).
 
 from __future__ import annotations
 
-from controller.sandbox import (
-    autoscaling,
-    components,
-    deployments,
-    endpoints,
-    registry,
-    resources,
-    tagging,
-)
+from controller.sandbox import tagging
+from controller.sandbox.autoscaling import handlers as autoscaling
+from controller.sandbox.autoscaling.resources import following_deletions
+from controller.sandbox.components import handlers as components
 from controller.sandbox.context import Handler
-from controller.sandbox.scaling_resources import following_deletions
+from controller.sandbox.hosting import deployments, endpoints, resources
+from controller.sandbox.registry import packages as registry
 
 SAGEMAKER_PREFIX = "SageMaker"
 TAGGING_PREFIX = "ResourceGroupsTaggingAPI_20170126"

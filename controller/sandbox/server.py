@@ -28,11 +28,11 @@ from moto.moto_server.werkzeug_app import (
 from werkzeug.serving import ThreadedWSGIServer
 
 from controller.sandbox.app import SandboxApp, check_transition_seconds
-from controller.sandbox.calls import CallCounter
 from controller.sandbox.context import SandboxState
 from controller.sandbox.errors import SandboxError
-from controller.sandbox.faults import FaultInjector, Faults
-from controller.sandbox.seeding import apply_seed, check_seed, load_seed
+from controller.sandbox.instrument.calls import CallCounter
+from controller.sandbox.instrument.faults import FaultInjector, Faults
+from controller.sandbox.registry.seeding import apply_seed, check_seed, load_seed
 
 DUMMY_CREDENTIALS = "testing"
 

@@ -20,8 +20,8 @@ from typing import Any
 from moto.core.resource_tagging import make_tag_matcher
 from moto.resourcegroupstaggingapi.models import resourcegroupstaggingapi_backends
 
-from controller.sandbox.components import RESOURCE_TYPE as COMPONENT
-from controller.sandbox.components import tagged_components
+from controller.sandbox.components.handlers import RESOURCE_TYPE as COMPONENT
+from controller.sandbox.components.handlers import tagged_components
 from controller.sandbox.context import Context
 from controller.sandbox.errors import ApiError, validation_error
 from controller.sandbox.snapshots import Snapshot

@@ -18,8 +18,8 @@ from typing import Generic
 
 import structlog
 
-from controller.core.outcomes import Outcome, OutcomeKind
-from controller.core.pruning import AbsenceTracker
+from controller.core.plan.outcomes import Outcome, OutcomeKind
+from controller.core.prune.pruning import AbsenceTracker
 from controller.service.ports import Reconciler, SnapshotT
 
 log = structlog.get_logger(__name__)

@@ -24,8 +24,8 @@ from contextlib import suppress
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from controller.core.plans import ComponentRow
-from controller.service.locations import Location
+from controller.core.plan.plans import ComponentRow
+from controller.service.status.locations import Location
 
 PREFIX = "sagemaker_gitops"
 CONTROLLER = "endpoint"  # controller-runtime's `controller` label

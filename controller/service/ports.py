@@ -1,9 +1,10 @@
 """The interfaces the `run` service codes against: a manifest snapshot, a reconciler, a source.
 
-`controller.reconcile.reconciling` satisfies `Reconciler`/`Snapshot`, `controller.service.gitsource`
-satisfies `Source`, `controller.service.lease.LeaderElector` satisfies `Elector`. The service
-imports none of them directly, so its queueing, scheduling and status logic is tested with fakes
-and the real pieces are wired together only in `controller.commands.run`.
+`controller.reconcile.reconciling` satisfies `Reconciler`/`Snapshot`,
+`controller.service.inputs.gitsource` satisfies `Source`, `controller.service.lease.LeaderElector`
+satisfies `Elector`. The service imports none of them directly, so its queueing, scheduling and
+status logic is tested with fakes and the real pieces are wired together only in
+`controller.commands.run`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol, TypeVar
 
-from controller.core.outcomes import Outcome
+from controller.core.plan.outcomes import Outcome
 from controller.errors import Diagnostic
 
 

@@ -21,10 +21,12 @@ from typing import Any, Generic
 
 import structlog
 
-from controller.core.outcomes import Outcome
-from controller.core.plans import EndpointPlan
+from controller.core.plan.outcomes import Outcome
+from controller.core.plan.plans import EndpointPlan
 from controller.service.backoff import Backoff
-from controller.service.httpserver import HttpServer
+from controller.service.inputs.reloading import Reloader
+from controller.service.inputs.triggers import Triggers
+from controller.service.inputs.watching import Watcher
 from controller.service.locationqueues import LocationPools, LocationQueues
 from controller.service.metrics import Metrics
 from controller.service.notifications.delivery import Notifier
@@ -35,12 +37,10 @@ from controller.service.ports import (
     SnapshotT,
     Source,
 )
-from controller.service.reloading import Reloader
-from controller.service.reporting import Reporter
-from controller.service.statuses import ServiceState
+from controller.service.status.reporting import Reporter
+from controller.service.status.statuses import ServiceState
 from controller.service.stepping import Stepper
-from controller.service.triggers import Triggers
-from controller.service.watching import Watcher
+from controller.service.web.server import HttpServer
 from controller.service.windows import WindowPolicy
 
 log = structlog.get_logger(__name__)

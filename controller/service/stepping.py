@@ -15,15 +15,15 @@ from typing import TYPE_CHECKING, Generic
 
 import structlog
 
-from controller.core.outcomes import Outcome, OutcomeKind
+from controller.core.plan.outcomes import Outcome, OutcomeKind
 from controller.service import tracing
 from controller.service.backoff import Backoff
 from controller.service.checkbacks import CheckBacks
-from controller.service.events import Event
 from controller.service.locationqueues import LocationQueues
 from controller.service.metrics import Metrics
 from controller.service.ports import Reconciler, Snapshot, SnapshotT
-from controller.service.statuses import (
+from controller.service.status.events import Event
+from controller.service.status.statuses import (
     EndpointStatus,
     Hold,
     ServiceState,

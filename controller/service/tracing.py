@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.trace import Span, Tracer
 
-    from controller.core.outcomes import Outcome
+    from controller.core.plan.outcomes import Outcome
 
 log = structlog.get_logger(__name__)
 

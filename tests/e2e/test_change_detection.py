@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from controller.aws.clients import AwsOptions, Clients
-from controller.core.outcomes import OutcomeKind
-from controller.core.plans import Reason
+from controller.core.plan.outcomes import OutcomeKind
+from controller.core.plan.plans import Reason
 from controller.core.snapshots import Snapshot, split_key
 from controller.reconcile.reconciling import ReconcileOptions, Reconciler
 from tests.e2e.conftest import World, registry_manifest

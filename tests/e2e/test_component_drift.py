@@ -14,7 +14,7 @@ import json
 from typing import Any
 
 from controller.aws.clients import AwsOptions, Clients
-from controller.core.outcomes import OutcomeKind
+from controller.core.plan.outcomes import OutcomeKind
 from controller.reconcile.reconciling import ReconcileOptions, Reconciler
 from tests.e2e import test_components
 from tests.e2e.conftest import IMAGE, ROLE, World

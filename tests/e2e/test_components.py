@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from controller.aws.clients import AwsOptions, Clients
-from controller.core.outcomes import OutcomeKind
+from controller.core.plan.outcomes import OutcomeKind
 from controller.reconcile.reconciling import ReconcileOptions, Reconciler
 from tests.e2e.conftest import IMAGE, ROLE, World
 

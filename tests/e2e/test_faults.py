@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import pytest
 
-from controller.sandbox.faults import FAULT_FIELDS
+from controller.sandbox.instrument.faults import FAULT_FIELDS
 from tests.e2e.conftest import Result, World, byom_manifest, registry_manifest
 
 FAST = ("--calls-per-second", "1000", "--concurrency", "16")

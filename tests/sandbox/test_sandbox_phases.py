@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from sandbox_helpers import client, make_endpoint
 
 from controller.sandbox import Sandbox
-from controller.sandbox.lifecycle import Deployment, DeploymentKind, phase_at
+from controller.sandbox.hosting.lifecycle import Deployment, DeploymentKind, phase_at
 
 ORDER = {
     (DeploymentKind.CREATE, False): ["Creating", "InService"],

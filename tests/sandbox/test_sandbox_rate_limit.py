@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from controller.sandbox.faults import FaultInjector, Faults
+from controller.sandbox.instrument.faults import FaultInjector, Faults
 
 
 class Clock:

@@ -18,7 +18,7 @@ from sandbox_helpers import (
 )
 
 from controller.sandbox import Sandbox
-from controller.sandbox.recording import RequestLog
+from controller.sandbox.instrument.recording import RequestLog
 
 VPC = {"SecurityGroupIds": ["sg-0123456789abcdef0"], "Subnets": ["subnet-0a", "subnet-0b"]}
 UNCOMPRESSED = {

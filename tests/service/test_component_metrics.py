@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from controller.core.plans import ComponentPlan, ComponentRow
-from controller.service.locations import Location
+from controller.core.plan.plans import ComponentPlan, ComponentRow
 from controller.service.metrics import Metrics
+from controller.service.status.locations import Location
 
 HERE = Location("default", "us-east-1")
 PROD = Location("prod", "us-east-1")

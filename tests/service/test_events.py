@@ -5,11 +5,19 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, datetime
 
-from controller.core.outcomes import Outcome, OutcomeKind
-from controller.core.plans import Action, EndpointPlan, Health, Op, Reason, ResourceType, Status
-from controller.service.conditions import conditions
-from controller.service.events import EventKind, Rollout, transition
-from controller.service.statuses import EndpointStatus, Hold, update_status
+from controller.core.plan.outcomes import Outcome, OutcomeKind
+from controller.core.plan.plans import (
+    Action,
+    EndpointPlan,
+    Health,
+    Op,
+    Reason,
+    ResourceType,
+    Status,
+)
+from controller.service.status.conditions import conditions
+from controller.service.status.events import EventKind, Rollout, transition
+from controller.service.status.statuses import EndpointStatus, Hold, update_status
 
 NOW = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
 SHA = "a" * 40

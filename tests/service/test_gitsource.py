@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from controller.service.gitsource import Checkout, GitError, GitSource
+from controller.service.inputs.gitsource import Checkout, GitError, GitSource
 
 GIT_ID = ["-c", "user.name=Test", "-c", "user.email=test@example.com", "-c", "commit.gpgsign=false"]
 

@@ -15,11 +15,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from controller.service.controlguard import CONTROL_HEADER
-from controller.service.httpserver import MAX_BODY, HttpServer
-from controller.service.locations import Location
 from controller.service.metrics import Metrics
-from controller.service.webhook import DELIVERY_HEADER, SIGNATURE_HEADER, Deliveries, sign
+from controller.service.status.locations import Location
+from controller.service.web.controlguard import CONTROL_HEADER
+from controller.service.web.server import MAX_BODY, HttpServer
+from controller.service.web.webhook import DELIVERY_HEADER, SIGNATURE_HEADER, Deliveries, sign
 
 SECRET = b"s3cret"
 

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from controller.core.outcomes import Outcome, OutcomeKind
-from controller.core.plans import (
+from controller.core.plan.outcomes import Outcome, OutcomeKind
+from controller.core.plan.plans import (
     Action,
     ComponentPlan,
     ComponentRow,
@@ -26,9 +26,9 @@ from controller.core.plans import (
     ResourceType,
     Status,
 )
-from controller.service.events import Event
-from controller.service.httpserver import HttpServer
 from controller.service.runner import Runner
+from controller.service.status.events import Event
+from controller.service.web.server import HttpServer
 from tests.service.test_runner import FakeReconciler, FakeSnapshot, Manifest, drain, make
 
 AMBIENT, TARGETED = "us-east-1/churn", "prod/churn"

@@ -18,10 +18,9 @@ from pathlib import Path
 import pytest
 import structlog
 
-from controller.core.outcomes import Outcome, OutcomeKind
-from controller.core.plans import EndpointPlan, Health, Status
+from controller.core.plan.outcomes import Outcome, OutcomeKind
+from controller.core.plan.plans import EndpointPlan, Health, Status
 from controller.errors import ManifestError
-from controller.service.events import Event, EventKind
 from controller.service.notifications.config import (
     GithubStatusSink,
     Notifications,
@@ -33,7 +32,8 @@ from controller.service.notifications.messages import (
     slack_payload,
     webhook_payload,
 )
-from controller.service.statuses import SyncState
+from controller.service.status.events import Event, EventKind
+from controller.service.status.statuses import SyncState
 from tests.service.receiver import Receiver, receiving
 from tests.service.test_runner import FakeReconciler, Manifest, drain, make, outcome
 

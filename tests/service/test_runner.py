@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 import structlog
 
-from controller.core.outcomes import Outcome, OutcomeKind
-from controller.core.plans import EndpointPlan, Health, Status
+from controller.core.plan.outcomes import Outcome, OutcomeKind
+from controller.core.plan.plans import EndpointPlan, Health, Status
 from controller.errors import ControllerError, Diagnostic
 from controller.service.backoff import Backoff
 from controller.service.runner import Runner, RunnerConfig
@@ -72,7 +72,7 @@ def converged(key: str, apply: bool) -> Outcome:
 
 def outcome(kind: OutcomeKind, *, changes: bool = False, after: float | None = None) -> Script:
     def script(key: str, apply: bool) -> Outcome:
-        from controller.core.plans import Action, Op, Reason, ResourceType
+        from controller.core.plan.plans import Action, Op, Reason, ResourceType
 
         actions = (Action(Op.UPDATE, ResourceType.ENDPOINT, key, Reason.VERSION_CHANGED),)
         plan = EndpointPlan(
@@ -922,7 +922,7 @@ def test_after_an_apply_the_first_looks_come_soon_then_at_the_requeue_interval(
     tmp_path: Path,
 ) -> None:
     """A change that settles at once is shown settled within a second, not an interval later."""
-    from controller.core.plans import Action, Op, Reason, ResourceType
+    from controller.core.plan.plans import Action, Op, Reason, ResourceType
 
     def create(key: str, apply: bool) -> Outcome:
         made = Action(Op.CREATE, ResourceType.ENDPOINT, key, Reason.NEW_ENDPOINT)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from controller.cli import build_parser
 from controller.commands.status import rows
-from controller.core.plans import (
+from controller.core.plan.plans import (
     Action,
     EndpointPlan,
     Health,

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from controller.service.conditions import conditions
-from controller.service.httpserver import HttpServer
 from controller.service.metrics import Metrics
+from controller.service.status.conditions import conditions
+from controller.service.web.server import HttpServer
 
 EVIL = '<script>alert("x")</script>'
 

@@ -14,7 +14,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import (
 
 from controller.cli import build_parser
 from controller.commands.run import _config, build_runner
-from controller.core.outcomes import OutcomeKind
+from controller.core.plan.outcomes import OutcomeKind
 from controller.service import tracing
 from tests.e2e.conftest import World, registry_manifest, world  # noqa: F401 (fixture)
 

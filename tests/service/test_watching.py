@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from controller.service.watching import Change, Debouncer, Watcher, is_relevant
+from controller.service.inputs.watching import Change, Debouncer, Watcher, is_relevant
 
 
 class Calls:

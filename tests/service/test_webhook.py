@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from controller.service.webhook import sign, verify_signature
+from controller.service.web.webhook import sign, verify_signature
 
 SECRET = b"It's a Secret to Everybody"
 BODY = b"Hello, World!"

@@ -12,8 +12,9 @@ from typing import Any
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
-from controller.core import desired as desired_mod
-from controller.core import diffs, tagging
+from controller.core import tagging
+from controller.core.endpoint import desired as desired_mod
+from controller.core.endpoint import diffs
 from controller.core.livestate import LiveEndpoint, LiveVariant
 from controller.core.packages import PackageVersion
 from controller.manifests.models import EndpointManifest, RegistryModel

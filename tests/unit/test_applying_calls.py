@@ -8,7 +8,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from controller.aws.applying import apply_endpoint
-from controller.core.plans import Action, EndpointPlan, Op, Reason, ResourceType, Status
+from controller.core.plan.plans import Action, EndpointPlan, Op, Reason, ResourceType, Status
 from controller.errors import Conflict, NotFound
 
 

@@ -11,8 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from controller.aws.applying import ORDER, ordered
-from controller.core.diffs import DiffOptions, Observed, diff_endpoint
-from controller.core.plans import Action, Op, Reason, ResourceType
+from controller.core.endpoint.diffs import DiffOptions, Observed, diff_endpoint
+from controller.core.plan.plans import Action, Op, Reason, ResourceType
 
 M, EC, EP = ResourceType.MODEL, ResourceType.ENDPOINT_CONFIG, ResourceType.ENDPOINT
 ST, SP, SA = (

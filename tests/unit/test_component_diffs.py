@@ -13,11 +13,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from controller.core import tagging
-from controller.core.components import LiveComponent
-from controller.core.desired import DesiredEndpoint
-from controller.core.diffs import diff_endpoint
-from controller.core.plans import ComponentPlan, Op, Reason, ResourceType, Status
-from controller.core.risk import Risk, assess
+from controller.core.component.model import LiveComponent
+from controller.core.endpoint.desired import DesiredEndpoint
+from controller.core.endpoint.diffs import diff_endpoint
+from controller.core.plan.plans import ComponentPlan, Op, Reason, ResourceType, Status
+from controller.core.plan.risk import Risk, assess
 from controller.manifests.loading import load_manifests
 
 IC = ResourceType.INFERENCE_COMPONENT

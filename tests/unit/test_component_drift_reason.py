@@ -11,10 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from controller.core import tagging
-from controller.core.components import LiveComponent
-from controller.core.desired import DesiredEndpoint
-from controller.core.diffs import diff_endpoint
-from controller.core.plans import Reason, ResourceType
+from controller.core.component.model import LiveComponent
+from controller.core.endpoint.desired import DesiredEndpoint
+from controller.core.endpoint.diffs import diff_endpoint
+from controller.core.plan.plans import Reason, ResourceType
 
 POOL = {
     "name": "shared",

@@ -1,4 +1,4 @@
-"""Which of an inference component's Models GC may delete (core/component_history.py)."""
+"""Which of an inference component's Models GC may delete (core/component/history.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from controller.core import tagging
-from controller.core.component_history import ComponentModels, garbage
+from controller.core.component.history import ComponentModels, garbage
 
 NOW = 1_000_000.0
 MODELS = ["m0", "m1", "m2", "m3"]  # created in this order, m3 live

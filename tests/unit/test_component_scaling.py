@@ -11,17 +11,17 @@ import pytest
 from builders import options
 from test_component_diffs import _errors, _yaml, ic, ic_desired, live_of, seen_with
 
-from controller.core import scaling
-from controller.core.diffs import diff_endpoint
-from controller.core.plans import Action, Op, Reason, ResourceType
-from controller.core.scaling import LiveAlarm, LiveTarget, ScalingSet, ScalingState
-from controller.core.scaling_components import (
+from controller.core.endpoint.diffs import diff_endpoint
+from controller.core.plan.plans import Action, Op, Reason, ResourceType
+from controller.core.scaling import model as scaling
+from controller.core.scaling.components import (
     WAKE_POLICY,
     alarm_in_sync,
     alarm_name,
     wanted_alarms,
     wanted_sets,
 )
+from controller.core.scaling.model import LiveAlarm, LiveTarget, ScalingSet, ScalingState
 from controller.manifests.scaling import COMPONENT_METRICS
 
 TRACKING = {"predefinedMetric": "SageMakerInferenceComponentInvocationsPerCopy", "targetValue": 4}

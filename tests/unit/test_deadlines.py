@@ -13,7 +13,7 @@ from test_ratelimit import FakeClock  # a clock that moves only when slept on
 
 from controller.aws.clients import AwsOptions, Clients
 from controller.aws.ratelimit import AdaptiveRate
-from controller.core.outcomes import Outcome, OutcomeKind
+from controller.core.plan.outcomes import Outcome, OutcomeKind
 from controller.deadlines import Deadline, DeadlineExceeded
 from controller.reconcile.converging import TIMED_OUT, converge, poll_intervals
 

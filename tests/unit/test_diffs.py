@@ -26,12 +26,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from controller.core import tagging
-from controller.core.changes import field_changes
-from controller.core.desired import DesiredEndpoint
-from controller.core.diffs import Observed, diff_endpoint
-from controller.core.health import health_of
+from controller.core.endpoint.desired import DesiredEndpoint
+from controller.core.endpoint.diffs import Observed, diff_endpoint
+from controller.core.endpoint.health import health_of
 from controller.core.livestate import LiveEndpoint
-from controller.core.plans import (
+from controller.core.plan.changes import field_changes
+from controller.core.plan.plans import (
     Action,
     EndpointPlan,
     FieldChange,
@@ -41,7 +41,7 @@ from controller.core.plans import (
     ResourceType,
     Status,
 )
-from controller.core.removal import diff_removed
+from controller.core.prune.removal import diff_removed
 
 M, EC, EP = ResourceType.MODEL, ResourceType.ENDPOINT_CONFIG, ResourceType.ENDPOINT
 

@@ -12,8 +12,8 @@ from builders import desired, live, manifest, options, registry_variant, rolled_
 from controller.aws.applying import apply_endpoint
 from controller.aws.clients import AwsOptions, Clients, resolve_region
 from controller.core import tagging
-from controller.core.diffs import diff_endpoint
-from controller.core.plans import Action, EndpointPlan, Op, Reason, ResourceType, Status
+from controller.core.endpoint.diffs import diff_endpoint
+from controller.core.plan.plans import Action, EndpointPlan, Op, Reason, ResourceType, Status
 
 
 @pytest.mark.parametrize(

@@ -17,8 +17,8 @@ from builders import (
 )
 from pydantic import ValidationError
 
-from controller.core.diffs import diff_endpoint
-from controller.core.plans import Status
+from controller.core.endpoint.diffs import diff_endpoint
+from controller.core.plan.plans import Status
 from controller.manifests.models import EndpointManifest
 
 ROLLING = {

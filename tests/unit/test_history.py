@@ -1,4 +1,4 @@
-"""Rollback history by deployment order and garbage collection (core/history.py)."""
+"""Rollback history by deployment order and garbage collection (core/endpoint/history.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from controller.core import tagging
-from controller.core.history import (
+from controller.core.endpoint.history import (
     MAX_HISTORY,
     ConfigInfo,
     GcInput,
@@ -19,7 +19,7 @@ from controller.core.history import (
     within,
 )
 from controller.core.livestate import LiveEndpoint
-from controller.core.plans import ResourceType
+from controller.core.plan.plans import ResourceType
 
 EC, M = ResourceType.ENDPOINT_CONFIG, ResourceType.MODEL
 NOW = 1_000_000.0

@@ -21,10 +21,10 @@ from builders import (
 from hypothesis import given, settings
 
 from controller.aws.reading import translate
-from controller.core.changes import field_changes
-from controller.core.desired import DesiredEndpoint
+from controller.core.endpoint.desired import DesiredEndpoint
 from controller.core.livestate import Inventory, Owned, config_terms
-from controller.core.plans import FieldChange
+from controller.core.plan.changes import field_changes
+from controller.core.plan.plans import FieldChange
 from controller.errors import AwsError, Conflict, NotFound, Throttled
 
 CAPTURE = {

@@ -5,10 +5,18 @@ from __future__ import annotations
 import pytest
 
 from controller.core import tagging
-from controller.core.diffs import diff_endpoint
-from controller.core.plans import EndpointPlan, FieldChange, Op, Plan, Reason, ResourceType, Status
-from controller.core.policy import MaxEndpointDeletes
-from controller.core.risk import variant_changes
+from controller.core.endpoint.diffs import diff_endpoint
+from controller.core.plan.plans import (
+    EndpointPlan,
+    FieldChange,
+    Op,
+    Plan,
+    Reason,
+    ResourceType,
+    Status,
+)
+from controller.core.plan.policy import MaxEndpointDeletes
+from controller.core.plan.risk import variant_changes
 from tests.unit.builders import (
     byom_variant,
     desired,

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from controller.core.plans import EndpointPlan, Plan, Status
-from controller.core.policy import (
+from controller.core.plan.plans import EndpointPlan, Plan, Status
+from controller.core.plan.policy import (
     Policy,
     PolicyRules,
     Violation,

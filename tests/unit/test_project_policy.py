@@ -236,7 +236,7 @@ def test_a_policy_section_in_the_repo_config_does_not_stop_commands(tmp_path: Pa
 
 
 def test_plans_show_the_project_in_every_format() -> None:
-    from controller.core.plans import EndpointPlan, Plan, Status
+    from controller.core.plan.plans import EndpointPlan, Plan, Status
     from controller.rendering import render
     from controller.rendering.markdown import render_markdown
 

@@ -1,4 +1,4 @@
-"""Prune scope, deletion guards, the circuit breaker and confirmed absence (core/pruning.py)."""
+"""Prune scope, deletion guards, circuit breaker and confirmed absence (core/prune/pruning.py)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from hypothesis import strategies as st
 
 from controller.core import tagging
 from controller.core.livestate import Owned
-from controller.core.plans import Status
-from controller.core.pruning import (
+from controller.core.plan.plans import Status
+from controller.core.prune.pruning import (
     AbsenceTracker,
     OwnedEndpoint,
     PruneGuards,

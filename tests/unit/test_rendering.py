@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from controller.core.plans import (
+from controller.core.plan.plans import (
     Action,
     ComponentPlan,
     ComponentRow,

@@ -1,4 +1,4 @@
-"""Risk assessment: one row per rule of the table in `controller.core.risk`'s docstring."""
+"""Risk assessment: one row per rule of the table in `controller.core.plan.risk`'s docstring."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from controller.core.plans import (
+from controller.core.plan.plans import (
     Action,
     EndpointPlan,
     FieldChange,
@@ -17,7 +17,7 @@ from controller.core.plans import (
     ResourceType,
     Status,
 )
-from controller.core.risk import Risk, assess
+from controller.core.plan.risk import Risk, assess
 from tests.unit.builders import PROPERTY
 
 M, EC, EP = ResourceType.MODEL, ResourceType.ENDPOINT_CONFIG, ResourceType.ENDPOINT

@@ -9,12 +9,13 @@ from builders import PROPERTY, desired, live, manifest, mirror, options, registr
 from hypothesis import given
 from hypothesis import strategies as st
 
-from controller.core import scaling, tagging
-from controller.core.diffs import diff_endpoint
-from controller.core.plans import Op, Reason, ResourceType, Status
-from controller.core.risk import Risk, assess
-from controller.core.scaling import LiveTarget, ScalingSet, ScalingState
-from controller.core.scaling_actions import in_sync, reconcile_targets
+from controller.core import tagging
+from controller.core.endpoint.diffs import diff_endpoint
+from controller.core.plan.plans import Op, Reason, ResourceType, Status
+from controller.core.plan.risk import Risk, assess
+from controller.core.scaling import model as scaling
+from controller.core.scaling.actions import in_sync, reconcile_targets
+from controller.core.scaling.model import LiveTarget, ScalingSet, ScalingState
 
 OURS = {tagging.MANAGED_BY: "default", tagging.ENDPOINT: "churn-prod"}
 RID = "endpoint/churn-prod/variant/primary"

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from controller.core import masking
-from controller.core.plans import (
+from controller.core.plan import masking
+from controller.core.plan.plans import (
     Action,
     EndpointPlan,
     FieldChange,

@@ -5,10 +5,10 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from controller.core.plans import EndpointPlan, Health, Status
-from controller.service.locations import DEFAULT_TARGET, Location, is_region, locate, of_plan
-from controller.service.statuses import EndpointStatus, location_of
-from controller.service.statuspage import detail_path, row_id
+from controller.core.plan.plans import EndpointPlan, Health, Status
+from controller.service.status.locations import DEFAULT_TARGET, Location, is_region, locate, of_plan
+from controller.service.status.statuses import EndpointStatus, location_of
+from controller.service.web.statuspage import detail_path, row_id
 
 TARGET_NAMES = st.from_regex(r"[a-z](?:[a-z0-9-]{0,20}[a-z0-9])?", fullmatch=True).filter(
     lambda name: not is_region(name)

@@ -8,8 +8,8 @@ import pytest
 import yaml
 
 from controller.aws.clients import AwsOptions, Clients
-from controller.core.plans import EndpointPlan, Plan, Status
-from controller.core.policy import Policy, PolicyRules, apply_policy
+from controller.core.plan.plans import EndpointPlan, Plan, Status
+from controller.core.plan.policy import Policy, PolicyRules, apply_policy
 from controller.core.snapshots import Snapshot
 from controller.errors import ControllerError
 from controller.manifests.loading import load_manifests

@@ -35,7 +35,7 @@ from controller.errors import Diagnostic, ManifestError
 from controller.manifests import yamlpos
 from controller.manifests.loading import describe, render_path
 from controller.manifests.models import Strict
-from controller.service.events import EventKind
+from controller.service.status.events import EventKind
 
 MAX_BYTES = 64 * 1024
 

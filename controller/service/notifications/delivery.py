@@ -22,9 +22,9 @@ from dataclasses import dataclass
 
 import structlog
 
-from controller.service.events import Event
 from controller.service.notifications.config import Notifications, Sink
 from controller.service.notifications.messages import Request, build_request
+from controller.service.status.events import Event
 
 log = structlog.get_logger(__name__)
 

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from controller.service.events import Event, EventKind
-from controller.service.locations import Location
 from controller.service.notifications.config import GithubStatusSink, SlackSink, WebhookSink
+from controller.service.status.events import Event, EventKind
+from controller.service.status.locations import Location
 
 SCHEMA_VERSION = 1
 _SHA = re.compile(r"^[0-9a-f]{40}$")

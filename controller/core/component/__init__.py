@@ -1,0 +1,1 @@
+"""The inference-component kind: desired components, their diff and requests."""

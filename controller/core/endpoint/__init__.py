@@ -1,0 +1,1 @@
+"""The endpoint kind: desired Models/EndpointConfig/Endpoint, its diff and actions."""

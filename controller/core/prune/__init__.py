@@ -1,0 +1,1 @@
+"""Which owned endpoints a prune may delete, and the plans for removed endpoints."""

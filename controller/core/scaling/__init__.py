@@ -1,0 +1,1 @@
+"""Autoscaling (Application Auto Scaling) of variants and components, as data."""

@@ -1,0 +1,1 @@
+"""Application Auto Scaling, kept by the sandbox itself."""

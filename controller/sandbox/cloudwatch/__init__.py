@@ -1,0 +1,1 @@
+"""CloudWatch: the alarms behind scaling policies."""

@@ -1,0 +1,1 @@
+"""SageMaker inference components (moto has none)."""

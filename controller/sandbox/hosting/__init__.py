@@ -1,0 +1,1 @@
+"""SageMaker hosting: Models, EndpointConfigs, Endpoints and their lifecycle."""

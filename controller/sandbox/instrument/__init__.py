@@ -1,0 +1,1 @@
+"""Fault injection, call counts and request recording for tests."""

@@ -1,0 +1,1 @@
+"""The Model Registry: moto fixes, seeding and cross-account sharing."""

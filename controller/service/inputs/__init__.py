@@ -1,0 +1,1 @@
+"""What `run` reads: the git source, the watched directory, triggers, reloads."""

@@ -1,0 +1,1 @@
+"""What `run` knows and says of each endpoint: statuses, conditions, events."""

@@ -1,0 +1,1 @@
+"""The HTTP surface of `run`: probes, /status, the status page, webhook, suspend."""
