@@ -392,3 +392,37 @@ def test_a_pruned_component_endpoint_takes_every_model_along(shared: World) -> N
     assert "gpu" not in shared.names("endpoint")
     assert shared.names("model") == []
     assert shared.names("config") == []
+
+
+ISOLATED = """  enableNetworkIsolation: true
+  vpcConfig:
+    securityGroupIds: [sg-0a1b2c3d]
+    subnets: [subnet-0a1b2c3d, subnet-4e5f6a7b]
+"""
+
+
+def test_vpc_and_network_isolation_reach_the_components_models(shared: World) -> None:
+    """A security setting is never dropped: the endpoint's VPC and isolation bind the Models of
+    its components as they bind its variants' (they were validated and silently not sent)."""
+    manifest = ic_manifest(CHAT, FRAUD).replace("  variants:\n", ISOLATED + "  variants:\n", 1)
+    (shared.root / "gpu.yaml").write_text(manifest)
+    plan = json.loads(shared.plan("--format", "json").out)
+    (endpoint,) = plan["endpoints"]
+    updates = {a["name"] for a in endpoint["actions"] if a["type"] == "InferenceComponent"}
+    assert updates == {"chat", "fraud"}
+    paths = {c["path"] for a in endpoint["actions"] for c in a.get("changes", [])}
+    assert "inferenceComponents[chat].enableNetworkIsolation" in paths
+    assert "inferenceComponents[fraud].vpcConfig.subnets" in paths
+
+    assert shared.apply().code == 0
+    models = shared.sandbox.requests("CreateModel")[-2:]
+    for sent in models:
+        assert sent["EnableNetworkIsolation"] is True
+        assert sent["VpcConfig"] == {
+            "SecurityGroupIds": ["sg-0a1b2c3d"],
+            "Subnets": ["subnet-0a1b2c3d", "subnet-4e5f6a7b"],
+        }
+    for name in ("chat", "fraud"):
+        model = describe(shared, name)["Specification"]["ModelName"]
+        assert shared.sm.describe_model(ModelName=model)["EnableNetworkIsolation"] is True
+    assert shared.mutations_during(lambda: shared.apply()) == {}

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from controller.core import naming, tagging
+from controller.core.endpoint import surface
 from controller.core.endpoint.modelsource import DesiredModel, api_dict, desired_model, model_terms
 from controller.core.livestate import model_terms as live_model_terms
 from controller.core.packages import PackageVersion
@@ -86,8 +87,11 @@ def _component(
     component: InferenceComponent,
     packages: dict[str, PackageVersion],
 ) -> DesiredComponent:
+    # The endpoint's VPC and network isolation bind every Model it runs, components' included:
+    # a component's Model without them would reach the internet the manifest closed off.
+    shared = surface.model_request(spec)
     model = desired_model(
-        endpoint, component.name, component.model, spec.execution_role_arn, packages
+        endpoint, component.name, component.model, spec.execution_role_arn, packages, shared
     )
     specification: dict[str, Any] = {
         "ModelName": model.name,
@@ -96,7 +100,11 @@ def _component(
     if component.startup is not None and api_dict(component.startup):
         specification["StartupParameters"] = api_dict(component.startup)
     base = component_base(component.name)
-    terms = {**model_terms(base, component.model), **spec_terms(base, specification)}
+    terms = {
+        **model_terms(base, component.model),
+        **_prefixed(base, surface.live_model_terms(shared)),
+        **spec_terms(base, specification),
+    }
     return DesiredComponent(
         name=component.name,
         variant=component.variant,
@@ -138,8 +146,13 @@ def live_terms(live: LiveComponent, model: Mapping[str, Any] | None) -> dict[str
     base = component_base(live.name)
     return {
         **live_model_terms(base, dict(model)),
+        **_prefixed(base, surface.live_model_terms(model)),
         **spec_terms(base, live.specification),
     }
+
+
+def _prefixed(base: str, terms: Mapping[str, Any]) -> dict[str, Any]:
+    return {f"{base}.{path}": value for path, value in terms.items()}
 
 
 def model_tags(tags: Mapping[str, str], component: str) -> dict[str, str]:

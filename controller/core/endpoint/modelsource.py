@@ -6,6 +6,7 @@ same CreateModel request, content-hashed name and manifest-terms view, whoever h
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,11 +49,14 @@ def desired_model(
     source: RegistryModel | ImageModel,
     role: str,
     packages: dict[str, PackageVersion],
+    shared: Mapping[str, Any] | None = None,
 ) -> DesiredModel:
     """The Model for one model source; `key` is its variant (or component) name, which also
-    keys `packages`."""
+    keys `packages`. `shared`: the CreateModel keys every Model of the endpoint carries (VPC,
+    network isolation); empty for most endpoints, so their Models keep their names."""
     package = packages.get(key)
     request = model_request(source, role, package)
+    request.update(shared or {})
     name = naming.model_name(endpoint, key, request)
     display = package.display if package else shown(source)
     return DesiredModel(name, key, {"ModelName": name, **request}, display)
