@@ -52,6 +52,9 @@ class Observed:
 class DiffOptions:
     controller_id: str = "default"
     recreate_failed: bool = False
+    # This command already deleted a Failed endpoint (or component) of this key to recreate it:
+    # a second Failed is reported, never recreated again (each cycle provisions instances).
+    recreated_once: bool = False
     revision: str | None = None
     notes: Mapping[str, str] = field(default_factory=dict)  # change path -> reviewer note
     prune: bool = False  # owned inference components gone from the manifest are deleted

@@ -63,6 +63,8 @@ class Planner:
         self.registry = registry
         self.options = options
         self.prune = PruneScope(clients, observer, options)
+        # Keys whose Failed endpoint or component this command deleted to recreate (once each).
+        self.recreated: set[str] = set()
 
     # -- planning ------------------------------------------------------------------------------
 
@@ -153,6 +155,7 @@ class Planner:
         options = DiffOptions(
             controller_id=self.options.controller_id,
             recreate_failed=self.options.recreate_failed,
+            recreated_once=key in self.recreated,
             revision=snapshot.revision,
             notes=self._notes(client, seen, packages) if annotate else {},
             prune=self.options.prune and snapshot.ok,

@@ -24,7 +24,7 @@ from controller.aws.registry import Registry
 from controller.core import livestate
 from controller.core.kinds import AUTOSCALING, CLOUDWATCH, kind_of
 from controller.core.plan.outcomes import Outcome
-from controller.core.plan.plans import EndpointPlan, Plan, Status
+from controller.core.plan.plans import EndpointPlan, Plan, Reason, Status
 from controller.core.prune import pruning
 from controller.core.snapshots import Snapshot, split_key
 from controller.errors import ControllerError
@@ -184,6 +184,9 @@ class Reconciler:
         except ControllerError as e:
             return stepoutcomes.apply_failed(name, plan, e)
         self.observer.forget_deleted(region, plan)
+        if any(a.reason is Reason.RECREATE_FAILED for a in plan.actions):
+            with self._lock:  # one recreate per endpoint per command, whatever happens next
+                self.planner.recreated.add(key)
         scaled = tuple(a for a in plan.actions if kind_of(a.type).service != "sagemaker")
         if scaled:
             self.observer.scaling.remember(region, scaled)

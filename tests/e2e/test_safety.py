@@ -175,3 +175,22 @@ def _hand_made_endpoint(world: World, name: str) -> None:
         ],
     )
     world.sm.create_endpoint(EndpointName=name, EndpointConfigName=f"{name}-handmade")
+
+
+def test_recreate_failed_recreates_once_per_command_then_reports(world: World) -> None:
+    """A container that fails every time: one delete and one create, then the endpoint is an
+    error with its FailureReason (it used to be deleted and created every ~2 s until the
+    timeout: in AWS each cycle provisions instances)."""
+    world.write("kmeans.yaml", byom_manifest(env="SAGEMAKER_SANDBOX_FAIL: '1'"))
+    assert world.apply().code == 1
+    results = []
+
+    calls = world.calls_during(
+        lambda: results.append(world.apply("--recreate-failed", "--timeout", "120"))
+    )
+
+    (result,) = results
+    assert result.code == 1
+    assert "Failed again after it was recreated" in result.err
+    assert (calls.get("DeleteEndpoint"), calls.get("CreateEndpoint")) == (1, 1)
+    assert world.endpoint("kmeans")["EndpointStatus"] == "Failed"

@@ -132,6 +132,11 @@ def _problem(
             f"move it to {want.variant} (give it a new name to create it there)"
         )
     if have.status == "Failed":
+        if options.recreated_once:
+            return "ComponentFailed", (
+                f"inference component {have.name} is Failed again after it was recreated: "
+                f"{have.failure_reason or 'no reason'}. It is recreated at most once per command"
+            )
         if options.recreate_failed:
             return "RecreateFailed", f"component is Failed ({have.failure_reason}); recreated"
         return "ComponentFailed", (

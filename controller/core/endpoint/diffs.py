@@ -153,6 +153,13 @@ def _blocking_problem(
             "Apply it from that tree, remove one of the two manifests, or set spec.adopt: true "
             "to move it into this scope"
         )
+    if live.status == "Failed" and options.recreated_once:
+        return "EndpointFailed", (
+            f"endpoint is Failed again after it was recreated: "
+            f"{_sentence(live.failure_reason) or 'no reason given'}. "
+            "It is recreated at most once per command; fix the cause (image, model data, "
+            "capacity) and re-run apply with --recreate-failed"
+        )
     if live.status == "Failed" and not options.recreate_failed:
         return "EndpointFailed", (
             f"endpoint is Failed: {_sentence(live.failure_reason) or 'no reason given'}. "
