@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import structlog
@@ -17,8 +18,8 @@ import structlog
 from controller.aws.clients import Clients
 from controller.core import livestate
 from controller.core.prune import pruning
-from controller.core.snapshots import Snapshot
-from controller.errors import AccountMismatch
+from controller.core.snapshots import Snapshot, split_key
+from controller.errors import AccountMismatch, AwsError
 from controller.manifests.projects import policy as projects
 from controller.reconcile.observing import Observer
 
@@ -88,12 +89,42 @@ class PruneScope:
             found += [(location, item) for item in items]
         return pruning.owned_endpoints(found), unreadable
 
+    def _places_may_repeat(self, owned: list[pruning.OwnedEndpoint]) -> bool:
+        """Two scanned locations in one region, one of them a target: they may be one place
+        (only then is the ambient account asked for, so a plain fleet makes no extra call)."""
+        locations = {split_key(o.key)[0] for o in owned}
+        regions = [self._region(location) for location in locations]
+        targets = any(self.clients.target(location) for location in locations)
+        return targets and len(set(regions)) < len(regions)
+
+    def _region(self, location: str) -> str:
+        target = self.clients.target(location)
+        return target.region if target is not None else location
+
+    def _places(self) -> Callable[[str], tuple[str, str]]:
+        """(account, region) each location deploys to; a region's account is the ambient one.
+        When that cannot be learnt, accounts are left out: one region counts as one place, which
+        may keep an endpoint too many, never delete one too many."""
+        try:
+            ambient: str | None = self.clients.ambient_account()
+        except AwsError:
+            ambient = None
+
+        def place(location: str) -> tuple[str, str]:
+            target = self.clients.target(location)
+            account = target.account_id if target is not None else ambient or ""
+            return (account if ambient is not None else ""), self._region(location)
+
+        return place
+
     def decision(self, snapshot: Snapshot, default_region: str) -> pruning.PruneDecision:
         """The removed endpoints of this scope and the guards' verdict on them."""
         with self._lock:
             if self._decision is not None and self._decision[0] is snapshot:
                 return self._decision[1]
         owned, unreadable = self._owned(snapshot.regions(), default_region)
+        if self._places_may_repeat(owned):
+            owned = pruning.one_per_place(owned, snapshot.keys(), self._places())
         decision = pruning.decide(
             self.options.scope,
             owned,

@@ -205,3 +205,21 @@ def test_a_manifest_back_within_the_grace_restarts_the_clock() -> None:
     assert tracker.pending() == {}
     assert tracker.absent("k", now=119.0) == 120.0
     assert tracker.absent("k", now=200.0) == 39.0
+
+
+def test_one_place_named_twice_lists_each_endpoint_once() -> None:
+    from controller.core.prune.pruning import OwnedEndpoint, one_per_place
+
+    places = {
+        "prod": ("333", "us-east-1"),
+        "alias": ("333", "us-east-1"),
+        "stage": ("222", "us-east-1"),
+    }
+    owned = [
+        OwnedEndpoint(f"{loc}/{name}", "s", True)
+        for loc in ("alias", "prod", "stage")
+        for name in ("churn", "gone")
+    ]
+    kept = one_per_place(owned, ["prod/churn", "stage/churn"], places.__getitem__)
+    # churn is named at prod (so alias's view of it goes); gone is named nowhere: once, first.
+    assert [o.key for o in kept] == ["alias/gone", "prod/churn", "stage/churn", "stage/gone"]

@@ -22,13 +22,14 @@ id) and the loaded manifests, and this module decides, so the rules can be teste
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from controller.core import tagging
 from controller.core.endpoint.health import health_of
 from controller.core.livestate import LiveEndpoint, Owned
 from controller.core.plan.plans import EndpointPlan, Status
+from controller.core.snapshots import split_key
 
 NAMES_SHOWN = 5  # a report names at most this many endpoints, then gives the count
 
@@ -102,6 +103,34 @@ def owned_endpoints(items: Iterable[tuple[str, Owned]]) -> list[OwnedEndpoint]:
             if scopes.get(key) is None:
                 scopes[key] = scope
     return [OwnedEndpoint(k, scopes.get(k), live[k], sources.get(k)) for k in sorted(live)]
+
+
+def one_per_place(
+    owned: list[OwnedEndpoint],
+    present: Iterable[str],
+    place_of: Callable[[str], tuple[str, str]],
+) -> list[OwnedEndpoint]:
+    """Owned endpoints seen once per place (account, region), however many locations name it.
+
+    Two locations can be one place: two Targets with the same accountId and region, or a Target
+    for the ambient credentials' own account beside region-only manifests. Each location's
+    index then lists the other's endpoints under its own name, where no manifest names them:
+    read as removed, `--prune` would delete a live endpoint whose manifest is right there. An
+    endpoint a manifest names at any location of its place is therefore not removed at the
+    others, and one no manifest names is a candidate once, under the first location.
+    """
+    keys = set(present)
+    named = {(place_of(split_key(k)[0]), split_key(k)[1].lower()) for k in keys}
+    kept: list[OwnedEndpoint] = []
+    seen: set[tuple[tuple[str, str], str]] = set()
+    for o in sorted(owned, key=lambda o: o.key):
+        location, name = split_key(o.key)
+        where = (place_of(location), name.lower())
+        if o.key not in keys and (where in named or where in seen):
+            continue
+        seen.add(where)
+        kept.append(o)
+    return kept
 
 
 def hold(decision: PruneDecision, reasons: Mapping[str, str]) -> PruneDecision:
