@@ -111,6 +111,8 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from controller.aws.retrying import MAX_ATTEMPTS  # botocore: not for `--help`
+
     # Before any AWS call: a --changed-since git does not know is a usage error.
     changed = changed_files.changed_paths(args.manifests, args.changed_since)
     rec = reconciler(
@@ -118,6 +120,7 @@ def run(args: argparse.Namespace) -> int:
         read_only=False,
         prune=args.prune,
         recreate_failed=args.recreate_failed,
+        change_attempts=MAX_ATTEMPTS,
         requeue_seconds=args.poll_interval,
         keep_history=args.keep_history,
         gc_min_age=args.gc_min_age,

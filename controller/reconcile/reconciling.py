@@ -8,6 +8,7 @@ applies a plan, and `stepoutcomes` turns the result into one of the three outcom
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections import Counter
@@ -23,7 +24,7 @@ from controller.aws.clients import Clients
 from controller.aws.registry import Registry
 from controller.core import livestate
 from controller.core.kinds import AUTOSCALING, CLOUDWATCH, kind_of
-from controller.core.plan.outcomes import Outcome
+from controller.core.plan.outcomes import Outcome, OutcomeKind
 from controller.core.plan.plans import EndpointPlan, Plan, Reason, Status
 from controller.core.prune import pruning
 from controller.core.snapshots import Snapshot, split_key
@@ -54,6 +55,10 @@ class ReconcileOptions:
     guards: pruning.PruneGuards = field(default_factory=pruning.PruneGuards)
     prune_regions: tuple[str, ...] = ()
     gc_min_age: float = 60.0
+    # Failed applies one change (the same actions of one endpoint) gets in this process before
+    # it is an error until the input changes (`apply`); None: retried with backoff for ever
+    # (`run`, whose work queue backs off exponentially). A call's own retries count once.
+    change_attempts: int | None = None
 
 
 class Reconciler:
@@ -87,6 +92,8 @@ class Reconciler:
         # Manifest fingerprint last reconciled per key: a new one marks an edit.
         self._fingerprints: dict[str, str | None] = {}
         self._lock = threading.Lock()
+        # Key -> (the manifest fingerprint that failed, how many times in a row).
+        self._failures: dict[str, tuple[str | None, int]] = {}
 
     def load(
         self, root: Path, revision: str | None = None, *, changed: frozenset[str] | None = None
@@ -182,7 +189,11 @@ class Reconciler:
                 services=self._services(region),
             )
         except ControllerError as e:
-            return stepoutcomes.apply_failed(name, plan, e)
+            return self._failed(
+                key, snapshot.fingerprint(key), stepoutcomes.apply_failed(name, plan, e)
+            )
+        with self._lock:
+            self._failures.pop(key, None)
         self.observer.forget_deleted(region, plan)
         if any(a.reason is Reason.RECREATE_FAILED for a in plan.actions):
             with self._lock:  # one recreate per endpoint per command, whatever happens next
@@ -192,6 +203,30 @@ class Reconciler:
             self.observer.scaling.remember(region, scaled)
         changes = tuple((c.type.value, c.name, c.result) for c in applied)
         return stepoutcomes.applied(name, plan, changes, requeue)
+
+    def _failed(self, key: str, change: str | None, outcome: Outcome) -> Outcome:
+        """Count a failed apply against its change's budget; spent, the endpoint is an error.
+
+        A persistent server error (an API the endpoint cannot do, a region outage) was retried
+        on every re-read until the command's timeout: 148 UpdateEndpoint calls in 150 s. The
+        budget holds per change (the endpoint's manifest as loaded: a pass that re-plans it
+        may drop the creates that already took), across the passes that re-read it."""
+        budget = self.options.change_attempts
+        if budget is None or outcome.reason != "ApplyFailed":
+            return outcome
+        with self._lock:
+            last, count = self._failures.get(key, (change, 0))
+            count = count + 1 if last == change else 1
+            self._failures[key] = (change, count)
+        if count < budget:
+            return outcome
+        message = (
+            f"{outcome.message} (the same change failed {count} times; not retried until the "
+            "manifest or the registry changes)"
+        )
+        return dataclasses.replace(
+            outcome, kind=OutcomeKind.TERMINAL, message=message, reason="RetriesExhausted"
+        )
 
     def _services(self, region: str) -> dict[str, Any]:
         """Clients for the kinds outside SageMaker (the kind table's `service`)."""

@@ -118,7 +118,8 @@ class SandboxApp:
         if request.operation is None:
             with self.lock:
                 return self._forward(environ, body)
-        decision = self.faults.decide(get_account_id_from(request.access_key or ""))
+        account = get_account_id_from(request.access_key or "")
+        decision = self.faults.decide(account, str(request.operation))
         if decision.delay_seconds:
             time.sleep(decision.delay_seconds)
         if decision.error is not None:

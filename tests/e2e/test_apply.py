@@ -229,3 +229,23 @@ def test_apply_converges_through_throttling_and_server_errors(world: World) -> N
     assert world.calls().get("rejected", 0) > 0  # faults were injected and retried
     assert world.names("endpoint") == ["churn", "kmeans"]
     assert world.mutations_during(lambda: world.apply()) == {}
+
+
+def test_a_persistent_server_error_is_tried_a_bounded_number_of_times(world: World) -> None:
+    """UpdateEndpoint answers 500 every time (as plain moto does for an API it lacks): the
+    change gets the retry budget (8 attempts) across apply's re-reads, then the endpoint is an
+    error. It was sent 148 times in 150 s, until --timeout."""
+    world.write("churn.yaml", registry_manifest())
+    assert world.apply().code == 0
+    world.sandbox.set_faults(failing_operations=["UpdateEndpoint"])
+    world.write("churn.yaml", registry_manifest(version=2))
+    results = []
+
+    calls = world.calls_during(lambda: results.append(world.apply("--timeout", "120")))
+
+    world.sandbox.set_faults(failing_operations=[])
+    (result,) = results
+    assert result.code == 1
+    assert "failed 8 times" in result.err and "timed out" not in result.err
+    # Every refused request is an UpdateEndpoint here (no other fault is set).
+    assert calls.get("rejected") == 8

@@ -54,6 +54,9 @@ class Faults:
     a refused request takes no token."""
     seed: int = 0
     """Seed of the random generator that picks which requests fail."""
+    failing_operations: tuple[str, ...] = ()
+    """Operations (e.g. "UpdateEndpoint") answered 500 InternalFailure every time, before they
+    act: a persistent server error, as plain moto answers an API it lacks (NotImplemented)."""
 
     def __post_init__(self) -> None:
         _check_int("latency_ms", self.latency_ms, 0, MAX_LATENCY_MS)
@@ -71,6 +74,9 @@ class Faults:
                 "after_commit_error_rate + after_commit_drop_rate must be at most 1, got "
                 f"{self.after_commit_error_rate} + {self.after_commit_drop_rate}"
             )
+        failing = self.failing_operations
+        if not isinstance(failing, tuple) or not all(isinstance(o, str) for o in failing):
+            raise ValueError(f"failing_operations must be operation names, got {failing!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int):
             raise ValueError(f"seed must be an integer, got {self.seed!r}")
 
@@ -147,6 +153,8 @@ class FaultInjector:
         unknown = set(changes) - FAULT_FIELDS
         if unknown:
             raise ValueError(f"unknown fault setting(s): {', '.join(sorted(unknown))}")
+        if isinstance(changes.get("failing_operations"), list):  # JSON has no tuples
+            changes["failing_operations"] = tuple(changes["failing_operations"])
         with self._lock:
             updated = replace(self._faults, **changes)
             self._faults = updated
@@ -183,7 +191,7 @@ class FaultInjector:
         self._buckets[account] = (tokens - 1.0, now)
         return False
 
-    def decide(self, account: str = "") -> Decision:
+    def decide(self, account: str = "", operation: str = "") -> Decision:
         """Draw the fate of one request; one draw per request keeps sequences reproducible.
 
         The rate limit is checked first and draws nothing, so the random faults hit the same
@@ -196,6 +204,9 @@ class FaultInjector:
             self._arrived[second] += 1
             if faults.rate_limit and self._over_limit(account, second, faults.rate_limit):
                 return Decision(delay, ApiError("ThrottlingException", "Rate exceeded", 400))
+            if operation and operation in faults.failing_operations:  # draws nothing either
+                message = f"An internal error occurred (injected: {operation} always fails)."
+                return Decision(delay, ApiError("InternalFailure", message, 500))
             if faults.throttle_rate == 0.0 and faults.error_rate == 0.0:
                 return Decision(delay, None)
             draw = self._random.random()
