@@ -25,7 +25,7 @@ from controller.aws.registry import Registry
 from controller.core import livestate
 from controller.core.kinds import AUTOSCALING, CLOUDWATCH, kind_of
 from controller.core.plan.outcomes import Outcome, OutcomeKind
-from controller.core.plan.plans import EndpointPlan, Plan, Reason, Status
+from controller.core.plan.plans import EndpointPlan, Op, Plan, Reason, Status
 from controller.core.prune import pruning
 from controller.core.snapshots import Snapshot, split_key
 from controller.errors import ControllerError
@@ -34,6 +34,9 @@ from controller.reconcile import stepoutcomes
 from controller.reconcile.freshness import STALE_INDEX_OK
 from controller.reconcile.observing import ObserveOptions, Observer
 from controller.reconcile.planning import Planner, PlanOptions
+
+# A change whose apply failed: the manifest fingerprint and the non-create actions planned.
+Change = tuple[str | None, tuple[tuple[str, str, str], ...]]
 
 
 @dataclass(frozen=True)
@@ -92,8 +95,8 @@ class Reconciler:
         # Manifest fingerprint last reconciled per key: a new one marks an edit.
         self._fingerprints: dict[str, str | None] = {}
         self._lock = threading.Lock()
-        # Key -> (the manifest fingerprint that failed, how many times in a row).
-        self._failures: dict[str, tuple[str | None, int]] = {}
+        # Key -> (the change that failed, how many times in a row without progress).
+        self._failures: dict[str, tuple[Change, int]] = {}
 
     def load(
         self, root: Path, revision: str | None = None, *, changed: frozenset[str] | None = None
@@ -159,7 +162,11 @@ class Reconciler:
         try:
             # Every log line made while reconciling (apply's too) names endpoint and revision.
             with structlog.contextvars.bound_contextvars(endpoint=name, revision=snapshot.revision):
-                return self._reconcile(snapshot, key, apply)
+                outcome = self._reconcile(snapshot, key, apply)
+            if outcome.reason not in ("ApplyFailed", "RetriesExhausted"):
+                with self._lock:  # the budget counts failures in a row of one change
+                    self._failures.pop(key, None)
+            return outcome
         finally:
             STALE_INDEX_OK.reset(token)
 
@@ -189,11 +196,15 @@ class Reconciler:
                 services=self._services(region),
             )
         except ControllerError as e:
-            return self._failed(
-                key, snapshot.fingerprint(key), stepoutcomes.apply_failed(name, plan, e)
+            # The change: the manifest as loaded and what is left to do besides creates (a
+            # create that took before its answer was lost is gone from the next plan: progress).
+            change = (
+                snapshot.fingerprint(key),
+                tuple(
+                    (a.op.value, a.type.value, a.name) for a in plan.actions if a.op != Op.CREATE
+                ),
             )
-        with self._lock:
-            self._failures.pop(key, None)
+            return self._failed(key, change, stepoutcomes.apply_failed(name, plan, e))
         self.observer.forget_deleted(region, plan)
         if any(a.reason is Reason.RECREATE_FAILED for a in plan.actions):
             with self._lock:  # one recreate per endpoint per command, whatever happens next
@@ -204,13 +215,13 @@ class Reconciler:
         changes = tuple((c.type.value, c.name, c.result) for c in applied)
         return stepoutcomes.applied(name, plan, changes, requeue)
 
-    def _failed(self, key: str, change: str | None, outcome: Outcome) -> Outcome:
+    def _failed(self, key: str, change: Change, outcome: Outcome) -> Outcome:
         """Count a failed apply against its change's budget; spent, the endpoint is an error.
 
         A persistent server error (an API the endpoint cannot do, a region outage) was retried
         on every re-read until the command's timeout: 148 UpdateEndpoint calls in 150 s. The
-        budget holds per change (the endpoint's manifest as loaded: a pass that re-plans it
-        may drop the creates that already took), across the passes that re-read it."""
+        budget holds per change, across the passes that re-read it; a pass without that failure
+        (settled, changing, a different change left to do) starts it again."""
         budget = self.options.change_attempts
         if budget is None or outcome.reason != "ApplyFailed":
             return outcome
