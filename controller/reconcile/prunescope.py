@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 import structlog
@@ -38,13 +38,15 @@ class PruneScope:
         self.options = options
         self._lock = threading.Lock()
         self._regions: set[str] = set()
+        self._present: frozenset[str] = frozenset()  # the newest snapshot's keys
         self._decision: tuple[Snapshot, pruning.PruneDecision] | None = None
 
     def remember(self, snapshot: Snapshot) -> None:
         """Called on every load: its regions (and the repo config's prune regions) are scanned for
-        prune from now on."""
+        prune from now on; its keys tell which location names an endpoint two locations share."""
         with self._lock:
             self._regions |= snapshot.regions() | set(snapshot.config.prune.regions)
+            self._present = frozenset(snapshot.keys())
 
     def forget_decision(self) -> None:
         with self._lock:
@@ -67,14 +69,17 @@ class PruneScope:
         return sorted(scan - removed)
 
     def owned(self, regions: set[str], default_region: str) -> list[pruning.OwnedEndpoint]:
-        return self._owned(regions, default_region)[0]
+        with self._lock:
+            present = self._present
+        return self._owned(regions, default_region, present)[0]
 
     def _owned(
-        self, regions: set[str], default_region: str
+        self, regions: set[str], default_region: str, present: Iterable[str]
     ) -> tuple[list[pruning.OwnedEndpoint], dict[str, str]]:
-        """The owned endpoints of the scanned locations, and the locations that could not be
-        listed (a target whose credentials act in another account: its index would be the
-        wrong account's, so nothing there is ours to prune)."""
+        """The owned endpoints of the scanned locations, each once per place (account,
+        region) however many locations name it, and the locations that could not be listed (a
+        target whose credentials act in another account: its index would be the wrong
+        account's, so nothing there is ours to prune). `present`: the manifests' keys."""
         scanned = self.scanned_regions(default_region)
         scan = (set(regions) - self.clients.removed_targets()) | set(scanned)
         found: list[tuple[str, livestate.Owned]] = []
@@ -87,7 +92,10 @@ class PruneScope:
                 unreadable[location] = str(e)
                 continue
             found += [(location, item) for item in items]
-        return pruning.owned_endpoints(found), unreadable
+        owned = pruning.owned_endpoints(found)
+        if self._places_may_repeat(owned):
+            owned = pruning.one_per_place(owned, present, self._places())
+        return owned, unreadable
 
     def _places_may_repeat(self, owned: list[pruning.OwnedEndpoint]) -> bool:
         """Two scanned locations in one region, one of them a target: they may be one place
@@ -122,9 +130,7 @@ class PruneScope:
         with self._lock:
             if self._decision is not None and self._decision[0] is snapshot:
                 return self._decision[1]
-        owned, unreadable = self._owned(snapshot.regions(), default_region)
-        if self._places_may_repeat(owned):
-            owned = pruning.one_per_place(owned, snapshot.keys(), self._places())
+        owned, unreadable = self._owned(snapshot.regions(), default_region, snapshot.keys())
         decision = pruning.decide(
             self.options.scope,
             owned,

@@ -71,3 +71,18 @@ def test_a_target_for_the_ambient_account_never_prunes_region_only_endpoints(
 
     assert result.code == 0, result.err
     assert sorted(accounts.names("endpoint")) == ["churn", "fraud"]
+
+
+def test_run_s_removal_scan_lists_each_endpoint_of_one_place_once(twins: World) -> None:
+    """`run` finds removed manifests by listing what it owns (`owned_keys`): two names for one
+    place must not make it reconcile a second, manifest-less key for a live endpoint."""
+    from controller.aws.clients import AwsOptions, Clients
+    from controller.reconcile.reconciling import ReconcileOptions, Reconciler
+
+    twins.write("prod/churn.yaml", endpoint("churn", "prod"))
+    assert twins.apply().code == 0
+    options = ReconcileOptions(scope=str(twins.root.resolve()))
+    rec = Reconciler(Clients(AwsOptions(calls_per_second=1000)), options)
+    snapshot = rec.load(twins.root)
+
+    assert rec.owned_keys() - set(snapshot.keys()) == set()
