@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+import structlog
 from hypothesis import settings
 
 # Property tests are deterministic: the same examples on every run and machine, no deadline
@@ -22,6 +23,14 @@ if TYPE_CHECKING:
     from controller.sandbox import Sandbox
 
 SEED_FILE = Path(__file__).resolve().parent.parent / "manifests" / "seed.yaml"
+
+
+@pytest.fixture(autouse=True)
+def _structlog_defaults() -> Iterator[None]:
+    """Each test starts from structlog's defaults: an in-process CLI run configures logging for
+    the whole process (its level filters what a later test in the same worker would capture)."""
+    yield
+    structlog.reset_defaults()
 
 
 @pytest.fixture

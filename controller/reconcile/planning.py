@@ -90,7 +90,7 @@ class Planner:
 
     def plan_endpoint(self, snapshot: Snapshot, key: str, *, annotate: bool = True) -> EndpointPlan:
         """Plan one endpoint; `annotate` adds reviewer notes (one registry describe per change)."""
-        plan = self._plan_endpoint(snapshot, key, annotate)
+        plan = _with_files(self._plan_endpoint(snapshot, key, annotate), snapshot.entry(key))
         plan = with_project(plan, snapshot.config, self._source(snapshot, key))
         target = self.clients.target(split_key(key)[0])
         if target is None:
@@ -120,14 +120,14 @@ class Planner:
             self.clients.check_account(region, "reading live state")
             if entry is None:
                 return self._plan_removed(snapshot, region, name)
-            return _with_files(self._plan_present(snapshot, key, entry, annotate), entry)
+            return self._plan_present(snapshot, key, entry, annotate)
         except ResolutionError as e:
-            return _with_files(error_plan(name, region, entry, str(e), "InvalidSpec"), entry)
+            return error_plan(name, region, entry, str(e), "InvalidSpec")
         except AccountMismatch as e:
-            return _with_files(error_plan(name, region, entry, str(e), "AccountMismatch"), entry)
+            return error_plan(name, region, entry, str(e), "AccountMismatch")
         except AwsError as e:
             message = f"reading live state failed: {e}"
-            return _with_files(error_plan(name, region, entry, message, "ReadFailed"), entry)
+            return error_plan(name, region, entry, message, "ReadFailed")
 
     def _account(self) -> str | None:
         try:

@@ -8,7 +8,6 @@ applies a plan, and `stepoutcomes` turns the result into one of the three outcom
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 import time
 from collections import Counter
@@ -24,8 +23,8 @@ from controller.aws.clients import Clients
 from controller.aws.registry import Registry
 from controller.core import livestate
 from controller.core.kinds import AUTOSCALING, CLOUDWATCH, kind_of
-from controller.core.plan.outcomes import Outcome, OutcomeKind
-from controller.core.plan.plans import EndpointPlan, Op, Plan, Reason, Status
+from controller.core.plan.outcomes import Outcome
+from controller.core.plan.plans import EndpointPlan, Plan, Reason, Status
 from controller.core.prune import pruning
 from controller.core.snapshots import Snapshot, split_key
 from controller.errors import ControllerError
@@ -34,9 +33,7 @@ from controller.reconcile import stepoutcomes
 from controller.reconcile.freshness import STALE_INDEX_OK
 from controller.reconcile.observing import ObserveOptions, Observer
 from controller.reconcile.planning import Planner, PlanOptions
-
-# A change whose apply failed: the manifest fingerprint and the non-create actions planned.
-Change = tuple[str | None, tuple[tuple[str, str, str], ...]]
+from controller.reconcile.retrybudget import RetryBudget, change_of
 
 
 @dataclass(frozen=True)
@@ -95,8 +92,7 @@ class Reconciler:
         # Manifest fingerprint last reconciled per key: a new one marks an edit.
         self._fingerprints: dict[str, str | None] = {}
         self._lock = threading.Lock()
-        # Key -> (the change that failed, how many times in a row without progress).
-        self._failures: dict[str, tuple[Change, int]] = {}
+        self._budget = RetryBudget(o.change_attempts)
 
     def load(
         self, root: Path, revision: str | None = None, *, changed: frozenset[str] | None = None
@@ -162,11 +158,7 @@ class Reconciler:
         try:
             # Every log line made while reconciling (apply's too) names endpoint and revision.
             with structlog.contextvars.bound_contextvars(endpoint=name, revision=snapshot.revision):
-                outcome = self._reconcile(snapshot, key, apply)
-            if outcome.reason not in ("ApplyFailed", "RetriesExhausted"):
-                with self._lock:  # the budget counts failures in a row of one change
-                    self._failures.pop(key, None)
-            return outcome
+                return self._budget.settle(key, self._reconcile(snapshot, key, apply))
         finally:
             STALE_INDEX_OK.reset(token)
 
@@ -196,15 +188,8 @@ class Reconciler:
                 services=self._services(region),
             )
         except ControllerError as e:
-            # The change: the manifest as loaded and what is left to do besides creates (a
-            # create that took before its answer was lost is gone from the next plan: progress).
-            change = (
-                snapshot.fingerprint(key),
-                tuple(
-                    (a.op.value, a.type.value, a.name) for a in plan.actions if a.op != Op.CREATE
-                ),
-            )
-            return self._failed(key, change, stepoutcomes.apply_failed(name, plan, e))
+            change = change_of(snapshot.fingerprint(key), plan)
+            return self._budget.failed(key, change, stepoutcomes.apply_failed(name, plan, e))
         self.observer.forget_deleted(region, plan)
         if any(a.reason is Reason.RECREATE_FAILED for a in plan.actions):
             with self._lock:  # one recreate per endpoint per command, whatever happens next
@@ -214,30 +199,6 @@ class Reconciler:
             self.observer.scaling.remember(region, scaled)
         changes = tuple((c.type.value, c.name, c.result) for c in applied)
         return stepoutcomes.applied(name, plan, changes, requeue)
-
-    def _failed(self, key: str, change: Change, outcome: Outcome) -> Outcome:
-        """Count a failed apply against its change's budget; spent, the endpoint is an error.
-
-        A persistent server error (an API the endpoint cannot do, a region outage) was retried
-        on every re-read until the command's timeout: 148 UpdateEndpoint calls in 150 s. The
-        budget holds per change, across the passes that re-read it; a pass without that failure
-        (settled, changing, a different change left to do) starts it again."""
-        budget = self.options.change_attempts
-        if budget is None or outcome.reason != "ApplyFailed":
-            return outcome
-        with self._lock:
-            last, count = self._failures.get(key, (change, 0))
-            count = count + 1 if last == change else 1
-            self._failures[key] = (change, count)
-        if count < budget:
-            return outcome
-        message = (
-            f"{outcome.message} (the same change failed {count} times; not retried until the "
-            "manifest or the registry changes)"
-        )
-        return dataclasses.replace(
-            outcome, kind=OutcomeKind.TERMINAL, message=message, reason="RetriesExhausted"
-        )
 
     def _services(self, region: str) -> dict[str, Any]:
         """Clients for the kinds outside SageMaker (the kind table's `service`)."""

@@ -60,9 +60,6 @@ def _action(op: Op, kind: ResourceType, call: str) -> Action:
 
 
 def test_mutations_are_logged_with_the_resource_and_deletes_at_warning() -> None:
-    # An earlier in-process CLI run (e2e tests in the same worker) leaves structlog filtering
-    # below warning; this test is about the levels apply logs at, so it starts from the defaults.
-    structlog.reset_defaults()
     plan = EndpointPlan(
         name="churn",
         manifest="churn.yaml",

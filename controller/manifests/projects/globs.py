@@ -9,6 +9,7 @@ a pattern never means something other than what a reviewer reads.
 from __future__ import annotations
 
 import re
+from fnmatch import fnmatchcase
 from functools import lru_cache
 
 _UNSUPPORTED = "[]{}\\!"
@@ -60,16 +61,10 @@ def path_matches(pattern: str, path: str) -> bool:
     return _path_regex(pattern).fullmatch(path) is not None
 
 
-@lru_cache(maxsize=1024)
-def _name_regex(pattern: str) -> re.Pattern[str]:
-    return re.compile(
-        "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
-    )
-
-
 def name_matches(pattern: str, name: str) -> bool:
-    """Whether `name` matches name glob `pattern` (case-sensitive, as the API's names are)."""
-    return _name_regex(pattern).fullmatch(name) is not None
+    """Whether `name` matches name glob `pattern` (case-sensitive, as the API's names are).
+    The validated patterns hold only `*` and `?`, where `fnmatchcase` means what they say."""
+    return fnmatchcase(name, pattern)
 
 
 def is_glob(pattern: str) -> bool:

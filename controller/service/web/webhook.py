@@ -64,16 +64,12 @@ class Deliveries:
         if delivery:
             keys.append(f"id:{delivery.strip()}")
         with self._lock:
-            if any(k in self._seen for k in keys):
-                for k in keys:  # a replay keeps its entries fresh
-                    self._seen[k] = None
-                    self._seen.move_to_end(k)
-                self._trim()
-                return False
-            for k in keys:
+            seen = any(k in self._seen for k in keys)
+            for k in keys:  # newest last, a replay's entries too: they stay remembered longest
                 self._seen[k] = None
+                self._seen.move_to_end(k)
             self._trim()
-            return True
+            return not seen
 
     def _trim(self) -> None:
         while len(self._seen) > self._limit:
