@@ -195,6 +195,48 @@ def test_a_bad_config_is_an_error_and_nothing_is_deployed(
         assert result.manifests == [] and result.targets == {}
 
 
+def template(name: str) -> str:
+    return (
+        "apiVersion: sagemaker-gitops/v1\nkind: EndpointTemplate\n"
+        f"metadata: {{name: {name}}}\n"
+        "spec:\n"
+        "  executionRoleArn: arn:aws:iam::222222222222:role/SageMakerExecution\n"
+        f"  variants:\n    - {{name: main, model: {{image: '{IMAGE}'}}, "
+        "instanceType: ml.m5.xlarge, initialInstanceCount: 1}\n"
+    )
+
+
+def extending(name: str, base: str) -> str:
+    return (
+        "apiVersion: sagemaker-gitops/v1\nkind: Endpoint\n"
+        f"metadata: {{name: {name}}}\n"
+        f"spec: {{extends: {base}, target: staging}}\n"
+    )
+
+
+def test_a_template_another_project_keeps_may_not_be_extended(tmp_path: Path) -> None:
+    """A team could otherwise change what another team deploys by editing a template in its own
+    folder: a template counts only at the manifest root or within the endpoint's project."""
+    root = tree(
+        tmp_path,
+        {
+            "teams/churn/base.yaml": template("churn-base"),
+            "shared.yaml": template("shared"),
+            "teams/fraud/own.yaml": template("fraud-base"),
+            "teams/fraud/a.yaml": extending("fraud-a", "churn-base"),
+            "teams/fraud/b.yaml": extending("fraud-b", "shared"),
+            "teams/fraud/c.yaml": extending("fraud-c", "fraud-base"),
+        },
+    )
+    result = load_manifests([root])
+    assert sorted(m.manifest.metadata.name for m in result.manifests) == ["fraud-b", "fraud-c"]
+    [found] = errors(root)
+    assert (
+        found.startswith("a.yaml:") and "spec.extends: template file teams/churn/base.yaml" in found
+    )
+    assert "outside the paths of project 'fraud' and not at the manifest root" in found
+
+
 def test_without_projects_everything_loads_as_before(tmp_path: Path) -> None:
     root = tree(tmp_path, {"anywhere/x.yaml": endpoint("x"), "teams/t.yaml": target("other")}, None)
     result = load_manifests([root])
