@@ -55,6 +55,12 @@ class AwsError(ControllerError):
         super().__init__(message)
 
 
+class NoAnswer(AwsError):
+    """A call got no answer (the connection dropped or timed out): it may have taken effect, so
+    the caller re-reads before repeating it. A failure of that endpoint's pass, never of the
+    command: the next pass reads what happened."""
+
+
 class Throttled(AwsError):
     """AWS kept throttling after botocore's own retries: transient, retry later."""
 

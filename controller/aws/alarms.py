@@ -10,9 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from controller.aws.reading import call, translate
+from controller.aws.reading import call, translated
 from controller.core.scaling import model as scaling
 from controller.core.scaling.components import WAKE_POLICY
 from controller.core.scaling.model import LiveAlarm
@@ -30,10 +28,8 @@ def read_alarms(client: Any) -> dict[str, LiveAlarm]:
         AlarmTypes=["MetricAlarm"],
         PaginationConfig={"PageSize": PAGE},
     )
-    try:
+    with translated("describe_alarms"):
         found = [a for page in pages for a in page.get("MetricAlarms", [])]
-    except ClientError as e:
-        raise translate(e, "describe_alarms") from e
     return {
         a["AlarmName"].lower(): LiveAlarm(a["AlarmName"], a.get("AlarmArn", ""), a) for a in found
     }

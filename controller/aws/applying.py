@@ -18,7 +18,7 @@ from controller.aws.reading import call
 from controller.core import kinds, tagging
 from controller.core.livestate import Inventory, Owned
 from controller.core.plan.plans import Action, EndpointPlan, Op, ResourceType
-from controller.errors import Conflict, NotFound
+from controller.errors import Conflict, ControllerError, NotFound
 
 log = structlog.get_logger(__name__)
 
@@ -68,7 +68,12 @@ def apply_endpoint(
         )
         service = kinds.kind_of(action.type).service
         target = client if service == "sagemaker" else (services or {})[service]
-        result = _execute(target, action, sleep)
+        try:
+            result = _execute(target, action, sleep)
+        except ControllerError:
+            if inventory is not None:
+                _forget_tags(inventory, action)
+            raise
         if inventory is not None:
             _remember(inventory, action)
         changes.append(Change(action.type, action.name, result))
@@ -117,6 +122,17 @@ def _retag(client: Any, action: Action) -> str:
     if action.tags_removed:
         call(client, "delete_tags", ResourceArn=arn, TagKeys=list(action.tags_removed))
     return "tagged"
+
+
+def _forget_tags(inventory: Inventory, action: Action) -> None:
+    """After a failed action that tags first (an update's attempted config and history), the
+    tags may be written while the call failed, or written without an answer: the cached index
+    no longer knows them. Dropped, the next pass asks ListTags, the authority; kept, a stale
+    attempted-config tag would keep the superseded config out of GC for the whole command."""
+    if kinds.kind_of(action.type).tagging_type is None or action.op is Op.CREATE:
+        return
+    if action.tags_set or action.tags_removed:
+        inventory.drop(kinds.kind_of(action.type).segment, action.name)
 
 
 def _remember(inventory: Inventory, action: Action) -> None:

@@ -14,9 +14,7 @@ import threading
 from dataclasses import replace
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from controller.aws.reading import call, stamp, translate
+from controller.aws.reading import call, stamp, translated
 from controller.core.component.model import LiveComponent
 from controller.core.scaling.model import COMPONENT_PREFIX, COPY_DIMENSION
 from controller.errors import NotFound
@@ -26,13 +24,11 @@ def list_components(client: Any, endpoint: str) -> list[LiveComponent]:
     """Every component on `endpoint`, from its listing (no specification or copies yet)."""
     found: list[LiveComponent] = []
     paginator = client.get_paginator("list_inference_components")
-    try:
+    with translated("list_inference_components"):
         for page in paginator.paginate(
             EndpointNameEquals=endpoint, PaginationConfig={"PageSize": 100}
         ):
             found.extend(_summary(s) for s in page.get("InferenceComponents", []))
-    except ClientError as e:
-        raise translate(e, "list_inference_components") from e
     return found
 
 

@@ -11,15 +11,17 @@ import calendar
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
+from controller.aws.retrying import NO_ANSWER
 from controller.core import kinds, tagging
 from controller.core.kinds import Kind
 from controller.core.livestate import Inventory, LiveEndpoint, LiveVariant, Owned
-from controller.errors import AwsError, Conflict, NotFound, Throttled
+from controller.errors import AwsError, Conflict, NoAnswer, NotFound, Throttled
 
 
 def translate(error: ClientError, operation: str) -> AwsError:
@@ -37,12 +39,24 @@ def translate(error: ClientError, operation: str) -> AwsError:
     return AwsError(f"{operation}: {code}: {message}", operation=operation, code=code)
 
 
-def call(client: Any, operation: str, **kwargs: Any) -> Any:
-    """Call a boto3 operation, translating its errors."""
+@contextmanager
+def translated(operation: str) -> Iterator[None]:
+    """botocore's errors raised inside, as the controller's: an error answer by its code, no
+    answer at all as NoAnswer. botocore already retried what is safe to repeat (reads,
+    idempotent writes); a write without an answer reaches the reconciler, which re-reads."""
     try:
-        return getattr(client, operation)(**kwargs)
+        yield
     except ClientError as e:
         raise translate(e, operation) from e
+    except NO_ANSWER as e:
+        message = f"{operation}: no answer ({e}); it may have taken effect"
+        raise NoAnswer(message, operation=operation, code=type(e).__name__) from e
+
+
+def call(client: Any, operation: str, **kwargs: Any) -> Any:
+    """Call a boto3 operation, translating its errors."""
+    with translated(operation):
+        return getattr(client, operation)(**kwargs)
 
 
 # GetResources' largest page (ResourcesPerPage), and so the resources a single query reads in
@@ -75,15 +89,13 @@ def owned_pages(
         ResourceTypeFilters=list(types),
         ResourcesPerPage=PAGE_SIZE,  # the API's maximum: fewer pages per pass
     )
-    try:
+    with translated("get_resources"):
         for page in pages:
             yield [
                 owned
                 for item in page.get("ResourceTagMappingList", [])
                 if (owned := _owned(item)) is not None
             ]
-    except ClientError as e:
-        raise translate(e, "get_resources") from e
 
 
 def read_inventory(
@@ -146,7 +158,7 @@ def list_endpoint_versions(client: Any) -> dict[str, tuple[str, str]]:
     """
     versions: dict[str, tuple[str, str]] = {}
     paginator = client.get_paginator("list_endpoints")
-    try:
+    with translated("list_endpoints"):
         for page in paginator.paginate(PaginationConfig={"PageSize": 100}):
             for summary in page.get("Endpoints", []):
                 status, modified = (
@@ -154,8 +166,6 @@ def list_endpoint_versions(client: Any) -> dict[str, tuple[str, str]]:
                     stamp(summary.get("LastModifiedTime")),
                 )
                 versions[summary["EndpointName"].lower()] = (status, modified)
-    except ClientError as e:
-        raise translate(e, "list_endpoints") from e
     return versions
 
 
@@ -183,11 +193,9 @@ def _variant(summary: dict[str, Any]) -> LiveVariant:
 def list_tags(client: Any, arn: str) -> dict[str, str]:
     tags: dict[str, str] = {}
     paginator = client.get_paginator("list_tags")
-    try:
+    with translated("list_tags"):
         for page in paginator.paginate(ResourceArn=arn):
             tags.update(tagging.from_list(page.get("Tags", [])))
-    except ClientError as e:
-        raise translate(e, "list_tags") from e
     return tags
 
 

@@ -33,6 +33,8 @@ from botocore.retries.standard import ThrottledRetryableChecker, TransientRetrya
 # botocore's own lists are the truth for what throttling and transient failures look like.
 THROTTLING_CODES = frozenset(vars(ThrottledRetryableChecker)["_THROTTLED_ERROR_CODES"])
 TRANSIENT_CODES = frozenset(vars(TransientRetryableChecker)["_TRANSIENT_ERROR_CODES"])
+# What botocore raises when a request got no answer (dropped, refused, timed out).
+NO_ANSWER = (BotocoreConnectionError, HTTPClientError)
 TRANSIENT_STATUSES = frozenset(vars(TransientRetryableChecker)["_TRANSIENT_STATUS_CODES"])
 READ_PREFIXES = ("Describe", "List", "Get", "Search")
 
@@ -84,7 +86,7 @@ class Failure(enum.Enum):
 def classify(status: int | None, code: str, exception: Exception | None = None) -> Failure | None:
     """The failure an attempt ended in, or None when it succeeded."""
     if exception is not None:
-        if isinstance(exception, (BotocoreConnectionError, HTTPClientError)):
+        if isinstance(exception, NO_ANSWER):
             return Failure.CONNECTION
         return Failure.FINAL
     if code in THROTTLING_CODES:

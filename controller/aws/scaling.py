@@ -12,10 +12,8 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from controller.aws.components import autoscaled_components
-from controller.aws.reading import call, translate
+from controller.aws.reading import call, translated
 from controller.core.scaling import model as scaling
 from controller.core.scaling.model import LiveTarget, ScalingSet, ScalingState
 
@@ -62,10 +60,8 @@ def _pages(client: Any, operation: str, key: str) -> list[dict[str, Any]]:
     pages = paginator.paginate(
         ServiceNamespace=scaling.NAMESPACE, PaginationConfig={"PageSize": PAGE[operation]}
     )
-    try:
+    with translated(operation):
         return [item for page in pages for item in page.get(key, [])]
-    except ClientError as e:
-        raise translate(e, operation) from e
 
 
 def target_tags(client: Any, arn: str) -> dict[str, str]:

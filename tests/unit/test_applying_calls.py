@@ -9,7 +9,7 @@ from botocore.exceptions import ClientError
 
 from controller.aws.applying import apply_endpoint
 from controller.core.plan.plans import Action, EndpointPlan, Op, Reason, ResourceType, Status
-from controller.errors import Conflict, NotFound
+from controller.errors import Conflict, ControllerError, NotFound
 
 
 class FakeSageMaker:
@@ -147,3 +147,55 @@ def test_tags_set_by_an_update_reach_the_cached_index() -> None:
         "sagemaker-gitops/endpoint": "e",
         "sagemaker-gitops/attempted-config": "e-2",
     }
+
+
+def test_a_failed_update_leaves_its_tags_to_list_tags_not_the_cached_index() -> None:
+    """The update tags first; if the call then fails (or got no answer), the tags may be written.
+    A cached index still naming the old attempted config kept the superseded config out of GC
+    for the rest of the command: the entry goes, and the next pass asks ListTags."""
+    from controller.core.livestate import Inventory, Owned
+
+    inventory = Inventory()
+    arn = "arn:aws:sagemaker:us-east-1:1:endpoint/e"
+    old = {"sagemaker-gitops/endpoint": "e", "sagemaker-gitops/attempted-config": "e-1"}
+    inventory.put(Owned("endpoint", "e", arn, old))
+    action = Action(
+        Op.UPDATE,
+        ResourceType.ENDPOINT,
+        "e",
+        Reason.VERSION_CHANGED,
+        call="update_endpoint",
+        request={"EndpointName": "e"},
+        tags_set={"sagemaker-gitops/attempted-config": "e-2"},
+        resource_arn=arn,
+    )
+    client = FakeSageMaker({"update_endpoint": ["An internal error occurred."]})
+
+    with pytest.raises(ControllerError):
+        apply_endpoint(client, plan(action), inventory)
+
+    assert client.calls == ["add_tags", "update_endpoint"]
+    assert inventory.get("endpoint", "e") is None
+
+
+def test_a_write_without_an_answer_is_the_endpoints_failure_not_a_botocore_error() -> None:
+    """botocore does not repeat UpdateEndpoint after a dropped connection (it may have acted);
+    the error reaches the reconciler as NoAnswer, which re-reads, instead of ending the command."""
+    from botocore.exceptions import ConnectionClosedError
+
+    from controller.errors import NoAnswer
+
+    class Dropping:
+        def update_endpoint(self, **_: Any) -> None:
+            raise ConnectionClosedError(endpoint_url="http://127.0.0.1:1/")
+
+    action = Action(
+        Op.UPDATE,
+        ResourceType.ENDPOINT,
+        "e",
+        Reason.VERSION_CHANGED,
+        call="update_endpoint",
+        request={"EndpointName": "e"},
+    )
+    with pytest.raises(NoAnswer, match=r"update_endpoint: no answer .* it may have taken effect"):
+        apply_endpoint(Dropping(), plan(action))
