@@ -155,8 +155,7 @@ def hosting_terms(base: str, production_variant: dict[str, Any]) -> dict[str, An
     hosting option of every instance-based variant: `surface.live_variant_terms`.)"""
     terms: dict[str, Any] = {}
     for path, value in flatten(camel(production_variant.get("ManagedInstanceScaling") or {})):
-        if path != "status":  # always ENABLED when managed scaling is set
-            terms[f"{base}.managedInstanceScaling.{path}"] = value
+        terms[f"{base}.managedInstanceScaling.{path}"] = value
     return terms
 
 
@@ -174,10 +173,14 @@ def model_terms(base: str, model: dict[str, Any]) -> dict[str, Any]:
         if account_of(package_arn) not in ("", account_of(model.get("ModelArn", ""))):
             # A version shared from a registry account: manifests name its group by ARN.
             terms[f"{base}.model.packageGroup"] = group_arn(package_arn)
+        if container.get("InferenceSpecificationName"):
+            name = container["InferenceSpecificationName"]
+            terms[f"{base}.model.inferenceSpecificationName"] = name
     else:
         terms[f"{base}.model.image"] = container.get("Image")
         terms[f"{base}.model.modelDataUrl"] = container.get("ModelDataUrl")
         terms.update(surface.data_source_terms(base, container))
+        terms.update(surface.container_option_terms(f"{base}.model", container))
     for k, v in sorted((container.get("Environment") or {}).items()):
         terms[f"{base}.model.environment.{k}"] = v
     return terms

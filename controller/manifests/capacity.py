@@ -93,7 +93,7 @@ def _overbooked(
 def _instances(variant: Variant) -> tuple[int, str]:
     """The most instances the variant can have, and what says so."""
     scaling = variant.managed_instance_scaling
-    if scaling is not None:
+    if scaling is not None and scaling.enabled and scaling.max_instance_count is not None:
         return scaling.max_instance_count, f"maxInstanceCount {scaling.max_instance_count}"
     count = variant.instance_count or 1
     return count, f"initialInstanceCount {count}"

@@ -26,8 +26,12 @@ from controller.manifests import botocore_model as api
 from controller.manifests.base import Strict as Strict  # re-exported: other schemas build on it
 from controller.manifests.scaling import Autoscaling, ComponentAutoscaling
 from controller.manifests.surface import (
+    AdditionalModelDataSource,
     AsyncInference,
+    ContainerMetricsConfig,
+    ImageConfig,
     ModelDataSource,
+    MultiModelConfig,
     VariantHosting,
     VpcConfig,
 )
@@ -195,6 +199,11 @@ class RegistryModel(Strict):
     """Pinned version number; it must be Approved in the registry."""
     environment: Environment = {}
     """Extra container environment variables set on the Model."""
+    inference_specification_name: str | None = Field(
+        default=None, pattern=api.pattern("InferenceSpecificationName"), max_length=63
+    )
+    """Which of the version's inference specifications to deploy (InferenceSpecificationName),
+    for a package that has more than one; the package's own by default."""
 
 
 class ImageModel(Strict):
@@ -208,11 +217,31 @@ class ImageModel(Strict):
     """Model data as an S3 prefix or object, compressed or not; instead of modelDataUrl."""
     environment: Environment = {}
     """Container environment variables."""
+    mode: Literal["SingleModel", "MultiModel"] | None = None
+    """MultiModel: one container serves every model under modelDataUrl (an S3 prefix), loading
+    each on its first invocation (a multi-model endpoint). SingleModel by default."""
+    multi_model_config: MultiModelConfig | None = None
+    """Model caching of a multi-model container."""
+    image_config: ImageConfig | None = None
+    """Pull the image from a private registry in the endpoint's VPC (repositoryAccessMode Vpc)."""
+    additional_model_data_sources: list[AdditionalModelDataSource] | None = Field(
+        default=None, min_length=1, max_length=5
+    )
+    """Up to 5 more model data locations, each mounted as a named channel."""
+    container_metrics_config: ContainerMetricsConfig | None = None
+    """The container's Prometheus metrics endpoint, scraped by SageMaker."""
 
     @model_validator(mode="after")
     def _one_data_location(self) -> ImageModel:
         if self.model_data_url and self.model_data_source:
             raise ValueError("set at most one of modelDataUrl or modelDataSource")
+        if self.multi_model_config is not None and self.mode != "MultiModel":
+            raise ValueError("multiModelConfig needs mode: MultiModel")
+        if self.mode == "MultiModel" and not self.model_data_url:
+            raise ValueError(
+                "mode MultiModel serves the models under modelDataUrl (an S3 prefix): set "
+                "modelDataUrl (not modelDataSource)"
+            )
         return self
 
 
@@ -308,12 +337,19 @@ class ScaleInPolicy(Strict):
 class ManagedInstanceScaling(Checked):
     """Instance scaling SageMaker manages for a variant hosting inference components."""
 
-    min_instance_count: int = Field(ge=0)
+    status: Literal["ENABLED", "DISABLED"] = "ENABLED"
+    """ENABLED (SageMaker adds and removes instances for the copies) or DISABLED (the
+    variant keeps initialInstanceCount; the counts below may then be left out)."""
+    min_instance_count: int | None = Field(default=None, ge=0)
     """Instances kept when traffic drops (0 lets the variant scale in to none)."""
-    max_instance_count: int = Field(ge=1)
+    max_instance_count: int | None = Field(default=None, ge=1)
     """Instances SageMaker may provision for the components' copies."""
     scale_in_policy: ScaleInPolicy | None = None
     """How instances are released when copies scale in."""
+
+    @property
+    def enabled(self) -> bool:
+        return self.status == "ENABLED"
 
     @model_validator(mode="wrap")
     @classmethod
@@ -326,7 +362,13 @@ class ManagedInstanceScaling(Checked):
             if least is not None and most is not None and least > most:
                 raise ValueError("minInstanceCount must not exceed maxInstanceCount")
 
-        return cls.validate_with_rules(data, handler, min_within_max)
+        def counts_when_enabled(raw: Mapping[str, Any]) -> None:
+            if cls.raw(raw, "status") in (None, "ENABLED"):
+                names = ("min_instance_count", "max_instance_count")
+                if any(cls.raw(raw, name) is None for name in names):
+                    raise ValueError("minInstanceCount and maxInstanceCount are required")
+
+        return cls.validate_with_rules(data, handler, min_within_max, counts_when_enabled)
 
 
 class Variant(VariantHosting, Checked):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from controller.manifests import capacity
-from controller.manifests.models import EndpointSpec
+from controller.manifests.models import EndpointSpec, ImageModel, PipelineModel, RegistryModel
 
 Problem = tuple[tuple[str | int, ...], str]
 
@@ -18,8 +18,63 @@ Problem = tuple[tuple[str | int, ...], str]
 def problems(spec: EndpointSpec) -> list[Problem]:
     """Every cross-field problem of one endpoint spec, as (loc under the document, message)."""
     if not spec.hosts_components:
-        return list(_shadows(spec))
-    return [*_shadows(spec), *_variants(spec), *_components(spec), *capacity.problems(spec)]
+        return [*_shadows(spec), *_containers(spec)]
+    return [
+        *_shadows(spec),
+        *_containers(spec),
+        *_variants(spec),
+        *_components(spec),
+        *capacity.problems(spec),
+    ]
+
+
+def _containers(spec: EndpointSpec) -> Iterator[Problem]:
+    """Container options where the shape cannot honour them: an error, never a field the
+    request silently drops (Serverless Inference has no pipelines, multi-model containers or
+    private registries; an inference component hosts one model)."""
+    for kind, group in (("variants", spec.variants), ("shadowVariants", spec.shadow_variants)):
+        for index, variant in enumerate(group):
+            loc: tuple[str | int, ...] = ("spec", kind, index, "model")
+            serverless = variant.serverless is not None
+            if serverless and isinstance(variant.model, PipelineModel):
+                yield loc, "Serverless Inference serves one container, not a pipeline"
+            for where, container in _image_containers(loc, variant.model):
+                if serverless and container.mode == "MultiModel":
+                    yield (*where, "mode"), "Serverless Inference has no multi-model endpoints"
+                yield from _registry_access(spec, where, container, serverless)
+    for index, component in enumerate(spec.inference_components):
+        loc = ("spec", "inferenceComponents", index, "model")
+        if isinstance(component.model, ImageModel):
+            if component.model.mode == "MultiModel":
+                yield (
+                    (*loc, "mode"),
+                    "an inference component hosts one model: mode MultiModel is for a "
+                    "variant's container",
+                )
+            yield from _registry_access(spec, loc, component.model, False)
+
+
+def _image_containers(
+    loc: tuple[str | int, ...], model: ImageModel | PipelineModel | RegistryModel | None
+) -> Iterator[tuple[tuple[str | int, ...], ImageModel]]:
+    if isinstance(model, PipelineModel):
+        for index, container in enumerate(model.containers):
+            yield (*loc, "containers", index), container
+    elif isinstance(model, ImageModel):
+        yield loc, model
+
+
+def _registry_access(
+    spec: EndpointSpec, loc: tuple[str | int, ...], container: ImageModel, serverless: bool
+) -> Iterator[Problem]:
+    config = container.image_config
+    if config is None or config.repository_access_mode != "Vpc":
+        return
+    where = (*loc, "imageConfig", "repositoryAccessMode")
+    if serverless:
+        yield where, "Serverless Inference cannot pull from a private registry (Vpc)"
+    elif spec.vpc_config is None:
+        yield where, "repositoryAccessMode Vpc pulls the image through the VPC: set spec.vpcConfig"
 
 
 def _shadows(spec: EndpointSpec) -> Iterator[Problem]:
@@ -50,13 +105,15 @@ def _variants(spec: EndpointSpec) -> Iterator[Problem]:
             )
         scaling = variant.managed_instance_scaling
         count = variant.instance_count or 1
-        if scaling is not None and not (
-            scaling.min_instance_count <= count <= scaling.max_instance_count
-        ):
+        least, most = (
+            (scaling.min_instance_count, scaling.max_instance_count)
+            if scaling is not None and scaling.enabled
+            else (None, None)
+        )
+        if least is not None and most is not None and not least <= count <= most:
             yield (
                 (*loc, "initialInstanceCount"),
-                f"{count} instances is outside managedInstanceScaling "
-                f"{scaling.min_instance_count}..{scaling.max_instance_count}",
+                f"{count} instances is outside managedInstanceScaling {least}..{most}",
             )
     if spec.deployment is not None:
         yield (

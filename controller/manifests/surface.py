@@ -1,4 +1,5 @@
-"""More of SageMaker's hosting surface: variant hosting options, async inference, VPC.
+"""More of SageMaker's hosting surface: variant hosting options, async inference, VPC, and the
+container options (multi-model, private registries, extra model data, metrics, gated models).
 
 Field names are SageMaker's own (camelCase); limits and enums come from the botocore model. Each
 of these is part of the EndpointConfig or Model, so changing one is a config change (rollout).
@@ -6,9 +7,10 @@ of these is part of the EndpointConfig or Model, so changing one is a config cha
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from controller.manifests import botocore_model as api
 from controller.manifests.base import Strict
@@ -53,6 +55,27 @@ class RoutingConfig(Strict):
     """LEAST_OUTSTANDING_REQUESTS or RANDOM."""
 
 
+class CapacityReservation(Strict):
+    """Serve from reserved ML capacity (ProductionVariantCapacityReservationConfig): the GPU
+    capacity LLM teams book ahead (a training plan or an ML capacity reservation)."""
+
+    capacity_reservation_preference: Annotated[str, *_one_of("CapacityReservationPreference")]
+    """capacity-reservations-only: launch instances only from the reservation."""
+    ml_reservation_arn: Annotated[
+        str, Field(pattern=api.pattern("MlReservationArn"), min_length=20, max_length=258)
+    ]
+    """ARN of the reservation (arn:aws:sagemaker:REGION:ACCOUNT:training-plan/NAME, ...)."""
+
+
+class CoreDumpConfig(Strict):
+    """Where a crashing container's core dump goes (ProductionVariantCoreDumpConfig)."""
+
+    destination_s3_uri: S3Uri
+    """S3 location for the dumps."""
+    kms_key_id: KmsKey | None = None
+    """KMS key that encrypts the dumps."""
+
+
 class VariantHosting(Strict):
     """Hosting options of an instance-based production variant."""
 
@@ -66,6 +89,10 @@ class VariantHosting(Strict):
     """Seconds the container may take to pass its health check (60-3600)."""
     model_data_download_timeout_in_seconds: DownloadTimeout | None = None
     """Seconds the model data may take to download (60-3600)."""
+    capacity_reservation_config: CapacityReservation | None = None
+    """Launch the variant's instances from an ML capacity reservation."""
+    core_dump_config: CoreDumpConfig | None = None
+    """Keep containers' core dumps in S3."""
 
 
 class AsyncClientConfig(Strict):
@@ -117,6 +144,24 @@ class VpcConfig(Strict):
     """1 to 16 subnet ids (subnet-...)."""
 
 
+class ModelAccessConfig(Strict):
+    """Acceptance of a gated model's end-user license agreement (ModelAccessConfig)."""
+
+    accept_eula: bool
+    """Must be true: you accept the license of the model (Llama and other gated JumpStart
+    models do not deploy without it). The plan shows it on every change of the model."""
+
+    @field_validator("accept_eula")
+    @classmethod
+    def _accepted(cls, value: bool) -> bool:
+        if value is not True:
+            raise ValueError(
+                "acceptEula must be true (it accepts the model's license; a gated model does "
+                "not deploy without it); leave modelAccessConfig out for a model without one"
+            )
+        return value
+
+
 class S3DataSource(Strict):
     """Model artifacts in S3, compressed or not (S3ModelDataSource)."""
 
@@ -126,6 +171,8 @@ class S3DataSource(Strict):
     """S3Prefix (uncompressed files under a prefix) or S3Object (one object)."""
     compression_type: Annotated[str, *_one_of("ModelCompressionType")]
     """None (uncompressed) or Gzip (a model.tar.gz)."""
+    model_access_config: ModelAccessConfig | None = None
+    """License acceptance for a gated model."""
 
     @model_validator(mode="after")
     def _gzip_is_one_object(self) -> S3DataSource:
@@ -139,3 +186,66 @@ class ModelDataSource(Strict):
 
     s3_data_source: S3DataSource
     """The S3 location and its layout."""
+
+
+class AdditionalModelDataSource(Strict):
+    """More model data mounted beside the main one (AdditionalModelDataSource), e.g. a draft
+    model for speculative decoding."""
+
+    channel_name: Annotated[
+        str,
+        Field(pattern=api.pattern("AdditionalModelChannelName"), min_length=1, max_length=64),
+    ]
+    """Name of the channel (the directory under /opt/ml/additional-model-data-sources)."""
+    s3_data_source: S3DataSource
+    """The S3 location and its layout."""
+
+
+class MultiModelConfig(Strict):
+    """Settings of a multi-model container (MultiModelConfig)."""
+
+    model_cache_setting: Annotated[str, *_one_of("ModelCacheSetting")] | None = None
+    """Enabled (default: models stay cached on the instance) or Disabled (for many models
+    invoked rarely)."""
+
+
+class RepositoryAuthConfig(Strict):
+    """Credentials for a private registry (RepositoryAuthConfig)."""
+
+    repository_credentials_provider_arn: str = Field(min_length=1, max_length=2048)
+    """ARN of the Lambda function that returns the registry's credentials."""
+
+
+class ImageConfig(Strict):
+    """Where the image is pulled from (ImageConfig)."""
+
+    repository_access_mode: Annotated[str, *_one_of("RepositoryAccessMode")]
+    """Platform (ECR) or Vpc (a private registry reached through the endpoint's vpcConfig)."""
+    repository_auth_config: RepositoryAuthConfig | None = None
+    """Credentials for a private registry that needs them."""
+
+
+def _metrics_path(value: str) -> str:
+    # The shape's pattern has a look-ahead (no ".."), which pydantic's regex engine lacks.
+    if re.fullmatch(api.pattern("MetricsEndpointPath"), value) is None:
+        raise ValueError(
+            f"{value!r} is not a metrics path: it starts with /, has letters, digits, /, _, "
+            "., - and no '..'"
+        )
+    return value
+
+
+class MetricsEndpoint(Strict):
+    """A path the container serves Prometheus metrics on (MetricsEndpoint)."""
+
+    metrics_endpoint_path: Annotated[
+        str, AfterValidator(_metrics_path), Field(min_length=1, max_length=256)
+    ]
+    """For example /metrics."""
+
+
+class ContainerMetricsConfig(Strict):
+    """Metrics SageMaker scrapes from the container (ContainerMetricsConfig)."""
+
+    metrics_endpoints: list[MetricsEndpoint] = Field(min_length=1, max_length=1)
+    """The container's metrics endpoint (one)."""

@@ -46,7 +46,7 @@ CASES = {
     "missing-field": ["5: spec.executionRoleArn: required field is missing"],
     "extra-field-nested": [
         "12: spec.variants[0].model.versoin: unknown field, did you mean version? "
-        "(allowed: packageGroup, version, environment)"
+        "(allowed: packageGroup, version, environment, inferenceSpecificationName)"
     ],
     "wrong-type": [
         "9: spec.variants[0].model.version: Input should be a valid integer (got 'latest')",

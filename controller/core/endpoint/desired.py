@@ -52,8 +52,13 @@ class DesiredEndpoint:
     def weights(self) -> dict[str, tuple[float, int | None]]:
         """variant -> (weight, instance count); changed in place, without a new config."""
         # Managed instance scaling moves a component-hosting variant's count: never reset it.
+        managed = {
+            v.name
+            for v in self.manifest.spec.variants
+            if v.managed_instance_scaling is not None and v.managed_instance_scaling.enabled
+        }
         return {
-            v.name: (v.initial_weight, None if v.managed_instance_scaling else v.instance_count)
+            v.name: (v.initial_weight, None if v.name in managed else v.instance_count)
             for v in self.manifest.spec.variants
         }
 
@@ -81,10 +86,8 @@ def production_variant(variant: Variant, model_name: str | None) -> dict[str, An
     if model_name is not None:
         out["ModelName"] = model_name
     if variant.managed_instance_scaling is not None:
-        out["ManagedInstanceScaling"] = {
-            "Status": "ENABLED",
-            **api_dict(variant.managed_instance_scaling),
-        }
+        scaling = api_dict(variant.managed_instance_scaling)
+        out["ManagedInstanceScaling"] = {"Status": scaling.pop("Status"), **scaling}
     if variant.serverless is not None:
         out["ServerlessConfig"] = api_dict(variant.serverless)
     else:

@@ -39,6 +39,8 @@ def model_request(
         container: dict[str, Any] = {"ModelPackageName": package.arn}
         if source.environment:
             container["Environment"] = dict(sorted(source.environment.items()))
+        if source.inference_specification_name:
+            container["InferenceSpecificationName"] = source.inference_specification_name
         return {"ExecutionRoleArn": role, "Containers": [container]}
     return {"ExecutionRoleArn": role, "PrimaryContainer": surface.container_request(source)}
 
@@ -82,10 +84,14 @@ def model_terms(base: str, model: RegistryModel | ImageModel) -> dict[str, Any]:
     if isinstance(model, RegistryModel):
         terms[f"{base}.model.packageGroup"] = model.package_group
         terms[f"{base}.model.version"] = model.version
+        if model.inference_specification_name:
+            terms[f"{base}.model.inferenceSpecificationName"] = model.inference_specification_name
     else:
+        container = surface.container_request(model)
         terms[f"{base}.model.image"] = model.image
         terms[f"{base}.model.modelDataUrl"] = model.model_data_url
-        terms.update(surface.data_source_terms(base, surface.container_request(model)))
+        terms.update(surface.data_source_terms(base, container))
+        terms.update(surface.container_option_terms(f"{base}.model", container))
     for k, val in sorted(model.environment.items()):
         terms[f"{base}.model.environment.{k}"] = val
     return terms

@@ -22,6 +22,8 @@ VARIANT_KEYS = {
     "enableSsmAccess": "EnableSSMAccess",
     "containerStartupHealthCheckTimeoutInSeconds": "ContainerStartupHealthCheckTimeoutInSeconds",
     "modelDataDownloadTimeoutInSeconds": "ModelDataDownloadTimeoutInSeconds",
+    "capacityReservationConfig": "CapacityReservationConfig",
+    "coreDumpConfig": "CoreDumpConfig",
 }
 
 
@@ -92,6 +94,14 @@ def _terms(prefix: str, api_value: Any) -> dict[str, Any]:
 
 
 CONTAINER_KEYS = ("ContainerHostname", "Image", "ModelDataUrl", "ModelDataSource", "Environment")
+# ContainerDefinition options beyond the image and its data, by manifest name (ImageModel).
+CONTAINER_OPTIONS = {
+    "mode": "Mode",
+    "multiModelConfig": "MultiModelConfig",
+    "imageConfig": "ImageConfig",
+    "additionalModelDataSources": "AdditionalModelDataSources",
+    "containerMetricsConfig": "ContainerMetricsConfig",
+}
 
 
 def container_request(source: ImageModel) -> dict[str, Any]:
@@ -107,7 +117,29 @@ def container_request(source: ImageModel) -> dict[str, Any]:
     hostname = getattr(source, "container_hostname", None)
     if hostname:
         container["ContainerHostname"] = hostname
+    options = source.model_dump(by_alias=True, exclude_none=True, include=_OPTION_FIELDS)
+    container.update({CONTAINER_OPTIONS[k]: pascal(v) for k, v in options.items()})
     return container
+
+
+_OPTION_FIELDS = {
+    name for name, f in ImageModel.model_fields.items() if f.alias in CONTAINER_OPTIONS
+}
+
+
+def container_option_terms(base: str, container: Mapping[str, Any]) -> dict[str, Any]:
+    """A container's options in manifest terms (`variants[a].model.mode`); the same function
+    reads the desired request and the live description, so the two always line up."""
+    terms: dict[str, Any] = {}
+    for name, key in CONTAINER_OPTIONS.items():
+        value = container.get(key)
+        if value is None:
+            continue
+        if isinstance(value, dict):
+            terms.update(_terms(f"{base}.{name}", value))
+        else:  # a scalar (mode) or a list (data sources): one term
+            terms[f"{base}.{name}"] = camel(value)
+    return terms
 
 
 def pipeline_request(source: PipelineModel) -> dict[str, Any]:
@@ -131,6 +163,7 @@ def pipeline_terms(base: str, model: Mapping[str, Any]) -> dict[str, Any]:
         environment = kept.pop("Environment", {})  # variable names keep their spelling
         out.update(_terms(where, kept))
         out.update({f"{where}.environment.{k}": v for k, v in sorted(environment.items())})
+        out.update(container_option_terms(where, container))
     return out
 
 

@@ -233,7 +233,7 @@ def _counts(variant: Variant) -> list[tuple[str, int]]:
     if variant.autoscaling is not None:
         found.append(("autoscaling.maxCapacity", variant.autoscaling.max_capacity))
     managed = variant.managed_instance_scaling
-    if managed is not None:
+    if managed is not None and managed.max_instance_count is not None:
         found.append(("managedInstanceScaling.maxInstanceCount", managed.max_instance_count))
     return found
 
