@@ -332,6 +332,18 @@ class ScaleInPolicy(Strict):
 
     strategy: Literal["IDLE_RELEASE", "CONSOLIDATION"]
     """IDLE_RELEASE or CONSOLIDATION (ManagedInstanceScalingScaleInStrategy)."""
+    maximum_step_size: int | None = Field(
+        default=None,
+        ge=api.shape("ManagedInstanceScalingMaximumStepSize")["min"],
+        le=api.shape("ManagedInstanceScalingMaximumStepSize")["max"],
+    )
+    """Instances a consolidation may terminate at a time (1 by default)."""
+    cooldown_in_minutes: int | None = Field(
+        default=None,
+        ge=api.shape("ManagedInstanceScalingCooldownInMinutes")["min"],
+        le=api.shape("ManagedInstanceScalingCooldownInMinutes")["max"],
+    )
+    """Minutes after the last endpoint operation before consolidation is considered (20)."""
 
 
 class ManagedInstanceScaling(Checked):

@@ -8,7 +8,7 @@ of these is part of the EndpointConfig or Model, so changing one is a config cha
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
@@ -242,6 +242,8 @@ class MetricsEndpoint(Strict):
         str, AfterValidator(_metrics_path), Field(min_length=1, max_length=256)
     ]
     """For example /metrics."""
+    metric_publish_frequency_in_seconds: Literal[10, 30, 60, 120, 180, 240, 300] | None = None
+    """How often the scraped metrics reach CloudWatch (60 by default)."""
 
 
 class ContainerMetricsConfig(Strict):

@@ -13,6 +13,7 @@ from typing import Any
 
 from controller.core import tagging
 from controller.core.component.actions import plan_components
+from controller.core.endpoint import surface
 from controller.core.endpoint.actions import create, in_place, rollout
 from controller.core.endpoint.desired import DesiredEndpoint
 from controller.core.endpoint.health import BUSY, health_of
@@ -29,6 +30,18 @@ __all__ = ["DiffOptions", "Observed", "diff_endpoint"]
 
 def diff_endpoint(desired: DesiredEndpoint, seen: Observed, options: DiffOptions) -> EndpointPlan:
     """Plan one endpoint whose manifest exists."""
+    plan = _diff_endpoint(desired, seen, options)
+    licensed = surface.licensed_models(desired.manifest.spec)
+    if not licensed or not plan.actions:
+        return plan
+    note = (
+        "accepts the end-user license of the model data (modelAccessConfig.acceptEula) of "
+        + ", ".join(licensed)
+    )
+    return replace(plan, warnings=(*plan.warnings, note))
+
+
+def _diff_endpoint(desired: DesiredEndpoint, seen: Observed, options: DiffOptions) -> EndpointPlan:
     base = _base(desired, seen)
     if seen.read_error:
         return EndpointPlan(

@@ -169,3 +169,26 @@ def pipeline_terms(base: str, model: Mapping[str, Any]) -> dict[str, Any]:
 
 def data_source_terms(base: str, container: Mapping[str, Any]) -> dict[str, Any]:
     return _terms(f"{base}.model.modelDataSource", container.get("ModelDataSource"))
+
+
+def licensed_models(spec: EndpointSpec) -> list[str]:
+    """Where the manifest accepts a gated model's license (modelAccessConfig.acceptEula), as
+    manifest paths (`inferenceComponents[chat].model`), for the plan to say so."""
+    found: list[str] = []
+    sources = [(f"variants[{v.name}].model", v.model) for v in spec.variants]
+    sources += [(f"shadowVariants[{v.name}].model", v.model) for v in spec.shadow_variants]
+    sources += [
+        (f"inferenceComponents[{c.name}].model", c.model) for c in spec.inference_components
+    ]
+    for where, model in sources:
+        containers = model.containers if isinstance(model, PipelineModel) else [model]
+        for index, container in enumerate(containers):
+            if isinstance(container, ImageModel) and _accepts_eula(container):
+                found.append(f"{where}.containers[{index}]" if len(containers) > 1 else where)
+    return found
+
+
+def _accepts_eula(container: ImageModel) -> bool:
+    data = [container.model_data_source.s3_data_source] if container.model_data_source else []
+    data += [s.s3_data_source for s in container.additional_model_data_sources or []]
+    return any(d.model_access_config is not None for d in data)
