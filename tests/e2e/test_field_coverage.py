@@ -776,3 +776,25 @@ def test_the_gated_llm_and_multi_model_examples_deploy_as_written(world: World) 
     assert scoring["PrimaryContainer"]["Mode"] == "MultiModel"
     assert scoring["PrimaryContainer"]["ImageConfig"]["RepositoryAccessMode"] == "Vpc"
     assert world.mutations_during(lambda: world.apply()) == {}
+
+
+def test_managed_instance_scaling_can_be_disabled_and_the_count_is_then_reconciled(
+    world: World,
+) -> None:
+    spec = components()
+    spec["inferenceComponents"] = spec["inferenceComponents"][1:]  # no autoscaled component
+    spec["variants"][0]["managedInstanceScaling"] = {"status": "DISABLED"}
+    world.write("fields-ic.yaml", document("fields-ic", spec))
+    assert world.apply().code == 0
+    spec["variants"][0]["initialInstanceCount"] = 2
+    world.write("fields-ic.yaml", document("fields-ic", spec))
+
+    changed = world.mutations_during(lambda: world.apply())
+
+    [config] = world.recorded("CreateEndpointConfig")
+    assert config["ProductionVariants"][0]["ManagedInstanceScaling"] == {"Status": "DISABLED"}
+    # SageMaker does not scale this variant: the manifest's count is applied in place.
+    assert changed.get("UpdateEndpointWeightsAndCapacities") == 1  # and the spec-hash tag
+    assert "UpdateEndpoint" not in changed
+    [variant] = world.endpoint("fields-ic")["ProductionVariants"]
+    assert variant["DesiredInstanceCount"] == 2
