@@ -68,6 +68,11 @@ def test_create_endpoint_config_round_trips_every_field(sm: Any) -> None:
         "ContainerStartupHealthCheckTimeoutInSeconds": 600,
         "ModelDataDownloadTimeoutInSeconds": 1200,
         "VolumeSizeInGB": 100,
+        "CapacityReservationConfig": {
+            "CapacityReservationPreference": "capacity-reservations-only",
+            "MlReservationArn": "arn:aws:sagemaker:us-east-1:123456789012:training-plan/gpus",
+        },
+        "CoreDumpConfig": {"DestinationS3Uri": "s3://dumps/", "KmsKeyId": KMS},
     }
     request = {
         "EndpointConfigName": "full",
@@ -265,3 +270,31 @@ def test_retained_weight_unless_excluded(slow_sandbox: Sandbox, clock: ManualClo
     [variant] = sm.describe_endpoint(EndpointName="churn")["ProductionVariants"]
     assert variant["DesiredInstanceCount"] == 3
     assert variant["DesiredWeight"] == 1.0
+
+
+def test_create_model_round_trips_the_container_options(sm: Any) -> None:
+    gated = {**UNCOMPRESSED["S3DataSource"], "ModelAccessConfig": {"AcceptEula": True}}
+    request = {
+        "ModelName": "options",
+        "ExecutionRoleArn": ROLE,
+        "PrimaryContainer": {
+            "Image": IMAGE,
+            "ModelDataUrl": "s3://models/many/",
+            "Mode": "MultiModel",
+            "MultiModelConfig": {"ModelCacheSetting": "Disabled"},
+            "ImageConfig": {
+                "RepositoryAccessMode": "Vpc",
+                "RepositoryAuthConfig": {"RepositoryCredentialsProviderArn": "arn:aws:lambda:x"},
+            },
+            "AdditionalModelDataSources": [{"ChannelName": "draft", "S3DataSource": gated}],
+            "ContainerMetricsConfig": {
+                "MetricsEndpoints": [
+                    {"MetricsEndpointPath": "/metrics", "MetricPublishFrequencyInSeconds": 30}
+                ]
+            },
+        },
+        "VpcConfig": VPC,
+    }
+    sm.create_model(**request)
+    described = sm.describe_model(ModelName="options")
+    assert {k: described[k] for k in request} == request
