@@ -65,6 +65,8 @@ def endpoint_tags(
     bookkeeping = {k: v for k, v in desired.tags.items() if k in tagging.BOOKKEEPING}
     if attempted:
         bookkeeping[tagging.ATTEMPTED_CONFIG] = desired.config_name
+        if tagging.FAILED_CONFIG in have:  # a new attempt: the old failure no longer applies
+            to_remove.append(tagging.FAILED_CONFIG)
         # Safety hook: the config live now joins the rollback history (deployment order).
         bookkeeping[tagging.HISTORY] = history.pushed(have.get(tagging.HISTORY), live.config_name)
     to_set.update({k: v for k, v in bookkeeping.items() if have.get(k) != v})

@@ -29,9 +29,15 @@ SCOPE = PREFIX + "scope"
 # The configs that were live on the endpoint before the current one, newest first, separated by
 # spaces: the rollback history garbage collection keeps (see controller/core/endpoint/history.py).
 HISTORY = PREFIX + "history"
+# On the endpoint: a config whose rollout SageMaker rolled back. Kept because FailureReason may
+# be cleared by a later change (a capacity heal), after which the failed config would otherwise
+# look like a hand edit and be rolled out again, provisioning instances each time.
+FAILED_CONFIG = PREFIX + "failed-config"
 
 # Tags refreshed on change but ignored when deciding whether anything changed.
-BOOKKEEPING = frozenset({SOURCE, REVISION, SPEC_HASH, ATTEMPTED_CONFIG, ATTEMPTED_SPEC, HISTORY})
+BOOKKEEPING = frozenset(
+    {SOURCE, REVISION, SPEC_HASH, ATTEMPTED_CONFIG, ATTEMPTED_SPEC, HISTORY, FAILED_CONFIG}
+)
 # SageMaker's tag value length limit (botocore: TagValue, max 256; its pattern allows letters,
 # digits, spaces and _ . : / = + - @, which controller/commands/scoping.py enforces for scopes).
 MAX_VALUE = 256

@@ -22,6 +22,7 @@ from controller.aws.applying import apply_endpoint
 from controller.aws.clients import Clients
 from controller.aws.registry import Registry
 from controller.core import livestate
+from controller.core.endpoint.failedrollout import ROLLOUT_FAILED
 from controller.core.kinds import AUTOSCALING, CLOUDWATCH, kind_of
 from controller.core.plan.outcomes import Outcome
 from controller.core.plan.plans import EndpointPlan, Plan, Reason, Status
@@ -172,11 +173,31 @@ class Reconciler:
             # next time instead of trusting a listing.
             self.observer.forget_endpoint(region, name)
         if plan.status is Status.ERROR:
+            # A failed rollout's plan still heals the live config (core/endpoint/failedrollout):
+            # apply that, and report the endpoint as failed all the same.
+            healing = plan.error_reason == ROLLOUT_FAILED and plan.actions
+            if healing and apply and not plan.held:
+                refused, _ = self._apply(snapshot, key, plan)
+                if refused is not None:
+                    return refused
             return stepoutcomes.failed(name, plan)
         if not plan.actions:
             return stepoutcomes.settled(name, plan, requeue)
         if plan.held or not apply:
             return stepoutcomes.held(name, plan, requeue)
+        refused, changes = self._apply(snapshot, key, plan)
+        if refused is not None:
+            return refused
+        if any(a.reason is Reason.RECREATE_FAILED for a in plan.actions):
+            with self._lock:  # one recreate per endpoint per command, whatever happens next
+                self.planner.recreated.add(key)
+        return stepoutcomes.applied(name, plan, changes, requeue)
+
+    def _apply(
+        self, snapshot: Snapshot, key: str, plan: EndpointPlan
+    ) -> tuple[Outcome | None, stepoutcomes.Changes]:
+        """Issue the plan's calls: (the failed outcome if apply raised, what was changed)."""
+        region, name = split_key(key)
         try:
             # Apply's own retry waits stop at the command's deadline too.
             client, inventory = self.clients.sagemaker(region), self.inventory(region)
@@ -189,16 +210,12 @@ class Reconciler:
             )
         except ControllerError as e:
             change = change_of(snapshot.fingerprint(key), plan)
-            return self._budget.failed(key, change, stepoutcomes.apply_failed(name, plan, e))
+            return self._budget.failed(key, change, stepoutcomes.apply_failed(name, plan, e)), ()
         self.observer.forget_deleted(region, plan)
-        if any(a.reason is Reason.RECREATE_FAILED for a in plan.actions):
-            with self._lock:  # one recreate per endpoint per command, whatever happens next
-                self.planner.recreated.add(key)
         scaled = tuple(a for a in plan.actions if kind_of(a.type).service != "sagemaker")
         if scaled:
             self.observer.scaling.remember(region, scaled)
-        changes = tuple((c.type.value, c.name, c.result) for c in applied)
-        return stepoutcomes.applied(name, plan, changes, requeue)
+        return None, tuple((c.type.value, c.name, c.result) for c in applied)
 
     def _services(self, region: str) -> dict[str, Any]:
         """Clients for the kinds outside SageMaker (the kind table's `service`)."""

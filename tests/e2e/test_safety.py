@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from typing import Any
 
 from tests.e2e.conftest import ROLE, World, byom_manifest, registry_manifest
 
@@ -141,6 +142,41 @@ def test_failed_rollout_is_reported_and_not_retried_until_the_manifest_changes(
     assert fixed.code == 0, fixed.err
     assert world.endpoint("kmeans")["EndpointStatus"] == "InService"
     assert not world.endpoint("kmeans").get("FailureReason")
+
+
+def test_after_a_failed_rollout_capacity_drift_is_still_healed_and_the_config_not_retried(
+    world: World,
+) -> None:
+    """Issue 19 item 11: waiting for new input holds the failed config, not everything. A hand
+    scale-out of the rolled-back endpoint is undone in place (no UpdateEndpoint), and the heal
+    (which clears SageMaker's FailureReason) does not make the failed config look retryable."""
+
+    def on_instances(env: str) -> str:
+        serverless = "serverless: {memorySizeInMB: 2048, maxConcurrency: 5}"
+        instances = "instanceType: ml.m5.large\n              initialInstanceCount: 1"
+        return byom_manifest(env=env).replace(serverless, instances)
+
+    world.write("kmeans.yaml", on_instances("LOG_LEVEL: info"))
+    assert world.apply().code == 0
+    world.write("kmeans.yaml", on_instances("SAGEMAKER_SANDBOX_FAIL: '1'"))
+    assert world.apply().code == 1
+    world.sm.update_endpoint_weights_and_capacities(
+        EndpointName="kmeans",
+        DesiredWeightsAndCapacities=[{"VariantName": "main", "DesiredInstanceCount": 3}],
+    )
+
+    plan = world.plan()
+    healed_result: list[Any] = []
+    healed = world.mutations_during(lambda: healed_result.append(world.apply()))
+    again = world.mutations_during(lambda: world.apply())
+
+    assert "variants[main].initialInstanceCount: 3 -> 1" in plan.out
+    assert "failed and was rolled back" in plan.out + plan.err
+    assert healed_result[0].code == 1  # the failed rollout is still reported
+    assert healed == {"UpdateEndpointWeightsAndCapacities": 1}
+    [variant] = world.endpoint("kmeans")["ProductionVariants"]
+    assert variant["CurrentInstanceCount"] == 1
+    assert again == {}  # no retry of the failed config, though FailureReason may be gone
 
 
 def test_failed_endpoint_needs_explicit_recreate(world: World) -> None:

@@ -503,8 +503,26 @@ def test_failed_rollout_is_not_retried() -> None:
     seen = rolled_out_from(old, new, endpoint=failed_rollout(old), endpoint_tags=tags)
     plan = diff(new, seen)
     assert plan.status is Status.ERROR
-    assert plan.actions == ()
+    # Only the tag that remembers the failure: no new config, no UpdateEndpoint.
+    [remember] = plan.actions
+    assert remember.op is Op.TAG
+    assert remember.tags_set[tagging.FAILED_CONFIG] == new.config_name
     assert "not retried" in plan.errors[0] and "alarm churn-5xx fired" in plan.errors[0]
+
+
+def test_a_failed_rollout_stays_failed_when_sagemaker_no_longer_says_so() -> None:
+    """FailureReason can be cleared by a later change (a capacity heal); the failed-config tag
+    keeps the failed config from reading as a hand edit, which would be rolled out again."""
+    old, new = version(6), version(7)
+    tags = {
+        **new.tags,  # the rollout tagged the endpoint with its attempt before it failed
+        tagging.ATTEMPTED_CONFIG: new.config_name,
+        tagging.FAILED_CONFIG: new.config_name,
+    }
+    seen = rolled_out_from(old, new, endpoint=live(old), endpoint_tags=tags)
+    plan = diff(new, seen)
+    assert plan.status is Status.ERROR and plan.actions == ()
+    assert "not retried" in plan.errors[0]
 
 
 def test_a_new_manifest_after_a_failed_rollout_proceeds() -> None:

@@ -8,6 +8,7 @@ planned and the endpoint is InService.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from controller.core import tagging
@@ -138,7 +139,8 @@ def in_place(
     """Same EndpointConfig: weights/capacity, tags and garbage collection only."""
     actions: list[Action] = []
     warnings: list[str] = []
-    weights = _weights_action(desired, live, scaled_variants.scaled(desired, seen))
+    scaled = scaled_variants.scaled(desired, seen)
+    weights = weights_action(desired.name, desired.weights, live, scaled)
     retags = tag_actions(desired, seen, live)
     if weights is not None:
         warnings.extend(rollout_warnings(desired, weights.changes))
@@ -196,14 +198,18 @@ def _component_retags(seen: Observed) -> list[Action]:
     return actions
 
 
-def _weights_action(
-    desired: DesiredEndpoint, live: LiveEndpoint, scaled: frozenset[str]
+def weights_action(
+    name: str,
+    weights: Mapping[str, tuple[float, int | None]],
+    live: LiveEndpoint,
+    scaled: frozenset[str],
 ) -> Action | None:
-    """UpdateEndpointWeightsAndCapacities; a scaled variant's count is autoscaling's, not ours."""
+    """UpdateEndpointWeightsAndCapacities to `weights` (variant -> weight, count); a scaled
+    variant's count is autoscaling's, not ours."""
     current = live.weights
     changes: list[FieldChange] = []
     targets: list[dict[str, Any]] = []
-    for variant, (weight, count) in desired.weights.items():
+    for variant, (weight, count) in weights.items():
         live_weight, live_count = current.get(variant, (None, None))
         target: dict[str, Any] = {"VariantName": variant, "DesiredWeight": weight}
         if live_weight is None or abs(live_weight - weight) > WEIGHT_TOLERANCE:
@@ -217,11 +223,11 @@ def _weights_action(
         targets.append(target)
     if not changes:
         return None
-    request = {"EndpointName": desired.name, "DesiredWeightsAndCapacities": targets}
+    request = {"EndpointName": name, "DesiredWeightsAndCapacities": targets}
     return Action(
         Op.UPDATE,
         ResourceType.ENDPOINT,
-        desired.name,
+        name,
         Reason.WEIGHTS_ONLY,
         tuple(changes),
         call="update_endpoint_weights_and_capacities",

@@ -16,6 +16,7 @@ from controller.core.component.actions import plan_components
 from controller.core.endpoint import surface
 from controller.core.endpoint.actions import create, in_place, rollout
 from controller.core.endpoint.desired import DesiredEndpoint
+from controller.core.endpoint.failedrollout import ROLLOUT_FAILED, heal_failed, rollout_failed
 from controller.core.endpoint.health import BUSY, health_of
 from controller.core.kinds import delete_action
 from controller.core.livestate import LiveEndpoint
@@ -79,8 +80,19 @@ def _diff_endpoint(desired: DesiredEndpoint, seen: Observed, options: DiffOption
     problem = _blocking_problem(desired, seen, live, options)
     if problem is not None:
         reason, message = problem
-        return EndpointPlan(
-            **base, status=Status.ERROR, health=health, errors=(message,), error_reason=reason
+        # A failed rollout holds the failed config, not everything: the live config's
+        # capacity, weights and tags are still healed (and the failure is recorded in a tag).
+        heal = heal_failed(desired, seen, live) if reason == ROLLOUT_FAILED else ()
+        return _held(
+            desired,
+            EndpointPlan(
+                **base,
+                status=Status.ERROR,
+                health=health,
+                actions=heal,
+                errors=(message,),
+                error_reason=reason,
+            ),
         )
     if live.status == "Failed":  # only reachable with recreate_failed
         action = delete_action(ResourceType.ENDPOINT, live.name, Reason.RECREATE_FAILED)
@@ -194,15 +206,15 @@ def _blocking_problem(
                 "target sagemaker-gitops does not manage, and the update removes them or changes "
                 "their instance type, which SageMaker refuses; deregister the target first"
             )
-    attempted = (seen.endpoint_tags or {}).get(tagging.ATTEMPTED_CONFIG)
-    failed_rollout = live.failure_reason and live.config_name != desired.config_name
-    if failed_rollout and attempted == desired.config_name and live.status not in BUSY:
+    if rollout_failed(desired, seen, live):
         unscaled = sorted(set(desired.scaling) - set(seen.scaling))
         note = f"; autoscaling of {', '.join(unscaled)} stays off until then" if unscaled else ""
-        return "RolloutFailed", (
+        why = _sentence(live.failure_reason) or "(SageMaker's reason is no longer shown)"
+        return ROLLOUT_FAILED, (
             f"rollout of {desired.config_name} failed and was rolled back to "
-            f"{live.config_name}: {_sentence(live.failure_reason)}. It is not retried until the "
-            f"manifest or the registry changes{note}"
+            f"{live.config_name}: {why}. It is not retried until the manifest or the registry "
+            f"changes; the live config's capacity, weights and tags are still kept as the "
+            f"manifest says{note}"
         )
     return None
 
