@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from controller.commands.scoping import git
 from controller.errors import ControllerError
@@ -79,3 +79,44 @@ def hinted_keys(snapshot: Snapshot, paths: Collection[str]) -> list[str]:
         for key, entry in snapshot.entries.items()
         if entry.source in paths or any(path in paths for path in entry.rendered_from)
     )
+
+
+def previous_text(root: Path, name: str, since: str | None = None) -> str | None:
+    """The text `root/name` had at the base `changed_paths` compares with (HEAD's first parent,
+    or `since`); None outside git, for a file that did not exist there, or when git fails."""
+    folder = root if root.is_dir() else root.parent
+    base = "HEAD^1" if since is None else verified(folder, since)
+    return git(folder, "show", f"{base}:./{name}")
+
+
+def config_changes(root: Path, since: str | None = None) -> list[str]:
+    """What the change of the manifest root's repository config says, one line per change,
+    when git says the file changed (see `changed_paths`); [] when it did not, or outside git."""
+    from controller.manifests.projects.configchanges import summarize
+    from controller.manifests.repoconfig import CONFIG_NAME
+
+    if CONFIG_NAME not in changed_paths(root, since):
+        return []
+    folder = root if root.is_dir() else root.parent
+    return summarize(
+        _parsed(previous_text(root, CONFIG_NAME, since)), _parsed(_read(folder / CONFIG_NAME))
+    )
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text()
+    except OSError:
+        return None
+
+
+def _parsed(text: str | None) -> Any:
+    """The YAML, or a marker that it did not parse (a broken file is refused by loading)."""
+    import yaml
+
+    if text is None:
+        return None
+    try:
+        return yaml.safe_load(text) or {}
+    except yaml.YAMLError:
+        return {"(unparsable)": text}

@@ -36,6 +36,14 @@ def register(sub: Any) -> None:
         "--policy", default=None, metavar="FILE", help="policy file; violations are errors (exit 1)"
     )
     parser.add_argument(
+        "--changed-since",
+        default=None,
+        metavar="REV",
+        help="git revision the pull request is compared with (default: HEAD's first parent, "
+        "the base of a CI merge commit); a change of .sagemaker-gitops.yaml since it is called "
+        "out at the top of the plan as high risk",
+    )
+    parser.add_argument(
         "--max-chars",
         type=argtypes.max_chars,
         default=65000,
@@ -46,12 +54,19 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from controller.commands.changed_files import config_changes
     from controller.rendering import render
     from controller.rendering.text import should_color
 
+    # Before any AWS call: a --changed-since git does not know is a usage error.
+    changes = config_changes(args.manifests, args.changed_since)
     rec = reconciler(args, read_only=True, prune=args.prune)
     snapshot = load(rec, args)
     plan = rec.plan(snapshot)
+    if changes:
+        from dataclasses import replace
+
+        plan = replace(plan, config_changes=tuple(changes))
     if args.prune:  # on stderr: stdout stays the plan (JSON or a PR comment)
         print_prune_notes(rec, snapshot)
     if args.policy:

@@ -22,6 +22,11 @@ from controller.rendering.jsonplan import (
 # Terraform's symbols: per endpoint status, and per action op.
 STATUS_SYMBOL = {"create": "+", "update": "~", "delete": "-", "error": "!", "unchanged": " "}
 OP_SYMBOL = {"create": "+", "update": "~", "delete": "-", "tag": "~"}
+# The callout over a plan whose pull request edits the repository config.
+CONFIG_CHANGE_TITLE = (
+    "the repository config (.sagemaker-gitops.yaml) changes: it decides what every team may "
+    "deploy, where; have the platform team review it"
+)
 # Summary wording, in the order of the JSON summary.
 _SUMMARY_WORDS = (
     ("create", "to create"),

@@ -132,6 +132,7 @@ class PlanDoc(TypedDict):
     account: NotRequired[str]
     summary: dict[str, int]
     held_back: NotRequired[int]
+    config_changes: NotRequired[list[str]]
     endpoints: list[EndpointDoc]
     errors: list[DiagnosticDoc]
 
@@ -154,6 +155,8 @@ def to_json_dict(plan: Plan, *, visible_environment: Collection[str] = ()) -> Pl
     # them go. Present only when non-zero, so plans without a held delete keep their shape.
     if plan.held_back:
         doc["held_back"] = len(plan.held_back)
+    if plan.config_changes:  # present only when the repository config changes
+        doc["config_changes"] = list(plan.config_changes)
     doc["endpoints"] = endpoints
     doc["errors"] = errors
     return cast(PlanDoc, doc)

@@ -24,6 +24,7 @@ from controller.core.plan.plans import Plan
 from controller.core.plan.risk import Risk
 from controller.rendering.common import (
     BIDI_CONTROLS,
+    CONFIG_CHANGE_TITLE,
     copies_text,
     display_value,
     held_reasons,
@@ -213,6 +214,9 @@ def _head(doc: PlanDoc) -> list[str]:
         doc["summary"], len(doc["errors"]), doc.get("held_back", 0), held_reasons(doc)
     )
     head = [f"{MARKER}\n### sagemaker-gitops plan", f"**Plan:** {summary}"]
+    if doc.get("config_changes"):
+        items = "\n".join(f"- {_md(line)}" for line in doc.get("config_changes", []))
+        head.append(f"⚠️ **High risk: {CONFIG_CHANGE_TITLE}**\n\n{items}")
     if not is_pending(doc) and not _has_errors(doc):
         head.append("✅ No changes: the account matches the manifests.")
     return head

@@ -16,6 +16,7 @@ from typing import IO, Any
 from controller.core.plan.plans import Plan
 from controller.rendering.common import (
     BIDI_CONTROLS,
+    CONFIG_CHANGE_TITLE,
     OP_SYMBOL,
     STATUS_SYMBOL,
     copies_text,
@@ -94,6 +95,10 @@ def render_text_doc(doc: PlanDoc, *, color: bool = False) -> str:
     """Render an already-built JSON document (what `render_text` does after `to_json_dict`)."""
     paint = _painter(color)
     lines: list[str] = []
+    if doc.get("config_changes"):
+        lines.append(paint("error", "!") + " " + paint("bold", CONFIG_CHANGE_TITLE))
+        lines += [f"{INDENT}{_clean(line)}" for line in doc.get("config_changes", [])]
+        lines.append("")
     loud = [e for e in doc["endpoints"] if not is_quiet(e)]
     quiet = [e for e in doc["endpoints"] if is_quiet(e)]
     for endpoint in loud:

@@ -193,3 +193,36 @@ def test_one_file_below_a_root_with_projects_is_refused_before_any_call(
     assert calls == {}
     assert results[0].code == 1
     assert "apply only when -m is the manifest root; run with -m" in results[0].err
+
+
+def test_a_pull_request_changing_the_repo_config_is_called_out_as_high_risk(
+    platform: World,
+) -> None:
+    from tests.e2e.test_changed_first import git
+
+    platform.write("teams/fraud/a.yaml", endpoint("fraud-pr", "staging"))
+    repo = platform.root.parent
+    git(repo, "init", "-q")
+    git(repo, "add", "manifests")
+    git(repo, "commit", "-qm", "base")
+    unchanged = platform.plan("--format", "markdown")
+    git(repo, "checkout", "-qb", "pr")
+    looser = CONFIG.replace('instanceTypes: ["ml.m5.*"]', 'instanceTypes: ["ml.*"]')
+    platform.write(
+        ".sagemaker-gitops.yaml", looser + "  - name: vision\n    paths: [teams/vision/**]\n"
+    )
+    git(repo, "commit", "-qam", "let fraud use any instance; add vision")
+
+    markdown = platform.plan("--format", "markdown").out
+    text = platform.plan().out
+    doc = json.loads(platform.plan("--format", "json").out)
+
+    assert "High risk" not in unchanged.out
+    assert "⚠️ **High risk: the repository config (.sagemaker-gitops.yaml) changes" in markdown
+    assert "- project fraud: instanceTypes changed" in markdown
+    assert "- project vision: added" in markdown
+    assert text.startswith("! the repository config (.sagemaker-gitops.yaml) changes")
+    assert doc["config_changes"] == [
+        "project vision: added",
+        "project fraud: instanceTypes changed",
+    ]

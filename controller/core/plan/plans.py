@@ -204,6 +204,9 @@ class Plan:
     errors: tuple[Diagnostic, ...] = ()
     # The AWS account the plan was made against, when known (shown in PR comments).
     account: str | None = None
+    # What a change of the repository config (.sagemaker-gitops.yaml) changes, one line each;
+    # shown first, as high risk: it decides what every team may deploy.
+    config_changes: tuple[str, ...] = ()
 
     @property
     def summary(self) -> dict[str, int]:
