@@ -168,8 +168,9 @@ def render_json(plan: Plan, *, visible_environment: Collection[str] = ()) -> str
     return json.dumps(doc, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
 
 
-def _by_target(endpoint: EndpointPlan) -> tuple[str, str]:
-    return (endpoint.target or "", endpoint.name)
+def _by_target(endpoint: EndpointPlan) -> tuple[str, str, str]:
+    """Grouped by project (with `projects:`; else all in one group), then by target."""
+    return (endpoint.project or "", endpoint.target or "", endpoint.name)
 
 
 def _endpoint(endpoint: EndpointPlan, visible: frozenset[str]) -> EndpointDoc:

@@ -195,14 +195,19 @@ def _parts(doc: PlanDoc) -> _Parts:
     # from the bottom, so deletes and errors are the last thing to be left out.
     listed = sorted(
         (e for e in doc["endpoints"] if not is_quiet(e)),
-        key=lambda e: (e.get("target", ""), -Risk(e["risk"]).rank),
+        key=lambda e: (e.get("project", ""), e.get("target", ""), -Risk(e["risk"]).rank),
     )
     quiet = len(doc["endpoints"]) - len(listed)
     account = doc.get("account")
+    # With `projects:`, a first column groups the rows by project (they are sorted by it).
+    projects = any("project" in e for e in listed)
+    header = "| Endpoint | Account/Region | Change | Risk |\n| --- | --- | --- | --- |"
+    if projects:
+        header = "| Project " + header.replace("\n", "\n| --- ", 1)
     return _Parts(
         head=_head(doc),
-        table_header="| Endpoint | Account/Region | Change | Risk |\n| --- | --- | --- | --- |",
-        rows=[_row(e, account) for e in listed],
+        table_header=header,
+        rows=[(_project_cell(e) if projects else "") + _row(e, account) for e in listed],
         unchanged=f"{plural(quiet, 'endpoint')} unchanged." if quiet else "",
         errors=[_diagnostic(d) for d in doc["errors"]],
         details=[_details(e) for e in listed],
@@ -239,6 +244,10 @@ def _row(endpoint: EndpointDoc, account: str | None) -> str:
         change += " (⏸️ held)"
     risk = endpoint["risk"]
     return f"| {_md(endpoint['name'])} | {where} | {change} | {RISK_ICON[risk]} {risk} |"
+
+
+def _project_cell(endpoint: EndpointDoc) -> str:
+    return f"| {_code(endpoint['project'])} " if "project" in endpoint else "| "
 
 
 def _diagnostic(diagnostic: DiagnosticDoc) -> str:

@@ -101,7 +101,12 @@ def render_text_doc(doc: PlanDoc, *, color: bool = False) -> str:
         lines.append("")
     loud = [e for e in doc["endpoints"] if not is_quiet(e)]
     quiet = [e for e in doc["endpoints"] if is_quiet(e)]
-    for endpoint in loud:
+    group: str | None = None
+    for endpoint in loud:  # in the document's order: by project, then target
+        project = endpoint.get("project")
+        if project is not None and project != group:
+            lines += [paint("bold", f"project {_clean(project)}"), ""]
+            group = project
         lines += [*_endpoint_lines(endpoint, paint), ""]
     if quiet:
         lines += [*_quiet_lines(quiet, paint), ""]

@@ -301,3 +301,35 @@ def test_plans_show_the_project_in_every_format() -> None:
     assert "Manifest <code>teams/fraud/b.yaml</code> · project <code>fraud</code>" in (
         render_markdown(plan)
     )
+
+
+def test_plans_group_endpoints_by_project() -> None:
+    from controller.core.plan.plans import EndpointPlan, Plan, Status
+    from controller.rendering import render
+    from controller.rendering.markdown import render_markdown
+
+    def changed(name: str, project: str) -> EndpointPlan:
+        return EndpointPlan(
+            name,
+            f"teams/{project}/{name}.yaml",
+            "us-east-1",
+            Status.ERROR,
+            errors=("x",),
+            project=project,
+        )
+
+    plan = Plan(endpoints=(changed("z", "churn"), changed("a", "fraud"), changed("m", "churn")))
+
+    text = render(plan, "text")
+    markdown = render_markdown(plan)
+
+    assert [e["name"] for e in json.loads(render(plan, "json"))["endpoints"]] == ["m", "z", "a"]
+    churn, fraud = text.index("project churn\n"), text.index("project fraud\n")
+    assert churn < text.index("! m ") < text.index("! z ") < fraud < text.index("! a ")
+    assert "| Project | Endpoint | Account/Region | Change | Risk |" in markdown
+    rows = [line for line in markdown.splitlines() if line.startswith("| <code>")]
+    assert [row.split("|")[1].strip() for row in rows] == [
+        "<code>churn</code>",
+        "<code>churn</code>",
+        "<code>fraud</code>",
+    ]
