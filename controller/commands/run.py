@@ -411,6 +411,14 @@ class _Identified:
         target = self.inner.targets.get(split_key(key)[0])
         return target.region if target is not None else None
 
+    def project(self, key: str) -> str | None:
+        """The endpoint's project (statuses.Projected: /status, metrics, the status page)."""
+        from controller.manifests.projects.policy import project_of
+
+        entry = self.inner.entry(key)
+        found = project_of(self.inner.config, entry.source) if entry is not None else None
+        return found.name if found is not None else None
+
     def weights(self, key: str) -> Mapping[str, float]:
         """Desired traffic weight per variant (statuses.Weighted: the status page shows it)."""
         entry = self.inner.entry(key)

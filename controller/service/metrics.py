@@ -30,7 +30,8 @@ from controller.service.status.locations import Location
 PREFIX = "sagemaker_gitops"
 CONTROLLER = "endpoint"  # controller-runtime's `controller` label
 QUEUE = "endpoints"  # client-go's workqueue `name` label
-LOCATION = ["target", "region"]  # labels naming where an endpoint lives (locations.Location)
+# Labels naming where an endpoint lives (locations.Location); project is "" without projects.
+LOCATION = ["target", "region", "project"]
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 SYNC_STATES = ("Synced", "OutOfSync", "Progressing", "Failed", "Suspended", "Unknown")
 # controller-runtime's `result` label values, by Outcome kind.
@@ -186,7 +187,7 @@ class Metrics:
     def observe_reconcile(
         self, outcome: str, reason: str, seconds: float, failed: bool, where: Location
     ) -> None:
-        at = (where.target, where.region)
+        at = (where.target, where.region, where.project)
         self.reconciles.labels(CONTROLLER, RESULTS.get(outcome, "error"), *at).inc()
         self.reconcile_time.labels(CONTROLLER).observe(seconds)
         if failed:
@@ -219,11 +220,11 @@ class Metrics:
             per[state] = per.get(state, 0) + 1
         for where, per in counts.items():
             for state, count in per.items():
-                self.endpoints.labels(state, where.target, where.region).set(count)
+                self.endpoints.labels(state, where.target, where.region, where.project).set(count)
         for gone in self._locations - counts.keys():
             for state in SYNC_STATES:
                 with suppress(KeyError):
-                    self.endpoints.remove(state, gone.target, gone.region)
+                    self.endpoints.remove(state, gone.target, gone.region, gone.project)
         self._locations = set(counts)
 
     def set_components(
@@ -234,7 +235,7 @@ class Metrics:
         seen: set[str] = set()
         if key in self._components and self._components[key][:2] != (where, endpoint):
             self.forget(key)  # the location became known: the old series named it wrongly
-        at = (where.target, where.region, endpoint)
+        at = (where.target, where.region, where.project, endpoint)
         for row in rows:
             seen.add(row.name)
             for which, value in (("desired", row.desired_copies), ("current", row.current_copies)):
@@ -255,7 +256,9 @@ class Metrics:
         for gone in had - keep:
             for which in ("desired", "current"):
                 with suppress(KeyError):  # that sample was never set
-                    self.component_copies.remove(where.target, where.region, endpoint, gone, which)
+                    self.component_copies.remove(
+                        where.target, where.region, where.project, endpoint, gone, which
+                    )
 
     def set_revision(self, revision: str | None) -> None:
         self.revision.info({"revision": revision or ""})

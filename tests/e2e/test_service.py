@@ -301,3 +301,24 @@ def test_killing_the_leader_process_hands_over_after_the_lease_expires(
     assert second != first
     # Not before the dead leader's lease could have expired, and not much later.
     assert 0.5 < taken_over_after < 6, taken_over_after
+
+
+def test_projects_reach_status_metrics_and_the_page(world: World) -> None:
+    world.write(
+        ".sagemaker-gitops.yaml",
+        "projects:\n  - name: retention\n    paths: ['teams/retention/**']\n    regions: [us-east-1]\n",
+    )
+    manifest = registry_manifest(name="churn-p", extra_spec="  region: us-east-1")
+    world.write("teams/retention/churn.yaml", manifest)
+    with service("-m", str(world.root), *FAST) as runner:
+        eventually(
+            lambda: json.loads(get(runner, "/status")[1])["endpoints"][0]["sync"] == "Synced",
+            what="synced status",
+        )
+        status = json.loads(get(runner, "/status")[1])
+        metrics = get(runner, "/metrics")[1].decode()
+        page = get(runner, "/?project=retention")[1].decode()
+
+    assert status["endpoints"][0]["project"] == "retention"
+    assert 'project="retention"' in metrics
+    assert '<option value="retention" selected>retention</option>' in page

@@ -16,6 +16,7 @@ def copies(metrics: Metrics, component: str, which: str, where: Location = HERE)
         {
             "target": where.target,
             "region": where.region,
+            "project": where.project,
             "endpoint": "gpu",
             "component": component,
             "copies": which,
@@ -72,7 +73,12 @@ def test_endpoint_counts_per_location_and_an_emptied_location_loses_its_series()
     metrics = Metrics()
 
     def count(state: str, where: Location) -> float | None:
-        labels = {"state": state, "target": where.target, "region": where.region}
+        labels = {
+            "state": state,
+            "target": where.target,
+            "region": where.region,
+            "project": where.project,
+        }
         return metrics.registry.get_sample_value("sagemaker_gitops_endpoints", labels)
 
     metrics.set_states([(HERE, "Synced"), (HERE, "Synced"), (PROD, "Failed")])
@@ -83,3 +89,25 @@ def test_endpoint_counts_per_location_and_an_emptied_location_loses_its_series()
 
     assert count("Synced", HERE) == 1.0
     assert count("Failed", PROD) is None and count("Synced", PROD) is None
+
+
+def test_the_project_is_a_label_of_the_location_series() -> None:
+    metrics = Metrics()
+    fraud = Location("prod", "us-east-1", "fraud")
+
+    metrics.observe_reconcile("Converged", "Synced", 0.1, failed=False, where=fraud)
+    metrics.set_states([(fraud, "Synced")])
+
+    registry = metrics.registry
+    labels = {"target": "prod", "region": "us-east-1", "project": "fraud"}
+    assert (
+        registry.get_sample_value(
+            "sagemaker_gitops_reconcile_total",
+            {"controller": "endpoint", "result": "success", **labels},
+        )
+        == 1.0
+    )
+    assert (
+        registry.get_sample_value("sagemaker_gitops_endpoints", {"state": "Synced", **labels})
+        == 1.0
+    )

@@ -130,13 +130,13 @@ def test_metrics_are_prometheus_text(served: tuple[HttpServer, FakeControl]) -> 
     text = body.decode()
     # controller-runtime's names and labels, so its dashboards and alerts apply unchanged.
     for name in (
-        'sagemaker_gitops_reconcile_total{controller="endpoint",region="us-east-1",'
+        'sagemaker_gitops_reconcile_total{controller="endpoint",project="",region="us-east-1",'
         'result="success",target="default"} 1.0',
-        'sagemaker_gitops_reconcile_total{controller="endpoint",region="us-east-1",'
+        'sagemaker_gitops_reconcile_total{controller="endpoint",project="",region="us-east-1",'
         'result="error",target="default"} 1.0',
         'sagemaker_gitops_reconcile_time_seconds_bucket{controller="endpoint",le="0.25"} 2.0',
         'sagemaker_gitops_reconcile_errors_total{controller="endpoint",kind="Terminal",'
-        'reason="RolloutFailed",region="us-east-1",target="default"} 1.0',
+        'project="",reason="RolloutFailed",region="us-east-1",target="default"} 1.0',
         "sagemaker_gitops_endpoints{",
         'workqueue_depth{name="endpoints"} 3.0',
         'workqueue_adds_total{name="endpoints"}',

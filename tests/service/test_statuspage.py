@@ -161,3 +161,38 @@ def test_unknown_endpoints_are_404(server: HttpServer) -> None:
     assert get(server, "/endpoints/us-east-1/nope")[0] == 404
     assert get(server, "/endpoints/us-east-1")[0] == 404
     assert get(server, "/endpoints/a/b/c")[0] == 404
+
+
+def test_with_projects_the_page_has_a_project_column_and_filter() -> None:
+    running = HttpServer(
+        PageControl(  # type: ignore[arg-type]
+            [
+                endpoint("fraud-a", project="fraud"),
+                endpoint("fraud-b", project="fraud"),
+                endpoint("churn", project="churn"),
+            ]
+        ),
+        host="127.0.0.1",
+        port=0,
+    )
+    running.start()
+    try:
+        _, every, _ = get(running, "/")
+        _, fraud, _ = get(running, "/?project=fraud")
+        _, searched, _ = get(running, "/?q=fraud-b")
+        _, detail, _ = get(running, "/endpoints/us-east-1/churn")
+    finally:
+        running.stop()
+
+    assert "<th>Project</th>" in every and '<select id="project" name="project">' in every
+    assert '<option value="churn">churn</option>' in every
+    assert '<span id="shown">3 endpoints</span>' in every
+    assert '<option value="fraud" selected>fraud</option>' in fraud
+    assert '<span id="shown">2 of 3 endpoints</span>' in fraud and ">churn</a>" not in fraud
+    assert '<span id="shown">1 of 3 endpoints</span>' in searched
+    assert "<tr><th>Project</th><td>churn</td></tr>" in detail
+
+
+def test_without_projects_the_page_has_no_project_column(server: HttpServer) -> None:
+    _, page, _ = get(server, "/")
+    assert "Project" not in page and 'name="project"' not in page

@@ -25,6 +25,9 @@ DEFAULT_TARGET = "default"  # endpoints without spec.target: the ambient account
 class Location:
     target: str  # the Target manifest's name, or DEFAULT_TARGET
     region: str  # the AWS region; "" while a target's region is not known yet
+    # The endpoint's project (`projects:` in .sagemaker-gitops.yaml); "" without projects. As
+    # bounded as targets, so a metric label too.
+    project: str = ""
 
     def describe(self) -> str:
         """`region` alone for the ambient account, else `target, region`."""
@@ -37,17 +40,18 @@ def is_region(location: str) -> bool:
     return re.match(REGION_PATTERN, location) is not None
 
 
-def locate(key: str, target_region: str | None = None) -> Location:
+def locate(key: str, target_region: str | None = None, project: str | None = None) -> Location:
     """The location of `key`; `target_region` is the region of its target, when it has one."""
     location = split_key(key)[0]
     if is_region(location):
-        return Location(DEFAULT_TARGET, location)
-    return Location(location, target_region or "")
+        return Location(DEFAULT_TARGET, location, project or "")
+    return Location(location, target_region or "", project or "")
 
 
 def of_plan(plan: EndpointPlan) -> Location | None:
     """What the reconciler planned against (it resolves a target's region itself); None when
     the plan only repeats the key's location (a target no longer defined: region unknown)."""
+    project = plan.project or ""
     if plan.target:
-        return Location(plan.target, plan.region)
-    return Location(DEFAULT_TARGET, plan.region) if is_region(plan.region) else None
+        return Location(plan.target, plan.region, project)
+    return Location(DEFAULT_TARGET, plan.region, project) if is_region(plan.region) else None

@@ -58,10 +58,18 @@ class Located(Protocol):
     def target_region(self, key: str) -> str | None: ...
 
 
+@runtime_checkable
+class Projected(Protocol):
+    """A snapshot that knows an endpoint's project (with `projects:` in the repo config)."""
+
+    def project(self, key: str) -> str | None: ...
+
+
 def location_of(snapshot: object, key: str) -> Location:
     """Where `key` deploys, as far as the snapshot tells before any plan."""
     region = snapshot.target_region(key) if isinstance(snapshot, Located) else None
-    return locate(key, region)
+    project = snapshot.project(key) if isinstance(snapshot, Projected) else None
+    return locate(key, region, project)
 
 
 @dataclass
@@ -72,6 +80,7 @@ class EndpointStatus:
     name: str
     target: str = DEFAULT_TARGET  # the Target's name, or "default" (no spec.target)
     region: str = ""  # the AWS region (a target's region, not its name)
+    project: str | None = None  # with `projects:` in the repo config
     sync: SyncState = SyncState.UNKNOWN
     health: str = Health.UNKNOWN.value
     revision: str | None = None
@@ -91,11 +100,12 @@ class EndpointStatus:
 
     @classmethod
     def at(cls, key: str, name: str, location: Location) -> EndpointStatus:
-        return cls(key, name, target=location.target, region=location.region)
+        project = location.project or None
+        return cls(key, name, target=location.target, region=location.region, project=project)
 
     @property
     def location(self) -> Location:
-        return Location(self.target, self.region)
+        return Location(self.target, self.region, self.project or "")
 
     def as_json(self) -> dict[str, Any]:
         fields = {k: v for k, v in self.__dict__.items() if k not in self._PRIVATE}
@@ -162,6 +172,7 @@ def update_status(
     planned = of_plan(plan) if plan is not None else None
     if planned is not None:  # the plan was made against the target's real region
         entry.target, entry.region = planned.target, planned.region
+        entry.project = planned.project or entry.project
     entry.sync = _sync_state(outcome, hold, entry.sync)
     if plan is not None:
         entry.health = _health_after(outcome, plan).value

@@ -145,8 +145,9 @@ class _Handler(BaseHTTPRequestHandler):
         control = self.server.control
         status = control.status()
         if path == "/":
-            query = parse_qs(urlsplit(self.path).query).get("q", [""])[0]
-            self._html(HTTPStatus.OK, statuspage.render_index(status, query))
+            params = parse_qs(urlsplit(self.path).query)
+            query, project = params.get("q", [""])[0], params.get("project", [""])[0]
+            self._html(HTTPStatus.OK, statuspage.render_index(status, query, project))
             return
         parts = path.split("/")  # "", "endpoints", location, name: the endpoint's key
         key = "/".join(unquote(p) for p in parts[2:4]) if len(parts) == 4 else ""

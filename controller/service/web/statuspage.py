@@ -5,8 +5,9 @@ meta refresh (the URL keeps the filter), and every value is HTML-escaped because
 manifest paths and error messages come from manifests and from AWS. A strict
 Content-Security-Policy (httpserver) backs that up: even an escaping bug could not run a script.
 
-    /                            every endpoint; ?q=text filters server-side (name, target,
-                                 region, sync, health, revision, manifest, model)
+    /                            every endpoint; ?q=text filters server-side (name, project,
+                                 target, region, sync, health, revision, manifest, model);
+                                 ?project=NAME shows one project's endpoints (with projects)
     /endpoints/<location>/<name> one endpoint: conditions, variants, rollout and the last plan
 
 Everything per endpoint (links, row ids, `data-key`) comes from its key, `location/name`, where
@@ -22,7 +23,17 @@ from typing import Any
 from urllib.parse import quote
 
 REFRESH_SECONDS = 10
-_SEARCHED = ("name", "target", "region", "sync", "health", "revision", "manifest", "last_error")
+_SEARCHED = (
+    "name",
+    "project",
+    "target",
+    "region",
+    "sync",
+    "health",
+    "revision",
+    "manifest",
+    "last_error",
+)
 _STYLE = """
 body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#1b1f24}
 table{border-collapse:collapse;width:100%}th,td{border-bottom:1px solid #d0d7de;padding:.35em .5em;
@@ -60,31 +71,52 @@ def row_id(endpoint: Mapping[str, Any]) -> str:
     return "endpoint_" + str(endpoint.get("key", "")).replace("/", "_")
 
 
-def render_index(status: Mapping[str, Any], query: str = "") -> str:
-    endpoints = [e for e in status.get("endpoints", []) if matches(e, query)]
-    total = len(status.get("endpoints", []))
-    rows = "".join(_row(e) for e in endpoints) or (
-        '<tr><td colspan="10" id="empty">No endpoint matches.</td></tr>'
+def render_index(status: Mapping[str, Any], query: str = "", project: str = "") -> str:
+    every = list(status.get("endpoints", []))
+    projects = sorted({str(e["project"]) for e in every if e.get("project")})
+    endpoints = [
+        e for e in every if matches(e, query) and (not project or e.get("project") == project)
+    ]
+    columns = 11 if projects else 10
+    rows = "".join(_row(e, bool(projects)) for e in endpoints) or (
+        f'<tr><td colspan="{columns}" id="empty">No endpoint matches.</td></tr>'
     )
-    shown = f"{len(endpoints)} of {total} endpoints" if query else f"{total} endpoints"
+    filtered = bool(query or project)
+    shown = f"{len(endpoints)} of {len(every)} endpoints" if filtered else f"{len(every)} endpoints"
+    project_head = "<th>Project</th>" if projects else ""
     body = f"""
 <header>{_summary(status)}</header>
 <form method="get" action="/" role="search">
 <label for="q">Filter</label>
 <input id="q" name="q" type="search" value="{escape(query)}"
- placeholder="name, target, region, sync...">
+ placeholder="name, target, region, sync...">{_project_select(projects, project)}
 <button type="submit">Filter</button> <span id="shown">{escape(shown)}</span>
 </form>
-<table id="endpoints"><thead><tr><th>Endpoint</th><th>Target</th><th>Region</th><th>Sync</th>
-<th>Health</th><th>Revision</th><th>Variants</th><th>Rollout</th><th>Last error</th>
+<table id="endpoints"><thead><tr><th>Endpoint</th>{project_head}<th>Target</th><th>Region</th>
+<th>Sync</th><th>Health</th><th>Revision</th><th>Variants</th><th>Rollout</th><th>Last error</th>
 <th>Manifest</th></tr></thead>
 <tbody>{rows}</tbody></table>"""
     return _page("sagemaker-gitops status", body)
 
 
+def _project_select(projects: list[str], chosen: str) -> str:
+    """A project filter, only when the repository config declares projects."""
+    if not projects:
+        return ""
+    options = ['<option value="">every project</option>'] + [
+        f'<option value="{escape(p)}"{" selected" if p == chosen else ""}>{escape(p)}</option>'
+        for p in projects
+    ]
+    return (
+        ' <label for="project">Project</label> '
+        f'<select id="project" name="project">{"".join(options)}</select>'
+    )
+
+
 def render_detail(endpoint: Mapping[str, Any], plan_text: str | None) -> str:
     name = str(endpoint.get("name", ""))
     facts = [
+        ("Project", endpoint.get("project")),
         ("Target", endpoint.get("target")),
         ("Region", endpoint.get("region")),
         ("Sync", endpoint.get("sync")),
@@ -141,11 +173,13 @@ def _summary(status: Mapping[str, Any]) -> str:
     return f"<h1>sagemaker-gitops</h1><p>{line}</p>{notes}"
 
 
-def _row(e: Mapping[str, Any]) -> str:
+def _row(e: Mapping[str, Any], projects: bool = False) -> str:
     sync, health = str(e.get("sync", "")), str(e.get("health", ""))
     revision = str(e.get("revision") or "")
+    project = [f'<span class="project">{escape(str(e.get("project") or ""))}</span>']
     cells = [
         f'<a class="endpoint" href="{escape(detail_path(e))}">{escape(str(e.get("name", "")))}</a>',
+        *(project if projects else []),
         f'<span class="target">{escape(str(e.get("target", "")))}</span>',
         escape(str(e.get("region", ""))),
         f'<span class="s {escape(sync)}">{escape(sync)}</span>',
