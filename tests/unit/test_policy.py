@@ -182,6 +182,27 @@ def test_selector_needs_every_label_and_accepts_lists() -> None:
     assert [v.endpoint for v in evaluate(rules, Plan(()), manifests)] == ["a"]
 
 
+def test_selector_names_projects_by_name_or_glob() -> None:
+    rules = policy(minInstanceCount={"count": 2, "when": {"projects": ["fraud", "risk-*"]}})
+    manifests = [manifest(n, count=1) for n in ("f", "r", "c", "none")]
+    plan = Plan(
+        (
+            endpoint("f", project="fraud"),
+            endpoint("r", project="risk-eu"),
+            endpoint("c", project="churn"),
+            endpoint("none"),  # no projects: a selector naming projects never matches it
+        )
+    )
+    found = evaluate(rules, plan, manifests)
+    assert [v.endpoint for v in found] == ["f", "r"]
+    assert found[0].message.endswith("(for project=fraud|risk-*)")
+    deletes = policy(maxEndpointDeletes={"count": 0, "when": {"projects": ["churn"]}})
+    doomed = Plan((endpoint("c", Status.DELETE, project="churn"), endpoint("f", Status.DELETE)))
+    assert [v.message for v in evaluate(deletes, doomed, [])] == [
+        "1 endpoints would be deleted (c); at most 0 allowed (for project=churn)"
+    ]
+
+
 def test_a_rule_may_be_a_list_with_different_thresholds() -> None:
     rules = policy(
         minInstanceCount=[

@@ -8,7 +8,7 @@ A policy file is YAML; its top level is the rules, or it is the repository confi
 ``.sagemaker-gitops.yaml`` whose ``policy:`` section holds them::
 
     minInstanceCount: {count: 2, when: {labels: {env: prod}}}
-    requireRollbackAlarms: {when: {labels: {env: prod}}}
+    requireRollbackAlarms: {when: {labels: {env: prod}, projects: [fraud]}}
     allowedInstanceTypes: {types: ["ml.m5.*", "ml.g5.xlarge"]}
     maxEndpointDeletes: {count: 1}
 
@@ -51,17 +51,27 @@ class Selector(Strict):
 
     labels: dict[str, str | list[str]] = {}
     """Every label must match: its value, or one of the values when a list is given."""
+    projects: list[str] = []
+    """The endpoint's project (`projects:` in .sagemaker-gitops.yaml) is one of these names or
+    `*`/`?` globs; an endpoint without a project never matches a selector that names some."""
 
-    def matches(self, labels: Mapping[str, str]) -> bool:
+    def matches(self, labels: Mapping[str, str], project: str | None = None) -> bool:
         for key, wanted in self.labels.items():
             options = [wanted] if isinstance(wanted, str) else wanted
             if labels.get(key) not in options:
                 return False
+        if self.projects:
+            return project is not None and any(
+                fnmatch.fnmatchcase(project, p) for p in self.projects
+            )
         return True
 
     def __str__(self) -> str:
         shown = {k: v if isinstance(v, str) else "|".join(v) for k, v in self.labels.items()}
-        return ", ".join(f"{k}={v}" for k, v in shown.items())
+        parts = [f"{k}={v}" for k, v in shown.items()]
+        if self.projects:
+            parts.append(f"project={'|'.join(self.projects)}")
+        return ", ".join(parts)
 
 
 class Rule(Strict):
@@ -73,7 +83,7 @@ class Rule(Strict):
 
     def scope(self) -> str:
         """`` (env=prod)`` for messages, so a reader knows why the rule applied."""
-        return f" (for {self.when})" if self.when.labels else ""
+        return f" (for {self.when})" if self.when.labels or self.when.projects else ""
 
 
 class EndpointRule(Rule):
@@ -143,7 +153,7 @@ class MaxEndpointDeletes(Rule):
         doomed = [
             e.name
             for e in plan.endpoints
-            if e.status is Status.DELETE and self.when.matches(e.labels)
+            if e.status is Status.DELETE and self.when.matches(e.labels, e.project)
         ]
         if len(doomed) > self.count:
             yield (
@@ -206,8 +216,9 @@ def evaluate(policy: Policy, plan: Plan, manifests: Sequence[EndpointManifest]) 
     violations: list[Violation] = []
     for manifest in manifests:
         labels = manifest.metadata.labels
+        project = _project(plan, manifest)
         for rule in policy.rules.endpoint_rules():
-            if rule.when.matches(labels):
+            if rule.when.matches(labels, project):
                 spec = manifest.spec
                 violations.extend(
                     Violation(rule.name, message, manifest.metadata.name, spec.region, spec.target)
@@ -216,6 +227,13 @@ def evaluate(policy: Policy, plan: Plan, manifests: Sequence[EndpointManifest]) 
     for plan_rule in policy.rules.max_endpoint_deletes:
         violations.extend(Violation(plan_rule.name, m) for m in plan_rule.check_plan(plan))
     return violations
+
+
+def _project(plan: Plan, manifest: EndpointManifest) -> str | None:
+    """The manifest's project, as its plan says (planning labels each endpoint)."""
+    spec = manifest.spec
+    probe = Violation("", "", manifest.metadata.name, spec.region, spec.target)
+    return next((e.project for e in plan.endpoints if _is_target(e, probe)), None)
 
 
 def apply_policy(plan: Plan, policy: Policy, manifests: Sequence[EndpointManifest]) -> Plan:
