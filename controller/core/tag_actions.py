@@ -33,7 +33,9 @@ def tag_actions(desired: DesiredEndpoint, seen: Observed, live: LiveEndpoint) ->
     actions: list[Action] = []
     if tagging.tag_delta(desired.tags, seen.endpoint_tags or {}) != ({}, []):
         # Moving an endpoint from another scope (spec.adopt) is a takeover, not a tag edit.
-        moved = tagging.scope_change(desired.tags, seen.endpoint_tags)
+        moved = tagging.scope_change(desired.tags, seen.endpoint_tags) or tagging.project_change(
+            desired.tags, seen.endpoint_tags
+        )
         reason = Reason.ADOPT if moved else Reason.TAGS_ONLY
         actions.append(endpoint_tags(desired, seen, live, reason, attempted=False))
     for kind, name in desired.immutable_resources:

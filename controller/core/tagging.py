@@ -33,6 +33,9 @@ HISTORY = PREFIX + "history"
 # be cleared by a later change (a capacity heal), after which the failed config would otherwise
 # look like a hand edit and be rolled out again, provisioning instances each time.
 FAILED_CONFIG = PREFIX + "failed-config"
+# The project (`projects:` in the repo config) whose manifest deploys the resource: another
+# project's manifest naming the same endpoint is a conflict, not a takeover.
+PROJECT = PREFIX + "project"
 
 # Tags refreshed on change but ignored when deciding whether anything changed.
 BOOKKEEPING = frozenset(
@@ -83,4 +86,14 @@ def scope_change(
     has none (tags predating scopes are adopted by a plain re-apply; a run without a scope never
     rewrites one)."""
     theirs, ours = (live or {}).get(SCOPE), desired.get(SCOPE)
+    return (theirs, ours) if theirs and ours and theirs != ours else None
+
+
+def project_change(
+    desired: Mapping[str, str], live: Mapping[str, str] | None
+) -> tuple[str, str] | None:
+    """(live project, desired project) when applying would move an endpoint from one project
+    to another. None when they agree, or when either side has none (an endpoint deployed before
+    projects joins its project on the next apply; without projects nothing is enforced)."""
+    theirs, ours = (live or {}).get(PROJECT), desired.get(PROJECT)
     return (theirs, ours) if theirs and ours and theirs != ours else None

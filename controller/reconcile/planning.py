@@ -24,7 +24,7 @@ from controller.core.endpoint import desired as desired_mod
 from controller.core.endpoint.diffs import DiffOptions, Observed, diff_endpoint
 from controller.core.packages import PackageVersion, approval_note
 from controller.core.plan.plans import Action, EndpointPlan, Plan, Status
-from controller.core.plan.projects import with_project
+from controller.core.plan.projects import project_name, with_project
 from controller.core.prune import pruning
 from controller.core.prune.removal import diff_removed
 from controller.core.scaling.model import LiveTarget
@@ -150,6 +150,7 @@ class Planner:
             self.options.controller_id,
             snapshot.revision,
             scope=self.options.scope,
+            project=project_name(snapshot.config, entry.source),
         )
         seen = self.observer.observe(client, region, want)
         options = DiffOptions(

@@ -17,7 +17,7 @@ import pytest
 
 from controller.sandbox import Sandbox
 from tests.e2e.conftest import IMAGE, World
-from tests.e2e.test_targets import endpoints_in, target
+from tests.e2e.test_targets import endpoints_in, sagemaker_in, target
 
 STAGING, PROD, ROGUE = "222222222222", "333333333333", "999988887777"
 ACCOUNTS = {"staging": STAGING, "prod": PROD, "prod-west": PROD}
@@ -226,3 +226,40 @@ def test_a_pull_request_changing_the_repo_config_is_called_out_as_high_risk(
         "project vision: added",
         "project fraud: instanceTypes changed",
     ]
+
+
+def test_an_endpoint_belongs_to_its_project_and_another_project_cannot_take_it(
+    platform: World,
+) -> None:
+    platform.write("teams/fraud/owned.yaml", endpoint("fraud-owned", "staging"))
+    assert platform.apply().code == 0
+    staging = sagemaker_in(platform, STAGING, "us-east-1")
+    arn = staging.describe_endpoint(EndpointName="fraud-owned")["EndpointArn"]
+    tags = staging.list_tags(ResourceArn=arn)["Tags"]
+    assert {"Key": "sagemaker-gitops/project", "Value": "fraud"} in tags
+
+    # Moving the manifest within its project is not a takeover: nothing to change.
+    (platform.root / "teams/fraud/owned.yaml").unlink()
+    platform.write("teams/fraud/scoring/owned.yaml", endpoint("fraud-owned", "staging"))
+    moved = platform.plan("--detailed-exitcode")
+    # Another project's manifest naming the endpoint is a conflict: the endpoint is untouched.
+    (platform.root / "teams/fraud/scoring/owned.yaml").unlink()
+    taker = endpoint("fraud-owned", "staging", "instanceType: ml.m5.xlarge")
+    platform.write("teams/churn/owned.yaml", taker)
+    conflict_mutations = platform.mutations_during(lambda: platform.apply())
+    conflict = platform.plan()
+    # Unless it says it takes the endpoint over, which the plan shows as high risk.
+    platform.write("teams/churn/owned.yaml", taker.replace("spec:\n", "spec:\n  adopt: true\n"))
+    adopted = platform.plan()
+    assert platform.apply().code == 0
+
+    assert moved.code == 0, moved.out
+    assert conflict_mutations == {}
+    assert (
+        "endpoint fraud-owned belongs to project 'fraud' (sagemaker-gitops/project), not to "
+        in (conflict.out)
+    )
+    assert "project 'churn' of teams/churn/owned.yaml" in conflict.out
+    assert "[risk: high]" in adopted.out and "(Adopt)" in adopted.out
+    tags = staging.list_tags(ResourceArn=arn)["Tags"]
+    assert {"Key": "sagemaker-gitops/project", "Value": "churn"} in tags

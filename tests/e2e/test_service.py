@@ -306,7 +306,8 @@ def test_killing_the_leader_process_hands_over_after_the_lease_expires(
 def test_projects_reach_status_metrics_and_the_page(world: World) -> None:
     world.write(
         ".sagemaker-gitops.yaml",
-        "projects:\n  - name: retention\n    paths: ['teams/retention/**']\n    regions: [us-east-1]\n",
+        "projects:\n  - name: retention\n    paths: ['teams/retention/**']\n"
+        "    regions: [us-east-1]\n",
     )
     manifest = registry_manifest(name="churn-p", extra_spec="  region: us-east-1")
     world.write("teams/retention/churn.yaml", manifest)

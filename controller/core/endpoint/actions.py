@@ -124,6 +124,8 @@ def _rollout_reason(
         return Reason.ADOPT
     if tagging.scope_change(desired.tags, seen.endpoint_tags):
         return Reason.ADOPT  # spec.adopt moves it from another scope: a takeover, high risk
+    if tagging.project_change(desired.tags, seen.endpoint_tags):
+        return Reason.ADOPT  # spec.adopt moves it from another project: a takeover too
     if seen.endpoint is not None and history.hand_edited(seen.endpoint_tags, seen.endpoint):
         return Reason.DRIFT  # safety hook: live is not what we last deployed (a hand edit)
     if any(c.path.endswith((".model.version", ".model.packageGroup")) for c in changes):

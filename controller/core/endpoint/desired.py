@@ -121,6 +121,7 @@ def build(
     controller_id: str,
     revision: str | None = None,
     scope: str | None = None,
+    project: str | None = None,
 ) -> DesiredEndpoint:
     """Desired resources for one manifest; `packages` maps variant name -> resolved version."""
     manifest, spec = loaded_manifest, loaded_manifest.spec
@@ -166,7 +167,9 @@ def build(
         config_name=config_name,
         config_request={"EndpointConfigName": config_name, **config},
         deployment_config=api_dict(spec.deployment) if spec.deployment else None,
-        tags=ownership_tags(spec.tags, controller_id, name, source, revision, hashed, scope),
+        tags=ownership_tags(
+            spec.tags, controller_id, name, source, revision, hashed, scope, project
+        ),
         spec_hash=hashed,
         terms=manifest_terms(manifest, packages),
         scaling=desired_sets(manifest),
@@ -194,10 +197,13 @@ def ownership_tags(
     revision: str | None,
     spec_hash: str,
     scope: str | None = None,
+    project: str | None = None,
 ) -> dict[str, str]:
     tags = dict(user)
     if scope:  # which manifest tree owns it: prune deletes only its own scope's endpoints
         tags[tagging.SCOPE] = scope
+    if project:  # which project owns it: another project's manifest may not take it over
+        tags[tagging.PROJECT] = project
     tags[tagging.MANAGED_BY] = controller_id
     tags[tagging.ENDPOINT] = endpoint
     tags[tagging.SOURCE] = source[-256:]

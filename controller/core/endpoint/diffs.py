@@ -178,6 +178,14 @@ def _blocking_problem(
             "Apply it from that tree, remove one of the two manifests, or set spec.adopt: true "
             "to move it into this scope"
         )
+    project = tagging.project_change(desired.tags, seen.endpoint_tags)
+    if project and not desired.manifest.spec.adopt:
+        return "ProjectConflict", (
+            f"endpoint {live.name} belongs to project {project[0]!r} ({tagging.PROJECT}), not "
+            f"to project {project[1]!r} of {desired.source}: a manifest of another project may "
+            "not take it over. Deploy it from that project's files, or set spec.adopt: true to "
+            "move it (a takeover, shown as high risk)"
+        )
     if live.status == "Failed" and options.recreated_once:
         return "EndpointFailed", (
             f"endpoint is Failed again after it was recreated: "

@@ -17,3 +17,9 @@ def with_project(plan: EndpointPlan, config: RepoConfig, source: str | None) -> 
     """`plan` labelled with its project; unchanged without `projects:` or a known file."""
     project = project_of(config, source) if source else None
     return plan if project is None else dataclasses.replace(plan, project=project.name)
+
+
+def project_name(config: RepoConfig, source: str | None) -> str | None:
+    """The name of the project `source` belongs to; None without `projects:` or outside all."""
+    project = project_of(config, source) if source else None
+    return project.name if project is not None else None
