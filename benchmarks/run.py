@@ -28,6 +28,7 @@ BENCHMARKS = (
     "targets",
     "templates",
     "fleet",
+    "faults",
 )
 
 
