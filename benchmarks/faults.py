@@ -40,8 +40,10 @@ SEEDS = tuple(range(1, 21))
 QUICK_SEEDS = SEEDS[:3]
 FAULTS = {"after_commit_error_rate": 0.25, "after_commit_drop_rate": 0.15}
 NO_FAULTS = {"after_commit_error_rate": 0.0, "after_commit_drop_rate": 0.0}
-APPLY = ("--calls-per-second", FAST, "--concurrency", "16", "--poll-interval", "1")
-APPLY += ("--timeout", "300")
+APPLY = (
+    *("--calls-per-second", FAST, "--concurrency", "16"),
+    *("--poll-interval", "1", "--timeout", "300"),
+)
 PRUNE = ("--prune", "--keep-history", "0", "--gc-min-age", "0")
 TAIL = 3000  # characters of a failed apply's stderr kept in the result
 
