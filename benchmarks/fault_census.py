@@ -198,7 +198,7 @@ def _slot(kind: str, name: str) -> str:
     if kind in ("endpoint_configs", "models"):
         return name.rsplit("-", 1)[0]
     if kind == "alarms" and name.startswith("TargetTracking-"):
-        return name.rsplit("-", 5)[0]  # "-AlarmHigh-<uuid: 5 dash-separated parts>"
+        return name.rsplit("-", 5)[0]  # drop "-<uuid>" (5 dash-separated parts), keep AlarmHigh
     return name
 
 

@@ -98,18 +98,19 @@ def scenario(
         set_faults(sandbox, NO_FAULTS)
         verdict = fault_census.census(boto3.session.Session(), edited)
         again_before = sandbox.calls()
-        apply(root, *PRUNE)
+        again_code, _ = apply(root, *PRUNE)
         again = writes(again_before, sandbox.calls())
     return {
         "seed": fault_seed,
         "exit_code": code,
-        "converged": code == 0 and verdict.clean and again == 0,
+        "converged": code == 0 and verdict.clean and again == 0 and again_code == 0,
         "writes": writes(before, after),
         "duplicates": verdict.count("duplicates"),
         "orphans": verdict.count("orphans"),
         "missing": verdict.count("missing"),
         "not_in_service": verdict.not_in_service,
         "second_apply_writes": again,
+        "second_apply_exit_code": again_code,
         "apply_s": round(seconds, 2),
         "live": verdict.live,
         "expected": verdict.expected,
