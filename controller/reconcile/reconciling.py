@@ -209,6 +209,12 @@ class Reconciler:
                 services=self._services(region),
             )
         except ControllerError as e:
+            if any(kind_of(a.type).service != "sagemaker" for a in plan.actions):
+                # Autoscaling writes before the failure, or the failed one, may have taken
+                # effect: the next plan reads that state afresh. From the cached one it sent them
+                # again (DeleteAlarms of a deleted alarm succeeds, so it could fail anew) and
+                # spent the retry budget on work already done.
+                self.observer.scaling.forget(region)
             change = change_of(snapshot.fingerprint(key), plan)
             return self._budget.failed(key, change, stepoutcomes.apply_failed(name, plan, e)), ()
         self.observer.forget_deleted(region, plan)

@@ -43,9 +43,13 @@ class ScalingCache:
         self._fetching = KeyedLocks()
         self._lock = threading.Lock()
 
-    def forget(self) -> None:
+    def forget(self, region: str | None = None) -> None:
+        """Read afresh next time: every region (a new pass), or one after a failed apply."""
         with self._lock:
-            self._states.clear()
+            if region is None:
+                self._states.clear()
+            else:
+                self._states.pop(region, None)
 
     def remember(self, region: str, actions: tuple[Action, ...]) -> None:
         """Fold the controller's own autoscaling writes into the cached state."""

@@ -258,3 +258,26 @@ def test_a_component_added_with_autoscaling_plans_all_apply_creates(world: World
     assert created.get("RegisterScalableTarget") == 1 and created.get("PutScalingPolicy") == 2
     assert created.get("PutMetricAlarm") == 1
     assert "deferred" not in json.loads(world.plan("--format", "json").out)["endpoints"][0]
+
+
+def test_removing_autoscaling_converges_when_every_write_loses_its_answer(scaled: World) -> None:
+    """Each write takes effect and is answered 5xx: the next pass re-reads the autoscaling
+    state instead of the cached one, so no step is sent twice and one apply converges. With
+    the cached state, the deleted alarm was deleted again on every re-read (DeleteAlarms of a
+    missing alarm succeeds, so it failed anew) until the retry budget ended the command."""
+    write(scaled, CHAT, component("fraud", "fraud-detector", 1, copies=1))
+    scaled.sandbox.set_faults(after_commit_error_rate=1.0, seed=1)
+    results = []
+    try:
+        mutations = scaled.mutations_during(lambda: results.append(scaled.apply()))
+    finally:
+        scaled.sandbox.set_faults(after_commit_error_rate=0.0)
+
+    assert results[0].code == 0, results[0].err[-3000:]
+    assert mutations == {
+        "DeleteAlarms": 1,
+        "DeleteScalingPolicy": 2,
+        "DeregisterScalableTarget": 1,
+    }
+    assert targets(scaled) == [] and alarms(scaled) == {}
+    assert scaled.mutations_during(lambda: scaled.apply()) == {}
