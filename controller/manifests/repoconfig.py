@@ -34,13 +34,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from controller.errors import Diagnostic
 from controller.manifests import files, yamlpos
 from controller.manifests.messages import diagnostic, render_path
 from controller.manifests.models import REGION_PATTERN, EnvKey, Strict
-from controller.manifests.projects.settings import Project, TargetsSettings
+from controller.manifests.projects.settings import Prices, Project, TargetsSettings
 
 CONFIG_NAME = ".sagemaker-gitops.yaml"
 
@@ -81,6 +81,18 @@ class RepoConfig(Strict):
     projects: list[Project] | None = Field(default=None, max_length=1000)
     """Teams' manifests and what they may deploy (docs/projects.md); leave out for no
     restrictions."""
+    prices: Prices | None = None
+    """Hourly prices per instance type, for projects' maxHourlyCost and the cost in plans."""
+
+    @model_validator(mode="after")
+    def _caps_need_prices(self) -> RepoConfig:
+        capped = [p.name for p in self.projects or () if p.max_hourly_cost is not None]
+        if capped and self.prices is None:
+            raise ValueError(
+                f"maxHourlyCost of project(s) {', '.join(capped)} needs prices.hourly (the "
+                "price table, per instance type)"
+            )
+        return self
 
     @field_validator("projects")
     @classmethod

@@ -23,6 +23,7 @@ from controller.core import kinds, tagging
 from controller.core.endpoint import desired as desired_mod
 from controller.core.endpoint.diffs import DiffOptions, Observed, diff_endpoint
 from controller.core.packages import PackageVersion, approval_note
+from controller.core.plan.costs import with_cost
 from controller.core.plan.plans import Action, EndpointPlan, Plan, Status
 from controller.core.plan.projects import project_name, with_project
 from controller.core.prune import pruning
@@ -161,7 +162,13 @@ class Planner:
             notes=self._notes(client, seen, packages) if annotate else {},
             prune=self.options.prune and snapshot.ok,
         )
-        return diff_endpoint(want, seen, options)
+        plan = diff_endpoint(want, seen, options)
+        prices = snapshot.config.prices
+        if prices is None:
+            return plan
+        scaled = {v: target.scaling.max_capacity for v, target in seen.scaling.items()}
+        spec = want.manifest.spec
+        return with_cost(plan, spec, prices, seen.endpoint, seen.live_terms, scaled)
 
     def _resolve(
         self, client: Any, region: str, entry: LoadedManifest

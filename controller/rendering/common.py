@@ -117,3 +117,17 @@ def copies_text(component: ComponentDoc) -> str:
     if copies["manifest"] is not None and copies["manifest"] != live:
         text += f" (manifest {copies['manifest']})"
     return f"{text}, autoscaled" if component["autoscaled"] else text
+
+
+def cost_text(endpoint: EndpointDoc) -> str | None:
+    """`at most 1.23 -> 2.46 USD/h (+1.23)` when the plan carries a cost and it changes or the
+    endpoint changes; None otherwise."""
+    cost = endpoint.get("hourly_cost")
+    if cost is None:
+        return None
+    before, after, currency = cost["before"], cost["after"], cost["currency"]
+    if before is None:
+        return f"at most {after:,.2f} {currency}/h (live cost not known)"
+    if abs(after - before) < 0.005:
+        return f"at most {after:,.2f} {currency}/h (unchanged)"
+    return f"at most {before:,.2f} -> {after:,.2f} {currency}/h ({after - before:+,.2f})"

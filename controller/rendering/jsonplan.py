@@ -92,6 +92,15 @@ class ComponentDoc(TypedDict):
     message: str
 
 
+class HourlyCostDoc(TypedDict):
+    """The most the endpoint may cost per hour, live (`before`: 0 without one, null when not
+    known) and as the manifest says (`after`), at the repository's price table."""
+
+    before: float | None
+    after: float
+    currency: str
+
+
 class EndpointDoc(TypedDict):
     """Everything planned for one endpoint."""
 
@@ -99,6 +108,7 @@ class EndpointDoc(TypedDict):
     manifest: str | None
     rendered_from: NotRequired[list[str]]
     project: NotRequired[str]
+    hourly_cost: NotRequired[HourlyCostDoc]
     target: NotRequired[str]
     account: NotRequired[str]
     region: str
@@ -193,6 +203,13 @@ def _endpoint(endpoint: EndpointPlan, visible: frozenset[str]) -> EndpointDoc:
     }
     if endpoint.project is not None:  # only with `projects:` in the repo config
         doc["project"] = endpoint.project
+    if endpoint.cost is not None:  # only with `prices:` in the repo config
+        before = None if endpoint.cost.before is None else round(endpoint.cost.before, 4)
+        doc["hourly_cost"] = {
+            "before": before,
+            "after": round(endpoint.cost.after, 4),
+            "currency": endpoint.cost.currency,
+        }
     if endpoint.rendered_from:  # only endpoints extending a template carry the key
         doc["rendered_from"] = list(endpoint.rendered_from)
     if endpoint.deferred:  # only endpoints whose autoscaling waits for InService carry the key

@@ -26,6 +26,7 @@ from controller.rendering.common import (
     BIDI_CONTROLS,
     CONFIG_CHANGE_TITLE,
     copies_text,
+    cost_text,
     display_value,
     held_reasons,
     is_pending,
@@ -293,7 +294,9 @@ def _facts(endpoint: EndpointDoc) -> str:
     if "target" in endpoint:
         target = f"target {_code(endpoint['target'])} · account {_md(endpoint.get('account', ''))}"
         source = f"{source} · {target}"
-    return f"{source} · region {region} · health {_md(endpoint['health'])}"
+    facts = f"{source} · region {region} · health {_md(endpoint['health'])}"
+    cost = cost_text(endpoint)
+    return facts if cost is None else f"{facts} · cost {_md(cost)}"
 
 
 def _components(endpoint: EndpointDoc) -> list[str]:

@@ -20,6 +20,7 @@ from controller.rendering.common import (
     OP_SYMBOL,
     STATUS_SYMBOL,
     copies_text,
+    cost_text,
     display_value,
     held_reasons,
     is_pending,
@@ -143,6 +144,9 @@ def _endpoint_lines(endpoint: EndpointDoc, paint: Paint) -> list[str]:
     if endpoint["actions"] and endpoint["models"]:
         served = ", ".join(f"{_clean(v)}: {_clean(m)}" for v, m in endpoint["models"].items())
         lines.append(f"{INDENT}models: {served}")
+    cost = cost_text(endpoint)
+    if cost is not None and endpoint["actions"]:
+        lines.append(f"{INDENT}cost: {cost}")
     lines += [_component_line(c, paint) for c in endpoint.get("components", [])]
     if endpoint["held"] is not None:
         lines.append(f"{INDENT}{paint('held', 'held:')} {_clean(endpoint['held'])}")

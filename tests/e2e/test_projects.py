@@ -263,3 +263,48 @@ def test_an_endpoint_belongs_to_its_project_and_another_project_cannot_take_it(
     assert "[risk: high]" in adopted.out and "(Adopt)" in adopted.out
     tags = staging.list_tags(ResourceArn=arn)["Tags"]
     assert {"Key": "sagemaker-gitops/project", "Value": "churn"} in tags
+
+
+PRICED = (
+    CONFIG.replace(
+        '    namePrefix: "fraud-"\n', '    namePrefix: "fraud-"\n    maxHourlyCost: 1.0\n'
+    )
+    + "prices:\n  currency: USD\n  hourly: {ml.m5.large: 0.115, ml.m5.xlarge: 0.23}\n"
+)
+
+
+def test_a_project_over_its_hourly_cost_is_refused_and_plans_show_the_cost(
+    platform: World,
+) -> None:
+    platform.write(".sagemaker-gitops.yaml", PRICED)
+    platform.write("teams/fraud/small.yaml", endpoint("fraud-small", "staging"))
+    created = platform.plan()
+    assert platform.apply().code == 0
+    two = endpoint("fraud-small", "staging").replace(
+        "initialInstanceCount: 1", "initialInstanceCount: 2"
+    )
+    platform.write("teams/fraud/small.yaml", two)
+    doubled = json.loads(platform.plan("--format", "json").out)
+    # 2 x 0.115 + 7 x 0.115 = 1.035 > 1.0: every endpoint of the project is refused.
+    seven = endpoint("fraud-big", "staging").replace(
+        "initialInstanceCount: 1", "initialInstanceCount: 7"
+    )
+    platform.write("teams/fraud/big.yaml", seven)
+    over = platform.mutations_during(lambda: platform.apply())
+    refused = platform.plan()
+    platform.write(
+        "teams/fraud/big.yaml", endpoint("fraud-big", "staging", "instanceType: ml.c5.large")
+    )
+    unpriced = platform.plan()
+
+    assert "cost: at most 0.00 -> 0.12 USD/h (+0.12)" in created.out
+    [small] = [e for e in doubled["endpoints"] if e["name"] == "fraud-small"]
+    assert small["hourly_cost"] == {"before": 0.115, "after": 0.23, "currency": "USD"}
+    assert over == {}  # neither endpoint changed, nothing created
+    assert (
+        "project 'fraud' may cost 1.04 USD/h at most (fraud-big 0.81, fraud-small 0.23), over its "
+        "maxHourlyCost 1.00 USD/h"
+    ) in refused.out
+    assert "no price for ml.c5.large in prices.hourly, and project 'fraud' has a maxHourlyCost" in (
+        unpriced.out
+    )

@@ -151,6 +151,16 @@ class ComponentRow:
 
 
 @dataclass(frozen=True)
+class HourlyCost:
+    """The most an endpoint may cost per hour (each variant at the most instances it may reach),
+    at the repository's price table."""
+
+    before: float | None  # the live endpoint: 0 when there is none, None when not known
+    after: float  # as the manifest says
+    currency: str
+
+
+@dataclass(frozen=True)
 class EndpointPlan:
     """Everything planned for one endpoint."""
 
@@ -189,6 +199,9 @@ class EndpointPlan:
     # Autoscaling a later pass of the same apply sets up once the endpoint (or a new component)
     # is InService (`core.deferred`): shown to reviewers, never executed from this plan.
     deferred: tuple[Action, ...] = ()
+    # The most it may cost per hour, live and as the manifest says (with `prices:` in the repo
+    # config; core/plan/costs.py).
+    cost: HourlyCost | None = None
 
     @property
     def has_changes(self) -> bool:

@@ -15,8 +15,8 @@ from controller.errors import Diagnostic
 from controller.manifests.loaded import LoadedManifest
 from controller.manifests.messages import render_path
 from controller.manifests.models import EndpointSpec, Variant
-from controller.manifests.projects import globs
-from controller.manifests.projects.settings import Project
+from controller.manifests.projects import cost, globs
+from controller.manifests.projects.settings import Prices, Project
 from controller.manifests.repoconfig import CONFIG_NAME, LoadedConfig, RepoConfig
 
 NO_PROJECTS = (
@@ -136,7 +136,38 @@ def check(config: LoadedConfig, endpoints: Sequence[Endpoint]) -> Verdict:
             )
             for endpoint in declared:
                 _refuse(verdict, endpoint, "metadata.name", message)
+        if project.max_hourly_cost is not None and config.config.prices is not None:
+            _cap_cost(verdict, project, declared, config.config.prices)
     return verdict
+
+
+def _cap_cost(verdict: Verdict, project: Project, declared: list[Endpoint], prices: Prices) -> None:
+    """The project's endpoints together within its maxHourlyCost; an instance type the table
+    cannot price refuses its endpoint (a cap that cannot be checked must not pass)."""
+    assert project.max_hourly_cost is not None
+    costs = [(e, cost.endpoint_cost(e.loaded.manifest.spec, prices.hourly)) for e in declared]
+    for endpoint, found in costs:
+        if found.unpriced:
+            message = (
+                f"no price for {', '.join(found.unpriced)} in prices.hourly, and project "
+                f"{project.name!r} has a maxHourlyCost"
+            )
+            _refuse(verdict, endpoint, "spec.variants", message)
+    total = sum(found.hourly for _, found in costs)
+    if total <= project.max_hourly_cost:
+        return
+    ranked = sorted(costs, key=lambda item: -item[1].hourly)
+    terms = ", ".join(
+        f"{e.loaded.manifest.metadata.name} {found.hourly:,.2f}" for e, found in ranked[:5]
+    )
+    more = f" and {len(ranked) - 5} more" if len(ranked) > 5 else ""
+    message = (
+        f"project {project.name!r} may cost {cost.money(total, prices.currency)} at most "
+        f"({terms}{more}), over its maxHourlyCost "
+        f"{cost.money(project.max_hourly_cost, prices.currency)}"
+    )
+    for endpoint, _ in costs:
+        _refuse(verdict, endpoint, "metadata.name", message)
 
 
 def project_of(config: RepoConfig, source: str) -> Project | None:

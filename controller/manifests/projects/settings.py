@@ -11,7 +11,7 @@ from typing import Annotated
 from pydantic import AfterValidator, Field
 
 from controller.manifests.base import Strict
-from controller.manifests.models import REGION_PATTERN, TARGET_NAME_PATTERN
+from controller.manifests.models import REGION_PATTERN, TARGET_NAME_PATTERN, InstanceType
 from controller.manifests.projects import globs
 
 PROJECT_NAME_PATTERN = TARGET_NAME_PATTERN
@@ -74,3 +74,19 @@ class Project(Strict):
     name_prefix: str | None = Field(default=None, min_length=1, max_length=63)
     """Endpoint names the project may use start with this (compared case-insensitively, as
     SageMaker compares endpoint names)."""
+    max_hourly_cost: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    """Most the project's endpoints may cost per hour together, each variant at the most
+    instances it may reach, at the prices of `prices.hourly`; past it, every endpoint of the
+    project is refused."""
+
+
+class Prices(Strict):
+    """The price table cost guards and plans use: kept in the repository, no network."""
+
+    currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
+    """ISO 4217 code the prices are in, shown in plans."""
+    hourly: dict[InstanceType, Annotated[float, Field(ge=0, allow_inf_nan=False)]] = Field(
+        min_length=1, max_length=2000
+    )
+    """Instance type -> price per instance-hour (e.g. ml.m5.large: 0.115); update it from the
+    AWS price list as prices change."""
