@@ -28,6 +28,7 @@ BENCHMARKS = (
     "apply_wait",
     "targets",
     "templates",
+    "cold_plan",
     "fleet",
     "faults",
 )

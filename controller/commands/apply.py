@@ -124,6 +124,9 @@ def run(args: argparse.Namespace) -> int:
         requeue_seconds=args.poll_interval,
         keep_history=args.keep_history,
         gc_min_age=args.gc_min_age,
+        # --no-wait ends before a change settles: no observed stamp is left pending for the
+        # next apply to write (it would be a write in an apply with nothing to change).
+        stamp_observed=args.wait,
     )
     if not args.lease_table:
         return _apply(rec, args, changed)

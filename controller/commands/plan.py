@@ -44,6 +44,12 @@ def register(sub: Any) -> None:
         "out at the top of the plan as high risk",
     )
     parser.add_argument(
+        "--full-describe",
+        action="store_true",
+        help="describe every endpoint; by default an endpoint whose listing shows the time it "
+        "was last seen in sync (its sagemaker-gitops/observed tag) is not described",
+    )
+    parser.add_argument(
         "--max-chars",
         type=argtypes.max_chars,
         default=65000,
@@ -60,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
 
     # Before any AWS call: a --changed-since git does not know is a usage error.
     changes = config_changes(args.manifests, args.changed_since)
-    rec = reconciler(args, read_only=True, prune=args.prune)
+    rec = reconciler(args, read_only=True, prune=args.prune, trust_stamps=not args.full_describe)
     snapshot = load(rec, args)
     plan = rec.plan(snapshot)
     if changes:

@@ -59,12 +59,21 @@ def tag_actions(desired: DesiredEndpoint, seen: Observed, live: LiveEndpoint) ->
 
 
 def endpoint_tags(
-    desired: DesiredEndpoint, seen: Observed, live: LiveEndpoint, reason: Reason, attempted: bool
+    desired: DesiredEndpoint,
+    seen: Observed,
+    live: LiveEndpoint,
+    reason: Reason,
+    attempted: bool,
+    changing: bool = False,
 ) -> Action:
-    """Tag the endpoint: significant tags plus refreshed bookkeeping (revision, spec hash)."""
+    """Tag the endpoint: significant tags plus refreshed bookkeeping (revision, spec hash).
+    `attempted` (a rollout) or `changing` (weights, capacity): the call that follows moves the
+    endpoint's LastModifiedTime, so its observed stamp waits for the settled pass."""
     have = dict(seen.endpoint_tags or {})
     to_set, to_remove = tagging.tag_delta(desired.tags, have)
     bookkeeping = {k: v for k, v in desired.tags.items() if k in tagging.BOOKKEEPING}
+    if attempted or changing:
+        bookkeeping[tagging.OBSERVED] = tagging.OBSERVED_PENDING
     if attempted:
         bookkeeping[tagging.ATTEMPTED_CONFIG] = desired.config_name
         if tagging.FAILED_CONFIG in have:  # a new attempt: the old failure no longer applies

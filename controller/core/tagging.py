@@ -36,10 +36,26 @@ FAILED_CONFIG = PREFIX + "failed-config"
 # The project (`projects:` in the repo config) whose manifest deploys the resource: another
 # project's manifest naming the same endpoint is a conflict, not a takeover.
 PROJECT = PREFIX + "project"
+# On the endpoint: the LastModifiedTime (epoch ms) it had when the controller last saw it
+# InService and in sync with its manifest. A cold plan trusts an endpoint whose listing shows
+# the same time and whose spec hash and attempted config still match: no DescribeEndpoint.
+OBSERVED = PREFIX + "observed"
+# Its value while a change the controller made has not been seen settled yet: the pass that sees
+# it settled records the time (one AddTags per change, never on a no-op pass otherwise).
+OBSERVED_PENDING = "pending"
 
 # Tags refreshed on change but ignored when deciding whether anything changed.
 BOOKKEEPING = frozenset(
-    {SOURCE, REVISION, SPEC_HASH, ATTEMPTED_CONFIG, ATTEMPTED_SPEC, HISTORY, FAILED_CONFIG}
+    {
+        SOURCE,
+        REVISION,
+        SPEC_HASH,
+        ATTEMPTED_CONFIG,
+        ATTEMPTED_SPEC,
+        HISTORY,
+        FAILED_CONFIG,
+        OBSERVED,
+    }
 )
 # SageMaker's tag value length limit (botocore: TagValue, max 256; its pattern allows letters,
 # digits, spaces and _ . : / = + - @, which controller/commands/scoping.py enforces for scopes).

@@ -41,7 +41,7 @@ REGION_PATTERN = r"^[a-z]{2}(-[a-z]+)+-\d$"
 TARGET_NAME_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"
 RESERVED_TAG_PREFIXES = ("aws:", "sagemaker-gitops/")
 # Tags the controller adds itself; the SageMaker limit is 50 per resource.
-MAX_USER_TAGS = 50 - 10
+MAX_USER_TAGS = 50 - 11
 
 
 def _check_instance_type(value: str) -> str:
@@ -61,7 +61,7 @@ def _check_tags(tags: dict[str, str]) -> dict[str, str]:
             raise ValueError(f"tag key {key!r} uses a reserved prefix {RESERVED_TAG_PREFIXES}")
     if len(tags) > MAX_USER_TAGS:
         raise ValueError(
-            f"at most {MAX_USER_TAGS} tags (SageMaker allows 50; the controller uses 10)"
+            f"at most {MAX_USER_TAGS} tags (SageMaker allows 50; the controller uses 11)"
         )
     return tags
 

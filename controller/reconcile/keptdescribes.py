@@ -81,7 +81,7 @@ class KeptDescribes:
         # An edited endpoint is about to change: one DescribeEndpoint, never a wait for (or a
         # share of) the fleet's listing sweep, which a resync in progress may be making.
         if kept is not None and not STALE_INDEX_OK.get():
-            listing = self._listing(client, region)
+            listing = self.listing(client, region)
             if listing is not None and listing.get(key[1]) == (kept.status, kept.last_modified):
                 return kept
         live = reading.describe_endpoint(client, name)
@@ -92,7 +92,7 @@ class KeptDescribes:
                 self._settled.pop(key, None)
         return live
 
-    def _listing(self, client: Any, region: str) -> dict[str, tuple[str, str]] | None:
+    def listing(self, client: Any, region: str) -> dict[str, tuple[str, str]] | None:
         """The region's ListEndpoints sweep, made at most once per pass and trusted for
         `listing_ttl`; None when it is too old and this pass already listed (an edit between
         passes then costs one DescribeEndpoint, not a sweep of the fleet)."""

@@ -15,7 +15,7 @@ from typing import Any
 from controller.aws import reading
 from controller.aws.clients import Clients
 from controller.core import kinds, livestate, tagging
-from controller.core.endpoint import history
+from controller.core.endpoint import history, observedstamp
 from controller.core.endpoint.desired import DesiredEndpoint
 from controller.core.observed import Observed
 from controller.core.plan.plans import EndpointPlan, Op, ResourceType
@@ -31,6 +31,9 @@ class ObserveOptions:
     index_ttl: float  # seconds the owned-resource index is reused between passes
     listing_ttl: float = 300.0  # seconds a pass's ListEndpoints sweep is trusted
     gc_min_age: float = 60.0  # never GC a config/model younger than this (another apply's work)
+    # Trust an endpoint whose listing matches its `observed` stamp (core/endpoint/observedstamp)
+    # instead of describing it: the cold `plan` (unless --full-describe).
+    trust_stamps: bool = False
 
 
 class Observer(LiveCache):
@@ -45,8 +48,10 @@ class Observer(LiveCache):
     def observe(self, client: Any, region: str, want: DesiredEndpoint) -> Observed:
         """Everything `diffs.diff_endpoint` needs to plan `want`."""
         # Described before the index is asked for: a pass's first workers read their endpoints
-        # while the index is still being swept.
-        endpoint = self.describe_endpoint(client, region, want.name)
+        # while the index is still being swept (a trusted stamp needs the index first).
+        endpoint = self._trusted(client, region, want) if self.options.trust_stamps else None
+        if endpoint is None:
+            endpoint = self.describe_endpoint(client, region, want.name)
         inventory = self.inventory(region)
         tags = self.endpoint_tags(client, inventory, endpoint)
         resource_tags = {
@@ -141,6 +146,17 @@ class Observer(LiveCache):
             component_scaling=scaled,
             component_alarms=alarms,
         )
+
+    def _trusted(
+        self, client: Any, region: str, want: DesiredEndpoint
+    ) -> livestate.LiveEndpoint | None:
+        """The endpoint from its listing and the index, when its `observed` stamp holds."""
+        owned = self.inventory(region).get(kinds.ENDPOINT.segment, want.name)
+        if owned is None or tagging.OBSERVED not in owned.tags:
+            return None
+        listed = self.kept.listing(client, region)
+        found = listed.get(want.name.lower()) if listed is not None else None
+        return observedstamp.trusted(want, owned.arn, owned.tags, found)
 
     def endpoint_tags(
         self, client: Any, inventory: livestate.Inventory, endpoint: livestate.LiveEndpoint | None

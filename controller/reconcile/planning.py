@@ -21,6 +21,7 @@ from controller.aws.components import list_components
 from controller.aws.registry import Registry
 from controller.core import kinds, tagging
 from controller.core.endpoint import desired as desired_mod
+from controller.core.endpoint import observedstamp
 from controller.core.endpoint.diffs import DiffOptions, Observed, diff_endpoint
 from controller.core.packages import PackageVersion, approval_note
 from controller.core.plan.costs import with_cost
@@ -51,6 +52,7 @@ class PlanOptions:
     scope: str | None = None
     guards: pruning.PruneGuards = field(default_factory=pruning.PruneGuards)
     prune_regions: tuple[str, ...] = ()
+    stamp_observed: bool = True  # False: changes are not marked for the observed stamp
 
 
 class Planner:
@@ -163,6 +165,8 @@ class Planner:
             prune=self.options.prune and snapshot.ok,
         )
         plan = diff_endpoint(want, seen, options)
+        if not self.options.stamp_observed:
+            plan = observedstamp.without_pending(plan)
         prices = snapshot.config.prices
         if prices is None:
             return plan

@@ -18,7 +18,7 @@ from typing import Any
 import structlog
 
 from controller.aws.alarms import AlarmWriter
-from controller.aws.applying import apply_endpoint
+from controller.aws.applying import apply_endpoint, record_observed
 from controller.aws.clients import Clients
 from controller.aws.registry import Registry
 from controller.core import livestate
@@ -60,6 +60,12 @@ class ReconcileOptions:
     # it is an error until the input changes (`apply`); None: retried with backoff for ever
     # (`run`, whose work queue backs off exponentially). A call's own retries count once.
     change_attempts: int | None = None
+    # `plan`: trust endpoints whose listing matches their `observed` stamp (no DescribeEndpoint);
+    # False for `plan --full-describe` and for every mutating command.
+    trust_stamps: bool = False
+    # Mutating commands that see their changes settle (`apply --wait`, `run`) mark them for the
+    # observed stamp; `apply --no-wait` does not.
+    stamp_observed: bool = True
 
 
 class Reconciler:
@@ -72,7 +78,13 @@ class Reconciler:
         self.registry = Registry()
         self.observer = Observer(
             clients,
-            ObserveOptions(o.controller_id, o.keep_history, o.index_ttl, gc_min_age=o.gc_min_age),
+            ObserveOptions(
+                o.controller_id,
+                o.keep_history,
+                o.index_ttl,
+                gc_min_age=o.gc_min_age,
+                trust_stamps=o.trust_stamps,
+            ),
         )
         self.planner = Planner(
             clients,
@@ -86,6 +98,7 @@ class Reconciler:
                 scope=o.scope,
                 guards=o.guards,
                 prune_regions=o.prune_regions,
+                stamp_observed=o.stamp_observed,
             ),
         )
         self._parse_cache = ParseCache()
@@ -182,6 +195,10 @@ class Reconciler:
                     return refused
             return stepoutcomes.failed(name, plan)
         if not plan.actions:
+            # Bookkeeping for cold plans, once a change the controller made has settled.
+            if apply and plan.stamp is not None:
+                client, inventory = self.clients.sagemaker(region), self.inventory(region)
+                record_observed(client, inventory, name, plan.stamp)
             return stepoutcomes.settled(name, plan, requeue)
         if plan.held or not apply:
             return stepoutcomes.held(name, plan, requeue)

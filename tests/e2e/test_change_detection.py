@@ -139,3 +139,39 @@ def test_an_edit_between_passes_describes_only_its_endpoint(fleet: World) -> Non
     used = {op: n - before.get(op, 0) for op, n in fleet.calls().items() if n - before.get(op, 0)}
     assert "ListEndpoints" not in used
     assert used.get("UpdateEndpoint") == 1
+
+
+# A cold plan (a new process, as every pull request's): endpoints the controller saw settle
+# after its own change carry their LastModifiedTime in sagemaker-gitops/observed, and one
+# ListEndpoints sweep shows whether it still holds (core/endpoint/observedstamp.py).
+
+
+def test_a_cold_plan_lists_instead_of_describing_and_still_sees_hand_changes(
+    fleet: World,
+) -> None:
+    cold = fleet.calls_during(lambda: fleet.plan("--detailed-exitcode"))
+    fleet.sm.update_endpoint_weights_and_capacities(
+        EndpointName="beta",
+        DesiredWeightsAndCapacities=[{"VariantName": "primary", "DesiredInstanceCount": 2}],
+    )
+    drifted: list[Any] = []
+    after_hand = fleet.calls_during(lambda: drifted.append(fleet.plan("--detailed-exitcode")))
+    full = fleet.calls_during(lambda: fleet.plan("--full-describe"))
+
+    assert cold.get("DescribeEndpoint", 0) == 0 and cold["ListEndpoints"] == 1
+    assert after_hand["DescribeEndpoint"] == 1  # only the endpoint whose time moved
+    assert drifted[0].code == 2
+    assert "variants[primary].initialInstanceCount: 2 -> 1" in drifted[0].out
+    assert full["DescribeEndpoint"] == len(NAMES) and "ListEndpoints" not in full
+
+
+def test_a_manifest_edit_or_a_controller_change_is_never_trusted(fleet: World) -> None:
+    fleet.write("alpha.yaml", registry_manifest(name="alpha", version=2, extra_spec=TAGS))
+    edited = fleet.calls_during(lambda: fleet.plan())
+    assert fleet.apply().code == 0  # the change settles and is stamped again
+    settled = fleet.calls_during(lambda: fleet.plan("--detailed-exitcode"))
+    second_apply = fleet.mutations_during(lambda: fleet.apply())
+
+    assert edited["DescribeEndpoint"] == 1  # its spec hash no longer matches: described
+    assert settled.get("DescribeEndpoint", 0) == 0
+    assert second_apply == {}

@@ -337,16 +337,17 @@ def test_a_no_op_pass_stays_within_the_call_budget_per_target(accounts: World) -
     # registry listing per group and target that uses it (staging and prod share one group).
     # Plus one AssumeRole per target session, and one GetCallerIdentity per set of credentials
     # (the account check of each target session, and the ambient one for the plan's header,
-    # which targets without a role share); each endpoint
-    # costs one DescribeEndpoint (a plan does not list endpoints). Autoscaling adds one
-    # DescribeScalableTargets per target and region, never one per endpoint.
+    # which targets without a role share). The endpoints were seen settled by the apply that
+    # made them (their sagemaker-gitops/observed stamp): one ListEndpoints per target shows them
+    # unchanged, and none is described. Autoscaling adds one DescribeScalableTargets per target
+    # and region, never one per endpoint.
     assert calls == {
         "AssumeRole": 3,
         "GetCallerIdentity": 4,
         "GetResources": 3,
         "DescribeScalableTargets": 3,
         "ListModelPackages": 2,
-        "DescribeEndpoint": 4,
+        "ListEndpoints": 3,
     }
 
 

@@ -89,7 +89,12 @@ def test_no_endpoint_creates_models_config_and_endpoint_in_order() -> None:
         "EndpointName": "churn-prod",
         "EndpointConfigName": want.config_name,
         "Tags": tagging.to_list(
-            {**want.tags, tagging.ATTEMPTED_CONFIG: want.config_name, tagging.HISTORY: ""}
+            {
+                **want.tags,
+                tagging.ATTEMPTED_CONFIG: want.config_name,
+                tagging.HISTORY: "",
+                tagging.OBSERVED: tagging.OBSERVED_PENDING,
+            }
         ),
     }
     assert plan.models == {"primary": "churn-xgb v7", "byom": want.models[1].display}
@@ -343,7 +348,8 @@ def test_weights_only_with_a_new_revision_also_refreshes_bookkeeping() -> None:
     plan = diff(want, seen)
     assert shape(plan) == [(Op.UPDATE, EP)]
     update = only(plan, Op.UPDATE, EP)
-    assert update.tags_set == {tagging.REVISION: "new"}
+    # The weights change moves LastModifiedTime: the observed stamp waits for the settled pass.
+    assert update.tags_set == {tagging.REVISION: "new", tagging.OBSERVED: tagging.OBSERVED_PENDING}
     assert [c.path for c in update.changes] == ["variants[primary].initialWeight"]
 
 

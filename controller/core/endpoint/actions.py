@@ -28,7 +28,12 @@ def create(desired: DesiredEndpoint, seen: Observed) -> tuple[Action, ...]:
     actions = list(_new_resources(desired, seen, Reason.NEW_ENDPOINT))
     # An empty history from birth: GC then knows the endpoint records which configs served
     # (core/endpoint/history.py), so it never keeps a config that never did.
-    tags = {**desired.tags, tagging.ATTEMPTED_CONFIG: desired.config_name, tagging.HISTORY: ""}
+    tags = {
+        **desired.tags,
+        tagging.ATTEMPTED_CONFIG: desired.config_name,
+        tagging.HISTORY: "",
+        tagging.OBSERVED: tagging.OBSERVED_PENDING,
+    }
     request = {
         "EndpointName": desired.name,
         "EndpointConfigName": desired.config_name,
@@ -147,7 +152,7 @@ def in_place(
     if weights is not None:
         warnings.extend(rollout_warnings(desired, weights.changes))
         retags = [a for a in retags if a.type is not ResourceType.ENDPOINT]
-        retag = endpoint_tags(desired, seen, live, Reason.WEIGHTS_ONLY, False)
+        retag = endpoint_tags(desired, seen, live, Reason.WEIGHTS_ONLY, False, changing=True)
         actions.append(with_tags(weights, retag))
     actions = retags + actions
     if weights is None and live.status == "InService":

@@ -13,7 +13,7 @@ from typing import Any
 
 from controller.core import tagging
 from controller.core.component.actions import plan_components
-from controller.core.endpoint import surface
+from controller.core.endpoint import observedstamp, surface
 from controller.core.endpoint.actions import create, in_place, rollout
 from controller.core.endpoint.desired import DesiredEndpoint
 from controller.core.endpoint.failedrollout import ROLLOUT_FAILED, heal_failed, rollout_failed
@@ -32,6 +32,9 @@ __all__ = ["DiffOptions", "Observed", "diff_endpoint"]
 def diff_endpoint(desired: DesiredEndpoint, seen: Observed, options: DiffOptions) -> EndpointPlan:
     """Plan one endpoint whose manifest exists."""
     plan = _diff_endpoint(desired, seen, options)
+    stamp = observedstamp.due(plan, desired, seen.endpoint, seen.endpoint_tags)
+    if stamp is not None and seen.endpoint is not None:
+        plan = replace(plan, stamp=(seen.endpoint.arn, stamp))
     licensed = surface.licensed_models(desired.manifest.spec)
     if not licensed or not plan.actions:
         return plan

@@ -202,6 +202,10 @@ class EndpointPlan:
     # The most it may cost per hour, live and as the manifest says (with `prices:` in the repo
     # config; core/plan/costs.py).
     cost: HourlyCost | None = None
+    # (endpoint ARN, LastModifiedTime) to record in the `sagemaker-gitops/observed` tag after a
+    # reconcile that found the endpoint settled and in sync (core/endpoint/observedstamp.py);
+    # bookkeeping `apply` and `run` write, never an action shown in a plan.
+    stamp: tuple[str, str] | None = None
 
     @property
     def has_changes(self) -> bool:
