@@ -156,18 +156,21 @@ def _remember(inventory: Inventory, action: Action) -> None:
         inventory.put(Owned(kind, action.name, current.arn, tags))
 
 
-def record_observed(client: Any, inventory: Inventory, name: str, stamp: tuple[str, str]) -> None:
+def record_observed(client: Any, inventory: Inventory, name: str, stamp: tuple[str, str]) -> bool:
     """Tag the endpoint with when it was seen settled and in sync (`sagemaker-gitops/observed`,
     core/endpoint/observedstamp.py), and keep the cached index in step. Bookkeeping for cold
-    plans: a failure is logged and changes nothing else (the next settled pass tries again)."""
+    plans: False when it failed (logged; the caller looks again, so a change is not left
+    "pending" for a later no-op apply to write)."""
     arn, when = stamp
     try:
         call(client, "add_tags", ResourceArn=arn, Tags=[{"Key": tagging.OBSERVED, "Value": when}])
     except ControllerError as e:
         log.warning("recording the observed stamp failed", endpoint=name, error=str(e))
-        return
+        inventory.drop(kinds.ENDPOINT.segment, name)  # it may have landed: ListTags decides
+        return False
     owned = inventory.get(kinds.ENDPOINT.segment, name)
     if owned is not None:
         inventory.put(
             Owned(owned.kind, owned.name, owned.arn, {**owned.tags, tagging.OBSERVED: when})
         )
+    return True

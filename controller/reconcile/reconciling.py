@@ -198,7 +198,8 @@ class Reconciler:
             # Bookkeeping for cold plans, once a change the controller made has settled.
             if apply and plan.stamp is not None:
                 client, inventory = self.clients.sagemaker(region), self.inventory(region)
-                record_observed(client, inventory, name, plan.stamp)
+                if not record_observed(client, inventory, name, plan.stamp):
+                    return stepoutcomes.stamp_failed(name, plan, requeue)
             return stepoutcomes.settled(name, plan, requeue)
         if plan.held or not apply:
             return stepoutcomes.held(name, plan, requeue)

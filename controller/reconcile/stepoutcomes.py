@@ -44,6 +44,19 @@ def settled(name: str, plan: EndpointPlan, requeue_seconds: float) -> Outcome:
     return Outcome(name, OutcomeKind.CONVERGED, "in sync", plan=plan, reason="Synced")
 
 
+def stamp_failed(name: str, plan: EndpointPlan, requeue_seconds: float) -> Outcome:
+    """In sync, but its observed stamp could not be recorded: look again (the next pass records
+    it), so no later no-op apply is left with a write to make."""
+    return Outcome(
+        name,
+        OutcomeKind.REQUEUE,
+        "in sync; recording its observed stamp failed, looking again",
+        requeue_seconds,
+        plan,
+        reason="Progressing",
+    )
+
+
 def held(name: str, plan: EndpointPlan, requeue_seconds: float) -> Outcome:
     """A plan with actions not applied: held back (by a guard, a suspension or a wait for
     InService) or report only."""
