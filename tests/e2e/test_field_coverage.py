@@ -23,6 +23,7 @@ import pytest
 import yaml
 from pydantic import BaseModel
 
+from controller.core.casing import pascal
 from controller.manifests.models import EndpointSpec
 from tests.e2e.conftest import IMAGE, ROLE, World
 
@@ -523,14 +524,6 @@ def pairs(tree: Any) -> Iterator[tuple[str, Any]]:
     elif isinstance(tree, list):
         for item in tree:
             yield from pairs(item)
-
-
-def pascal(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k[:1].upper() + k[1:]: pascal(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [pascal(v) for v in value]
-    return value
 
 
 def matches(leaf: str) -> Callable[[Any, Any], bool]:
