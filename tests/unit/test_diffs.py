@@ -516,6 +516,27 @@ def test_failed_rollout_is_not_retried() -> None:
     assert "not retried" in plan.errors[0] and "alarm churn-5xx fired" in plan.errors[0]
 
 
+def test_a_failed_rollout_heals_counts_only_where_the_instance_type_is_unchanged() -> None:
+    """The old fleet keeps its own count when the failed config changed its instance type: the
+    manifest's 1 x ml.g5.2xlarge says nothing about how many ml.m5.xlarge must serve meanwhile."""
+    old = desired(manifest(variants=[registry_variant(count=4)]))
+    new = desired(manifest(variants=[registry_variant(instance_type="ml.g5.2xlarge", count=1)]))
+    same = desired(manifest(variants=[registry_variant(version=8, count=1)]))
+    failed_tags = {**old.tags, tagging.ATTEMPTED_CONFIG: new.config_name}
+
+    retyped = diff(
+        new, rolled_out_from(old, new, endpoint=failed_rollout(old), endpoint_tags=failed_tags)
+    )
+    same_tags = {**old.tags, tagging.ATTEMPTED_CONFIG: same.config_name}
+    kept = diff(
+        same, rolled_out_from(old, same, endpoint=failed_rollout(old), endpoint_tags=same_tags)
+    )
+
+    assert all(a.call != "update_endpoint_weights_and_capacities" for a in retyped.actions)
+    [heal] = [a for a in kept.actions if a.call == "update_endpoint_weights_and_capacities"]
+    assert heal.request["DesiredWeightsAndCapacities"][0]["DesiredInstanceCount"] == 1
+
+
 def test_a_failed_rollout_stays_failed_when_sagemaker_no_longer_says_so() -> None:
     """FailureReason can be cleared by a later change (a capacity heal); the failed-config tag
     keeps the failed config from reading as a hand edit, which would be rolled out again."""

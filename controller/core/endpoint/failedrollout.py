@@ -5,7 +5,8 @@ rolling the failed config out again would fail again (and provision instances ea
 waits for a new input (manifest or registry). Waiting holds that config, not everything: the
 live config's instance counts and weights, and the endpoint's tags, are still reconciled to
 the manifest, so a hand scale-out is undone as on any endpoint. Variants the failed config adds
-or removes are left alone; autoscaled counts are autoscaling's, as always.
+or removes are left alone, and so is the count of a variant whose instance type it changed (the
+manifest's count is for the new type); autoscaled counts are autoscaling's, as always.
 
 The failure is recorded in the `sagemaker-gitops/failed-config` tag: SageMaker's FailureReason
 may be cleared by a later change (the heal itself), and without the tag the failed config would
@@ -44,7 +45,20 @@ def heal_failed(desired: DesiredEndpoint, seen: Observed, live: LiveEndpoint) ->
     """The in-place actions that keep the live config as the manifest says, and the tag that
     records the failure; () when there is nothing to do."""
     live_variants = set(live.weights)
-    weights = {v: w for v, w in desired.weights.items() if v in live_variants}
+    # A count is healed only on a variant whose instance type the failed config kept: the
+    # manifest's 2 x ml.g5 says nothing about how many ml.m5 the old fleet needs.
+    terms = seen.live_terms or {}
+    kept_type = {
+        v.name
+        for v in desired.manifest.spec.variants
+        if v.instance_type is not None
+        and terms.get(f"variants[{v.name}].instanceType") == v.instance_type
+    }
+    weights = {
+        v: (weight, count if v in kept_type else None)
+        for v, (weight, count) in desired.weights.items()
+        if v in live_variants
+    }
     scaled = scaled_variants.scaled(desired, seen)
     update = weights_action(desired.name, weights, live, scaled) if weights else None
     retag = endpoint_tags(desired, seen, live, Reason.DRIFT, attempted=False)
