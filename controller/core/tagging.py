@@ -8,6 +8,7 @@ not touch an endpoint must not cause a write to it.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -68,7 +69,9 @@ def to_list(tags: Mapping[str, str]) -> list[dict[str, str]]:
 
 
 def from_list(tags: Iterable[Mapping[str, Any]]) -> dict[str, str]:
-    return {str(t["Key"]): str(t.get("Value", "")) for t in tags}
+    """Tags as a dict; keys and values interned: the owned index holds a tag dict per resource,
+    and its keys (and most values: controller id, scope, revision) repeat across the fleet."""
+    return {sys.intern(str(t["Key"])): sys.intern(str(t.get("Value", ""))) for t in tags}
 
 
 def owned_by(tags: Mapping[str, str] | None, controller_id: str) -> bool:

@@ -124,3 +124,16 @@ def test_a_scope_change_is_only_a_move_between_two_scopes(
     desired: dict[str, str], live: dict[str, str] | None, moved: tuple[str, str] | None
 ) -> None:
     assert tagging.scope_change(desired, live) == moved
+
+
+def test_parsed_tags_share_one_string_per_distinct_key_and_value() -> None:
+    """The owned index holds a tag dict per resource: equal keys and values are one object, so
+    a fleet's repeated tags (keys, controller id, scope) cost their bytes once."""
+
+    def parsed() -> dict[str, str]:  # fresh strings each time, as a JSON response gives them
+        key, value = "".join(["sagemaker-gitops/", "scope"]), "".join(["repo:", "ml"])
+        return tagging.from_list([{"Key": key, "Value": value}])
+
+    first, second = parsed(), parsed()
+    [(key_a, value_a)], [(key_b, value_b)] = first.items(), second.items()
+    assert key_a is key_b and value_a is value_b
