@@ -35,7 +35,14 @@ def changed_paths(root: Path, since: str | None = None) -> frozenset[str]:
     if not root.exists():
         return frozenset()  # loading says so
     folder = root if root.is_dir() else root.parent
-    base = "HEAD^1" if since is None else verified(folder, since)
+    return _changed(folder, _base(folder, since))
+
+
+def _base(folder: Path, since: str | None) -> str:
+    return "HEAD^1" if since is None else verified(folder, since)
+
+
+def _changed(folder: Path, base: str) -> frozenset[str]:
     # `--relative`: paths relative to `folder`, and only those under it (as the loader names
     # them). `-z`: names exactly as stored, unquoted. `--no-renames`: a renamed file's new path
     # is listed (its old one maps to no manifest).
@@ -81,26 +88,21 @@ def hinted_keys(snapshot: Snapshot, paths: Collection[str]) -> list[str]:
     )
 
 
-def previous_text(root: Path, name: str, since: str | None = None) -> str | None:
-    """The text `root/name` had at the base `changed_paths` compares with (HEAD's first parent,
-    or `since`); None outside git, for a file that did not exist there, or when git fails."""
-    folder = root if root.is_dir() else root.parent
-    base = "HEAD^1" if since is None else verified(folder, since)
-    return git(folder, "show", f"{base}:./{name}")
-
-
 def config_changes(root: Path, since: str | None = None) -> list[str]:
     """What the change of the manifest root's repository config says, one line per change,
     when git says the file changed (see `changed_paths`); [] when it did not, or outside git."""
     from controller.manifests.projects.configchanges import summarize
     from controller.manifests.repoconfig import CONFIG_NAME
 
-    if CONFIG_NAME not in changed_paths(root, since):
+    if not root.exists():
         return []
     folder = root if root.is_dir() else root.parent
-    return summarize(
-        _parsed(previous_text(root, CONFIG_NAME, since)), _parsed(_read(folder / CONFIG_NAME))
-    )
+    base = _base(folder, since)
+    if CONFIG_NAME not in _changed(folder, base):
+        return []
+    # The file at the base (None: it did not exist there) against the working tree's.
+    before = git(folder, "show", f"{base}:./{CONFIG_NAME}")
+    return summarize(_parsed(before), _parsed(_read(folder / CONFIG_NAME)))
 
 
 def _read(path: Path) -> str | None:

@@ -413,11 +413,10 @@ class _Identified:
 
     def project(self, key: str) -> str | None:
         """The endpoint's project (statuses.Projected: /status, metrics, the status page)."""
-        from controller.manifests.projects.policy import project_of
+        from controller.core.plan.projects import project_name
 
         entry = self.inner.entry(key)
-        found = project_of(self.inner.config, entry.source) if entry is not None else None
-        return found.name if found is not None else None
+        return project_name(self.inner.config, entry.source) if entry is not None else None
 
     def weights(self, key: str) -> Mapping[str, float]:
         """Desired traffic weight per variant (statuses.Weighted: the status page shows it)."""

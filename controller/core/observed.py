@@ -58,3 +58,6 @@ class DiffOptions:
     revision: str | None = None
     notes: Mapping[str, str] = field(default_factory=dict)  # change path -> reviewer note
     prune: bool = False  # owned inference components gone from the manifest are deleted
+    # Changes are marked "pending" for the observed stamp (core/endpoint/observedstamp.py) only
+    # by commands that see them settle (`apply --wait`, `run`), never by `apply --no-wait`.
+    stamp_observed: bool = True

@@ -64,15 +64,15 @@ def endpoint_tags(
     live: LiveEndpoint,
     reason: Reason,
     attempted: bool,
-    changing: bool = False,
+    pending: bool = False,
 ) -> Action:
     """Tag the endpoint: significant tags plus refreshed bookkeeping (revision, spec hash).
-    `attempted` (a rollout) or `changing` (weights, capacity): the call that follows moves the
-    endpoint's LastModifiedTime, so its observed stamp waits for the settled pass."""
+    `pending`: the call that follows moves the endpoint's LastModifiedTime, and the command will
+    see it settle, so the observed stamp waits for that pass."""
     have = dict(seen.endpoint_tags or {})
     to_set, to_remove = tagging.tag_delta(desired.tags, have)
     bookkeeping = {k: v for k, v in desired.tags.items() if k in tagging.BOOKKEEPING}
-    if attempted or changing:
+    if pending:
         bookkeeping[tagging.OBSERVED] = tagging.OBSERVED_PENDING
     if attempted:
         bookkeeping[tagging.ATTEMPTED_CONFIG] = desired.config_name

@@ -21,7 +21,6 @@ from controller.aws.components import list_components
 from controller.aws.registry import Registry
 from controller.core import kinds, tagging
 from controller.core.endpoint import desired as desired_mod
-from controller.core.endpoint import observedstamp
 from controller.core.endpoint.diffs import DiffOptions, Observed, diff_endpoint
 from controller.core.packages import PackageVersion, approval_note
 from controller.core.plan.costs import with_cost
@@ -163,10 +162,9 @@ class Planner:
             revision=snapshot.revision,
             notes=self._notes(client, seen, packages) if annotate else {},
             prune=self.options.prune and snapshot.ok,
+            stamp_observed=self.options.stamp_observed,
         )
         plan = diff_endpoint(want, seen, options)
-        if not self.options.stamp_observed:
-            plan = observedstamp.without_pending(plan)
         prices = snapshot.config.prices
         if prices is None:
             return plan

@@ -216,6 +216,7 @@ class Reconciler:
     ) -> tuple[Outcome | None, stepoutcomes.Changes]:
         """Issue the plan's calls: (the failed outcome if apply raised, what was changed)."""
         region, name = split_key(key)
+        scaled = tuple(a for a in plan.actions if kind_of(a.type).service != "sagemaker")
         try:
             # Apply's own retry waits stop at the command's deadline too.
             client, inventory = self.clients.sagemaker(region), self.inventory(region)
@@ -227,7 +228,7 @@ class Reconciler:
                 services=self._services(region),
             )
         except ControllerError as e:
-            if any(kind_of(a.type).service != "sagemaker" for a in plan.actions):
+            if scaled:
                 # Autoscaling writes before the failure, or the failed one, may have taken
                 # effect: the next plan reads that state afresh. From the cached one it sent them
                 # again (DeleteAlarms of a deleted alarm succeeds, so it could fail anew) and
@@ -236,7 +237,6 @@ class Reconciler:
             change = change_of(snapshot.fingerprint(key), plan)
             return self._budget.failed(key, change, stepoutcomes.apply_failed(name, plan, e)), ()
         self.observer.forget_deleted(region, plan)
-        scaled = tuple(a for a in plan.actions if kind_of(a.type).service != "sagemaker")
         if scaled:
             self.observer.scaling.remember(region, scaled)
         return None, tuple((c.type.value, c.name, c.result) for c in applied)

@@ -24,16 +24,13 @@ from controller.core.scaling import variants as scaled_variants
 from controller.core.tag_actions import endpoint_tags, tag_action, tag_actions, with_tags
 
 
-def create(desired: DesiredEndpoint, seen: Observed) -> tuple[Action, ...]:
+def create(desired: DesiredEndpoint, seen: Observed, options: DiffOptions) -> tuple[Action, ...]:
     actions = list(_new_resources(desired, seen, Reason.NEW_ENDPOINT))
     # An empty history from birth: GC then knows the endpoint records which configs served
     # (core/endpoint/history.py), so it never keeps a config that never did.
-    tags = {
-        **desired.tags,
-        tagging.ATTEMPTED_CONFIG: desired.config_name,
-        tagging.HISTORY: "",
-        tagging.OBSERVED: tagging.OBSERVED_PENDING,
-    }
+    tags = {**desired.tags, tagging.ATTEMPTED_CONFIG: desired.config_name, tagging.HISTORY: ""}
+    if options.stamp_observed:
+        tags[tagging.OBSERVED] = tagging.OBSERVED_PENDING
     request = {
         "EndpointName": desired.name,
         "EndpointConfigName": desired.config_name,
@@ -100,7 +97,7 @@ def rollout(
     reason = _rollout_reason(changes, desired, seen, options)
     actions, warnings = scaled_variants.deregistrations(desired, seen)
     actions += _new_resources(desired, seen, reason, live)
-    retag = endpoint_tags(desired, seen, live, reason, attempted=True)
+    retag = endpoint_tags(desired, seen, live, reason, True, pending=options.stamp_observed)
     request: dict[str, Any] = {
         "EndpointName": desired.name,
         "EndpointConfigName": desired.config_name,
@@ -152,7 +149,8 @@ def in_place(
     if weights is not None:
         warnings.extend(rollout_warnings(desired, weights.changes))
         retags = [a for a in retags if a.type is not ResourceType.ENDPOINT]
-        retag = endpoint_tags(desired, seen, live, Reason.WEIGHTS_ONLY, False, changing=True)
+        pending = options.stamp_observed
+        retag = endpoint_tags(desired, seen, live, Reason.WEIGHTS_ONLY, False, pending=pending)
         actions.append(with_tags(weights, retag))
     actions = retags + actions
     if weights is None and live.status == "InService":

@@ -68,7 +68,7 @@ def _diff_endpoint(desired: DesiredEndpoint, seen: Observed, options: DiffOption
                     **base,
                     status=Status.CREATE,
                     health=Health.MISSING,
-                    actions=create(desired, seen),
+                    actions=create(desired, seen, options),
                     components=tuple(waiting.rows),
                 ),
             ),

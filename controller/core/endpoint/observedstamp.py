@@ -13,13 +13,12 @@ version computing another config) is described as before.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 
 from controller.core import tagging
 from controller.core.endpoint.desired import DesiredEndpoint
 from controller.core.livestate import LiveEndpoint, LiveVariant
-from controller.core.plan.plans import Action, EndpointPlan, Health, Status
+from controller.core.plan.plans import EndpointPlan, Health, Status
 
 
 def due(
@@ -71,20 +70,3 @@ def _in_sync(desired: DesiredEndpoint, tags: Mapping[str, str]) -> bool:
         and tags.get(tagging.ATTEMPTED_CONFIG) == desired.config_name
         and tagging.FAILED_CONFIG not in tags
     )
-
-
-def without_pending(plan: EndpointPlan) -> EndpointPlan:
-    """The plan without the "pending" observed stamp its changes carry: for a command that will
-    not see them settle (`apply --no-wait`), so no later no-op apply has a stamp to write."""
-    return dataclasses.replace(plan, actions=tuple(_without_pending(a) for a in plan.actions))
-
-
-def _without_pending(action: Action) -> Action:
-    if action.tags_set.get(tagging.OBSERVED) == tagging.OBSERVED_PENDING:
-        kept = {k: v for k, v in action.tags_set.items() if k != tagging.OBSERVED}
-        action = dataclasses.replace(action, tags_set=kept)
-    tags = action.request.get("Tags")
-    if isinstance(tags, list) and any(t.get("Key") == tagging.OBSERVED for t in tags):
-        request = {**action.request, "Tags": [t for t in tags if t.get("Key") != tagging.OBSERVED]}
-        action = dataclasses.replace(action, request=request)
-    return action

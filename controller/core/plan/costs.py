@@ -17,7 +17,7 @@ from typing import Any
 from controller.core.livestate import LiveEndpoint
 from controller.core.plan.plans import EndpointPlan, HourlyCost
 from controller.manifests.models import EndpointSpec
-from controller.manifests.projects.cost import endpoint_cost, most_instances, priced
+from controller.manifests.projects.cost import endpoint_cost, priced
 from controller.manifests.projects.settings import Prices
 
 _TERM = re.compile(
@@ -81,5 +81,5 @@ def same_config_cost(
         counts = [count or 1, scaled_max.get(variant.name, 0)]
         if managed is not None and managed.enabled and managed.max_instance_count is not None:
             counts.append(managed.max_instance_count)
-        pairs.append((variant.instance_type, max(counts) if most_instances(variant) else 0))
+        pairs.append((variant.instance_type, max(counts)))  # serverless: no type, not priced
     return priced(pairs, hourly).hourly

@@ -15,8 +15,8 @@ from controller.manifests.repoconfig import RepoConfig
 
 def with_project(plan: EndpointPlan, config: RepoConfig, source: str | None) -> EndpointPlan:
     """`plan` labelled with its project; unchanged without `projects:` or a known file."""
-    project = project_of(config, source) if source else None
-    return plan if project is None else dataclasses.replace(plan, project=project.name)
+    name = project_name(config, source)
+    return plan if name is None else dataclasses.replace(plan, project=name)
 
 
 def project_name(config: RepoConfig, source: str | None) -> str | None:
