@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from controller.reconcile import reconciling
     from controller.service.metrics import Metrics
     from controller.service.notifications.delivery import Notifier
-    from controller.service.ports import ElectorFactory, Source
+    from controller.service.ports import ElectorFactory, ShardElectorFactory, Source
     from controller.service.runner import Runner, RunnerConfig
 
 
@@ -70,6 +70,14 @@ def register(sub: Any) -> None:
     parser.add_argument("--lease-table", help="DynamoDB table for leader election (HA replicas)")
     parser.add_argument("--lease-name", default="sagemaker-gitops", help="lease item name")
     _number(parser, "--lease-duration", 15.0, "seconds a leader's lease lasts without renewal")
+    parser.add_argument(
+        "--shard-by",
+        choices=("none", "location"),
+        default="none",
+        help="with --lease-table: 'location' spreads the targets (regions, without targets) over "
+        "the live replicas, one lease per shard, so N replicas reconcile N parts of the fleet; "
+        "'none' keeps one leader and idle standbys (default: %(default)s)",
+    )
     _number(parser, "--requeue-interval", 15.0, "seconds before a changing endpoint is rechecked")
     parser.add_argument("--deploy-windows", type=Path, metavar="FILE", help="YAML deploy windows")
     parser.add_argument(
@@ -212,7 +220,9 @@ def build_runner(args: argparse.Namespace, config: RunnerConfig) -> Runner[_Iden
         ),
         grace=args.prune_grace,
     )
-    factory, leader_check = _election(args, clients)
+    # Sharded, every shard has a lease of its own; else one lease (or none) for the whole fleet.
+    shard_factory = _shards(args, clients)
+    factory, leader_check = (None, None) if shard_factory else _election(args, clients)
     notifier = _notifier(args.notifications, metrics)
     return Runner(
         reconciler,
@@ -225,6 +235,7 @@ def build_runner(args: argparse.Namespace, config: RunnerConfig) -> Runner[_Iden
         revision_of=_HeadRevision() if args.manifests is not None else None,
         notifier=notifier,
         render_plan=_plan_text,
+        shard_factory=shard_factory,
     )
 
 
@@ -327,6 +338,33 @@ def _election(
 
     # Checked right before every reconcile: the lease may lapse between callbacks.
     return factory, lease.is_leader
+
+
+def _shards(args: argparse.Namespace, clients: Any) -> ShardElectorFactory | None:
+    """`--shard-by location`: one lease per target (or region) in the lease table."""
+    if args.shard_by == "none":
+        return None
+    if not args.lease_table:
+        raise ControllerError("--shard-by location needs --lease-table: shard leases live there")
+    from controller.service.lease import Lease, default_holder
+    from controller.service.ports import ShardHooks
+    from controller.service.sharding.elector import ShardElector
+
+    dynamodb = clients.client("dynamodb")
+    Lease(dynamodb, args.lease_table, name=args.lease_name).ensure_table()
+    replica = default_holder()
+
+    def factory(hooks: ShardHooks) -> ShardElector:
+        return ShardElector(
+            dynamodb,
+            args.lease_table,
+            hooks,
+            name=args.lease_name,
+            replica=replica,
+            duration=args.lease_duration,
+        )
+
+    return factory
 
 
 def _on_signals(handler: Callable[[], None]) -> dict[int, Any]:

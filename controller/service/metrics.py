@@ -143,6 +143,11 @@ class Metrics:
         )
         self.revision = Info(f"{PREFIX}_revision", "The manifest revision in use.", registry=r)
         self.leader = Gauge(f"{PREFIX}_leader", "1 while this replica leads.", registry=r)
+        self.shards_held = Gauge(
+            f"{PREFIX}_shards_held",
+            "Shards (targets or regions) this replica holds the lease of, with --shard-by.",
+            registry=r,
+        )
         self.suspended = Gauge(
             f"{PREFIX}_suspended", "1 while applying is suspended for all endpoints.", registry=r
         )

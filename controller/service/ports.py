@@ -9,9 +9,10 @@ status logic is tested with fakes and the real pieces are wired together only in
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from controller.core.plan.outcomes import Outcome
 from controller.errors import Diagnostic
@@ -104,6 +105,16 @@ class Source(Protocol):
         """Fetch and materialise the newest revision; raises ControllerError on failure."""
 
 
+class Ownership(Protocol):
+    """Which endpoint keys this replica may act on (all of them unless `run --shard-by`)."""
+
+    def owns(self, key: str) -> bool:
+        """This replica holds the key's shard now; checked again right before a reconcile."""
+
+    def note(self, keys: Iterable[str]) -> None:
+        """Keys seen in the manifests or among owned endpoints: their locations are shards."""
+
+
 class Elector(Protocol):
     """Leader election; calls the callbacks it was built with as leadership comes and goes."""
 
@@ -116,3 +127,32 @@ class Elector(Protocol):
 
 # Builds an elector given (on_started_leading, on_stopped_leading).
 ElectorFactory = Callable[[Callable[[], None], Callable[[], None]], Elector]
+
+
+@dataclass(frozen=True)
+class ShardHooks:
+    """What a shard elector asks of the runner; each must return quickly."""
+
+    universe: Callable[[], frozenset[str]]  # every shard (location) the replica knows of
+    busy: Callable[[str], bool]  # a reconcile of that shard is in flight
+    # (held, newly acquired): called on the elector's thread after a pass changed what we hold.
+    changed: Callable[[frozenset[str], frozenset[str]], None]
+
+
+class ShardElector(Protocol):
+    """Holds the leases of the shards this replica should hold (`run --shard-by location`)."""
+
+    def start(self) -> None:
+        """Begin the pass loop in the background."""
+
+    def stop(self, timeout: float | None = None, *, release: bool = True) -> None:
+        """Stop acting on every shard; release the leases (or let them expire) and leave."""
+
+    def owns(self, shard: str) -> bool:
+        """The shard's lease is ours, valid by our clock, and not being handed over."""
+
+    def view(self) -> dict[str, Any]:
+        """This replica, its shards and every shard's holder, for /status."""
+
+
+ShardElectorFactory = Callable[[ShardHooks], ShardElector]

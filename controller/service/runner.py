@@ -33,10 +33,14 @@ from controller.service.notifications.delivery import Notifier
 from controller.service.ports import (
     Elector,
     ElectorFactory,
+    Ownership,
     Reconciler,
+    ShardElector,
+    ShardElectorFactory,
     SnapshotT,
     Source,
 )
+from controller.service.sharding.seat import Everything, ShardSeat
 from controller.service.status.reporting import Reporter
 from controller.service.status.statuses import ServiceState
 from controller.service.stepping import Stepper
@@ -92,19 +96,32 @@ class Runner(Generic[SnapshotT]):
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         notifier: Notifier | None = None,
         render_plan: Callable[[EndpointPlan], str] | None = None,
+        shard_factory: ShardElectorFactory | None = None,
     ) -> None:
         if (source is None) == (config.manifests is None):
             raise ValueError("give exactly one of config.manifests and source")
+        if elector_factory is not None and shard_factory is not None:
+            raise ValueError("give at most one of elector_factory and shard_factory")
         self.config = config
         self.metrics = metrics or Metrics()
         self._source = source
         backoff = backoff or Backoff()
         self._notifier = notifier
         self._state: ServiceState[SnapshotT] = ServiceState(
-            root=config.manifests, leading=elector_factory is None
+            root=config.manifests, leading=elector_factory is None and shard_factory is None
         )
         # A queue and a pool per location: a throttled target never holds another's workers.
         self.queue = LocationQueues(clock, observer=self.metrics)
+        self._seat: ShardSeat | None = None
+        ownership: Ownership = Everything()
+        if shard_factory is not None:
+            self._seat = ShardSeat(
+                self.queue,
+                self.metrics,
+                set_leading=self._set_leading,
+                resync=lambda: self._triggers.request("resync"),
+            )
+            ownership = self._seat
         self._stopping = threading.Event()
         self._triggers = Triggers(
             clock,
@@ -123,6 +140,7 @@ class Runner(Generic[SnapshotT]):
             poll_interval=config.poll_interval,
             source=source,
             revision_of=revision_of,
+            ownership=ownership,
         )
         self._reporter = Reporter(
             self._state,
@@ -140,6 +158,7 @@ class Runner(Generic[SnapshotT]):
             windows=windows or WindowPolicy(),
             metrics=self.metrics,
             leader_check=leader_check or _always,
+            owns=ownership.owns,
             clock=clock,
             now=now,
             notify=notifier.submit if notifier is not None else None,
@@ -151,6 +170,10 @@ class Runner(Generic[SnapshotT]):
         self._elector: Elector | None = None
         if elector_factory is not None:  # built now, campaigns from start()
             self._elector = elector_factory(self._started_leading, self._stopped_leading)
+        self._shards: ShardElector | None = None
+        if shard_factory is not None and self._seat is not None:
+            self._shards = self._seat.owner = shard_factory(self._seat.hooks())
+            self._reporter.shards = self._shards.view
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -185,6 +208,8 @@ class Runner(Generic[SnapshotT]):
         self._thread.start()
         if self._elector is not None:
             self._elector.start()
+        if self._shards is not None:
+            self._shards.start()
 
     def stop(self, timeout: float | None = None) -> bool:
         """Stop taking work, let in-flight reconciles finish within the bound, release the lease.
@@ -200,6 +225,9 @@ class Runner(Generic[SnapshotT]):
         clean = self._pool.stop(max(0.0, deadline - time.monotonic()))
         if self._elector is not None:
             self._release_lease(clean, deadline)
+        if self._shards is not None:
+            # As with the one lease: with a call still in flight the leases are left to expire.
+            self._shards.stop(timeout=max(0.5, deadline - time.monotonic()), release=clean)
         if self._thread.is_alive():
             self._thread.join(timeout=max(0.1, deadline - time.monotonic()))
         if self._http is not None:
@@ -270,17 +298,19 @@ class Runner(Generic[SnapshotT]):
     # -- leadership (called on the elector's threads: must return quickly) ---------------------
 
     def _started_leading(self) -> None:
-        with self._state.lock:
-            self._state.leading = True
-        self.metrics.leader.set(1)
+        self._set_leading(True)
         log.info("started leading")
         self._triggers.request("resync")
 
     def _stopped_leading(self) -> None:
-        with self._state.lock:
-            self._state.leading = False
-        self.metrics.leader.set(0)
+        self._set_leading(False)
         log.info("stopped leading: no further changes are applied")
+
+    def _set_leading(self, value: bool) -> None:
+        """One lease held, or (with shards) at least one shard held."""
+        with self._state.lock:
+            self._state.leading = value
+        self.metrics.leader.set(1 if value else 0)
 
     # -- httpserver.Control --------------------------------------------------------------------
 

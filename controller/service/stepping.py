@@ -54,6 +54,7 @@ class Stepper(Generic[SnapshotT]):
         windows: WindowPolicy,
         metrics: Metrics,
         leader_check: Callable[[], bool],
+        owns: Callable[[str], bool],
         clock: Callable[[], float],
         now: Callable[[], datetime],
         notify: Callable[[Event], None] | None = None,
@@ -67,6 +68,7 @@ class Stepper(Generic[SnapshotT]):
         self._windows = windows
         self._metrics = metrics
         self._leader_check = leader_check
+        self._owns = owns  # with shards: the key's shard lease is ours and valid
         self._clock = clock
         self._now = now
         self._checkbacks = CheckBacks()
@@ -84,8 +86,8 @@ class Stepper(Generic[SnapshotT]):
             )
             name, labels = self._state.identities.get(key, (key, {}))
         try:
-            if snap is None or not leading:  # standbys stay idle until they lead
-                return None
+            if snap is None or not leading or not self._owns(key):
+                return None  # standbys stay idle until they lead; another shard's key is theirs
             hold = self._hold(snap, key, name, labels, present)
             action = "apply" if hold.kind is None else "plan"
             with structlog.contextvars.bound_contextvars(
@@ -106,7 +108,7 @@ class Stepper(Generic[SnapshotT]):
     def _hold(
         self, snap: Snapshot, key: str, name: str, labels: Mapping[str, str], present: bool
     ) -> Hold:
-        if not self._state.leading or not self._leader_check():
+        if not self._state.leading or not self._leader_check() or not self._owns(key):
             return Hold("leader", "not the leader")
         if self._state.suspended:
             return Hold("suspended", "suspended: POST /resume to apply again")

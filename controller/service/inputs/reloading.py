@@ -19,7 +19,7 @@ from controller.service.backoff import Backoff
 from controller.service.inputs.triggers import Triggers
 from controller.service.locationqueues import LocationQueues
 from controller.service.metrics import Metrics
-from controller.service.ports import Reconciler, Snapshot, SnapshotT, Source
+from controller.service.ports import Ownership, Reconciler, Snapshot, SnapshotT, Source
 from controller.service.status.statuses import ServiceState
 
 log = structlog.get_logger(__name__)
@@ -43,8 +43,10 @@ class Reloader(Generic[SnapshotT]):
         poll_interval: float,
         source: Source | None = None,
         revision_of: Callable[[Path], str | None] | None = None,
+        ownership: Ownership,
     ) -> None:
         self._reconciler = reconciler
+        self._ownership = ownership  # with shards: enqueue only what this replica holds
         self._state = state
         self._queue = queue
         self._triggers = triggers
@@ -103,6 +105,7 @@ class Reloader(Generic[SnapshotT]):
                 self._state.problems["load"] = f"loading manifests failed: {e}"
             return set()
         keys = frozenset(snap.keys())
+        self._ownership.note(keys)
         with self._state.lock:
             old, leading = self._state.snapshot, self._state.leading
             self._state.snapshot, self._state.keys = snap, keys
@@ -117,7 +120,7 @@ class Reloader(Generic[SnapshotT]):
             # must cost that endpoint's calls, not a sweep of the whole account. The caches are
             # write-through for our own changes and short-lived (index TTL) for everything else.
             self._reconciler.begin_pass()
-        selected = self._select(old, snap, keys, full, scan_aside)
+        selected = {k for k in self._select(old, snap, keys, full, scan_aside) if self._owns(k)}
         with self._state.lock:
             if self._state.initial is None:
                 self._state.initial = set(selected)
@@ -174,10 +177,16 @@ class Reloader(Generic[SnapshotT]):
         elif full or old is None or not old.ok:
             # Ask AWS only when the last complete view is unknown; edits diff snapshots instead.
             try:
-                gone |= self._reconciler.owned_keys() - keys
+                owned = self._reconciler.owned_keys()
             except Exception as e:
                 log.warning("listing owned endpoints failed", error=str(e))
+            else:
+                self._ownership.note(owned)
+                gone |= owned - keys
         return gone
+
+    def _owns(self, key: str) -> bool:
+        return self._ownership.owns(key)
 
     def _scan_aside(self, first: bool = False) -> None:
         """List owned endpoints on a thread; enqueue those the newest snapshot lacks.
@@ -194,11 +203,12 @@ class Reloader(Generic[SnapshotT]):
             except Exception as e:
                 log.warning("listing owned endpoints failed", error=str(e))
                 return
+            self._ownership.note(owned)
             with self._state.lock:
                 snap = self._state.snapshot
                 if snap is None or not snap.ok or self._stopping.is_set():
                     return  # never read a broken file as a removed endpoint
-                gone = owned - set(snap.keys())
+                gone = {k for k in owned - set(snap.keys()) if self._owns(k)}
                 if first and self._state.initial:
                     self._state.initial |= gone
             for key in sorted(gone):

@@ -33,6 +33,7 @@ class Reporter(Generic[SnapshotT]):
         *,
         on_resume: Callable[[], None],
         render_plan: Callable[[EndpointPlan], str] | None = None,
+        shards: Callable[[], dict[str, Any]] | None = None,
     ) -> None:
         self._state = state
         self._queue = queue
@@ -40,6 +41,7 @@ class Reporter(Generic[SnapshotT]):
         self._on_resume = on_resume  # a resume resyncs: what was held may now be applied
         # The status page's plan text; service cannot import rendering (a sibling layer).
         self._render_plan = render_plan
+        self.shards = shards  # with `run --shard-by`: this replica's shards and every holder
 
     def ready(self) -> tuple[bool, str]:
         with self._state.lock:
@@ -47,6 +49,8 @@ class Reporter(Generic[SnapshotT]):
             if s.snapshot is None:
                 return False, s.problem or "manifests not loaded yet"
             if not s.leading:
+                if self.shards is not None:
+                    return True, "standby: this replica holds no shard"
                 return True, "standby: another replica leads"
             if s.initial is None or s.initial:
                 return False, f"initial sync: {len(s.initial or ())} endpoints to go"
@@ -69,6 +73,7 @@ class Reporter(Generic[SnapshotT]):
                 "queue": {"ready": len(self._queue), "pending": self._queue.pending()},
                 "endpoints": [e.as_json() for e in endpoints],
                 "held_back_deletes": self.held_back(),
+                **({"shards": self.shards()} if self.shards is not None else {}),
             }
 
     def held_back(self) -> list[dict[str, str]]:

@@ -1,0 +1,83 @@
+"""The runner's side of sharding: which keys this replica may act on, and what it learns.
+
+The runner asks `owns(key)` before it enqueues and again right before each reconcile; the
+elector asks `universe()` (every location the replica has seen, in the manifests or among the
+owned endpoints a resync listed, so a target whose manifests are all gone is still a shard and
+its endpoints are pruned by whoever holds it) and `busy(shard)`. `changed` runs when the held
+set moves: a newly held shard is resynced at once, so a takeover reconciles what the dead
+replica left without waiting for the periodic resync.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from typing import Protocol
+
+import structlog
+
+from controller.service.locationqueues import LocationQueues, queue_of
+from controller.service.metrics import Metrics
+from controller.service.ports import ShardHooks
+
+log = structlog.get_logger(__name__)
+
+
+class Owner(Protocol):
+    def owns(self, shard: str) -> bool: ...
+
+
+class ShardSeat:
+    """Connects a `ShardElector` to the runner's queue, state flag, metrics and triggers."""
+
+    def __init__(
+        self,
+        queue: LocationQueues,
+        metrics: Metrics,
+        *,
+        set_leading: Callable[[bool], None],
+        resync: Callable[[], None],
+    ) -> None:
+        self._queue = queue
+        self._metrics = metrics
+        self._set_leading = set_leading
+        self._resync = resync
+        self._shards: set[str] = set()
+        self._lock = threading.Lock()
+        self.owner: Owner | None = None  # the elector, attached once built
+
+    def hooks(self) -> ShardHooks:
+        return ShardHooks(universe=self.universe, busy=self.busy, changed=self.changed)
+
+    def owns(self, key: str) -> bool:
+        return self.owner is not None and self.owner.owns(queue_of(key))
+
+    def note(self, keys: Iterable[str]) -> None:
+        """Remember the locations of `keys` as shards (bounded by the number of locations)."""
+        found = {queue_of(k) for k in keys}
+        with self._lock:
+            self._shards |= found
+
+    def universe(self) -> frozenset[str]:
+        with self._lock:
+            return frozenset(self._shards)
+
+    def busy(self, shard: str) -> bool:
+        return any(queue_of(k) == shard for k in self._queue.in_progress())
+
+    def changed(self, held: frozenset[str], acquired: frozenset[str]) -> None:
+        self._set_leading(bool(held))
+        self._metrics.shards_held.set(len(held))
+        if acquired:
+            log.info("shards.acquired", shards=sorted(acquired))
+            self._resync()
+
+
+class Everything:
+    """Unsharded: one replica (or the single lease holder) owns every key."""
+
+    def owns(self, key: str) -> bool:
+        return True
+
+    def note(self, keys: Iterable[str]) -> None:
+        return None
