@@ -27,20 +27,17 @@ from controller.service.backoff import Backoff
 from controller.service.inputs.reloading import Reloader
 from controller.service.inputs.triggers import Triggers
 from controller.service.inputs.watching import Watcher
+from controller.service.leadership import Leadership
 from controller.service.locationqueues import LocationPools, LocationQueues
 from controller.service.metrics import Metrics
 from controller.service.notifications.delivery import Notifier
 from controller.service.ports import (
-    Elector,
     ElectorFactory,
-    Ownership,
     Reconciler,
-    ShardElector,
     ShardElectorFactory,
     SnapshotT,
     Source,
 )
-from controller.service.sharding.seat import Everything, ShardSeat
 from controller.service.status.reporting import Reporter
 from controller.service.status.statuses import ServiceState
 from controller.service.stepping import Stepper
@@ -100,28 +97,25 @@ class Runner(Generic[SnapshotT]):
     ) -> None:
         if (source is None) == (config.manifests is None):
             raise ValueError("give exactly one of config.manifests and source")
-        if elector_factory is not None and shard_factory is not None:
-            raise ValueError("give at most one of elector_factory and shard_factory")
         self.config = config
         self.metrics = metrics or Metrics()
         self._source = source
         backoff = backoff or Backoff()
         self._notifier = notifier
-        self._state: ServiceState[SnapshotT] = ServiceState(
-            root=config.manifests, leading=elector_factory is None and shard_factory is None
-        )
         # A queue and a pool per location: a throttled target never holds another's workers.
         self.queue = LocationQueues(clock, observer=self.metrics)
-        self._seat: ShardSeat | None = None
-        ownership: Ownership = Everything()
-        if shard_factory is not None:
-            self._seat = ShardSeat(
-                self.queue,
-                self.metrics,
-                set_leading=self._set_leading,
-                resync=lambda: self._triggers.request("resync"),
-            )
-            ownership = self._seat
+        self.leadership = Leadership(
+            self.queue,
+            self.metrics,
+            set_leading=self._set_leading,
+            resync=lambda: self._triggers.request("resync"),
+            elector_factory=elector_factory,
+            shard_factory=shard_factory,
+        )
+        ownership = self.leadership.ownership
+        self._state: ServiceState[SnapshotT] = ServiceState(
+            root=config.manifests, leading=self.leadership.alone
+        )
         self._stopping = threading.Event()
         self._triggers = Triggers(
             clock,
@@ -148,6 +142,7 @@ class Runner(Generic[SnapshotT]):
             self.metrics,
             on_resume=lambda: self._triggers.request("resync"),
             render_plan=render_plan,
+            shards=self.leadership.shard_view,
         )
         self._stepper = Stepper(
             reconciler,
@@ -167,13 +162,6 @@ class Runner(Generic[SnapshotT]):
         self._thread = threading.Thread(target=self._loop, name="control-loop", daemon=True)
         self._watcher: Watcher | None = None
         self._http: HttpServer | None = None
-        self._elector: Elector | None = None
-        if elector_factory is not None:  # built now, campaigns from start()
-            self._elector = elector_factory(self._started_leading, self._stopped_leading)
-        self._shards: ShardElector | None = None
-        if shard_factory is not None and self._seat is not None:
-            self._shards = self._seat.owner = shard_factory(self._seat.hooks())
-            self._reporter.shards = self._shards.view
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -206,10 +194,7 @@ class Runner(Generic[SnapshotT]):
             self._watcher.start()
         self._triggers.request("fetch" if self._source is not None else "reload")
         self._thread.start()
-        if self._elector is not None:
-            self._elector.start()
-        if self._shards is not None:
-            self._shards.start()
+        self.leadership.start()
 
     def stop(self, timeout: float | None = None) -> bool:
         """Stop taking work, let in-flight reconciles finish within the bound, release the lease.
@@ -223,11 +208,7 @@ class Runner(Generic[SnapshotT]):
         if self._watcher is not None:
             self._watcher.stop()
         clean = self._pool.stop(max(0.0, deadline - time.monotonic()))
-        if self._elector is not None:
-            self._release_lease(clean, deadline)
-        if self._shards is not None:
-            # As with the one lease: with a call still in flight the leases are left to expire.
-            self._shards.stop(timeout=max(0.5, deadline - time.monotonic()), release=clean)
+        self.leadership.stop(clean, deadline)
         if self._thread.is_alive():
             self._thread.join(timeout=max(0.1, deadline - time.monotonic()))
         if self._http is not None:
@@ -236,17 +217,6 @@ class Runner(Generic[SnapshotT]):
             self._notifier.stop(timeout=max(0.1, min(2.0, deadline - time.monotonic())))
         log.info("stopped", clean=clean, in_flight=sorted(self.queue.in_progress()))
         return clean
-
-    def _release_lease(self, clean: bool, deadline: float) -> None:
-        """Hand over leadership only once no apply is in flight, so two leaders never overlap."""
-        assert self._elector is not None
-        if clean:
-            self._elector.stop(timeout=max(0.5, deadline - time.monotonic()))
-            return
-        # A call still in flight may yet reach SageMaker: let the lease run out instead of
-        # releasing it, which gives that call the lease duration to land before a successor acts.
-        self._stopped_leading()
-        log.warning("lease left to expire: reconciles were still in flight at shutdown")
 
     def wait_ready(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
@@ -295,22 +265,10 @@ class Runner(Generic[SnapshotT]):
         """Reconcile `key` once and schedule its next look; workers call this, tests too."""
         return self._stepper.process(key)
 
-    # -- leadership (called on the elector's threads: must return quickly) ---------------------
-
-    def _started_leading(self) -> None:
-        self._set_leading(True)
-        log.info("started leading")
-        self._triggers.request("resync")
-
-    def _stopped_leading(self) -> None:
-        self._set_leading(False)
-        log.info("stopped leading: no further changes are applied")
-
     def _set_leading(self, value: bool) -> None:
-        """One lease held, or (with shards) at least one shard held."""
+        """Leadership's callback (on an elector thread): a lease, or at least one shard, held."""
         with self._state.lock:
             self._state.leading = value
-        self.metrics.leader.set(1 if value else 0)
 
     # -- httpserver.Control --------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ import pytest
 
 from controller.service.metrics import Metrics
 from controller.service.status.conditions import conditions
+from controller.service.web import statuspage
 from controller.service.web.server import HttpServer
 
 EVIL = '<script>alert("x")</script>'
@@ -196,3 +197,22 @@ def test_with_projects_the_page_has_a_project_column_and_filter() -> None:
 def test_without_projects_the_page_has_no_project_column(server: HttpServer) -> None:
     _, page, _ = get(server, "/")
     assert "Project" not in page and 'name="project"' not in page
+
+
+def test_a_sharded_replica_shows_its_shards_and_every_holder() -> None:
+    status = {
+        "leader": True,
+        "ready": True,
+        "endpoints": [],
+        "shards": {
+            "replica": "pod-b",
+            "held": ["prod"],
+            "members": ["pod-a", "pod-b"],
+            "holders": {"prod": "pod-b", "staging": "<pod-a>"},
+        },
+    }
+    page = statuspage.render_index(status)
+    assert "Replica: <b>pod-b (1 shards held)</b>" in page and "Leader:" not in page
+    assert "Shards: 2 held by 2 replicas (pod-a, pod-b)" in page
+    assert '<tr class="mine"><td>prod</td><td>pod-b</td></tr>' in page
+    assert "<tr><td>staging</td><td>&lt;pod-a&gt;</td></tr>" in page  # escaped

@@ -66,7 +66,7 @@ class ShardSeat:
         return any(queue_of(k) == shard for k in self._queue.in_progress())
 
     def changed(self, held: frozenset[str], acquired: frozenset[str]) -> None:
-        self._set_leading(bool(held))
+        self._set_leading(bool(held))  # the leader metric and /readyz's standby answer
         self._metrics.shards_held.set(len(held))
         if acquired:
             log.info("shards.acquired", shards=sorted(acquired))

@@ -38,6 +38,7 @@ _STYLE = """
 body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#1b1f24}
 table{border-collapse:collapse;width:100%}th,td{border-bottom:1px solid #d0d7de;padding:.35em .5em;
 text-align:left;vertical-align:top}th{background:#f6f8fa}code,pre{font:12px/1.35 monospace}
+tr.mine td{font-weight:600}
 pre{background:#f6f8fa;padding:1em;overflow:auto}.s{font-weight:600}
 .Synced,.Healthy,.True{color:#1a7f37}.OutOfSync,.Progressing{color:#9a6700}
 .Failed,.Degraded,.Missing{color:#cf222e}.Suspended,.Unknown{color:#57606a}
@@ -167,10 +168,33 @@ def _summary(status: Mapping[str, Any]) -> str:
         ("Ready", "yes" if status.get("ready") else "no"),
         ("Applying", "suspended (POST /resume)" if status.get("suspended_all") else "yes"),
     ]
+    shards = status.get("shards")
+    if shards:  # `run --shard-by`: this replica leads the shards it holds, not the fleet
+        facts[1] = ("Replica", f"{shards['replica']} ({len(shards['held'])} shards held)")
     line = " &middot; ".join(f"{escape(k)}: <b>{escape(v)}</b>" for k, v in facts)
     problems = [status.get("problem"), *status.get("diagnostics", [])]
     notes = "".join(f'<p class="err">{escape(str(p))}</p>' for p in problems if p)
-    return f"<h1>sagemaker-gitops</h1><p>{line}</p>{notes}"
+    return f"<h1>sagemaker-gitops</h1><p>{line}</p>{notes}{_shards(shards)}"
+
+
+def _shards(shards: Mapping[str, Any] | None) -> str:
+    """Which replica holds which shard, as this replica last read the lease table."""
+    if not shards:
+        return ""
+    me = str(shards["replica"])
+    mine = ' class="mine"'
+    rows = "".join(
+        f"<tr{mine if holder == me else ''}><td>{escape(str(shard))}</td>"
+        f"<td>{escape(str(holder))}</td></tr>"
+        for shard, holder in shards.get("holders", {}).items()
+    )
+    members = ", ".join(str(m) for m in shards.get("members", []))
+    return (
+        f'<details id="shards"><summary>Shards: {len(shards.get("holders", {}))} held by '
+        f"{len(shards.get('members', []))} replicas ({escape(members)})</summary>"
+        f"<table><thead><tr><th>Shard</th><th>Replica</th></tr></thead>"
+        f"<tbody>{rows}</tbody></table></details>"
+    )
 
 
 def _row(e: Mapping[str, Any], projects: bool = False) -> str:
