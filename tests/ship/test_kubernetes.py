@@ -114,3 +114,33 @@ def test_documents_are_plain_yaml() -> None:
     for path in BASE.glob("*.yaml"):
         assert "{{" not in path.read_text(encoding="utf-8"), path
         assert list(yaml.safe_load_all(path.read_text(encoding="utf-8")))
+
+
+def test_the_sharded_overlay_patches_a_valid_deployment() -> None:
+    overlay = BASE / "sharded"
+    kustomization = yaml.safe_load((overlay / "kustomization.yaml").read_text(encoding="utf-8"))
+    assert kustomization["resources"] == ["../"]
+    (patch,) = kustomization["patches"]
+    assert patch["target"]["kind"] == "Deployment"
+    docs = _docs()
+    deployment = next(d for d in docs if d.kind == "Deployment")
+    body = copy.deepcopy(deployment.body)
+    for op in yaml.safe_load((overlay / patch["path"]).read_text(encoding="utf-8")):
+        *parents, last = op["path"].strip("/").split("/")
+        node: Any = body
+        for part in parents:
+            node = node[int(part)] if isinstance(node, list) else node[part]
+        if op["op"] == "add" and last == "-":
+            node.append(op["value"])
+        else:
+            assert op["op"] == "replace" and last in node
+            node[last] = op["value"]
+    patched = [
+        k8s_validate.Document(deployment.path, body),
+        *(d for d in docs if d.kind != "Deployment"),
+    ]
+    assert k8s_validate.check_schemas(patched)[0] == []
+    assert k8s_validate.check_arguments(patched) == []
+    _, args = k8s_validate.container_args(patched)
+    assert body["spec"]["replicas"] == 3 and args[-1] == "--shard-by=location"
+    assert any(a.startswith("--lease-table=") for a in args)  # the shard leases live there

@@ -10,7 +10,8 @@ is free. The table holds a handful of items per replica and per shard, so a Scan
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,12 +65,14 @@ class Roster:
             "expires_at": {"N": f"{now + self.duration:.3f}"},
             "renewed_at": {"N": f"{now:.3f}"},
         }
-        self._call("PutItem", self.client.put_item, TableName=self.table, Item=item)
+        with _translated("PutItem"):
+            self.client.put_item(TableName=self.table, Item=item)
 
     def leave(self) -> None:
         """Say we are gone, so the others take our shards now rather than after expiry."""
         key = {"name": {"S": self.member_item(self.replica)}}
-        self._call("DeleteItem", self.client.delete_item, TableName=self.table, Key=key)
+        with _translated("DeleteItem"):
+            self.client.delete_item(TableName=self.table, Key=key)
 
     def read(self) -> TableView:
         """The live members and the holder of every live shard lease."""
@@ -78,16 +81,15 @@ class Roster:
         holders: dict[str, str] = {}
         start: dict[str, Any] | None = None
         for _ in range(MAX_PAGES):
-            page = self._call(
-                "Scan",
-                self.client.scan,
-                TableName=self.table,
-                ConsistentRead=True,
-                FilterExpression="begins_with(#n, :prefix)",
-                ExpressionAttributeNames={"#n": "name"},
-                ExpressionAttributeValues={":prefix": {"S": self.prefix}},
-                **({"ExclusiveStartKey": start} if start else {}),
-            )
+            with _translated("Scan"):
+                page = self.client.scan(
+                    TableName=self.table,
+                    ConsistentRead=True,
+                    FilterExpression="begins_with(#n, :prefix)",
+                    ExpressionAttributeNames={"#n": "name"},
+                    ExpressionAttributeValues={":prefix": {"S": self.prefix}},
+                    **({"ExclusiveStartKey": start} if start else {}),
+                )
             for item in page.get("Items", []):
                 self._take(item, now, members, holders)
             start = page.get("LastEvaluatedKey")
@@ -109,15 +111,18 @@ class Roster:
         elif kind == "shard":
             holders[rest] = holder
 
-    def _call(self, operation: str, method: Callable[..., Any], **kwargs: Any) -> Any:
-        try:
-            return method(**kwargs)
-        except (ClientError, BotoCoreError) as e:
-            code = (
-                str(e.response.get("Error", {}).get("Code", ""))
-                if isinstance(e, ClientError)
-                else type(e).__name__
-            )
-            raise LeaseError(
-                f"lease table {operation} failed: {e}", operation=operation, code=code
-            ) from e
+
+@contextmanager
+def _translated(operation: str) -> Iterator[None]:
+    """botocore's errors as the lease's typed LeaseError: the elector logs it and goes on."""
+    try:
+        yield
+    except (ClientError, BotoCoreError) as e:
+        code = (
+            str(e.response.get("Error", {}).get("Code", ""))
+            if isinstance(e, ClientError)
+            else type(e).__name__
+        )
+        raise LeaseError(
+            f"lease table {operation} failed: {e}", operation=operation, code=code
+        ) from e
