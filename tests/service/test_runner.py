@@ -23,6 +23,7 @@ from controller.core.plan.outcomes import Outcome, OutcomeKind
 from controller.core.plan.plans import EndpointPlan, Health, Status
 from controller.errors import ControllerError, Diagnostic
 from controller.service.backoff import Backoff
+from controller.service.ports import ShardHooks
 from controller.service.runner import Runner, RunnerConfig
 from controller.service.windows import Window, WindowPolicy, WindowSpec
 
@@ -510,6 +511,55 @@ def test_a_lapsed_lease_makes_reconciles_report_only(tmp_path: Path) -> None:
     runner.reload(full=False)
     drain(runner)
     assert rec.calls[-1].apply is False
+
+
+class FakeShards:
+    """A shard elector that holds exactly the shards the test says."""
+
+    def __init__(self, hooks: ShardHooks) -> None:
+        self.hooks = hooks
+        self.held: set[str] = set()
+
+    def start(self) -> None:
+        return None
+
+    def stop(self, timeout: float | None = None, *, release: bool = True) -> None:
+        self.held = set()
+
+    def owns(self, shard: str) -> bool:
+        return shard in self.held
+
+    def view(self) -> dict[str, object]:
+        return {"replica": "me", "held": sorted(self.held), "members": ["me"], "holders": {}}
+
+    def take(self, *shards: str) -> None:
+        self.held |= set(shards)
+        self.hooks.changed(frozenset(self.held), frozenset(shards))
+
+
+def test_a_sharded_replica_reconciles_and_prunes_only_its_shards(tmp_path: Path) -> None:
+    rec = FakeReconciler({"prod/a": Manifest(), "prod/b": Manifest(), "dev/c": Manifest()})
+    rec.owned = {"prod/gone", "dev/gone"}  # two removed manifests, one per target
+    made: list[FakeShards] = []
+
+    def factory(hooks: ShardHooks) -> FakeShards:
+        made.append(FakeShards(hooks))
+        return made[-1]
+
+    runner, _ = make(rec, tmp_path, shard_factory=factory)
+    assert runner.reload(full=False) == set(), "no shard held: load, enqueue nothing"
+    assert runner.ready() == (True, "standby: this replica holds no shard")
+    assert made[0].hooks.universe() == {"prod", "dev"}
+    made[0].take("prod")
+    assert runner.status()["leader"] is True and runner.status()["shards"]["held"] == ["prod"]
+    assert runner.reload(full=True) == {"prod/a", "prod/b", "prod/gone"}
+    runner.queue.add("dev/c")  # however a key of another shard gets queued, it is skipped
+    assert sorted(drain(runner)) == ["dev/c", "prod/a", "prod/b", "prod/gone"]
+    assert sorted(rec.keys_called()) == ["prod/a", "prod/b", "prod/gone"]
+    made[0].held.clear()  # the lease lapsed: nothing more is reconciled, even if queued
+    runner.queue.add("prod/a")
+    drain(runner)
+    assert sorted(rec.keys_called()) == ["prod/a", "prod/b", "prod/gone"]
 
 
 # -- logging -----------------------------------------------------------------------------------
