@@ -39,6 +39,7 @@ class Leadership:
         *,
         set_leading: Callable[[bool], None],
         resync: Callable[[], None],
+        forget: Callable[[frozenset[str]], None],
         elector_factory: ElectorFactory | None = None,
         shard_factory: ShardElectorFactory | None = None,
     ) -> None:
@@ -54,7 +55,9 @@ class Leadership:
         if elector_factory is not None:  # built now, campaigns from start()
             self._elector = elector_factory(self._started, self._stopped)
         if shard_factory is not None:
-            seat = ShardSeat(queue, metrics, set_leading=self._leading, resync=resync)
+            seat = ShardSeat(
+                queue, metrics, set_leading=self._leading, resync=resync, forget=forget
+            )
             self._shards = seat.owner = shard_factory(seat.hooks())
             self.ownership, self.shard_view = seat, self._shards.view
 

@@ -28,7 +28,7 @@ from controller.service.inputs.reloading import Reloader
 from controller.service.inputs.triggers import Triggers
 from controller.service.inputs.watching import Watcher
 from controller.service.leadership import Leadership
-from controller.service.locationqueues import LocationPools, LocationQueues
+from controller.service.locationqueues import LocationPools, LocationQueues, queue_of
 from controller.service.metrics import Metrics
 from controller.service.notifications.delivery import Notifier
 from controller.service.ports import (
@@ -109,6 +109,7 @@ class Runner(Generic[SnapshotT]):
             self.metrics,
             set_leading=self._set_leading,
             resync=lambda: self._triggers.request("resync"),
+            forget=self._forget_shards,
             elector_factory=elector_factory,
             shard_factory=shard_factory,
         )
@@ -264,6 +265,15 @@ class Runner(Generic[SnapshotT]):
     def process(self, key: str) -> Outcome | None:
         """Reconcile `key` once and schedule its next look; workers call this, tests too."""
         return self._stepper.process(key)
+
+    def _forget_shards(self, shards: frozenset[str]) -> None:
+        """Shards handed over or lapsed: their endpoints leave this replica's /status."""
+        with self._state.lock:
+            gone = [k for k in self._state.statuses if queue_of(k) in shards]
+            for key in gone:
+                del self._state.statuses[key]
+        for key in gone:
+            self.metrics.forget(key)
 
     def _set_leading(self, value: bool) -> None:
         """Leadership's callback (on an elector thread): a lease, or at least one shard, held."""

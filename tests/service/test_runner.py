@@ -556,10 +556,13 @@ def test_a_sharded_replica_reconciles_and_prunes_only_its_shards(tmp_path: Path)
     runner.queue.add("dev/c")  # however a key of another shard gets queued, it is skipped
     assert sorted(drain(runner)) == ["dev/c", "prod/a", "prod/b", "prod/gone"]
     assert sorted(rec.keys_called()) == ["prod/a", "prod/b", "prod/gone"]
+    assert {e["key"] for e in runner.status()["endpoints"]} >= {"prod/a", "prod/b"}
     made[0].held.clear()  # the lease lapsed: nothing more is reconciled, even if queued
     runner.queue.add("prod/a")
     drain(runner)
     assert sorted(rec.keys_called()) == ["prod/a", "prod/b", "prod/gone"]
+    made[0].hooks.changed(frozenset(), frozenset())  # the elector's next pass says so
+    assert runner.status()["endpoints"] == [] and runner.status()["leader"] is False
 
 
 # -- logging -----------------------------------------------------------------------------------

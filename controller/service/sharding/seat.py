@@ -37,11 +37,14 @@ class ShardSeat:
         *,
         set_leading: Callable[[bool], None],
         resync: Callable[[], None],
+        forget: Callable[[frozenset[str]], None],
     ) -> None:
         self._queue = queue
         self._metrics = metrics
         self._set_leading = set_leading
         self._resync = resync
+        self._forget = forget
+        self._held: frozenset[str] = frozenset()
         self._shards: set[str] = set()
         self._lock = threading.Lock()
         self.owner: Owner | None = None  # the elector, attached once built
@@ -68,6 +71,11 @@ class ShardSeat:
     def changed(self, held: frozenset[str], acquired: frozenset[str]) -> None:
         self._set_leading(bool(held))  # the leader metric and /readyz's standby answer
         self._metrics.shards_held.set(len(held))
+        with self._lock:
+            lost, self._held = self._held - held, held
+        if lost:  # their new holder reports them now: ours would only go stale
+            log.info("shards.lost", shards=sorted(lost))
+            self._forget(lost)
         if acquired:
             log.info("shards.acquired", shards=sorted(acquired))
             self._resync()
