@@ -486,8 +486,11 @@ class _ServiceReconciler:
     def begin_pass(self) -> None:
         self.inner.begin_pass()
 
-    def owned_keys(self) -> set[str]:
-        return self.inner.owned_keys(set(self._regions) or None)
+    def owned_keys(self, only: Callable[[str], bool] | None = None) -> set[str]:
+        return self.inner.owned_keys(set(self._regions) or None, only)
+
+    def removal_locations(self) -> set[str]:
+        return self.inner.removal_locations(set(self._regions) or None)
 
     def reconcile(self, snapshot: _Identified, key: str, *, apply: bool) -> Outcome:
         return self.inner.reconcile(snapshot.inner, key, apply=apply)

@@ -68,20 +68,37 @@ class PruneScope:
             )
         return sorted(scan - removed)
 
-    def owned(self, regions: set[str], default_region: str) -> list[pruning.OwnedEndpoint]:
+    def owned(
+        self,
+        regions: set[str],
+        default_region: str,
+        only: Callable[[str], bool] | None = None,
+    ) -> list[pruning.OwnedEndpoint]:
+        """`only`: list just the locations it accepts (a sharded `run` replica's own shards)."""
         with self._lock:
             present = self._present
-        return self._owned(regions, default_region, present)[0]
+        return self._owned(regions, default_region, present, only)[0]
+
+    def locations(self, regions: set[str], default_region: str) -> set[str]:
+        """Every location `owned` lists: the given regions and the scanned ones."""
+        return (set(regions) - self.clients.removed_targets()) | set(
+            self.scanned_regions(default_region)
+        )
 
     def _owned(
-        self, regions: set[str], default_region: str, present: Iterable[str]
+        self,
+        regions: set[str],
+        default_region: str,
+        present: Iterable[str],
+        only: Callable[[str], bool] | None = None,
     ) -> tuple[list[pruning.OwnedEndpoint], dict[str, str]]:
         """The owned endpoints of the scanned locations, each once per place (account,
         region) however many locations name it, and the locations that could not be listed (a
         target whose credentials act in another account: its index would be the wrong
         account's, so nothing there is ours to prune). `present`: the manifests' keys."""
-        scanned = self.scanned_regions(default_region)
-        scan = (set(regions) - self.clients.removed_targets()) | set(scanned)
+        scan = self.locations(regions, default_region)
+        if only is not None:
+            scan = {location for location in scan if only(location)}
         found: list[tuple[str, livestate.Owned]] = []
         unreadable: dict[str, str] = {}
         for location in sorted(scan):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -136,14 +137,21 @@ class Reconciler:
     def inventory(self, region: str) -> livestate.Inventory:
         return self.observer.inventory(region)
 
-    def owned_keys(self, regions: set[str] | None = None) -> set[str]:
+    def owned_keys(
+        self, regions: set[str] | None = None, only: Callable[[str], bool] | None = None
+    ) -> set[str]:
         """Keys of every endpoint this controller owns resources for in this run's scope.
 
         Safety hook: scanned are the given regions plus every region the scope may have
-        resources in (default region, `prune_regions`, every region a snapshot named).
+        resources in (default region, `prune_regions`, every region a snapshot named); `only`
+        narrows that to the locations it accepts (a sharded replica lists its own shards).
         """
-        owned = self.planner.prune.owned(regions or set(), self._default_region())
+        owned = self.planner.prune.owned(regions or set(), self._default_region(), only)
         return {o.key for o in owned if o.scope == self.options.scope}
+
+    def removal_locations(self, regions: set[str] | None = None) -> set[str]:
+        """Every location `owned_keys(regions)` lists, without listing any."""
+        return self.planner.prune.locations(regions or set(), self._default_region())
 
     def prune_decision(self, snapshot: Snapshot) -> pruning.PruneDecision:
         """Safety hook: the removed endpoints of this scope and the guards' verdict on them."""

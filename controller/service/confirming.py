@@ -52,8 +52,11 @@ class ConfirmedRemoval(Generic[SnapshotT]):
     def begin_pass(self) -> None:
         self._inner.begin_pass()
 
-    def owned_keys(self) -> set[str]:
-        return self._inner.owned_keys()
+    def owned_keys(self, only: Callable[[str], bool] | None = None) -> set[str]:
+        return self._inner.owned_keys(only)
+
+    def removal_locations(self) -> set[str]:
+        return self._inner.removal_locations()
 
     def pending(self) -> dict[str, float]:
         """Removed keys waiting for their grace: key -> when their absence was first seen."""

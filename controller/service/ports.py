@@ -71,8 +71,14 @@ class Reconciler(Protocol[SnapshotT]):
         Called before the keys of each newly loaded snapshot are enqueued.
         """
 
-    def owned_keys(self) -> set[str]:
-        """Keys of live endpoints this controller owns, to find removed manifests."""
+    def owned_keys(self, only: Callable[[str], bool] | None = None) -> set[str]:
+        """Keys of live endpoints this controller owns, to find removed manifests.
+
+        `only`: list just the locations it accepts; None lists every location in scope.
+        """
+
+    def removal_locations(self) -> set[str]:
+        """The locations `owned_keys()` lists, named without listing (they are shards too)."""
 
     def reconcile(self, snapshot: SnapshotT, key: str, *, apply: bool) -> Outcome:
         """One non-blocking step for `key`; `apply=False` plans and reports only.
@@ -111,8 +117,12 @@ class Ownership(Protocol):
     def owns(self, key: str) -> bool:
         """This replica holds the key's shard now; checked again right before a reconcile."""
 
-    def note(self, keys: Iterable[str]) -> None:
-        """Keys seen in the manifests or among owned endpoints: their locations are shards."""
+    def note(self, keys: Iterable[str], locations: Iterable[str] = ()) -> None:
+        """Keys seen in the manifests or among owned endpoints, and the locations the removal
+        scan covers: their locations are shards."""
+
+    def scan_filter(self) -> Callable[[str], bool] | None:
+        """Which locations this replica lists for removed manifests; None: every one."""
 
 
 class Elector(Protocol):

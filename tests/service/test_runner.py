@@ -23,6 +23,7 @@ from controller.core.plan.outcomes import Outcome, OutcomeKind
 from controller.core.plan.plans import EndpointPlan, Health, Status
 from controller.errors import ControllerError, Diagnostic
 from controller.service.backoff import Backoff
+from controller.service.locationqueues import queue_of
 from controller.service.ports import ShardHooks
 from controller.service.runner import Runner, RunnerConfig
 from controller.service.windows import Window, WindowPolicy, WindowSpec
@@ -115,6 +116,7 @@ class FakeReconciler:
         self.scripts: dict[str, Script] = {}
         self.calls: list[Call] = []
         self.passes = 0
+        self.scans: list[Callable[[str], bool] | None] = []
         self.load_error: Exception | None = None
         self._lock = threading.Lock()
 
@@ -128,8 +130,12 @@ class FakeReconciler:
     def begin_pass(self) -> None:
         self.passes += 1
 
-    def owned_keys(self) -> set[str]:
-        return set(self.owned)
+    def owned_keys(self, only: Callable[[str], bool] | None = None) -> set[str]:
+        self.scans.append(only)
+        return {k for k in self.owned if only is None or only(queue_of(k))}
+
+    def removal_locations(self) -> set[str]:
+        return {queue_of(k) for k in self.owned} | {"eu-west-1"}  # one with nothing owned
 
     def reconcile(self, snapshot: FakeSnapshot, key: str, *, apply: bool) -> Outcome:
         with self._lock:
@@ -259,10 +265,10 @@ class SlowListing(FakeReconciler):
         self.listing = threading.Event()
         self.answer = threading.Event()
 
-    def owned_keys(self) -> set[str]:
+    def owned_keys(self, only: Callable[[str], bool] | None = None) -> set[str]:
         self.listing.set()
         assert self.answer.wait(5.0)
-        return super().owned_keys()
+        return super().owned_keys(only)
 
 
 def test_an_edit_is_loaded_while_a_resync_lists_owned_endpoints(tmp_path: Path) -> None:
@@ -551,8 +557,14 @@ def test_a_sharded_replica_reconciles_and_prunes_only_its_shards(tmp_path: Path)
     assert runner.ready() == (True, "standby: this replica holds no shard")
     assert made[0].hooks.universe() == {"prod", "dev"}
     made[0].take("prod")
+    assert made[0].hooks.universe() == {"prod", "dev"}
     assert runner.status()["leader"] is True and runner.status()["shards"]["held"] == ["prod"]
     assert runner.reload(full=True) == {"prod/a", "prod/b", "prod/gone"}
+    # Only prod was listed for removed manifests; eu-west-1, in scope with nothing left, is a
+    # shard all the same (someone must hold it to prune there).
+    scan = rec.scans[-1]
+    assert scan is not None and scan("prod") and not scan("dev")
+    assert made[0].hooks.universe() == {"prod", "dev", "eu-west-1"}
     runner.queue.add("dev/c")  # however a key of another shard gets queued, it is skipped
     assert sorted(drain(runner)) == ["dev/c", "prod/a", "prod/b", "prod/gone"]
     assert sorted(rec.keys_called()) == ["prod/a", "prod/b", "prod/gone"]

@@ -177,13 +177,18 @@ class Reloader(Generic[SnapshotT]):
         elif full or old is None or not old.ok:
             # Ask AWS only when the last complete view is unknown; edits diff snapshots instead.
             try:
-                owned = self._reconciler.owned_keys()
+                gone |= self._owned() - keys
             except Exception as e:
                 log.warning("listing owned endpoints failed", error=str(e))
-            else:
-                self._ownership.note(owned)
-                gone |= owned - keys
         return gone
+
+    def _owned(self) -> set[str]:
+        """Owned endpoints' keys, to find removed manifests. Every location the scan covers is
+        a shard, even with no manifest left; a sharded replica lists only its own shards."""
+        self._ownership.note((), self._reconciler.removal_locations())
+        owned = self._reconciler.owned_keys(self._ownership.scan_filter())
+        self._ownership.note(owned)
+        return owned
 
     def _owns(self, key: str) -> bool:
         return self._ownership.owns(key)
@@ -199,11 +204,10 @@ class Reloader(Generic[SnapshotT]):
 
         def scan() -> None:
             try:
-                owned = self._reconciler.owned_keys()
+                owned = self._owned()
             except Exception as e:
                 log.warning("listing owned endpoints failed", error=str(e))
                 return
-            self._ownership.note(owned)
             with self._state.lock:
                 snap = self._state.snapshot
                 if snap is None or not snap.ok or self._stopping.is_set():

@@ -55,11 +55,17 @@ class ShardSeat:
     def owns(self, key: str) -> bool:
         return self.owner is not None and self.owner.owns(queue_of(key))
 
-    def note(self, keys: Iterable[str]) -> None:
-        """Remember the locations of `keys` as shards (bounded by the number of locations)."""
-        found = {queue_of(k) for k in keys}
+    def note(self, keys: Iterable[str], locations: Iterable[str] = ()) -> None:
+        """Remember the locations of `keys`, and `locations`, as shards (bounded by the number
+        of locations)."""
+        found = {queue_of(k) for k in keys} | set(locations)
         with self._lock:
             self._shards |= found
+
+    def scan_filter(self) -> Callable[[str], bool]:
+        """A replica lists only its own shards' endpoints for removed manifests."""
+        owner = self.owner
+        return lambda location: owner is not None and owner.owns(location)
 
     def universe(self) -> frozenset[str]:
         with self._lock:
@@ -87,5 +93,8 @@ class Everything:
     def owns(self, key: str) -> bool:
         return True
 
-    def note(self, keys: Iterable[str]) -> None:
+    def note(self, keys: Iterable[str], locations: Iterable[str] = ()) -> None:
+        return None
+
+    def scan_filter(self) -> None:
         return None
