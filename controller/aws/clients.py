@@ -30,7 +30,7 @@ import boto3
 import botocore.config
 import structlog
 
-from controller.aws import retrying
+from controller.aws import retrying, sessions
 from controller.aws.ratelimit import AdaptiveRate, TokenBucket
 from controller.aws.targets import TargetSession, caller_account
 from controller.deadlines import Deadline, DeadlineExceeded
@@ -87,7 +87,9 @@ class Clients:
     def __init__(self, options: AwsOptions | None = None) -> None:
         self.options = options or AwsOptions()
         self._session = boto3.session.Session(
-            profile_name=self.options.profile, region_name=resolve_region(self.options.region)
+            botocore_session=sessions.core_session(),
+            profile_name=self.options.profile,
+            region_name=resolve_region(self.options.region),
         )
         self.deadline = self.options.deadline or Deadline(None)
         rate = self.options.calls_per_second

@@ -24,7 +24,7 @@ import botocore.credentials
 import botocore.session
 from botocore.exceptions import BotoCoreError, ClientError
 
-from controller.aws import reading
+from controller.aws import reading, sessions
 from controller.aws.ratelimit import TokenBucket
 from controller.errors import AccountMismatch, AwsError, ControllerError
 from controller.manifests.targets import TargetSpec
@@ -117,7 +117,7 @@ class TargetSession:
         credentials = botocore.credentials.DeferredRefreshableCredentials(
             refresh_using=fetcher.fetch_credentials, method="assume-role"
         )
-        core = botocore.session.Session()
+        core = sessions.core_session()  # the service models of every other session, shared
         core.register_component(
             "credential_provider", botocore.credentials.CredentialResolver([_Fixed(credentials)])
         )
