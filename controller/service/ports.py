@@ -117,9 +117,12 @@ class Ownership(Protocol):
     def owns(self, key: str) -> bool:
         """This replica holds the key's shard now; checked again right before a reconcile."""
 
-    def note(self, keys: Iterable[str], locations: Iterable[str] = ()) -> None:
-        """Keys seen in the manifests or among owned endpoints, and the locations the removal
-        scan covers: their locations are shards."""
+    def note_manifests(self, keys: Iterable[str]) -> None:
+        """The newest snapshot's keys: their locations are shards (replacing the last load's)."""
+
+    def note_scan(self, locations: Iterable[str], owned: Iterable[str]) -> None:
+        """The locations the removal scan covers and the owned keys it found: shards too, so a
+        location whose manifests are all gone is still held (and pruned) by someone."""
 
     def scan_filter(self) -> Callable[[str], bool] | None:
         """Which locations this replica lists for removed manifests; None: every one."""

@@ -105,7 +105,7 @@ class Reloader(Generic[SnapshotT]):
                 self._state.problems["load"] = f"loading manifests failed: {e}"
             return set()
         keys = frozenset(snap.keys())
-        self._ownership.note(keys)
+        self._ownership.note_manifests(keys)
         with self._state.lock:
             old, leading = self._state.snapshot, self._state.leading
             self._state.snapshot, self._state.keys = snap, keys
@@ -185,9 +185,10 @@ class Reloader(Generic[SnapshotT]):
     def _owned(self) -> set[str]:
         """Owned endpoints' keys, to find removed manifests. Every location the scan covers is
         a shard, even with no manifest left; a sharded replica lists only its own shards."""
-        self._ownership.note((), self._reconciler.removal_locations())
+        locations = self._reconciler.removal_locations()
+        self._ownership.note_scan(locations, ())
         owned = self._reconciler.owned_keys(self._ownership.scan_filter())
-        self._ownership.note(owned)
+        self._ownership.note_scan(locations, owned)
         return owned
 
     def _owns(self, key: str) -> bool:

@@ -183,7 +183,9 @@ class ShardElector:
             leaving = [s for s in self._leases if s not in mine]
             self._draining.update(leaving)
         for shard in leaving:
-            lease = self._leases[shard]
+            lease = self._leases.get(shard)
+            if lease is None:
+                continue  # stop() took the leases meanwhile
             if self._hooks.busy(shard):
                 self._renew(shard, lease)  # keep it until the reconcile in flight ends
                 continue

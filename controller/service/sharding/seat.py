@@ -45,7 +45,8 @@ class ShardSeat:
         self._resync = resync
         self._forget = forget
         self._held: frozenset[str] = frozenset()
-        self._shards: set[str] = set()
+        self._from_manifests: frozenset[str] = frozenset()
+        self._from_scan: frozenset[str] = frozenset()
         self._lock = threading.Lock()
         self.owner: Owner | None = None  # the elector, attached once built
 
@@ -55,12 +56,15 @@ class ShardSeat:
     def owns(self, key: str) -> bool:
         return self.owner is not None and self.owner.owns(queue_of(key))
 
-    def note(self, keys: Iterable[str], locations: Iterable[str] = ()) -> None:
-        """Remember the locations of `keys`, and `locations`, as shards (bounded by the number
-        of locations)."""
-        found = {queue_of(k) for k in keys} | set(locations)
+    def note_manifests(self, keys: Iterable[str]) -> None:
+        found = frozenset(queue_of(k) for k in keys)
         with self._lock:
-            self._shards |= found
+            self._from_manifests = found
+
+    def note_scan(self, locations: Iterable[str], owned: Iterable[str]) -> None:
+        found = frozenset(locations) | {queue_of(k) for k in owned}
+        with self._lock:
+            self._from_scan = found
 
     def scan_filter(self) -> Callable[[str], bool]:
         """A replica lists only its own shards' endpoints for removed manifests."""
@@ -68,8 +72,10 @@ class ShardSeat:
         return lambda location: owner is not None and owner.owns(location)
 
     def universe(self) -> frozenset[str]:
+        """The shards as of the last load and the last removal scan: a target dropped from the
+        manifests (and so from the scan's scope) stops being a shard, its lease handed back."""
         with self._lock:
-            return frozenset(self._shards)
+            return self._from_manifests | self._from_scan
 
     def busy(self, shard: str) -> bool:
         return any(queue_of(k) == shard for k in self._queue.in_progress())
@@ -93,7 +99,10 @@ class Everything:
     def owns(self, key: str) -> bool:
         return True
 
-    def note(self, keys: Iterable[str], locations: Iterable[str] = ()) -> None:
+    def note_manifests(self, keys: Iterable[str]) -> None:
+        return None
+
+    def note_scan(self, locations: Iterable[str], owned: Iterable[str]) -> None:
         return None
 
     def scan_filter(self) -> None:
