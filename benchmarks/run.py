@@ -31,6 +31,7 @@ BENCHMARKS = (
     "cold_plan",
     "fleet",
     "faults",
+    "shards",
 )
 
 
