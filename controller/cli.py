@@ -15,7 +15,18 @@ from controller import __version__
 from controller.errors import ControllerError, ManifestError
 
 # The order commands appear in `--help`.
-COMMANDS = ("validate", "render", "plan", "apply", "status", "run", "promote", "sandbox", "demo")
+COMMANDS = (
+    "validate",
+    "render",
+    "plan",
+    "apply",
+    "status",
+    "run",
+    "promote",
+    "rollback",
+    "sandbox",
+    "demo",
+)
 # The long-lived service logs its lifecycle and every change (info); one-shot commands print
 # their own report, so their logs default to problems only.
 LOG_LEVEL_DEFAULTS = {"run": "info"}
