@@ -4,11 +4,12 @@ fleet_targets`)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
-from benchmarks import fleet_targets
+from benchmarks import fleet_targets, fleet_targets_report
 from benchmarks.fleet_targets import Size
 
 
@@ -35,12 +36,25 @@ def test_the_edit_converged_and_the_lean_script_agreed(measured: dict[str, Any])
     assert run["ready_seconds"] > 0
     assert len(run["issued_seconds"]) == len(run["converged_seconds"]) == 1
     assert run["issued_seconds"][0] <= run["converged_seconds"][0]
-    assert measured["lean"]["lean_endpoints"] == 2
+    lean = measured["lean"]
+    assert lean["lean_endpoints"] == 2
+    assert lean["lean_seconds"] > 0 and lean["plan_seconds"] > 0
 
 
 def test_rows_are_ratios_to_the_baseline(measured: dict[str, Any]) -> None:
     """Against itself every per-endpoint and baseline ratio is exactly 1."""
-    rows = fleet_targets.rows(measured, measured)
+    rows = fleet_targets_report.rows(measured, measured)
     assert {r["ratio"] for r in rows if r["note"] != "x the floor"} == {1.0}
     floors = [r for r in rows if r["note"] == "x the floor"]
     assert [r["baseline"] for r in floors] == [3, 3]
+
+
+def test_a_saved_run_prints_again(measured: dict[str, Any], tmp_path: Any, capsys: Any) -> None:
+    """`python -m benchmarks.fleet_targets_report OUT.json` reads `benchmarks.run --json`."""
+    saved = tmp_path / "out.json"
+    document = {"results": {"fleet_targets": {"fleet": measured, "baseline": measured}}}
+    saved.write_text(json.dumps(document))
+    assert fleet_targets_report.main([str(saved)]) == 0
+    printed = capsys.readouterr().out
+    assert "4 endpoints in 2 targets (2 groups) against the BASELINE 4 in 2 (2)" in printed
+    assert "cold no-op plan, calls of the busiest target / its listing floor" in printed
