@@ -21,6 +21,9 @@ process's own peak RSS from `os.wait4`):
    UpdateEndpoint and to the endpoint being InService on the new config; the service's peak
    RSS (VmHWM) after the edits.
 
+The baseline's apply and plan run once more with its N/10 endpoints all in ONE target: peak
+RSS at T targets against one says what the targets (a session and clients each) cost.
+
 Calls per target come from the sandbox's per-account counts (`/_sandbox/calls/by-account`);
 the "listing floor" of a pass is what a reader of a target that checks ownership must spend
 to see its state: ceil(endpoints / 100) ListEndpoints pages, ceil(3 x endpoints / 100)
@@ -64,6 +67,7 @@ REGISTRY = "111111111111"
 EDITS = 5
 EDIT_TIMEOUT = 120.0  # seconds an edit may take to converge before the run is reported failed
 READY_TIMEOUT = 1800.0
+ONE_TARGET = {"apply", "plan"}  # the phases repeated with the baseline's endpoints in one target
 PER_PAGE = 100  # ListEndpoints' MaxResults maximum in the botocore model
 
 
@@ -332,8 +336,8 @@ def lean_phase(sandbox: SandboxProcess, size: Size, root: Path) -> dict[str, Any
     }
 
 
-def measure(size: Size, edits: int) -> dict[str, Any]:
-    """Every phase on one fleet of `size`, in a fresh sandbox."""
+def measure(size: Size, edits: int, phases: set[str] | None = None) -> dict[str, Any]:
+    """Every phase (or those named) on one fleet of `size`, in a fresh sandbox."""
     with world(registry(size), prefix="bench-fleet-targets-") as (sandbox, root):
         paths = write_fleet(root, size)
         result: dict[str, Any] = {"size": size.__dict__}
@@ -349,6 +353,8 @@ def measure(size: Size, edits: int) -> dict[str, Any]:
             ("run", lambda: run_phase(sandbox, size, paths, edits)),
             ("lean", lambda: lean_phase(sandbox, size, root)),
         ):
+            if phases is not None and phase not in phases:
+                continue
             started = time.perf_counter()
             result[phase] = step()
             print(
@@ -368,6 +374,8 @@ def run(
     fleet_size, base_size = Size.of(n, t), Size.of(max(t, n // 10), t)
     count = edits or (2 if quick else EDITS)
     base = measure(base_size, count)
+    # What the targets themselves cost: the baseline's endpoints, all in one target.
+    base["one_target"] = measure(Size(base_size.endpoints, 1, base_size.groups), 0, ONE_TARGET)
     fleet = measure(fleet_size, count)
     found = rows(fleet, base)
     report(fleet, base, found)

@@ -116,6 +116,18 @@ def rows(fleet: dict[str, Any], base: dict[str, Any]) -> list[dict[str, Any]]:
             "s",
             "x the baseline's",
         )
+    one = base.get("one_target")
+    if one is not None:
+        for phase, label in (("apply", "first apply"), ("plan", "cold no-op plan")):
+            add(
+                f"{label}, peak RSS, the baseline's {m} endpoints in "
+                f"{base['size']['targets']} targets / in 1",
+                base[phase]["peak_rss_kib"] / 1024,
+                one[phase]["peak_rss_kib"] / 1024,
+                base[phase]["peak_rss_kib"] / one[phase]["peak_rss_kib"],
+                "MiB",
+                "x one target's",
+            )
     lean, base_lean = fleet["lean"], base["lean"]
     add(
         f"cold plan at {LATENCY_MS} ms vs the lean script, per endpoint (script on one target's "
@@ -142,11 +154,12 @@ def report(fleet: dict[str, Any], base: dict[str, Any], found: list[dict[str, An
     size, small = fleet["size"], base["size"]
     print(
         f"\n{size['endpoints']} endpoints in {size['targets']} targets ({size['groups']} groups) "
-        f"against the BASELINE {small['endpoints']} in {small['targets']} ({small['groups']}):"
+        f"against the BASELINE {small['endpoints']} in {small['targets']} ({small['groups']}); "
+        "measured: the fleet's, baseline: the BASELINE's, unless the row names both:"
     )
     print(
         table(
-            ["measure", f"N={size['endpoints']}", f"N={small['endpoints']}", "ratio", ""],
+            ["measure", "measured", "baseline", "ratio", ""],
             [
                 [
                     r["measure"] + (f" ({r['unit']})" if r["unit"] else ""),

@@ -43,10 +43,12 @@ def test_the_edit_converged_and_the_lean_script_agreed(measured: dict[str, Any])
 
 def test_rows_are_ratios_to_the_baseline(measured: dict[str, Any]) -> None:
     """Against itself every per-endpoint and baseline ratio is exactly 1."""
-    rows = fleet_targets_report.rows(measured, measured)
+    base = {**measured, "one_target": measured}
+    rows = fleet_targets_report.rows(measured, base)
     assert {r["ratio"] for r in rows if r["note"] != "x the floor"} == {1.0}
     floors = [r for r in rows if r["note"] == "x the floor"]
     assert [r["baseline"] for r in floors] == [3, 3]
+    assert len([r for r in rows if r["note"] == "x one target's"]) == 2
 
 
 def test_a_saved_run_prints_again(measured: dict[str, Any], tmp_path: Any, capsys: Any) -> None:
