@@ -125,7 +125,7 @@ class SandboxApp:
         if decision.error is not None:
             self.calls.rejected()
             return error_response(request, decision.error)
-        self.calls.served(request.operation)
+        self.calls.served(request.operation, account)
         self.requests.record(request.operation, request_params(request))
         with self.lock:
             response = self._serve(environ, request)
@@ -202,6 +202,8 @@ class SandboxApp:
         method = str(environ.get("REQUEST_METHOD", "GET")).upper()
         if path == "/_sandbox/calls" and method == "GET":
             return json_response({"calls": self.calls.snapshot()})
+        if path == "/_sandbox/calls/by-account" and method == "GET":
+            return json_response({"accounts": self.calls.by_account()})
         if path == "/_sandbox/requests" and method in {"GET", "DELETE"}:
             return self._requests_route(environ, method)
         if path == "/_sandbox/faults" and method == "GET":

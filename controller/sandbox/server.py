@@ -251,6 +251,10 @@ class Sandbox:
         """API operations served since start (`rejected` counts injected faults)."""
         return self._require_app().calls.snapshot()
 
+    def calls_by_account(self) -> dict[str, dict[str, int]]:
+        """Served operations per calling account (`GET /_sandbox/calls/by-account`)."""
+        return self._require_app().calls.by_account()
+
     def requests(self, operation: str) -> list[dict[str, Any]]:
         """The parameters of the last served requests of `operation`, oldest first (as
         `GET /_sandbox/requests?operation=...`), so tests check exactly what a client sent."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import urllib.request
 from typing import Any
 
 import pytest
@@ -187,3 +188,24 @@ def test_seed_accounts_are_checked() -> None:
     message = str(caught.value)
     assert "<seed>: modelPackageGroups[0].account: String should match pattern" in message
     assert "<seed>: modelPackageGroups[0].shareWith[0]: String should match pattern" in message
+
+
+def test_calls_are_counted_per_calling_account(world: Sandbox) -> None:
+    """What each deployment target cost: served calls by the account the credentials act in."""
+    staging = assumed_client(world, STAGING)
+    world.reset_calls()
+    staging.list_endpoints()
+    staging.list_endpoints()
+    client(world).list_endpoints()
+    with pytest.raises(staging.exceptions.ClientError):
+        staging.describe_endpoint(EndpointName="absent")
+    by_account = world.calls_by_account()
+    assert by_account == {
+        STAGING: {"DescribeEndpoint": 1, "ListEndpoints": 2},
+        "123456789012": {"ListEndpoints": 1},
+    }
+    assert world.calls() == {"DescribeEndpoint": 1, "ListEndpoints": 3}
+    with urllib.request.urlopen(f"{world.url}/_sandbox/calls/by-account", timeout=10) as answer:
+        assert json.loads(answer.read()) == {"accounts": by_account}
+    world.reset_calls()
+    assert world.calls_by_account() == {}
