@@ -33,6 +33,7 @@ BENCHMARKS = (
     "faults",
     "shards",
     "fleet_targets",
+    "service_memory_hour",
 )
 
 
