@@ -26,6 +26,7 @@ from controller.errors import ControllerError
 
 if TYPE_CHECKING:  # loaded when the command runs: `--help` should not import botocore
     from controller.edits import promoting
+    from controller.manifests.loading import LoadResult
     from controller.manifests.targets import TargetSpec
 
 
@@ -88,26 +89,38 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="KEY=VALUE",
         help="promote only endpoints with this label (repeatable; all must hold)",
     )
+    add_write_modes(parser)
+    parser.set_defaults(func=run)
+
+
+def add_write_modes(parser: argparse.ArgumentParser) -> None:
+    """--commit / --dry-run, shared by the commands that edit manifests (promote, rollback)."""
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--commit", action="store_true", help="git commit exactly the changed files")
     mode.add_argument("--dry-run", action="store_true", help="print the diff, change nothing")
-    parser.set_defaults(func=run)
+
+
+def load_tree(root: Path) -> LoadResult:
+    """Every manifest under `root`, refusing to edit anything when one does not load."""
+    from controller.manifests.loading import load_manifests
+
+    if not root.is_dir():
+        raise ControllerError(f"{root}: not a directory")
+    loaded = load_manifests([root], root=root)
+    loaded.raise_for_errors()
+    return loaded
 
 
 def run(args: argparse.Namespace) -> int:
     from controller.edits import promoting
     from controller.edits.selection import Selectors
-    from controller.manifests.loading import load_manifests
 
     root: Path = args.manifests
-    if not root.is_dir():
-        raise ControllerError(f"{root}: not a directory")
-    loaded = load_manifests([root], root=root)
-    loaded.raise_for_errors()
+    loaded = load_tree(root)
     selectors = Selectors(tuple(args.endpoint), tuple(args.target), tuple(args.label))
     chosen = selectors.select(loaded.manifests)
     everyone = loaded.manifests if selectors.given else None
-    files = promoting.collect(root, _shown(root), chosen, args.group, everyone)
+    files = promoting.collect(root, shown(root), chosen, args.group, everyone)
     if not files:
         raise ControllerError(f"no manifest under {root} uses model package group {args.group!r}")
     targets = {name: t.target.spec for name, t in loaded.targets.items()}
@@ -138,7 +151,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _shown(root: Path) -> str:
+def shown(root: Path) -> str:
     """The manifest directory as diffs show it: relative to the current directory if inside."""
     try:
         return root.resolve().relative_to(Path.cwd().resolve()).as_posix()

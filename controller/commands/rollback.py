@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from controller.commands.promote import add_write_modes, load_tree, shown
 from controller.errors import ControllerError
 
 if TYPE_CHECKING:  # loaded when the command runs: `--help` should not import botocore
@@ -63,22 +64,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="previous (default): the versions of the config live before the current one; "
         "or a version number, for an endpoint serving one model package group",
     )
-    mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--commit", action="store_true", help="git commit exactly the changed files")
-    mode.add_argument("--dry-run", action="store_true", help="print the diff, change nothing")
+    add_write_modes(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from controller.aws.clients import AwsOptions, Clients
     from controller.core.locations import location_of
-    from controller.manifests.loading import load_manifests
 
     root: Path = args.manifests
-    if not root.is_dir():
-        raise ControllerError(f"{root}: not a directory")
-    loaded = load_manifests([root], root=root)
-    loaded.raise_for_errors()
+    loaded = load_tree(root)
     entry = _one(loaded.manifests, args.endpoint, args.target)
     groups = _groups(entry)
     clients = Clients(AwsOptions(read_only=True))
@@ -183,13 +178,12 @@ def _write(
     args: argparse.Namespace,
 ) -> int:
     """Print the diff and, unless --dry-run, write (and with --commit, commit) each group."""
-    from controller.commands.promote import _shown
     from controller.edits import promoting
 
-    shown = _shown(root)
+    where = shown(root)
     planned = {
         group: promoting.promote_files(
-            promoting.collect(root, shown, [entry], group, everyone), group, version
+            promoting.collect(root, where, [entry], group, everyone), group, version
         )
         for group, version in sorted(versions.items())
     }
@@ -209,7 +203,7 @@ def _write(
         return 0
     for group, version in sorted(versions.items()):
         if group in moving:  # re-read: an earlier group may have changed the same file
-            files = promoting.collect(root, shown, [entry], group, everyone)
+            files = promoting.collect(root, where, [entry], group, everyone)
             promoting.write(promoting.promote_files(files, group, version))
     changes = ", ".join(
         f"{g} {', '.join(map(str, p.previous))} -> {p.target}" for g, p in moving.items()
