@@ -15,13 +15,13 @@ $(BIN)/python:
 	$(BIN)/pip install --quiet --upgrade pip
 
 # `make demo` needs only the controller and the sandbox (moto): no linters, type checkers, stubs.
-$(DEMO_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[sandbox]'
+$(DEMO_STAMP): pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[sandbox]'
 	touch $@
 
 # Everything `make test` and `make check` run (includes the sandbox extra).
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[test]'
+$(STAMP): pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
 	touch $@
 
 demo: $(DEMO_STAMP)
