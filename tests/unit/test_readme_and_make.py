@@ -28,8 +28,9 @@ def test_the_readme_example_pins_an_approved_version_of_the_demo_seed() -> None:
 
 
 def dry_run(tmp_path: Path, target: str) -> str:
-    """`make -n TARGET` in a copy holding only the Makefile and pyproject.toml (no .venv)."""
-    for name in ("Makefile", "pyproject.toml"):
+    """`make -n TARGET` in a copy holding only the Makefile, pyproject.toml and the SDK
+    constraints (no .venv)."""
+    for name in ("Makefile", "pyproject.toml", "constraints.txt"):
         shutil.copy(REPO / name, tmp_path / name)
     # Under `make test` the outer make's variables would make this one print "Entering
     # directory" lines: run it as a shell would, on its own.
@@ -49,7 +50,7 @@ def dry_run(tmp_path: Path, target: str) -> str:
 @pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
 def test_make_demo_installs_only_the_sandbox_extra(tmp_path: Path) -> None:
     commands = dry_run(tmp_path, "demo")
-    assert "pip install --quiet -e '.[sandbox]'" in commands
+    assert "pip install --quiet -c constraints.txt -e '.[sandbox]'" in commands
     assert ".[test]" not in commands
     assert commands.strip().endswith("sagemaker-gitops demo")
 
@@ -57,5 +58,5 @@ def test_make_demo_installs_only_the_sandbox_extra(tmp_path: Path) -> None:
 @pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
 def test_make_test_installs_the_test_toolchain(tmp_path: Path) -> None:
     commands = dry_run(tmp_path, "test")
-    assert "pip install --quiet -e '.[test]'" in commands
+    assert "pip install --quiet -c constraints.txt -e '.[test]'" in commands
     assert "pytest" in commands
