@@ -14,6 +14,7 @@ import json
 import math
 import os
 import queue
+import socket
 import statistics
 import subprocess
 import sys
@@ -185,6 +186,14 @@ class SandboxProcess:
             ResourcesPerPage=100,
         )
         return sum(len(page["ResourceTagMappingList"]) for page in pages)
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1 for a child process to bind (a benchmark's `run`)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
 
 
 def stop_process(proc: subprocess.Popen[Any], timeout: float = 10.0) -> int | None:

@@ -25,6 +25,7 @@ from typing import Any
 from benchmarks.harness import (
     FAST,
     cli,
+    free_port,
     mib,
     proc_memory_kb,
     seed,
@@ -41,15 +42,6 @@ READY_TIMEOUT = 900.0
 SWEEP_TIMEOUT = 60.0
 
 
-def _port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def _ready(port: int) -> bool:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as reply:
@@ -62,7 +54,7 @@ def measure(endpoints: int, passes: int) -> dict[str, Any]:
     with world(seed(GROUPS), prefix="bench-memory-hour-") as (sandbox, root):
         write_fleet(root / "fleet", endpoints, GROUPS)
         cli("apply", "-m", str(root / "fleet"), "--no-wait", "--calls-per-second", FAST)
-        port = _port()
+        port = free_port()
         argv = [sys.executable, "-m", "controller", "--log-level", "warning", "run"]
         argv += ["-m", str(root / "fleet"), "--http-port", str(port)]
         argv += ["--resync-interval", f"{RESYNC:g}", "--calls-per-second", FAST]

@@ -17,7 +17,6 @@ the three replicas' calls summed against the single one (what sharding costs in 
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -31,6 +30,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from benchmarks.harness import (
     IMAGE,
     cli,
+    free_port,
     get_json,
     mib,
     proc_memory_kb,
@@ -79,18 +79,11 @@ def write_fleet(root: Path, per_target: int) -> None:
             (folder / f"{name}.yaml").write_text(_endpoint(name, target))
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 class Replica:
     """One `run` process and its HTTP port."""
 
     def __init__(self, root: Path, resync: float, extra: Sequence[str]) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         argv = [sys.executable, "-m", "controller", "--log-level", "warning", "run"]
         argv += ["-m", str(root), "--http-port", str(self.port), "--requeue-interval", "1"]
         argv += ["--resync-interval", f"{resync:g}", *extra]

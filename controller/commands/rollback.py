@@ -95,11 +95,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _one(manifests: list[LoadedManifest], name: str, target: str | None) -> LoadedManifest:
-    found = [
-        m
-        for m in manifests
-        if m.manifest.metadata.name == name and (target is None or m.manifest.spec.target == target)
-    ]
+    from controller.edits.selection import Selectors
+
+    selectors = Selectors((name,), (target,) if target else ())
+    found = [m for m in manifests if selectors.matches(m)]
     if not found:
         where = f" in target {target}" if target else ""
         raise ControllerError(f"no endpoint named {name}{where} in the manifests")

@@ -107,9 +107,9 @@ class Lease:
                 )
             except ClientError as e:
                 if _code(e) != "ResourceInUseException":  # another replica created it first
-                    raise _lease_error(e, "CreateTable") from e
+                    raise lease_error(e, "CreateTable") from e
             except BotoCoreError as e:
-                raise _lease_error(e, "CreateTable") from e
+                raise lease_error(e, "CreateTable") from e
         deadline = time.monotonic() + timeout
         while (status := self._table_status()) != "ACTIVE":
             if time.monotonic() >= deadline:
@@ -181,9 +181,9 @@ class Lease:
         except ClientError as e:
             if _code(e) == "ConditionalCheckFailedException":
                 return False  # someone else holds it and it has not expired
-            raise _lease_error(e, "UpdateItem") from e
+            raise lease_error(e, "UpdateItem") from e
         except BotoCoreError as e:
-            raise _lease_error(e, "UpdateItem") from e
+            raise lease_error(e, "UpdateItem") from e
         self._held = _Held(int(item["token"]["N"]), expires)
         log.info("lease.acquired", table=self.table, holder=self.holder, token=self._held.token)
         return True
@@ -202,9 +202,9 @@ class Lease:
                 self._held = None  # someone took it after it expired (or the item is gone)
                 log.warning("lease.lost", table=self.table, holder=self.holder, token=held.token)
                 return False
-            raise _lease_error(e, "UpdateItem") from e  # keep _held: leading until its deadline
+            raise lease_error(e, "UpdateItem") from e  # keep _held: leading until its deadline
         except BotoCoreError as e:
-            raise _lease_error(e, "UpdateItem") from e
+            raise lease_error(e, "UpdateItem") from e
         self._held = _Held(held.token, expires)
         return True
 
@@ -232,9 +232,9 @@ class Lease:
         except ClientError as e:
             if _code(e) == "ResourceNotFoundException":
                 return None
-            raise _lease_error(e, "DescribeTable") from e
+            raise lease_error(e, "DescribeTable") from e
         except BotoCoreError as e:
-            raise _lease_error(e, "DescribeTable") from e
+            raise lease_error(e, "DescribeTable") from e
         return str(table["TableStatus"])
 
 
@@ -352,6 +352,7 @@ def _code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
 
 
-def _lease_error(error: Exception, operation: str) -> LeaseError:
+def lease_error(error: Exception, operation: str) -> LeaseError:
+    """A botocore error on the lease table as a LeaseError (also the shard roster's)."""
     code = _code(error) if isinstance(error, ClientError) else type(error).__name__
     return LeaseError(f"lease {operation} failed: {error}", operation=operation, code=code)

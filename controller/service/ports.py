@@ -120,9 +120,9 @@ class Ownership(Protocol):
     def note_manifests(self, keys: Iterable[str]) -> None:
         """The newest snapshot's keys: their locations are shards (replacing the last load's)."""
 
-    def note_scan(self, locations: Iterable[str], owned: Iterable[str]) -> None:
-        """The locations the removal scan covers and the owned keys it found: shards too, so a
-        location whose manifests are all gone is still held (and pruned) by someone."""
+    def note_scan(self, locations: Iterable[str]) -> None:
+        """The locations the removal scan covers (every owned key it finds is in one): shards
+        too, so a location whose manifests are all gone is still held (and pruned) by someone."""
 
     def scan_filter(self) -> Callable[[str], bool] | None:
         """Which locations this replica lists for removed manifests; None: every one."""

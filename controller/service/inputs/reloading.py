@@ -185,11 +185,8 @@ class Reloader(Generic[SnapshotT]):
     def _owned(self) -> set[str]:
         """Owned endpoints' keys, to find removed manifests. Every location the scan covers is
         a shard, even with no manifest left; a sharded replica lists only its own shards."""
-        locations = self._reconciler.removal_locations()
-        self._ownership.note_scan(locations, ())
-        owned = self._reconciler.owned_keys(self._ownership.scan_filter())
-        self._ownership.note_scan(locations, owned)
-        return owned
+        self._ownership.note_scan(self._reconciler.removal_locations())
+        return self._reconciler.owned_keys(self._ownership.scan_filter())
 
     def _owns(self, key: str) -> bool:
         return self._ownership.owns(key)

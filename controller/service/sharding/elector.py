@@ -77,21 +77,17 @@ class ShardElector:
     def owns(self, shard: str) -> bool:
         """Held, valid by our clock, and not being handed over: a reconcile may start."""
         with self._lock:
-            lease = self._leases.get(shard)
-            if lease is None or shard in self._draining or self._stopping.is_set():
-                return False
-            return lease.is_leader()
+            return self._acting(shard)
 
     def view(self) -> dict[str, Any]:
         """For /status: who we are, what we hold, and who holds what as of the last pass."""
         with self._lock:
             view, held = self._view, self._held
-        holders = dict(view.holders)
         return {
             "replica": self.replica,
             "held": sorted(held),
             "members": sorted(view.members | {self.replica}),
-            "holders": {shard: holders[shard] for shard in sorted(holders)},
+            "holders": dict(sorted(view.holders.items())),
         }
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -222,14 +218,17 @@ class ShardElector:
                 self._leases[shard] = lease
             return lease
 
+    def _acting(self, shard: str) -> bool:
+        """Held, valid by our clock, not being handed over, not stopping; call with _lock."""
+        lease = self._leases.get(shard)
+        if lease is None or shard in self._draining or self._stopping.is_set():
+            return False
+        return lease.is_leader()
+
     def _publish(self) -> None:
         """Tell the runner when the set of shards we may act on changed."""
         with self._lock:
-            held = frozenset(
-                s
-                for s, lease in self._leases.items()
-                if s not in self._draining and lease.is_leader() and not self._stopping.is_set()
-            )
+            held = frozenset(s for s in self._leases if self._acting(s))
             before, self._held = self._held, held
         if held != before:
             log.info("shards.held", replica=self.replica, held=sorted(held))

@@ -17,7 +17,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from controller.service.lease import LeaseError
+from controller.service.lease import lease_error
 
 MAX_PAGES = 20  # 1 MB per page: far beyond any table of members and shards
 
@@ -118,11 +118,4 @@ def _translated(operation: str) -> Iterator[None]:
     try:
         yield
     except (ClientError, BotoCoreError) as e:
-        code = (
-            str(e.response.get("Error", {}).get("Code", ""))
-            if isinstance(e, ClientError)
-            else type(e).__name__
-        )
-        raise LeaseError(
-            f"lease table {operation} failed: {e}", operation=operation, code=code
-        ) from e
+        raise lease_error(e, operation) from e

@@ -12,19 +12,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
-from typing import Protocol
 
 import structlog
 
 from controller.service.locationqueues import LocationQueues, queue_of
 from controller.service.metrics import Metrics
-from controller.service.ports import ShardHooks
+from controller.service.ports import ShardElector, ShardHooks
 
 log = structlog.get_logger(__name__)
-
-
-class Owner(Protocol):
-    def owns(self, shard: str) -> bool: ...
 
 
 class ShardSeat:
@@ -48,28 +43,30 @@ class ShardSeat:
         self._from_manifests: frozenset[str] = frozenset()
         self._from_scan: frozenset[str] = frozenset()
         self._lock = threading.Lock()
-        self.owner: Owner | None = None  # the elector, attached once built
+        self.owner: ShardElector | None = None  # the elector, attached once built
 
     def hooks(self) -> ShardHooks:
         return ShardHooks(universe=self.universe, busy=self.busy, changed=self.changed)
 
     def owns(self, key: str) -> bool:
-        return self.owner is not None and self.owner.owns(queue_of(key))
+        return self.owns_shard(queue_of(key))
+
+    def owns_shard(self, shard: str) -> bool:
+        return self.owner is not None and self.owner.owns(shard)
 
     def note_manifests(self, keys: Iterable[str]) -> None:
         found = frozenset(queue_of(k) for k in keys)
         with self._lock:
             self._from_manifests = found
 
-    def note_scan(self, locations: Iterable[str], owned: Iterable[str]) -> None:
-        found = frozenset(locations) | {queue_of(k) for k in owned}
+    def note_scan(self, locations: Iterable[str]) -> None:
+        found = frozenset(locations)
         with self._lock:
             self._from_scan = found
 
     def scan_filter(self) -> Callable[[str], bool]:
         """A replica lists only its own shards' endpoints for removed manifests."""
-        owner = self.owner
-        return lambda location: owner is not None and owner.owns(location)
+        return self.owns_shard
 
     def universe(self) -> frozenset[str]:
         """The shards as of the last load and the last removal scan: a target dropped from the
@@ -102,7 +99,7 @@ class Everything:
     def note_manifests(self, keys: Iterable[str]) -> None:
         return None
 
-    def note_scan(self, locations: Iterable[str], owned: Iterable[str]) -> None:
+    def note_scan(self, locations: Iterable[str]) -> None:
         return None
 
     def scan_filter(self) -> None:
