@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from controller.cli import main
 from controller.sandbox import Sandbox
 from tests.conftest import SEED_FILE
 from tests.e2e.conftest import World, registry_manifest
@@ -22,7 +21,7 @@ from tests.e2e.conftest import World, registry_manifest
 
 @pytest.fixture(scope="module")
 def rolled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    """churn deployed at v1, then v2: the manifest pins 2, the history holds v1's config."""
+    """A sandbox seeded with the registry and a manifest directory, shared by the module."""
     root = tmp_path_factory.mktemp("rollback") / "manifests"
     root.mkdir()
     with (
@@ -34,20 +33,27 @@ def rolled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
                 patch.delenv(key)
         for key, value in sandbox.env().items():
             patch.setenv(key, value)
-        world = World(sandbox, root, capsys=None)  # each test hands its own capsys
-        for version in (1, 2):
-            world.write("churn.yaml", commented(version=version))
-            assert main(["apply", "-m", str(root), "--poll-interval", "0.05"]) == 0
-        yield world
+        yield World(sandbox, root, capsys=None)  # each test hands its own capsys
 
 
 def commented(version: int) -> str:
     return "# owned by the churn team\n" + textwrap.dedent(registry_manifest(version=version))
 
 
+def deployed(world: World, *versions: int) -> None:
+    """Apply churn at each version in turn: the manifest pins the last, the rollback history
+    names the config of the one before it (whatever an earlier test left behind)."""
+    for version in versions:
+        world.write("churn.yaml", commented(version=version))
+        assert world.apply().code == 0
+
+
 @pytest.fixture
 def world(rolled: World, capsys: pytest.CaptureFixture[str]) -> World:
+    """churn deployed at v1, then v2: the manifest pins 2, the history holds v1's config. Each
+    test starts from it, so none depends on another having run first (or in the same worker)."""
     rolled._capsys = capsys
+    deployed(rolled, 1, 2)
     return rolled
 
 
@@ -114,6 +120,7 @@ def test_an_endpoint_without_history_or_manifest_is_a_clear_error(world: World) 
 
 
 def test_commit_records_the_revert_alone(world: World) -> None:
+    deployed(world, 1)  # back at v1: the previous config served v2
     git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
     subprocess.run([*git, "init", "-q", str(world.root)], check=True)
     subprocess.run([*git, "-C", str(world.root), "add", "-A"], check=True)
