@@ -6,8 +6,13 @@ one snapshot is taken and every allocation still alive is charged to the innermo
 `controller/` on its stack (25 frames kept). Sites that do not grow with the endpoints (clients,
 imports) show up too: compare two sizes to tell them apart.
 
-`python -m benchmarks.memory_sites [--endpoints 1000] [--top 25]` (not part of `make bench`:
-tracing slows the service several times; it answers "what holds the bytes", not "how many").
+`--growth SECONDS` takes a second snapshot that much later and prints what each site gained or
+lost in between instead: whether RSS that keeps rising over resyncs is the heap growing (a site
+here keeps adding) or the allocator not handing pages back (the traced heap stays flat).
+
+`python -m benchmarks.memory_sites [--endpoints 1000] [--top 25] [--growth 60]` (not part of
+`make bench`: tracing slows the service several times; it answers "what holds the bytes", not
+"how many").
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ def sites(snapshot: tracemalloc.Snapshot) -> dict[str, int]:
     return found
 
 
-def main(endpoints: int, top: int) -> None:
+def main(endpoints: int, top: int, growth: float = 0.0) -> None:
     from controller.cli import build_parser
     from controller.commands.run import _config, build_runner
 
@@ -52,18 +57,34 @@ def main(endpoints: int, top: int) -> None:
                 raise RuntimeError("run did not become ready")
             time.sleep(8)  # a few resyncs
             snapshot = tracemalloc.take_snapshot()
+            later = None
+            if growth > 0:
+                time.sleep(growth)
+                later = tracemalloc.take_snapshot()
         finally:
             runner.stop(10)
     found = sites(snapshot)
+    if later is not None:
+        _print_growth(found, sites(later), growth, top)
+        return
     total = sum(found.values())
     print(f"traced heap {total / 2**20:.1f} MiB, {total / endpoints / 1024:.1f} KiB per endpoint")
     for key, size in sorted(found.items(), key=lambda kv: -kv[1])[:top]:
         print(f"{size / 2**20:7.2f} MiB {size / endpoints:8.0f} B per endpoint  {key}")
 
 
+def _print_growth(before: dict[str, int], after: dict[str, int], seconds: float, top: int) -> None:
+    total = sum(after.values()) - sum(before.values())
+    print(f"traced heap {total / 2**20:+.2f} MiB over {seconds:g} s of resyncs")
+    change = {key: after.get(key, 0) - before.get(key, 0) for key in {*before, *after}}
+    for key, size in sorted(change.items(), key=lambda kv: -abs(kv[1]))[:top]:
+        print(f"{size / 2**10:+9.1f} KiB  {key}")
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--endpoints", type=int, default=1000)
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--growth", type=float, default=0.0, metavar="SECONDS")
     options = parser.parse_args()
-    main(options.endpoints, options.top)
+    main(options.endpoints, options.top, options.growth)

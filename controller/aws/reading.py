@@ -231,8 +231,11 @@ def describe_immutable(
 
     def fetch() -> dict[str, Any] | None:
         try:
-            return dict(call(client, kind.describe_call, **{kind.name_param: name}))
+            found = call(client, kind.describe_call, **{kind.name_param: name})
         except NotFound:
             return None
+        # Kept for as long as the resource lives: the HTTP metadata (headers, request id) was
+        # about a third of each kept description and nothing reads it.
+        return {k: v for k, v in found.items() if k != "ResponseMetadata"}
 
     return cache.get(region, kind.segment, name, fetch)

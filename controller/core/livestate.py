@@ -16,7 +16,7 @@ from controller.core.endpoint import surface
 from controller.core.packages import account_of, group_arn, parse_package_arn
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LiveVariant:
     name: str
     weight: float | None
@@ -24,7 +24,7 @@ class LiveVariant:
     serverless: bool
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LiveEndpoint:
     """What DescribeEndpoint says about one endpoint."""
 
@@ -43,7 +43,7 @@ class LiveEndpoint:
         return {v.name: (v.weight, v.instance_count) for v in self.variants}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Owned:
     """A resource the tagging index says this controller owns."""
 

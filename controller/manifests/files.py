@@ -45,7 +45,7 @@ _KINDS = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ManifestFile:
     """A file to read: where it is, how a user sees it, and its root-relative identity."""
 

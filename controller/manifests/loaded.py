@@ -12,7 +12,7 @@ from controller.manifests.models import EndpointManifest
 from controller.manifests.templating.layers import Rendering
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LoadedManifest:
     """A document that validated, and where it came from."""
 
