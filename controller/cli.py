@@ -24,6 +24,7 @@ COMMANDS = (
     "run",
     "promote",
     "rollback",
+    "verify",
     "sandbox",
     "demo",
 )

@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from controller.aws import reading
-from controller.core import packages, tagging
+from controller.aws import reading, serving
+from controller.core import tagging
 from controller.core.endpoint import history
 from controller.errors import ControllerError
 
@@ -45,27 +45,10 @@ def previous_versions(sagemaker: Any, endpoint: str) -> Previous:
         )
     config = earlier[0]
     try:
-        with reading.translated("DescribeEndpointConfig"):
-            variants = sagemaker.describe_endpoint_config(EndpointConfigName=config)
+        versions = serving.config_versions(sagemaker, config)
     except ControllerError as e:
         raise ControllerError(
             f"endpoint {endpoint}: the previous config {config} cannot be read ({e}); "
             "pin a version with --to"
         ) from e
-    versions: dict[str, tuple[str, int]] = {}
-    for variant in [*variants["ProductionVariants"], *variants.get("ShadowProductionVariants", [])]:
-        model_name = variant.get("ModelName")
-        if not model_name:
-            continue  # a variant hosting inference components: its models live in them
-        with reading.translated("DescribeModel"):
-            model = sagemaker.describe_model(ModelName=model_name)
-        containers = model.get("Containers") or [model.get("PrimaryContainer") or {}]
-        found = [
-            parsed
-            for container in containers
-            if (parsed := packages.parse_package_arn(str(container.get("ModelPackageName", ""))))
-        ]
-        if len(found) == 1:
-            group, version = found[0]
-            versions[str(variant["VariantName"])] = (packages.group_name(group), version)
     return Previous(current, config, versions)

@@ -1,4 +1,5 @@
-"""A validated endpoint manifest and where it came from (`loading`'s result, one per endpoint).
+"""Validated manifests and where they came from (`loading`'s results: one per endpoint, one
+per pipeline).
 
 Its own module so that rendering (`controller.manifests.templating`) and loading can both build
 it without importing each other.
@@ -6,9 +7,10 @@ it without importing each other.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from controller.manifests.models import EndpointManifest
+from controller.manifests.pipelines import PipelineManifest
 from controller.manifests.templating.layers import Rendering
 
 
@@ -35,3 +37,18 @@ class LoadedManifest:
         """Root-relative files the endpoint's values come from (its own first); empty when it
         extends no template."""
         return self.rendering.files if self.rendering is not None else ()
+
+
+@dataclass(frozen=True)
+class LoadedPipeline:
+    """A `kind: Pipeline` document that validated, where it came from, and the lines of the
+    fields checked against the rest of the tree (rendered path -> line)."""
+
+    pipeline: PipelineManifest
+    source: str
+    shown: str
+    line: int
+    lines: dict[str, int] = field(default_factory=dict)
+
+    def line_of(self, path: str) -> int:
+        return self.lines.get(path, self.line)

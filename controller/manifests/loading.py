@@ -26,18 +26,20 @@ from pydantic import ValidationError
 
 from controller.errors import Diagnostic, ManifestError
 from controller.manifests import files as files_mod
-from controller.manifests import rules, yamlpos
+from controller.manifests import pipeline_checks, rules, yamlpos
 from controller.manifests.files import MAX_BYTES, SUFFIXES
 from controller.manifests.files import ManifestFile as _File
-from controller.manifests.loaded import LoadedManifest
+from controller.manifests.loaded import LoadedManifest, LoadedPipeline
 from controller.manifests.messages import describe, diagnostic, render_path, strip_tags
 from controller.manifests.models import API_VERSION, EndpointManifest
+from controller.manifests.pipelines import PipelineManifest
 from controller.manifests.projects import policy as projects
 from controller.manifests.repoconfig import LoadedConfig, RepoConfig, load_repo_config
 from controller.manifests.targets import TargetManifest
 from controller.manifests.templating import documents as template_documents
 from controller.manifests.templating import rendering as templates
-from controller.manifests.templating.layers import Layer
+from controller.manifests.templating.layers import TEMPLATE_KIND, Layer
+from controller.manifests.templating.sets import SET_KIND
 
 __all__ = [
     "MAX_BYTES",
@@ -45,6 +47,7 @@ __all__ = [
     "SUFFIXES",
     "LoadResult",
     "LoadedManifest",
+    "LoadedPipeline",
     "ParseCache",
     "describe",
     "load_manifests",
@@ -74,6 +77,8 @@ class LoadResult:
     manifests: list[LoadedManifest] = field(default_factory=list)
     targets: dict[str, LoadedTarget] = field(default_factory=dict)
     """Targets by name (each defined once; duplicates are diagnostics)."""
+    pipelines: list[LoadedPipeline] = field(default_factory=list)
+    """Pipelines (`kind: Pipeline`), each checked against the endpoints and targets loaded."""
     diagnostics: list[Diagnostic] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     """Every manifest file read (relative to `root`, posix), including broken ones."""
@@ -105,7 +110,7 @@ class LoadResult:
 
 @dataclass(frozen=True, slots=True)
 class _Valid:
-    loaded: LoadedManifest | LoadedTarget | Layer
+    loaded: LoadedManifest | LoadedTarget | LoadedPipeline | Layer
     shown: str
     name_line: int
     target_line: int | None = None  # line of spec.target, for unknown-target errors
@@ -226,8 +231,10 @@ def _load(
     result.manifests = _within_projects(
         [v for v in endpoints if id(v) not in duplicated], defined, result
     )
+    result.pipelines = [v.loaded for v in valid if isinstance(v.loaded, LoadedPipeline)]
+    result.diagnostics.extend(pipeline_checks.problems(result.pipelines, result.manifests, defined))
     if result.repo_config.problems:  # fail closed: a broken config never means "no rules"
-        result.manifests, result.targets = [], {}
+        result.manifests, result.targets, result.pipelines = [], {}, []
     order = {file.shown: index for index, file in enumerate(found.files)}
     result.diagnostics.sort(key=lambda d: (order.get(d.file, -1), d.line or 0))
     return result
@@ -288,6 +295,14 @@ def _parse_file(file: _File, text: str, problems: list[Diagnostic]) -> list[_Val
         if manifest is None or not document.clean:
             continue
         name_line = yamlpos.line_of(document.node, ("metadata", "name"))
+        if isinstance(manifest, PipelineManifest):
+            lines = {
+                sys.intern(render_path(loc)): yamlpos.line_of(document.node, loc)
+                for loc in pipeline_checks.checked_fields(manifest)
+            }
+            pipeline = LoadedPipeline(manifest, file.source, file.shown, name_line, lines)
+            valid.append(_Valid(pipeline, file.shown, name_line))
+            continue
         if isinstance(manifest, TargetManifest):
             target = LoadedTarget(manifest, file.source, document.line)
             valid.append(_Valid(target, file.shown, name_line))
@@ -306,7 +321,7 @@ def _parse_file(file: _File, text: str, problems: list[Diagnostic]) -> list[_Val
 
 def _check_document(
     document: yamlpos.Document, shown: str
-) -> tuple[EndpointManifest | TargetManifest | None, list[Diagnostic]]:
+) -> tuple[EndpointManifest | TargetManifest | PipelineManifest | None, list[Diagnostic]]:
     data: Any = document.data
     if not isinstance(data, dict):
         message = (
@@ -321,9 +336,15 @@ def _check_document(
         line = yamlpos.line_of(document.node, ("apiVersion",))
         message = f"unsupported apiVersion {api_version!r} (expected {API_VERSION})"
         return None, [Diagnostic(shown, line, "apiVersion", message)]
-    model: type[EndpointManifest | TargetManifest] = (
-        TargetManifest if data.get("kind") == "Target" else EndpointManifest
-    )
+    kind = data.get("kind")
+    if isinstance(kind, str) and kind not in _MODELS:
+        # One message naming the kinds there are, instead of an Endpoint's schema errors
+        # about a document that was never meant to be one.
+        line = yamlpos.line_of(document.node, ("kind",))
+        known = ", ".join(sorted([*_MODELS, TEMPLATE_KIND, SET_KIND]))
+        message = f"unknown kind {kind!r} (expected one of {known})"
+        return None, [Diagnostic(shown, line, "kind", message)]
+    model = _MODELS.get(kind, EndpointManifest) if isinstance(kind, str) else EndpointManifest
     try:
         manifest = model.model_validate(data)
     except ValidationError as e:
@@ -344,6 +365,14 @@ def _check_document(
         for loc, message in rules.problems(manifest.spec)
     ]
     return (None, found) if found else (manifest, [])
+
+
+_MODELS: dict[str, type[EndpointManifest | TargetManifest | PipelineManifest]] = {
+    "Endpoint": EndpointManifest,
+    "Target": TargetManifest,
+    "Pipeline": PipelineManifest,
+}
+"""Model by `kind` (a document without one is validated as an Endpoint: `kind` is missing)."""
 
 
 def _kind_of(value: object) -> str:
@@ -390,6 +419,8 @@ def _name_of(entry: _Valid) -> str:
     loaded = entry.loaded
     if isinstance(loaded, LoadedTarget):
         return loaded.target.metadata.name
+    if isinstance(loaded, LoadedPipeline):
+        return loaded.pipeline.metadata.name
     return loaded.name if isinstance(loaded, Layer) else loaded.manifest.metadata.name
 
 

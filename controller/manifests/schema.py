@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from controller.manifests.models import API_VERSION, EndpointManifest
+from controller.manifests.pipelines import PipelineManifest
 from controller.manifests.repoconfig import RepoConfig
 from controller.manifests.targets import TargetManifest
 from controller.manifests.templating import schema as templating_schema
@@ -34,6 +35,9 @@ TEMPLATE_SCHEMA_ID = "urn:sagemaker-gitops:schema:endpoint-template:v1"
 # `kind: EndpointSet` documents (one endpoint per entry).
 SET_OUTPUT = Path("schemas/endpoint-set.schema.json")
 SET_SCHEMA_ID = "urn:sagemaker-gitops:schema:endpoint-set:v1"
+# `kind: Pipeline` documents (stages and their verification).
+PIPELINE_OUTPUT = Path("schemas/pipeline.schema.json")
+PIPELINE_SCHEMA_ID = "urn:sagemaker-gitops:schema:pipeline:v1"
 # The repository config, `.sagemaker-gitops.yaml` (plan settings, prune regions, projects).
 REPO_CONFIG_OUTPUT = Path("schemas/repo-config.schema.json")
 REPO_CONFIG_SCHEMA_ID = "urn:sagemaker-gitops:schema:repo-config:v1"
@@ -74,6 +78,10 @@ def generate_target() -> str:
     return generate(TargetManifest, TARGET_SCHEMA_ID, "Target")
 
 
+def generate_pipeline() -> str:
+    return generate(PipelineManifest, PIPELINE_SCHEMA_ID, "Pipeline")
+
+
 def generate_repo_config() -> str:
     """The schema of `.sagemaker-gitops.yaml` (globs are checked by the loader, not here)."""
     title = f"sagemaker-gitops repository config .sagemaker-gitops.yaml ({API_VERSION})"
@@ -91,6 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = _write_or_check(TARGET_OUTPUT, generate_target(), args.check)
         code = code or _write_or_check(TEMPLATE_OUTPUT, generate_template(), args.check)
         code = code or _write_or_check(SET_OUTPUT, generate_set(), args.check)
+        code = code or _write_or_check(PIPELINE_OUTPUT, generate_pipeline(), args.check)
         code = code or _write_or_check(REPO_CONFIG_OUTPUT, generate_repo_config(), args.check)
         return code or _write_or_check(output, generate(), args.check)
     return _write_or_check(output, generate(), args.check)

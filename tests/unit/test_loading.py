@@ -78,7 +78,10 @@ CASES = {
     "wrong-api-version": [
         "1: apiVersion: unsupported apiVersion 'apps/v1' (expected sagemaker-gitops/v1)"
     ],
-    "wrong-kind": ["2: kind: must be 'Endpoint' (got 'Endpiont')"],
+    "wrong-kind": [
+        "2: kind: unknown kind 'Endpiont' (expected one of Endpoint, EndpointSet, "
+        "EndpointTemplate, Pipeline, Target)"
+    ],
     "capacity-conflict": ["8: spec.variants[0]: set exactly one of instanceType or serverless"],
     "env-key": [
         "11: spec.variants[0].model.environment[\"bad key\"]: key 'bad key' does not match the "

@@ -1,0 +1,64 @@
+"""Which registry versions an endpoint's config serves: its variants' Models, read back to their
+model package ARNs.
+
+`verify` asks it of the live endpoint (has the stage converged on the version its manifests
+pin?), `rollback` of the config the rollback history names. Read-only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from controller.aws import reading
+from controller.core import packages
+from controller.errors import NotFound
+
+
+@dataclass(frozen=True)
+class Serving:
+    """An endpoint's status and what its current config serves."""
+
+    status: str
+    config: str
+    versions: dict[str, tuple[str, int]]
+    """Variant name -> (model package group name, version); registry-backed variants only."""
+    failure_reason: str = ""
+
+
+def config_versions(sagemaker: Any, config: str) -> dict[str, tuple[str, int]]:
+    """Variant name -> (group name, version) for the registry-backed variants of `config`
+    (production and shadow)."""
+    with reading.translated("DescribeEndpointConfig"):
+        described = sagemaker.describe_endpoint_config(EndpointConfigName=config)
+    versions: dict[str, tuple[str, int]] = {}
+    variants = [*described["ProductionVariants"], *described.get("ShadowProductionVariants", [])]
+    for variant in variants:
+        model_name = variant.get("ModelName")
+        if not model_name:
+            continue  # a variant hosting inference components: its models live in them
+        with reading.translated("DescribeModel"):
+            model = sagemaker.describe_model(ModelName=model_name)
+        containers = model.get("Containers") or [model.get("PrimaryContainer") or {}]
+        found = [
+            parsed
+            for container in containers
+            if (parsed := packages.parse_package_arn(str(container.get("ModelPackageName", ""))))
+        ]
+        if len(found) == 1:
+            group, version = found[0]
+            versions[str(variant["VariantName"])] = (packages.group_name(group), version)
+    return versions
+
+
+def serving(sagemaker: Any, endpoint: str) -> Serving | None:
+    """The endpoint's status and versions now; None when there is no such endpoint."""
+    try:
+        with reading.translated("DescribeEndpoint"):
+            described = sagemaker.describe_endpoint(EndpointName=endpoint)
+    except NotFound:
+        return None
+    config = str(described.get("EndpointConfigName", ""))
+    versions = config_versions(sagemaker, config) if config else {}
+    reason = str(described.get("FailureReason", "") or "")
+    return Serving(str(described["EndpointStatus"]), config, versions, reason)

@@ -1,0 +1,152 @@
+"""`sagemaker-gitops verify --stage STAGE -m DIR`: run one stage's analysis now, for CI.
+
+Reads the stage from the manifests' `kind: Pipeline`, checks that its endpoints serve the
+versions their manifests pin (InService, every variant on its version; a rolled-back endpoint
+is a failed verification), then takes the stage's measurements from CloudWatch with each
+target's own role, `interval` apart, and prints the verdict with every value measured. Read-only:
+DescribeEndpoint, DescribeEndpointConfig, DescribeModel, GetMetricData.
+
+Exit codes: 0 Successful, 1 Failed or Error (or bad input), 3 Inconclusive (too little traffic,
+no data, or not converged yet: ask again later, or decide by hand).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from controller.commands.promote import load_tree
+from controller.errors import ControllerError
+
+if TYPE_CHECKING:  # loaded when the command runs: `--help` should not import botocore
+    from controller.manifests.loaded import LoadedPipeline
+    from controller.manifests.loading import LoadResult
+    from controller.promotion.verifying import Pinned, Reader
+
+EXIT_SUCCESSFUL, EXIT_FAILED, EXIT_INCONCLUSIVE = 0, 1, 3
+CONVERGE_POLL_SECONDS = 10.0
+
+
+def _seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {value!r}") from None
+    if not 0 <= seconds <= 86_400:
+        raise argparse.ArgumentTypeError("expected 0 to 86400 seconds")
+    return seconds
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "verify",
+        help="run a pipeline stage's analysis on its live CloudWatch metrics (exit 0/1/3)",
+        description=(
+            "Check that the stage's endpoints serve the versions their manifests pin, then take "
+            "the stage's measurements (its Pipeline's verification) and print the verdict. Exit "
+            "0 Successful, 1 Failed or Error, 3 Inconclusive."
+        ),
+    )
+    parser.add_argument("--stage", required=True, help="stage name (in a kind: Pipeline)")
+    parser.add_argument(
+        "-m", "--manifests", required=True, type=Path, metavar="DIR", help="manifest directory"
+    )
+    parser.add_argument(
+        "--pipeline", default=None, metavar="NAME", help="the pipeline, when several have STAGE"
+    )
+    parser.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+    parser.add_argument(
+        "--wait-converged",
+        type=_seconds,
+        default=0.0,
+        metavar="SECONDS",
+        help="wait up to this long for the stage to serve its pinned versions (default 0: "
+        "Inconclusive at once when it does not)",
+    )
+    parser.set_defaults(func=run)
+
+
+def find_stage(loaded: LoadResult, stage: str, pipeline: str | None) -> LoadedPipeline:
+    """The one pipeline that has `stage` (and is named `pipeline`, when given)."""
+    found = [
+        p
+        for p in loaded.pipelines
+        if p.pipeline.stage(stage) is not None
+        and (pipeline is None or p.pipeline.metadata.name == pipeline)
+    ]
+    if not found:
+        which = f"pipeline {pipeline!r}" if pipeline else "any kind: Pipeline"
+        raise ControllerError(f"no stage {stage!r} in {which} under the manifests")
+    if len(found) > 1:
+        names = ", ".join(sorted(p.pipeline.metadata.name for p in found))
+        raise ControllerError(f"stage {stage!r} is in several pipelines ({names}): add --pipeline")
+    return found[0]
+
+
+def run(args: argparse.Namespace) -> int:
+    from controller.aws.clients import AwsOptions, Clients
+    from controller.core.locations import location_of
+    from controller.manifests.pipeline_checks import stage_endpoints
+    from controller.promotion import verifying
+    from controller.promotion.analysis import Phase
+    from controller.promotion.reading import ClientsReader
+    from controller.rendering import verification as report
+
+    loaded = load_tree(args.manifests)
+    found = find_stage(loaded, args.stage, args.pipeline)
+    pipeline = found.pipeline
+    stage = pipeline.stage(args.stage)
+    assert stage is not None
+    if stage.verification is None:
+        raise ControllerError(
+            f"stage {args.stage!r} of pipeline {pipeline.metadata.name!r} has no verification"
+        )
+    clients = Clients(AwsOptions(read_only=True))
+    clients.set_targets({name: t.target.spec for name, t in loaded.targets.items()})
+    endpoints = stage_endpoints(pipeline, stage, loaded.manifests)
+    pinned = verifying.pinned(
+        pipeline, endpoints, lambda e: location_of(e.manifest, lambda: clients.default_region)
+    )
+    for location in sorted({p.location for p in pinned}):
+        clients.check_account(location, "verify")
+    reader = ClientsReader(clients)
+    _wait_converged(pinned, reader, args.wait_converged)
+    progress = args.format == "text" and sys.stderr.isatty()
+    outcome = verifying.verify(
+        stage,
+        pinned,
+        reader,
+        sleep=time.sleep,
+        on_measurement=(
+            (lambda m: print(report.measurement_line(m), file=sys.stderr))
+            if progress
+            else (lambda m: None)
+        ),
+    )
+    name = pipeline.metadata.name
+    render = {
+        "text": report.render_text,
+        "markdown": report.render_markdown,
+        "json": report.render_json,
+    }[args.format]
+    sys.stdout.write(render(outcome, name, args.stage))
+    if outcome.phase is Phase.SUCCESSFUL:
+        return EXIT_SUCCESSFUL
+    return EXIT_INCONCLUSIVE if outcome.phase is Phase.INCONCLUSIVE else EXIT_FAILED
+
+
+def _wait_converged(pinned: Sequence[Pinned], reader: Reader, seconds: float) -> None:
+    """Poll until the stage serves its pinned versions (or fails, or time is up)."""
+    from controller.promotion import verifying
+    from controller.promotion.analysis import Phase
+
+    deadline = time.monotonic() + seconds
+    for _ in range(int(seconds / CONVERGE_POLL_SECONDS) + 1):
+        state = verifying.convergence(pinned, reader)
+        if state.phase is not Phase.RUNNING or time.monotonic() >= deadline:
+            return
+        time.sleep(min(CONVERGE_POLL_SECONDS, max(0.0, deadline - time.monotonic())))

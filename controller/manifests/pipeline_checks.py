@@ -1,0 +1,141 @@
+"""Pipelines checked against the rest of the tree: what a `kind: Pipeline` names must exist.
+
+A pipeline that validates on its own can still be wrong about the tree it sits in: a stage naming
+a target nobody defines, selecting no endpoint, or two stages (or two pipelines) claiming the same
+endpoint or group. Each is a `file:line: path: message` at the field that is wrong, and, like any
+other broken manifest, fails the load: nothing is planned, applied or promoted on a tree whose
+pipeline does not say what its author meant. Stages are an ordered list, so a cycle cannot be
+written.
+
+Pure: works on loaded manifests, reads no files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+
+from controller.errors import Diagnostic
+from controller.manifests.loaded import LoadedManifest, LoadedPipeline
+from controller.manifests.messages import render_path
+from controller.manifests.models import RegistryModel
+from controller.manifests.pipelines import PipelineManifest, Stage
+
+Loc = tuple[str | int, ...]
+
+
+def checked_fields(pipeline: PipelineManifest) -> list[Loc]:
+    """The fields `problems` may point at, so loading can note their lines."""
+    found: list[Loc] = [
+        ("spec", "packageGroups", i) for i in range(len(pipeline.spec.package_groups))
+    ]
+    for index, stage in enumerate(pipeline.spec.stages):
+        at: Loc = ("spec", "stages", index)
+        found += [(*at, "name"), (*at, "endpoints")]
+        found += [(*at, "endpoints", "targets", j) for j in range(len(stage.endpoints.targets))]
+    return found
+
+
+def selects(stage: Stage, entry: LoadedManifest) -> bool:
+    """Whether `entry` is one of the stage's endpoints (every kind of selector given matches)."""
+    chosen = stage.endpoints
+    manifest = entry.manifest
+    if chosen.names and manifest.metadata.name not in chosen.names:
+        return False
+    if chosen.targets and manifest.spec.target not in chosen.targets:
+        return False
+    labels = manifest.metadata.labels
+    return all(labels.get(key) == value for key, value in chosen.match_labels.items())
+
+
+def groups_served(entry: LoadedManifest) -> set[str]:
+    """The package groups the endpoint's production variants serve (as written)."""
+    return {
+        v.model.package_group
+        for v in entry.manifest.spec.variants
+        if isinstance(v.model, RegistryModel)
+    }
+
+
+def stage_endpoints(
+    pipeline: PipelineManifest, stage: Stage, endpoints: Sequence[LoadedManifest]
+) -> list[LoadedManifest]:
+    """The stage's endpoints that serve one of the pipeline's groups."""
+    groups = set(pipeline.spec.package_groups)
+    return [e for e in endpoints if selects(stage, e) and groups_served(e) & groups]
+
+
+def problems(
+    pipelines: Sequence[LoadedPipeline],
+    endpoints: Sequence[LoadedManifest],
+    targets: Mapping[str, object] | Collection[str],
+) -> list[Diagnostic]:
+    """Every way the pipelines disagree with the endpoints and targets loaded beside them."""
+    found: list[Diagnostic] = []
+    names: dict[str, LoadedPipeline] = {}
+    owners: dict[str, LoadedPipeline] = {}
+    for loaded in pipelines:
+        name = loaded.pipeline.metadata.name
+        if name in names:
+            first = names[name]
+            message = f"pipeline {name!r} is also defined at {first.shown}:{first.line}"
+            found.append(Diagnostic(loaded.shown, loaded.line, "metadata.name", message))
+            continue
+        names[name] = loaded
+        found += _groups(loaded, endpoints, owners)
+        found += _stages(loaded, endpoints, targets)
+    return found
+
+
+def _groups(
+    loaded: LoadedPipeline,
+    endpoints: Sequence[LoadedManifest],
+    owners: dict[str, LoadedPipeline],
+) -> list[Diagnostic]:
+    found = []
+    served = set().union(*(groups_served(e) for e in endpoints)) if endpoints else set()
+    for index, group in enumerate(loaded.pipeline.spec.package_groups):
+        path = render_path(("spec", "packageGroups", index))
+        line = loaded.line_of(path)
+        other = owners.setdefault(group, loaded)
+        if other is not loaded:
+            where = f"{other.shown}:{other.line}"
+            message = (
+                f"group {group!r} is already in pipeline {other.pipeline.metadata.name!r} ({where})"
+            )
+            found.append(Diagnostic(loaded.shown, line, path, message))
+        elif group not in served:
+            message = f"no endpoint in the manifests serves group {group!r}"
+            found.append(Diagnostic(loaded.shown, line, path, message))
+    return found
+
+
+def _stages(
+    loaded: LoadedPipeline,
+    endpoints: Sequence[LoadedManifest],
+    targets: Mapping[str, object] | Collection[str],
+) -> list[Diagnostic]:
+    found = []
+    pipeline = loaded.pipeline
+    claimed: dict[int, str] = {}
+    for index, stage in enumerate(pipeline.spec.stages):
+        at: Loc = ("spec", "stages", index, "endpoints")
+        for j, target in enumerate(stage.endpoints.targets):
+            if target not in targets:
+                path = render_path((*at, "targets", j))
+                message = f"unknown target {target!r} (no kind: Target defines it)"
+                found.append(Diagnostic(loaded.shown, loaded.line_of(path), path, message))
+        chosen = stage_endpoints(pipeline, stage, endpoints)
+        path = render_path(at)
+        if not chosen:
+            groups = ", ".join(pipeline.spec.package_groups)
+            message = f"stage {stage.name!r} selects no endpoint serving {groups}"
+            found.append(Diagnostic(loaded.shown, loaded.line_of(path), path, message))
+        for entry in chosen:
+            earlier = claimed.setdefault(id(entry), stage.name)
+            if earlier != stage.name:
+                message = (
+                    f"endpoint {entry.manifest.metadata.name!r} ({entry.shown}) is also in stage "
+                    f"{earlier!r}: a version is in one stage at a time"
+                )
+                found.append(Diagnostic(loaded.shown, loaded.line_of(path), path, message))
+    return found

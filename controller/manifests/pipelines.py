@@ -1,0 +1,256 @@
+"""`kind: Pipeline` manifests: the ordered stages a model package group's versions walk through,
+and how each stage verifies a version on its endpoints' live CloudWatch metrics.
+
+A pipeline lives in the manifest tree beside the endpoints it names, so one loader reports every
+problem with `file:line: path:` and a stage is reviewed like any other change. A stage selects its
+endpoints the way `promote` does (names, targets, labels; every kind given must match) rather
+than by file path: paths move when a tree is reorganised, while labels and targets are what
+environment templates and endpoint sets already stamp on each environment's endpoints.
+
+A stage's name is also what the controller records as the version's `ModelLifeCycle.Stage` in
+the Model Registry, so it follows that field's pattern (botocore's SageMaker model).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from controller.manifests import botocore_model as api
+from controller.manifests.models import TARGET_NAME_PATTERN, GroupName, Strict
+
+PIPELINE_NAME_PATTERN = TARGET_NAME_PATTERN
+"""Pipeline names: lower case, digits and '-', at most 63 (they appear in commits and metrics)."""
+
+_DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+MAX_SECONDS = 86_400
+"""Analysis durations are bounded by a day: a longer soak is a separate, explicit decision."""
+
+StageName = Annotated[
+    str,
+    Field(
+        pattern=api.pattern("EntityName"),  # ModelLifeCycle.Stage's shape
+        min_length=1,
+        max_length=api.shape("EntityName")["max"],
+    ),
+]
+"""A stage name is recorded as the version's ModelLifeCycle.Stage: the same pattern."""
+
+LATENCY_METRICS = ("ModelLatency", "OverheadLatency")
+ERROR_METRICS = ("Invocation5XXErrors", "Invocation4XXErrors", "InvocationModelErrors")
+_STATISTIC = re.compile(r"^(?:Average|Minimum|Maximum|Sum|SampleCount|p\d{1,2}(?:\.\d{1,2})?)$")
+
+
+def parse_seconds(text: str | int | float) -> float:
+    """'30s', '5m', '1h', '1m30s' or a number of seconds -> seconds (more than 0, at most a day)."""
+    if isinstance(text, bool):
+        raise ValueError("expected a duration such as 30s, 5m or 1h")
+    if isinstance(text, (int, float)):
+        seconds = float(text)
+    else:
+        match = _DURATION.match(text.strip().lower())
+        if not match or not any(match.groups()):
+            raise ValueError(f"duration {text!r}: use e.g. 30s, 5m, 1h or 1m30s")
+        hours, minutes, secs = (int(g or 0) for g in match.groups())
+        seconds = float(hours * 3600 + minutes * 60 + secs)
+    if not 0 < seconds <= MAX_SECONDS:
+        raise ValueError(f"duration {text!r} must be more than 0 and at most 24h")
+    return seconds
+
+
+Duration = Annotated[str | int | float, Field(union_mode="left_to_right")]
+
+
+class PipelineMetadata(Strict):
+    """Identity of the pipeline."""
+
+    name: str = Field(pattern=PIPELINE_NAME_PATTERN)
+    """Pipeline name (lower case, digits and '-', at most 63)."""
+    labels: dict[str, str] = {}
+    """Free-form labels."""
+
+
+class StageEndpoints(Strict):
+    """Which endpoints make up a stage; every kind of selector given must match."""
+
+    names: list[str] = []
+    """Endpoint names (`metadata.name`); any of them."""
+    targets: list[Annotated[str, Field(pattern=TARGET_NAME_PATTERN)]] = []
+    """Deployment targets (`spec.target`); any of them."""
+    match_labels: dict[str, str] = {}
+    """Labels every selected endpoint carries (`metadata.labels`)."""
+
+    @model_validator(mode="after")
+    def _something(self) -> StageEndpoints:
+        if not (self.names or self.targets or self.match_labels):
+            raise ValueError("give names, targets or matchLabels: a stage selects its endpoints")
+        return self
+
+
+class ErrorRate(Strict):
+    """Errors per invocation over the window: `errors` summed / `Invocations` summed."""
+
+    errors: Literal["Invocation5XXErrors", "Invocation4XXErrors", "InvocationModelErrors"] = (
+        "Invocation5XXErrors"
+    )
+    """Which error count (AWS/SageMaker, per variant)."""
+
+
+class Latency(Strict):
+    """A latency statistic of the variant, in milliseconds (CloudWatch reports microseconds)."""
+
+    metric: Literal["ModelLatency", "OverheadLatency"] = "ModelLatency"
+    statistic: str = "p99"
+    """Average, Minimum, Maximum or a percentile such as p99 or p99.9."""
+
+    @field_validator("statistic")
+    @classmethod
+    def _statistic(cls, value: str) -> str:
+        if not _STATISTIC.match(value) or value in {"Sum", "SampleCount"}:
+            raise ValueError(f"{value!r} is not a latency statistic (Average, Maximum, p99, ...)")
+        return value
+
+
+class CustomQuery(Strict):
+    """Any CloudWatch metric, per endpoint variant: `{endpoint}` and `{variant}` in a dimension
+    value are replaced by the endpoint's and the variant's names."""
+
+    namespace: str = Field(min_length=1, max_length=255)
+    metric_name: str = Field(min_length=1, max_length=255)
+    dimensions: dict[str, str] = {}
+    statistic: str = "Average"
+    """Average, Minimum, Maximum, Sum, SampleCount or a percentile (p99)."""
+
+    @field_validator("statistic")
+    @classmethod
+    def _statistic(cls, value: str) -> str:
+        if not _STATISTIC.match(value):
+            raise ValueError(f"{value!r} is not a CloudWatch statistic (Average, Sum, p99, ...)")
+        return value
+
+    @field_validator("dimensions")
+    @classmethod
+    def _dimensions(cls, value: dict[str, str]) -> dict[str, str]:
+        if len(value) > 30:
+            raise ValueError("at most 30 dimensions (CloudWatch's limit)")
+        return value
+
+
+class MetricCheck(Strict):
+    """One measured value and the range it must stay in."""
+
+    name: str = Field(pattern=r"^[a-z][a-zA-Z0-9_-]{0,62}$")
+    """Names the check in reports, metrics and commit messages."""
+    error_rate: ErrorRate | None = None
+    latency: Latency | None = None
+    query: CustomQuery | None = None
+    max: float | None = None
+    """Fail when the value is above this."""
+    min: float | None = None
+    """Fail when the value is below this."""
+
+    @model_validator(mode="after")
+    def _one_source(self) -> MetricCheck:
+        given = [s for s in (self.error_rate, self.latency, self.query) if s is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of errorRate, latency or query")
+        if self.max is None and self.min is None:
+            raise ValueError("give max, min or both: a check needs a threshold")
+        if self.max is not None and self.min is not None and self.min > self.max:
+            raise ValueError(f"min {self.min:g} is above max {self.max:g}")
+        return self
+
+
+class Verification(Strict):
+    """An analysis run after the stage's endpoints converge on a version (Argo Rollouts'
+    AnalysisRun semantics: `count` measurements `interval` apart after `initialDelay`)."""
+
+    interval: Duration = "1m"
+    """Time between measurements, and the window each one reads (30s, 5m, 1h)."""
+    count: int = Field(default=5, ge=1, le=1000, strict=True)
+    """Measurements to take; Successful once all are taken without reaching a limit."""
+    initial_delay: Duration = "0s"
+    """Wait this long after convergence before the first measurement (CloudWatch lags ~1 min)."""
+    failure_limit: int = Field(default=0, ge=0, strict=True)
+    """Failed measurements tolerated; one more fails the analysis."""
+    inconclusive_limit: int = Field(default=0, ge=0, strict=True)
+    """Inconclusive measurements tolerated; one more makes the analysis Inconclusive."""
+    consecutive_error_limit: int = Field(default=4, ge=0, strict=True)
+    """Measurements in a row that could not be taken (API errors) before the analysis errors."""
+    min_invocations: int = Field(default=100, ge=0, strict=True)
+    """Invocations an endpoint needs in a window for its measurement to count; fewer is
+    Inconclusive, never Successful."""
+    metrics: list[MetricCheck] = Field(min_length=1, max_length=50)
+
+    @field_validator("interval", "initial_delay")
+    @classmethod
+    def _duration(cls, value: str | int | float, info: object) -> str | int | float:
+        name = getattr(info, "field_name", "")
+        if name == "initial_delay" and value in ("0s", 0, "0"):
+            return value
+        parse_seconds(value)
+        return value
+
+    @field_validator("metrics")
+    @classmethod
+    def _unique(cls, value: list[MetricCheck]) -> list[MetricCheck]:
+        names = [m.name for m in value]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"metric names must be unique: {', '.join(twice)} repeated")
+        return value
+
+    @property
+    def interval_seconds(self) -> float:
+        return parse_seconds(self.interval)
+
+    @property
+    def initial_delay_seconds(self) -> float:
+        return 0.0 if self.initial_delay in ("0s", 0, "0") else parse_seconds(self.initial_delay)
+
+
+class Stage(Strict):
+    """One environment a version passes through, in pipeline order."""
+
+    name: StageName
+    endpoints: StageEndpoints
+    verification: Verification | None = None
+    """How a version is verified here; without it a stage is never verified (promotion past it
+    needs `--force`)."""
+
+
+class PipelineSpec(Strict):
+    """The groups a pipeline moves and its stages, first to last."""
+
+    package_groups: list[GroupName] = Field(min_length=1)
+    """Model package groups whose versions walk these stages."""
+    stages: list[Stage] = Field(min_length=1, max_length=20)
+
+    @field_validator("stages")
+    @classmethod
+    def _unique(cls, value: list[Stage]) -> list[Stage]:
+        names = [s.name for s in value]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"stage names must be unique: {', '.join(twice)} repeated")
+        return value
+
+
+class PipelineManifest(Strict):
+    """A `kind: Pipeline` document."""
+
+    api_version: Literal["sagemaker-gitops/v1"]
+    kind: Literal["Pipeline"]
+    metadata: PipelineMetadata
+    spec: PipelineSpec
+
+    def stage(self, name: str) -> Stage | None:
+        return next((s for s in self.spec.stages if s.name == name), None)
+
+    def upstream(self, name: str) -> Stage | None:
+        """The stage before `name`, None for the first (or an unknown) stage."""
+        names = [s.name for s in self.spec.stages]
+        index = names.index(name) if name in names else 0
+        return self.spec.stages[index - 1] if index > 0 else None

@@ -1,0 +1,280 @@
+"""One stage's analysis, as pure functions: the CloudWatch queries a measurement needs, what a
+measurement's numbers say, and the phase of a run of measurements.
+
+The semantics are Argo Rollouts' AnalysisRun's, so they read the same to teams who know it:
+`count` measurements `interval` apart; more Failed measurements than `failureLimit` fails the run,
+more Inconclusive than `inconclusiveLimit` makes it Inconclusive, more errors in a row than
+`consecutiveErrorLimit` makes it Error; Successful once `count` measurements are taken without
+reaching a limit. What is SageMaker's own:
+
+- A subject is one endpoint variant serving the pipeline's group. Queries are written in
+  manifest terms and built here from the endpoint and variant the controller already knows
+  (`AWS/SageMaker`, dimensions `EndpointName` + `VariantName`), so a measurement of a whole stage
+  is one `GetMetricData` call per target, not one per endpoint (up to 500 queries a call).
+- Too little traffic is never a pass: a subject with fewer than `minInvocations` in the window,
+  or a check with no datapoints, is Inconclusive. Thresholds on a handful of requests are noise
+  either way, so too few invocations is Inconclusive even when the few look bad.
+- A stage's measurement is its worst subject's: any Failed fails it, else any Inconclusive.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from controller.manifests.pipelines import MetricCheck, Verification
+
+NAMESPACE = "AWS/SageMaker"
+MICROSECONDS_PER_MS = 1000.0
+
+
+class Phase(enum.Enum):
+    RUNNING = "Running"
+    SUCCESSFUL = "Successful"
+    FAILED = "Failed"
+    INCONCLUSIVE = "Inconclusive"
+    ERROR = "Error"
+
+
+@dataclass(frozen=True)
+class Subject:
+    """One endpoint variant under analysis, and where its metrics live."""
+
+    location: str
+    """The target name (or region) whose account and region hold the endpoint."""
+    endpoint: str
+    variant: str
+
+
+@dataclass(frozen=True)
+class Query:
+    """One `MetricDataQueries` entry (a `MetricStat`), for subject number `subject`."""
+
+    subject: int
+    id: str
+    namespace: str
+    metric: str
+    dimensions: tuple[tuple[str, str], ...]
+    statistic: str
+
+    def as_request(self, period: int) -> dict[str, object]:
+        """The entry as GetMetricData takes it."""
+        return {
+            "Id": self.id,
+            "MetricStat": {
+                "Metric": {
+                    "Namespace": self.namespace,
+                    "MetricName": self.metric,
+                    "Dimensions": [{"Name": n, "Value": v} for n, v in self.dimensions],
+                },
+                "Period": period,
+                "Stat": self.statistic,
+            },
+            "ReturnData": True,
+        }
+
+
+def _variant_dimensions(subject: Subject) -> tuple[tuple[str, str], ...]:
+    return (("EndpointName", subject.endpoint), ("VariantName", subject.variant))
+
+
+def invocations_id(index: int) -> str:
+    return f"s{index}_invocations"
+
+
+def check_id(index: int, check: int) -> str:
+    return f"s{index}_c{check}"
+
+
+def errors_id(index: int, check: int) -> str:
+    return f"s{index}_c{check}_errors"
+
+
+def queries(verification: Verification, subjects: Sequence[Subject]) -> list[Query]:
+    """Every query one measurement needs, ids `s<subject>_...` (CloudWatch's Id pattern)."""
+    found: list[Query] = []
+    for index, subject in enumerate(subjects):
+        dims = _variant_dimensions(subject)
+        found.append(Query(index, invocations_id(index), NAMESPACE, "Invocations", dims, "Sum"))
+        for number, check in enumerate(verification.metrics):
+            if check.error_rate is not None:
+                errors = check.error_rate.errors
+                found.append(Query(index, errors_id(index, number), NAMESPACE, errors, dims, "Sum"))
+            elif check.latency is not None:
+                latency = check.latency
+                found.append(
+                    Query(
+                        index,
+                        check_id(index, number),
+                        NAMESPACE,
+                        latency.metric,
+                        dims,
+                        latency.statistic,
+                    )
+                )
+            elif check.query is not None:
+                custom = check.query
+                written = tuple(
+                    (
+                        name,
+                        value.replace("{endpoint}", subject.endpoint).replace(
+                            "{variant}", subject.variant
+                        ),
+                    )
+                    for name, value in sorted(custom.dimensions.items())
+                )
+                found.append(
+                    Query(
+                        index,
+                        check_id(index, number),
+                        custom.namespace,
+                        custom.metric_name,
+                        written,
+                        custom.statistic,
+                    )
+                )
+    return found
+
+
+Series = Mapping[str, Sequence[float]]
+"""Query id -> the values of its datapoints in the window (any order)."""
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    name: str
+    value: float | None
+    """None when there was no datapoint (or no invocation to divide by)."""
+    phase: Phase
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class SubjectResult:
+    subject: Subject
+    invocations: float
+    phase: Phase
+    checks: tuple[CheckResult, ...]
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One measurement of the whole stage."""
+
+    at: str
+    """ISO 8601 UTC time of the measurement."""
+    phase: Phase
+    subjects: tuple[SubjectResult, ...] = ()
+    error: str = ""
+    """Why the measurement could not be taken (phase Error)."""
+
+
+def _combine(statistic: str, values: Sequence[float]) -> float:
+    """One value for the window from its datapoints: counts add up, an average is averaged, and
+    the worst datapoint stands for a percentile or an extreme (conservative for a gate)."""
+    if statistic in ("Sum", "SampleCount"):
+        return float(sum(values))
+    if statistic == "Average":
+        return float(sum(values) / len(values))
+    if statistic == "Minimum":
+        return float(min(values))
+    return float(max(values))
+
+
+def _value(
+    check: MetricCheck, index: int, number: int, series: Series, invocations: float
+) -> float | None:
+    if check.error_rate is not None:
+        errors = series.get(errors_id(index, number), ())
+        if invocations <= 0:
+            return None
+        return float(sum(errors)) / invocations
+    values = series.get(check_id(index, number), ())
+    if not values:
+        return None
+    if check.latency is not None:
+        return _combine(check.latency.statistic, values) / MICROSECONDS_PER_MS
+    assert check.query is not None
+    return _combine(check.query.statistic, values)
+
+
+def judge(check: MetricCheck, value: float | None) -> CheckResult:
+    """A check's verdict on one value."""
+    if value is None:
+        return CheckResult(check.name, None, Phase.INCONCLUSIVE, "no datapoints")
+    if check.max is not None and value > check.max:
+        return CheckResult(check.name, value, Phase.FAILED, f"{value:.4g} > max {check.max:g}")
+    if check.min is not None and value < check.min:
+        return CheckResult(check.name, value, Phase.FAILED, f"{value:.4g} < min {check.min:g}")
+    return CheckResult(check.name, value, Phase.SUCCESSFUL)
+
+
+def evaluate(
+    verification: Verification, subjects: Sequence[Subject], series: Series, at: str
+) -> Measurement:
+    """The stage's measurement from the series every query returned."""
+    results = []
+    for index, subject in enumerate(subjects):
+        invocations = float(sum(series.get(invocations_id(index), ())))
+        checks = tuple(
+            judge(check, _value(check, index, number, series, invocations))
+            for number, check in enumerate(verification.metrics)
+        )
+        if invocations < verification.min_invocations:
+            reason = (
+                f"{invocations:.0f} invocations < minInvocations {verification.min_invocations}"
+            )
+            results.append(SubjectResult(subject, invocations, Phase.INCONCLUSIVE, checks, reason))
+            continue
+        results.append(SubjectResult(subject, invocations, _worst(c.phase for c in checks), checks))
+    return Measurement(at, _worst(r.phase for r in results), tuple(results))
+
+
+def _worst(phases: Iterable[Phase]) -> Phase:
+    found = set(phases)
+    for phase in (Phase.FAILED, Phase.INCONCLUSIVE):
+        if phase in found:
+            return phase
+    return Phase.SUCCESSFUL
+
+
+@dataclass
+class Run:
+    """The measurements taken so far and the phase they add up to."""
+
+    verification: Verification
+    measurements: list[Measurement] = field(default_factory=list)
+
+    def counts(self) -> dict[Phase, int]:
+        found = {phase: 0 for phase in Phase}
+        for measurement in self.measurements:
+            found[measurement.phase] += 1
+        return found
+
+    def consecutive_errors(self) -> int:
+        errors = 0
+        for measurement in reversed(self.measurements):
+            if measurement.phase is not Phase.ERROR:
+                break
+            errors += 1
+        return errors
+
+    def phase(self) -> Phase:
+        v = self.verification
+        counts = self.counts()
+        if counts[Phase.FAILED] > v.failure_limit:
+            return Phase.FAILED
+        if counts[Phase.INCONCLUSIVE] > v.inconclusive_limit:
+            return Phase.INCONCLUSIVE
+        if self.consecutive_errors() > v.consecutive_error_limit:
+            return Phase.ERROR
+        taken = len(self.measurements) - counts[Phase.ERROR]
+        return Phase.SUCCESSFUL if taken >= v.count else Phase.RUNNING
+
+    def attempts_left(self) -> bool:
+        """Whether another measurement may be taken: bounded by `count` plus the errors allowed
+        in a row, so a flapping API cannot keep a run going forever."""
+        limit = self.verification.count + self.verification.consecutive_error_limit
+        return self.phase() is Phase.RUNNING and len(self.measurements) < limit

@@ -1,0 +1,202 @@
+"""Verifying a stage: has it converged on the version its manifests pin, and what do its live
+metrics say, measurement after measurement?
+
+Everything AWS is behind `Reader` (the endpoint's status and served versions, GetMetricData), and
+time behind `clock`/`sleep`, so the schedule and the phases are tested without waiting and the
+command (`verify`) and the service can drive the same code. Never mutates anything.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from controller.aws.serving import Serving
+from controller.core.packages import group_name
+from controller.errors import ControllerError
+from controller.manifests.loaded import LoadedManifest
+from controller.manifests.models import RegistryModel
+from controller.manifests.pipelines import PipelineManifest, Stage, Verification
+from controller.promotion import analysis
+from controller.promotion.analysis import Measurement, Phase, Run, Subject
+
+FAILED_STATUSES = frozenset({"RollingBack", "UpdateRollbackFailed", "Failed"})
+"""An endpoint in one of these did not take the version: the verification has failed."""
+PERIOD_SECONDS = 60
+"""CloudWatch's period for SageMaker's per-minute metrics; a longer window takes more periods."""
+
+
+class Reader(Protocol):
+    """What verification reads from AWS, per location (target name or region)."""
+
+    def serving(self, location: str, endpoint: str) -> Serving | None: ...
+
+    def metric_values(
+        self,
+        location: str,
+        requests: Sequence[dict[str, Any]],
+        start: datetime,
+        end: datetime,
+    ) -> dict[str, list[float]]: ...
+
+
+@dataclass(frozen=True)
+class Pinned:
+    """One variant of a stage endpoint and the version its manifest pins."""
+
+    location: str
+    endpoint: str
+    variant: str
+    group: str
+    version: int
+
+
+def pinned(
+    pipeline: PipelineManifest,
+    endpoints: Sequence[LoadedManifest],
+    location_of: Callable[[LoadedManifest], str],
+) -> list[Pinned]:
+    """Every variant of the stage's endpoints that serves one of the pipeline's groups."""
+    groups = set(pipeline.spec.package_groups)
+    found = []
+    for entry in endpoints:
+        for variant in entry.manifest.spec.variants:
+            model = variant.model
+            if isinstance(model, RegistryModel) and model.package_group in groups:
+                found.append(
+                    Pinned(
+                        location_of(entry),
+                        entry.manifest.metadata.name,
+                        variant.name,
+                        group_name(model.package_group),
+                        model.version,
+                    )
+                )
+    return found
+
+
+@dataclass(frozen=True)
+class Convergence:
+    """Whether the stage serves what its manifests pin, everywhere."""
+
+    phase: Phase
+    """SUCCESSFUL: converged; RUNNING: not yet; FAILED: an endpoint rolled back or failed."""
+    notes: tuple[str, ...] = ()
+    """One line per endpoint that is not converged, saying why."""
+
+
+def convergence(variants: Sequence[Pinned], reader: Reader) -> Convergence:
+    """Read each endpoint once and compare what it serves with what its manifest pins."""
+    notes: list[str] = []
+    failed = False
+    by_endpoint: dict[tuple[str, str], list[Pinned]] = {}
+    for item in variants:
+        by_endpoint.setdefault((item.location, item.endpoint), []).append(item)
+    for (location, endpoint), wanted in sorted(by_endpoint.items()):
+        live = reader.serving(location, endpoint)
+        where = f"{endpoint} ({location})"
+        if live is None:
+            notes.append(f"{where}: not created yet")
+            continue
+        if live.status in FAILED_STATUSES:
+            failed = True
+            reason = f": {live.failure_reason}" if live.failure_reason else ""
+            notes.append(f"{where}: {live.status}{reason}")
+            continue
+        for item in wanted:
+            served = live.versions.get(item.variant)
+            if served != (item.group, item.version):
+                now = f"v{served[1]}" if served else "no registry version"
+                notes.append(
+                    f"{where}: variant {item.variant} serves {now}, the manifests pin "
+                    f"{item.group} v{item.version}"
+                )
+        if live.status != "InService":
+            notes.append(f"{where}: {live.status}")
+    if failed:
+        return Convergence(Phase.FAILED, tuple(notes))
+    return Convergence(Phase.RUNNING if notes else Phase.SUCCESSFUL, tuple(notes))
+
+
+def window(verification: Verification, now: datetime) -> tuple[datetime, datetime, int]:
+    """(start, end, period) a measurement at `now` reads: the last `interval`, in whole periods."""
+    seconds = verification.interval_seconds
+    period = PERIOD_SECONDS * max(1, math.ceil(seconds / PERIOD_SECONDS))
+    return now - timedelta(seconds=seconds), now, period
+
+
+def measure(
+    verification: Verification, subjects: Sequence[Subject], reader: Reader, now: datetime
+) -> Measurement:
+    """One measurement of the stage: one GetMetricData batch per location."""
+    at = now.isoformat(timespec="seconds").replace("+00:00", "Z")
+    start, end, period = window(verification, now)
+    queries = analysis.queries(verification, subjects)
+    by_location: dict[str, list[dict[str, Any]]] = {}
+    for query in queries:
+        location = subjects[query.subject].location
+        by_location.setdefault(location, []).append(query.as_request(period))
+    series: dict[str, list[float]] = {}
+    try:
+        for location, requests in sorted(by_location.items()):
+            series.update(reader.metric_values(location, requests, start, end))
+    except ControllerError as e:
+        return Measurement(at, Phase.ERROR, error=str(e))
+    return analysis.evaluate(verification, subjects, series, at)
+
+
+@dataclass
+class Outcome:
+    """A finished verification: its phase, why, and every measurement."""
+
+    phase: Phase
+    convergence: Convergence
+    run: Run | None = None
+    subjects: tuple[Subject, ...] = ()
+    versions: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
+    """Group -> the versions the stage serves (one, once converged)."""
+
+    @property
+    def measurements(self) -> list[Measurement]:
+        return self.run.measurements if self.run else []
+
+
+def verify(
+    stage: Stage,
+    variants: Sequence[Pinned],
+    reader: Reader,
+    *,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    sleep: Callable[[float], None],
+    on_measurement: Callable[[Measurement], None] = lambda m: None,
+) -> Outcome:
+    """Check convergence, then run the stage's analysis to its end (bounded by `count` plus the
+    errors allowed in a row)."""
+    if stage.verification is None:
+        raise ControllerError(f"stage {stage.name} has no verification: nothing to measure")
+    verification = stage.verification
+    versions: dict[str, set[int]] = {}
+    for item in variants:
+        versions.setdefault(item.group, set()).add(item.version)
+    pinned_versions = {g: tuple(sorted(v)) for g, v in sorted(versions.items())}
+    state = convergence(variants, reader)
+    subjects = tuple(dict.fromkeys(Subject(v.location, v.endpoint, v.variant) for v in variants))
+    if state.phase is not Phase.SUCCESSFUL:
+        phase = Phase.FAILED if state.phase is Phase.FAILED else Phase.INCONCLUSIVE
+        return Outcome(phase, state, None, subjects, pinned_versions)
+    run = Run(verification)
+    if verification.initial_delay_seconds:
+        sleep(verification.initial_delay_seconds)
+    while run.attempts_left():
+        if run.measurements:
+            sleep(verification.interval_seconds)
+        measurement = measure(verification, subjects, reader, clock())
+        run.measurements.append(measurement)
+        on_measurement(measurement)
+    phase = run.phase()
+    return Outcome(
+        Phase.ERROR if phase is Phase.RUNNING else phase, state, run, subjects, pinned_versions
+    )

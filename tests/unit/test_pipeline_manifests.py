@@ -1,0 +1,168 @@
+"""`kind: Pipeline`: loading, validation against the tree, and `file:line: path: message` errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from controller.manifests.loading import load_manifests
+from controller.manifests.pipelines import parse_seconds
+
+TARGETS = """\
+apiVersion: sagemaker-gitops/v1
+kind: Target
+metadata: {name: staging}
+spec: {accountId: "222222222222", region: us-east-1}
+---
+apiVersion: sagemaker-gitops/v1
+kind: Target
+metadata: {name: prod}
+spec: {accountId: "333333333333", region: us-east-1}
+"""
+ENDPOINT = """\
+apiVersion: sagemaker-gitops/v1
+kind: Endpoint
+metadata:
+  name: churn
+  labels: {{env: {env}}}
+spec:
+  target: {target}
+  executionRoleArn: arn:aws:iam::123456789012:role/SageMakerExecution
+  variants:
+    - name: primary
+      model: {{packageGroup: churn-xgb, version: 1}}
+      instanceType: ml.m5.xlarge
+"""
+PIPELINE = """\
+apiVersion: sagemaker-gitops/v1
+kind: Pipeline
+metadata:
+  name: churn
+spec:
+  packageGroups: [churn-xgb]
+  stages:
+    - name: staging
+      endpoints: {matchLabels: {env: staging}}
+      verification:
+        interval: 2s
+        count: 3
+        metrics:
+          - {name: errors, errorRate: {}, max: 0.01}
+          - {name: p99, latency: {statistic: p99}, max: 250}
+    - name: prod
+      endpoints: {targets: [prod]}
+"""
+
+
+def tree(tmp_path: Path, pipeline: str = PIPELINE) -> Path:
+    (tmp_path / "targets.yaml").write_text(TARGETS)
+    (tmp_path / "staging.yaml").write_text(ENDPOINT.format(env="staging", target="staging"))
+    (tmp_path / "prod.yaml").write_text(ENDPOINT.format(env="prod", target="prod"))
+    (tmp_path / "pipeline.yaml").write_text(pipeline)
+    return tmp_path
+
+
+def problems(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pipeline: str) -> list[str]:
+    monkeypatch.chdir(tree(tmp_path, pipeline))
+    return [str(d) for d in load_manifests([Path(".")]).diagnostics]
+
+
+def test_a_pipeline_loads_beside_its_endpoints_and_deploys_nothing_itself(tmp_path: Path) -> None:
+    result = load_manifests([tree(tmp_path)])
+
+    assert result.ok, result.diagnostics
+    assert [p.pipeline.metadata.name for p in result.pipelines] == ["churn"]
+    assert sorted(m.manifest.spec.target or "" for m in result.manifests) == ["prod", "staging"]
+    stage = result.pipelines[0].pipeline.spec.stages[0]
+    assert stage.verification is not None
+    assert stage.verification.interval_seconds == 2.0
+    assert result.pipelines[0].pipeline.upstream("prod") is stage
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (
+            "targets: [prod]",
+            "targets: [prod-west]",
+            "pipeline.yaml:17: spec.stages[1].endpoints.targets[0]: unknown target 'prod-west' "
+            "(no kind: Target defines it)",
+        ),
+        (
+            "packageGroups: [churn-xgb]",
+            "packageGroups: [churn-xgb, fraud]",
+            "pipeline.yaml:6: spec.packageGroups[1]: no endpoint in the manifests serves group "
+            "'fraud'",
+        ),
+        (
+            "{matchLabels: {env: staging}}",
+            "{matchLabels: {env: dev}}",
+            "pipeline.yaml:9: spec.stages[0].endpoints: stage 'staging' selects no endpoint "
+            "serving churn-xgb",
+        ),
+        (
+            "{targets: [prod]}",
+            "{names: [churn]}",
+            "pipeline.yaml:17: spec.stages[1].endpoints: endpoint 'churn' (staging.yaml) is also "
+            "in stage 'staging': a version is in one stage at a time",
+        ),
+        (
+            "max: 250}",
+            "max: fast}",
+            "pipeline.yaml:15: spec.stages[0].verification.metrics[1].max: Input should be a "
+            "valid number, unable to parse string as a number (got 'fast')",
+        ),
+        (
+            "interval: 2s",
+            "interval: 2 weeks",
+            "pipeline.yaml:11: spec.stages[0].verification.interval: duration "
+            "'2 weeks': use e.g. 30s, 5m, 1h or 1m30s",
+        ),
+        (
+            "- name: prod",
+            "- name: staging",
+            "pipeline.yaml:7: spec.stages: stage names must be unique: staging repeated",
+        ),
+    ],
+)
+def test_a_wrong_pipeline_is_a_file_line_path_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, old: str, new: str, expected: str
+) -> None:
+    assert old in PIPELINE
+    found = problems(tmp_path, monkeypatch, PIPELINE.replace(old, new))
+
+    assert expected in found, found
+
+
+def test_a_broken_pipeline_fails_the_load_like_any_manifest(tmp_path: Path) -> None:
+    result = load_manifests([tree(tmp_path, PIPELINE.replace("targets: [prod]", "targets: [x]"))])
+
+    assert not result.ok
+    with pytest.raises(Exception, match="unknown target 'x'"):
+        result.raise_for_errors()
+
+
+def test_a_check_without_a_threshold_or_with_two_sources_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    no_threshold = PIPELINE.replace(
+        "{name: errors, errorRate: {}, max: 0.01}", "{name: e, errorRate: {}}"
+    )
+    two = PIPELINE.replace("errorRate: {}, max", "errorRate: {}, latency: {}, max")
+
+    assert any("give max, min or both" in p for p in problems(tmp_path, monkeypatch, no_threshold))
+    assert any("exactly one of errorRate" in p for p in problems(tmp_path, monkeypatch, two))
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("30s", 30), ("5m", 300), ("1h", 3600), ("1m30s", 90), (2, 2)]
+)
+def test_durations(text: str | int, seconds: float) -> None:
+    assert parse_seconds(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["", "0s", "25h", "1d", "-5s", "5 minutes"])
+def test_bad_durations(text: str) -> None:
+    with pytest.raises(ValueError, match="duration"):
+        parse_seconds(text)
