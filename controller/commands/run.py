@@ -118,9 +118,10 @@ def _number(parser: argparse.ArgumentParser, flag: str, default: float, what: st
 def run(args: argparse.Namespace) -> int:
     import structlog
 
-    from controller.service import tracing
+    from controller.service import memory, tracing
 
     log = structlog.get_logger(__name__)
+    memory.limit_arenas()  # before any thread starts: see controller/service/memory.py
     config = _config(args)
     runner = build_runner(args, config)
     tracing.setup_from_env()  # OTEL_EXPORTER_OTLP_ENDPOINT and the [otel] extra: spans
