@@ -90,7 +90,7 @@ def find_stage(loaded: LoadResult, stage: str, pipeline: str | None) -> LoadedPi
 def run(args: argparse.Namespace) -> int:
     from controller.aws.clients import AwsOptions, Clients
     from controller.core.locations import location_of
-    from controller.manifests.pipeline_checks import stage_endpoints
+    from controller.manifests.pipelines.checks import stage_endpoints
     from controller.promotion import verifying
     from controller.promotion.analysis import Phase
     from controller.promotion.reading import ClientsReader

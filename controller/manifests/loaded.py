@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from controller.manifests.models import EndpointManifest
-from controller.manifests.pipelines import PipelineManifest
+from controller.manifests.pipelines.model import PipelineManifest
 from controller.manifests.templating.layers import Rendering
 
 

@@ -26,13 +26,14 @@ from pydantic import ValidationError
 
 from controller.errors import Diagnostic, ManifestError
 from controller.manifests import files as files_mod
-from controller.manifests import pipeline_checks, rules, yamlpos
+from controller.manifests import rules, yamlpos
 from controller.manifests.files import MAX_BYTES, SUFFIXES
 from controller.manifests.files import ManifestFile as _File
 from controller.manifests.loaded import LoadedManifest, LoadedPipeline
 from controller.manifests.messages import describe, diagnostic, render_path, strip_tags
 from controller.manifests.models import API_VERSION, EndpointManifest
-from controller.manifests.pipelines import PipelineManifest
+from controller.manifests.pipelines import checks as pipeline_checks
+from controller.manifests.pipelines.model import PipelineManifest
 from controller.manifests.projects import policy as projects
 from controller.manifests.repoconfig import LoadedConfig, RepoConfig, load_repo_config
 from controller.manifests.targets import TargetManifest

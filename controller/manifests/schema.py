@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from controller.manifests.models import API_VERSION, EndpointManifest
-from controller.manifests.pipelines import PipelineManifest
+from controller.manifests.pipelines.model import PipelineManifest
 from controller.manifests.repoconfig import RepoConfig
 from controller.manifests.targets import TargetManifest
 from controller.manifests.templating import schema as templating_schema

@@ -23,7 +23,7 @@ import enum
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from controller.manifests.pipelines import MetricCheck, Verification
+from controller.manifests.pipelines.model import MetricCheck, Verification
 
 NAMESPACE = "AWS/SageMaker"
 MICROSECONDS_PER_MS = 1000.0

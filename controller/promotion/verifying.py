@@ -19,7 +19,7 @@ from controller.core.packages import group_name
 from controller.errors import ControllerError
 from controller.manifests.loaded import LoadedManifest
 from controller.manifests.models import RegistryModel
-from controller.manifests.pipelines import PipelineManifest, Stage, Verification
+from controller.manifests.pipelines.model import PipelineManifest, Stage, Verification
 from controller.promotion import analysis
 from controller.promotion.analysis import Measurement, Phase, Run, Subject
 

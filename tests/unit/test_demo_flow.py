@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from controller.commands.demo_flow import _add_a_copy
+from controller.commands.demo.flow import _add_a_copy
 from controller.errors import ControllerError
 from controller.manifests.loading import load_manifests
 

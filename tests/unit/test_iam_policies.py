@@ -28,7 +28,7 @@ from controller.errors import ControllerError
 
 REPO = Path(__file__).resolve().parents[2]
 CONTROLLER = REPO / "controller"
-EXCLUDED = (CONTROLLER / "sandbox", CONTROLLER / "commands" / "demo_flow.py")
+EXCLUDED = (CONTROLLER / "sandbox", CONTROLLER / "commands" / "demo" / "flow.py")
 SERVICES = (
     "sagemaker",
     "resourcegroupstaggingapi",

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from controller.manifests.loading import load_manifests
-from controller.manifests.pipelines import parse_seconds
+from controller.manifests.pipelines.model import parse_seconds
 
 TARGETS = """\
 apiVersion: sagemaker-gitops/v1

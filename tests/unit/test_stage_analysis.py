@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from controller.aws.serving import Serving
 from controller.errors import ControllerError
-from controller.manifests.pipelines import Stage, Verification
+from controller.manifests.pipelines.model import Stage, Verification
 from controller.promotion import analysis, verifying
 from controller.promotion.analysis import Measurement, Phase, Run, Subject
 

@@ -31,7 +31,7 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from controller.cli import main
-    from controller.commands.demo_flow import run_demo
+    from controller.commands.demo.flow import run_demo
 
     return run_demo(
         args.manifests,

@@ -18,7 +18,7 @@ from controller.errors import Diagnostic
 from controller.manifests.loaded import LoadedManifest, LoadedPipeline
 from controller.manifests.messages import render_path
 from controller.manifests.models import RegistryModel
-from controller.manifests.pipelines import PipelineManifest, Stage
+from controller.manifests.pipelines.model import PipelineManifest, Stage
 
 Loc = tuple[str | int, ...]
 
