@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from moto.core.exceptions import ServiceException
+from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.iam.models import get_account_id_from
 
 from controller.sandbox.context import Context, SandboxState
@@ -36,6 +37,7 @@ from controller.sandbox.overrides import AUTOSCALING_PREFIX, BY_PREFIX, SAGEMAKE
 from controller.sandbox.protocol import (
     ApiRequest,
     Response,
+    answer,
     error_response,
     json_response,
     parse_request,
@@ -171,7 +173,7 @@ class SandboxApp:
         result = handler(ctx, params)
         if result is None:
             return self._forward(environ, request.body)
-        return json_response(result)
+        return answer(request, result)
 
     def _forward(self, environ: dict[str, Any], body: bytes) -> Response:
         """Run moto's app on the (already read) request and buffer its answer."""
@@ -212,6 +214,10 @@ class SandboxApp:
             return self._post_faults(body)
         if path == "/_sandbox/traffic" and method == "GET":
             return json_response(self.faults.traffic())
+        if path == "/_sandbox/metrics" and method == "GET":
+            return json_response(self.state.traffic.as_json())
+        if path == "/_sandbox/metrics" and method == "POST":
+            return self._post_metrics(body)
         return json_response({"message": f"no control route {method} {path}"}, status=404)
 
     def _requests_route(self, environ: dict[str, Any], method: str) -> Response:
@@ -222,6 +228,15 @@ class SandboxApp:
         if operation:
             return json_response({"requests": {operation[0]: self.requests.of(operation[0])}})
         return json_response({"requests": self.requests.snapshot()})
+
+    def _post_metrics(self, body: bytes) -> Response:
+        try:
+            changes = json.loads(body or b"{}")
+            with self.lock:
+                self.state.traffic.update(changes, DEFAULT_ACCOUNT_ID, self._default_region)
+                return json_response(self.state.traffic.as_json())
+        except ValueError as error:
+            return json_response({"message": str(error)}, status=400)
 
     def _post_faults(self, body: bytes) -> Response:
         try:

@@ -41,6 +41,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="time endpoints spend Creating/Updating/Deleting (default: %(default)s)",
     )
     parser.add_argument(
+        "--metrics-time-scale",
+        type=float,
+        default=1.0,
+        metavar="K",
+        help="synthesised CloudWatch traffic runs K times faster than the clock, so a short "
+        "analysis sees minutes of invocations (default: %(default)s)",
+    )
+    parser.add_argument(
         "--latency-ms",
         type=int,
         default=0,
@@ -121,6 +129,7 @@ def run(args: argparse.Namespace) -> int:
         )
         stop = _stop_on_signals()
         sandbox.start()
+        sandbox.set_traffic({"timeScale": args.metrics_time_scale})
     except (SandboxError, ValueError, OSError, OverflowError) as error:
         print(f"sandbox: error: {error}", file=sys.stderr)
         return 1

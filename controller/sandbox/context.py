@@ -15,6 +15,7 @@ from moto.sagemaker.models import sagemaker_backends
 from moto.utilities.utils import get_partition
 
 from controller.sandbox.autoscaling.store import ScalingStates, ScalingStore
+from controller.sandbox.cloudwatch.traffic import TrafficSettings
 from controller.sandbox.components.states import ComponentStates
 from controller.sandbox.hosting.lifecycle import EndpointStates
 from controller.sandbox.snapshots import Snapshots
@@ -36,6 +37,8 @@ class SandboxState:
     """Model package group resource policies (JSON), by lower-cased group ARN."""
     snapshots: Snapshots = field(default_factory=Snapshots)
     """Sorted GetResources matches being paged through (see `snapshots`)."""
+    traffic: TrafficSettings = field(default_factory=TrafficSettings)
+    """Invocation traffic profiles behind the synthesised CloudWatch metrics."""
 
     def __post_init__(self) -> None:
         self.endpoints = EndpointStates(self.clock)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from controller.sandbox import tagging
 from controller.sandbox.autoscaling import handlers as autoscaling
 from controller.sandbox.autoscaling.resources import following_deletions
+from controller.sandbox.cloudwatch import metrics
 from controller.sandbox.components import handlers as components
 from controller.sandbox.context import Handler
 from controller.sandbox.hosting import deployments, endpoints, resources
@@ -17,6 +18,8 @@ from controller.sandbox.registry import packages as registry
 SAGEMAKER_PREFIX = "SageMaker"
 TAGGING_PREFIX = "ResourceGroupsTaggingAPI_20170126"
 AUTOSCALING_PREFIX = "AnyScaleFrontendService"
+CLOUDWATCH_SERVICE = "GraniteServiceVersion20100801"
+"""CloudWatch's service in the Smithy RPC v2 CBOR path (botocore 1.42 and later)."""
 
 SAGEMAKER: dict[str, Handler] = {
     "CreateModel": resources.create_model,
@@ -68,8 +71,15 @@ _AUTOSCALING: dict[str, Handler] = {
 AUTOSCALING = {name: following_deletions(h) for name, h in _AUTOSCALING.items()}
 """Application Auto Scaling is served whole by the sandbox (see `scaling_store` for why)."""
 
+CLOUDWATCH: dict[str, Handler] = {
+    # Synthesised SageMaker invocation metrics (moto has no percentiles and no traffic);
+    # alarms and the rest of CloudWatch stay moto's.
+    "GetMetricData": metrics.get_metric_data,
+}
+
 BY_PREFIX: dict[str, dict[str, Handler]] = {
     SAGEMAKER_PREFIX: SAGEMAKER,
     TAGGING_PREFIX: TAGGING,
     AUTOSCALING_PREFIX: AUTOSCALING,
+    CLOUDWATCH_SERVICE: CLOUDWATCH,
 }

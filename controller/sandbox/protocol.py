@@ -17,11 +17,15 @@ from typing import Any, Literal
 from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
+from moto.core import cbor
+
 from controller.sandbox.errors import ApiError, validation_error
 
-Protocol = Literal["json", "query", "other"]
+Protocol = Literal["json", "cbor", "query", "other"]
 
 _CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/[^/]+/([^/]+)/([^/]+)/")
+_CBOR_PATH = re.compile(r"^/service/([A-Za-z0-9_.]+)/operation/([A-Za-z0-9]+)$")
+"""Smithy RPC v2 CBOR (CloudWatch in botocore 1.44): the service and operation are in the path."""
 
 
 @dataclass(frozen=True)
@@ -32,7 +36,8 @@ class ApiRequest:
     """Operation name (`DescribeEndpoint`), or None when the request is not an API call."""
     protocol: Protocol
     target_prefix: str | None
-    """The JSON protocols' service prefix (`SageMaker`), None for query/REST."""
+    """The JSON protocols' service prefix (`SageMaker`), or the CBOR protocol's service
+    (`GraniteServiceVersion20100801`); None for query/REST."""
     region: str
     access_key: str | None
     body: bytes
@@ -40,13 +45,13 @@ class ApiRequest:
     """CloudWatch's JSON-over-query mode: errors also carry an `x-amzn-query-error` header."""
 
     def json_params(self) -> dict[str, Any]:
-        """The JSON body as a dict; a body that is not a JSON object is a client error."""
+        """The JSON (or CBOR) body as a dict; a body that is not an object is a client error."""
         if not self.body:
             return {}
         try:
-            value = json.loads(self.body)
-        except ValueError as error:
-            raise ApiError("SerializationException", f"Invalid JSON body: {error}") from error
+            value = cbor.loads(self.body) if self.protocol == "cbor" else json.loads(self.body)
+        except (ValueError, cbor.CBORDecodeError) as error:
+            raise ApiError("SerializationException", f"Invalid body: {error}") from error
         if not isinstance(value, dict):
             raise validation_error("The request body must be a JSON object.")
         return value
@@ -71,6 +76,11 @@ def parse_request(environ: dict[str, Any], body: bytes, default_region: str) -> 
     region = match.group(2) if match else default_region
     target = environ.get("HTTP_X_AMZ_TARGET")
     query_mode = str(environ.get("HTTP_X_AMZN_QUERY_MODE", "")).lower() == "true"
+    cbor_route = _CBOR_PATH.match(str(environ.get("PATH_INFO", "")))
+    if cbor_route and str(environ.get("HTTP_SMITHY_PROTOCOL", "")) == "rpc-v2-cbor":
+        service, operation = cbor_route.groups()
+        # CloudWatch is query-compatible: its errors also carry x-amzn-query-error.
+        return ApiRequest(operation, "cbor", service, region, access_key, body, query_mode=True)
     if target and "." in target:
         prefix, operation = str(target).rsplit(".", 1)
         return ApiRequest(operation, "json", prefix, region, access_key, body, query_mode)
@@ -119,10 +129,29 @@ def json_response(payload: dict[str, Any], status: int = 200) -> Response:
     return Response(status, headers, body)
 
 
+def cbor_response(payload: dict[str, Any]) -> Response:
+    """A successful answer to a Smithy RPC v2 CBOR request (timestamps as CBOR tag 1)."""
+    body = cbor.dumps(payload)
+    headers = [
+        ("Content-Type", "application/cbor"),
+        ("smithy-protocol", "rpc-v2-cbor"),
+        ("x-amzn-RequestId", _request_id()),
+        ("Content-Length", str(len(body))),
+    ]
+    return Response(200, headers, body)
+
+
+def answer(request: ApiRequest, payload: dict[str, Any]) -> Response:
+    """A successful answer in the request's own protocol."""
+    return cbor_response(payload) if request.protocol == "cbor" else json_response(payload)
+
+
 def error_response(request: ApiRequest | None, error: ApiError) -> Response:
     """The error in the request's own protocol, so botocore parses code and message."""
     if request is not None and request.protocol == "query":
         return _xml_error(error)
+    if request is not None and request.protocol == "cbor":
+        return _cbor_error(error)
     body = json.dumps({"__type": error.code, "message": error.message}).encode()
     headers = [
         ("Content-Type", "application/x-amz-json-1.1"),
@@ -133,6 +162,19 @@ def error_response(request: ApiRequest | None, error: ApiError) -> Response:
     if request is not None and request.query_mode:
         fault = "Sender" if error.status < 500 else "Receiver"
         headers.append(("x-amzn-query-error", f"{_query_code(error.code)};{fault}"))
+    return Response(error.status, headers, body)
+
+
+def _cbor_error(error: ApiError) -> Response:
+    body = cbor.dumps({"__type": error.code, "message": error.message})
+    fault = "Sender" if error.status < 500 else "Receiver"
+    headers = [
+        ("Content-Type", "application/cbor"),
+        ("smithy-protocol", "rpc-v2-cbor"),
+        ("x-amzn-RequestId", _request_id()),
+        ("x-amzn-query-error", f"{_query_code(error.code)};{fault}"),
+        ("Content-Length", str(len(body))),
+    ]
     return Response(error.status, headers, body)
 
 

@@ -268,6 +268,14 @@ class Sandbox:
         """Requests arrived and refused by `rate_limit`, per second (`GET /_sandbox/traffic`)."""
         return self._require_app().faults.traffic()
 
+    def set_traffic(self, changes: dict[str, Any]) -> dict[str, Any]:
+        """Invocation profiles, seed and time scale of the synthesised metrics (as
+        `POST /_sandbox/metrics`); ValueError and no change when anything is invalid."""
+        app = self._require_app()
+        with app.lock:
+            app.state.traffic.update(changes, DEFAULT_ACCOUNT_ID, self.region)
+            return app.state.traffic.as_json()
+
     def set_faults(self, **changes: Any) -> dict[str, Any]:
         """Change latency_ms, throttle_rate, error_rate, seed or transition_seconds."""
         return self._require_app().update_settings(**changes)

@@ -11,6 +11,7 @@ A seed is YAML (or the same shape as a dict):
             modelDataUrl: s3://models/churn/1/model.tar.gz
             approval: Approved          # Approved | PendingManualApproval | Rejected
             environment: {}             # optional
+            traffic: {error5xxRate: 0.2} # optional: the invocation metrics it shows when served
         account: "111111111111"         # optional: the account that owns the group
         shareWith: ["222222222222"]     # optional: accounts its resource policy lets read it
 
@@ -30,6 +31,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
+from controller.sandbox.cloudwatch.traffic import Profile
 from controller.sandbox.context import Context
 from controller.sandbox.errors import ApiError, SeedError
 from controller.sandbox.hosting.validation import validate_input
@@ -45,6 +47,11 @@ class SeedVersion(BaseModel):
     modelDataUrl: str = Field(min_length=1, description="S3 URI of the model artifact.")
     approval: Literal["Approved", "PendingManualApproval", "Rejected"]
     environment: dict[str, str] = Field(default_factory=dict)
+    traffic: dict[str, Any] | None = Field(
+        default=None,
+        description="Invocation profile of this version's synthesised CloudWatch metrics "
+        "(see cloudwatch/traffic.py); the default profile when unset.",
+    )
 
 
 AccountId = Annotated[str, StringConstraints(pattern=r"^[0-9]{12}$")]
@@ -141,6 +148,11 @@ def check_seed(seed: Seed, name: str) -> None:
         for v, version in enumerate(group.versions):
             request = _version_request(group, version)
             _check(name, f"{where}.versions[{v}]", "CreateModelPackage", request)
+            if version.traffic is not None:
+                try:
+                    Profile.parse(version.traffic, f"{where}.versions[{v}].traffic")
+                except ValueError as error:
+                    raise SeedError(f"{name}: {error}") from error
 
 
 def _check(name: str, where: str, operation: str, request: dict[str, Any]) -> None:
@@ -168,7 +180,12 @@ def apply_seed(context_for: Callable[[str | None], Context], seed: Seed) -> list
         if group.shareWith:
             arn = backend.model_package_groups[group.name].arn
             ctx.state.group_policies[arn.lower()] = share_policy(arn, group.shareWith)
-        arns.extend(_create_version(backend, group, v) for v in group.versions)
+        for version in group.versions:
+            arn = _create_version(backend, group, version)
+            if version.traffic is not None:
+                profile = Profile.parse(version.traffic, arn)
+                ctx.state.traffic.versions[arn.lower()] = profile
+            arns.append(arn)
     return arns
 
 

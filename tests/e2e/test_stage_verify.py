@@ -1,0 +1,152 @@
+"""`verify --stage` end to end: the real CLI against the sandbox's synthesised CloudWatch metrics.
+
+A shared registry account (111111111111) holds `churn`; staging (222222222222) and prod
+(333333333333) are targets reached through their roles. Version 2 has a bad traffic profile.
+Time runs 60 times faster in the sandbox's metrics, so a 1-second interval holds a minute of
+invocations.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from controller.sandbox import Sandbox
+from tests.e2e.conftest import IMAGE, World
+from tests.e2e.test_targets import GROUP_ARN, PROD, REGISTRY, STAGING, endpoint, target
+
+VERSION = {"image": IMAGE, "modelDataUrl": "s3://models/churn/1.tar.gz", "approval": "Approved"}
+BAD = {
+    **VERSION,
+    "modelDataUrl": "s3://models/churn/2.tar.gz",
+    "traffic": {"error5xxRate": 0.2, "modelLatencyMs": {"p50": 200, "p99": 900}},
+}
+SEED = {
+    "modelPackageGroups": [
+        {
+            "name": "churn",
+            "account": REGISTRY,
+            "shareWith": [STAGING, PROD],
+            "versions": [VERSION, BAD],
+        }
+    ]
+}
+PIPELINE = f"""
+    apiVersion: sagemaker-gitops/v1
+    kind: Pipeline
+    metadata: {{name: churn}}
+    spec:
+      packageGroups: ["{GROUP_ARN}"]
+      stages:
+        - name: staging
+          endpoints: {{targets: [staging]}}
+          verification:
+            interval: 1s
+            count: 2
+            initialDelay: 1s
+            minInvocations: 100
+            metrics:
+              - {{name: errors, errorRate: {{}}, max: 0.05}}
+              - {{name: p99, latency: {{statistic: p99}}, max: 500}}
+        - name: prod
+          endpoints: {{targets: [prod]}}
+    """
+
+
+@pytest.fixture
+def stages(tmp_path: Path, capsys: Any, monkeypatch: Any) -> Iterator[World]:
+    for key in list(os.environ):
+        if key.startswith("AWS_"):
+            monkeypatch.delenv(key)
+    with Sandbox(transition_seconds=0.0, seed=SEED) as sandbox:
+        sandbox.set_traffic({"timeScale": 60})
+        for key, value in sandbox.env().items():
+            monkeypatch.setenv(key, value)
+        root = tmp_path / "manifests"
+        root.mkdir()
+        world = World(sandbox, root, capsys)
+        world.write("targets/staging.yaml", target("staging", STAGING, "us-east-1"))
+        world.write("targets/prod.yaml", target("prod", PROD, "us-east-1"))
+        world.write("staging/churn.yaml", endpoint("churn", "staging"))
+        world.write("prod/churn.yaml", endpoint("churn", "prod"))
+        world.write("pipeline.yaml", PIPELINE)
+        assert world.apply().code == 0
+        yield world
+
+
+def verify(world: World, *extra: str) -> tuple[int, Any]:
+    result = world.cli(
+        "verify", "--stage", "staging", "-m", str(world.root), "--format", "json", *extra
+    )
+    return result.code, json.loads(result.out) if result.out.startswith("{") else result.err
+
+
+def test_a_version_is_verified_then_a_bad_one_fails_and_too_little_traffic_is_inconclusive(
+    stages: World,
+) -> None:
+    world = stages
+    world.sandbox.reset_calls()
+
+    code, report = verify(world)
+
+    assert code == 0, report
+    assert report["phase"] == "Successful" and report["versions"] == {"churn": [1]}
+    assert [m["phase"] for m in report["measurements"]] == ["Successful", "Successful"]
+    checks = report["measurements"][0]["subjects"][0]["checks"]
+    assert checks["errors"]["value"] < 0.05 and 100 < checks["p99"]["value"] < 140
+    # One GetMetricData a measurement, made in the stage's own account through its role.
+    by_account = world.sandbox.calls_by_account()
+    assert by_account[STAGING]["GetMetricData"] == 2
+    assert "GetMetricData" not in by_account.get(PROD, {})
+    assert not {op for op in world.calls() if op.startswith(("Create", "Update", "Delete", "Put"))}
+
+    # The manifests move staging to v2, not yet applied: not converged, so not measured.
+    world.write("staging/churn.yaml", endpoint("churn", "staging", version=2))
+    code, report = verify(world)
+    assert code == 3
+    assert report["phase"] == "Inconclusive" and report["measurements"] == []
+    assert report["notes"] == [
+        "churn (staging): variant primary serves v1, the manifests pin churn v2"
+    ]
+
+    # Applied, v2's traffic shows its error rate: Failed at the first measurement.
+    assert world.apply().code == 0
+    code, report = verify(world)
+    assert code == 1
+    assert report["phase"] == "Failed" and len(report["measurements"]) == 1
+    errors = report["measurements"][0]["subjects"][0]["checks"]["errors"]
+    assert errors["phase"] == "Failed" and errors["value"] > 0.15
+    markdown = world.cli(
+        "verify", "--stage", "staging", "-m", str(world.root), "--format", "markdown"
+    )
+    assert markdown.code == 1 and "❌ Stage `staging` of pipeline `churn`: Failed" in markdown.out
+
+    # No traffic at all: Inconclusive, never Successful.
+    world.sandbox.set_traffic(
+        {
+            "account": STAGING,
+            "endpoints": {"churn": {"invocationsPerMinute": 0}},
+            "versions": {"churn/2": {"invocationsPerMinute": 0}},
+        }
+    )
+    code, report = verify(world)
+    assert code == 3 and report["phase"] == "Inconclusive", json.dumps(report)
+    assert (
+        report["measurements"][0]["subjects"][0]["reason"] == "0 invocations < minInvocations 100"
+    )
+
+
+def test_an_unknown_stage_or_a_stage_without_verification_is_an_error(stages: World) -> None:
+    unknown = stages.cli("verify", "--stage", "qa", "-m", str(stages.root))
+    unverified = stages.cli("verify", "--stage", "prod", "-m", str(stages.root))
+
+    assert unknown.code == 1 and "no stage 'qa' in any kind: Pipeline" in unknown.err
+    assert (
+        unverified.code == 1
+        and "stage 'prod' of pipeline 'churn' has no verification" in unverified.err
+    )
