@@ -7,7 +7,7 @@ pin?), `rollback` of the config the rollback history names. Read-only.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from controller.aws import reading
@@ -24,14 +24,32 @@ class Serving:
     versions: dict[str, tuple[str, int]]
     """Variant name -> (model package group name, version); registry-backed variants only."""
     failure_reason: str = ""
+    packages: dict[str, str] = field(default_factory=dict)
+    """Variant name -> the versioned model package ARN it serves."""
 
 
 def config_versions(sagemaker: Any, config: str) -> dict[str, tuple[str, int]]:
     """Variant name -> (group name, version) for the registry-backed variants of `config`
     (production and shadow)."""
+    return _versions(config_packages(sagemaker, config))
+
+
+def _versions(packages_by_variant: dict[str, str]) -> dict[str, tuple[str, int]]:
+    versions: dict[str, tuple[str, int]] = {}
+    for variant, arn in packages_by_variant.items():
+        parsed = packages.parse_package_arn(arn)
+        if parsed is not None:
+            group, version = parsed
+            versions[variant] = (packages.group_name(group), version)
+    return versions
+
+
+def config_packages(sagemaker: Any, config: str) -> dict[str, str]:
+    """Variant name -> versioned model package ARN, for the variants of `config` whose Model
+    deploys exactly one registry version."""
     with reading.translated("DescribeEndpointConfig"):
         described = sagemaker.describe_endpoint_config(EndpointConfigName=config)
-    versions: dict[str, tuple[str, int]] = {}
+    found_packages: dict[str, str] = {}
     variants = [*described["ProductionVariants"], *described.get("ShadowProductionVariants", [])]
     for variant in variants:
         model_name = variant.get("ModelName")
@@ -41,14 +59,13 @@ def config_versions(sagemaker: Any, config: str) -> dict[str, tuple[str, int]]:
             model = sagemaker.describe_model(ModelName=model_name)
         containers = model.get("Containers") or [model.get("PrimaryContainer") or {}]
         found = [
-            parsed
+            arn
             for container in containers
-            if (parsed := packages.parse_package_arn(str(container.get("ModelPackageName", ""))))
+            if packages.parse_package_arn(arn := str(container.get("ModelPackageName", "")))
         ]
         if len(found) == 1:
-            group, version = found[0]
-            versions[str(variant["VariantName"])] = (packages.group_name(group), version)
-    return versions
+            found_packages[str(variant["VariantName"])] = found[0]
+    return found_packages
 
 
 def serving(sagemaker: Any, endpoint: str) -> Serving | None:
@@ -59,6 +76,6 @@ def serving(sagemaker: Any, endpoint: str) -> Serving | None:
     except NotFound:
         return None
     config = str(described.get("EndpointConfigName", ""))
-    versions = config_versions(sagemaker, config) if config else {}
+    served = config_packages(sagemaker, config) if config else {}
     reason = str(described.get("FailureReason", "") or "")
-    return Serving(str(described["EndpointStatus"]), config, versions, reason)
+    return Serving(str(described["EndpointStatus"]), config, _versions(served), reason, served)

@@ -4,13 +4,15 @@ Rewrites the pinned `version:` of every variant under DIR that serves model pack
 where it is written: for an endpoint rendered from a template (`spec.extends`), in its own file
 when it overrides the version, else in the template, saying which endpoints that line moves.
 `--endpoint`, `--target` and `--label` narrow it to some endpoints, and a template line that
-would also move one they leave out is refused. It prints the unified diff, and optionally
+would also move one they leave out is refused. `--stage S` narrows it to a pipeline stage's
+endpoints and refuses a version the stage before S has not recorded as Verified in the registry
+(`verify --record`), unless `--force`. It prints the unified diff, and optionally
 commits exactly those files with a conventional message (``chore(promote): churn-xgb 6 -> 7``).
 The new version must exist and be Approved in the Model Registry; promote only reads AWS
 (ListModelPackages), through a read-only client.
 
 Exit codes: 0 promoted (or nothing to promote), 1 error (unknown group, version missing or not
-Approved, invalid manifests, dirty files with --commit).
+Approved, invalid manifests, dirty files with --commit, a version not verified upstream).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,8 +28,9 @@ from controller.edits import LATEST_APPROVED
 from controller.errors import ControllerError
 
 if TYPE_CHECKING:  # loaded when the command runs: `--help` should not import botocore
+    from controller.aws.clients import Clients
     from controller.edits import promoting
-    from controller.manifests.loading import LoadResult
+    from controller.manifests.loading import LoadedManifest, LoadResult
     from controller.manifests.targets import TargetSpec
 
 
@@ -89,6 +93,21 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="KEY=VALUE",
         help="promote only endpoints with this label (repeatable; all must hold)",
     )
+    parser.add_argument(
+        "--stage",
+        default=None,
+        metavar="STAGE",
+        help="promote only the endpoints of this pipeline stage, and only a version the stage "
+        "before it verified (verify --record); refused otherwise unless --force",
+    )
+    parser.add_argument(
+        "--pipeline", default=None, metavar="NAME", help="the pipeline, when several have STAGE"
+    )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="with --stage: promote even a version the stage before has not verified",
+    )
     add_write_modes(parser)
     parser.set_defaults(func=run)
 
@@ -119,12 +138,17 @@ def run(args: argparse.Namespace) -> int:
     loaded = load_tree(root)
     selectors = Selectors(tuple(args.endpoint), tuple(args.target), tuple(args.label))
     chosen = selectors.select(loaded.manifests)
-    everyone = loaded.manifests if selectors.given else None
+    stage = _stage(loaded, args) if args.stage else None
+    if stage is not None:
+        chosen = [e for e in chosen if any(e is s for s in stage.endpoints)]
+    everyone = loaded.manifests if selectors.given or stage is not None else None
     files = promoting.collect(root, shown(root), chosen, args.group, everyone)
     if not files:
         raise ControllerError(f"no manifest under {root} uses model package group {args.group!r}")
     targets = {name: t.target.spec for name, t in loaded.targets.items()}
-    target = _target(files, args.group, args.to, targets)
+    target, arns, clients = _target(files, args.group, args.to, targets)
+    if stage is not None and stage.upstream is not None:
+        _check_upstream(clients, arns, args.group, target, stage.upstream, args.force)
     promotion = promoting.promote_files(files, args.group, target)
     if not promotion.edits:
         print(f"nothing to promote: {args.group} is at version {target} in every manifest")
@@ -159,11 +183,62 @@ def shown(root: Path) -> str:
         return root.as_posix()
 
 
+@dataclass(frozen=True)
+class _Stage:
+    endpoints: list[LoadedManifest]
+    upstream: str | None
+
+
+def _stage(loaded: LoadResult, args: argparse.Namespace) -> _Stage:
+    """The stage's endpoints and the stage before it (None for the first)."""
+    from controller.commands.verify import find_stage
+    from controller.manifests.pipelines.checks import stage_endpoints
+
+    pipeline = find_stage(loaded, args.stage, args.pipeline).pipeline
+    if args.group not in pipeline.spec.package_groups:
+        raise ControllerError(
+            f"pipeline {pipeline.metadata.name!r} does not move group {args.group!r} "
+            f"(its groups: {', '.join(pipeline.spec.package_groups)})"
+        )
+    stage = pipeline.stage(args.stage)
+    assert stage is not None
+    upstream = pipeline.upstream(args.stage)
+    endpoints = stage_endpoints(pipeline, stage, loaded.manifests)
+    return _Stage(endpoints, upstream.name if upstream else None)
+
+
+def _check_upstream(
+    clients: Clients,
+    arns: Mapping[str, str],
+    group: str,
+    version: int,
+    upstream: str,
+    force: bool,
+) -> None:
+    """Refuse a version the stage before has not verified (its verdict in the registry)."""
+    from controller.aws import lifecycle
+
+    for location, arn in sorted(arns.items()):
+        verdict = lifecycle.verdicts(clients.sagemaker(location), arn).get(upstream)
+        if verdict is not None and verdict.verified:
+            print(
+                f"{group} v{version}: verified in stage {upstream} ({verdict.at})", file=sys.stderr
+            )
+            continue
+        found = f"its verdict there: {verdict.status} ({verdict.at})" if verdict else "no verdict"
+        message = f"{group} v{version} is not verified in stage {upstream} ({found})"
+        if not force:
+            raise ControllerError(f"{message}; run verify --stage {upstream} --record, or --force")
+        print(f"warning: {message}; promoting anyway (--force)", file=sys.stderr)
+        return
+
+
 def _target(
     files: list[promoting.ManifestFile], group: str, to: str, targets: Mapping[str, TargetSpec]
-) -> int:
+) -> tuple[int, dict[str, str], Clients]:
     """Read the group's listing once per region (or deployment target, through its plan role)
-    the manifests deploy to, and pick the version to promote to."""
+    the manifests deploy to, and pick the version to promote to; also the version's package ARN
+    per location, and the clients that read them."""
     from controller.aws.clients import AwsOptions, Clients
     from controller.edits import promoting
 
@@ -178,4 +253,6 @@ def _target(
     listings = {
         region: promoting.list_group(clients.sagemaker(region), group) for region in regions
     }
-    return promoting.choose_target(listings, group, to)
+    target = promoting.choose_target(listings, group, to)
+    arns = {region: listing[target].arn for region, listing in listings.items()}
+    return target, arns, clients

@@ -3,8 +3,9 @@
 Reads the stage from the manifests' `kind: Pipeline`, checks that its endpoints serve the
 versions their manifests pin (InService, every variant on its version; a rolled-back endpoint
 is a failed verification), then takes the stage's measurements from CloudWatch with each
-target's own role, `interval` apart, and prints the verdict with every value measured. Read-only:
-DescribeEndpoint, DescribeEndpointConfig, DescribeModel, GetMetricData.
+target's own role, `interval` apart, and prints the verdict with every value measured. Read-only
+(DescribeEndpoint, DescribeEndpointConfig, DescribeModel, GetMetricData), except that `--record`
+writes the verdict on the versions in the Model Registry (UpdateModelPackage).
 
 Exit codes: 0 Successful, 1 Failed or Error (or bad input), 3 Inconclusive (too little traffic,
 no data, or not converged yet: ask again later, or decide by hand).
@@ -23,9 +24,10 @@ from controller.commands.promote import load_tree
 from controller.errors import ControllerError
 
 if TYPE_CHECKING:  # loaded when the command runs: `--help` should not import botocore
+    from controller.aws.clients import Clients
     from controller.manifests.loaded import LoadedPipeline
     from controller.manifests.loading import LoadResult
-    from controller.promotion.verifying import Pinned, Reader
+    from controller.promotion.verifying import Outcome, Pinned, Reader
 
 EXIT_SUCCESSFUL, EXIT_FAILED, EXIT_INCONCLUSIVE = 0, 1, 3
 CONVERGE_POLL_SECONDS = 10.0
@@ -67,6 +69,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="wait up to this long for the stage to serve its pinned versions (default 0: "
         "Inconclusive at once when it does not)",
     )
+    parser.add_argument(
+        "--record",
+        action="store_true",
+        help="write the verdict on each verified version in the Model Registry (ModelLifeCycle "
+        "and a sagemaker-gitops/stage/STAGE metadata entry; UpdateModelPackage), which "
+        "promote --stage reads",
+    )
     parser.set_defaults(func=run)
 
 
@@ -105,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
         raise ControllerError(
             f"stage {args.stage!r} of pipeline {pipeline.metadata.name!r} has no verification"
         )
-    clients = Clients(AwsOptions(read_only=True))
+    clients = Clients(AwsOptions(read_only=not args.record))
     clients.set_targets({name: t.target.spec for name, t in loaded.targets.items()})
     endpoints = stage_endpoints(pipeline, stage, loaded.manifests)
     pinned = verifying.pinned(
@@ -134,9 +143,29 @@ def run(args: argparse.Namespace) -> int:
         "json": report.render_json,
     }[args.format]
     sys.stdout.write(render(outcome, name, args.stage))
+    if args.record:
+        _record(clients, outcome, name, args.stage)
     if outcome.phase is Phase.SUCCESSFUL:
         return EXIT_SUCCESSFUL
     return EXIT_INCONCLUSIVE if outcome.phase is Phase.INCONCLUSIVE else EXIT_FAILED
+
+
+def _record(clients: Clients, outcome: Outcome, pipeline: str, stage: str) -> None:
+    """The verdict on every version the run measured, with the stage's own client."""
+    from controller.aws import lifecycle
+    from controller.rendering.verification import summary, worst_values
+
+    status = lifecycle.STATUS.get(outcome.phase.value)
+    if outcome.run is None or status is None:
+        print(f"not recorded: {outcome.phase.value} measured nothing to record", file=sys.stderr)
+        return
+    at = outcome.measurements[-1].at if outcome.measurements else ""
+    detail = " ".join(f"{n}={v:.4g}" for n, v in worst_values(outcome).items())
+    description = summary(outcome, pipeline, stage)
+    for group, version, location, arn in outcome.convergence.packages:
+        verdict = lifecycle.Verdict(stage, status, at, detail)
+        lifecycle.record(clients.sagemaker(location), arn, verdict, description)
+        print(f"recorded {status} for {group} v{version} in stage {stage}", file=sys.stderr)
 
 
 def _wait_converged(pinned: Sequence[Pinned], reader: Reader, seconds: float) -> None:

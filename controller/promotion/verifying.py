@@ -86,11 +86,14 @@ class Convergence:
     """SUCCESSFUL: converged; RUNNING: not yet; FAILED: an endpoint rolled back or failed."""
     notes: tuple[str, ...] = ()
     """One line per endpoint that is not converged, saying why."""
+    packages: tuple[tuple[str, int, str, str], ...] = ()
+    """(group, version, location, package ARN) of each pinned version found serving."""
 
 
 def convergence(variants: Sequence[Pinned], reader: Reader) -> Convergence:
     """Read each endpoint once and compare what it serves with what its manifest pins."""
     notes: list[str] = []
+    found: dict[tuple[str, int], tuple[str, str]] = {}
     failed = False
     by_endpoint: dict[tuple[str, str], list[Pinned]] = {}
     for item in variants:
@@ -108,6 +111,8 @@ def convergence(variants: Sequence[Pinned], reader: Reader) -> Convergence:
             continue
         for item in wanted:
             served = live.versions.get(item.variant)
+            if served == (item.group, item.version) and item.variant in live.packages:
+                found.setdefault(served, (location, live.packages[item.variant]))
             if served != (item.group, item.version):
                 now = f"v{served[1]}" if served else "no registry version"
                 notes.append(
@@ -116,9 +121,10 @@ def convergence(variants: Sequence[Pinned], reader: Reader) -> Convergence:
                 )
         if live.status != "InService":
             notes.append(f"{where}: {live.status}")
+    packages = tuple((g, v, loc, arn) for (g, v), (loc, arn) in sorted(found.items()))
     if failed:
-        return Convergence(Phase.FAILED, tuple(notes))
-    return Convergence(Phase.RUNNING if notes else Phase.SUCCESSFUL, tuple(notes))
+        return Convergence(Phase.FAILED, tuple(notes), packages)
+    return Convergence(Phase.RUNNING if notes else Phase.SUCCESSFUL, tuple(notes), packages)
 
 
 def window(verification: Verification, now: datetime) -> tuple[datetime, datetime, int]:

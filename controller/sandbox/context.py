@@ -37,6 +37,8 @@ class SandboxState:
     """Model package group resource policies (JSON), by lower-cased group ARN."""
     snapshots: Snapshots = field(default_factory=Snapshots)
     """Sorted GetResources matches being paged through (see `snapshots`)."""
+    life_cycles: dict[str, dict[str, str]] = field(default_factory=dict)
+    """ModelLifeCycle of each model package version (moto keeps none), by lower-cased ARN."""
     traffic: TrafficSettings = field(default_factory=TrafficSettings)
     """Invocation traffic profiles behind the synthesised CloudWatch metrics."""
 

@@ -18,7 +18,15 @@ import pytest
 
 from controller.sandbox import Sandbox
 from tests.e2e.conftest import IMAGE, World
-from tests.e2e.test_targets import GROUP_ARN, PROD, REGISTRY, STAGING, endpoint, target
+from tests.e2e.test_targets import (
+    GROUP_ARN,
+    PROD,
+    REGISTRY,
+    STAGING,
+    endpoint,
+    sagemaker_in,
+    target,
+)
 
 VERSION = {"image": IMAGE, "modelDataUrl": "s3://models/churn/1.tar.gz", "approval": "Approved"}
 BAD = {
@@ -150,3 +158,78 @@ def test_an_unknown_stage_or_a_stage_without_verification_is_an_error(stages: Wo
         unverified.code == 1
         and "stage 'prod' of pipeline 'churn' has no verification" in unverified.err
     )
+
+
+def allow_stages_to_record(world: World) -> None:
+    """The registry account lets the stage accounts record verdicts (UpdateModelPackage) on
+    its versions, besides reading and deploying them (what the seed's shareWith grants)."""
+    accounts = [f"arn:aws:iam::{a}:root" for a in (STAGING, PROD)]
+    packages = GROUP_ARN.replace(":model-package-group/", ":model-package/") + "/*"
+    actions = [
+        "sagemaker:DescribeModelPackageGroup",
+        "sagemaker:DescribeModelPackage",
+        "sagemaker:ListModelPackages",
+        "sagemaker:CreateModel",
+        "sagemaker:UpdateModelPackage",
+    ]
+    statement = {"Effect": "Allow", "Principal": {"AWS": accounts}, "Action": actions}
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [{**statement, "Resource": [GROUP_ARN, packages]}],
+    }
+    sagemaker_in(world, REGISTRY).put_model_package_group_policy(
+        ModelPackageGroupName="churn", ResourcePolicy=json.dumps(policy)
+    )
+
+
+def promote_to_prod(world: World, *extra: str) -> Any:
+    return world.cli(
+        "promote",
+        "--group",
+        GROUP_ARN,
+        "--to",
+        "2",
+        "--stage",
+        "prod",
+        "-m",
+        str(world.root),
+        *extra,
+    )
+
+
+def test_a_recorded_verdict_gates_promotion_to_the_next_stage(stages: World) -> None:
+    world = stages
+    allow_stages_to_record(world)
+    registry = sagemaker_in(world, REGISTRY)
+    v2 = GROUP_ARN.replace(":model-package-group/", ":model-package/") + "/2"
+
+    refused = promote_to_prod(world)
+    assert refused.code == 1
+    assert "churn v2 is not verified in stage staging (no verdict)" in refused.err
+
+    # Staging serves the bad v2: the analysis fails, and the failure is recorded on v2.
+    world.write("staging/churn.yaml", endpoint("churn", "staging", version=2))
+    assert world.apply().code == 0
+    code, _ = verify(world, "--record")
+    assert code == 1
+    described = registry.describe_model_package(ModelPackageName=v2)
+    assert described["ModelLifeCycle"]["Stage"] == "staging"
+    assert described["ModelLifeCycle"]["StageStatus"] == "Failed"
+    assert described["CustomerMetadataProperties"]["sagemaker-gitops/stage/staging"].startswith(
+        "Failed "
+    )
+    refused = promote_to_prod(world)
+    assert refused.code == 1 and "its verdict there: Failed" in refused.err
+
+    # The same version behaving well (say, a fixed dependency): verified, then promoted to prod
+    # alone, staging's manifest untouched.
+    world.sandbox.set_traffic({"versions": {"churn/2": {}}})
+    code, _ = verify(world, "--record")
+    assert code == 0
+    described = registry.describe_model_package(ModelPackageName=v2)
+    assert described["ModelLifeCycle"]["StageStatus"] == "Verified"
+    promoted = promote_to_prod(world)
+    assert promoted.code == 0, promoted.err
+    assert "verified in stage staging" in promoted.err
+    assert "version: 2" in (world.root / "prod/churn.yaml").read_text()
+    assert "version: 2" in (world.root / "staging/churn.yaml").read_text()

@@ -28,6 +28,7 @@ from controller.sandbox.registry.sharing import (
 )
 
 DESCRIBE_PACKAGE = "sagemaker:DescribeModelPackage"
+UPDATE_PACKAGE = "sagemaker:UpdateModelPackage"
 
 _VERSIONED = re.compile(r"(?:arn:[^:]+:sagemaker:[^:]*:\d{12}:model-package/)?([^/]+)/(\d+)")
 
@@ -70,12 +71,20 @@ def describe_model_package(ctx: Context, params: dict[str, Any]) -> dict[str, An
     package = _require(ctx, params["ModelPackageName"])
     out: dict[str, Any] = package.gen_response_object()
     out.setdefault("LastModifiedTime", package.creation_time)
+    life_cycle = ctx.state.life_cycles.get(package.arn.lower())
+    if life_cycle is not None:  # moto does not keep ModelLifeCycle
+        out["ModelLifeCycle"] = dict(life_cycle)
     return {k: v for k, v in out.items() if v is not None}
 
 
 def update_model_package(ctx: Context, params: dict[str, Any]) -> dict[str, Any] | None:
-    """UpdateModelPackage changing only the fields the call names."""
-    package = _require(ctx, params["ModelPackageArn"])
+    """UpdateModelPackage changing only the fields the call names. Another account's version
+    is updated when its group's resource policy allows the caller sagemaker:UpdateModelPackage."""
+    package = find_model_package(ctx, params["ModelPackageArn"], UPDATE_PACKAGE)
+    if package is None:
+        raise validation_error(f"Model package {params['ModelPackageArn']} not found")
+    if "ModelLifeCycle" in params:
+        ctx.state.life_cycles[package.arn.lower()] = dict(params["ModelLifeCycle"])
     if "ModelApprovalStatus" in params:
         package.model_approval_status = params["ModelApprovalStatus"]
     if "ApprovalDescription" in params:
