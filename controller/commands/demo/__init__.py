@@ -1,5 +1,5 @@
-"""`demo`: plan, apply, change a version, plan and apply again, then inference components, all
-against a local sandbox."""
+"""`demo`: plan, apply, change a version, plan and apply again, then inference components, then
+a version walking staging -> prod behind a metrics gate, all against a local sandbox."""
 
 from __future__ import annotations
 
@@ -21,6 +21,12 @@ def register(sub: Any) -> None:
         help="inference-component manifest the demo applies after the endpoints",
     )
     parser.add_argument(
+        "--stages",
+        type=Path,
+        default=Path("manifests/examples/stages"),
+        help="pipeline example the demo walks a version through (staging, then prod)",
+    )
+    parser.add_argument(
         "--transition-seconds",
         type=argtypes.non_negative_seconds,
         default=2.0,
@@ -37,6 +43,7 @@ def run(args: argparse.Namespace) -> int:
         args.manifests,
         args.seed,
         args.components,
+        args.stages,
         transition_seconds=args.transition_seconds,
         cli=lambda argv: main(["--log-level", args.log_level, *argv]),
     )

@@ -5,20 +5,23 @@ approve a new version in the registry, bump the manifest (a copy: the repo stays
 plan again, apply again, and show that a final plan is empty. The inference-component example
 (two models sharing one GPU endpoint) is applied with the endpoints, its components shown as rows
 of their own; at the end one component's copy count changes, which is an
-UpdateInferenceComponentRuntimeConfig and nothing else.
+UpdateInferenceComponentRuntimeConfig and nothing else. Last, a pipeline (`stages`): a version
+verified on staging's live metrics goes to prod, a bad one is stopped and rolled back.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import boto3
 
+from controller.commands.demo.stages import stages_story
 from controller.errors import ControllerError
 from controller.manifests import yamlpos
 
@@ -29,6 +32,7 @@ def run_demo(
     manifests: Path,
     seed: Path,
     components: Path,
+    stages: Path,
     *,
     transition_seconds: float,
     cli: Callable[[list[str]], int],
@@ -41,7 +45,7 @@ def run_demo(
             "the demo needs the sandbox extra: pip install 'sagemaker-gitops[sandbox]'"
         ) from e
 
-    for path in (manifests, seed, components):
+    for path in (manifests, seed, components, stages):
         if not path.exists():
             raise ControllerError(f"{path}: not found (run the demo from the repository root)")
     with tempfile.TemporaryDirectory(prefix="sagemaker-gitops-demo-") as tmp:
@@ -54,7 +58,14 @@ def run_demo(
             try:
                 if _story(work, sandbox, cli, say) != 0:
                     return 1
-                return _components_story(work, work / components.name, sandbox, cli, say)
+                if _components_story(work, work / components.name, cli, say) != 0:
+                    return 1
+                steps = functools.partial(_run_steps, cli=cli, say=say)
+                if stages_story(stages, Path(tmp), sandbox, steps, say, 13) != 0:
+                    return 1
+                calls = sandbox.calls()
+                say(f"\n== done: {sum(calls.values())} AWS API calls served by the sandbox")
+                return 0
             finally:
                 os.environ.clear()
                 os.environ.update(saved)
@@ -94,7 +105,6 @@ def _story(
 def _components_story(
     work: Path,
     manifest: Path,
-    sandbox: Any,
     cli: Callable[[list[str]], int],
     say: Callable[[str], None],
 ) -> int:
@@ -106,11 +116,7 @@ def _components_story(
         ("11. plan: a copy count alone is UpdateInferenceComponentRuntimeConfig", ["plan", *m]),
         ("12. apply", ["apply", *m, "--poll-interval", "1"]),
     ]
-    if not _run_steps(steps, cli, say):
-        return 1
-    calls = sandbox.calls()
-    say(f"\n== done: {sum(calls.values())} SageMaker API calls served by the sandbox")
-    return 0
+    return 0 if _run_steps(steps, cli, say) else 1
 
 
 def _add_a_copy(manifest: Path) -> tuple[str, int, int]:
@@ -135,15 +141,19 @@ def _add_a_copy(manifest: Path) -> tuple[str, int, int]:
 
 
 def _run_steps(
-    steps: list[tuple[str, list[str]]],
+    steps: Sequence[tuple[str, list[str]] | tuple[str, list[str], int]],
     cli: Callable[[list[str]], int],
     say: Callable[[str], None],
 ) -> bool:
-    for title, argv in steps:
+    """Run each step; a step ends with exit code 0 unless it names the code it must end with
+    (a refusal the demo shows on purpose)."""
+    for step in steps:
+        title, argv = step[0], step[1]
+        expected = step[2] if len(step) == 3 else 0
         say(f"\n== {title}\n$ sagemaker-gitops {' '.join(argv)}")
         code = cli(argv)
-        if code != 0:
-            say(f"demo step failed with exit code {code}")
+        if code != expected:
+            say(f"demo step ended with exit code {code}, expected {expected}")
             return False
     return True
 

@@ -153,9 +153,12 @@ def _metric(ctx: Context, stat: dict[str, Any], start: float, end: float) -> Poi
     points: Points = {}
     bucket = math.floor(start / period) * period
     while bucket < end and len(points) < 100_800:
-        overlap = min(end, bucket + period) - max(start, since, bucket)
+        first = max(start, since, bucket)
+        overlap = min(end, bucket + period) - first
         if overlap > 0:
-            key = (dims["EndpointName"], dims["VariantName"], bucket)
+            # The part of the period read is in the key: the same query answers the same
+            # numbers, two windows inside one period do not.
+            key = (dims["EndpointName"], dims["VariantName"], bucket, round(first, 3))
             invocations = round(
                 profile.invocations_per_minute
                 / 60.0
