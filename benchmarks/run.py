@@ -34,6 +34,7 @@ BENCHMARKS = (
     "shards",
     "fleet_targets",
     "service_memory_hour",
+    "verification",
 )
 
 

@@ -123,7 +123,8 @@ def run(args: argparse.Namespace) -> int:
     for location in sorted({p.location for p in pinned}):
         clients.check_account(location, "verify")
     reader = ClientsReader(clients)
-    _wait_converged(pinned, reader, args.wait_converged)
+    if args.wait_converged > 0:
+        _wait_converged(pinned, reader, args.wait_converged)
     progress = args.format == "text" and sys.stderr.isatty()
     outcome = verifying.verify(
         stage,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -25,6 +26,8 @@ from controller.promotion.analysis import Measurement, Phase, Run, Subject
 
 FAILED_STATUSES = frozenset({"RollingBack", "UpdateRollbackFailed", "Failed"})
 """An endpoint in one of these did not take the version: the verification has failed."""
+READERS = 8
+"""Endpoints whose state is read at once while checking convergence."""
 PERIOD_SECONDS = 60
 """CloudWatch's period for SageMaker's per-minute metrics; a longer window takes more periods."""
 
@@ -98,8 +101,12 @@ def convergence(variants: Sequence[Pinned], reader: Reader) -> Convergence:
     by_endpoint: dict[tuple[str, str], list[Pinned]] = {}
     for item in variants:
         by_endpoint.setdefault((item.location, item.endpoint), []).append(item)
-    for (location, endpoint), wanted in sorted(by_endpoint.items()):
-        live = reader.serving(location, endpoint)
+    keys = sorted(by_endpoint)
+    # Endpoints are read side by side: three describes each, at a region's round trip.
+    with ThreadPoolExecutor(max_workers=READERS, thread_name_prefix="verify") as pool:
+        lives = list(pool.map(lambda key: reader.serving(*key), keys))
+    for (location, endpoint), live in zip(keys, lives, strict=True):
+        wanted = by_endpoint[(location, endpoint)]
         where = f"{endpoint} ({location})"
         if live is None:
             notes.append(f"{where}: not created yet")
