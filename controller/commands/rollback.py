@@ -1,4 +1,4 @@
-"""`sagemaker-gitops rollback ENDPOINT -m DIR [--to previous|VERSION] [--commit|--dry-run]`.
+"""`sagemaker-gitops rollback (ENDPOINT | --stage S) -m DIR [--to previous|VERSION] [--commit]`.
 
 Writes the revert of one endpoint as a change to its manifest, so git stays the truth: the
 versions it pins go back to those of the config that was live before the current one (the
@@ -6,6 +6,8 @@ endpoint's rollback history, `sagemaker-gitops/history`), or to VERSION. The cha
 `promote`'s writer (only the `version:` scalars move, comments and layout kept; a template line
 that would also move other endpoints is refused), printed as a diff, and with `--commit`
 committed alone. The next `apply` (or `run`) rolls the endpoint back like any other change.
+`--stage S` does the same for every endpoint of a pipeline stage in one change: back to the
+versions their previous configs served (which must agree), or to VERSION.
 
 It reads AWS only (DescribeEndpoint, ListTags, DescribeEndpointConfig, DescribeModel,
 ListModelPackages) through a read-only client, and refuses a version that is not Approved.
@@ -26,7 +28,7 @@ from controller.errors import ControllerError
 
 if TYPE_CHECKING:  # loaded when the command runs: `--help` should not import botocore
     from controller.aws.clients import Clients
-    from controller.manifests.loading import LoadedManifest
+    from controller.manifests.loading import LoadedManifest, LoadResult
 
 PREVIOUS = "previous"
 
@@ -49,7 +51,20 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
             "nothing to roll back, 1 on error."
         ),
     )
-    parser.add_argument("endpoint", metavar="ENDPOINT", help="the endpoint's metadata.name")
+    parser.add_argument(
+        "endpoint", nargs="?", metavar="ENDPOINT", help="the endpoint's metadata.name"
+    )
+    parser.add_argument(
+        "--stage",
+        metavar="STAGE",
+        help="instead of ENDPOINT: every endpoint of this pipeline stage, in one change",
+    )
+    parser.add_argument(
+        "--pipeline",
+        default=None,
+        metavar="NAME",
+        help="with --stage: the pipeline, when several have STAGE",
+    )
     parser.add_argument(
         "-m", "--manifests", required=True, type=Path, metavar="DIR", help="manifest directory"
     )
@@ -73,25 +88,55 @@ def run(args: argparse.Namespace) -> int:
     from controller.core.locations import location_of
 
     root: Path = args.manifests
+    if (args.endpoint is None) == (args.stage is None):
+        raise ControllerError("name an ENDPOINT or a --stage (one of them)")
     loaded = load_tree(root)
-    entry = _one(loaded.manifests, args.endpoint, args.target)
-    groups = _groups(entry)
+    entries = (
+        _stage(loaded, args) if args.stage else [_one(loaded.manifests, args.endpoint, args.target)]
+    )
     clients = Clients(AwsOptions(read_only=True))
     clients.set_targets({name: t.target.spec for name, t in loaded.targets.items()})
-    location = location_of(entry.manifest, lambda: clients.default_region)
-    clients.check_account(location, "rollback")
-    if args.to == PREVIOUS:
-        versions, reason = _previous(clients, location, entry, groups)
-    else:
-        if len(set(groups.values())) > 1:
-            raise ControllerError(
-                f"endpoint {args.endpoint} serves {', '.join(sorted(set(groups.values())))}: "
-                "--to VERSION needs one model package group; use --to previous"
-            )
-        versions = {next(iter(groups.values())): int(args.to)}
-        reason = f"pinned to version {args.to}"
-    _check_approved(clients, location, versions)
-    return _write(root, loaded.manifests, entry, versions, reason, args)
+    found: dict[str, set[int]] = {}
+    reasons = []
+    for entry in entries:
+        groups = _groups(entry)
+        location = location_of(entry.manifest, lambda: clients.default_region)
+        clients.check_account(location, "rollback")
+        if args.to == PREVIOUS:
+            versions, reason = _previous(clients, location, entry, groups)
+        else:
+            if len(set(groups.values())) > 1:
+                raise ControllerError(
+                    f"endpoint {entry.manifest.metadata.name} serves "
+                    f"{', '.join(sorted(set(groups.values())))}: --to VERSION needs one model "
+                    "package group; use --to previous"
+                )
+            versions = {next(iter(groups.values())): int(args.to)}
+            reason = f"pinned to version {args.to}"
+        _check_approved(clients, location, versions)
+        for group, version in versions.items():
+            found.setdefault(group, set()).add(version)
+        reasons.append(f"{entry.manifest.metadata.name}: {reason}" if args.stage else reason)
+    split = {g: sorted(v) for g, v in found.items() if len(v) > 1}
+    if split:
+        group, numbers = next(iter(sorted(split.items())))
+        raise ControllerError(
+            f"stage {args.stage}: its endpoints served {group} at versions "
+            f"{', '.join(map(str, numbers))} before; roll back with --to VERSION"
+        )
+    versions = {g: next(iter(v)) for g, v in found.items()}
+    name = f"stage {args.stage}" if args.stage else entries[0].manifest.metadata.name
+    return _write(root, loaded.manifests, entries, name, versions, "; ".join(reasons), args)
+
+
+def _stage(loaded: LoadResult, args: argparse.Namespace) -> list[LoadedManifest]:
+    from controller.commands.verify import find_stage
+    from controller.manifests.pipelines.checks import stage_endpoints
+
+    pipeline = find_stage(loaded, args.stage, args.pipeline).pipeline
+    stage = pipeline.stage(args.stage)
+    assert stage is not None
+    return stage_endpoints(pipeline, stage, loaded.manifests)
 
 
 def _one(manifests: list[LoadedManifest], name: str, target: str | None) -> LoadedManifest:
@@ -171,7 +216,8 @@ def _check_approved(clients: Clients, location: str, versions: Mapping[str, int]
 def _write(
     root: Path,
     everyone: list[LoadedManifest],
-    entry: LoadedManifest,
+    entries: list[LoadedManifest],
+    name: str,
     versions: Mapping[str, int],
     reason: str,
     args: argparse.Namespace,
@@ -182,12 +228,11 @@ def _write(
     where = shown(root)
     planned = {
         group: promoting.promote_files(
-            promoting.collect(root, where, [entry], group, everyone), group, version
+            promoting.collect(root, where, entries, group, everyone), group, version
         )
         for group, version in sorted(versions.items())
     }
     moving = {g: p for g, p in planned.items() if p.edits}
-    name = entry.manifest.metadata.name
     if not moving:
         pinned = ", ".join(f"{g} {v}" for g, v in sorted(versions.items()))
         print(f"nothing to roll back: {name} already pins {pinned}")
@@ -202,7 +247,7 @@ def _write(
         return 0
     for group, version in sorted(versions.items()):
         if group in moving:  # re-read: an earlier group may have changed the same file
-            files = promoting.collect(root, where, [entry], group, everyone)
+            files = promoting.collect(root, where, entries, group, everyone)
             promoting.write(promoting.promote_files(files, group, version))
     changes = ", ".join(
         f"{g} {', '.join(map(str, p.previous))} -> {p.target}" for g, p in moving.items()
@@ -211,10 +256,12 @@ def _write(
         print(f"rolled back {name}: {changes} ({reason})", file=sys.stderr)
         return 0
     top, names = repo
+    what = name if args.stage else f"endpoint {name}"
     body = "\n".join(
-        [f"Roll endpoint {name} back: {reason} (sagemaker-gitops rollback)."]
+        [f"Roll {what} back: {reason} (sagemaker-gitops rollback)."]
         + [f"- {names[p]}" for p in paths]
     )
-    commit = promoting.commit(top, names, f"revert({name}): {changes}\n\n{body}\n")
+    subject = name.replace("stage ", "stage-") if args.stage else name
+    commit = promoting.commit(top, names, f"revert({subject}): {changes}\n\n{body}\n")
     print(f"rolled back {name}: {changes} ({reason}); commit {commit}", file=sys.stderr)
     return 0

@@ -63,6 +63,12 @@ PIPELINE = f"""
               - {{name: p99, latency: {{statistic: p99}}, max: 500}}
         - name: prod
           endpoints: {{targets: [prod]}}
+          verification:
+            interval: 1s
+            count: 1
+            initialDelay: 1s
+            metrics:
+              - {{name: errors, errorRate: {{}}, max: 0.05}}
     """
 
 
@@ -112,6 +118,11 @@ def test_a_version_is_verified_then_a_bad_one_fails_and_too_little_traffic_is_in
     assert by_account[STAGING]["GetMetricData"] == 2
     assert "GetMetricData" not in by_account.get(PROD, {})
     assert not {op for op in world.calls() if op.startswith(("Create", "Update", "Delete", "Put"))}
+    # The prod stage is measured in the prod account, through the prod target's role.
+    prod = world.cli("verify", "--stage", "prod", "-m", str(world.root), "--format", "json")
+    assert prod.code == 0, prod.out
+    by_account = world.sandbox.calls_by_account()
+    assert by_account[PROD]["GetMetricData"] == 1 and by_account[STAGING]["GetMetricData"] == 2
 
     # The manifests move staging to v2, not yet applied: not converged, so not measured.
     world.write("staging/churn.yaml", endpoint("churn", "staging", version=2))
@@ -151,6 +162,12 @@ def test_a_version_is_verified_then_a_bad_one_fails_and_too_little_traffic_is_in
 
 def test_an_unknown_stage_or_a_stage_without_verification_is_an_error(stages: World) -> None:
     unknown = stages.cli("verify", "--stage", "qa", "-m", str(stages.root))
+    stages.write(
+        "pipeline.yaml",
+        PIPELINE.split("          verification:\n            interval: 1s\n            count: 1")[
+            0
+        ],
+    )
     unverified = stages.cli("verify", "--stage", "prod", "-m", str(stages.root))
 
     assert unknown.code == 1 and "no stage 'qa' in any kind: Pipeline" in unknown.err
@@ -233,3 +250,19 @@ def test_a_recorded_verdict_gates_promotion_to_the_next_stage(stages: World) -> 
     assert "verified in stage staging" in promoted.err
     assert "version: 2" in (world.root / "prod/churn.yaml").read_text()
     assert "version: 2" in (world.root / "staging/churn.yaml").read_text()
+
+
+def test_a_whole_stage_rolls_back_in_one_change(stages: World) -> None:
+    world = stages
+    world.write("staging/churn.yaml", endpoint("churn", "staging", version=2))
+    assert world.apply().code == 0
+
+    both = world.cli("rollback", "churn", "--stage", "staging", "-m", str(world.root))
+    rolled = world.cli("rollback", "--stage", "staging", "-m", str(world.root))
+
+    assert both.code == 1 and "name an ENDPOINT or a --stage (one of them)" in both.err
+    assert rolled.code == 0, rolled.err
+    assert "rolled back stage staging: " in rolled.err and " 2 -> 1 " in rolled.err
+    assert "version: 1" in (world.root / "staging/churn.yaml").read_text()
+    assert "version: 1" in (world.root / "prod/churn.yaml").read_text()  # never moved
+    assert world.plan("--detailed-exitcode").code == 2  # staging's revert is a change to apply
