@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from controller.commands.common import (
     add_manifest_arguments,
@@ -24,6 +24,9 @@ from controller.core.plan.plans import EndpointPlan, Health, Plan, Status
 from controller.rendering.common import copies_text
 from controller.rendering.jsonplan import ComponentDoc, component_doc
 from controller.service.status.conditions import conditions
+
+if TYPE_CHECKING:  # loaded when the command runs: `--help` should not import botocore
+    from controller.promotion.stageview import StagePin
 
 EXIT_OK, EXIT_ERROR, EXIT_UNSETTLED = 0, 1, 3
 SETTLED_SYNC = ("Synced", "Suspended")
@@ -100,10 +103,15 @@ def exit_code(table: list[dict[str, Any]], load_errors: int) -> int:
 def run(args: argparse.Namespace) -> int:
     # prune=True only to learn which removed endpoints a guard would hold back: read-only.
     rec = reconciler(args, read_only=True, prune=True)
-    plan = rec.plan(load(rec, args))
+    snapshot = load(rec, args)
+    plan = rec.plan(snapshot)
     table = rows(plan)
+    pins = _pipelines(rec, snapshot)
     if args.format == "json":
-        print(json.dumps({"endpoints": table}, indent=2))
+        document: dict[str, Any] = {"endpoints": table}
+        if pins:
+            document["pipelines"] = [pin.as_json() for pin in pins]
+        print(json.dumps(document, indent=2))
         return exit_code(table, len(plan.errors))
     headers = ["endpoint", "region", "sync", "health", "revision", "error"]
     if any(r["target"] for r in table):  # grouped by target: the same name may be in two
@@ -115,6 +123,39 @@ def run(args: argparse.Namespace) -> int:
         print("  ".join(str(r[h]).ljust(widths.get(h, 0)) for h in headers).rstrip())
         for component in r.get("components", []):
             print(_component_line(component))
+    if pins:
+        _print_pipelines(pins)
     for diagnostic in plan.errors:
         print(f"error: {diagnostic}", file=sys.stderr)
     return exit_code(table, len(plan.errors))
+
+
+def _pipelines(rec: Any, snapshot: Any) -> list[StagePin]:
+    """Each pipeline stage's pinned version and its recorded verdict (no pipelines: none)."""
+    from controller.core.locations import location_of
+    from controller.promotion import stageview
+
+    if not snapshot.pipelines:
+        return []
+    region = rec.clients.default_region
+    pins = stageview.stage_pins(
+        snapshot.pipelines,
+        list(snapshot.entries.values()),
+        lambda e: location_of(e.manifest, lambda: region),
+    )
+    return stageview.with_verdicts(pins, rec.clients.sagemaker)
+
+
+def _print_pipelines(pins: list[StagePin]) -> None:
+    headers = ["pipeline", "stage", "group", "version", "verdict"]
+    cells = [
+        [p.pipeline, p.stage, p.group, "/".join(f"v{v}" for v in p.versions), p.verdict]
+        for p in pins
+    ]
+    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(headers[:-1])]
+    print()
+    print(
+        "  ".join(h.upper().ljust(w) for h, w in zip(headers, [*widths, 0], strict=True)).rstrip()
+    )
+    for c in cells:
+        print("  ".join(v.ljust(w) for v, w in zip(c, [*widths, 0], strict=True)).rstrip())

@@ -17,6 +17,7 @@ from controller.core.naming import content_hash
 from controller.errors import Diagnostic
 
 if TYPE_CHECKING:  # annotations only: commands import this module before they load manifests
+    from controller.manifests.loaded import LoadedPipeline
     from controller.manifests.loading import LoadedManifest, LoadResult
     from controller.manifests.repoconfig import RepoConfig
     from controller.manifests.targets import TargetSpec
@@ -50,6 +51,8 @@ class Snapshot:
     """Deployment targets defined in the manifests, by name."""
     target_sources: dict[str, tuple[str, int]] = field(default_factory=dict)
     """Where each target is defined (file, line), for errors about the target itself."""
+    pipelines: tuple[LoadedPipeline, ...] = ()
+    """`kind: Pipeline` documents (stages), for `status` and `verify`."""
 
     @classmethod
     def build(
@@ -91,7 +94,10 @@ class Snapshot:
         targets = {name: t.target.spec for name, t in result.targets.items()}
         files = tuple(result.files)
         sources = {name: (t.source, t.line) for name, t in result.targets.items()}
-        return cls(revision, ok, diagnostics, entries, files, result.config, targets, sources)
+        pipelines = tuple(result.pipelines)
+        return cls(
+            revision, ok, diagnostics, entries, files, result.config, targets, sources, pipelines
+        )
 
     def keys(self) -> list[str]:
         return sorted(self.entries)

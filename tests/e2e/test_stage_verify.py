@@ -251,6 +251,16 @@ def test_a_recorded_verdict_gates_promotion_to_the_next_stage(stages: World) -> 
     assert "version: 2" in (world.root / "prod/churn.yaml").read_text()
     assert "version: 2" in (world.root / "staging/churn.yaml").read_text()
 
+    # status shows where the pipeline stands: each stage's pinned version and its verdict.
+    status = world.cli("status", "-m", str(world.root), "--format", "json")
+    pipelines = json.loads(status.out)["pipelines"]
+    assert [(p["stage"], p["versions"], p["verdict"].split(" ")[0]) for p in pipelines] == [
+        ("staging", [2], "Verified"),
+        ("prod", [2], "-"),
+    ]
+    table = world.cli("status", "-m", str(world.root)).out
+    assert "PIPELINE  STAGE" in table and "Verified" in table
+
 
 def test_a_whole_stage_rolls_back_in_one_change(stages: World) -> None:
     world = stages

@@ -72,5 +72,6 @@ def stages_story(
             0,
         ),
         (f"{n + 12}. apply the rollback", apply, 0),
+        (f"{n + 13}. status: the endpoints, and where the pipeline stands", ["status", *m], 0),
     ]
     return 0 if run_steps(steps) else 1
