@@ -216,10 +216,10 @@ def _check_upstream(
     force: bool,
 ) -> None:
     """Refuse a version the stage before has not verified (its verdict in the registry)."""
-    from controller.aws import lifecycle
+    from controller.aws import verdicts
 
     for location, arn in sorted(arns.items()):
-        verdict = lifecycle.verdicts(clients.sagemaker(location), arn).get(upstream)
+        verdict = verdicts.verdicts(clients.sagemaker(location), arn).get(upstream)
         if verdict is not None and verdict.verified:
             print(
                 f"{group} v{version}: verified in stage {upstream} ({verdict.at})", file=sys.stderr

@@ -153,10 +153,10 @@ def run(args: argparse.Namespace) -> int:
 
 def _record(clients: Clients, outcome: Outcome, pipeline: str, stage: str) -> None:
     """The verdict on every version the run measured, with the stage's own client."""
-    from controller.aws import lifecycle
+    from controller.aws import lifecycle, verdicts
     from controller.rendering.verification import summary, worst_values
 
-    status = lifecycle.STATUS.get(outcome.phase.value)
+    status = verdicts.STATUS.get(outcome.phase.value)
     if outcome.run is None or status is None:
         print(f"not recorded: {outcome.phase.value} measured nothing to record", file=sys.stderr)
         return
@@ -164,7 +164,7 @@ def _record(clients: Clients, outcome: Outcome, pipeline: str, stage: str) -> No
     detail = " ".join(f"{n}={v:.4g}" for n, v in worst_values(outcome).items())
     description = summary(outcome, pipeline, stage)
     for group, version, location, arn in outcome.convergence.packages:
-        verdict = lifecycle.Verdict(stage, status, at, detail)
+        verdict = verdicts.Verdict(stage, status, at, detail)
         lifecycle.record(clients.sagemaker(location), arn, verdict, description)
         print(f"recorded {status} for {group} v{version} in stage {stage}", file=sys.stderr)
 

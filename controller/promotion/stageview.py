@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from controller.aws import lifecycle, registry
+from controller.aws import registry, verdicts
 from controller.errors import ControllerError
 from controller.manifests.loaded import LoadedManifest, LoadedPipeline
 from controller.manifests.models import RegistryModel
@@ -88,7 +88,7 @@ def with_verdicts(pins: Sequence[StagePin], sagemaker: Callable[[str], Any]) -> 
             if version is None:
                 out.append(replace(pin, verdict="not in the registry"))
                 continue
-            verdict = lifecycle.verdicts(client, version.arn).get(pin.stage)
+            verdict = verdicts.verdicts(client, version.arn).get(pin.stage)
         except ControllerError as e:
             out.append(replace(pin, verdict=f"unknown ({e})"))
             continue

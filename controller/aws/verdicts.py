@@ -1,0 +1,59 @@
+"""A stage's verdict on a model package version, as the Model Registry keeps it: reading it back.
+
+`ModelLifeCycle` (Stage, StageStatus, StageDescription) says where the version last got to; one
+`CustomerMetadataProperties` entry per stage (`sagemaker-gitops/stage/<stage>`) keeps every
+stage's verdict, since ModelLifeCycle holds one stage at a time. `promote --stage` and `status`
+read them here (DescribeModelPackage); `lifecycle` writes them (`verify --record`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from controller.aws import reading
+
+KEY_PREFIX = "sagemaker-gitops/stage/"
+MAX_VALUE = 256
+_NOT_ALLOWED = re.compile(r"[^\w .:/=+\-@]")
+"""CustomerMetadataValue allows letters, numbers, spaces and _.:/=+-@ only."""
+STATUS = {"Successful": "Verified", "Failed": "Failed", "Inconclusive": "Inconclusive"}
+"""StageStatus recorded for each final phase (an Error taught nothing and is not recorded)."""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What one stage recorded on a version."""
+
+    stage: str
+    status: str
+    """Verified, Failed or Inconclusive."""
+    at: str
+    detail: str = ""
+
+    @property
+    def verified(self) -> bool:
+        return self.status == "Verified"
+
+    def value(self) -> str:
+        text = _NOT_ALLOWED.sub("_", f"{self.status} {self.at} {self.detail}".strip())
+        return text[:MAX_VALUE]
+
+    @classmethod
+    def parse(cls, stage: str, value: str) -> Verdict:
+        status, _, rest = value.partition(" ")
+        at, _, detail = rest.partition(" ")
+        return cls(stage, status, at, detail)
+
+
+def verdicts(sagemaker: Any, package_arn: str) -> dict[str, Verdict]:
+    """Every stage's verdict recorded on the version, by stage."""
+    with reading.translated("DescribeModelPackage"):
+        described = sagemaker.describe_model_package(ModelPackageName=package_arn)
+    properties = described.get("CustomerMetadataProperties") or {}
+    return {
+        key.removeprefix(KEY_PREFIX): Verdict.parse(key.removeprefix(KEY_PREFIX), str(value))
+        for key, value in properties.items()
+        if key.startswith(KEY_PREFIX)
+    }
