@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from controller.errors import ControllerError
+from controller.manifests.loaded import matches
 from controller.manifests.loading import LoadedManifest
 
 
@@ -22,13 +23,7 @@ class Selectors:
         return bool(self.endpoints or self.targets or self.labels)
 
     def matches(self, entry: LoadedManifest) -> bool:
-        manifest = entry.manifest
-        if self.endpoints and manifest.metadata.name not in self.endpoints:
-            return False
-        if self.targets and manifest.spec.target not in self.targets:
-            return False
-        labels = manifest.metadata.labels
-        return all(labels.get(key) == value for key, value in self.labels)
+        return matches(entry, self.endpoints, self.targets, self.labels)
 
     def select(self, loaded: Sequence[LoadedManifest]) -> list[LoadedManifest]:
         """The matching endpoints; an error when selectors were given and nothing matches."""

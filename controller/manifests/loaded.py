@@ -7,6 +7,7 @@ it without importing each other.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 from controller.manifests.models import EndpointManifest
@@ -52,3 +53,20 @@ class LoadedPipeline:
 
     def line_of(self, path: str) -> int:
         return self.lines.get(path, self.line)
+
+
+def matches(
+    entry: LoadedManifest,
+    names: Collection[str] = (),
+    targets: Collection[str | None] = (),
+    labels: Mapping[str, str] | Collection[tuple[str, str]] = (),
+) -> bool:
+    """Whether an endpoint matches a selection: any of `names`, any of `targets`, all `labels`;
+    a kind not given matches everything. `promote`'s selectors and a pipeline stage's share it."""
+    manifest = entry.manifest
+    if names and manifest.metadata.name not in names:
+        return False
+    if targets and manifest.spec.target not in targets:
+        return False
+    pairs = labels.items() if isinstance(labels, Mapping) else labels
+    return all(manifest.metadata.labels.get(key) == value for key, value in pairs)

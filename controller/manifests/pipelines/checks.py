@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 
 from controller.errors import Diagnostic
-from controller.manifests.loaded import LoadedManifest, LoadedPipeline
+from controller.manifests.loaded import LoadedManifest, LoadedPipeline, matches
 from controller.manifests.messages import render_path
 from controller.manifests.models import RegistryModel
 from controller.manifests.pipelines.model import PipelineManifest, Stage
@@ -38,13 +38,7 @@ def checked_fields(pipeline: PipelineManifest) -> list[Loc]:
 def selects(stage: Stage, entry: LoadedManifest) -> bool:
     """Whether `entry` is one of the stage's endpoints (every kind of selector given matches)."""
     chosen = stage.endpoints
-    manifest = entry.manifest
-    if chosen.names and manifest.metadata.name not in chosen.names:
-        return False
-    if chosen.targets and manifest.spec.target not in chosen.targets:
-        return False
-    labels = manifest.metadata.labels
-    return all(labels.get(key) == value for key, value in chosen.match_labels.items())
+    return matches(entry, chosen.names, chosen.targets, chosen.match_labels)
 
 
 def groups_served(entry: LoadedManifest) -> set[str]:

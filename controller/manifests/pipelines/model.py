@@ -63,6 +63,12 @@ def parse_seconds(text: str | int | float) -> float:
 Duration = Annotated[str | int | float, Field(union_mode="left_to_right")]
 
 
+def _refuse_repeats(what: str, names: list[str]) -> None:
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise ValueError(f"{what} names must be unique: {', '.join(twice)} repeated")
+
+
 class PipelineMetadata(Strict):
     """Identity of the pipeline."""
 
@@ -196,10 +202,7 @@ class Verification(Strict):
     @field_validator("metrics")
     @classmethod
     def _unique(cls, value: list[MetricCheck]) -> list[MetricCheck]:
-        names = [m.name for m in value]
-        twice = sorted({n for n in names if names.count(n) > 1})
-        if twice:
-            raise ValueError(f"metric names must be unique: {', '.join(twice)} repeated")
+        _refuse_repeats("metric", [m.name for m in value])
         return value
 
     @property
@@ -231,10 +234,7 @@ class PipelineSpec(Strict):
     @field_validator("stages")
     @classmethod
     def _unique(cls, value: list[Stage]) -> list[Stage]:
-        names = [s.name for s in value]
-        twice = sorted({n for n in names if names.count(n) > 1})
-        if twice:
-            raise ValueError(f"stage names must be unique: {', '.join(twice)} repeated")
+        _refuse_repeats("stage", [s.name for s in value])
         return value
 
 
