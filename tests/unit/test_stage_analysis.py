@@ -271,3 +271,23 @@ def test_a_stage_not_serving_its_pinned_version_is_not_measured(
     assert outcome.phase is phase
     assert note in outcome.convergence.notes
     assert reader.calls == [] and clock.slept == []
+
+
+def test_wait_converged_polls_until_the_stage_serves_its_pin_and_no_longer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from controller.commands import verify as command
+
+    monkeypatch.setattr(command, "CONVERGE_POLL_SECONDS", 0.01)
+    updating = Serving("Updating", "c", {"primary": ("churn-xgb", 1)})
+    states = [updating, updating, LIVE["churn"]]
+    reads: list[str] = []
+
+    class Converging(FakeReader):
+        def serving(self, location: str, endpoint: str) -> Serving | None:
+            reads.append(endpoint)
+            return states[min(len(reads), len(states)) - 1]
+
+    command._wait_converged(PINNED, Converging({}, []), 5.0)
+
+    assert len(reads) == 3  # two polls while Updating, then converged: no further read
