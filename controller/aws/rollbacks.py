@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from controller.aws import reading, serving
+from controller.aws import reading
+from controller.aws.stages import serving
 from controller.core import tagging
 from controller.core.endpoint import history
 from controller.errors import ControllerError

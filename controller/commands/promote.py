@@ -216,7 +216,7 @@ def _check_upstream(
     force: bool,
 ) -> None:
     """Refuse a version the stage before has not verified (its verdict in the registry)."""
-    from controller.aws import verdicts
+    from controller.aws.stages import verdicts
 
     for location, arn in sorted(arns.items()):
         verdict = verdicts.verdicts(clients.sagemaker(location), arn).get(upstream)

@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from controller.aws import metrics, serving
 from controller.aws.clients import Clients
-from controller.aws.serving import Serving
+from controller.aws.stages import metrics, serving
+from controller.aws.stages.serving import Serving
 
 
 class ClientsReader:

@@ -12,7 +12,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from controller.aws import registry, verdicts
+from controller.aws import registry
+from controller.aws.stages import verdicts
 from controller.errors import ControllerError
 from controller.manifests.loaded import LoadedManifest, LoadedPipeline
 from controller.manifests.models import RegistryModel

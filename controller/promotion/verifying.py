@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from controller.aws.serving import Serving
+from controller.aws.stages.serving import Serving
 from controller.core.packages import group_name
 from controller.errors import ControllerError
 from controller.manifests.loaded import LoadedManifest

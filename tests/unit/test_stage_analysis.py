@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from controller.aws.serving import Serving
+from controller.aws.stages.serving import Serving
 from controller.errors import ControllerError
 from controller.manifests.pipelines.model import Stage, Verification
 from controller.promotion import analysis, verifying

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from controller.aws import reading
-from controller.aws.verdicts import KEY_PREFIX, Verdict
+from controller.aws.stages.verdicts import KEY_PREFIX, Verdict
 
 MAX_DESCRIPTION = 1024
 
