@@ -155,24 +155,24 @@ class LocationPools:
         self._handle = handle
         self._concurrency, self._reserved = concurrency, reserved
         self._pools: dict[str, WorkerPool] = {}
-        self._started = False
+        self._started = self._stopping = False
         self._lock = threading.Lock()
         queues.subscribe(self._added)
 
     def _added(self, location: str, queue: WorkQueue) -> None:
         pool = WorkerPool(queue, self._handle, self._concurrency, self._reserved)
+        # Registered and started under one lock: `stop` must never see a pool half started (it
+        # joined a thread not started yet when a location appeared during a shutdown).
         with self._lock:
             self._pools[location] = pool
-            start = self._started
-        if start:
-            pool.start()
+            if self._started and not self._stopping:
+                pool.start()
 
     def start(self) -> None:
         with self._lock:
             self._started = True
-            pools = list(self._pools.values())
-        for pool in pools:
-            pool.start()
+            for pool in self._pools.values():
+                pool.start()
 
     def alive(self) -> bool:
         with self._lock:
@@ -184,6 +184,7 @@ class LocationPools:
         self._queues.shutdown()
         deadline = time.monotonic() + timeout
         with self._lock:
+            self._stopping = True
             pools = list(self._pools.values())
         finished = [pool.stop(max(0.0, deadline - time.monotonic())) for pool in pools]
         return all(finished)

@@ -262,6 +262,8 @@ class WorkerPool:
         finished = self._queue.wait_idle(timeout)
         deadline = time.monotonic() + 1.0
         for thread in self._threads:
+            if thread.ident is None:  # never started: a pool stopped before its start
+                continue
             thread.join(max(0.0, deadline - time.monotonic()) if finished else 0.0)
         return finished
 

@@ -292,3 +292,9 @@ def test_reserved_worker_runs_an_edit_while_every_worker_is_busy() -> None:
 def test_pool_rejects_negative_reserved() -> None:
     with pytest.raises(ValueError):
         WorkerPool(WorkQueue(), lambda key: None, concurrency=1, reserved=-1)
+
+
+def test_a_pool_stopped_before_it_started_stops_cleanly() -> None:
+    pool = WorkerPool(WorkQueue(), lambda key: None, concurrency=2)
+
+    assert pool.stop(0.1) is True  # it used to join threads never started: RuntimeError
