@@ -56,10 +56,9 @@ def _post(url: str, body: dict[str, Any]) -> None:
 
 def measure(endpoints: int) -> dict[str, Any]:
     from controller.aws.clients import AwsOptions, Clients
-    from controller.commands.verify import find_stage
     from controller.core.locations import location_of
     from controller.manifests.loading import load_manifests
-    from controller.manifests.pipelines.checks import stage_endpoints
+    from controller.manifests.pipelines.checks import select_stage
     from controller.promotion import analysis, verifying
     from controller.promotion.reading import ClientsReader
 
@@ -74,13 +73,13 @@ def measure(endpoints: int) -> dict[str, Any]:
         time.sleep(2.0)  # a full window of traffic behind every endpoint
 
         loaded = load_manifests([fleet])
-        pipeline = find_stage(loaded, "bench", None).pipeline
-        stage = pipeline.stage("bench")
-        assert stage is not None and stage.verification is not None
+        selected = select_stage(loaded.pipelines, loaded.manifests, "bench")
+        stage = selected.stage
+        assert stage.verification is not None
         clients = Clients(AwsOptions(read_only=True))
         pinned = verifying.pinned(
-            pipeline,
-            stage_endpoints(pipeline, stage, loaded.manifests),
+            selected.pipeline,
+            selected.endpoints,
             lambda e: location_of(e.manifest, lambda: clients.default_region),
         )
         subjects = [analysis.Subject(p.location, p.endpoint, p.variant) for p in pinned]

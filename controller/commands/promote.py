@@ -191,20 +191,17 @@ class _Stage:
 
 def _stage(loaded: LoadResult, args: argparse.Namespace) -> _Stage:
     """The stage's endpoints and the stage before it (None for the first)."""
-    from controller.commands.verify import find_stage
-    from controller.manifests.pipelines.checks import stage_endpoints
+    from controller.manifests.pipelines.checks import select_stage
 
-    pipeline = find_stage(loaded, args.stage, args.pipeline).pipeline
+    selected = select_stage(loaded.pipelines, loaded.manifests, args.stage, args.pipeline)
+    pipeline = selected.pipeline
     if args.group not in pipeline.spec.package_groups:
         raise ControllerError(
             f"pipeline {pipeline.metadata.name!r} does not move group {args.group!r} "
             f"(its groups: {', '.join(pipeline.spec.package_groups)})"
         )
-    stage = pipeline.stage(args.stage)
-    assert stage is not None
     upstream = pipeline.upstream(args.stage)
-    endpoints = stage_endpoints(pipeline, stage, loaded.manifests)
-    return _Stage(endpoints, upstream.name if upstream else None)
+    return _Stage(selected.endpoints, upstream.name if upstream else None)
 
 
 def _check_upstream(
@@ -218,7 +215,9 @@ def _check_upstream(
     """Refuse a version the stage before has not verified (its verdict in the registry)."""
     from controller.aws.stages import verdicts
 
-    for location, arn in sorted(arns.items()):
+    # One read per version: locations sharing a registry name the same ARN.
+    read = {arn: location for location, arn in sorted(arns.items(), reverse=True)}
+    for arn, location in sorted(read.items()):
         verdict = verdicts.verdicts(clients.sagemaker(location), arn).get(upstream)
         if verdict is not None and verdict.verified:
             print(

@@ -85,7 +85,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from controller.aws.clients import AwsOptions, Clients
-    from controller.core.locations import location_of
 
     root: Path = args.manifests
     if (args.endpoint is None) == (args.stage is None):
@@ -99,21 +98,7 @@ def run(args: argparse.Namespace) -> int:
     found: dict[str, set[int]] = {}
     reasons = []
     for entry in entries:
-        groups = _groups(entry)
-        location = location_of(entry.manifest, lambda: clients.default_region)
-        clients.check_account(location, "rollback")
-        if args.to == PREVIOUS:
-            versions, reason = _previous(clients, location, entry, groups)
-        else:
-            if len(set(groups.values())) > 1:
-                raise ControllerError(
-                    f"endpoint {entry.manifest.metadata.name} serves "
-                    f"{', '.join(sorted(set(groups.values())))}: --to VERSION needs one model "
-                    "package group; use --to previous"
-                )
-            versions = {next(iter(groups.values())): int(args.to)}
-            reason = f"pinned to version {args.to}"
-        _check_approved(clients, location, versions)
+        versions, reason = _versions(clients, entry, args.to)
         for group, version in versions.items():
             found.setdefault(group, set()).add(version)
         reasons.append(f"{entry.manifest.metadata.name}: {reason}" if args.stage else reason)
@@ -129,14 +114,32 @@ def run(args: argparse.Namespace) -> int:
     return _write(root, loaded.manifests, entries, name, versions, "; ".join(reasons), args)
 
 
-def _stage(loaded: LoadResult, args: argparse.Namespace) -> list[LoadedManifest]:
-    from controller.commands.verify import find_stage
-    from controller.manifests.pipelines.checks import stage_endpoints
+def _versions(clients: Clients, entry: LoadedManifest, to: str) -> tuple[dict[str, int], str]:
+    """The version per group `entry` goes back to (checked Approved), and why."""
+    from controller.core.locations import location_of
 
-    pipeline = find_stage(loaded, args.stage, args.pipeline).pipeline
-    stage = pipeline.stage(args.stage)
-    assert stage is not None
-    return stage_endpoints(pipeline, stage, loaded.manifests)
+    groups = _groups(entry)
+    location = location_of(entry.manifest, lambda: clients.default_region)
+    clients.check_account(location, "rollback")
+    if to == PREVIOUS:
+        versions, reason = _previous(clients, location, entry, groups)
+    elif len(set(groups.values())) > 1:
+        raise ControllerError(
+            f"endpoint {entry.manifest.metadata.name} serves "
+            f"{', '.join(sorted(set(groups.values())))}: --to VERSION needs one model "
+            "package group; use --to previous"
+        )
+    else:
+        versions = {next(iter(groups.values())): int(to)}
+        reason = f"pinned to version {to}"
+    _check_approved(clients, location, versions)
+    return versions, reason
+
+
+def _stage(loaded: LoadResult, args: argparse.Namespace) -> list[LoadedManifest]:
+    from controller.manifests.pipelines.checks import select_stage
+
+    return select_stage(loaded.pipelines, loaded.manifests, args.stage, args.pipeline).endpoints
 
 
 def _one(manifests: list[LoadedManifest], name: str, target: str | None) -> LoadedManifest:

@@ -24,15 +24,15 @@ from urllib.parse import urlsplit
 
 from controller.core import tagging
 from controller.core.naming import content_hash
+from controller.core.tagging import NOT_ALLOWED
 from controller.errors import ControllerError
 
-_ALLOWED = re.compile(r"[^\w .:/=+\-@]")  # SageMaker's tag value pattern, \p{L}\p{Z}\p{N}_.:/=+-@
 _SCP = re.compile(r"^(?:[^@/]+@)?([^:/]+):(.+)$")  # git@github.com:org/repo.git
 
 
 def explicit(name: str) -> str:
     """Validate `--scope NAME`: a usage error, never a rejected AddTags later."""
-    if not name or len(name) > tagging.MAX_VALUE or _ALLOWED.search(name):
+    if not name or len(name) > tagging.MAX_VALUE or NOT_ALLOWED.search(name):
         raise ControllerError(
             f"--scope {name!r}: use 1-{tagging.MAX_VALUE} letters, digits, spaces "
             "or _ . : / = + - @"
@@ -92,7 +92,7 @@ def normalise_remote(url: str) -> str:
 def stable(value: str) -> str:
     """Fit a scope into a tag value: disallowed characters become `_`; a long value keeps its
     tail (the most specific part) and a hash of the whole, so two long scopes never collide."""
-    clean = _ALLOWED.sub("_", value)
+    clean = NOT_ALLOWED.sub("_", value)
     if len(clean) <= tagging.MAX_VALUE:
         return clean
     digest = content_hash(value, length=12)

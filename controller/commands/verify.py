@@ -20,27 +20,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from controller.commands import argtypes
 from controller.commands.promote import load_tree
 from controller.errors import ControllerError
 
 if TYPE_CHECKING:  # loaded when the command runs: `--help` should not import botocore
     from controller.aws.clients import Clients
-    from controller.manifests.loaded import LoadedPipeline
-    from controller.manifests.loading import LoadResult
-    from controller.promotion.verifying import Outcome, Pinned, Reader
+    from controller.promotion.verifying import Convergence, Outcome, Pinned, Reader
 
 EXIT_SUCCESSFUL, EXIT_FAILED, EXIT_INCONCLUSIVE = 0, 1, 3
 CONVERGE_POLL_SECONDS = 10.0
-
-
-def _seconds(value: str) -> float:
-    try:
-        seconds = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected seconds, got {value!r}") from None
-    if not 0 <= seconds <= 86_400:
-        raise argparse.ArgumentTypeError("expected 0 to 86400 seconds")
-    return seconds
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -63,7 +52,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument("--format", choices=("text", "markdown", "json"), default="text")
     parser.add_argument(
         "--wait-converged",
-        type=_seconds,
+        type=argtypes.number(at_least=0, at_most=86_400),
         default=0.0,
         metavar="SECONDS",
         help="wait up to this long for the stage to serve its pinned versions (default 0: "
@@ -79,58 +68,41 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.set_defaults(func=run)
 
 
-def find_stage(loaded: LoadResult, stage: str, pipeline: str | None) -> LoadedPipeline:
-    """The one pipeline that has `stage` (and is named `pipeline`, when given)."""
-    found = [
-        p
-        for p in loaded.pipelines
-        if p.pipeline.stage(stage) is not None
-        and (pipeline is None or p.pipeline.metadata.name == pipeline)
-    ]
-    if not found:
-        which = f"pipeline {pipeline!r}" if pipeline else "any kind: Pipeline"
-        raise ControllerError(f"no stage {stage!r} in {which} under the manifests")
-    if len(found) > 1:
-        names = ", ".join(sorted(p.pipeline.metadata.name for p in found))
-        raise ControllerError(f"stage {stage!r} is in several pipelines ({names}): add --pipeline")
-    return found[0]
-
-
 def run(args: argparse.Namespace) -> int:
     from controller.aws.clients import AwsOptions, Clients
     from controller.core.locations import location_of
-    from controller.manifests.pipelines.checks import stage_endpoints
+    from controller.manifests.pipelines.checks import select_stage
     from controller.promotion import verifying
     from controller.promotion.analysis import Phase
     from controller.promotion.reading import ClientsReader
     from controller.rendering import verification as report
 
     loaded = load_tree(args.manifests)
-    found = find_stage(loaded, args.stage, args.pipeline)
-    pipeline = found.pipeline
-    stage = pipeline.stage(args.stage)
-    assert stage is not None
+    selected = select_stage(loaded.pipelines, loaded.manifests, args.stage, args.pipeline)
+    pipeline, stage = selected.pipeline, selected.stage
     if stage.verification is None:
         raise ControllerError(
             f"stage {args.stage!r} of pipeline {pipeline.metadata.name!r} has no verification"
         )
     clients = Clients(AwsOptions(read_only=not args.record))
     clients.set_targets({name: t.target.spec for name, t in loaded.targets.items()})
-    endpoints = stage_endpoints(pipeline, stage, loaded.manifests)
     pinned = verifying.pinned(
-        pipeline, endpoints, lambda e: location_of(e.manifest, lambda: clients.default_region)
+        pipeline,
+        selected.endpoints,
+        lambda e: location_of(e.manifest, lambda: clients.default_region),
     )
     for location in sorted({p.location for p in pinned}):
         clients.check_account(location, "verify")
     reader = ClientsReader(clients)
-    if args.wait_converged > 0:
-        _wait_converged(pinned, reader, args.wait_converged)
+    # Waiting ends with a fresh read of every endpoint: the analysis starts from it.
+    state = _wait_converged(pinned, reader, args.wait_converged) if args.wait_converged else None
     progress = args.format == "text" and sys.stderr.isatty()
     outcome = verifying.verify(
         stage,
         pinned,
         reader,
         sleep=time.sleep,
+        converged=state,
         on_measurement=(
             (lambda m: print(report.measurement_line(m), file=sys.stderr))
             if progress
@@ -169,8 +141,8 @@ def _record(clients: Clients, outcome: Outcome, pipeline: str, stage: str) -> No
         print(f"recorded {status} for {group} v{version} in stage {stage}", file=sys.stderr)
 
 
-def _wait_converged(pinned: Sequence[Pinned], reader: Reader, seconds: float) -> None:
-    """Poll until the stage serves its pinned versions (or fails, or time is up)."""
+def _wait_converged(pinned: Sequence[Pinned], reader: Reader, seconds: float) -> Convergence:
+    """Poll until the stage serves its pinned versions (or fails, or time is up); the last read."""
     from controller.promotion import verifying
     from controller.promotion.analysis import Phase
 
@@ -178,5 +150,6 @@ def _wait_converged(pinned: Sequence[Pinned], reader: Reader, seconds: float) ->
     for _ in range(int(seconds / CONVERGE_POLL_SECONDS) + 1):
         state = verifying.convergence(pinned, reader)
         if state.phase is not Phase.RUNNING or time.monotonic() >= deadline:
-            return
+            return state
         time.sleep(min(CONVERGE_POLL_SECONDS, max(0.0, deadline - time.monotonic())))
+    return verifying.convergence(pinned, reader)

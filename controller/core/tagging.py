@@ -8,6 +8,7 @@ not touch an endpoint must not cause a write to it.
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -58,9 +59,12 @@ BOOKKEEPING = frozenset(
         OBSERVED,
     }
 )
-# SageMaker's tag value length limit (botocore: TagValue, max 256; its pattern allows letters,
-# digits, spaces and _ . : / = + - @, which controller/commands/scoping.py enforces for scopes).
+# SageMaker's tag value length limit (botocore: TagValue, max 256). Registry metadata values
+# (CustomerMetadataValue) have the same limit and pattern.
 MAX_VALUE = 256
+NOT_ALLOWED = re.compile(r"[^\w .:/=+\-@]")
+"""What SageMaker's tag value pattern refuses (it allows letters, digits, spaces and
+_ . : / = + - @): scopes are checked and fitted with it, stage verdicts fitted."""
 
 
 def to_list(tags: Mapping[str, str]) -> list[dict[str, str]]:

@@ -297,10 +297,7 @@ def _parse_file(file: _File, text: str, problems: list[Diagnostic]) -> list[_Val
             continue
         name_line = yamlpos.line_of(document.node, ("metadata", "name"))
         if isinstance(manifest, PipelineManifest):
-            lines = {
-                sys.intern(render_path(loc)): yamlpos.line_of(document.node, loc)
-                for loc in pipeline_checks.checked_fields(manifest)
-            }
+            lines = _lines_of(document, pipeline_checks.checked_fields(manifest))
             pipeline = LoadedPipeline(manifest, file.source, file.shown, name_line, lines)
             valid.append(_Valid(pipeline, file.shown, name_line))
             continue
@@ -312,12 +309,15 @@ def _parse_file(file: _File, text: str, problems: list[Diagnostic]) -> list[_Val
             manifest, file.source, document.line, document.index, file.shown, name_line
         )
         target_line = yamlpos.line_of(document.node, ("spec", "target"))
-        lines = {  # interned: the same few paths repeat in every endpoint the service keeps
-            sys.intern(render_path(loc)): yamlpos.line_of(document.node, loc)
-            for loc in projects.checked_fields(manifest.spec)
-        }
+        lines = _lines_of(document, projects.checked_fields(manifest.spec))
         valid.append(_Valid(loaded, file.shown, name_line, target_line, lines))
     return valid
+
+
+def _lines_of(document: yamlpos.Document, locs: Sequence[yamlpos.Loc]) -> dict[str, int]:
+    """Rendered path -> line of the fields later checks may point at. Paths are interned: the
+    same few repeat in every manifest the service keeps."""
+    return {sys.intern(render_path(loc)): yamlpos.line_of(document.node, loc) for loc in locs}
 
 
 def _check_document(

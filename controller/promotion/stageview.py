@@ -16,8 +16,7 @@ from controller.aws import registry
 from controller.aws.stages import verdicts
 from controller.errors import ControllerError
 from controller.manifests.loaded import LoadedManifest, LoadedPipeline
-from controller.manifests.models import RegistryModel
-from controller.manifests.pipelines.checks import stage_endpoints
+from controller.manifests.pipelines.checks import registry_variants, stage_endpoints
 
 
 @dataclass(frozen=True)
@@ -58,10 +57,10 @@ def stage_pins(
             for group in pipeline.spec.package_groups:
                 versions = sorted(
                     {
-                        v.model.version
+                        model.version
                         for e in endpoints
-                        for v in e.manifest.spec.variants
-                        if isinstance(v.model, RegistryModel) and v.model.package_group == group
+                        for _, model in registry_variants(e)
+                        if model.package_group == group
                     }
                 )
                 if versions:

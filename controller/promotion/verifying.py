@@ -19,7 +19,7 @@ from controller.aws.stages.serving import Serving
 from controller.core.packages import group_name
 from controller.errors import ControllerError
 from controller.manifests.loaded import LoadedManifest
-from controller.manifests.models import RegistryModel
+from controller.manifests.pipelines.checks import registry_variants
 from controller.manifests.pipelines.model import PipelineManifest, Stage, Verification
 from controller.promotion import analysis
 from controller.promotion.analysis import Measurement, Phase, Run, Subject
@@ -66,18 +66,10 @@ def pinned(
     groups = set(pipeline.spec.package_groups)
     found = []
     for entry in endpoints:
-        for variant in entry.manifest.spec.variants:
-            model = variant.model
-            if isinstance(model, RegistryModel) and model.package_group in groups:
-                found.append(
-                    Pinned(
-                        location_of(entry),
-                        entry.manifest.metadata.name,
-                        variant.name,
-                        group_name(model.package_group),
-                        model.version,
-                    )
-                )
+        for variant, model in registry_variants(entry):
+            if model.package_group in groups:
+                name, group = entry.manifest.metadata.name, group_name(model.package_group)
+                found.append(Pinned(location_of(entry), name, variant, group, model.version))
     return found
 
 
@@ -185,9 +177,10 @@ def verify(
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     sleep: Callable[[float], None],
     on_measurement: Callable[[Measurement], None] = lambda m: None,
+    converged: Convergence | None = None,
 ) -> Outcome:
-    """Check convergence, then run the stage's analysis to its end (bounded by `count` plus the
-    errors allowed in a row)."""
+    """Check convergence (unless the caller just did: `converged`), then run the stage's
+    analysis to its end (bounded by `count` plus the errors allowed in a row)."""
     if stage.verification is None:
         raise ControllerError(f"stage {stage.name} has no verification: nothing to measure")
     verification = stage.verification
@@ -195,7 +188,7 @@ def verify(
     for item in variants:
         versions.setdefault(item.group, set()).add(item.version)
     pinned_versions = {g: tuple(sorted(v)) for g, v in sorted(versions.items())}
-    state = convergence(variants, reader)
+    state = converged if converged is not None else convergence(variants, reader)
     subjects = tuple(dict.fromkeys(Subject(v.location, v.endpoint, v.variant) for v in variants))
     if state.phase is not Phase.SUCCESSFUL:
         phase = Phase.FAILED if state.phase is Phase.FAILED else Phase.INCONCLUSIVE

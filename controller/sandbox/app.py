@@ -160,7 +160,7 @@ class SandboxApp:
         handlers = BY_PREFIX.get(request.target_prefix or "")
         if handlers is None or request.operation is None:
             return self._forward(environ, request.body)
-        params = request.json_params()
+        params = request.params()
         if request.target_prefix == SAGEMAKER_PREFIX:
             validate_input(request.operation, params)
         elif request.target_prefix == AUTOSCALING_PREFIX:

@@ -44,7 +44,7 @@ class ApiRequest:
     query_mode: bool = False
     """CloudWatch's JSON-over-query mode: errors also carry an `x-amzn-query-error` header."""
 
-    def json_params(self) -> dict[str, Any]:
+    def params(self) -> dict[str, Any]:
         """The JSON (or CBOR) body as a dict; a body that is not an object is a client error."""
         if not self.body:
             return {}

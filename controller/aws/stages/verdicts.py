@@ -8,16 +8,13 @@ read them here (DescribeModelPackage); `lifecycle` writes them (`verify --record
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from controller.aws import reading
+from controller.core.tagging import MAX_VALUE, NOT_ALLOWED
 
 KEY_PREFIX = "sagemaker-gitops/stage/"
-MAX_VALUE = 256
-_NOT_ALLOWED = re.compile(r"[^\w .:/=+\-@]")
-"""CustomerMetadataValue allows letters, numbers, spaces and _.:/=+-@ only."""
 STATUS = {"Successful": "Verified", "Failed": "Failed", "Inconclusive": "Inconclusive"}
 """StageStatus recorded for each final phase (an Error taught nothing and is not recorded)."""
 
@@ -37,7 +34,7 @@ class Verdict:
         return self.status == "Verified"
 
     def value(self) -> str:
-        text = _NOT_ALLOWED.sub("_", f"{self.status} {self.at} {self.detail}".strip())
+        text = NOT_ALLOWED.sub("_", f"{self.status} {self.at} {self.detail}".strip())
         return text[:MAX_VALUE]
 
     @classmethod

@@ -13,8 +13,9 @@ Pure: works on loaded manifests, reads no files.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 
-from controller.errors import Diagnostic
+from controller.errors import ControllerError, Diagnostic
 from controller.manifests.loaded import LoadedManifest, LoadedPipeline, matches
 from controller.manifests.messages import render_path
 from controller.manifests.models import RegistryModel
@@ -41,13 +42,19 @@ def selects(stage: Stage, entry: LoadedManifest) -> bool:
     return matches(entry, chosen.names, chosen.targets, chosen.match_labels)
 
 
-def groups_served(entry: LoadedManifest) -> set[str]:
-    """The package groups the endpoint's production variants serve (as written)."""
-    return {
-        v.model.package_group
+def registry_variants(entry: LoadedManifest) -> list[tuple[str, RegistryModel]]:
+    """(variant name, registry model) of the endpoint's production variants pinned to a
+    registry version: what a stage's versions are read from."""
+    return [
+        (v.name, v.model)
         for v in entry.manifest.spec.variants
         if isinstance(v.model, RegistryModel)
-    }
+    ]
+
+
+def groups_served(entry: LoadedManifest) -> set[str]:
+    """The package groups the endpoint's production variants serve (as written)."""
+    return {model.package_group for _, model in registry_variants(entry)}
 
 
 def stage_endpoints(
@@ -56,6 +63,40 @@ def stage_endpoints(
     """The stage's endpoints that serve one of the pipeline's groups."""
     groups = set(pipeline.spec.package_groups)
     return [e for e in endpoints if selects(stage, e) and groups_served(e) & groups]
+
+
+@dataclass(frozen=True)
+class SelectedStage:
+    """A stage named on the command line, its pipeline, and the endpoints it selects."""
+
+    pipeline: PipelineManifest
+    stage: Stage
+    endpoints: list[LoadedManifest]
+
+
+def select_stage(
+    pipelines: Sequence[LoadedPipeline],
+    manifests: Sequence[LoadedManifest],
+    stage: str,
+    pipeline: str | None = None,
+) -> SelectedStage:
+    """The one pipeline that has `stage` (and is named `pipeline`, when given), with the
+    stage's endpoints; ControllerError naming what is missing or ambiguous."""
+    found = [
+        p.pipeline
+        for p in pipelines
+        if p.pipeline.stage(stage) is not None
+        and (pipeline is None or p.pipeline.metadata.name == pipeline)
+    ]
+    if not found:
+        which = f"pipeline {pipeline!r}" if pipeline else "any kind: Pipeline"
+        raise ControllerError(f"no stage {stage!r} in {which} under the manifests")
+    if len(found) > 1:
+        names = ", ".join(sorted(p.metadata.name for p in found))
+        raise ControllerError(f"stage {stage!r} is in several pipelines ({names}): add --pipeline")
+    chosen = found[0].stage(stage)
+    assert chosen is not None
+    return SelectedStage(found[0], chosen, stage_endpoints(found[0], chosen, manifests))
 
 
 def problems(

@@ -57,9 +57,11 @@ def get_metric_data(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     _check(queries, start, end)
     now = ctx.now()
     series: dict[str, Points] = {}
+    variants: dict[tuple[str, str], Serving | None] = {}  # several queries read one variant
     for query in queries:
         if "MetricStat" in query:
-            series[query["Id"]] = _metric(ctx, query["MetricStat"], start, min(end, now))
+            stat = query["MetricStat"]
+            series[query["Id"]] = _metric(ctx, stat, start, min(end, now), variants)
     for query in queries:
         if "Expression" in query:
             series[query["Id"]] = _expression(query["Expression"], series)
@@ -138,12 +140,25 @@ def _label(query: dict[str, Any]) -> str:
     return str(stat["Metric"].get("MetricName", query["Id"])) if stat else str(query["Id"])
 
 
-def _metric(ctx: Context, stat: dict[str, Any], start: float, end: float) -> Points:
+Serving = tuple[float, float, Profile]
+"""(serving since, share of the endpoint's traffic, profile) of one variant."""
+
+
+def _metric(
+    ctx: Context,
+    stat: dict[str, Any],
+    start: float,
+    end: float,
+    variants: dict[tuple[str, str], Serving | None],
+) -> Points:
     metric = stat["Metric"]
     dims = {d["Name"]: d["Value"] for d in metric.get("Dimensions", [])}
     if metric.get("Namespace") != NAMESPACE or set(dims) != {"EndpointName", "VariantName"}:
         return {}
-    found = _variant(ctx, dims["EndpointName"], dims["VariantName"])
+    named = (dims["EndpointName"], dims["VariantName"])
+    if named not in variants:
+        variants[named] = _variant(ctx, *named)
+    found = variants[named]
     if found is None:
         return {}
     since, share, profile = found
@@ -158,7 +173,7 @@ def _metric(ctx: Context, stat: dict[str, Any], start: float, end: float) -> Poi
         if overlap > 0:
             # The part of the period read is in the key: the same query answers the same
             # numbers, two windows inside one period do not.
-            key = (dims["EndpointName"], dims["VariantName"], bucket, round(first, 3))
+            key = (*named, bucket, round(first, 3))
             invocations = round(
                 profile.invocations_per_minute
                 / 60.0
@@ -204,8 +219,8 @@ def _value(
     return None
 
 
-def _variant(ctx: Context, endpoint: str, variant: str) -> tuple[float, float, Profile] | None:
-    """(serving since, share of the endpoint's traffic, profile) of a serving variant."""
+def _variant(ctx: Context, endpoint: str, variant: str) -> Serving | None:
+    """How a serving variant's traffic looks; None when it is not serving."""
     try:
         described = hosting_endpoints.describe_endpoint(ctx, {"EndpointName": endpoint})
     except ApiError:

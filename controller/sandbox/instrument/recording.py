@@ -58,10 +58,11 @@ class RequestLog:
 
 
 def request_params(request: ApiRequest) -> dict[str, Any]:
-    """What a request asked for: the JSON body, or a query call's form fields (less Action)."""
-    if request.protocol == "json":
+    """What a request asked for: the JSON or CBOR body, or a query call's form fields (less
+    Action)."""
+    if request.protocol in ("json", "cbor"):
         try:
-            return request.json_params()
+            return request.params()
         except ApiError:
             return {}
     if request.protocol == "query":
