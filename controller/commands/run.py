@@ -100,6 +100,30 @@ def register(sub: Any) -> None:
     )
     add_prune_arguments(parser)
     parser.add_argument(
+        "--promote",
+        action="store_true",
+        help="with --repo: verify pipeline stages on their live metrics, record verdicts in the "
+        "Model Registry and write promotions and reverts to git (commits or pull requests; "
+        "docs/stages.md). Only the lease holder promotes",
+    )
+    _number(parser, "--promote-interval", 30.0, "seconds between promotion passes")
+    parser.add_argument(
+        "--github-token-file",
+        type=Path,
+        metavar="FILE",
+        help="token for pull requests a stage writes (else $GITHUB_TOKEN); never logged",
+    )
+    parser.add_argument(
+        "--github-api-url",
+        default="https://api.github.com",
+        help="GitHub (Enterprise) API for pull requests (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--github-repo",
+        metavar="OWNER/NAME",
+        help="the repository pull requests are opened on (default: from --repo)",
+    )
+    parser.add_argument(
         "--notifications",
         type=Path,
         metavar="FILE",
@@ -225,7 +249,7 @@ def build_runner(args: argparse.Namespace, config: RunnerConfig) -> Runner[_Iden
     shard_factory = _shards(args, clients)
     factory, leader_check = (None, None) if shard_factory else _election(args, clients)
     notifier = _notifier(args.notifications, metrics)
-    return Runner(
+    runner = Runner(
         reconciler,
         config,
         source=_source(args),
@@ -238,6 +262,76 @@ def build_runner(args: argparse.Namespace, config: RunnerConfig) -> Runner[_Iden
         render_plan=_plan_text,
         shard_factory=shard_factory,
     )
+    if args.promote:
+        runner.attach(_promoter(args, runner, clients, windows, metrics))
+    return runner
+
+
+def _promoter(
+    args: argparse.Namespace,
+    runner: Runner[_Identified],
+    clients: Any,
+    windows: Any,
+    metrics: Metrics,
+) -> Any:
+    """`--promote`: the promoter, writing to the branch `run` follows."""
+    from controller.promotion.gitwriting import GitWriter
+    from controller.promotion.reading import ClientsReader
+    from controller.service.promoting.advancing import Advancer
+    from controller.service.promoting.promoter import Promoter
+
+    if args.repo is None:
+        raise ControllerError("--promote needs --repo: promotions are written to git and pushed")
+    workdir = (args.workdir or Path(tempfile.mkdtemp(prefix="sagemaker-gitops-"))) / "promote"
+    writer = GitWriter(
+        args.repo, branch=args.branch, path=args.path, workdir=workdir, pulls=_pulls(args)
+    )
+    promoter: Promoter | None = None
+
+    def emit(event: Any) -> None:
+        assert promoter is not None
+        promoter.emit(event)
+
+    advancer = Advancer(
+        clients.sagemaker, ClientsReader(clients), writer, windows=windows, emit=emit
+    )
+
+    def snapshot() -> Any:
+        current = runner.current_snapshot()
+        return current.inner if current is not None else None
+
+    ownership = runner.leadership.ownership
+    promoter = Promoter(
+        advancer,
+        snapshot,
+        interval=args.promote_interval,
+        leading=runner.is_leading,
+        owns=ownership.owns,
+        metrics=metrics,
+    )
+    return promoter
+
+
+def _pulls(args: argparse.Namespace) -> Any:
+    """The pull request client when a token is at hand (stages that write commits need none)."""
+    import os
+
+    from controller.promotion.pullrequests import PullRequests, repository_of
+
+    if args.github_token_file is not None:
+        token = _secret(args.github_token_file, "--github-token-file")
+        text = token.decode() if token else ""
+    else:
+        text = os.environ.get("GITHUB_TOKEN", "").strip()
+    if not text:
+        return None
+    repository = args.github_repo or repository_of(args.repo)
+    if repository is None:
+        raise ControllerError(
+            f"--github-repo OWNER/NAME: {args.repo} is not a github.com URL, so pull requests "
+            "need the repository named"
+        )
+    return PullRequests(args.github_api_url, repository, text)
 
 
 class _HeadRevision:

@@ -126,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
 def _record(clients: Clients, outcome: Outcome, pipeline: str, stage: str) -> None:
     """The verdict on every version the run measured, with the stage's own client."""
     from controller.aws.stages import lifecycle, verdicts
-    from controller.rendering.verification import summary, worst_values
+    from controller.promotion.verifying import summary, worst_values
 
     status = verdicts.STATUS.get(outcome.phase.value)
     if outcome.run is None or status is None:

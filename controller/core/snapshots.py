@@ -53,6 +53,9 @@ class Snapshot:
     """Where each target is defined (file, line), for errors about the target itself."""
     pipelines: tuple[LoadedPipeline, ...] = ()
     """`kind: Pipeline` documents (stages), for `status` and `verify`."""
+    target_labels: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Each target's `metadata.labels` (a stage deploying to a prod target is not
+    auto-promoted unless it says so)."""
 
     @classmethod
     def build(
@@ -95,8 +98,18 @@ class Snapshot:
         files = tuple(result.files)
         sources = {name: (t.source, t.line) for name, t in result.targets.items()}
         pipelines = tuple(result.pipelines)
+        labels = {name: dict(t.target.metadata.labels) for name, t in result.targets.items()}
         return cls(
-            revision, ok, diagnostics, entries, files, result.config, targets, sources, pipelines
+            revision,
+            ok,
+            diagnostics,
+            entries,
+            files,
+            result.config,
+            targets,
+            sources,
+            pipelines,
+            labels,
         )
 
     def keys(self) -> list[str]:

@@ -9,7 +9,7 @@ command (`verify`) and the service can drive the same code. Never mutates anythi
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -205,4 +205,27 @@ def verify(
     phase = run.phase()
     return Outcome(
         Phase.ERROR if phase is Phase.RUNNING else phase, state, run, subjects, pinned_versions
+    )
+
+
+def worst_values(measurements: Iterable[Measurement] | Outcome) -> dict[str, float]:
+    """Each check's highest value over the measurements: what a `max` threshold judges (error
+    rates, latencies); a `min`-only check's lowest value is in the measurements."""
+    taken = measurements.measurements if isinstance(measurements, Outcome) else measurements
+    found: dict[str, float] = {}
+    for measurement in taken:
+        for result in measurement.subjects:
+            for check in result.checks:
+                if check.value is not None:
+                    found[check.name] = max(found.get(check.name, check.value), check.value)
+    return found
+
+
+def summary(outcome: Outcome, pipeline: str, stage: str) -> str:
+    """One line for the registry's StageDescription and commit messages."""
+    values = ", ".join(f"{name} {value:.4g}" for name, value in worst_values(outcome).items())
+    taken = len(outcome.measurements)
+    return (
+        f"sagemaker-gitops pipeline {pipeline}, stage {stage}: {outcome.phase.value} after "
+        f"{taken} measurement(s)" + (f"; highest {values}" if values else "")
     )

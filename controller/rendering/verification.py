@@ -61,28 +61,6 @@ def _measurement(measurement: Measurement) -> dict[str, Any]:
     }
 
 
-def worst_values(outcome: Outcome) -> dict[str, float]:
-    """Each check's highest value over the run: what a `max` threshold judges (error rates,
-    latencies); a `min`-only check's lowest value is in the measurements."""
-    found: dict[str, float] = {}
-    for measurement in outcome.measurements:
-        for result in measurement.subjects:
-            for check in result.checks:
-                if check.value is not None:
-                    found[check.name] = max(found.get(check.name, check.value), check.value)
-    return found
-
-
-def summary(outcome: Outcome, pipeline: str, stage: str) -> str:
-    """One line for the registry's StageDescription and commit messages."""
-    values = ", ".join(f"{name} {value:.4g}" for name, value in worst_values(outcome).items())
-    taken = len(outcome.measurements)
-    return (
-        f"sagemaker-gitops pipeline {pipeline}, stage {stage}: {outcome.phase.value} after "
-        f"{taken} measurement(s)" + (f"; highest {values}" if values else "")
-    )
-
-
 def render_json(outcome: Outcome, pipeline: str, stage: str) -> str:
     return json.dumps(as_json(outcome, pipeline, stage), indent=2) + "\n"
 

@@ -173,6 +173,25 @@ class Metrics:
             ["sink", "result"],
             registry=r,
         )
+        self.stage_events = Counter(
+            f"{PREFIX}_stage_events",
+            "run --promote: verdicts (verified, failed, inconclusive, error), holds and writes "
+            "(promoted, rolledBack) per pipeline stage.",
+            ["pipeline", "stage", "event"],
+            registry=r,
+        )
+        self.stage_version = Gauge(
+            f"{PREFIX}_stage_version",
+            "The model package version each pipeline stage pins (the highest, mid-promotion).",
+            ["pipeline", "stage", "group"],
+            registry=r,
+        )
+        self.promotion_passes = Counter(
+            f"{PREFIX}_promotion_passes",
+            "run --promote passes over a pipeline, by result (ok, error, skipped).",
+            ["pipeline", "result"],
+            registry=r,
+        )
         self.http_refused = Counter(
             f"{PREFIX}_http_refused",
             "HTTP requests refused or cut: cross_site, token, replayed (webhook), evicted "

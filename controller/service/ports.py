@@ -169,3 +169,16 @@ class ShardElector(Protocol):
 
 
 ShardElectorFactory = Callable[[ShardHooks], ShardElector]
+
+
+class Companion(Protocol):
+    """A job that runs beside the reconcile loop (`run --promote`'s promoter): started after
+    the loop, stopped before it, and shown in /status under `name`."""
+
+    name: str
+
+    def start(self) -> None: ...
+
+    def stop(self, timeout: float) -> None: ...
+
+    def status(self) -> dict[str, Any]: ...

@@ -32,6 +32,7 @@ from controller.service.locationqueues import LocationPools, LocationQueues, que
 from controller.service.metrics import Metrics
 from controller.service.notifications.delivery import Notifier
 from controller.service.ports import (
+    Companion,
     ElectorFactory,
     Reconciler,
     ShardElectorFactory,
@@ -163,6 +164,20 @@ class Runner(Generic[SnapshotT]):
         self._thread = threading.Thread(target=self._loop, name="control-loop", daemon=True)
         self._watcher: Watcher | None = None
         self._http: HttpServer | None = None
+        self._companions: list[Companion] = []
+
+    def attach(self, companion: Companion) -> None:
+        """Run `companion` beside the loop (before `start`)."""
+        self._companions.append(companion)
+
+    def current_snapshot(self) -> SnapshotT | None:
+        """The newest snapshot loaded (complete or not: callers check)."""
+        with self._state.lock:
+            return self._state.snapshot
+
+    def is_leading(self) -> bool:
+        with self._state.lock:
+            return self._state.leading
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -196,6 +211,8 @@ class Runner(Generic[SnapshotT]):
         self._triggers.request("fetch" if self._source is not None else "reload")
         self._thread.start()
         self.leadership.start()
+        for companion in self._companions:
+            companion.start()
 
     def stop(self, timeout: float | None = None) -> bool:
         """Stop taking work, let in-flight reconciles finish within the bound, release the lease.
@@ -206,6 +223,8 @@ class Runner(Generic[SnapshotT]):
         deadline = time.monotonic() + bound
         self._stopping.set()
         self._triggers.wake()
+        for companion in self._companions:
+            companion.stop(max(0.1, min(5.0, deadline - time.monotonic())))
         if self._watcher is not None:
             self._watcher.stop()
         clean = self._pool.stop(max(0.0, deadline - time.monotonic()))
@@ -291,7 +310,10 @@ class Runner(Generic[SnapshotT]):
         return self._reporter.ready()
 
     def status(self) -> dict[str, Any]:
-        return self._reporter.status()
+        found = self._reporter.status()
+        for companion in self._companions:
+            found[companion.name] = companion.status()
+        return found
 
     def held_back(self) -> list[dict[str, str]]:
         return self._reporter.held_back()

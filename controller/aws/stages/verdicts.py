@@ -9,6 +9,7 @@ read them here (DescribeModelPackage); `lifecycle` writes them (`verify --record
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from controller.aws import reading
@@ -17,6 +18,9 @@ from controller.core.tagging import MAX_VALUE, NOT_ALLOWED
 KEY_PREFIX = "sagemaker-gitops/stage/"
 STATUS = {"Successful": "Verified", "Failed": "Failed", "Inconclusive": "Inconclusive"}
 """StageStatus recorded for each final phase (an Error taught nothing and is not recorded)."""
+VERIFYING = "Verifying"
+"""StageStatus while `run --promote` measures a converged stage; `at` is when it converged,
+from which every measurement's time follows (so another replica resumes it)."""
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,13 @@ class Verdict:
     @property
     def verified(self) -> bool:
         return self.status == "Verified"
+
+    def time(self) -> datetime | None:
+        """`at` as an aware datetime (None when it is not a time)."""
+        try:
+            return datetime.fromisoformat(self.at.replace("Z", "+00:00"))
+        except ValueError:
+            return None
 
     def value(self) -> str:
         text = NOT_ALLOWED.sub("_", f"{self.status} {self.at} {self.detail}".strip())

@@ -222,6 +222,31 @@ class Stage(Strict):
     verification: Verification | None = None
     """How a version is verified here; without it a stage is never verified (promotion past it
     needs `--force`)."""
+    auto_promote: bool | None = None
+    """`run --promote` writes the promotion into this stage by itself once the stage before
+    verified the version (the first stage: once a newer version is Approved). Unset: on, except
+    for a stage whose endpoints deploy to a target labelled `prod` or `production` (any label
+    key), which a human promotes, as Kargo keeps production's auto-promotion off by default."""
+    required_soak_time: Duration | None = None
+    """How long the version must have been Verified in the stage before this one before it is
+    promoted here (Kargo's requiredSoakTime)."""
+    write: Literal["commit", "pullRequest"] = "commit"
+    """How `run --promote` writes a promotion (or an auto-rollback) into this stage: a commit
+    pushed to the branch it follows, or a pull request against it."""
+    auto_rollback: bool = False
+    """When this stage's verification fails, also write the revert to the last version this stage
+    verified (same `write`). A failed version is held either way: never auto-promoted again."""
+
+    @field_validator("required_soak_time")
+    @classmethod
+    def _soak(cls, value: str | int | float | None) -> str | int | float | None:
+        if value is not None:
+            parse_seconds(value)
+        return value
+
+    @property
+    def soak_seconds(self) -> float:
+        return 0.0 if self.required_soak_time is None else parse_seconds(self.required_soak_time)
 
 
 class PipelineSpec(Strict):

@@ -1,0 +1,115 @@
+"""What `run --promote` may do next in a pipeline, as pure functions of what it has read.
+
+The service reads (manifests, the registry's verdicts, the endpoints, CloudWatch) and writes
+(verdicts, commits, pull requests); everything it decides in between is here, so every rule is
+tested without a sandbox:
+
+- A verification's measurements are due at fixed times after the stage converged (`started`):
+  `initialDelay`, then one every `interval`. They depend only on `started`, which is recorded
+  in the registry, so a restarted or new replica takes up a verification where it stood: the
+  windows already past are read back from CloudWatch, none is repeated and none is skipped.
+- A version with a Failed verdict in any stage is held: never auto-promoted anywhere again.
+- A stage takes a version automatically only when it allows it (`autoPromote`, off by default
+  for production targets), the stage before verified it at least `requiredSoakTime` ago, and
+  the version is newer than what the stage pins (auto-promotion never moves a stage back).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from controller.aws.stages.verdicts import Verdict
+from controller.manifests.pipelines.model import Stage, Verification
+
+PROD_LABEL_VALUES = frozenset({"prod", "production"})
+"""A target with a label of one of these values (any key) is production."""
+
+
+def auto_promotes(stage: Stage, target_labels: Iterable[Mapping[str, str]]) -> bool:
+    """Whether `run --promote` writes promotions into `stage` by itself."""
+    if stage.auto_promote is not None:
+        return stage.auto_promote
+    return not any(
+        v.lower() in PROD_LABEL_VALUES for labels in target_labels for v in labels.values()
+    )
+
+
+def measurement_times(
+    verification: Verification, started: datetime, now: datetime
+) -> list[datetime]:
+    """When each measurement of a verification that started at `started` is due, up to `now`.
+
+    Measurement i reads the `interval` ending at its time, so every window lies after the
+    convergence (plus `initialDelay`). At most `count + consecutiveErrorLimit` are ever due,
+    as for the `verify` command.
+    """
+    interval = timedelta(seconds=verification.interval_seconds)
+    first = started + timedelta(seconds=verification.initial_delay_seconds) + interval
+    limit = verification.count + verification.consecutive_error_limit
+    due = []
+    for index in range(limit):
+        at = first + index * interval
+        if at > now:
+            break
+        due.append(at)
+    return due
+
+
+def held_by(verdicts: Iterable[Verdict]) -> Verdict | None:
+    """The Failed verdict that holds a version, if any stage recorded one."""
+    return next((v for v in verdicts if v.status == "Failed"), None)
+
+
+@dataclass(frozen=True)
+class Blocked:
+    """Why a version does not move into a stage now; `retry_at` when time alone will lift it."""
+
+    reason: str
+    retry_at: datetime | None = None
+
+
+def may_promote(
+    stage: Stage,
+    *,
+    allowed: bool,
+    version: int,
+    pinned: int | None,
+    upstream: Verdict | None,
+    verdicts: Iterable[Verdict],
+    now: datetime,
+) -> Blocked | None:
+    """None when `version` may be promoted into `stage` now, else why not.
+
+    `upstream` is the previous stage's verdict on `version` (None for the first stage, which
+    takes Approved versions straight from the registry); `pinned` is what `stage` pins now.
+    """
+    if not allowed:
+        return Blocked(f"autoPromote is off for stage {stage.name}")
+    if pinned is not None and version <= pinned:
+        return Blocked(f"stage {stage.name} already pins v{pinned}")
+    hold = held_by(verdicts)
+    if hold is not None:
+        return Blocked(f"v{version} is held: stage {hold.stage} recorded Failed")
+    if upstream is not None:
+        if upstream.status != "Verified":
+            return Blocked(f"v{version} is {upstream.status or 'not verified'} in {upstream.stage}")
+        verified_at = upstream.time()
+        if verified_at is not None and stage.soak_seconds:
+            ready = verified_at + timedelta(seconds=stage.soak_seconds)
+            if ready > now:
+                return Blocked(f"soaking in {upstream.stage} until {ready:%H:%M:%S}Z", ready)
+    return None
+
+
+def last_verified(
+    stage: str, verdicts_by_version: Mapping[int, Iterable[Verdict]], below: int
+) -> int | None:
+    """The newest version below `below` that `stage` recorded as Verified (auto-rollback's goal)."""
+    for version in sorted(verdicts_by_version, reverse=True):
+        if version >= below:
+            continue
+        if any(v.stage == stage and v.status == "Verified" for v in verdicts_by_version[version]):
+            return version
+    return None

@@ -1,0 +1,2 @@
+"""`run --promote`: stages verified on live metrics and promotions written to git, by the
+lease holder, pass after pass."""

@@ -1,0 +1,451 @@
+"""One pass of `run --promote` over one pipeline: verify each stage, record verdicts, write the
+promotions and reverts the rules allow. Never waits on AWS: a stage still rolling out, or a
+measurement not yet due, is looked at again on the next pass.
+
+Per package group, per stage, first to last:
+
+1. **Verify.** Nothing to do when the registry already holds the stage's final verdict on the
+   version the stage pins (Verified, Failed, or Inconclusive: that one waits for a human, with
+   `verify --approve/--reject`). Else the stage's endpoints are read: one rolled back or failed
+   is a Failed verification; one still updating is waited for. Once all serve the pinned version,
+   `Verifying <time>` is recorded on the version, and the measurements fall due from that time
+   (`decisions.measurement_times`); each pass takes those that are due (one GetMetricData per
+   target each) and records the verdict when the run ends. A new replica reads the time back
+   from the registry and takes the run up where it stood.
+2. **Fail.** A Failed verdict holds the version (no stage takes it automatically again) and, with
+   `autoRollback`, writes the revert of the stage to the newest version it verified before.
+3. **Promote.** The stage takes the version the stage before it verified (the first stage: the
+   newest Approved version) when `decisions.may_promote` and the deploy windows allow it, as a
+   commit or a pull request (`promotion.gitwriting`: one commit per promotion, however many
+   passes or replicas ask).
+
+Everything read from AWS goes through the stage's own target (role, region); the registry is
+read and written through the client of the stage's first endpoint, as `verify --record` does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+import structlog
+
+from controller.aws import registry
+from controller.aws.stages import lifecycle, verdicts
+from controller.aws.stages.verdicts import VERIFYING, Verdict
+from controller.core.packages import PackageVersion, group_name
+from controller.core.snapshots import split_key
+from controller.errors import ControllerError
+from controller.manifests.loaded import LoadedManifest, LoadedPipeline
+from controller.manifests.pipelines.checks import stage_endpoints
+from controller.manifests.pipelines.model import PipelineManifest, Stage
+from controller.promotion import decisions, verifying
+from controller.promotion.analysis import Measurement, Phase, Run, Subject
+from controller.promotion.gitwriting import Change, GitWriter, Written
+from controller.promotion.verifying import Pinned, Reader, summary, worst_values
+from controller.service.windows import WindowPolicy
+
+log = structlog.get_logger(__name__)
+
+FINAL = frozenset(verdicts.STATUS.values())
+ROLLBACK_LOOKBACK = 20
+"""Older versions read (DescribeModelPackage) looking for the last one a stage verified."""
+
+
+@dataclass(frozen=True)
+class StageEvent:
+    """Something a human wants to hear about: a verdict, a promotion, a revert, a hold."""
+
+    kind: Literal["verified", "failed", "inconclusive", "error", "promoted", "rolledBack", "held"]
+    pipeline: str
+    stage: str
+    group: str
+    version: int
+    message: str
+
+
+@dataclass
+class StageView:
+    """Where one stage of one group stands, for /status."""
+
+    stage: str
+    group: str
+    versions: tuple[int, ...]
+    auto_promote: bool
+    verdict: str = ""
+    analysis: str = ""
+    measurements: list[dict[str, Any]] = field(default_factory=list)
+    next_promotion: str = ""
+    last_write: str = ""
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "stage": self.stage,
+            "group": self.group,
+            "versions": list(self.versions),
+            "autoPromote": self.auto_promote,
+            "verdict": self.verdict,
+            "analysis": self.analysis,
+            "measurements": self.measurements,
+            "nextPromotion": self.next_promotion,
+            "lastWrite": self.last_write,
+        }
+
+
+@dataclass
+class _Stage:
+    """One stage of one group in this pass: its endpoints and the variants they pin."""
+
+    spec: Stage
+    endpoints: list[LoadedManifest]
+    pins: list[Pinned]
+    keys: list[str]
+
+    @property
+    def versions(self) -> tuple[int, ...]:
+        return tuple(sorted({p.version for p in self.pins}))
+
+    @property
+    def single(self) -> int | None:
+        versions = self.versions
+        return versions[0] if len(versions) == 1 else None
+
+
+class _Registry:
+    """The group's versions and their verdicts, each read at most once per pass."""
+
+    def __init__(self, sagemaker: Any, group: str) -> None:
+        self.sagemaker = sagemaker
+        self.versions: dict[int, PackageVersion] = registry.list_versions(sagemaker, group)
+        self._verdicts: dict[int, dict[str, Verdict]] = {}
+
+    def verdicts(self, version: int) -> dict[str, Verdict]:
+        if version not in self._verdicts:
+            found = self.versions.get(version)
+            self._verdicts[version] = verdicts.verdicts(self.sagemaker, found.arn) if found else {}
+        return self._verdicts[version]
+
+    def note(self, version: int, verdict: Verdict) -> None:
+        self.verdicts(version)[verdict.stage] = verdict
+
+
+class Advancer:
+    """Keeps the measurements of running verifications between passes (rebuilt from
+    CloudWatch after a restart) and runs passes over pipelines."""
+
+    def __init__(
+        self,
+        sagemaker: Callable[[str], Any],
+        reader: Reader,
+        writer: GitWriter | None,
+        *,
+        windows: WindowPolicy | None = None,
+        emit: Callable[[StageEvent], None] = lambda e: None,
+    ) -> None:
+        self._sagemaker = sagemaker
+        self._reader = reader
+        self._writer = writer
+        self._windows = windows or WindowPolicy()
+        self._emit = emit
+        self._runs: dict[tuple[str, ...], Run] = {}
+        self._seen: set[tuple[str, ...]] = set()
+
+    def begin(self) -> None:
+        """A new round over every pipeline: runs not touched in it are forgotten at `end`."""
+        self._seen = set()
+
+    def end(self) -> None:
+        for key in set(self._runs) - self._seen:
+            del self._runs[key]
+
+    def advance(
+        self,
+        loaded: LoadedPipeline,
+        entries: dict[str, LoadedManifest],
+        target_labels: dict[str, dict[str, str]],
+        now: datetime,
+    ) -> list[StageView]:
+        """One pass over every group of the pipeline; the stages' views, for /status."""
+        pipeline = loaded.pipeline
+        views: list[StageView] = []
+        for group in pipeline.spec.package_groups:
+            views.extend(_Pass(self, pipeline, group, entries, target_labels, now).run())
+        return views
+
+
+class _Pass:
+    """One group of one pipeline, once."""
+
+    def __init__(
+        self,
+        owner: Advancer,
+        pipeline: PipelineManifest,
+        group: str,
+        entries: dict[str, LoadedManifest],
+        target_labels: dict[str, dict[str, str]],
+        now: datetime,
+    ) -> None:
+        self.owner = owner
+        self.pipeline = pipeline
+        self.name = pipeline.metadata.name
+        self.group = group
+        self.now = now
+        self.target_labels = target_labels
+        key_of = {id(entry): key for key, entry in entries.items()}
+        manifests = list(entries.values())
+        where = {id(entry): split_key(key)[0] for key, entry in entries.items()}
+        self.stages: list[_Stage] = []
+        for stage in pipeline.spec.stages:
+            endpoints = [
+                e
+                for e in stage_endpoints(pipeline, stage, manifests)
+                if id(e) in key_of and _serves(e, group)
+            ]
+            keys = [key_of[id(e)] for e in endpoints]
+            pins = [
+                p
+                for p in verifying.pinned(pipeline, endpoints, lambda e: where[id(e)])
+                if p.group == group_name(group)
+            ]
+            self.stages.append(_Stage(stage, endpoints, pins, keys))
+        self._registry: _Registry | None = None
+
+    def registry(self) -> _Registry:
+        if self._registry is None:
+            first = next((s.pins[0].location for s in self.stages if s.pins), None)
+            if first is None:
+                raise ControllerError(f"pipeline {self.name}: no stage serves {self.group}")
+            self._registry = _Registry(self.owner._sagemaker(first), self.group)
+        return self._registry
+
+    def run(self) -> list[StageView]:
+        views = []
+        for index, stage in enumerate(self.stages):
+            labels = [self.target_labels.get(split_key(k)[0], {}) for k in stage.keys]
+            view = StageView(
+                stage.spec.name,
+                group_name(self.group),
+                stage.versions,
+                decisions.auto_promotes(stage.spec, labels),
+            )
+            views.append(view)
+            if not stage.pins:
+                view.verdict = "no endpoint"
+                continue
+            version = stage.single
+            if version is None:
+                view.verdict = "mixed: a promotion is half written"
+            else:
+                self._verify(stage, version, view)
+            self._promote_into(index, view)
+        return views
+
+    # -- verification ----------------------------------------------------------------------
+
+    def _verify(self, stage: _Stage, version: int, view: StageView) -> None:
+        mine = self.registry().verdicts(version).get(stage.spec.name)
+        view.verdict = f"{mine.status} {mine.at}".strip() if mine else "-"
+        verification = stage.spec.verification
+        if mine is not None and mine.status in FINAL:
+            if mine.status == "Failed" and stage.spec.auto_rollback:
+                self._roll_back(stage, version, view)
+            return
+        if verification is None:
+            view.analysis = "no verification"
+            return
+        state = verifying.convergence(stage.pins, self.owner._reader)
+        if state.phase is Phase.FAILED:
+            self._finish(stage, version, state, None, Phase.FAILED, view)
+            return
+        if state.phase is Phase.RUNNING:
+            view.analysis = "waiting to converge: " + "; ".join(state.notes[:3])
+            return
+        started = mine.time() if mine is not None and mine.status == VERIFYING else None
+        if started is None:
+            started = self.now.replace(microsecond=0)
+            self._record(state, Verdict(stage.spec.name, VERIFYING, _iso(started)), "converged")
+        key = (self.name, stage.spec.name, self.group, str(version), _iso(started))
+        self.owner._seen.add(key)
+        run = self.owner._runs.setdefault(key, Run(verification))
+        subjects = tuple(
+            dict.fromkeys(Subject(p.location, p.endpoint, p.variant) for p in stage.pins)
+        )
+        for at in decisions.measurement_times(verification, started, self.now)[
+            len(run.measurements) :
+        ]:
+            if not run.attempts_left():
+                break
+            run.measurements.append(
+                verifying.measure(verification, subjects, self.owner._reader, at)
+            )
+        phase = run.phase()
+        if phase is Phase.RUNNING and not run.attempts_left():
+            phase = Phase.ERROR
+        view.measurements = [_measurement(m) for m in run.measurements]
+        taken = sum(1 for m in run.measurements if m.phase is not Phase.ERROR)
+        view.analysis = f"{phase.value} ({taken}/{verification.count} measurements)"
+        if phase is Phase.RUNNING:
+            return
+        self._finish(stage, version, state, run, phase, view)
+        del self.owner._runs[key]
+
+    def _finish(
+        self,
+        stage: _Stage,
+        version: int,
+        state: verifying.Convergence,
+        run: Run | None,
+        phase: Phase,
+        view: StageView,
+    ) -> None:
+        outcome = verifying.Outcome(phase, state, run, (), {})
+        name = stage.spec.name
+        if phase is Phase.ERROR:
+            # An error taught nothing about the version: measure again from now.
+            last = run.measurements[-1].error if run and run.measurements else ""
+            self._record(state, Verdict(name, VERIFYING, _iso(self.now.replace(microsecond=0))), "")
+            self._event("error", name, version, f"the analysis could not read its metrics: {last}")
+            return
+        status = verdicts.STATUS[phase.value]
+        at = run.measurements[-1].at if run and run.measurements else _iso(self.now)
+        if run is None:
+            detail = "; ".join(state.notes)[:200]
+        else:
+            detail = " ".join(f"{n}={v:.4g}" for n, v in worst_values(outcome).items())
+        verdict = Verdict(name, status, at, detail)
+        self._record(state, verdict, summary(outcome, self.name, name))
+        view.verdict = f"{status} {at}"
+        kind = {"Verified": "verified", "Failed": "failed", "Inconclusive": "inconclusive"}[status]
+        self._event(kind, name, version, f"{self.group} v{version} {status} in {name}: {detail}")
+        if status == "Failed":
+            self._event("held", name, version, f"v{version} is held: no stage takes it by itself")
+            if stage.spec.auto_rollback:
+                self._roll_back(stage, version, view)
+
+    def _record(self, state: verifying.Convergence, verdict: Verdict, description: str) -> None:
+        """The verdict on every version the stage serves, with the stage's own client."""
+        for _group, version, location, arn in state.packages:
+            lifecycle.record(self.owner._sagemaker(location), arn, verdict, description)
+            self.registry().note(version, verdict)
+        if not state.packages:  # nothing serving yet (failed create): note it on the pin
+            log.info("verdict not recorded: no endpoint serves the version", stage=verdict.stage)
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def _roll_back(self, stage: _Stage, version: int, view: StageView) -> None:
+        reg = self.registry()
+        older = sorted((n for n in reg.versions if n < version), reverse=True)[:ROLLBACK_LOOKBACK]
+        target = decisions.last_verified(
+            stage.spec.name, {n: reg.verdicts(n).values() for n in older}, version
+        )
+        if target is None:
+            view.next_promotion = f"no version verified in {stage.spec.name} to roll back to"
+            return
+        evidence = (
+            f"Stage {stage.spec.name} failed its verification of {self.group} v{version} "
+            f"({reg.verdicts(version).get(stage.spec.name, Verdict('', '', '')).detail}); "
+            f"v{target} is the last version it verified."
+        )
+        self._write(stage, target, "rollback", evidence, view)
+
+    def _promote_into(self, index: int, view: StageView) -> None:
+        stage = self.stages[index]
+        reg = self.registry()
+        if index == 0:
+            approved = [n for n, v in reg.versions.items() if v.approved]
+            candidate = max(approved) if approved else None
+            upstream = None
+            why = "the newest Approved version"
+        else:
+            before = self.stages[index - 1]
+            candidate = before.single
+            if before.spec.verification is None:
+                view.next_promotion = f"{before.spec.name} has no verification: promote by hand"
+                return
+            upstream = reg.verdicts(candidate).get(before.spec.name) if candidate else None
+            why = f"verified in {before.spec.name}"
+        if candidate is None:
+            view.next_promotion = "nothing to promote"
+            return
+        blocked = decisions.may_promote(
+            stage.spec,
+            allowed=view.auto_promote,
+            version=candidate,
+            pinned=max(stage.versions) if stage.versions else None,
+            upstream=upstream,
+            verdicts=reg.verdicts(candidate).values(),
+            now=self.now,
+        )
+        if blocked is None and candidate in reg.versions and not reg.versions[candidate].approved:
+            blocked = decisions.Blocked(f"v{candidate} is not Approved")
+        if blocked is None:
+            blocked = self._window(stage)
+        if blocked is not None:
+            if not blocked.reason.startswith(f"stage {stage.spec.name} already pins"):
+                view.next_promotion = f"v{candidate}: {blocked.reason}"
+            return
+        evidence = f"{self.group} v{candidate} is {why}."
+        if upstream is not None:
+            evidence += f" {upstream.stage}: {upstream.status} at {upstream.at}: {upstream.detail}"
+        self._write(stage, candidate, "promote", evidence, view)
+
+    def _window(self, stage: _Stage) -> decisions.Blocked | None:
+        for entry, key in zip(stage.endpoints, stage.keys, strict=True):
+            metadata = entry.manifest.metadata
+            gate = self.owner._windows.gate(metadata.name, key, metadata.labels, self.now)
+            if not gate.open:
+                return decisions.Blocked(f"deploy window: {gate.reason}")
+        return None
+
+    def _write(
+        self,
+        stage: _Stage,
+        version: int,
+        kind: Literal["promote", "rollback"],
+        evidence: str,
+        view: StageView,
+    ) -> None:
+        writer = self.owner._writer
+        if writer is None:
+            view.next_promotion = f"v{version}: due, but run has no --promote"
+            return
+        change = Change(
+            self.name, stage.spec.name, self.group, version, kind, stage.spec.write, evidence
+        )
+        written: Written = writer.write(change)
+        view.last_write = f"{written.outcome}: {written.done}"
+        if written.outcome in ("committed", "pullRequest"):
+            event: Literal["promoted", "rolledBack"] = (
+                "promoted" if kind == "promote" else "rolledBack"
+            )
+            self._event(event, stage.spec.name, version, f"{written.subject} ({written.done})")
+
+    def _event(self, kind: Any, stage: str, version: int, message: str) -> None:
+        event = StageEvent(kind, self.name, stage, group_name(self.group), version, message)
+        log.info(
+            "stage event",
+            event=kind,
+            pipeline=self.name,
+            stage=stage,
+            group=event.group,
+            version=version,
+            message=message,
+        )
+        self.owner._emit(event)
+
+
+def _serves(entry: LoadedManifest, group: str) -> bool:
+    from controller.manifests.pipelines.checks import registry_variants
+
+    return any(model.package_group == group for _, model in registry_variants(entry))
+
+
+def _iso(when: datetime) -> str:
+    return when.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _measurement(measurement: Measurement) -> dict[str, Any]:
+    values = worst_values([measurement])
+    return {"at": measurement.at, "phase": measurement.phase.value, "values": values}

@@ -1,0 +1,230 @@
+"""GitWriter against a real local bare repository (and the loopback GitHub fake): one commit per
+promotion, a human's commit never lost, one pull request in flight per stage."""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+from pathlib import Path
+
+import pytest
+
+from controller.promotion.gitwriting import Change, GitWriter, WriteError
+from controller.promotion.pullrequests import PullRequests, repository_of
+from tests.e2e.githubfake import fake_github
+from tests.e2e.test_targets import GROUP_ARN, PROD, STAGING, endpoint, target
+
+GIT_ID = [
+    "-c",
+    "user.name=Human",
+    "-c",
+    "user.email=human@example.com",
+    "-c",
+    "commit.gpgsign=false",
+]
+PIPELINE = f"""apiVersion: sagemaker-gitops/v1
+kind: Pipeline
+metadata: {{name: churn}}
+spec:
+  packageGroups: ["{GROUP_ARN}"]
+  stages:
+    - name: staging
+      endpoints: {{targets: [staging]}}
+    - name: prod
+      endpoints: {{targets: [prod]}}
+      write: pullRequest
+"""
+
+
+def git(cwd: Path, *args: str) -> str:
+    done = subprocess.run(
+        ["git", *GIT_ID, *args], cwd=cwd, capture_output=True, text=True, timeout=30, check=True
+    )
+    return done.stdout.strip()
+
+
+class Repo:
+    """A bare origin and a human's clone of it."""
+
+    def __init__(self, root: Path) -> None:
+        self.bare = root / "origin.git"
+        self.human = root / "human"
+        root.mkdir(parents=True, exist_ok=True)
+        git(root, "init", "--quiet", "--bare", "--initial-branch=main", str(self.bare))
+        git(root, "clone", "--quiet", str(self.bare), str(self.human))
+        git(self.human, "checkout", "--quiet", "-B", "main")
+        files = {
+            "manifests/targets/staging.yaml": target("staging", STAGING, "us-east-1"),
+            "manifests/targets/prod.yaml": target("prod", PROD, "us-east-1"),
+            "manifests/staging/churn.yaml": "# staging's churn endpoint\n"
+            + endpoint("churn", "staging"),
+            "manifests/prod/churn.yaml": endpoint("churn", "prod"),
+            "manifests/pipeline.yaml": PIPELINE,
+        }
+        self.commit(files, "initial")
+
+    def commit(self, files: dict[str, str], message: str) -> None:
+        git(self.human, "pull", "--quiet", "--rebase", "origin", "main") if self.log() else None
+        for name, text in files.items():
+            path = self.human / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+        git(self.human, "add", "--all")
+        git(self.human, "commit", "--quiet", "-m", message)
+        git(self.human, "push", "--quiet", "origin", "HEAD:refs/heads/main")
+
+    def log(self, ref: str = "main") -> list[str]:
+        try:
+            return git(self.bare, "log", "--format=%s", ref).splitlines()
+        except subprocess.CalledProcessError:
+            return []
+
+    def show(self, path: str, ref: str = "main") -> str:
+        return git(self.bare, "show", f"{ref}:{path}")
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Repo:
+    return Repo(tmp_path / "remote")
+
+
+def writer(repo: Repo, workdir: Path, **extra: object) -> GitWriter:
+    return GitWriter(
+        str(repo.bare),
+        branch="main",
+        path="manifests",
+        workdir=workdir,
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+def change(stage: str, version: int, mode: str = "commit") -> Change:
+    return Change("churn", stage, GROUP_ARN, version, "promote", mode, "v2 Verified in dev.")  # type: ignore[arg-type]
+
+
+def test_a_promotion_is_one_commit_however_often_it_is_asked(repo: Repo, tmp_path: Path) -> None:
+    write = writer(repo, tmp_path / "w")
+
+    first = write.write(change("staging", 2))
+    again = write.write(change("staging", 2))
+
+    assert first.outcome == "committed" and first.previous == (1,)
+    assert again.outcome == "unchanged"
+    assert repo.log() == ["promote(staging): churn v1 -> v2", "initial"]
+    text = repo.show("manifests/staging/churn.yaml")
+    assert text.startswith("# staging's churn endpoint\n") and "version: 2" in text
+    assert "version: 1" in repo.show("manifests/prod/churn.yaml")  # only the stage moved
+    body = git(repo.bare, "log", "-1", "--format=%b", "main")
+    assert "v2 Verified in dev." in body and "manifests/staging/churn.yaml" in body
+
+
+def test_a_human_commit_during_a_promotion_is_kept(repo: Repo, tmp_path: Path) -> None:
+    """The push loses the race to a human's commit; the writer starts again from the new head,
+    never forcing, and both changes are on the branch."""
+
+    class Raced(GitWriter):
+        raced = False
+
+        def _push(self, refspec: str) -> bool:
+            if not self.raced:
+                self.raced = True
+                repo.commit({"README.md": "a human was here\n"}, "docs: a human's commit")
+            return super()._push(refspec)
+
+    write = Raced(str(repo.bare), branch="main", path="manifests", workdir=tmp_path / "w")
+
+    done = write.write(change("staging", 2))
+
+    assert done.outcome == "committed"
+    assert repo.log() == [
+        "promote(staging): churn v1 -> v2",
+        "docs: a human's commit",
+        "initial",
+    ]
+    assert repo.show("README.md") == "a human was here"
+
+
+def test_a_human_who_promoted_first_leaves_nothing_to_write(repo: Repo, tmp_path: Path) -> None:
+    repo.commit(
+        {"manifests/staging/churn.yaml": endpoint("churn", "staging", version=2)}, "by hand"
+    )
+
+    done = writer(repo, tmp_path / "w").write(change("staging", 2))
+
+    assert done.outcome == "unchanged" and repo.log() == ["by hand", "initial"]
+
+
+def test_two_writers_at_once_write_one_commit(repo: Repo, tmp_path: Path) -> None:
+    writers = [writer(repo, tmp_path / f"w{n}") for n in range(2)]
+    outcomes: list[str] = []
+    barrier = threading.Barrier(2)
+
+    def go(w: GitWriter) -> None:
+        barrier.wait(timeout=10)
+        outcomes.append(w.write(change("staging", 2)).outcome)
+
+    threads = [threading.Thread(target=go, args=(w,)) for w in writers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+
+    assert sorted(outcomes) == ["committed", "unchanged"]
+    assert repo.log() == ["promote(staging): churn v1 -> v2", "initial"]
+
+
+def test_a_pull_request_is_opened_once_per_stage_with_the_evidence(
+    repo: Repo, tmp_path: Path
+) -> None:
+    with fake_github() as github:
+        pulls = PullRequests(github.url, "org/deploy", github.token)
+        write = writer(repo, tmp_path / "w", pulls=pulls)
+
+        opened = write.write(change("prod", 2, "pullRequest"))
+        waiting = write.write(change("prod", 2, "pullRequest"))
+        newer = write.write(change("prod", 3, "pullRequest"))
+
+    assert opened.outcome == "pullRequest" and opened.done.endswith("/pull/1")
+    assert waiting.outcome == newer.outcome == "inFlight"
+    assert len(github.pulls) == 1
+    pull = github.pulls[0]
+    assert pull["head"]["ref"] == "sagemaker-gitops/churn/prod/promote-v2"
+    assert pull["base"]["ref"] == "main" and "v2 Verified in dev." in pull["body"]
+    assert pull["title"] == "promote(prod): churn v1 -> v2"
+    assert repo.log() == ["initial"]  # the branch itself waits for the merge
+    assert "version: 2" in repo.show("manifests/prod/churn.yaml", pull["head"]["ref"])
+    assert {auth for _, _, auth in github.requests} == {f"Bearer {github.token}"}
+
+
+def test_a_closed_pull_request_is_not_reopened(repo: Repo, tmp_path: Path) -> None:
+    with fake_github() as github:
+        write = writer(repo, tmp_path / "w", pulls=PullRequests(github.url, "org/deploy", "x"))
+        github.token = "x"
+        write.write(change("prod", 2, "pullRequest"))
+        github.close(1)
+
+        again = write.write(change("prod", 2, "pullRequest"))
+
+    assert again.outcome == "inFlight" and "exists" in again.done
+    assert len(github.pulls) == 1
+
+
+def test_a_stage_that_writes_pull_requests_needs_a_token(repo: Repo, tmp_path: Path) -> None:
+    with pytest.raises(WriteError, match="--github-token-file"):
+        writer(repo, tmp_path / "w").write(change("prod", 2, "pullRequest"))
+    assert repo.log() == ["initial"]
+
+
+def test_manifests_that_do_not_load_are_never_edited(repo: Repo, tmp_path: Path) -> None:
+    repo.commit({"manifests/broken.yaml": "kind: Endpoint\nmetadata: [\n"}, "broken")
+
+    with pytest.raises(WriteError, match="do not load"):
+        writer(repo, tmp_path / "w").write(change("staging", 2))
+    assert repo.log() == ["broken", "initial"]
+
+
+def test_repository_of_reads_github_urls() -> None:
+    assert repository_of("https://github.com/org/deploy.git") == "org/deploy"
+    assert repository_of("git@github.com:org/deploy.git") == "org/deploy"
+    assert repository_of("https://x-access-token:t@github.com/org/deploy") == "org/deploy"
+    assert repository_of("/srv/git/deploy.git") is None
