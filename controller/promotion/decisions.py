@@ -82,8 +82,9 @@ def may_promote(
 ) -> Blocked | None:
     """None when `version` may be promoted into `stage` now, else why not.
 
-    `upstream` is the previous stage's verdict on `version` (None for the first stage, which
-    takes Approved versions straight from the registry); `pinned` is what `stage` pins now.
+    `upstream` is the previous stage's verdict on `version` (status "" when it recorded none:
+    not verified); None only for the first stage, which takes Approved versions straight from
+    the registry. `pinned` is what `stage` pins now.
     """
     if not allowed:
         return Blocked(f"autoPromote is off for stage {stage.name}")
@@ -94,7 +95,8 @@ def may_promote(
         return Blocked(f"v{version} is held: stage {hold.stage} recorded Failed")
     if upstream is not None:
         if upstream.status != "Verified":
-            return Blocked(f"v{version} is {upstream.status or 'not verified'} in {upstream.stage}")
+            said = upstream.status or "not verified"
+            return Blocked(f"v{version} is {said} in {upstream.stage}")
         verified_at = upstream.time()
         if verified_at is not None and stage.soak_seconds:
             ready = verified_at + timedelta(seconds=stage.soak_seconds)

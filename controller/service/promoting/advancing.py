@@ -191,6 +191,7 @@ class _Pass:
         self.pipeline = pipeline
         self.name = pipeline.metadata.name
         self.group = group
+        self.short = group_name(group)
         self.now = now
         self.target_labels = target_labels
         key_of = {id(entry): key for key, entry in entries.items()}
@@ -226,7 +227,7 @@ class _Pass:
             labels = [self.target_labels.get(split_key(k)[0], {}) for k in stage.keys]
             view = StageView(
                 stage.spec.name,
-                group_name(self.group),
+                self.short,
                 stage.versions,
                 decisions.auto_promotes(stage.spec, labels),
             )
@@ -318,7 +319,7 @@ class _Pass:
         self._record(state, verdict, summary(outcome, self.name, name))
         view.verdict = f"{status} {at}"
         kind = {"Verified": "verified", "Failed": "failed", "Inconclusive": "inconclusive"}[status]
-        self._event(kind, name, version, f"{self.group} v{version} {status} in {name}: {detail}")
+        self._event(kind, name, version, f"{self.short} v{version} {status} in {name}: {detail}")
         if status == "Failed":
             self._event("held", name, version, f"v{version} is held: no stage takes it by itself")
             if stage.spec.auto_rollback:
@@ -343,10 +344,11 @@ class _Pass:
         if target is None:
             view.next_promotion = f"no version verified in {stage.spec.name} to roll back to"
             return
+        failed = reg.verdicts(version).get(stage.spec.name)
         evidence = (
-            f"Stage {stage.spec.name} failed its verification of {self.group} v{version} "
-            f"({reg.verdicts(version).get(stage.spec.name, Verdict('', '', '')).detail}); "
-            f"v{target} is the last version it verified."
+            f"Stage {stage.spec.name} failed its verification of {self.short} v{version}"
+            f" ({failed.detail if failed else 'Failed'}); v{target} is the last version it"
+            " verified."
         )
         self._write(stage, target, "rollback", evidence, view)
 
@@ -364,7 +366,11 @@ class _Pass:
             if before.spec.verification is None:
                 view.next_promotion = f"{before.spec.name} has no verification: promote by hand"
                 return
-            upstream = reg.verdicts(candidate).get(before.spec.name) if candidate else None
+            # No verdict at all is "not verified", never a pass.
+            unverified = Verdict(before.spec.name, "", "")
+            upstream = (
+                reg.verdicts(candidate).get(before.spec.name, unverified) if candidate else None
+            )
             why = f"verified in {before.spec.name}"
         if candidate is None:
             view.next_promotion = "nothing to promote"
@@ -386,7 +392,7 @@ class _Pass:
             if not blocked.reason.startswith(f"stage {stage.spec.name} already pins"):
                 view.next_promotion = f"v{candidate}: {blocked.reason}"
             return
-        evidence = f"{self.group} v{candidate} is {why}."
+        evidence = f"{self.short} v{candidate} is {why}."
         if upstream is not None:
             evidence += f" {upstream.stage}: {upstream.status} at {upstream.at}: {upstream.detail}"
         self._write(stage, candidate, "promote", evidence, view)
@@ -423,10 +429,10 @@ class _Pass:
             self._event(event, stage.spec.name, version, f"{written.subject} ({written.done})")
 
     def _event(self, kind: Any, stage: str, version: int, message: str) -> None:
-        event = StageEvent(kind, self.name, stage, group_name(self.group), version, message)
+        event = StageEvent(kind, self.name, stage, self.short, version, message)
         log.info(
             "stage event",
-            event=kind,
+            kind=kind,
             pipeline=self.name,
             stage=stage,
             group=event.group,
