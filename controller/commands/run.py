@@ -263,7 +263,7 @@ def build_runner(args: argparse.Namespace, config: RunnerConfig) -> Runner[_Iden
         shard_factory=shard_factory,
     )
     if args.promote:
-        runner.attach(_promoter(args, runner, clients, windows, metrics))
+        runner.attach(_promoter(args, runner, clients, windows, metrics, notifier))
     return runner
 
 
@@ -273,6 +273,7 @@ def _promoter(
     clients: Any,
     windows: Any,
     metrics: Metrics,
+    notifier: Notifier | None,
 ) -> Any:
     """`--promote`: the promoter, writing to the branch `run` follows."""
     from controller.promotion.gitwriting import GitWriter
@@ -308,6 +309,7 @@ def _promoter(
         leading=runner.is_leading,
         owns=ownership.owns,
         metrics=metrics,
+        notify=notifier.submit if notifier is not None else None,
     )
     return promoter
 

@@ -27,6 +27,11 @@ _GITHUB_STATE = {
     EventKind.ROLLOUT_FAILED: "failure",
     EventKind.ROLLED_BACK: "failure",
     EventKind.DRIFT_HEALED: "success",
+    EventKind.STAGE_VERIFIED: "success",
+    EventKind.STAGE_FAILED: "failure",
+    EventKind.STAGE_INCONCLUSIVE: "pending",
+    EventKind.PROMOTED: "success",
+    EventKind.STAGE_ROLLED_BACK: "failure",
 }
 _TITLE = {
     EventKind.ROLLOUT_STARTED: "rollout started",
@@ -34,6 +39,11 @@ _TITLE = {
     EventKind.ROLLOUT_FAILED: "rollout failed",
     EventKind.ROLLED_BACK: "rollout failed and was rolled back",
     EventKind.DRIFT_HEALED: "drift healed",
+    EventKind.STAGE_VERIFIED: "verified",
+    EventKind.STAGE_FAILED: "failed verification: held",
+    EventKind.STAGE_INCONCLUSIVE: "inconclusive: a human decides",
+    EventKind.PROMOTED: "promotion written",
+    EventKind.STAGE_ROLLED_BACK: "revert written",
 }
 _EMOJI = {
     EventKind.ROLLOUT_STARTED: ":rocket:",
@@ -41,6 +51,11 @@ _EMOJI = {
     EventKind.ROLLOUT_FAILED: ":x:",
     EventKind.ROLLED_BACK: ":leftwards_arrow_with_hook:",
     EventKind.DRIFT_HEALED: ":wrench:",
+    EventKind.STAGE_VERIFIED: ":white_check_mark:",
+    EventKind.STAGE_FAILED: ":no_entry:",
+    EventKind.STAGE_INCONCLUSIVE: ":hourglass:",
+    EventKind.PROMOTED: ":arrow_right:",
+    EventKind.STAGE_ROLLED_BACK: ":leftwards_arrow_with_hook:",
 }
 GITHUB_DESCRIPTION_MAX = 140  # GitHub truncates longer descriptions; we do it ourselves
 
@@ -53,6 +68,8 @@ class Request:
 
 
 def title(event: Event) -> str:
+    if event.stage is not None:
+        return f"{event.stage.group} v{event.stage.version} {_TITLE[event.kind]}"
     return _TITLE[event.kind]
 
 
@@ -69,6 +86,16 @@ def webhook_payload(event: Event) -> dict[str, Any]:
         "manifest": event.manifest,
         "models": event.models,
         "time": event.time,
+        **(
+            {
+                "pipeline": event.stage.pipeline,
+                "stage": event.stage.stage,
+                "group": event.stage.group,
+                "version": event.stage.version,
+            }
+            if event.stage is not None
+            else {}
+        ),
     }
 
 
@@ -89,7 +116,8 @@ def slack_payload(event: Event) -> dict[str, Any]:
 def github_payload(sink: GithubStatusSink, event: Event) -> dict[str, Any]:
     place = f" ({where(event)})" if event.several_locations else ""
     description = f"{event.endpoint}{place}: {title(event)}"
-    if event.kind in (EventKind.ROLLOUT_FAILED, EventKind.ROLLED_BACK) and event.message:
+    failures = (EventKind.ROLLOUT_FAILED, EventKind.ROLLED_BACK, EventKind.STAGE_FAILED)
+    if event.kind in failures and event.message:
         description += f": {event.message}"
     if len(description) > GITHUB_DESCRIPTION_MAX:
         description = description[: GITHUB_DESCRIPTION_MAX - 1] + "\u2026"

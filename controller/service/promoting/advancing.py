@@ -64,6 +64,10 @@ class StageEvent:
     group: str
     version: int
     message: str
+    location: str = ""
+    """The stage's first endpoint's target (or region): where notifications say it happened."""
+    revision: str | None = None
+    """The commit written (a promotion or revert), else the revision the pass read."""
 
 
 @dataclass
@@ -166,12 +170,15 @@ class Advancer:
         entries: dict[str, LoadedManifest],
         target_labels: dict[str, dict[str, str]],
         now: datetime,
+        revision: str | None = None,
     ) -> list[StageView]:
         """One pass over every group of the pipeline; the stages' views, for /status."""
         pipeline = loaded.pipeline
         views: list[StageView] = []
         for group in pipeline.spec.package_groups:
-            views.extend(_Pass(self, pipeline, group, entries, target_labels, now).run())
+            walk = _Pass(self, pipeline, group, entries, target_labels, now)
+            walk.revision = revision
+            views.extend(walk.run())
         return views
 
 
@@ -212,6 +219,7 @@ class _Pass:
             ]
             self.stages.append(_Stage(stage, endpoints, pins, keys))
         self._registry: _Registry | None = None
+        self.revision: str | None = None
 
     def registry(self) -> _Registry:
         if self._registry is None:
@@ -426,10 +434,25 @@ class _Pass:
             event: Literal["promoted", "rolledBack"] = (
                 "promoted" if kind == "promote" else "rolledBack"
             )
-            self._event(event, stage.spec.name, version, f"{written.subject} ({written.done})")
+            message = f"{written.subject} ({written.done})"
+            revision = written.done if written.outcome == "committed" else None
+            self._event(event, stage.spec.name, version, message, revision)
 
-    def _event(self, kind: Any, stage: str, version: int, message: str) -> None:
-        event = StageEvent(kind, self.name, stage, self.short, version, message)
+    def _event(
+        self, kind: Any, stage: str, version: int, message: str, revision: str | None = None
+    ) -> None:
+        found = next((s for s in self.stages if s.spec.name == stage and s.pins), None)
+        location = found.pins[0].location if found else ""
+        event = StageEvent(
+            kind,
+            self.name,
+            stage,
+            self.short,
+            version,
+            message,
+            location,
+            revision or self.revision,
+        )
         log.info(
             "stage event",
             kind=kind,

@@ -22,8 +22,19 @@ from controller.core.snapshots import Snapshot
 from controller.errors import ControllerError
 from controller.service.metrics import Metrics
 from controller.service.promoting.advancing import Advancer, StageEvent
+from controller.service.status.events import Event, EventKind, StageRef
+from controller.service.status.locations import DEFAULT_TARGET
 
 log = structlog.get_logger(__name__)
+
+_NOTIFIED = {
+    "verified": EventKind.STAGE_VERIFIED,
+    "failed": EventKind.STAGE_FAILED,
+    "inconclusive": EventKind.STAGE_INCONCLUSIVE,
+    "promoted": EventKind.PROMOTED,
+    "rolledBack": EventKind.STAGE_ROLLED_BACK,
+}
+"""Stage events people hear about; `held` rides on StageFailed, `error` is logged and counted."""
 
 
 class Promoter:
@@ -41,6 +52,7 @@ class Promoter:
         owns: Callable[[str], bool] = lambda key: True,
         metrics: Metrics | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        notify: Callable[[Event], None] | None = None,
     ) -> None:
         self._advancer = advancer
         self._snapshot = snapshot
@@ -49,6 +61,8 @@ class Promoter:
         self._owns = owns
         self._metrics = metrics
         self._now = now
+        self._notify = notify
+        self._current: Snapshot | None = None
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="promoter", daemon=True)
@@ -56,9 +70,30 @@ class Promoter:
         self._view: dict[str, Any] = {"state": "starting", "pipelines": []}
 
     def emit(self, event: StageEvent) -> None:
-        """Advancer's events: counted here (notifications hang off the same call)."""
+        """Advancer's events: counted, and handed to the notifier (which only enqueues)."""
         if self._metrics is not None:
             self._metrics.stage_events.labels(event.pipeline, event.stage, event.kind).inc()
+        kind = _NOTIFIED.get(event.kind)
+        if kind is None or self._notify is None:
+            return
+        targets = self._current.targets if self._current is not None else {}
+        target = targets.get(event.location)
+        self._notify(
+            Event(
+                kind=kind,
+                key=f"{event.location}/{event.pipeline}/{event.stage}/v{event.version}",
+                endpoint=f"{event.pipeline}/{event.stage}",
+                region=target.region if target is not None else event.location,
+                revision=event.revision,
+                message=event.message,
+                reason=event.kind,
+                manifest=None,
+                time=self._now().isoformat(timespec="seconds"),
+                target=event.location if target is not None else DEFAULT_TARGET,
+                several_locations=True,
+                stage=StageRef(event.pipeline, event.stage, event.group, event.version),
+            )
+        )
 
     def start(self) -> None:
         self._thread.start()
@@ -99,6 +134,7 @@ class Promoter:
             self._set("not leading: the lease holder promotes", [])
             return
         now = self._now()
+        self._current = snap
         pipelines: list[dict[str, Any]] = []
         self._advancer.begin()
         for loaded in snap.pipelines:
@@ -109,7 +145,9 @@ class Promoter:
                 self._count(name, "skipped")
                 continue
             try:
-                views = self._advancer.advance(loaded, snap.entries, snap.target_labels, now)
+                views = self._advancer.advance(
+                    loaded, snap.entries, snap.target_labels, now, snap.revision
+                )
             except ControllerError as e:
                 log.warning("promotion pass failed", pipeline=name, error=str(e))
                 pipelines.append({"name": name, "state": f"error: {e}"})

@@ -11,6 +11,14 @@ notifier decides where events go, and deduplicates them per (endpoint, revision,
     DriftHealed       a change made outside the controller was undone: a drift-only plan, or
                       weights, capacity, tags or scaling put back on an endpoint whose manifest
                       was applied before (its spec-hash tag says so, which survives a restart)
+
+and, from `run --promote` (one per pipeline stage and version; `Event.stage` says which):
+
+    StageVerified     a stage's analysis passed; the verdict is in the Model Registry
+    StageFailed       it failed (or the stage rolled back): the version is held
+    StageInconclusive too little traffic or no data: a human decides (verify --approve/--reject)
+    Promoted          a promotion was written (a commit pushed, or a pull request opened)
+    StageRolledBack   a failed stage's revert to its last verified version was written
 """
 
 from __future__ import annotations
@@ -32,6 +40,21 @@ class EventKind(StrEnum):
     ROLLOUT_FAILED = "RolloutFailed"
     ROLLED_BACK = "RolledBack"
     DRIFT_HEALED = "DriftHealed"
+    STAGE_VERIFIED = "StageVerified"
+    STAGE_FAILED = "StageFailed"
+    STAGE_INCONCLUSIVE = "StageInconclusive"
+    PROMOTED = "Promoted"
+    STAGE_ROLLED_BACK = "StageRolledBack"
+
+
+@dataclass(frozen=True)
+class StageRef:
+    """Which pipeline stage and version a stage event is about."""
+
+    pipeline: str
+    stage: str
+    group: str
+    version: int
 
 
 # TERMINAL reasons that mean the endpoint itself failed, whether or not we saw the rollout start
@@ -71,6 +94,8 @@ class Event:
     target: str = DEFAULT_TARGET  # the Target's name; "default" without spec.target
     # The service deploys to more than one location: messages say where, not just the name.
     several_locations: bool = False
+    # Set on stage events: `endpoint` is then `<pipeline>/<stage>`.
+    stage: StageRef | None = None
 
     @property
     def location(self) -> str:
