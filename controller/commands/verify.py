@@ -26,6 +26,8 @@ from controller.errors import ControllerError
 
 if TYPE_CHECKING:  # loaded when the command runs: `--help` should not import botocore
     from controller.aws.clients import Clients
+    from controller.manifests.loading import LoadResult
+    from controller.manifests.pipelines.checks import SelectedStage
     from controller.promotion.verifying import Convergence, Outcome, Pinned, Reader
 
 EXIT_SUCCESSFUL, EXIT_FAILED, EXIT_INCONCLUSIVE = 0, 1, 3
@@ -65,6 +67,21 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "and a sagemaker-gitops/stage/STAGE metadata entry; UpdateModelPackage), which "
         "promote --stage reads",
     )
+    decide = parser.add_mutually_exclusive_group()
+    decide.add_argument(
+        "--approve",
+        action="store_true",
+        help="measure nothing: record the version the stage pins as Verified by hand (after an "
+        "Inconclusive analysis, say); run --promote then moves it on",
+    )
+    decide.add_argument(
+        "--reject",
+        action="store_true",
+        help="measure nothing: record it as Failed, which holds it (no stage takes it by itself)",
+    )
+    parser.add_argument(
+        "--reason", default="", metavar="TEXT", help="with --approve/--reject: why, recorded"
+    )
     parser.set_defaults(func=run)
 
 
@@ -80,6 +97,8 @@ def run(args: argparse.Namespace) -> int:
     loaded = load_tree(args.manifests)
     selected = select_stage(loaded.pipelines, loaded.manifests, args.stage, args.pipeline)
     pipeline, stage = selected.pipeline, selected.stage
+    if args.approve or args.reject:
+        return _decide(loaded, selected, args)
     if stage.verification is None:
         raise ControllerError(
             f"stage {args.stage!r} of pipeline {pipeline.metadata.name!r} has no verification"
@@ -153,3 +172,52 @@ def _wait_converged(pinned: Sequence[Pinned], reader: Reader, seconds: float) ->
             return state
         time.sleep(min(CONVERGE_POLL_SECONDS, max(0.0, deadline - time.monotonic())))
     return verifying.convergence(pinned, reader)
+
+
+def _decide(loaded: LoadResult, selected: SelectedStage, args: argparse.Namespace) -> int:
+    """A human's verdict on the version each group of the stage pins, recorded like a measured
+    one (with who decided in the detail), through the stage's own client."""
+    from datetime import UTC, datetime
+
+    from controller.aws import registry
+    from controller.aws.clients import AwsOptions, Clients
+    from controller.aws.stages import lifecycle, verdicts
+    from controller.core.locations import location_of
+    from controller.core.packages import group_name
+    from controller.promotion import verifying
+
+    clients = Clients(AwsOptions())
+    clients.set_targets({name: t.target.spec for name, t in loaded.targets.items()})
+    pinned = verifying.pinned(
+        selected.pipeline,
+        selected.endpoints,
+        lambda e: location_of(e.manifest, lambda: clients.default_region),
+    )
+    status, how = ("Verified", "approved") if args.approve else ("Failed", "rejected")
+    at = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    detail = f"{how} by hand" + (f": {args.reason}" if args.reason else "")
+    stage = selected.stage.name
+    for group in selected.pipeline.spec.package_groups:
+        mine = [p for p in pinned if p.group == group_name(group)]
+        versions = sorted({p.version for p in mine})
+        if not versions:
+            continue
+        if len(versions) > 1:
+            raise ControllerError(
+                f"stage {stage} pins {group_name(group)} at versions "
+                f"{', '.join(map(str, versions))}: a promotion is half written; decide once "
+                "the stage pins one version"
+            )
+        location = mine[0].location
+        clients.check_account(location, "verify")
+        client = clients.sagemaker(location)
+        found = registry.list_versions(client, group).get(versions[0])
+        if found is None:
+            raise ControllerError(f"{group_name(group)} v{versions[0]} is not in the registry")
+        verdict = verdicts.Verdict(stage, status, at, detail)
+        description = (
+            f"sagemaker-gitops pipeline {selected.pipeline.metadata.name}, stage {stage}: {detail}"
+        )
+        lifecycle.record(client, found.arn, verdict, description)
+        print(f"recorded {status} for {group_name(group)} v{versions[0]} in stage {stage}")
+    return EXIT_SUCCESSFUL

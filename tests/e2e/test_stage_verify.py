@@ -276,3 +276,34 @@ def test_a_whole_stage_rolls_back_in_one_change(stages: World) -> None:
     assert "version: 1" in (world.root / "staging/churn.yaml").read_text()
     assert "version: 1" in (world.root / "prod/churn.yaml").read_text()  # never moved
     assert world.plan("--detailed-exitcode").code == 2  # staging's revert is a change to apply
+
+
+def test_a_human_decides_an_inconclusive_stage(stages: World) -> None:
+    """`--approve` / `--reject` record the stage's verdict on its pinned version by hand, with
+    the reason, exactly where a measured verdict goes; nothing is measured."""
+    world = stages
+    allow_stages_to_record(world)
+    registry = sagemaker_in(world, REGISTRY)
+    v1 = GROUP_ARN.replace(":model-package-group/", ":model-package/") + "/1"
+    world.sandbox.reset_calls()
+
+    rejected = world.cli("verify", "--stage", "staging", "-m", str(world.root), "--reject")
+    assert rejected.code == 0, rejected.err
+    said = registry.describe_model_package(ModelPackageName=v1)
+    assert said["CustomerMetadataProperties"]["sagemaker-gitops/stage/staging"].startswith(
+        "Failed "
+    )
+    assert said["ModelLifeCycle"]["StageStatus"] == "Failed"
+
+    approved = world.cli(
+        "verify", "--stage", "staging", "-m", str(world.root), "--approve", "--reason", "p99 ok"
+    )
+    assert approved.code == 0, approved.err
+    assert "recorded Verified for churn v1 in stage staging" in approved.out
+    said = registry.describe_model_package(ModelPackageName=v1)
+    value = said["CustomerMetadataProperties"]["sagemaker-gitops/stage/staging"]
+    assert value.startswith("Verified ") and value.endswith("approved by hand: p99 ok")
+    assert "GetMetricData" not in world.sandbox.calls_by_account().get(STAGING, {})
+
+    with pytest.raises(SystemExit):  # argparse: --approve and --reject exclude each other
+        world.cli("verify", "--stage", "staging", "-m", str(world.root), "--approve", "--reject")
