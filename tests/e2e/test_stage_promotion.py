@@ -119,7 +119,7 @@ class Pipeline:
         )
 
     @contextmanager
-    def service(self, workdir: str) -> Iterator[Any]:
+    def service(self, workdir: str, *extra: str) -> Iterator[Any]:
         argv = [
             "run",
             "--repo",
@@ -143,6 +143,7 @@ class Pipeline:
             self.github.url,
             "--github-repo",
             "org/deploy",
+            *extra,
         ]
         args = build_parser().parse_args(argv)
         runner = build_runner(args, _config(args))
@@ -193,7 +194,7 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
             yield Pipeline(world, bare, gh, tmp)
 
 
-def test_a_good_version_walks_to_prod_and_a_bad_one_is_held_and_rolled_back(
+def test_a_version_walks_to_prod_a_bad_one_is_held_and_two_replicas_promote_once(
     pipeline: Pipeline,
 ) -> None:
     p = pipeline
@@ -267,3 +268,30 @@ def test_a_good_version_walks_to_prod_and_a_bad_one_is_held_and_rolled_back(
     assert by_account[PROD]["GetMetricData"] >= 1
     assert "GetMetricData" not in by_account.get(REGISTRY, {})
     assert json.dumps(status)  # /status's promotion section is JSON
+
+    two_replicas_never_both_promote(p)
+
+
+def two_replicas_never_both_promote(p: Pipeline) -> None:
+    """Two replicas behind one lease follow the same branch: a new good version (v4) reaches
+    staging with one commit per stage, written by whichever replica holds the lease."""
+    p.registry.create_model_package(
+        ModelPackageGroupName="churn",
+        ModelApprovalStatus="Approved",
+        InferenceSpecification={
+            "Containers": [{"Image": IMAGE, "ModelDataUrl": "s3://models/churn/4.tar.gz"}],
+            "SupportedContentTypes": ["text/csv"],
+            "SupportedResponseMIMETypes": ["text/csv"],
+        },
+    )
+    ha = ("--lease-table", "sagemaker-gitops-leases", "--lease-duration", "2")
+    with p.service("a", *ha) as a, p.service("b", *ha) as b:
+        eventually(lambda: "promote(staging): churn v2 -> v4" in p.log(), 90, "v4 in staging")
+        time.sleep(1.0)
+        states = [a.status()["promotion"]["state"], b.status()["promotion"]["state"]]
+    log = p.log()
+    assert log.count("promote(dev): churn v2 -> v4") == 1
+    assert log.count("promote(staging): churn v2 -> v4") == 1
+    assert log[:2] == ["promote(staging): churn v2 -> v4", "promote(dev): churn v2 -> v4"]
+    assert sum(s.startswith("not leading") for s in states) == 1, states
+    assert len(p.github.pulls) == 1  # prod's v2 pull request is still the one in flight
