@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -250,6 +251,13 @@ def test_a_version_walks_to_prod_a_bad_one_is_held_and_two_replicas_promote_once
         eventually(lambda: "revert(dev): churn v3 -> v2" in p.log(), 90, "dev's revert")
         time.sleep(1.0)
         status = runner.status()["promotion"]
+        url = f"http://127.0.0.1:{runner.http_port}/"
+        with urllib.request.urlopen(url, timeout=5) as response:
+            page = response.read().decode()
+    # The status page shows the pipeline, stages as columns, and the hold.
+    assert "<caption>churn &middot; churn</caption>" in page
+    assert '<th scope="col">dev</th><th scope="col">staging</th><th scope="col">prod</th>' in page
+    assert "v3 is held" in page
     assert p.log()[:3] == [
         "revert(dev): churn v3 -> v2",
         "promote(dev): churn v2 -> v3",

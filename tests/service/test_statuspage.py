@@ -216,3 +216,50 @@ def test_a_sharded_replica_shows_its_shards_and_every_holder() -> None:
     assert "Shards: 2 held by 2 replicas (pod-a, pod-b)" in page
     assert '<tr class="mine"><td>prod</td><td>pod-b</td></tr>' in page
     assert "<tr><td>staging</td><td>&lt;pod-a&gt;</td></tr>" in page  # escaped
+
+
+def test_pipelines_show_their_stages_as_columns() -> None:
+    status = {
+        "endpoints": [],
+        "promotion": {
+            "state": "passed at 2026-12-05T12:00:00+00:00",
+            "pipelines": [
+                {
+                    "name": "churn",
+                    "state": "ok",
+                    "stages": [
+                        {
+                            "stage": "dev",
+                            "group": "churn-xgb",
+                            "versions": [3],
+                            "verdict": "Failed 2026-12-05T11:58:00Z errors=0.2",
+                            "analysis": "",
+                            "nextPromotion": "v3: v3 is held: stage dev recorded Failed",
+                            "lastWrite": "committed: 4f1c",
+                        },
+                        {
+                            "stage": "prod",
+                            "group": "churn-xgb",
+                            "versions": [2],
+                            "verdict": "Verified 2026-12-05T11:00:00Z",
+                            "analysis": EVIL,
+                            "nextPromotion": "",
+                            "lastWrite": "",
+                        },
+                    ],
+                },
+                {"name": "fraud", "state": "another replica drives it"},
+            ],
+        },
+    }
+
+    html = statuspage.render_index(status)
+
+    assert '<section id="pipelines">' in html
+    assert "<caption>churn &middot; churn-xgb</caption>" in html
+    assert '<th scope="col">dev</th><th scope="col">prod</th>' in html
+    assert '<td><span class="s Failed">Failed 2026-12-05T11:58:00Z errors=0.2</span></td>' in html
+    assert "<td>v3</td><td>v2</td>" in html
+    assert "v3 is held" in html and "another replica drives it" in html
+    assert EVIL not in html and "&lt;script&gt;" in html
+    assert '<section id="pipelines">' not in statuspage.render_index({"endpoints": []})

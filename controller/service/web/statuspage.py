@@ -10,6 +10,10 @@ Content-Security-Policy (httpserver) backs that up: even an escaping bug could n
                                  ?project=NAME shows one project's endpoints (with projects)
     /endpoints/<location>/<name> one endpoint: conditions, variants, rollout and the last plan
 
+With `run --promote`, the index starts with each pipeline: one table per pipeline and group,
+its stages as columns (first to last), rows for the version each pins, its verdict, the
+analysis in progress, why the next promotion waits, and the last thing written.
+
 Everything per endpoint (links, row ids, `data-key`) comes from its key, `location/name`, where
 the location is its target's name or its region: the same name in two targets or regions is two
 rows, two anchors and two detail pages, never one.
@@ -45,6 +49,8 @@ pre{background:#f6f8fa;padding:1em;overflow:auto}.s{font-weight:600}
 .err{color:#cf222e;max-width:28em;overflow-wrap:anywhere}header p{margin:.2em 0}
 ul.variants{margin:0;padding-left:1em}td:nth-child(2),td:nth-child(3){white-space:nowrap}
 form{margin:.8em 0}
+table.pipeline{width:auto;margin-bottom:1em}table.pipeline th[scope=row]{background:none}
+.Verified{color:#1a7f37}.Inconclusive,.Verifying{color:#9a6700}
 """
 
 
@@ -86,7 +92,7 @@ def render_index(status: Mapping[str, Any], query: str = "", project: str = "") 
     shown = f"{len(endpoints)} of {len(every)} endpoints" if filtered else f"{len(every)} endpoints"
     project_head = "<th>Project</th>" if projects else ""
     body = f"""
-<header>{_summary(status)}</header>
+<header>{_summary(status)}</header>{_pipelines(status.get("promotion"))}
 <form method="get" action="/" role="search">
 <label for="q">Filter</label>
 <input id="q" name="q" type="search" value="{escape(query)}"
@@ -247,3 +253,60 @@ def _conditions(conditions: Iterable[Mapping[str, Any]]) -> str:
     )
     head = "<tr><th>Type</th><th>Status</th><th>Reason</th><th>Message</th></tr>"
     return f'<table id="conditions">{head}{rows}</table>'
+
+
+_PIPELINE_ROWS = (
+    ("Version", "versions"),
+    ("Verdict", "verdict"),
+    ("Analysis", "analysis"),
+    ("Next promotion", "nextPromotion"),
+    ("Last write", "lastWrite"),
+)
+
+
+def _pipelines(promotion: Mapping[str, Any] | None) -> str:
+    """`run --promote`'s view: per pipeline and group, the stages side by side."""
+    if not promotion:
+        return ""
+    parts = [
+        '<section id="pipelines"><h2>Pipelines</h2>'
+        f'<p class="promotion-state">{escape(str(promotion.get("state", "")))}</p>'
+    ]
+    for pipeline in promotion.get("pipelines", []):
+        name = str(pipeline.get("name", ""))
+        stages = pipeline.get("stages") or []
+        if not stages:
+            parts.append(f"<p><b>{escape(name)}</b>: {escape(str(pipeline.get('state', '')))}</p>")
+            continue
+        groups: dict[str, list[Mapping[str, Any]]] = {}
+        for stage in stages:
+            groups.setdefault(str(stage.get("group", "")), []).append(stage)
+        for group, columns in groups.items():
+            head = "".join(
+                f'<th scope="col">{escape(str(c.get("stage", "")))}</th>' for c in columns
+            )
+            rows = "".join(
+                f'<tr><th scope="row">{label}</th>'
+                + "".join(f"<td>{_pipeline_cell(key, c)}</td>" for c in columns)
+                + "</tr>"
+                for label, key in _PIPELINE_ROWS
+            )
+            caption = f"{escape(name)} &middot; {escape(group)}"
+            parts.append(
+                f'<table class="pipeline" data-pipeline="{escape(name)}" data-group="'
+                f'{escape(group)}"><caption>{caption}</caption><thead><tr><th></th>{head}</tr>'
+                f"</thead><tbody>{rows}</tbody></table>"
+            )
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def _pipeline_cell(key: str, stage: Mapping[str, Any]) -> str:
+    value = stage.get(key)
+    if key == "versions":
+        return escape("/".join(f"v{v}" for v in value or []) or "-")
+    text = str(value or "")
+    if key == "verdict":
+        status = text.split(" ", 1)[0]
+        return f'<span class="s {escape(status)}">{escape(text or "-")}</span>'
+    return escape(text)
