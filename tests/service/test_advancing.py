@@ -275,3 +275,15 @@ def test_prod_is_never_moved_back_or_sideways(tmp_path: Path, pinned: int) -> No
     world.step(0)
 
     assert [c.version for c in world.writer.changes] == ([2] if pinned == 1 else [])
+
+
+def test_a_half_written_promotion_stops_the_stage(tmp_path: Path) -> None:
+    (tmp_path / "prod-b.yaml").write_text(endpoint("churn-b", "prod", version=2))
+    world = World(tmp_path)  # prod: churn on v1, churn-b on v2
+    world.registry.metadata[2]["sagemaker-gitops/stage/staging"] = "Verified 2026-12-01T00:00:00Z"
+
+    views = world.step(0)
+
+    assert views["prod"].verdict == "mixed: a promotion is half written"
+    assert views["prod"].next_promotion == "v2: waits until the stage pins one version"
+    assert world.writer.changes == []

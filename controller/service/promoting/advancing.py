@@ -383,6 +383,9 @@ class _Pass:
         if candidate is None:
             view.next_promotion = "nothing to promote"
             return
+        if len(stage.versions) > 1:
+            view.next_promotion = f"v{candidate}: waits until the stage pins one version"
+            return
         blocked = decisions.may_promote(
             stage.spec,
             allowed=view.auto_promote,
