@@ -263,7 +263,7 @@ def build_runner(args: argparse.Namespace, config: RunnerConfig) -> Runner[_Iden
         shard_factory=shard_factory,
     )
     if args.promote:
-        runner.attach(_promoter(args, runner, clients, windows, metrics, notifier))
+        runner.companions.add(_promoter(args, runner, clients, windows, metrics, notifier))
     return runner
 
 
@@ -298,7 +298,7 @@ def _promoter(
     )
 
     def snapshot() -> Any:
-        current = runner.current_snapshot()
+        current = runner.state.snapshot  # one reference read: the newest load, whole
         return current.inner if current is not None else None
 
     ownership = runner.leadership.ownership
@@ -306,7 +306,7 @@ def _promoter(
         advancer,
         snapshot,
         interval=args.promote_interval,
-        leading=runner.is_leading,
+        leading=lambda: runner.state.leading,
         owns=ownership.owns,
         metrics=metrics,
         notify=notifier.submit if notifier is not None else None,

@@ -24,6 +24,7 @@ import structlog
 from controller.core.plan.outcomes import Outcome
 from controller.core.plan.plans import EndpointPlan
 from controller.service.backoff import Backoff
+from controller.service.companions import Companions
 from controller.service.inputs.reloading import Reloader
 from controller.service.inputs.triggers import Triggers
 from controller.service.inputs.watching import Watcher
@@ -32,7 +33,6 @@ from controller.service.locationqueues import LocationPools, LocationQueues, que
 from controller.service.metrics import Metrics
 from controller.service.notifications.delivery import Notifier
 from controller.service.ports import (
-    Companion,
     ElectorFactory,
     Reconciler,
     ShardElectorFactory,
@@ -164,20 +164,11 @@ class Runner(Generic[SnapshotT]):
         self._thread = threading.Thread(target=self._loop, name="control-loop", daemon=True)
         self._watcher: Watcher | None = None
         self._http: HttpServer | None = None
-        self._companions: list[Companion] = []
+        self.companions = Companions()  # `run --promote`: they read `state`
 
-    def attach(self, companion: Companion) -> None:
-        """Run `companion` beside the loop (before `start`)."""
-        self._companions.append(companion)
-
-    def current_snapshot(self) -> SnapshotT | None:
-        """The newest snapshot loaded (complete or not: callers check)."""
-        with self._state.lock:
-            return self._state.snapshot
-
-    def is_leading(self) -> bool:
-        with self._state.lock:
-            return self._state.leading
+    @property
+    def state(self) -> ServiceState[SnapshotT]:
+        return self._state
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -211,8 +202,7 @@ class Runner(Generic[SnapshotT]):
         self._triggers.request("fetch" if self._source is not None else "reload")
         self._thread.start()
         self.leadership.start()
-        for companion in self._companions:
-            companion.start()
+        self.companions.start()
 
     def stop(self, timeout: float | None = None) -> bool:
         """Stop taking work, let in-flight reconciles finish within the bound, release the lease.
@@ -223,8 +213,7 @@ class Runner(Generic[SnapshotT]):
         deadline = time.monotonic() + bound
         self._stopping.set()
         self._triggers.wake()
-        for companion in self._companions:
-            companion.stop(max(0.1, min(5.0, deadline - time.monotonic())))
+        self.companions.stop(max(0.1, min(5.0, deadline - time.monotonic())))
         if self._watcher is not None:
             self._watcher.stop()
         clean = self._pool.stop(max(0.0, deadline - time.monotonic()))
@@ -310,10 +299,7 @@ class Runner(Generic[SnapshotT]):
         return self._reporter.ready()
 
     def status(self) -> dict[str, Any]:
-        found = self._reporter.status()
-        for companion in self._companions:
-            found[companion.name] = companion.status()
-        return found
+        return self.companions.status(self._reporter.status())
 
     def held_back(self) -> list[dict[str, str]]:
         return self._reporter.held_back()

@@ -45,13 +45,12 @@ from controller.promotion import decisions, verifying
 from controller.promotion.analysis import Measurement, Phase, Run, Subject
 from controller.promotion.gitwriting import Change, GitWriter, Written
 from controller.promotion.verifying import Pinned, Reader, summary, worst_values
+from controller.service.promoting import moving
 from controller.service.windows import WindowPolicy
 
 log = structlog.get_logger(__name__)
 
 FINAL = frozenset(verdicts.STATUS.values())
-ROLLBACK_LOOKBACK = 20
-"""Older versions read (DescribeModelPackage) looking for the last one a stage verified."""
 
 
 @dataclass(frozen=True)
@@ -99,7 +98,7 @@ class StageView:
 
 
 @dataclass
-class _Stage:
+class PassStage:
     """One stage of one group in this pass: its endpoints and the variants they pin."""
 
     spec: Stage
@@ -148,21 +147,21 @@ class Advancer:
         windows: WindowPolicy | None = None,
         emit: Callable[[StageEvent], None] = lambda e: None,
     ) -> None:
-        self._sagemaker = sagemaker
-        self._reader = reader
-        self._writer = writer
-        self._windows = windows or WindowPolicy()
-        self._emit = emit
-        self._runs: dict[tuple[str, ...], Run] = {}
-        self._seen: set[tuple[str, ...]] = set()
+        self.sagemaker = sagemaker
+        self.reader = reader
+        self.writer = writer
+        self.windows = windows or WindowPolicy()
+        self.emit = emit
+        self.runs: dict[tuple[str, ...], Run] = {}
+        self.seen: set[tuple[str, ...]] = set()
 
     def begin(self) -> None:
         """A new round over every pipeline: runs not touched in it are forgotten at `end`."""
-        self._seen = set()
+        self.seen = set()
 
     def end(self) -> None:
-        for key in set(self._runs) - self._seen:
-            del self._runs[key]
+        for key in set(self.runs) - self.seen:
+            del self.runs[key]
 
     def advance(
         self,
@@ -176,13 +175,13 @@ class Advancer:
         pipeline = loaded.pipeline
         views: list[StageView] = []
         for group in pipeline.spec.package_groups:
-            walk = _Pass(self, pipeline, group, entries, target_labels, now)
+            walk = Pass(self, pipeline, group, entries, target_labels, now)
             walk.revision = revision
             views.extend(walk.run())
         return views
 
 
-class _Pass:
+class Pass:
     """One group of one pipeline, once."""
 
     def __init__(
@@ -204,7 +203,7 @@ class _Pass:
         key_of = {id(entry): key for key, entry in entries.items()}
         manifests = list(entries.values())
         where = {id(entry): split_key(key)[0] for key, entry in entries.items()}
-        self.stages: list[_Stage] = []
+        self.stages: list[PassStage] = []
         for stage in pipeline.spec.stages:
             endpoints = [
                 e
@@ -217,7 +216,7 @@ class _Pass:
                 for p in verifying.pinned(pipeline, endpoints, lambda e: where[id(e)])
                 if p.group == group_name(group)
             ]
-            self.stages.append(_Stage(stage, endpoints, pins, keys))
+            self.stages.append(PassStage(stage, endpoints, pins, keys))
         self._registry: _Registry | None = None
         self.revision: str | None = None
 
@@ -226,7 +225,7 @@ class _Pass:
             first = next((s.pins[0].location for s in self.stages if s.pins), None)
             if first is None:
                 raise ControllerError(f"pipeline {self.name}: no stage serves {self.group}")
-            self._registry = _Registry(self.owner._sagemaker(first), self.group)
+            self._registry = _Registry(self.owner.sagemaker(first), self.group)
         return self._registry
 
     def run(self) -> list[StageView]:
@@ -248,23 +247,23 @@ class _Pass:
                 view.verdict = "mixed: a promotion is half written"
             else:
                 self._verify(stage, version, view)
-            self._promote_into(index, view)
+            moving.promote_into(self, index, view)
         return views
 
     # -- verification ----------------------------------------------------------------------
 
-    def _verify(self, stage: _Stage, version: int, view: StageView) -> None:
+    def _verify(self, stage: PassStage, version: int, view: StageView) -> None:
         mine = self.registry().verdicts(version).get(stage.spec.name)
         view.verdict = f"{mine.status} {mine.at}".strip() if mine else "-"
         verification = stage.spec.verification
         if mine is not None and mine.status in FINAL:
             if mine.status == "Failed" and stage.spec.auto_rollback:
-                self._roll_back(stage, version, view)
+                moving.roll_back(self, stage, version, view)
             return
         if verification is None:
             view.analysis = "no verification"
             return
-        state = verifying.convergence(stage.pins, self.owner._reader)
+        state = verifying.convergence(stage.pins, self.owner.reader)
         if state.phase is Phase.FAILED:
             self._finish(stage, version, state, None, Phase.FAILED, view)
             return
@@ -276,8 +275,8 @@ class _Pass:
             started = self.now.replace(microsecond=0)
             self._record(state, Verdict(stage.spec.name, VERIFYING, _iso(started)), "converged")
         key = (self.name, stage.spec.name, self.group, str(version), _iso(started))
-        self.owner._seen.add(key)
-        run = self.owner._runs.setdefault(key, Run(verification))
+        self.owner.seen.add(key)
+        run = self.owner.runs.setdefault(key, Run(verification))
         subjects = tuple(
             dict.fromkeys(Subject(p.location, p.endpoint, p.variant) for p in stage.pins)
         )
@@ -287,7 +286,7 @@ class _Pass:
             if not run.attempts_left():
                 break
             run.measurements.append(
-                verifying.measure(verification, subjects, self.owner._reader, at)
+                verifying.measure(verification, subjects, self.owner.reader, at)
             )
         phase = run.phase()
         if phase is Phase.RUNNING and not run.attempts_left():
@@ -298,11 +297,11 @@ class _Pass:
         if phase is Phase.RUNNING:
             return
         self._finish(stage, version, state, run, phase, view)
-        del self.owner._runs[key]
+        del self.owner.runs[key]
 
     def _finish(
         self,
-        stage: _Stage,
+        stage: PassStage,
         version: int,
         state: verifying.Convergence,
         run: Run | None,
@@ -315,7 +314,7 @@ class _Pass:
             # An error taught nothing about the version: measure again from now.
             last = run.measurements[-1].error if run and run.measurements else ""
             self._record(state, Verdict(name, VERIFYING, _iso(self.now.replace(microsecond=0))), "")
-            self._event("error", name, version, f"the analysis could not read its metrics: {last}")
+            self.event("error", name, version, f"the analysis could not read its metrics: {last}")
             return
         status = verdicts.STATUS[phase.value]
         at = run.measurements[-1].at if run and run.measurements else _iso(self.now)
@@ -327,104 +326,31 @@ class _Pass:
         self._record(state, verdict, summary(outcome, self.name, name))
         view.verdict = f"{status} {at}"
         kind = {"Verified": "verified", "Failed": "failed", "Inconclusive": "inconclusive"}[status]
-        self._event(kind, name, version, f"{self.short} v{version} {status} in {name}: {detail}")
+        self.event(kind, name, version, f"{self.short} v{version} {status} in {name}: {detail}")
         if status == "Failed":
-            self._event("held", name, version, f"v{version} is held: no stage takes it by itself")
+            self.event("held", name, version, f"v{version} is held: no stage takes it by itself")
             if stage.spec.auto_rollback:
-                self._roll_back(stage, version, view)
+                moving.roll_back(self, stage, version, view)
 
     def _record(self, state: verifying.Convergence, verdict: Verdict, description: str) -> None:
         """The verdict on every version the stage serves, with the stage's own client."""
         for _group, version, location, arn in state.packages:
-            lifecycle.record(self.owner._sagemaker(location), arn, verdict, description)
+            lifecycle.record(self.owner.sagemaker(location), arn, verdict, description)
             self.registry().note(version, verdict)
         if not state.packages:  # nothing serving yet (failed create): note it on the pin
             log.info("verdict not recorded: no endpoint serves the version", stage=verdict.stage)
 
     # -- writing ---------------------------------------------------------------------------
 
-    def _roll_back(self, stage: _Stage, version: int, view: StageView) -> None:
-        reg = self.registry()
-        older = sorted((n for n in reg.versions if n < version), reverse=True)[:ROLLBACK_LOOKBACK]
-        target = decisions.last_verified(
-            stage.spec.name, {n: reg.verdicts(n).values() for n in older}, version
-        )
-        if target is None:
-            view.next_promotion = f"no version verified in {stage.spec.name} to roll back to"
-            return
-        failed = reg.verdicts(version).get(stage.spec.name)
-        evidence = (
-            f"Stage {stage.spec.name} failed its verification of {self.short} v{version}"
-            f" ({failed.detail if failed else 'Failed'}); v{target} is the last version it"
-            " verified."
-        )
-        self._write(stage, target, "rollback", evidence, view)
-
-    def _promote_into(self, index: int, view: StageView) -> None:
-        stage = self.stages[index]
-        reg = self.registry()
-        if index == 0:
-            approved = [n for n, v in reg.versions.items() if v.approved]
-            candidate = max(approved) if approved else None
-            upstream = None
-            why = "the newest Approved version"
-        else:
-            before = self.stages[index - 1]
-            candidate = before.single
-            if before.spec.verification is None:
-                view.next_promotion = f"{before.spec.name} has no verification: promote by hand"
-                return
-            # No verdict at all is "not verified", never a pass.
-            unverified = Verdict(before.spec.name, "", "")
-            upstream = (
-                reg.verdicts(candidate).get(before.spec.name, unverified) if candidate else None
-            )
-            why = f"verified in {before.spec.name}"
-        if candidate is None:
-            view.next_promotion = "nothing to promote"
-            return
-        if len(stage.versions) > 1:
-            view.next_promotion = f"v{candidate}: waits until the stage pins one version"
-            return
-        blocked = decisions.may_promote(
-            stage.spec,
-            allowed=view.auto_promote,
-            version=candidate,
-            pinned=max(stage.versions) if stage.versions else None,
-            upstream=upstream,
-            verdicts=reg.verdicts(candidate).values(),
-            now=self.now,
-        )
-        if blocked is None and candidate in reg.versions and not reg.versions[candidate].approved:
-            blocked = decisions.Blocked(f"v{candidate} is not Approved")
-        if blocked is None:
-            blocked = self._window(stage)
-        if blocked is not None:
-            if not blocked.reason.startswith(f"stage {stage.spec.name} already pins"):
-                view.next_promotion = f"v{candidate}: {blocked.reason}"
-            return
-        evidence = f"{self.short} v{candidate} is {why}."
-        if upstream is not None:
-            evidence += f" {upstream.stage}: {upstream.status} at {upstream.at}: {upstream.detail}"
-        self._write(stage, candidate, "promote", evidence, view)
-
-    def _window(self, stage: _Stage) -> decisions.Blocked | None:
-        for entry, key in zip(stage.endpoints, stage.keys, strict=True):
-            metadata = entry.manifest.metadata
-            gate = self.owner._windows.gate(metadata.name, key, metadata.labels, self.now)
-            if not gate.open:
-                return decisions.Blocked(f"deploy window: {gate.reason}")
-        return None
-
-    def _write(
+    def write(
         self,
-        stage: _Stage,
+        stage: PassStage,
         version: int,
         kind: Literal["promote", "rollback"],
         evidence: str,
         view: StageView,
     ) -> None:
-        writer = self.owner._writer
+        writer = self.owner.writer
         if writer is None:
             view.next_promotion = f"v{version}: due, but run has no --promote"
             return
@@ -439,9 +365,9 @@ class _Pass:
             )
             message = f"{written.subject} ({written.done})"
             revision = written.done if written.outcome == "committed" else None
-            self._event(event, stage.spec.name, version, message, revision)
+            self.event(event, stage.spec.name, version, message, revision)
 
-    def _event(
+    def event(
         self, kind: Any, stage: str, version: int, message: str, revision: str | None = None
     ) -> None:
         found = next((s for s in self.stages if s.spec.name == stage and s.pins), None)
@@ -465,7 +391,7 @@ class _Pass:
             version=version,
             message=message,
         )
-        self.owner._emit(event)
+        self.owner.emit(event)
 
 
 def _serves(entry: LoadedManifest, group: str) -> bool:

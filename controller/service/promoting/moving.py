@@ -1,0 +1,92 @@
+"""The writing half of a `run --promote` pass: a promotion into a stage when the rules and the
+deploy windows allow it, and a failed stage's revert to the last version it verified. Both go
+through the pass's git writer, which makes each change at most once."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from controller.aws.stages.verdicts import Verdict
+from controller.promotion import decisions
+
+if TYPE_CHECKING:  # advancing calls this module: the types only, no import cycle at run time
+    from controller.service.promoting.advancing import Pass, PassStage, StageView
+
+ROLLBACK_LOOKBACK = 20
+"""Older versions read (DescribeModelPackage) looking for the last one a stage verified."""
+
+
+def roll_back(walk: Pass, stage: PassStage, version: int, view: StageView) -> None:
+    """Write the stage's revert to the newest version it verified before `version`."""
+    reg = walk.registry()
+    older = sorted((n for n in reg.versions if n < version), reverse=True)[:ROLLBACK_LOOKBACK]
+    target = decisions.last_verified(
+        stage.spec.name, {n: reg.verdicts(n).values() for n in older}, version
+    )
+    if target is None:
+        view.next_promotion = f"no version verified in {stage.spec.name} to roll back to"
+        return
+    failed = reg.verdicts(version).get(stage.spec.name)
+    evidence = (
+        f"Stage {stage.spec.name} failed its verification of {walk.short} v{version}"
+        f" ({failed.detail if failed else 'Failed'}); v{target} is the last version it"
+        " verified."
+    )
+    walk.write(stage, target, "rollback", evidence, view)
+
+
+def promote_into(walk: Pass, index: int, view: StageView) -> None:
+    """Write the promotion into stage `index` when the rules and the deploy windows allow it."""
+    stage = walk.stages[index]
+    reg = walk.registry()
+    if index == 0:
+        approved = [n for n, v in reg.versions.items() if v.approved]
+        candidate = max(approved) if approved else None
+        upstream = None
+        why = "the newest Approved version"
+    else:
+        before = walk.stages[index - 1]
+        candidate = before.single
+        if before.spec.verification is None:
+            view.next_promotion = f"{before.spec.name} has no verification: promote by hand"
+            return
+        # No verdict at all is "not verified", never a pass.
+        unverified = Verdict(before.spec.name, "", "")
+        upstream = reg.verdicts(candidate).get(before.spec.name, unverified) if candidate else None
+        why = f"verified in {before.spec.name}"
+    if candidate is None:
+        view.next_promotion = "nothing to promote"
+        return
+    if len(stage.versions) > 1:
+        view.next_promotion = f"v{candidate}: waits until the stage pins one version"
+        return
+    blocked = decisions.may_promote(
+        stage.spec,
+        allowed=view.auto_promote,
+        version=candidate,
+        pinned=max(stage.versions) if stage.versions else None,
+        upstream=upstream,
+        verdicts=reg.verdicts(candidate).values(),
+        now=walk.now,
+    )
+    if blocked is None and candidate in reg.versions and not reg.versions[candidate].approved:
+        blocked = decisions.Blocked(f"v{candidate} is not Approved")
+    if blocked is None:
+        blocked = _window(walk, stage)
+    if blocked is not None:
+        if not blocked.reason.startswith(f"stage {stage.spec.name} already pins"):
+            view.next_promotion = f"v{candidate}: {blocked.reason}"
+        return
+    evidence = f"{walk.short} v{candidate} is {why}."
+    if upstream is not None:
+        evidence += f" {upstream.stage}: {upstream.status} at {upstream.at}: {upstream.detail}"
+    walk.write(stage, candidate, "promote", evidence, view)
+
+
+def _window(walk: Pass, stage: PassStage) -> decisions.Blocked | None:
+    for entry, key in zip(stage.endpoints, stage.keys, strict=True):
+        metadata = entry.manifest.metadata
+        gate = walk.owner.windows.gate(metadata.name, key, metadata.labels, walk.now)
+        if not gate.open:
+            return decisions.Blocked(f"deploy window: {gate.reason}")
+    return None
