@@ -232,6 +232,51 @@ def evaluate(
     return Measurement(at, _worst(r.phase for r in results), tuple(results))
 
 
+def evaluate_shadow(
+    verification: Verification, subjects: Sequence[Subject], series: Series, at: str
+) -> Measurement:
+    """A shadow gate's measurement: `subjects` come in pairs, each endpoint's shadow variant
+    (even index) then its production variant. Only the shadow is judged; a check with `compare`
+    judges its value against production's over the same window, on the same endpoint, so a
+    busy hour or a slow dependency moves both and cancels out."""
+    results = []
+    for shadow in range(0, len(subjects) - 1, 2):
+        production = shadow + 1
+        mine = float(sum(series.get(invocations_id(shadow), ())))
+        theirs = float(sum(series.get(invocations_id(production), ())))
+        checks = []
+        for number, check in enumerate(verification.metrics):
+            value = _value(check, shadow, number, series, mine)
+            if check.compare is not None:
+                base = _value(check, production, number, series, theirs)
+                value = _compared(check.compare, value, base)
+            checks.append(judge(check, value))
+        least = min(mine, theirs)
+        if least < verification.min_invocations:
+            reason = (
+                f"{least:.0f} invocations (shadow {mine:.0f}, production {theirs:.0f}) "
+                f"< minInvocations {verification.min_invocations}"
+            )
+            result = SubjectResult(
+                subjects[shadow], mine, Phase.INCONCLUSIVE, tuple(checks), reason
+            )
+        else:
+            phase = _worst(c.phase for c in checks)
+            result = SubjectResult(subjects[shadow], mine, phase, tuple(checks))
+        results.append(result)
+    return Measurement(at, _worst(r.phase for r in results), tuple(results))
+
+
+def _compared(how: str, value: float | None, base: float | None) -> float | None:
+    """Shadow against production; None (Inconclusive) when either is missing, or for a ratio
+    over a production value of 0 (nothing to scale by)."""
+    if value is None or base is None:
+        return None
+    if how == "difference":
+        return value - base
+    return value / base if base else None
+
+
 def _worst(phases: Iterable[Phase]) -> Phase:
     found = set(phases)
     for phase in (Phase.FAILED, Phase.INCONCLUSIVE):

@@ -26,10 +26,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from controller.edits import promoting
+from controller.edits import promoting, shadowing
 from controller.errors import ControllerError
-from controller.manifests.loading import load_manifests
-from controller.manifests.pipelines.checks import select_stage
+from controller.manifests import yamlpos
+from controller.manifests.loading import LoadedManifest, load_manifests
+from controller.manifests.pipelines.checks import SelectedStage, registry_variants, select_stage
 from controller.promotion.pullrequests import PullRequests
 
 BRANCH_PREFIX = "sagemaker-gitops"
@@ -51,7 +52,9 @@ class Change:
     group: str
     """As the pipeline writes it (a name, or a shared registry's group ARN)."""
     version: int
-    kind: Literal["promote", "rollback"]
+    kind: Literal["promote", "rollback", "shadow", "swap", "unshadow"]
+    """`shadow` adds the version as the stage's shadow variant, `swap` moves production to it
+    and drops the shadow, `unshadow` drops a failed shadow."""
     mode: Literal["commit", "pullRequest"]
     evidence: str
     """Why, for the commit message or the pull request's body (markdown)."""
@@ -124,19 +127,16 @@ class GitWriter:
             first = loaded.diagnostics[0]
             raise WriteError(f"the manifests at {self.branch} do not load: {first}")
         selected = select_stage(loaded.pipelines, loaded.manifests, change.stage, change.pipeline)
-        files = promoting.collect(
-            root, self.path, selected.endpoints, change.group, loaded.manifests
-        )
-        promotion = promoting.promote_files(files, change.group, change.version)
-        if not promotion.edits:
-            return Written("unchanged", f"stage {change.stage} already pins v{change.version}")
+        edited = self._edit(change, root, selected, loaded.manifests)
+        if edited is None:
+            return Written("unchanged", f"stage {change.stage} already has it")
+        paths, previous = edited
         if change.mode == "pullRequest":
             waiting = self._in_flight(change)
             if waiting is not None:
                 return waiting
-        promoting.write(promotion)
-        subject, body = _message(change, promotion)
-        names = [edit.file.path.relative_to(self.workdir).as_posix() for edit in promotion.edits]
+        subject, body = _message(change, previous, [self._shown(p) for p in paths])
+        names = [path.relative_to(self.workdir).as_posix() for path in paths]
         self._git("add", "--", *names)
         name, email = self.author
         self._git(
@@ -144,16 +144,71 @@ class GitWriter:
             "commit", "--quiet", "-m", subject, "-m", body,
         )  # fmt: skip
         commit = self._git("rev-parse", "HEAD").strip()
-        previous = tuple(promotion.previous)
         if change.mode == "commit":
-            if not self._push(f"HEAD:refs/heads/{self.branch}"):
+            pushed = self._push(f"HEAD:refs/heads/{self.branch}")
+            if pushed is False:
                 return None
+            if pushed is None:
+                return Written("unchanged", f"{commit} was there already", subject, previous)
             return Written("committed", commit, subject, previous)
         if not self._push(f"HEAD:refs/heads/{change.branch}"):
             return Written("inFlight", f"branch {change.branch} exists already", subject, previous)
         assert self.pulls is not None
         made = self.pulls.create(change.branch, self.branch, subject, body)
         return Written("pullRequest", made.url, subject, previous)
+
+    def _edit(
+        self,
+        change: Change,
+        root: Path,
+        selected: SelectedStage,
+        everyone: list[LoadedManifest],
+    ) -> tuple[list[Path], tuple[int, ...]] | None:
+        """Write the change into the clone's files; the files changed and the versions the
+        stage pinned before, or None when there is nothing to change."""
+        changed: dict[Path, None] = {}
+        previous: tuple[int, ...] = ()
+        if change.kind in ("promote", "rollback", "swap"):
+            files = promoting.collect(root, self.path, selected.endpoints, change.group, everyone)
+            promotion = promoting.promote_files(files, change.group, change.version)
+            promoting.write(promotion)
+            changed.update(dict.fromkeys(edit.file.path for edit in promotion.edits))
+            previous = tuple(promotion.previous)
+        if change.kind in ("shadow", "swap", "unshadow"):
+            gate = selected.stage.shadow
+            if gate is None:
+                raise WriteError(f"stage {change.stage} has no shadow gate")
+            for entry in selected.endpoints:
+                if entry.rendering is not None:
+                    raise WriteError(
+                        f"{entry.shown}: a shadow gate edits the endpoint's own file, and "
+                        f"{entry.manifest.metadata.name} is rendered from a template"
+                    )
+                path = root / entry.source
+                before = path.read_text(encoding="utf-8")
+                after = shadowing.drop_shadow(before, entry.document, entry.shown)
+                if change.kind == "shadow":
+                    pinned = shadowing.shadow_version(_document(before, entry.document))
+                    if pinned == change.version:
+                        continue
+                    previous = tuple(sorted({*previous, *(_production(entry, change.group))}))
+                    after = shadowing.add_shadow(
+                        after,
+                        entry.document,
+                        entry.shown,
+                        variant=gate.variant,
+                        version=change.version,
+                        weight=gate.sampling_weight,
+                    )
+                if after != before:
+                    path.write_text(after, encoding="utf-8")
+                    changed[path] = None
+        if not changed:
+            return None
+        return list(changed), previous
+
+    def _shown(self, path: Path) -> str:
+        return path.relative_to(self.workdir).as_posix()
 
     def _in_flight(self, change: Change) -> Written | None:
         if self.pulls is None:
@@ -177,11 +232,13 @@ class GitWriter:
         self._git("init", "--quiet")
         self._git("remote", "add", "origin", self.url)
 
-    def _push(self, refspec: str) -> bool:
-        """Push without force; False when the remote refused because the ref moved or exists."""
-        done = self._run("push", "--quiet", "--porcelain", "origin", refspec)
+    def _push(self, refspec: str) -> bool | None:
+        """Push without force; False when the remote refused because the ref moved or exists,
+        None when the remote had this very commit already (another writer made the same one,
+        to the second)."""
+        done = self._run("push", "--porcelain", "origin", refspec)
         if done.returncode == 0:
-            return True
+            return None if "[up to date]" in done.stdout else True
         said = done.stdout + done.stderr
         if any(marker in said for marker in _REJECTED):
             return False
@@ -210,17 +267,30 @@ class GitWriter:
             raise WriteError(f"git {args[0]} failed: {e}") from e
 
 
-def _message(change: Change, promotion: promoting.Promotion) -> tuple[str, str]:
+def _message(change: Change, previous: tuple[int, ...], files: list[str]) -> tuple[str, str]:
     """A conventional-commit subject and a body with the evidence, for commit and pull request."""
-    before = ", ".join(f"v{v}" for v in promotion.previous)
-    kind = "promote" if change.kind == "promote" else "revert"
-    subject = (
-        f"{kind}({change.stage}): {change.group.rsplit('/', 1)[-1]} {before} -> v{change.version}"
-    )
-    files = "\n".join(f"- {edit.file.shown}" for edit in promotion.edits)
+    group = change.group.rsplit("/", 1)[-1]
+    before = ", ".join(f"v{v}" for v in previous)
+    subject = {
+        "promote": f"promote({change.stage}): {group} {before} -> v{change.version}",
+        "swap": f"promote({change.stage}): {group} {before} -> v{change.version}",
+        "rollback": f"revert({change.stage}): {group} {before} -> v{change.version}",
+        "shadow": f"shadow({change.stage}): {group} v{change.version} beside {before}",
+        "unshadow": f"revert({change.stage}): drop {group} v{change.version}'s shadow",
+    }[change.kind]
+    shown = "\n".join(f"- {name}" for name in files)
     body = (
-        f"{change.evidence.strip()}\n\nFiles:\n{files}\n\n"
+        f"{change.evidence.strip()}\n\nFiles:\n{shown}\n\n"
         "Written by sagemaker-gitops run --promote "
         f"(pipeline {change.pipeline}, stage {change.stage})."
     )
     return subject, body
+
+
+def _document(text: str, index: int) -> object:
+    found = {d.index: d.data for d in yamlpos.parse(text)[0]}
+    return found.get(index) or {}
+
+
+def _production(entry: LoadedManifest, group: str) -> list[int]:
+    return [model.version for _, model in registry_variants(entry) if model.package_group == group]

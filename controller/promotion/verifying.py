@@ -134,9 +134,15 @@ def window(verification: Verification, now: datetime) -> tuple[datetime, datetim
 
 
 def measure(
-    verification: Verification, subjects: Sequence[Subject], reader: Reader, now: datetime
+    verification: Verification,
+    subjects: Sequence[Subject],
+    reader: Reader,
+    now: datetime,
+    *,
+    shadow: bool = False,
 ) -> Measurement:
-    """One measurement of the stage: one GetMetricData batch per location."""
+    """One measurement of the stage: one GetMetricData batch per location. `shadow`: the
+    subjects are (shadow, production) pairs, judged by `analysis.evaluate_shadow`."""
     at = now.isoformat(timespec="seconds").replace("+00:00", "Z")
     start, end, period = window(verification, now)
     queries = analysis.queries(verification, subjects)
@@ -150,7 +156,8 @@ def measure(
             series.update(reader.metric_values(location, requests, start, end))
     except ControllerError as e:
         return Measurement(at, Phase.ERROR, error=str(e))
-    return analysis.evaluate(verification, subjects, series, at)
+    evaluate = analysis.evaluate_shadow if shadow else analysis.evaluate
+    return evaluate(verification, subjects, series, at)
 
 
 @dataclass

@@ -19,7 +19,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 
 from controller.manifests import botocore_model as api
-from controller.manifests.models import TARGET_NAME_PATTERN, GroupName, Strict
+from controller.manifests.models import TARGET_NAME_PATTERN, GroupName, Strict, VariantName
 
 PIPELINE_NAME_PATTERN = TARGET_NAME_PATTERN
 """Pipeline names: lower case, digits and '-', at most 63 (they appear in commits and metrics)."""
@@ -156,6 +156,10 @@ class MetricCheck(Strict):
     """Fail when the value is above this."""
     min: float | None = None
     """Fail when the value is below this."""
+    compare: Literal["ratio", "difference"] | None = None
+    """Only in a `shadow` gate: judge the shadow variant's value against production's on the
+    same endpoint, as `ratio` (shadow / production: a latency 20% worse is 1.2) or `difference`
+    (shadow - production: an error rate half a point worse is 0.005)."""
 
     @model_validator(mode="after")
     def _one_source(self) -> MetricCheck:
@@ -214,6 +218,22 @@ class Verification(Strict):
         return 0.0 if self.initial_delay in ("0s", 0, "0") else parse_seconds(self.initial_delay)
 
 
+class ShadowGate(Strict):
+    """Verify a version as a shadow of production before it serves: `run --promote` first adds
+    it as each endpoint's shadow variant (a copy of production's requests, responses dropped),
+    measures it against production on the same endpoints, then swaps it in and drops the
+    shadow, or drops the shadow and holds the version."""
+
+    variant: VariantName = "shadow"
+    """The shadow variant's name (ShadowProductionVariants); its capacity is copied from the
+    endpoint's production variant."""
+    sampling_weight: float = Field(default=1.0, gt=0, le=1.0)
+    """The shadow's InitialVariantWeight: the share of production's requests copied to it,
+    relative to production's weight (1: every request)."""
+    verification: Verification
+    """The analysis of the shadow; checks with `compare` judge it against production."""
+
+
 class Stage(Strict):
     """One environment a version passes through, in pipeline order."""
 
@@ -236,6 +256,25 @@ class Stage(Strict):
     auto_rollback: bool = False
     """When this stage's verification fails, also write the revert to the last version this stage
     verified (same `write`). A failed version is held either way: never auto-promoted again."""
+    shadow: ShadowGate | None = None
+    """A version enters this stage as a shadow first and serves only once the shadow's analysis
+    passed (`run --promote`); its verdict is recorded as stage `<name>-shadow`."""
+
+    @model_validator(mode="after")
+    def _compare_only_in_shadow(self) -> Stage:
+        if self.verification and any(m.compare for m in self.verification.metrics):
+            raise ValueError(
+                "compare is for a shadow gate's checks (shadow.verification): a stage's own "
+                "verification has no production to compare with"
+            )
+        if self.shadow is not None and len(self.name) > 56:
+            raise ValueError("a stage with a shadow gate has a name of at most 56 characters")
+        return self
+
+    @property
+    def shadow_stage(self) -> str:
+        """Where the shadow gate's verdict is recorded (a ModelLifeCycle stage of its own)."""
+        return f"{self.name}-shadow"
 
     @field_validator("required_soak_time")
     @classmethod

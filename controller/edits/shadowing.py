@@ -1,0 +1,156 @@
+"""Adding and dropping an endpoint's shadow variant in its manifest's text, for a stage's shadow
+gate: the candidate enters as a shadow of production, then is swapped in (or dropped).
+
+The shadow block is the endpoint's production variant copied line for line (so its capacity,
+comments and style are the team's own), with the variant's name, the version and the sampling
+weight changed, written as `shadowVariants:` right after `variants:`. Dropping removes exactly
+that entry. Both edits are checked the way `promote`'s are: the new text must parse to exactly
+the old data with only the shadow added or removed, or the file is left alone with an error.
+Only an endpoint's own file is edited: a variant that comes from a template, a flow-style
+`variants: [...]`, or anything reached through an anchor or merge key is refused.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from typing import Any
+
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from controller.errors import ControllerError
+from controller.manifests import yamlpos
+
+_NAME = re.compile(r"^(\s*-?\s*name:\s*)(['\"]?)([^'\"\s#]+)(['\"]?)[^\n]*", re.MULTILINE)
+MARK = "# a shadow gate's candidate, written by sagemaker-gitops"
+
+
+class ShadowEditError(ControllerError):
+    """The shadow block cannot be written safely into this file: edit it by hand."""
+
+
+def _spec(text: str, document: int, shown: str) -> tuple[Any, MappingNode]:
+    documents = {d.index: d for d in yamlpos.parse(text)[0]}
+    found = documents.get(document)
+    spec = yamlpos.child(found.node, "spec") if found else None
+    if found is None or not isinstance(spec, MappingNode):
+        raise ShadowEditError(f"{shown}: no endpoint spec in document {document}")
+    return found.data, spec
+
+
+def _block(spec: MappingNode, key: str) -> tuple[Node, SequenceNode] | None:
+    found = yamlpos.entry(spec, key)
+    if found is None:
+        return None
+    key_node, value = found
+    if not isinstance(value, SequenceNode) or value.flow_style:
+        return None
+    return key_node, value
+
+
+def _line_start(text: str, index: int) -> int:
+    return text.rfind("\n", 0, index) + 1
+
+
+def _block_end(text: str, node: Node) -> int:
+    """The offset just past the line holding the block's last character. A block collection's
+    own end mark sits at the next token (the following key), so the last scalar or flow
+    collection inside it is what ends it."""
+    last = _last_index(node)
+    end = text.find("\n", max(0, last - 1))
+    return len(text) if end < 0 else end + 1
+
+
+def _last_index(node: Node) -> int:
+    if isinstance(node, ScalarNode) or getattr(node, "flow_style", False):
+        return int(node.end_mark.index)
+    if isinstance(node, SequenceNode):
+        return max((_last_index(item) for item in node.value), default=node.start_mark.index)
+    if isinstance(node, MappingNode):
+        return max(
+            (_last_index(part) for pair in node.value for part in pair),
+            default=node.start_mark.index,
+        )
+    return int(node.end_mark.index)
+
+
+def add_shadow(
+    text: str, document: int, shown: str, *, variant: str, version: int, weight: float
+) -> str:
+    """`text` with a shadow of the endpoint's one production variant, pinned to `version`."""
+    data, spec = _spec(text, document, shown)
+    if (data.get("spec") or {}).get("shadowVariants"):
+        raise ShadowEditError(f"{shown}: the endpoint already has a shadow variant")
+    found = _block(spec, "variants")
+    if found is None or len(found[1].value) != 1:
+        raise ShadowEditError(
+            f"{shown}: a shadow gate needs the endpoint's one production variant written in "
+            "its own file as a block list (`variants:` then `- name: ...`)"
+        )
+    key_node, value = found
+    start = _line_start(text, key_node.start_mark.index)
+    end = _block_end(text, value)
+    block = text[start:end]
+    item: MappingNode = value.value[0]
+    version_node = yamlpos.child(yamlpos.child(item, "model") or item, "version")
+    if not isinstance(version_node, ScalarNode) or yamlpos.child(item, "autoscaling") is not None:
+        raise ShadowEditError(
+            f"{shown}: the production variant must pin a registry version and have no "
+            "autoscaling (a shadow variant cannot scale) to be copied as a shadow"
+        )
+    offset = version_node.start_mark.index - start
+    length = version_node.end_mark.index - version_node.start_mark.index
+    block = block[:offset] + str(version) + block[offset + length :]
+    block = block.replace("variants:", "shadowVariants:", 1)
+    block, renamed = _NAME.subn(lambda m: f"{m[1]}{m[2]}{variant}{m[4]}  {MARK}", block, count=1)
+    weight_node = yamlpos.child(item, "initialWeight")
+    if weight_node is not None:
+        block = re.sub(r"(initialWeight:\s*)[^\s#,}]+", rf"\g<1>{weight:g}", block, count=1)
+    else:
+        indent = " " * item.start_mark.column
+        block = block.rstrip("\n") + f"\n{indent}initialWeight: {weight:g}\n"
+    after = text[:end] + ("" if text[:end].endswith("\n") else "\n") + block + text[end:]
+    expected = copy.deepcopy(data)
+    shadow = copy.deepcopy(expected["spec"]["variants"][0])
+    shadow["name"] = variant
+    shadow["model"]["version"] = version
+    shadow["initialWeight"] = weight if weight != int(weight) else int(weight)
+    expected["spec"]["shadowVariants"] = [shadow]
+    _check(after, document, expected, shown, renamed == 1)
+    return after
+
+
+def drop_shadow(text: str, document: int, shown: str) -> str:
+    """`text` without the endpoint's `shadowVariants` (unchanged when it has none)."""
+    data, spec = _spec(text, document, shown)
+    if "shadowVariants" not in (data.get("spec") or {}):
+        return text
+    found = _block(spec, "shadowVariants")
+    if found is None:
+        raise ShadowEditError(f"{shown}: shadowVariants must be a block list to be dropped")
+    key_node, value = found
+    start = _line_start(text, key_node.start_mark.index)
+    end = _block_end(text, value)
+    after = text[:start] + text[end:]
+    expected = copy.deepcopy(data)
+    del expected["spec"]["shadowVariants"]
+    _check(after, document, expected, shown, True)
+    return after
+
+
+def shadow_version(data: Any) -> int | None:
+    """The registry version the endpoint's shadow variant pins, if it has one."""
+    shadows = (data.get("spec") or {}).get("shadowVariants") or []
+    model = shadows[0].get("model") if shadows and isinstance(shadows[0], dict) else None
+    version = model.get("version") if isinstance(model, dict) else None
+    return int(version) if isinstance(version, int | str) and str(version).isdigit() else None
+
+
+def _check(after: str, document: int, expected: Any, shown: str, ok: bool) -> None:
+    documents, problems = yamlpos.parse(after)
+    found = {d.index: d.data for d in documents}
+    if not ok or problems or found.get(document) != expected:
+        raise ShadowEditError(
+            f"{shown}: writing the shadow variant would change more than the shadow; file "
+            "left as it was (edit it by hand)"
+        )
