@@ -92,6 +92,8 @@ class Registry:
     def __init__(self) -> None:
         self._listings: dict[tuple[str, str], dict[int, PackageVersion] | ResolutionError] = {}
         self._listed_at: dict[tuple[str, str], float] = {}
+        self._listed_for: dict[tuple[str, str], int] = {}
+        """The version whose lookup made each listing."""
         self._fetching = KeyedLocks()
         self._descriptions: dict[str, dict[str, Any]] = {}
         self._group_names: dict[str, list[str] | None] = {}
@@ -105,25 +107,29 @@ class Registry:
 
     def resolve(self, client: Any, region: str, group: str, version: int) -> PackageVersion:
         try:
-            return choose(self._versions(client, region, group), group, version)
+            return choose(self._versions(client, region, group, version), group, version)
         except ResolutionError:
             # A listing cached earlier may predate an approval or a new version (the usual
-            # reason a manifest was just edited): look once more before failing.
+            # reason a manifest was just edited, or `run --promote` just promoted it): look
+            # once more before failing, unless the listing is recent and was already made
+            # for this very version (many endpoints pinning one unapproved version list once).
             with self._lock:
                 age = time.monotonic() - self._listed_at.get((region, group), 0.0)
-            if age < RELIST_AFTER:
+                asked = self._listed_for.get((region, group)) == version
+            if age < RELIST_AFTER and asked:
                 raise
-            return choose(self._versions(client, region, group, fresh=True), group, version)
+            fresh = self._versions(client, region, group, version, fresh=True)
+            return choose(fresh, group, version)
 
     def _versions(
-        self, client: Any, region: str, group: str, fresh: bool = False
+        self, client: Any, region: str, group: str, version: int, fresh: bool = False
     ) -> dict[int, PackageVersion]:
         key = (region, group)
         with self._fetching(key):
-            return self._versions_locked(client, key, fresh)
+            return self._versions_locked(client, key, version, fresh)
 
     def _versions_locked(
-        self, client: Any, key: tuple[str, str], fresh: bool
+        self, client: Any, key: tuple[str, str], version: int, fresh: bool
     ) -> dict[int, PackageVersion]:
         region, group = key
         with self._lock:
@@ -147,6 +153,7 @@ class Registry:
             with self._lock:
                 self._listings[key] = cached
                 self._listed_at[key] = time.monotonic()
+                self._listed_for[key] = version
         if isinstance(cached, ResolutionError):
             raise cached
         return cached

@@ -144,3 +144,18 @@ def test_a_fresh_listing_is_not_fetched_again_for_a_failing_version() -> None:
         with pytest.raises(ResolutionError):
             cache.resolve(client, "us-east-1", "g", 1)
     assert client.listings == 1
+
+
+def test_a_version_approved_just_after_another_lookup_listed_is_seen_at_once() -> None:
+    """`run --promote` may pin a version approved a second after a reconcile listed its group
+    for another version: the first lookup of that version looks again, however fresh the
+    listing (waiting for the next resync would hold the promotion for minutes)."""
+    from controller.aws.registry import Registry
+
+    client = _ListingClient({1: "Approved", 2: "PendingManualApproval"})
+    cache = Registry()
+    assert cache.resolve(client, "us-east-1", "g", 1).version == 1
+    client.approvals[2] = "Approved"
+
+    assert cache.resolve(client, "us-east-1", "g", 2).version == 2
+    assert client.listings == 2

@@ -39,8 +39,9 @@ from controller.core.packages import PackageVersion, group_name
 from controller.core.snapshots import split_key
 from controller.errors import ControllerError
 from controller.manifests.loaded import LoadedManifest, LoadedPipeline
+from controller.manifests.models import RegistryModel
 from controller.manifests.pipelines.checks import stage_endpoints
-from controller.manifests.pipelines.model import PipelineManifest, Stage
+from controller.manifests.pipelines.model import PipelineManifest, Stage, Verification
 from controller.promotion import decisions, verifying
 from controller.promotion.analysis import Measurement, Phase, Run, Subject
 from controller.promotion.gitwriting import Change, GitWriter, Written
@@ -82,6 +83,8 @@ class StageView:
     measurements: list[dict[str, Any]] = field(default_factory=list)
     next_promotion: str = ""
     last_write: str = ""
+    shadow: str = ""
+    """A shadow gate's candidate and where its analysis stands."""
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -94,7 +97,22 @@ class StageView:
             "measurements": self.measurements,
             "nextPromotion": self.next_promotion,
             "lastWrite": self.last_write,
+            "shadow": self.shadow,
         }
+
+
+@dataclass(frozen=True)
+class _Judged:
+    """One analysis: what is judged, under which stage name its verdict is recorded."""
+
+    record_as: str
+    version: int
+    verification: Verification | None
+    pins: list[Pinned]
+    """Every variant that must serve its pinned version first (convergence)."""
+    subjects: tuple[Subject, ...]
+    shadow: bool = False
+    """`subjects` are (shadow, production) pairs."""
 
 
 @dataclass
@@ -105,6 +123,8 @@ class PassStage:
     endpoints: list[LoadedManifest]
     pins: list[Pinned]
     keys: list[str]
+    shadows: list[Pinned] = field(default_factory=list)
+    """The shadow variants pinned to a version of the group (a shadow gate's candidate)."""
 
     @property
     def versions(self) -> tuple[int, ...]:
@@ -216,7 +236,13 @@ class Pass:
                 for p in verifying.pinned(pipeline, endpoints, lambda e: where[id(e)])
                 if p.group == group_name(group)
             ]
-            self.stages.append(PassStage(stage, endpoints, pins, keys))
+            shadows = [
+                Pinned(where[id(e)], e.manifest.metadata.name, v.name, self.short, v.model.version)
+                for e in endpoints
+                for v in e.manifest.spec.shadow_variants
+                if isinstance(v.model, RegistryModel) and v.model.package_group == group
+            ]
+            self.stages.append(PassStage(stage, endpoints, pins, keys, shadows))
         self._registry: _Registry | None = None
         self.revision: str | None = None
 
@@ -247,46 +273,94 @@ class Pass:
                 view.verdict = "mixed: a promotion is half written"
             else:
                 self._verify(stage, version, view)
+            self._verify_shadow(stage, view)
             moving.promote_into(self, index, view)
         return views
 
     # -- verification ----------------------------------------------------------------------
 
     def _verify(self, stage: PassStage, version: int, view: StageView) -> None:
+        """The stage's own analysis of the version it serves; a failure holds it and, with
+        `autoRollback`, reverts the stage."""
         mine = self.registry().verdicts(version).get(stage.spec.name)
         view.verdict = f"{mine.status} {mine.at}".strip() if mine else "-"
-        verification = stage.spec.verification
-        if mine is not None and mine.status in FINAL:
-            if mine.status == "Failed" and stage.spec.auto_rollback:
-                moving.roll_back(self, stage, version, view)
-            return
-        if verification is None:
+        if stage.spec.verification is None and not (mine and mine.status in FINAL):
             view.analysis = "no verification"
             return
-        state = verifying.convergence(stage.pins, self.owner.reader)
-        if state.phase is Phase.FAILED:
-            self._finish(stage, version, state, None, Phase.FAILED, view)
-            return
-        if state.phase is Phase.RUNNING:
-            view.analysis = "waiting to converge: " + "; ".join(state.notes[:3])
-            return
-        started = mine.time() if mine is not None and mine.status == VERIFYING else None
-        if started is None:
-            started = self.now.replace(microsecond=0)
-            self._record(state, Verdict(stage.spec.name, VERIFYING, _iso(started)), "converged")
-        key = (self.name, stage.spec.name, self.group, str(version), _iso(started))
-        self.owner.seen.add(key)
-        run = self.owner.runs.setdefault(key, Run(verification))
         subjects = tuple(
             dict.fromkeys(Subject(p.location, p.endpoint, p.variant) for p in stage.pins)
         )
-        for at in decisions.measurement_times(verification, started, self.now)[
-            len(run.measurements) :
-        ]:
+        subject = _Judged(stage.spec.name, version, stage.spec.verification, stage.pins, subjects)
+        status = self._analyse(subject, view)
+        if status == "Failed" and stage.spec.auto_rollback:
+            moving.roll_back(self, stage, version, view)
+
+    def _verify_shadow(self, stage: PassStage, view: StageView) -> None:
+        """The shadow gate: the candidate beside production on the same endpoints; once judged,
+        swapped in (Verified) or dropped (Failed)."""
+        gate = stage.spec.shadow
+        versions = sorted({p.version for p in stage.shadows})
+        if gate is None or not versions:
+            return
+        if len(versions) > 1 or len(stage.shadows) != len(stage.pins):
+            view.shadow = "half written: every endpoint of the stage needs the same shadow"
+            return
+        candidate = versions[0]
+        pairs: list[Subject] = []
+        by_endpoint = {(p.location, p.endpoint): p for p in stage.pins}
+        for shadow in stage.shadows:
+            production = by_endpoint[(shadow.location, shadow.endpoint)]
+            pairs.append(Subject(shadow.location, shadow.endpoint, shadow.variant))
+            pairs.append(Subject(production.location, production.endpoint, production.variant))
+        judged = _Judged(
+            stage.spec.shadow_stage,
+            candidate,
+            gate.verification,
+            [*stage.pins, *stage.shadows],
+            tuple(pairs),
+            shadow=True,
+        )
+        shown = StageView(stage.spec.name, self.short, (candidate,), False)
+        status = self._analyse(judged, shown)
+        view.shadow = f"v{candidate}: {shown.verdict} {shown.analysis}".strip()
+        view.measurements = shown.measurements
+        if status == "Verified":
+            evidence = f"{self.short} v{candidate} was verified as a shadow of production."
+            self.write(stage, candidate, "swap", evidence, view)
+        elif status == "Failed":
+            evidence = f"{self.short} v{candidate} failed as a shadow; it is held."
+            self.write(stage, candidate, "unshadow", evidence, view)
+
+    def _analyse(self, judged: _Judged, view: StageView) -> str | None:
+        """Measure and record as far as time allows; the final status once there is one."""
+        mine = self.registry().verdicts(judged.version).get(judged.record_as)
+        view.verdict = f"{mine.status} {mine.at}".strip() if mine else "-"
+        if mine is not None and mine.status in FINAL:
+            return mine.status
+        verification = judged.verification
+        assert verification is not None
+        state = verifying.convergence(judged.pins, self.owner.reader)
+        if state.phase is Phase.FAILED:
+            return self._finish(judged, state, None, Phase.FAILED, view)
+        if state.phase is Phase.RUNNING:
+            view.analysis = "waiting to converge: " + "; ".join(state.notes[:3])
+            return None
+        started = mine.time() if mine is not None and mine.status == VERIFYING else None
+        if started is None:
+            started = self.now.replace(microsecond=0)
+            verdict = Verdict(judged.record_as, VERIFYING, _iso(started))
+            self._record(state, verdict, "converged", judged.version)
+        key = (self.name, judged.record_as, self.group, str(judged.version), _iso(started))
+        self.owner.seen.add(key)
+        run = self.owner.runs.setdefault(key, Run(verification))
+        due = decisions.measurement_times(verification, started, self.now)
+        for at in due[len(run.measurements) :]:
             if not run.attempts_left():
                 break
             run.measurements.append(
-                verifying.measure(verification, subjects, self.owner.reader, at)
+                verifying.measure(
+                    verification, judged.subjects, self.owner.reader, at, shadow=judged.shadow
+                )
             )
         phase = run.phase()
         if phase is Phase.RUNNING and not run.attempts_left():
@@ -295,27 +369,27 @@ class Pass:
         taken = sum(1 for m in run.measurements if m.phase is not Phase.ERROR)
         view.analysis = f"{phase.value} ({taken}/{verification.count} measurements)"
         if phase is Phase.RUNNING:
-            return
-        self._finish(stage, version, state, run, phase, view)
+            return None
         del self.owner.runs[key]
+        return self._finish(judged, state, run, phase, view)
 
     def _finish(
         self,
-        stage: PassStage,
-        version: int,
+        judged: _Judged,
         state: verifying.Convergence,
         run: Run | None,
         phase: Phase,
         view: StageView,
-    ) -> None:
+    ) -> str | None:
         outcome = verifying.Outcome(phase, state, run, (), {})
-        name = stage.spec.name
+        name, version = judged.record_as, judged.version
         if phase is Phase.ERROR:
             # An error taught nothing about the version: measure again from now.
             last = run.measurements[-1].error if run and run.measurements else ""
-            self._record(state, Verdict(name, VERIFYING, _iso(self.now.replace(microsecond=0))), "")
+            again = Verdict(name, VERIFYING, _iso(self.now.replace(microsecond=0)))
+            self._record(state, again, "", version)
             self.event("error", name, version, f"the analysis could not read its metrics: {last}")
-            return
+            return None
         status = verdicts.STATUS[phase.value]
         at = run.measurements[-1].at if run and run.measurements else _iso(self.now)
         if run is None:
@@ -323,18 +397,21 @@ class Pass:
         else:
             detail = " ".join(f"{n}={v:.4g}" for n, v in worst_values(outcome).items())
         verdict = Verdict(name, status, at, detail)
-        self._record(state, verdict, summary(outcome, self.name, name))
+        self._record(state, verdict, summary(outcome, self.name, name), version)
         view.verdict = f"{status} {at}"
         kind = {"Verified": "verified", "Failed": "failed", "Inconclusive": "inconclusive"}[status]
         self.event(kind, name, version, f"{self.short} v{version} {status} in {name}: {detail}")
         if status == "Failed":
             self.event("held", name, version, f"v{version} is held: no stage takes it by itself")
-            if stage.spec.auto_rollback:
-                moving.roll_back(self, stage, version, view)
+        return status
 
-    def _record(self, state: verifying.Convergence, verdict: Verdict, description: str) -> None:
-        """The verdict on every version the stage serves, with the stage's own client."""
+    def _record(
+        self, state: verifying.Convergence, verdict: Verdict, description: str, only: int
+    ) -> None:
+        """The verdict on the judged version, with the client of a stage endpoint serving it."""
         for _group, version, location, arn in state.packages:
+            if version != only:
+                continue
             lifecycle.record(self.owner.sagemaker(location), arn, verdict, description)
             self.registry().note(version, verdict)
         if not state.packages:  # nothing serving yet (failed create): note it on the pin
@@ -346,7 +423,7 @@ class Pass:
         self,
         stage: PassStage,
         version: int,
-        kind: Literal["promote", "rollback"],
+        kind: Literal["promote", "rollback", "shadow", "swap", "unshadow"],
         evidence: str,
         view: StageView,
     ) -> None:
@@ -361,7 +438,7 @@ class Pass:
         view.last_write = f"{written.outcome}: {written.done}"
         if written.outcome in ("committed", "pullRequest"):
             event: Literal["promoted", "rolledBack"] = (
-                "promoted" if kind == "promote" else "rolledBack"
+                "rolledBack" if kind in ("rollback", "unshadow") else "promoted"
             )
             message = f"{written.subject} ({written.done})"
             revision = written.done if written.outcome == "committed" else None
@@ -370,7 +447,10 @@ class Pass:
     def event(
         self, kind: Any, stage: str, version: int, message: str, revision: str | None = None
     ) -> None:
-        found = next((s for s in self.stages if s.spec.name == stage and s.pins), None)
+        found = next(
+            (s for s in self.stages if stage in (s.spec.name, s.spec.shadow_stage) and s.pins),
+            None,
+        )
         location = found.pins[0].location if found else ""
         event = StageEvent(
             kind,

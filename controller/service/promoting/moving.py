@@ -4,7 +4,7 @@ through the pass's git writer, which makes each change at most once."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from controller.aws.stages.verdicts import Verdict
 from controller.promotion import decisions
@@ -77,10 +77,20 @@ def promote_into(walk: Pass, index: int, view: StageView) -> None:
         if not blocked.reason.startswith(f"stage {stage.spec.name} already pins"):
             view.next_promotion = f"v{candidate}: {blocked.reason}"
         return
+    kind: Literal["promote", "shadow"] = "promote"
+    if stage.spec.shadow is not None:
+        # A shadow gate: the candidate enters beside production first, one at a time.
+        shadowed = sorted({p.version for p in stage.shadows})
+        if shadowed:
+            if shadowed != [candidate]:
+                listed = "/".join(f"v{v}" for v in shadowed)
+                view.next_promotion = f"v{candidate}: waits for {listed} in shadow"
+            return
+        kind = "shadow"
     evidence = f"{walk.short} v{candidate} is {why}."
     if upstream is not None:
         evidence += f" {upstream.stage}: {upstream.status} at {upstream.at}: {upstream.detail}"
-    walk.write(stage, candidate, "promote", evidence, view)
+    walk.write(stage, candidate, kind, evidence, view)
 
 
 def _window(walk: Pass, stage: PassStage) -> decisions.Blocked | None:

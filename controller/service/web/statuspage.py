@@ -259,6 +259,7 @@ _PIPELINE_ROWS = (
     ("Version", "versions"),
     ("Verdict", "verdict"),
     ("Analysis", "analysis"),
+    ("Shadow", "shadow"),
     ("Next promotion", "nextPromotion"),
     ("Last write", "lastWrite"),
 )

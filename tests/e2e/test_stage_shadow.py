@@ -1,0 +1,147 @@
+"""A shadow gate end to end: `run --promote` adds the candidate as each prod endpoint's shadow
+variant (a commit), measures it against production on the same endpoint with the sandbox's
+per-variant metrics, then swaps it in and drops the shadow (a second commit), or drops the shadow
+and holds the version when it is worse than production.
+
+v1 serves; v2 behaves like it; v3's p99 is four times production's. Metrics run 60 times faster.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from controller.edits.shadowing import MARK
+from controller.sandbox import Sandbox
+from tests.e2e.conftest import IMAGE, World
+from tests.e2e.githubfake import fake_github
+from tests.e2e.test_stage_promotion import Pipeline, eventually, git
+from tests.e2e.test_stage_verify import allow_stages_to_record
+from tests.e2e.test_targets import GROUP_ARN, PROD, REGISTRY, STAGING, endpoint, target
+
+GOOD = {"image": IMAGE, "modelDataUrl": "s3://models/churn/1.tar.gz", "approval": "Approved"}
+SEED = {
+    "modelPackageGroups": [
+        {
+            "name": "churn",
+            "account": REGISTRY,
+            "shareWith": [STAGING, PROD],
+            "versions": [
+                GOOD,
+                {**GOOD, "modelDataUrl": "s3://models/churn/2.tar.gz"},
+                {
+                    **GOOD,
+                    "modelDataUrl": "s3://models/churn/3.tar.gz",
+                    "approval": "PendingManualApproval",
+                    "traffic": {"modelLatencyMs": {"p50": 160, "p99": 480}},
+                },
+            ],
+        }
+    ]
+}
+PIPELINE = f"""apiVersion: sagemaker-gitops/v1
+kind: Pipeline
+metadata: {{name: churn}}
+spec:
+  packageGroups: ["{GROUP_ARN}"]
+  stages:
+    - name: prod
+      endpoints: {{targets: [prod]}}
+      autoPromote: true
+      shadow:
+        samplingWeight: 0.5
+        verification:
+          interval: 1s
+          count: 2
+          initialDelay: 1s
+          minInvocations: 50
+          metrics:
+            - {{name: p99-ratio, latency: {{statistic: p99}}, compare: ratio, max: 1.5}}
+            - {{name: error-delta, errorRate: {{}}, compare: difference, max: 0.02}}
+"""
+
+
+@pytest.fixture(scope="module")
+def shadowed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
+    tmp = tmp_path_factory.mktemp("shadow")
+    with pytest.MonkeyPatch.context() as env:
+        for key in list(os.environ):
+            if key.startswith("AWS_"):
+                env.delenv(key)
+        with Sandbox(transition_seconds=0.0, seed=SEED) as sandbox, fake_github() as github:
+            sandbox.set_traffic({"timeScale": 60})
+            for key, value in sandbox.env().items():
+                env.setenv(key, value)
+            bare, human = tmp / "origin.git", tmp / "human"
+            git(tmp, "init", "--quiet", "--bare", "--initial-branch=main", str(bare))
+            git(tmp, "clone", "--quiet", str(bare), str(human))
+            git(human, "checkout", "--quiet", "-B", "main")
+            files = {
+                "targets/prod.yaml": target("prod", PROD, "us-east-1"),
+                "prod/churn.yaml": "# prod's churn endpoint\n" + endpoint("churn", "prod"),
+                "pipeline.yaml": PIPELINE,
+            }
+            for name, text in files.items():
+                (human / name).parent.mkdir(parents=True, exist_ok=True)
+                (human / name).write_text(text)
+            git(human, "add", "--all")
+            git(human, "commit", "--quiet", "-m", "initial")
+            git(human, "push", "--quiet", "origin", "HEAD:refs/heads/main")
+            world = World(sandbox, human, None)
+            allow_stages_to_record(world)
+            yield Pipeline(world, bare, github, tmp)
+
+
+def shadow_of(p: Pipeline) -> list[str]:
+    """The shadow variants the prod endpoint serves now."""
+    from tests.e2e.test_targets import sagemaker_in
+
+    prod = sagemaker_in(p.world, PROD)
+    config = prod.describe_endpoint(EndpointName="churn")["EndpointConfigName"]
+    described = prod.describe_endpoint_config(EndpointConfigName=config)
+    return [v["VariantName"] for v in described.get("ShadowProductionVariants", [])]
+
+
+def test_a_candidate_is_verified_as_a_shadow_then_swapped_in_or_dropped(
+    shadowed: Pipeline, tmp_path: Path
+) -> None:
+    p = shadowed
+    with p.service("one") as runner:
+        eventually(lambda: "promote(prod): churn v1 -> v2" in p.log(), 90, "v2 swapped in")
+        assert p.log() == [
+            "promote(prod): churn v1 -> v2",
+            "shadow(prod): churn v2 beside v1",
+            "initial",
+        ]
+        assert p.verdict(2, "prod-shadow").startswith("Verified ")
+        manifest = p.pinned("prod/churn.yaml")
+        assert manifest.startswith("# prod's churn endpoint\n")
+        assert "version: 2" in manifest and "shadowVariants" not in manifest
+        # The shadow commit added a copy of the production variant, marked as ours.
+        added = git(p.bare, "show", "main~1:prod/churn.yaml")
+        assert "shadowVariants:" in added and MARK in added and "initialWeight: 0.5" in added
+        eventually(lambda: shadow_of(p) == [], 30, "the shadow dropped from the endpoint")
+
+        # v3 is four times slower than production as a shadow: dropped, held, never served.
+        p.registry.update_model_package(
+            ModelPackageArn=GROUP_ARN.replace(":model-package-group/", ":model-package/") + "/3",
+            ModelApprovalStatus="Approved",
+        )
+        eventually(
+            lambda: "revert(prod): drop churn v3's shadow" in p.log(), 90, "v3's shadow dropped"
+        )
+        status = runner.status()["promotion"]
+    assert p.log()[:2] == [
+        "revert(prod): drop churn v3's shadow",
+        "shadow(prod): churn v3 beside v2",
+    ]
+    assert p.verdict(3, "prod-shadow").startswith("Failed ")
+    assert "p99-ratio=" in p.verdict(3, "prod-shadow")
+    manifest = p.pinned("prod/churn.yaml")
+    assert "version: 2" in manifest and "shadowVariants" not in manifest
+    stage = status["pipelines"][0]["stages"][0]
+    assert "Failed" in stage["shadow"]
+    assert stage["nextPromotion"] == "v3: v3 is held: stage prod-shadow recorded Failed"
