@@ -62,7 +62,7 @@ def _block_end(text: str, node: Node) -> int:
 
 
 def _last_index(node: Node) -> int:
-    if isinstance(node, ScalarNode) or getattr(node, "flow_style", False):
+    if isinstance(node, ScalarNode) or getattr(node, "flow_style", False) or not node.value:
         return int(node.end_mark.index)
     if isinstance(node, SequenceNode):
         return max((_last_index(item) for item in node.value), default=node.start_mark.index)
@@ -79,8 +79,8 @@ def add_shadow(
 ) -> str:
     """`text` with a shadow of the endpoint's one production variant, pinned to `version`."""
     data, spec = _spec(text, document, shown)
-    if (data.get("spec") or {}).get("shadowVariants"):
-        raise ShadowEditError(f"{shown}: the endpoint already has a shadow variant")
+    if "shadowVariants" in (data.get("spec") or {}):
+        raise ShadowEditError(f"{shown}: the endpoint already has shadowVariants (drop them first)")
     found = _block(spec, "variants")
     if found is None or len(found[1].value) != 1:
         raise ShadowEditError(
@@ -125,9 +125,9 @@ def drop_shadow(text: str, document: int, shown: str) -> str:
     data, spec = _spec(text, document, shown)
     if "shadowVariants" not in (data.get("spec") or {}):
         return text
-    found = _block(spec, "shadowVariants")
-    if found is None:
-        raise ShadowEditError(f"{shown}: shadowVariants must be a block list to be dropped")
+    found = yamlpos.entry(spec, "shadowVariants")
+    if found is None or not isinstance(found[1], SequenceNode):
+        raise ShadowEditError(f"{shown}: shadowVariants must be a list to be dropped")
     key_node, value = found
     start = _line_start(text, key_node.start_mark.index)
     end = _block_end(text, value)
