@@ -82,6 +82,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument(
         "--reason", default="", metavar="TEXT", help="with --approve/--reject: why, recorded"
     )
+    parser.add_argument(
+        "--shadow",
+        action="store_true",
+        help="with --approve/--reject: decide on the stage's shadow candidate (recorded as "
+        "stage STAGE-shadow); run --promote then swaps it in or drops it",
+    )
     parser.set_defaults(func=run)
 
 
@@ -99,6 +105,10 @@ def run(args: argparse.Namespace) -> int:
     pipeline, stage = selected.pipeline, selected.stage
     if args.approve or args.reject:
         return _decide(loaded, selected, args)
+    if args.shadow:
+        raise ControllerError(
+            "--shadow goes with --approve or --reject: run --promote measures shadow gates"
+        )
     if stage.verification is None:
         raise ControllerError(
             f"stage {args.stage!r} of pipeline {pipeline.metadata.name!r} has no verification"
@@ -188,15 +198,19 @@ def _decide(loaded: LoadResult, selected: SelectedStage, args: argparse.Namespac
 
     clients = Clients(AwsOptions())
     clients.set_targets({name: t.target.spec for name, t in loaded.targets.items()})
+    if args.shadow and selected.stage.shadow is None:
+        raise ControllerError(f"stage {selected.stage.name} has no shadow gate")
     pinned = verifying.pinned(
         selected.pipeline,
         selected.endpoints,
         lambda e: location_of(e.manifest, lambda: clients.default_region),
+        shadows=args.shadow,
     )
     status, how = ("Verified", "approved") if args.approve else ("Failed", "rejected")
     at = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
     detail = f"{how} by hand" + (f": {args.reason}" if args.reason else "")
-    stage = selected.stage.name
+    stage = selected.stage.shadow_stage if args.shadow else selected.stage.name
+    decided = 0
     for group in selected.pipeline.spec.package_groups:
         mine = [p for p in pinned if p.group == group_name(group)]
         versions = sorted({p.version for p in mine})
@@ -220,4 +234,11 @@ def _decide(loaded: LoadResult, selected: SelectedStage, args: argparse.Namespac
         )
         lifecycle.record(client, found.arn, verdict, description)
         print(f"recorded {status} for {group_name(group)} v{versions[0]} in stage {stage}")
+        decided += 1
+    if not decided:
+        what = "a shadow candidate" if args.shadow else "a registry version"
+        raise ControllerError(
+            f"nothing to decide: stage {selected.stage.name} pins {what} of none of the "
+            "pipeline's groups"
+        )
     return EXIT_SUCCESSFUL

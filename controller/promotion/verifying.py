@@ -61,12 +61,16 @@ def pinned(
     pipeline: PipelineManifest,
     endpoints: Sequence[LoadedManifest],
     location_of: Callable[[LoadedManifest], str],
+    *,
+    shadows: bool = False,
 ) -> list[Pinned]:
-    """Every variant of the stage's endpoints that serves one of the pipeline's groups."""
+    """Every variant of the stage's endpoints that serves one of the pipeline's groups (with
+    `shadows`, every shadow variant pinned to one: a shadow gate's candidate)."""
     groups = set(pipeline.spec.package_groups)
     found = []
     for entry in endpoints:
-        for variant, model in registry_variants(entry):
+        chosen = registry_variants(entry, shadows=True) if shadows else registry_variants(entry)
+        for variant, model in chosen:
             if model.package_group in groups:
                 name, group = entry.manifest.metadata.name, group_name(model.package_group)
                 found.append(Pinned(location_of(entry), name, variant, group, model.version))

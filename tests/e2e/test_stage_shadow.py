@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -106,9 +105,10 @@ def shadow_of(p: Pipeline) -> list[str]:
 
 
 def test_a_candidate_is_verified_as_a_shadow_then_swapped_in_or_dropped(
-    shadowed: Pipeline, tmp_path: Path
+    shadowed: Pipeline, capsys: pytest.CaptureFixture[str]
 ) -> None:
     p = shadowed
+    p.world._capsys = capsys
     with p.service("one") as runner:
         eventually(lambda: "promote(prod): churn v1 -> v2" in p.log(), 90, "v2 swapped in")
         assert p.log() == [
@@ -145,3 +145,9 @@ def test_a_candidate_is_verified_as_a_shadow_then_swapped_in_or_dropped(
     stage = status["pipelines"][0]["stages"][0]
     assert "Failed" in stage["shadow"]
     assert stage["nextPromotion"] == "v3: v3 is held: stage prod-shadow recorded Failed"
+
+    # Nothing is in shadow now: a human has no candidate to decide on.
+    result = p.world.cli(
+        "verify", "--stage", "prod", "-m", str(p.world.root), "--shadow", "--approve"
+    )
+    assert result.code == 1 and "pins a shadow candidate of none" in result.err

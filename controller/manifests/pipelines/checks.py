@@ -42,12 +42,16 @@ def selects(stage: Stage, entry: LoadedManifest) -> bool:
     return matches(entry, chosen.names, chosen.targets, chosen.match_labels)
 
 
-def registry_variants(entry: LoadedManifest) -> list[tuple[str, RegistryModel]]:
+def registry_variants(
+    entry: LoadedManifest, *, shadows: bool = False
+) -> list[tuple[str, RegistryModel]]:
     """(variant name, registry model) of the endpoint's production variants pinned to a
-    registry version: what a stage's versions are read from."""
+    registry version: what a stage's versions are read from (`shadows`: its shadow variants
+    instead, a shadow gate's candidate)."""
+    spec = entry.manifest.spec
     return [
         (v.name, v.model)
-        for v in entry.manifest.spec.variants
+        for v in (spec.shadow_variants if shadows else spec.variants)
         if isinstance(v.model, RegistryModel)
     ]
 

@@ -39,7 +39,6 @@ from controller.core.packages import PackageVersion, group_name
 from controller.core.snapshots import split_key
 from controller.errors import ControllerError
 from controller.manifests.loaded import LoadedManifest, LoadedPipeline
-from controller.manifests.models import RegistryModel
 from controller.manifests.pipelines.checks import stage_endpoints
 from controller.manifests.pipelines.model import PipelineManifest, Stage, Verification
 from controller.promotion import decisions, verifying
@@ -237,10 +236,9 @@ class Pass:
                 if p.group == group_name(group)
             ]
             shadows = [
-                Pinned(where[id(e)], e.manifest.metadata.name, v.name, self.short, v.model.version)
-                for e in endpoints
-                for v in e.manifest.spec.shadow_variants
-                if isinstance(v.model, RegistryModel) and v.model.package_group == group
+                p
+                for p in verifying.pinned(pipeline, endpoints, lambda e: where[id(e)], shadows=True)
+                if p.group == self.short
             ]
             self.stages.append(PassStage(stage, endpoints, pins, keys, shadows))
         self._registry: _Registry | None = None
