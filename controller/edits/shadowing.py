@@ -93,14 +93,19 @@ def add_shadow(
     block = text[start:end]
     item: MappingNode = value.value[0]
     version_node = yamlpos.child(yamlpos.child(item, "model") or item, "version")
-    if not isinstance(version_node, ScalarNode) or yamlpos.child(item, "autoscaling") is not None:
+    if not isinstance(version_node, ScalarNode):
         raise ShadowEditError(
-            f"{shown}: the production variant must pin a registry version and have no "
-            "autoscaling (a shadow variant cannot scale) to be copied as a shadow"
+            f"{shown}: the production variant must pin a registry version to be copied as a shadow"
         )
-    offset = version_node.start_mark.index - start
-    length = version_node.end_mark.index - version_node.start_mark.index
-    block = block[:offset] + str(version) + block[offset + length :]
+    # (start, end, replacement) in the copy, applied last first so offsets stay right.
+    edits = [(version_node.start_mark.index, version_node.end_mark.index, str(version))]
+    scaling = yamlpos.entry(item, "autoscaling")
+    if scaling is not None:  # a shadow variant cannot scale: its copy leaves autoscaling out
+        edits.append(
+            (_line_start(text, scaling[0].start_mark.index), _block_end(text, scaling[1]), "")
+        )
+    for begin, finish, replacement in sorted(edits, reverse=True):
+        block = block[: begin - start] + replacement + block[finish - start :]
     block = block.replace("variants:", "shadowVariants:", 1)
     block, renamed = _NAME.subn(lambda m: f"{m[1]}{m[2]}{variant}{m[4]}  {MARK}", block, count=1)
     weight_node = yamlpos.child(item, "initialWeight")
@@ -115,6 +120,7 @@ def add_shadow(
     shadow["name"] = variant
     shadow["model"]["version"] = version
     shadow["initialWeight"] = weight if weight != int(weight) else int(weight)
+    shadow.pop("autoscaling", None)
     expected["spec"]["shadowVariants"] = [shadow]
     _check(after, document, expected, shown, renamed == 1)
     return after

@@ -131,6 +131,12 @@ class GitWriter:
         if edited is None:
             return Written("unchanged", f"stage {change.stage} already has it")
         paths, previous = edited
+        reloaded = load_manifests([root], root=root)
+        if not reloaded.ok:  # never push a tree that would not load (nothing would apply)
+            raise WriteError(
+                f"{change.kind} of stage {change.stage} would break the manifests: "
+                f"{reloaded.diagnostics[0]}; nothing written"
+            )
         if change.mode == "pullRequest":
             waiting = self._in_flight(change)
             if waiting is not None:
