@@ -99,8 +99,10 @@ class Live:
         self.errors = 0.0
         self.failing = False
         self.calls = 0
+        self.reads = 0
 
     def serving(self, location: str, endpoint: str) -> Serving:
+        self.reads += 1
         version = self.pins[location]
         return Serving(
             "InService",
@@ -287,3 +289,27 @@ def test_a_half_written_promotion_stops_the_stage(tmp_path: Path) -> None:
     assert views["prod"].verdict == "mixed: a promotion is half written"
     assert views["prod"].next_promotion == "v2: waits until the stage pins one version"
     assert world.writer.changes == []
+
+
+def test_a_stage_of_100_endpoints_costs_one_metrics_call_a_measurement(tmp_path: Path) -> None:
+    """The cost users meet: 100 endpoints in one target, two checks' worth of queries (200) in
+    one GetMetricData a measurement; the endpoints are read when a measurement falls due,
+    not on every pass."""
+    for n in range(99):
+        (tmp_path / f"fleet/churn-{n}.yaml").parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / f"fleet/churn-{n}.yaml").write_text(
+            endpoint(f"churn-{n}", "staging", version=2)
+        )
+    world = World(tmp_path)
+
+    world.step(0)  # converged: 100 reads, Verifying recorded
+    assert world.live.reads == 100 and world.live.calls == 0
+    world.step(0.5)  # nothing due: nothing read
+    assert world.live.reads == 100 and world.live.calls == 0
+    world.step(1)
+    assert world.live.reads == 200 and world.live.calls == 1
+    world.step(2)
+    assert world.live.reads == 300 and world.live.calls == 2
+    assert world.registry.verdict(2, "staging").startswith("Verified ")
+    world.step(3)  # verdict recorded: nothing read any more
+    assert world.live.reads == 300 and world.live.calls == 2
