@@ -9,6 +9,7 @@ from typing import Any
 
 from controller.cli import main
 from controller.commands.demo.flow import _approve_next, _run_steps
+from controller.commands.demo.promoting import service_story
 from controller.commands.demo.stages import stages_story
 from controller.sandbox import Sandbox
 
@@ -34,9 +35,20 @@ def test_the_demo_walks_v2_to_prod_and_stops_v3_at_staging(
             REPO / "manifests/examples/stages", tmp_path, sandbox, steps, said.append, 13
         )
         calls = sandbox.calls()
+        # The coda: `run --promote` walks v4 through both stages by itself.
+        coda = (
+            service_story(tmp_path / "stages", tmp_path, sandbox, said.append, 27)
+            if not code
+            else 1
+        )
 
     assert code == 0, "\n".join(said[-6:])
     staging = (tmp_path / "stages/staging.yaml").read_text()
     prod = (tmp_path / "stages/prod.yaml").read_text()
     assert "version: 2}" in staging and "version: 2}" in prod  # v3 rolled back; prod never saw it
     assert calls["UpdateModelPackage"] == 3  # the demo's approval, then two verdicts
+    assert coda == 0, "\n".join(said[-8:])
+    told = "\n".join(said)
+    assert "promote(staging): churn-xgb v2 -> v4" in told
+    assert "promote(prod): churn-xgb v2 -> v4" in told
+    assert "  prod     v4" in told

@@ -21,6 +21,7 @@ from typing import Any
 
 import boto3
 
+from controller.commands.demo.promoting import service_story
 from controller.commands.demo.stages import stages_story
 from controller.errors import ControllerError
 from controller.manifests import yamlpos
@@ -62,6 +63,8 @@ def run_demo(
                     return 1
                 steps = functools.partial(_run_steps, cli=cli, say=say)
                 if stages_story(stages, Path(tmp), sandbox, steps, say, 13) != 0:
+                    return 1
+                if service_story(Path(tmp) / "stages", Path(tmp), sandbox, say, 27) != 0:
                     return 1
                 calls = sandbox.calls()
                 say(f"\n== done: {sum(calls.values())} AWS API calls served by the sandbox")

@@ -16,6 +16,7 @@ from typing import Any
 
 GROUP = "churn-xgb"
 TIME_SCALE = 60
+SCOPE = "demo/churn-pipeline"
 Step = tuple[str, list[str], int]
 """(title, argv, the exit code the step must end with)."""
 
@@ -32,7 +33,8 @@ def stages_story(
     shutil.copytree(example, work)
     sandbox.set_traffic({"timeScale": TIME_SCALE})
     m = ["-m", str(work)]
-    apply = ["apply", *m, "--poll-interval", "1"]
+    # A scope of its own: the coda hands these endpoints to `run --repo`, another tree.
+    apply = ["apply", *m, "--poll-interval", "1", "--scope", SCOPE]
     verify = ["verify", "--stage", "staging", *m, "--record"]
     n = first_step
     say(
@@ -72,6 +74,10 @@ def stages_story(
             0,
         ),
         (f"{n + 12}. apply the rollback", apply, 0),
-        (f"{n + 13}. status: the endpoints, and where the pipeline stands", ["status", *m], 0),
+        (
+            f"{n + 13}. status: the endpoints, and where the pipeline stands",
+            ["status", *m, "--scope", SCOPE],
+            0,
+        ),
     ]
     return 0 if run_steps(steps) else 1

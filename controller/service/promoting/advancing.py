@@ -45,7 +45,7 @@ from controller.promotion import decisions, verifying
 from controller.promotion.analysis import Measurement, Phase, Run, Subject
 from controller.promotion.gitwriting import Change, GitWriter, Written
 from controller.promotion.verifying import Pinned, Reader, summary, worst_values
-from controller.service.promoting import moving
+from controller.service.promoting import moving, shadowgate
 from controller.service.windows import WindowPolicy
 
 log = structlog.get_logger(__name__)
@@ -101,7 +101,7 @@ class StageView:
 
 
 @dataclass(frozen=True)
-class _Judged:
+class Judged:
     """One analysis: what is judged, under which stage name its verdict is recorded."""
 
     record_as: str
@@ -219,28 +219,7 @@ class Pass:
         self.short = group_name(group)
         self.now = now
         self.target_labels = target_labels
-        key_of = {id(entry): key for key, entry in entries.items()}
-        manifests = list(entries.values())
-        where = {id(entry): split_key(key)[0] for key, entry in entries.items()}
-        self.stages: list[PassStage] = []
-        for stage in pipeline.spec.stages:
-            endpoints = [
-                e
-                for e in stage_endpoints(pipeline, stage, manifests)
-                if id(e) in key_of and _serves(e, group)
-            ]
-            keys = [key_of[id(e)] for e in endpoints]
-            pins = [
-                p
-                for p in verifying.pinned(pipeline, endpoints, lambda e: where[id(e)])
-                if p.group == group_name(group)
-            ]
-            shadows = [
-                p
-                for p in verifying.pinned(pipeline, endpoints, lambda e: where[id(e)], shadows=True)
-                if p.group == self.short
-            ]
-            self.stages.append(PassStage(stage, endpoints, pins, keys, shadows))
+        self.stages = _stages(pipeline, group, entries)
         self._registry: _Registry | None = None
         self.revision: str | None = None
 
@@ -271,7 +250,7 @@ class Pass:
                 view.verdict = "mixed: a promotion is half written"
             else:
                 self._verify(stage, version, view)
-            self._verify_shadow(stage, view)
+            shadowgate.verify_shadow(self, stage, view)
             moving.promote_into(self, index, view)
         return views
 
@@ -288,48 +267,12 @@ class Pass:
         subjects = tuple(
             dict.fromkeys(Subject(p.location, p.endpoint, p.variant) for p in stage.pins)
         )
-        subject = _Judged(stage.spec.name, version, stage.spec.verification, stage.pins, subjects)
-        status = self._analyse(subject, view)
+        subject = Judged(stage.spec.name, version, stage.spec.verification, stage.pins, subjects)
+        status = self.analyse(subject, view)
         if status == "Failed" and stage.spec.auto_rollback:
             moving.roll_back(self, stage, version, view)
 
-    def _verify_shadow(self, stage: PassStage, view: StageView) -> None:
-        """The shadow gate: the candidate beside production on the same endpoints; once judged,
-        swapped in (Verified) or dropped (Failed)."""
-        gate = stage.spec.shadow
-        versions = sorted({p.version for p in stage.shadows})
-        if gate is None or not versions:
-            return
-        if len(versions) > 1 or len(stage.shadows) != len(stage.pins):
-            view.shadow = "half written: every endpoint of the stage needs the same shadow"
-            return
-        candidate = versions[0]
-        pairs: list[Subject] = []
-        by_endpoint = {(p.location, p.endpoint): p for p in stage.pins}
-        for shadow in stage.shadows:
-            production = by_endpoint[(shadow.location, shadow.endpoint)]
-            pairs.append(Subject(shadow.location, shadow.endpoint, shadow.variant))
-            pairs.append(Subject(production.location, production.endpoint, production.variant))
-        judged = _Judged(
-            stage.spec.shadow_stage,
-            candidate,
-            gate.verification,
-            [*stage.pins, *stage.shadows],
-            tuple(pairs),
-            shadow=True,
-        )
-        shown = StageView(stage.spec.name, self.short, (candidate,), False)
-        status = self._analyse(judged, shown)
-        view.shadow = f"v{candidate}: {shown.verdict} {shown.analysis}".strip()
-        view.measurements = shown.measurements
-        if status == "Verified":
-            evidence = f"{self.short} v{candidate} was verified as a shadow of production."
-            self.write(stage, candidate, "swap", evidence, view)
-        elif status == "Failed":
-            evidence = f"{self.short} v{candidate} failed as a shadow; it is held."
-            self.write(stage, candidate, "unshadow", evidence, view)
-
-    def _analyse(self, judged: _Judged, view: StageView) -> str | None:
+    def analyse(self, judged: Judged, view: StageView) -> str | None:
         """Measure and record as far as time allows; the final status once there is one."""
         mine = self.registry().verdicts(judged.version).get(judged.record_as)
         view.verdict = f"{mine.status} {mine.at}".strip() if mine else "-"
@@ -373,7 +316,7 @@ class Pass:
         del self.owner.runs[key]
         return self._finish(judged, state, run, phase, view)
 
-    def _nothing_due(self, judged: _Judged, mine: Verdict, view: StageView) -> bool:
+    def _nothing_due(self, judged: Judged, mine: Verdict, view: StageView) -> bool:
         """A running analysis with no measurement due: its endpoints are read again only when
         one is (a stage of 100 endpoints costs 300 describes a read, not every pass)."""
         started = mine.time()
@@ -394,7 +337,7 @@ class Pass:
 
     def _finish(
         self,
-        judged: _Judged,
+        judged: Judged,
         state: verifying.Convergence,
         run: Run | None,
         phase: Phase,
@@ -491,6 +434,35 @@ class Pass:
             message=message,
         )
         self.owner.emit(event)
+
+
+def _stages(
+    pipeline: PipelineManifest, group: str, entries: dict[str, LoadedManifest]
+) -> list[PassStage]:
+    """Each stage's endpoints serving `group`, with the variants (and shadows) they pin."""
+    key_of = {id(entry): key for key, entry in entries.items()}
+    where = {id(entry): split_key(key)[0] for key, entry in entries.items()}
+    manifests = list(entries.values())
+    found: list[PassStage] = []
+    for stage in pipeline.spec.stages:
+        endpoints = [
+            e
+            for e in stage_endpoints(pipeline, stage, manifests)
+            if id(e) in key_of and _serves(e, group)
+        ]
+        keys = [key_of[id(e)] for e in endpoints]
+        pins, shadows = (
+            [
+                p
+                for p in verifying.pinned(
+                    pipeline, endpoints, lambda e: where[id(e)], shadows=shadow
+                )
+                if p.group == group_name(group)
+            ]
+            for shadow in (False, True)
+        )
+        found.append(PassStage(stage, endpoints, pins, keys, shadows))
+    return found
 
 
 def _serves(entry: LoadedManifest, group: str) -> bool:
