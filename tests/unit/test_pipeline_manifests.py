@@ -124,6 +124,31 @@ def test_a_pipeline_loads_beside_its_endpoints_and_deploys_nothing_itself(tmp_pa
             "- name: staging",
             "pipeline.yaml:7: spec.stages: stage names must be unique: staging repeated",
         ),
+        (
+            "      endpoints: {targets: [prod]}",
+            "      endpoints: {targets: [prod]}\n      requiredSoakTime: forever",
+            "pipeline.yaml:18: spec.stages[1].requiredSoakTime: duration 'forever': use e.g. "
+            "30s, 5m, 1h or 1m30s",
+        ),
+        (
+            "      endpoints: {targets: [prod]}",
+            "      endpoints: {targets: [prod]}\n      write: email",
+            "pipeline.yaml:18: spec.stages[1].write: must be 'commit' or 'pullRequest' "
+            "(got 'email')",
+        ),
+        (
+            "{name: errors, errorRate: {}, max: 0.01}",
+            "{name: errors, errorRate: {}, compare: ratio, max: 0.01}",
+            "pipeline.yaml:8: spec.stages[0]: compare is for a shadow gate's checks "
+            "(shadow.verification): a stage's own verification has no production to compare with",
+        ),
+        (
+            "      endpoints: {targets: [prod]}",
+            "      endpoints: {targets: [prod]}\n      shadow: {samplingWeight: 2, "
+            "verification: {metrics: [{name: e, errorRate: {}, max: 1}]}}",
+            "pipeline.yaml:18: spec.stages[1].shadow.samplingWeight: Input should be less than "
+            "or equal to 1 (got 2)",
+        ),
     ],
 )
 def test_a_wrong_pipeline_is_a_file_line_path_error(
