@@ -124,6 +124,22 @@ def register(sub: Any) -> None:
         help="the repository pull requests are opened on (default: from --repo)",
     )
     parser.add_argument(
+        "--gitlab-token-file",
+        type=Path,
+        metavar="FILE",
+        help="token for merge requests on GitLab instead (else $GITLAB_TOKEN); never logged",
+    )
+    parser.add_argument(
+        "--gitlab-api-url",
+        default="https://gitlab.com/api/v4",
+        help="GitLab API for merge requests (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--gitlab-project",
+        metavar="GROUP/NAME",
+        help="the project merge requests are opened on (default: from a gitlab.com --repo)",
+    )
+    parser.add_argument(
         "--notifications",
         type=Path,
         metavar="FILE",
@@ -315,17 +331,31 @@ def _promoter(
 
 
 def _pulls(args: argparse.Namespace) -> Any:
-    """The pull request client when a token is at hand (stages that write commits need none)."""
-    import os
+    """The forge's request client when a token is at hand (stages writing commits need none):
+    GitLab merge requests when GitLab is named (a token file, a project, a gitlab.com --repo),
+    else GitHub pull requests."""
+    from controller.promotion.pullrequests import (
+        MergeRequests,
+        PullRequests,
+        project_of,
+        repository_of,
+    )
 
-    from controller.promotion.pullrequests import PullRequests, repository_of
-
-    if args.github_token_file is not None:
-        token = _secret(args.github_token_file, "--github-token-file")
-        text = token.decode() if token else ""
-    else:
-        text = os.environ.get("GITHUB_TOKEN", "").strip()
-    if not text:
+    project = args.gitlab_project or project_of(args.repo)
+    if args.gitlab_token_file is not None or project is not None:
+        if args.github_token_file is not None:
+            raise ControllerError("give a GitHub or a GitLab token, not both")
+        token = _token(args.gitlab_token_file, "--gitlab-token-file", "GITLAB_TOKEN")
+        if not token:
+            return None
+        if project is None:
+            raise ControllerError(
+                f"--gitlab-project GROUP/NAME: {args.repo} is not a gitlab.com URL, so merge "
+                "requests need the project named"
+            )
+        return MergeRequests(args.gitlab_api_url, project, token)
+    token = _token(args.github_token_file, "--github-token-file", "GITHUB_TOKEN")
+    if not token:
         return None
     repository = args.github_repo or repository_of(args.repo)
     if repository is None:
@@ -333,7 +363,17 @@ def _pulls(args: argparse.Namespace) -> Any:
             f"--github-repo OWNER/NAME: {args.repo} is not a github.com URL, so pull requests "
             "need the repository named"
         )
-    return PullRequests(args.github_api_url, repository, text)
+    return PullRequests(args.github_api_url, repository, token)
+
+
+def _token(path: Path | None, flag: str, variable: str) -> str:
+    """A token from its file, else from the environment ('' when neither)."""
+    import os
+
+    if path is not None:
+        secret = _secret(path, flag)
+        return secret.decode().strip() if secret else ""
+    return os.environ.get(variable, "").strip()
 
 
 class _HeadRevision:

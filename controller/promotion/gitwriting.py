@@ -31,7 +31,7 @@ from controller.errors import ControllerError
 from controller.manifests import yamlpos
 from controller.manifests.loading import LoadedManifest, load_manifests
 from controller.manifests.pipelines.checks import SelectedStage, registry_variants, select_stage
-from controller.promotion.pullrequests import PullRequests
+from controller.promotion.pullrequests import ChangeRequests
 
 BRANCH_PREFIX = "sagemaker-gitops"
 """Pull request branches: `sagemaker-gitops/<pipeline>/<stage>/<kind>-v<version>`."""
@@ -84,7 +84,7 @@ class GitWriter:
         branch: str,
         path: str,
         workdir: Path,
-        pulls: PullRequests | None = None,
+        pulls: ChangeRequests | None = None,
         author: tuple[str, str] = ("sagemaker-gitops", "sagemaker-gitops@users.noreply.github.com"),
         attempts: int = 5,
         timeout: float = 120.0,
@@ -220,7 +220,7 @@ class GitWriter:
         if self.pulls is None:
             raise WriteError(
                 f"stage {change.stage} writes pull requests: give run a GitHub token "
-                "(--github-token-file) and a GitHub repository"
+                "(--github-token-file) or a GitLab one (--gitlab-token-file)"
             )
         prefix = f"{BRANCH_PREFIX}/{change.pipeline}/{change.stage}/"
         for pull in self.pulls.open_against(self.branch):

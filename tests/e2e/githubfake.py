@@ -104,3 +104,90 @@ def fake_github(
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+class FakeGitLab:
+    """GitLab's merge request calls: `GET /projects/:id/merge_requests?state=opened&target_branch=B`
+    and `POST /projects/:id/merge_requests` (iid, web_url, source_branch, target_branch, state),
+    with a 409 for a second open request from the same branch, as GitLab answers."""
+
+    def __init__(self, project: str, token: str) -> None:
+        self.project = project
+        self.token = token
+        self.merges: list[dict[str, Any]] = []
+        self.requests: list[tuple[str, str, str]] = []
+        self.lock = threading.Lock()
+        self.url = ""
+
+    def handle(self, method: str, path: str, token: str, body: bytes) -> tuple[int, Any]:
+        with self.lock:
+            self.requests.append((method, path, token))
+            parsed = urlparse(path)
+            if token != self.token:
+                return 401, {"message": "401 Unauthorized"}
+            encoded = self.project.replace("/", "%2F")
+            if parsed.path != f"/api/v4/projects/{encoded}/merge_requests":
+                return 404, {"message": "404 Project Not Found"}
+            if method == "GET":
+                query = parse_qs(parsed.query)
+                target = query.get("target_branch", [None])[0]
+                state = query.get("state", ["opened"])[0]
+                return 200, [
+                    m
+                    for m in self.merges
+                    if m["state"] == state and target in (None, m["target_branch"])
+                ]
+            payload = json.loads(body)
+            if any(
+                m["source_branch"] == payload["source_branch"] and m["state"] == "opened"
+                for m in self.merges
+            ):
+                return 409, {"message": ["Another open merge request already exists"]}
+            iid = len(self.merges) + 1
+            merge = {
+                "iid": iid,
+                "web_url": f"https://gitlab.example/{self.project}/-/merge_requests/{iid}",
+                "state": "opened",
+                "title": payload["title"],
+                "description": payload["description"],
+                "source_branch": payload["source_branch"],
+                "target_branch": payload["target_branch"],
+            }
+            self.merges.append(merge)
+            return 201, merge
+
+
+@contextmanager
+def fake_gitlab(project: str = "ml/deploy", token: str = "glpat-test") -> Iterator[FakeGitLab]:
+    fake = FakeGitLab(project, token)
+
+    class Handler(BaseHTTPRequestHandler):
+        def _serve(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            code, answer = fake.handle(
+                self.command, self.path, self.headers.get("PRIVATE-TOKEN", ""), body
+            )
+            data = json.dumps(answer).encode()
+            self.send_response(code)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = _serve
+        do_POST = _serve
+
+        def log_message(self, *args: Any) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    fake.url = f"http://127.0.0.1:{server.server_address[1]}/api/v4"
+    try:
+        yield fake
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)

@@ -10,8 +10,13 @@ from pathlib import Path
 import pytest
 
 from controller.promotion.gitwriting import Change, GitWriter, WriteError
-from controller.promotion.pullrequests import PullRequests, repository_of
-from tests.e2e.githubfake import fake_github
+from controller.promotion.pullrequests import (
+    MergeRequests,
+    PullRequests,
+    project_of,
+    repository_of,
+)
+from tests.e2e.githubfake import fake_github, fake_gitlab
 from tests.e2e.test_targets import GROUP_ARN, PROD, STAGING, endpoint, target
 
 GIT_ID = [
@@ -228,3 +233,57 @@ def test_repository_of_reads_github_urls() -> None:
     assert repository_of("git@github.com:org/deploy.git") == "org/deploy"
     assert repository_of("https://x-access-token:t@github.com/org/deploy") == "org/deploy"
     assert repository_of("/srv/git/deploy.git") is None
+
+
+def test_a_gitlab_merge_request_is_opened_once_per_stage(repo: Repo, tmp_path: Path) -> None:
+    with fake_gitlab(project="ml/platform/deploy") as gitlab:
+        merges = MergeRequests(gitlab.url, "ml/platform/deploy", gitlab.token)
+        write = writer(repo, tmp_path / "w", pulls=merges)
+
+        opened = write.write(change("prod", 2, "pullRequest"))
+        waiting = write.write(change("prod", 2, "pullRequest"))
+
+    assert opened.outcome == "pullRequest" and opened.done.endswith("/merge_requests/1")
+    assert waiting.outcome == "inFlight"
+    merge = gitlab.merges[0]
+    assert merge["source_branch"] == "sagemaker-gitops/churn/prod/promote-v2"
+    assert merge["target_branch"] == "main" and "v2 Verified in dev." in merge["description"]
+    assert {token for _, _, token in gitlab.requests} == {gitlab.token}
+    assert project_of("git@gitlab.com:ml/platform/deploy.git") == "ml/platform/deploy"
+    assert project_of("https://github.com/org/deploy.git") is None
+
+
+def test_run_picks_the_forge_from_its_flags_and_the_repository(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from controller.cli import build_parser
+    from controller.commands.run import _pulls
+    from controller.errors import ControllerError
+
+    def pulls(*argv: str) -> object:
+        return _pulls(build_parser().parse_args(["run", *argv]))
+
+    monkeypatch.delenv("GITHUB_TOKEN", raising=False)
+    monkeypatch.delenv("GITLAB_TOKEN", raising=False)
+    assert pulls("--repo", "https://github.com/org/deploy.git") is None  # commits need none
+    monkeypatch.setenv("GITHUB_TOKEN", "ghp_x")
+    monkeypatch.setenv("GITLAB_TOKEN", "glpat_x")
+    github = pulls("--repo", "https://github.com/org/deploy.git")
+    assert isinstance(github, PullRequests) and github.repository == "org/deploy"
+    gitlab = pulls("--repo", "git@gitlab.com:ml/deploy.git")
+    assert isinstance(gitlab, MergeRequests) and gitlab.repository == "ml/deploy"
+    named = pulls("--repo", "/srv/deploy.git", "--gitlab-project", "ml/deploy")
+    assert isinstance(named, MergeRequests)
+    with pytest.raises(ControllerError, match="--github-repo OWNER/NAME"):
+        pulls("--repo", "/srv/deploy.git")
+    token = tmp_path / "token"
+    token.write_text("t\n")
+    with pytest.raises(ControllerError, match="not both"):
+        pulls(
+            "--repo",
+            "/srv/x.git",
+            "--github-token-file",
+            str(token),
+            "--gitlab-token-file",
+            str(token),
+        )
