@@ -222,9 +222,15 @@ class GitWriter:
                 f"stage {change.stage} writes pull requests: give run a GitHub token "
                 "(--github-token-file) or a GitLab one (--gitlab-token-file)"
             )
+        # One request in flight per stage and kind: a pending promotion never holds back the
+        # revert of a failed version.
+        kinds = ("rollback", "unshadow") if change.kind in ("rollback", "unshadow") else None
         prefix = f"{BRANCH_PREFIX}/{change.pipeline}/{change.stage}/"
         for pull in self.pulls.open_against(self.branch):
-            if pull.head.startswith(prefix):
+            if not pull.head.startswith(prefix):
+                continue
+            reverting = pull.head[len(prefix) :].startswith(("rollback-", "unshadow-"))
+            if reverting == (kinds is not None):
                 return Written("inFlight", pull.url)
         if self._git("ls-remote", "--heads", "origin", change.branch).strip():
             # Left by a pull request a human closed: that answer stands.

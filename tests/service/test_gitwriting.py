@@ -287,3 +287,20 @@ def test_run_picks_the_forge_from_its_flags_and_the_repository(
             "--gitlab-token-file",
             str(token),
         )
+
+
+def test_a_pending_promotion_never_holds_back_a_revert(repo: Repo, tmp_path: Path) -> None:
+    with fake_github() as github:
+        write = writer(
+            repo, tmp_path / "w", pulls=PullRequests(github.url, "org/deploy", github.token)
+        )
+        write.write(change("prod", 3, "pullRequest"))
+        revert = Change("churn", "prod", GROUP_ARN, 2, "rollback", "pullRequest", "v1 failed")
+        reverted = write.write(revert)
+        again = write.write(revert)
+
+    assert reverted.outcome == "pullRequest" and again.outcome == "inFlight"
+    assert [p["head"]["ref"] for p in github.pulls] == [
+        "sagemaker-gitops/churn/prod/promote-v3",
+        "sagemaker-gitops/churn/prod/rollback-v2",
+    ]
