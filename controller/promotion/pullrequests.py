@@ -60,67 +60,88 @@ class ChangeRequests(Protocol):
     def create(self, head: str, base: str, title: str, body: str) -> PullRequest: ...
 
 
-class PullRequests:
-    """One GitHub repository's pull requests, through the REST API."""
+class _Forge:
+    """A forge's REST API: JSON in and out, paged listings, errors without the token."""
 
-    def __init__(self, api_url: str, repository: str, token: str, timeout: float = 30.0) -> None:
-        self._base = f"{api_url.rstrip('/')}/repos/{repository}"
-        self._token = token
+    forge = ""
+
+    def __init__(self, base: str, repository: str, headers: dict[str, str], timeout: float) -> None:
+        self._base = base
+        self._headers = headers
         self._timeout = timeout
         self.repository = repository
 
-    def open_against(self, base: str) -> list[PullRequest]:
-        """Every open pull request into `base`."""
-        found: list[PullRequest] = []
+    def _pages(self, path: str) -> list[Any]:
+        """Every item of a paged listing (`path` ends with its query; pages are appended)."""
+        found: list[Any] = []
         for page in range(1, MAX_PAGES + 1):
-            batch = self._call(
-                "GET", f"/pulls?state=open&base={base}&per_page={PER_PAGE}&page={page}"
-            )
+            batch = self._call("GET", f"{path}&per_page={PER_PAGE}&page={page}")
             if not isinstance(batch, list):
-                raise PullRequestError("GitHub API: listing pull requests did not return a list")
-            found.extend(_pull(item) for item in batch)
+                raise PullRequestError(f"{self.forge} API: a listing did not return a list")
+            found.extend(batch)
             if len(batch) < PER_PAGE:
                 break
         return found
 
-    def create(self, head: str, base: str, title: str, body: str) -> PullRequest:
-        made = self._call(
-            "POST",
-            "/pulls",
-            {
-                "title": title,
-                "head": head,
-                "base": base,
-                "body": body,
-                "maintainer_can_modify": True,
-            },
-        )
-        return _pull(made)
-
     def _call(self, method: str, path: str, payload: dict[str, Any] | None = None) -> Any:
         data = json.dumps(payload).encode() if payload is not None else None
-        request = urllib.request.Request(
-            self._base + path,
-            data=data,
-            method=method,
-            headers={
-                "Accept": "application/vnd.github+json",
-                "Authorization": f"Bearer {self._token}",
-                "X-GitHub-Api-Version": "2022-11-28",
-                "Content-Type": "application/json",
-                "User-Agent": "sagemaker-gitops",
-            },
-        )
+        headers = {
+            **self._headers,
+            "Content-Type": "application/json",
+            "User-Agent": "sagemaker-gitops",
+        }
+        request = urllib.request.Request(self._base + path, data, headers, method=method)
+        where = f"{self.forge} API {method} {self.repository}"
         try:
             with urllib.request.urlopen(request, timeout=self._timeout) as response:
                 return json.loads(response.read() or b"null")
         except urllib.error.HTTPError as e:
             detail = e.read()[:300].decode("utf-8", "replace")
-            raise PullRequestError(
-                f"GitHub API {method} {self.repository}{path.split('?')[0]}: HTTP {e.code} {detail}"
-            ) from None
+            raise PullRequestError(f"{where}{path.split('?')[0]}: HTTP {e.code} {detail}") from None
         except (urllib.error.URLError, OSError, ValueError) as e:
-            raise PullRequestError(f"GitHub API {method} {self.repository}: {e}") from None
+            raise PullRequestError(f"{where}: {e}") from None
+
+
+class PullRequests(_Forge):
+    """One GitHub repository's pull requests."""
+
+    forge = "GitHub"
+
+    def __init__(self, api_url: str, repository: str, token: str, timeout: float = 30.0) -> None:
+        headers = {
+            "Accept": "application/vnd.github+json",
+            "Authorization": f"Bearer {token}",
+            "X-GitHub-Api-Version": "2022-11-28",
+        }
+        super().__init__(f"{api_url.rstrip('/')}/repos/{repository}", repository, headers, timeout)
+
+    def open_against(self, base: str) -> list[PullRequest]:
+        """Every open pull request into `base`."""
+        return [_pull(item) for item in self._pages(f"/pulls?state=open&base={quote(base)}")]
+
+    def create(self, head: str, base: str, title: str, body: str) -> PullRequest:
+        payload = {"title": title, "head": head, "base": base, "body": body}
+        return _pull(self._call("POST", "/pulls", {**payload, "maintainer_can_modify": True}))
+
+
+class MergeRequests(_Forge):
+    """One GitLab project's merge requests (API v4)."""
+
+    forge = "GitLab"
+
+    def __init__(self, api_url: str, project: str, token: str, timeout: float = 30.0) -> None:
+        base = f"{api_url.rstrip('/')}/projects/{quote(project, safe='')}"
+        super().__init__(base, project, {"PRIVATE-TOKEN": token}, timeout)
+
+    def open_against(self, base: str) -> list[PullRequest]:
+        target = quote(base, safe="")
+        path = f"/merge_requests?state=opened&target_branch={target}"
+        return [_merge(item) for item in self._pages(path)]
+
+    def create(self, head: str, base: str, title: str, body: str) -> PullRequest:
+        payload = {"source_branch": head, "target_branch": base, "title": title}
+        extra = {"description": body, "remove_source_branch": True}
+        return _merge(self._call("POST", "/merge_requests", {**payload, **extra}))
 
 
 def _pull(item: Any) -> PullRequest:
@@ -128,69 +149,6 @@ def _pull(item: Any) -> PullRequest:
         return PullRequest(int(item["number"]), str(item["html_url"]), str(item["head"]["ref"]))
     except (KeyError, TypeError, ValueError) as e:
         raise PullRequestError(f"GitHub API: unexpected pull request {e}") from None
-
-
-class MergeRequests:
-    """One GitLab project's merge requests, through the REST API (v4)."""
-
-    def __init__(self, api_url: str, project: str, token: str, timeout: float = 30.0) -> None:
-        self._base = f"{api_url.rstrip('/')}/projects/{quote(project, safe='')}"
-        self._token = token
-        self._timeout = timeout
-        self.repository = project
-
-    def open_against(self, base: str) -> list[PullRequest]:
-        found: list[PullRequest] = []
-        for page in range(1, MAX_PAGES + 1):
-            target = quote(base, safe="")
-            batch = self._call(
-                "GET",
-                f"/merge_requests?state=opened&target_branch={target}&per_page={PER_PAGE}"
-                f"&page={page}",
-            )
-            if not isinstance(batch, list):
-                raise PullRequestError("GitLab API: listing merge requests did not return a list")
-            found.extend(_merge(item) for item in batch)
-            if len(batch) < PER_PAGE:
-                break
-        return found
-
-    def create(self, head: str, base: str, title: str, body: str) -> PullRequest:
-        made = self._call(
-            "POST",
-            "/merge_requests",
-            {
-                "source_branch": head,
-                "target_branch": base,
-                "title": title,
-                "description": body,
-                "remove_source_branch": True,
-            },
-        )
-        return _merge(made)
-
-    def _call(self, method: str, path: str, payload: dict[str, Any] | None = None) -> Any:
-        data = json.dumps(payload).encode() if payload is not None else None
-        request = urllib.request.Request(
-            self._base + path,
-            data=data,
-            method=method,
-            headers={
-                "PRIVATE-TOKEN": self._token,
-                "Content-Type": "application/json",
-                "User-Agent": "sagemaker-gitops",
-            },
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=self._timeout) as response:
-                return json.loads(response.read() or b"null")
-        except urllib.error.HTTPError as e:
-            detail = e.read()[:300].decode("utf-8", "replace")
-            raise PullRequestError(
-                f"GitLab API {method} {self.repository}{path.split('?')[0]}: HTTP {e.code} {detail}"
-            ) from None
-        except (urllib.error.URLError, OSError, ValueError) as e:
-            raise PullRequestError(f"GitLab API {method} {self.repository}: {e}") from None
 
 
 def _merge(item: Any) -> PullRequest:

@@ -26,7 +26,7 @@ from controller.cli import build_parser
 from controller.commands.run import _config, build_runner
 from controller.sandbox import Sandbox
 from tests.e2e.conftest import IMAGE, World
-from tests.e2e.githubfake import FakeGitHub, fake_github
+from tests.e2e.forgefakes import FakeGitHub, fake_github
 from tests.e2e.test_stage_verify import allow_stages_to_record
 from tests.e2e.test_targets import (
     GROUP_ARN,
@@ -167,24 +167,26 @@ def eventually(check: Callable[[], Any], timeout: float, what: str) -> Any:
         time.sleep(0.1)
 
 
-@pytest.fixture(scope="module")
-def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
-    tmp = tmp_path_factory.mktemp("promotion")
+@contextmanager
+def promotion_world(
+    tmp: Path, seed: dict[str, Any], files: dict[str, str], token: str = TOKEN
+) -> Iterator[Pipeline]:
+    """A sandbox (metrics 60 times faster), a GitHub fake, and a bare repository holding
+    `files` in one commit; the shared registry lets the stage accounts record verdicts."""
     with pytest.MonkeyPatch.context() as env:
         for key in list(os.environ):
             if key.startswith("AWS_"):
                 env.delenv(key)
-        env.setenv("GITHUB_TOKEN", TOKEN)
-        with Sandbox(transition_seconds=0.0, seed=SEED) as sandbox, fake_github(token=TOKEN) as gh:
+        env.setenv("GITHUB_TOKEN", token)
+        with Sandbox(transition_seconds=0.0, seed=seed) as sandbox, fake_github(token=token) as gh:
             sandbox.set_traffic({"timeScale": 60})
             for key, value in sandbox.env().items():
                 env.setenv(key, value)
-            human = tmp / "human"
-            bare = tmp / "origin.git"
+            human, bare = tmp / "human", tmp / "origin.git"
             git(tmp, "init", "--quiet", "--bare", "--initial-branch=main", str(bare))
             git(tmp, "clone", "--quiet", str(bare), str(human))
             git(human, "checkout", "--quiet", "-B", "main")
-            for name, text in FILES.items():
+            for name, text in files.items():
                 (human / name).parent.mkdir(parents=True, exist_ok=True)
                 (human / name).write_text(text)
             git(human, "add", "--all")
@@ -193,6 +195,12 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
             world = World(sandbox, human, None)
             allow_stages_to_record(world)
             yield Pipeline(world, bare, gh, tmp)
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
+    with promotion_world(tmp_path_factory.mktemp("promotion"), SEED, FILES) as world:
+        yield world
 
 
 def test_a_version_walks_to_prod_a_bad_one_is_held_and_two_replicas_promote_once(

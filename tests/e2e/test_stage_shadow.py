@@ -8,17 +8,13 @@ v1 serves; v2 behaves like it; v3's p99 is four times production's. Metrics run 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
 
 from controller.edits.shadowing import MARK
-from controller.sandbox import Sandbox
-from tests.e2e.conftest import IMAGE, World
-from tests.e2e.githubfake import fake_github
-from tests.e2e.test_stage_promotion import Pipeline, eventually, git
-from tests.e2e.test_stage_verify import allow_stages_to_record
+from tests.e2e.conftest import IMAGE
+from tests.e2e.test_stage_promotion import Pipeline, eventually, git, promotion_world
 from tests.e2e.test_targets import GROUP_ARN, PROD, REGISTRY, STAGING, endpoint, target
 
 GOOD = {"image": IMAGE, "modelDataUrl": "s3://models/churn/1.tar.gz", "approval": "Approved"}
@@ -65,33 +61,13 @@ spec:
 
 @pytest.fixture(scope="module")
 def shadowed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
-    tmp = tmp_path_factory.mktemp("shadow")
-    with pytest.MonkeyPatch.context() as env:
-        for key in list(os.environ):
-            if key.startswith("AWS_"):
-                env.delenv(key)
-        with Sandbox(transition_seconds=0.0, seed=SEED) as sandbox, fake_github() as github:
-            sandbox.set_traffic({"timeScale": 60})
-            for key, value in sandbox.env().items():
-                env.setenv(key, value)
-            bare, human = tmp / "origin.git", tmp / "human"
-            git(tmp, "init", "--quiet", "--bare", "--initial-branch=main", str(bare))
-            git(tmp, "clone", "--quiet", str(bare), str(human))
-            git(human, "checkout", "--quiet", "-B", "main")
-            files = {
-                "targets/prod.yaml": target("prod", PROD, "us-east-1"),
-                "prod/churn.yaml": "# prod's churn endpoint\n" + endpoint("churn", "prod"),
-                "pipeline.yaml": PIPELINE,
-            }
-            for name, text in files.items():
-                (human / name).parent.mkdir(parents=True, exist_ok=True)
-                (human / name).write_text(text)
-            git(human, "add", "--all")
-            git(human, "commit", "--quiet", "-m", "initial")
-            git(human, "push", "--quiet", "origin", "HEAD:refs/heads/main")
-            world = World(sandbox, human, None)
-            allow_stages_to_record(world)
-            yield Pipeline(world, bare, github, tmp)
+    files = {
+        "targets/prod.yaml": target("prod", PROD, "us-east-1"),
+        "prod/churn.yaml": "# prod's churn endpoint\n" + endpoint("churn", "prod"),
+        "pipeline.yaml": PIPELINE,
+    }
+    with promotion_world(tmp_path_factory.mktemp("shadow"), SEED, files) as world:
+        yield world
 
 
 def shadow_of(p: Pipeline) -> list[str]:

@@ -16,7 +16,7 @@ from controller.promotion.pullrequests import (
     project_of,
     repository_of,
 )
-from tests.e2e.githubfake import fake_github, fake_gitlab
+from tests.e2e.forgefakes import fake_github, fake_gitlab
 from tests.e2e.test_targets import GROUP_ARN, PROD, STAGING, endpoint, target
 
 GIT_ID = [

@@ -19,10 +19,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import boto3
-
 from controller.commands.demo.promoting import service_story
-from controller.commands.demo.stages import stages_story
+from controller.commands.demo.stages import sandbox_sagemaker, stages_story
 from controller.errors import ControllerError
 from controller.manifests import yamlpos
 
@@ -163,14 +161,7 @@ def _run_steps(
 
 def _approve_next(sandbox: Any, group: str) -> int:
     """Approve the lowest version of `group` that is not Approved yet; return its number."""
-    env = sandbox.env()
-    client = boto3.client(
-        "sagemaker",
-        endpoint_url=sandbox.url,
-        region_name=env["AWS_DEFAULT_REGION"],
-        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-    )
+    client = sandbox_sagemaker(sandbox)
     pages = client.get_paginator("list_model_packages").paginate(ModelPackageGroupName=group)
     pending = sorted(
         (s["ModelPackageVersion"], s["ModelPackageArn"])

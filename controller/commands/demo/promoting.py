@@ -16,9 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import boto3
-
-from controller.commands.demo.stages import SCOPE
+from controller.commands.demo.stages import SCOPE, sandbox_sagemaker
 from controller.errors import ControllerError
 
 GROUP = "churn-xgb"
@@ -89,15 +87,7 @@ def service_story(stages: Path, tmp: Path, sandbox: Any, say: Callable[[str], No
 
 def _register(sandbox: Any) -> int:
     """A new, Approved version of the group (the default traffic profile: it behaves)."""
-    env = sandbox.env()
-    client = boto3.client(
-        "sagemaker",
-        endpoint_url=sandbox.url,
-        region_name=env["AWS_DEFAULT_REGION"],
-        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-    )
-    made = client.create_model_package(
+    made = sandbox_sagemaker(sandbox).create_model_package(
         ModelPackageGroupName=GROUP,
         ModelApprovalStatus="Approved",
         InferenceSpecification={

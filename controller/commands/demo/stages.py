@@ -81,3 +81,17 @@ def stages_story(
         ),
     ]
     return 0 if run_steps(steps) else 1
+
+
+def sandbox_sagemaker(sandbox: Any) -> Any:
+    """A SageMaker client of the sandbox's default account (for the demo's registry moves)."""
+    import boto3
+
+    env = sandbox.env()
+    return boto3.client(
+        "sagemaker",
+        endpoint_url=sandbox.url,
+        region_name=env["AWS_DEFAULT_REGION"],
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+    )

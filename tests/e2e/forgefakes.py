@@ -1,4 +1,5 @@
-"""A loopback fake of the two GitHub REST calls `run --promote` makes for pull requests.
+"""Loopback fakes of the two GitHub and the two GitLab REST calls `run --promote` makes for
+pull (merge) requests.
 
 `GET /repos/{owner}/{repo}/pulls?state=open&base=B` and `POST /repos/{owner}/{repo}/pulls`,
 with GitHub's shapes (number, html_url, head.ref, base.ref, state) and its 422 for a second
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -73,37 +74,9 @@ def fake_github(
     repository: str = "org/deploy", token: str = "ghp_test_token"
 ) -> Iterator[FakeGitHub]:
     fake = FakeGitHub(repository, token)
-
-    class Handler(BaseHTTPRequestHandler):
-        def _serve(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
-            code, answer = fake.handle(
-                self.command, self.path, self.headers.get("Authorization", ""), body
-            )
-            data = json.dumps(answer).encode()
-            self.send_response(code)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        do_GET = _serve
-        do_POST = _serve
-
-        def log_message(self, *args: Any) -> None:
-            return
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    fake.url = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
+    with _serving(fake.handle, "Authorization") as url:
+        fake.url = url
         yield fake
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 class FakeGitLab:
@@ -160,14 +133,22 @@ class FakeGitLab:
 @contextmanager
 def fake_gitlab(project: str = "ml/deploy", token: str = "glpat-test") -> Iterator[FakeGitLab]:
     fake = FakeGitLab(project, token)
+    with _serving(fake.handle, "PRIVATE-TOKEN") as url:
+        fake.url = f"{url}/api/v4"
+        yield fake
+
+
+@contextmanager
+def _serving(
+    handle: Callable[[str, str, str, bytes], tuple[int, Any]], header: str
+) -> Iterator[str]:
+    """An HTTP server on a free loopback port answering with `handle`; yields its URL."""
 
     class Handler(BaseHTTPRequestHandler):
         def _serve(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
-            code, answer = fake.handle(
-                self.command, self.path, self.headers.get("PRIVATE-TOKEN", ""), body
-            )
+            code, answer = handle(self.command, self.path, self.headers.get(header, ""), body)
             data = json.dumps(answer).encode()
             self.send_response(code)
             self.send_header("Content-Type", "application/json")
@@ -184,9 +165,8 @@ def fake_gitlab(project: str = "ml/deploy", token: str = "glpat-test") -> Iterat
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    fake.url = f"http://127.0.0.1:{server.server_address[1]}/api/v4"
     try:
-        yield fake
+        yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
         server.server_close()
