@@ -28,7 +28,11 @@ from controller.errors import ControllerError
 
 REPO = Path(__file__).resolve().parents[2]
 CONTROLLER = REPO / "controller"
-EXCLUDED = (CONTROLLER / "sandbox", CONTROLLER / "commands" / "demo" / "flow.py")
+EXCLUDED = (
+    CONTROLLER / "sandbox",
+    CONTROLLER / "commands" / "demo" / "flow.py",
+    CONTROLLER / "commands" / "demo" / "promoting.py",  # registers a version in the sandbox
+)
 SERVICES = (
     "sagemaker",
     "resourcegroupstaggingapi",
