@@ -85,8 +85,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument(
         "--shadow",
         action="store_true",
-        help="with --approve/--reject: decide on the stage's shadow candidate (recorded as "
-        "stage STAGE-shadow); run --promote then swaps it in or drops it",
+        help="the stage's shadow gate: measure each endpoint's shadow candidate against its "
+        "production variant (or, with --approve/--reject, decide on it); recorded as stage "
+        "STAGE-shadow, which run --promote swaps in or drops",
     )
     parser.set_defaults(func=run)
 
@@ -105,11 +106,9 @@ def run(args: argparse.Namespace) -> int:
     pipeline, stage = selected.pipeline, selected.stage
     if args.approve or args.reject:
         return _decide(loaded, selected, args)
-    if args.shadow:
-        raise ControllerError(
-            "--shadow goes with --approve or --reject: run --promote measures shadow gates"
-        )
-    if stage.verification is None:
+    if args.shadow and stage.shadow is None:
+        raise ControllerError(f"stage {args.stage!r} has no shadow gate")
+    if stage.verification is None and not args.shadow:
         raise ControllerError(
             f"stage {args.stage!r} of pipeline {pipeline.metadata.name!r} has no verification"
         )
@@ -120,11 +119,24 @@ def run(args: argparse.Namespace) -> int:
         selected.endpoints,
         lambda e: location_of(e.manifest, lambda: clients.default_region),
     )
+    shadows = (
+        verifying.pinned(
+            pipeline,
+            selected.endpoints,
+            lambda e: location_of(e.manifest, lambda: clients.default_region),
+            shadows=True,
+        )
+        if args.shadow
+        else []
+    )
+    if args.shadow and not shadows:
+        raise ControllerError(f"stage {args.stage!r}: no endpoint has a shadow candidate")
     for location in sorted({p.location for p in pinned}):
         clients.check_account(location, "verify")
     reader = ClientsReader(clients)
     # Waiting ends with a fresh read of every endpoint: the analysis starts from it.
-    state = _wait_converged(pinned, reader, args.wait_converged) if args.wait_converged else None
+    watched = [*pinned, *shadows]
+    state = _wait_converged(watched, reader, args.wait_converged) if args.wait_converged else None
     progress = args.format == "text" and sys.stderr.isatty()
     outcome = verifying.verify(
         stage,
@@ -132,6 +144,7 @@ def run(args: argparse.Namespace) -> int:
         reader,
         sleep=time.sleep,
         converged=state,
+        shadows=shadows,
         on_measurement=(
             (lambda m: print(report.measurement_line(m), file=sys.stderr))
             if progress
@@ -139,21 +152,30 @@ def run(args: argparse.Namespace) -> int:
         ),
     )
     name = pipeline.metadata.name
+    label = stage.shadow_stage if args.shadow else args.stage
     render = {
         "text": report.render_text,
         "markdown": report.render_markdown,
         "json": report.render_json,
     }[args.format]
-    sys.stdout.write(render(outcome, name, args.stage))
+    sys.stdout.write(render(outcome, name, label))
     if args.record:
-        _record(clients, outcome, name, args.stage)
+        judged = {(p.group, p.version) for p in shadows}
+        _record(clients, outcome, name, label, judged or None)
     if outcome.phase is Phase.SUCCESSFUL:
         return EXIT_SUCCESSFUL
     return EXIT_INCONCLUSIVE if outcome.phase is Phase.INCONCLUSIVE else EXIT_FAILED
 
 
-def _record(clients: Clients, outcome: Outcome, pipeline: str, stage: str) -> None:
-    """The verdict on every version the run measured, with the stage's own client."""
+def _record(
+    clients: Clients,
+    outcome: Outcome,
+    pipeline: str,
+    stage: str,
+    only: set[tuple[str, int]] | None = None,
+) -> None:
+    """The verdict on every version the run measured (a shadow gate: on the candidate only),
+    with the stage's own client."""
     from controller.aws.stages import lifecycle, verdicts
     from controller.promotion.verifying import summary, worst_values
 
@@ -165,6 +187,8 @@ def _record(clients: Clients, outcome: Outcome, pipeline: str, stage: str) -> No
     detail = " ".join(f"{n}={v:.4g}" for n, v in worst_values(outcome).items())
     description = summary(outcome, pipeline, stage)
     for group, version, location, arn in outcome.convergence.packages:
+        if only is not None and (group, version) not in only:
+            continue
         verdict = verdicts.Verdict(stage, status, at, detail)
         lifecycle.record(clients.sagemaker(location), arn, verdict, description)
         print(f"recorded {status} for {group} v{version} in stage {stage}", file=sys.stderr)

@@ -180,6 +180,20 @@ class Outcome:
         return self.run.measurements if self.run else []
 
 
+def shadow_pairs(production: Sequence[Pinned], shadows: Sequence[Pinned]) -> tuple[Subject, ...]:
+    """A shadow gate's subjects: each shadow variant, then its endpoint's production variant
+    (`analysis.evaluate_shadow` judges them in pairs)."""
+    by_endpoint = {(p.location, p.endpoint): p for p in production}
+    pairs: list[Subject] = []
+    for shadow in shadows:
+        mine = by_endpoint.get((shadow.location, shadow.endpoint))
+        if mine is None:
+            continue
+        pairs.append(Subject(shadow.location, shadow.endpoint, shadow.variant))
+        pairs.append(Subject(mine.location, mine.endpoint, mine.variant))
+    return tuple(pairs)
+
+
 def verify(
     stage: Stage,
     variants: Sequence[Pinned],
@@ -189,18 +203,25 @@ def verify(
     sleep: Callable[[float], None],
     on_measurement: Callable[[Measurement], None] = lambda m: None,
     converged: Convergence | None = None,
+    shadows: Sequence[Pinned] = (),
 ) -> Outcome:
     """Check convergence (unless the caller just did: `converged`), then run the stage's
-    analysis to its end (bounded by `count` plus the errors allowed in a row)."""
-    if stage.verification is None:
+    analysis to its end (bounded by `count` plus the errors allowed in a row). With `shadows`
+    (a shadow gate's candidate), the gate's analysis of each shadow against production."""
+    verification = stage.shadow.verification if shadows and stage.shadow else stage.verification
+    if verification is None:
         raise ControllerError(f"stage {stage.name} has no verification: nothing to measure")
-    verification = stage.verification
     versions: dict[str, set[int]] = {}
-    for item in variants:
+    for item in shadows or variants:
         versions.setdefault(item.group, set()).add(item.version)
     pinned_versions = {g: tuple(sorted(v)) for g, v in sorted(versions.items())}
-    state = converged if converged is not None else convergence(variants, reader)
-    subjects = tuple(dict.fromkeys(Subject(v.location, v.endpoint, v.variant) for v in variants))
+    everything = [*variants, *shadows]
+    state = converged if converged is not None else convergence(everything, reader)
+    subjects = (
+        shadow_pairs(variants, shadows)
+        if shadows
+        else tuple(dict.fromkeys(Subject(v.location, v.endpoint, v.variant) for v in variants))
+    )
     if state.phase is not Phase.SUCCESSFUL:
         phase = Phase.FAILED if state.phase is Phase.FAILED else Phase.INCONCLUSIVE
         return Outcome(phase, state, None, subjects, pinned_versions)
@@ -210,7 +231,7 @@ def verify(
     while run.attempts_left():
         if run.measurements:
             sleep(verification.interval_seconds)
-        measurement = measure(verification, subjects, reader, clock())
+        measurement = measure(verification, subjects, reader, clock(), shadow=bool(shadows))
         run.measurements.append(measurement)
         on_measurement(measurement)
     phase = run.phase()

@@ -307,3 +307,65 @@ def test_a_human_decides_an_inconclusive_stage(stages: World) -> None:
 
     with pytest.raises(SystemExit):  # argparse: --approve and --reject exclude each other
         world.cli("verify", "--stage", "staging", "-m", str(world.root), "--approve", "--reject")
+
+
+SHADOW_GATE = """
+          shadow:
+            verification:
+              interval: 1s
+              count: 2
+              initialDelay: 1s
+              metrics:
+                - {name: p99-ratio, latency: {statistic: p99}, compare: ratio, max: 1.5}
+"""
+
+
+def test_a_shadow_candidate_is_measured_against_production_in_ci(stages: World) -> None:
+    """`verify --shadow`: the CI route to a shadow gate. The bad v2 as prod's shadow is judged
+    against production's v1 on the same endpoint and fails; its verdict is recorded on v2 only,
+    as stage prod-shadow."""
+    from controller.edits.shadowing import add_shadow
+
+    world = stages
+    allow_stages_to_record(world)
+    pipeline = PIPELINE.replace(
+        "        - name: prod\n          endpoints: {targets: [prod]}\n",
+        "        - name: prod\n          endpoints: {targets: [prod]}\n" + SHADOW_GATE,
+    )
+    world.write("pipeline.yaml", pipeline)
+    prod = (world.root / "prod/churn.yaml").read_text()
+    world.write(
+        "prod/churn.yaml",
+        add_shadow(prod, 0, "prod/churn.yaml", variant="shadow", version=2, weight=1),
+    )
+    assert world.apply().code == 0
+    world.sandbox.reset_calls()
+
+    result = world.cli(
+        "verify",
+        "--stage",
+        "prod",
+        "-m",
+        str(world.root),
+        "--shadow",
+        "--format",
+        "json",
+        "--record",
+    )
+
+    report = json.loads(result.out)
+    assert result.code == 1 and report["phase"] == "Failed", result.err
+    assert report["stage"] == "prod-shadow" and report["versions"] == {"churn": [2]}
+    subjects = report["measurements"][0]["subjects"]
+    assert [s["variant"] for s in subjects] == ["shadow"]
+    assert subjects[0]["checks"]["p99-ratio"]["value"] > 1.5
+    registry = sagemaker_in(world, REGISTRY)
+    package = GROUP_ARN.replace(":model-package-group/", ":model-package/")
+    v2 = registry.describe_model_package(ModelPackageName=f"{package}/2")
+    v1 = registry.describe_model_package(ModelPackageName=f"{package}/1")
+    assert v2["CustomerMetadataProperties"]["sagemaker-gitops/stage/prod-shadow"].startswith(
+        "Failed"
+    )
+    assert "sagemaker-gitops/stage/prod-shadow" not in v1.get("CustomerMetadataProperties", {})
+    # One measurement: the first Failed one ends the run (failureLimit 0).
+    assert world.sandbox.calls_by_account()[PROD]["GetMetricData"] == 1

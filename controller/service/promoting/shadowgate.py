@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from controller.promotion.analysis import Subject
+from controller.promotion import verifying
 
 if TYPE_CHECKING:  # advancing calls this module: the types only, no import cycle at run time
     from controller.service.promoting.advancing import Pass, PassStage, StageView
@@ -25,18 +25,13 @@ def verify_shadow(walk: Pass, stage: PassStage, view: StageView) -> None:
         view.shadow = "half written: every endpoint of the stage needs the same shadow"
         return
     candidate = versions[0]
-    pairs: list[Subject] = []
-    by_endpoint = {(p.location, p.endpoint): p for p in stage.pins}
-    for shadow in stage.shadows:
-        production = by_endpoint[(shadow.location, shadow.endpoint)]
-        pairs.append(Subject(shadow.location, shadow.endpoint, shadow.variant))
-        pairs.append(Subject(production.location, production.endpoint, production.variant))
+    pairs = verifying.shadow_pairs(stage.pins, stage.shadows)
     judged = Judged(
         stage.spec.shadow_stage,
         candidate,
         gate.verification,
         [*stage.pins, *stage.shadows],
-        tuple(pairs),
+        pairs,
         shadow=True,
     )
     shown = StageView(stage.spec.name, walk.short, (candidate,), False)
