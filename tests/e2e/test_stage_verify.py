@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from tests.e2e.test_targets import (
     REGISTRY,
     STAGING,
     endpoint,
+    in_account,
     sagemaker_in,
     target,
 )
@@ -369,3 +371,44 @@ def test_a_shadow_candidate_is_measured_against_production_in_ci(stages: World) 
     assert "sagemaker-gitops/stage/prod-shadow" not in v1.get("CustomerMetadataProperties", {})
     # One measurement: the first Failed one ends the run (failureLimit 0).
     assert world.sandbox.calls_by_account()[PROD]["GetMetricData"] == 1
+
+
+def test_a_query_check_reads_a_metric_the_team_publishes(stages: World) -> None:
+    """Any CloudWatch metric can gate a stage: a data-drift score the team publishes per
+    endpoint (PutMetricData), read with the endpoint's name in its dimension."""
+    world = stages
+    drift = "{name: drift, query: {namespace: Churn/Quality, metricName: DriftScore, "
+    drift += 'dimensions: {Endpoint: "{endpoint}"}, statistic: Maximum}, max: 0.3}'
+    pipeline = PIPELINE.replace(
+        "              - {name: p99, latency: {statistic: p99}, max: 500}",
+        "              - {name: p99, latency: {statistic: p99}, max: 500}\n              - "
+        + drift,
+    )
+    world.write("pipeline.yaml", pipeline)
+    cloudwatch = in_account(world, STAGING, "cloudwatch")
+
+    def publish(score: float) -> None:
+        now = datetime.now(UTC)
+        cloudwatch.put_metric_data(
+            Namespace="Churn/Quality",
+            MetricData=[
+                {
+                    "MetricName": "DriftScore",
+                    "Dimensions": [{"Name": "Endpoint", "Value": "churn"}],
+                    "Timestamp": now + timedelta(seconds=offset),
+                    "Value": score,
+                }
+                for offset in range(-2, 12)
+            ],
+        )
+
+    publish(0.1)
+    code, report = verify(world)
+    assert code == 0, report
+    values = report["measurements"][-1]["subjects"][0]["checks"]["drift"]
+    assert values["value"] == 0.1 and values["phase"] == "Successful"
+
+    publish(0.6)  # the maximum of the window's published values now fails the check
+    code, report = verify(world)
+    assert code == 1 and report["phase"] == "Failed"
+    assert report["measurements"][0]["subjects"][0]["checks"]["drift"]["value"] == 0.6

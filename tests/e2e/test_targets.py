@@ -97,12 +97,17 @@ def accounts(tmp_path: Path, capsys: Any, monkeypatch: Any) -> Iterator[World]:
 
 
 def sagemaker_in(world: World, account: str, region: str = "us-east-1") -> Any:
+    return in_account(world, account, "sagemaker", region)
+
+
+def in_account(world: World, account: str, service: str, region: str = "us-east-1") -> Any:
+    """A client of `service` acting in `account` (through a role assumed there)."""
     sts = boto3.client("sts", endpoint_url=world.sandbox.url, region_name=region)
     credentials = sts.assume_role(
         RoleArn=f"arn:aws:iam::{account}:role/inspector", RoleSessionName="test"
     )["Credentials"]
     return boto3.client(
-        "sagemaker",
+        service,
         endpoint_url=world.sandbox.url,
         region_name=region,
         aws_access_key_id=credentials["AccessKeyId"],

@@ -5,8 +5,11 @@ analysis needs `AWS/SageMaker` per-variant series (`Invocations`, the error coun
 and `OverheadLatency` in microseconds) for endpoints that serve no real traffic. This handler
 builds them from `traffic` for every endpoint of the caller's account and region that is
 InService or Updating, per production and shadow variant, from the moment its current status
-began (`LastModifiedTime`); anything else (another namespace, an unknown endpoint, a window
-before that) has no datapoints, as CloudWatch answers for a metric with no data.
+began (`LastModifiedTime`); an unknown endpoint, or a window before that, has no datapoints, as
+CloudWatch answers for a metric with no data. Any other metric is read from what PutMetricData
+stored in the caller's account and region (a team's own data-quality or business signal, which a
+stage's `query` check reads): the datapoints whose dimensions are exactly the query's, grouped
+into the query's periods, with every statistic CloudWatch offers (percentiles by nearest rank).
 
 Also: metric math `Expression`s with + - * / and parentheses over other queries' ids (pointwise,
 a division by zero drops the point, as CloudWatch does); other functions are refused by name.
@@ -19,6 +22,8 @@ import math
 import re
 from datetime import UTC, datetime
 from typing import Any
+
+from moto.cloudwatch.models import cloudwatch_backends
 
 from controller.sandbox.cloudwatch.traffic import Profile, latency_statistic, noise
 from controller.sandbox.context import Context
@@ -154,7 +159,7 @@ def _metric(
     metric = stat["Metric"]
     dims = {d["Name"]: d["Value"] for d in metric.get("Dimensions", [])}
     if metric.get("Namespace") != NAMESPACE or set(dims) != {"EndpointName", "VariantName"}:
-        return {}
+        return _published(ctx, stat, start, end)
     named = (dims["EndpointName"], dims["VariantName"])
     if named not in variants:
         variants[named] = _variant(ctx, *named)
@@ -326,3 +331,42 @@ def _combine(left: Points | float, right: Points | float, op: Any) -> Points | f
     else:
         out = {t: op(v, right[t]) for t, v in left.items() if t in right}
     return {t: v for t, v in out.items() if not math.isnan(v)}
+
+
+def _published(ctx: Context, stat: dict[str, Any], start: float, end: float) -> Points:
+    """What PutMetricData stored for exactly this metric, per period of the window."""
+    metric = stat["Metric"]
+    wanted = {(d["Name"], d["Value"]) for d in metric.get("Dimensions", [])}
+    period = int(stat["Period"])
+    buckets: dict[float, list[float]] = {}
+    backend = cloudwatch_backends[ctx.account][ctx.region]
+    for datum in backend.metric_data:
+        value = getattr(datum, "value", None)  # raw values only (not StatisticValues sets)
+        if value is None or datum.namespace != metric.get("Namespace"):
+            continue
+        if datum.name != metric.get("MetricName"):
+            continue
+        if {(d.name, d.value) for d in datum.dimensions} != wanted:
+            continue
+        stamp = datum.timestamp
+        when = (stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)).timestamp()
+        bucket = math.floor(when / period) * period
+        if bucket < end and bucket + period > start:  # the periods the window touches
+            buckets.setdefault(float(bucket), []).append(float(value))
+    return {b: _statistic(str(stat["Stat"]), values) for b, values in buckets.items()}
+
+
+def _statistic(name: str, values: list[float]) -> float:
+    ordered = sorted(values)
+    if name == "Sum":
+        return sum(ordered)
+    if name == "SampleCount":
+        return float(len(ordered))
+    if name == "Average":
+        return sum(ordered) / len(ordered)
+    if name == "Minimum":
+        return ordered[0]
+    if name == "Maximum":
+        return ordered[-1]
+    rank = max(1, math.ceil(float(name[1:]) / 100 * len(ordered)))  # pNN: nearest rank
+    return ordered[rank - 1]
