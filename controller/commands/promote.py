@@ -1,6 +1,7 @@
 """`sagemaker-gitops promote --group G [--to N|latest-approved] -m DIR [--commit|--dry-run]`.
 
-Rewrites the pinned `version:` of every variant under DIR that serves model package group G,
+Rewrites the pinned `version:` of every variant (and inference component) under DIR that serves
+model package group G,
 where it is written: for an endpoint rendered from a template (`spec.extends`), in its own file
 when it overrides the version, else in the template, saying which endpoints that line moves.
 `--endpoint`, `--target` and `--label` narrow it to some endpoints, and a template line that
@@ -54,7 +55,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "promote",
         help="pin a model package group to a new Approved version in every manifest using it",
         description=(
-            "Rewrite the version: of every variant under DIR that uses model package group "
+            "Rewrite the version: of every variant and inference component under DIR that uses "
+            "model package group "
             "GROUP, changing nothing else in the files, and print the diff. The target version "
             "must be Approved in the Model Registry. Exit 0 on success or when there is nothing "
             "to promote, 1 on error."

@@ -1,9 +1,9 @@
 """Where each variant's pinned version is written: the site `promote` edits.
 
-For a plain manifest that is the variant's own `version:`; for an endpoint rendered from
-templates it is the layer that wrote the value: the endpoint's own file when it overrides the
-version, else the template's line, shared by every endpoint that takes the version from there.
-Pure: works on loaded manifests, reads no files.
+For a plain manifest that is the variant's (or inference component's) own `version:`; for an
+endpoint rendered from templates it is the layer that wrote the value: the endpoint's own file
+when it overrides the version, else the template's line, shared by every endpoint that takes the
+version from there. Pure: works on loaded manifests, reads no files.
 """
 
 from __future__ import annotations
@@ -50,11 +50,17 @@ def locate(loaded: Sequence[LoadedManifest], group: str) -> list[Site]:
     """Every site pinning `group` for `loaded`, in file and line order."""
     sites: dict[tuple[str, int, yamlpos.Loc], Site] = {}
     for entry in loaded:
-        for index, variant in enumerate(entry.manifest.spec.variants):
-            model = variant.model
+        spec = entry.manifest.spec
+        # Variants, and inference components: each pins its own version of a group.
+        pinning = [("variants", i, v.name, v.model) for i, v in enumerate(spec.variants)]
+        pinning += [
+            ("inferenceComponents", i, c.name, c.model)
+            for i, c in enumerate(spec.inference_components)
+        ]
+        for where, index, name, model in pinning:
             if not isinstance(model, RegistryModel) or model.package_group != group:
                 continue
-            loc: yamlpos.Loc = ("spec", "variants", index, "model", "version")
+            loc: yamlpos.Loc = ("spec", where, index, "model", "version")
             source, shown, document = entry.source, entry.shown, entry.document
             template, line = None, None
             if entry.rendering is not None:
@@ -66,7 +72,7 @@ def locate(loaded: Sequence[LoadedManifest], group: str) -> list[Site]:
             site = sites.setdefault(
                 key, Site(source, shown or source, document, loc, model.version, template, line)
             )
-            site.uses.append((entry, variant.name))
+            site.uses.append((entry, name))
     return sorted(sites.values(), key=lambda s: (s.source, s.document, s.loc))
 
 

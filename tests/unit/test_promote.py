@@ -451,3 +451,40 @@ def test_cli_rejects_a_bad_version_argument(
         main(["promote", "--group", "g", "--to", "v7", "-m", str(tmp_path)])
     assert caught.value.code == 2
     assert "latest-approved" in capsys.readouterr().err
+
+
+COMPONENTS = f"""\
+apiVersion: sagemaker-gitops/v1
+kind: Endpoint
+metadata: {{name: shared}}
+spec:
+  executionRoleArn: '{ROLE}'
+  variants:
+    - name: pool
+      instanceType: ml.g5.12xlarge
+      initialInstanceCount: 1
+  inferenceComponents:
+    - name: churn
+      variant: pool
+      model: {{packageGroup: churn-xgb, version: 6}}   # moved by promote
+      compute: {{minMemoryMb: 1024}}
+      copies: 1
+    - name: fraud
+      variant: pool
+      model: {{packageGroup: fraud-detector, version: 6}}
+      compute: {{minMemoryMb: 1024}}
+      copies: 1
+"""
+
+
+def test_an_inference_components_version_is_promoted_too(tmp_path: Path) -> None:
+    root = write_tree(tmp_path / "m", {"shared.yaml": COMPONENTS})
+
+    files = collect(root)
+    promotion = promoting.promote_files(files, "churn-xgb", 7)
+
+    assert [(r.endpoint, r.variant, r.current) for r in files[0].refs] == [("shared", "churn", 6)]
+    after = promotion.edits[0].after
+    assert after.count("version: 7") == 1
+    assert "packageGroup: churn-xgb, version: 7}   # moved by promote" in after
+    assert "packageGroup: fraud-detector, version: 6}" in after
