@@ -36,22 +36,34 @@ def auto_promotes(stage: Stage, target_labels: Iterable[Mapping[str, str]]) -> b
     )
 
 
+SETTLE_SECONDS = 60.0
+"""CloudWatch publishes SageMaker's per-minute metrics about a minute late."""
+
+
+def settle(verification: Verification) -> timedelta:
+    """How long after a window closes its measurement is read: a minute, or the interval when
+    that is shorter (the sandbox's compressed time), so the window's last period is complete."""
+    return timedelta(seconds=min(SETTLE_SECONDS, verification.interval_seconds))
+
+
 def measurement_times(
     verification: Verification, started: datetime, now: datetime
 ) -> list[datetime]:
-    """When each measurement of a verification that started at `started` is due, up to `now`.
+    """The measurements of a verification that started at `started` that may be read at `now`:
+    each one's time, the end of the window it reads.
 
     Measurement i reads the `interval` ending at its time, so every window lies after the
-    convergence (plus `initialDelay`). At most `count + consecutiveErrorLimit` are ever due,
-    as for the `verify` command.
+    convergence (plus `initialDelay`); it is read once `settle` has passed since. At most
+    `count + consecutiveErrorLimit` are ever due, as for the `verify` command.
     """
     interval = timedelta(seconds=verification.interval_seconds)
     first = started + timedelta(seconds=verification.initial_delay_seconds) + interval
     limit = verification.count + verification.consecutive_error_limit
+    ready = now - settle(verification)
     due = []
     for index in range(limit):
         at = first + index * interval
-        if at > now:
+        if at > ready:
             break
         due.append(at)
     return due

@@ -182,8 +182,10 @@ def test_measurements_follow_the_clock_and_a_verified_version_is_promoted(tmp_pa
     assert world.live.calls == 0 and world.writer.changes == []
     assert first["prod"].next_promotion == "v2: v2 is Verifying in staging"
 
-    assert world.step(1.5)["staging"].analysis == "Running (1/2 measurements)"
-    done = world.step(2)
+    # Each 1-minute window is read a minute after it closes (CloudWatch's lag).
+    assert world.step(1.5)["staging"].analysis == "Running (0/2 measurements)"
+    assert world.step(2.5)["staging"].analysis == "Running (1/2 measurements)"
+    done = world.step(3)
     assert world.live.calls == 2  # one GetMetricData per measurement, none repeated
     assert world.registry.verdict(2, "staging").startswith("Verified 2026-12-05T12:02:00Z")
     assert [(c.stage, c.version, c.kind) for c in world.writer.changes] == [("prod", 2, "promote")]
@@ -197,7 +199,7 @@ def test_too_little_traffic_is_inconclusive_and_nothing_moves(tmp_path: Path) ->
     world.live.invocations = 12
 
     world.step(0)
-    world.step(1)
+    world.step(2)
 
     assert world.registry.verdict(2, "staging").startswith("Inconclusive ")
     assert world.writer.changes == []
@@ -209,7 +211,7 @@ def test_a_soak_time_delays_the_promotion(tmp_path: Path) -> None:
     world = World(tmp_path, prod="requiredSoakTime: 30m")
 
     world.step(0)
-    soaking = world.step(2)
+    soaking = world.step(3)
     assert world.writer.changes == []
     assert soaking["prod"].next_promotion == "v2: soaking in staging until 12:32:00Z"
     world.step(31)
@@ -226,7 +228,7 @@ def test_a_closed_deploy_window_holds_the_promotion(tmp_path: Path) -> None:
     world = World(tmp_path, windows=windows)
 
     world.step(0)
-    held = world.step(2)
+    held = world.step(3)
 
     assert world.writer.changes == []
     assert held["prod"].next_promotion.startswith("v2: deploy window: deny")
@@ -240,7 +242,7 @@ def test_a_failed_version_is_held_and_rolled_back_to_the_last_verified(tmp_path:
     world.live.errors = 90.0  # 15% of 600
 
     world.step(0)
-    world.step(1)
+    world.step(2)
 
     assert world.registry.verdict(2, "staging").startswith("Failed ")
     assert [(c.stage, c.version, c.kind) for c in world.writer.changes] == [
@@ -260,12 +262,12 @@ def test_a_flapping_metrics_api_is_an_error_and_the_analysis_starts_again(tmp_pa
     world.live.failing = True
 
     world.step(0)
-    world.step(6)  # 2 measurements + 4 errors allowed in a row: all six fail
+    world.step(7)  # 2 measurements + 4 errors allowed in a row: all six fail
 
     assert [e.kind for e in world.events] == ["error"]
-    assert world.registry.verdict(2, "staging") == "Verifying 2026-12-05T12:06:00Z"
+    assert world.registry.verdict(2, "staging") == "Verifying 2026-12-05T12:07:00Z"
     world.live.failing = False
-    world.step(8)
+    world.step(10)
     assert world.registry.verdict(2, "staging").startswith("Verified ")
 
 
@@ -304,12 +306,12 @@ def test_a_stage_of_100_endpoints_costs_one_metrics_call_a_measurement(tmp_path:
 
     world.step(0)  # converged: 100 reads, Verifying recorded
     assert world.live.reads == 100 and world.live.calls == 0
-    world.step(0.5)  # nothing due: nothing read
+    world.step(1)  # nothing due (the first window is read once it settled): nothing read
     assert world.live.reads == 100 and world.live.calls == 0
-    world.step(1)
-    assert world.live.reads == 200 and world.live.calls == 1
     world.step(2)
+    assert world.live.reads == 200 and world.live.calls == 1
+    world.step(3)
     assert world.live.reads == 300 and world.live.calls == 2
     assert world.registry.verdict(2, "staging").startswith("Verified ")
-    world.step(3)  # verdict recorded: nothing read any more
+    world.step(4)  # verdict recorded: nothing read any more
     assert world.live.reads == 300 and world.live.calls == 2

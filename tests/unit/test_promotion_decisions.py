@@ -38,8 +38,12 @@ def test_measurements_fall_due_after_the_delay_one_interval_apart() -> None:
     v = verification(interval="5m", count=3, initialDelay="2m", consecutiveErrorLimit=1)
     started = NOW
 
-    assert measurement_times(v, started, NOW + timedelta(minutes=6)) == []
-    due = measurement_times(v, started, NOW + timedelta(minutes=12))
+    assert measurement_times(v, started, NOW + timedelta(minutes=7)) == []  # not settled yet
+    # Each window is read a minute after it closes (CloudWatch publishes a minute late).
+    assert measurement_times(v, started, NOW + timedelta(minutes=12)) == [
+        NOW + timedelta(minutes=7)
+    ]
+    due = measurement_times(v, started, NOW + timedelta(minutes=13))
     assert due == [NOW + timedelta(minutes=7), NOW + timedelta(minutes=12)]
     # Never more than count + consecutiveErrorLimit, however late the replica looks.
     assert len(measurement_times(v, started, NOW + timedelta(days=1))) == 4
