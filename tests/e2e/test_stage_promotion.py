@@ -39,25 +39,32 @@ from tests.e2e.test_targets import (
 )
 
 GOOD = {"image": IMAGE, "modelDataUrl": "s3://models/churn/1.tar.gz", "approval": "Approved"}
-SEED = {
-    "modelPackageGroups": [
-        {
-            "name": "churn",
-            "account": REGISTRY,
-            "shareWith": [STAGING, PROD],
-            "versions": [
-                GOOD,
-                {**GOOD, "modelDataUrl": "s3://models/churn/2.tar.gz"},
-                {
-                    **GOOD,
-                    "modelDataUrl": "s3://models/churn/3.tar.gz",
-                    "approval": "PendingManualApproval",
-                    "traffic": {"error5xxRate": 0.2},
-                },
-            ],
-        }
-    ]
-}
+
+
+def churn_seed(bad_traffic: dict[str, Any]) -> dict[str, Any]:
+    """The shared registry's `churn`: v1 and v2 behave, v3 (pending approval) has `bad_traffic`."""
+    return {
+        "modelPackageGroups": [
+            {
+                "name": "churn",
+                "account": REGISTRY,
+                "shareWith": [STAGING, PROD],
+                "versions": [
+                    GOOD,
+                    {**GOOD, "modelDataUrl": "s3://models/churn/2.tar.gz"},
+                    {
+                        **GOOD,
+                        "modelDataUrl": "s3://models/churn/3.tar.gz",
+                        "approval": "PendingManualApproval",
+                        "traffic": bad_traffic,
+                    },
+                ],
+            }
+        ]
+    }
+
+
+SEED = churn_seed({"error5xxRate": 0.2})
 CHECKS = "metrics: [{name: errors, errorRate: {}, max: 0.05}]"
 PIPELINE = f"""apiVersion: sagemaker-gitops/v1
 kind: Pipeline

@@ -13,30 +13,16 @@ from collections.abc import Iterator
 import pytest
 
 from controller.edits.shadowing import MARK
-from tests.e2e.conftest import IMAGE
-from tests.e2e.test_stage_promotion import Pipeline, eventually, git, promotion_world
-from tests.e2e.test_targets import GROUP_ARN, PROD, REGISTRY, STAGING, endpoint, target
+from tests.e2e.test_stage_promotion import (
+    Pipeline,
+    churn_seed,
+    eventually,
+    git,
+    promotion_world,
+)
+from tests.e2e.test_targets import GROUP_ARN, PROD, endpoint, target
 
-GOOD = {"image": IMAGE, "modelDataUrl": "s3://models/churn/1.tar.gz", "approval": "Approved"}
-SEED = {
-    "modelPackageGroups": [
-        {
-            "name": "churn",
-            "account": REGISTRY,
-            "shareWith": [STAGING, PROD],
-            "versions": [
-                GOOD,
-                {**GOOD, "modelDataUrl": "s3://models/churn/2.tar.gz"},
-                {
-                    **GOOD,
-                    "modelDataUrl": "s3://models/churn/3.tar.gz",
-                    "approval": "PendingManualApproval",
-                    "traffic": {"modelLatencyMs": {"p50": 160, "p99": 480}},
-                },
-            ],
-        }
-    ]
-}
+SEED = churn_seed({"modelLatencyMs": {"p50": 160, "p99": 480}})
 PIPELINE = f"""apiVersion: sagemaker-gitops/v1
 kind: Pipeline
 metadata: {{name: churn}}
