@@ -9,6 +9,7 @@ v1 serves; v2 behaves like it; v3's p99 is four times production's. Metrics run 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -95,7 +96,8 @@ def test_a_candidate_is_verified_as_a_shadow_then_swapped_in_or_dropped(
         eventually(
             lambda: "revert(prod): drop churn v3's shadow" in p.log(), 90, "v3's shadow dropped"
         )
-        status = runner.status()["promotion"]
+        # The view is published when the pass that pushed the drop ends.
+        status = eventually(lambda: _failed_view(runner), 10, "the pass's view")
     assert p.log()[:2] == [
         "revert(prod): drop churn v3's shadow",
         "shadow(prod): churn v3 beside v2",
@@ -113,3 +115,10 @@ def test_a_candidate_is_verified_as_a_shadow_then_swapped_in_or_dropped(
         "verify", "--stage", "prod", "-m", str(p.world.root), "--shadow", "--approve"
     )
     assert result.code == 1 and "pins a shadow candidate of none" in result.err
+
+
+def _failed_view(runner: Any) -> dict[str, Any] | None:
+    """The promotion view once it shows the shadow's Failed verdict."""
+    view: dict[str, Any] = runner.status()["promotion"]
+    stages = (view.get("pipelines") or [{}])[0].get("stages") or [{}]
+    return view if "Failed" in stages[0].get("shadow", "") else None
