@@ -303,15 +303,7 @@ def _promoter(
     writer = GitWriter(
         args.repo, branch=args.branch, path=args.path, workdir=workdir, pulls=_pulls(args)
     )
-    promoter: Promoter | None = None
-
-    def emit(event: Any) -> None:
-        assert promoter is not None
-        promoter.emit(event)
-
-    advancer = Advancer(
-        clients.sagemaker, ClientsReader(clients), writer, windows=windows, emit=emit
-    )
+    advancer = Advancer(clients.sagemaker, ClientsReader(clients), writer, windows=windows)
 
     def snapshot() -> Any:
         current = runner.state.snapshot  # one reference read: the newest load, whole
@@ -327,6 +319,7 @@ def _promoter(
         metrics=metrics,
         notify=notifier.submit if notifier is not None else None,
     )
+    advancer.emit = promoter.emit  # stage events become metrics and notifications
     return promoter
 
 

@@ -94,7 +94,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from controller.aws.clients import AwsOptions, Clients
-    from controller.core.locations import location_of
     from controller.manifests.pipelines.checks import select_stage
     from controller.promotion import verifying
     from controller.promotion.analysis import Phase
@@ -114,21 +113,8 @@ def run(args: argparse.Namespace) -> int:
         )
     clients = Clients(AwsOptions(read_only=not args.record))
     clients.set_targets({name: t.target.spec for name, t in loaded.targets.items()})
-    pinned = verifying.pinned(
-        pipeline,
-        selected.endpoints,
-        lambda e: location_of(e.manifest, lambda: clients.default_region),
-    )
-    shadows = (
-        verifying.pinned(
-            pipeline,
-            selected.endpoints,
-            lambda e: location_of(e.manifest, lambda: clients.default_region),
-            shadows=True,
-        )
-        if args.shadow
-        else []
-    )
+    pinned = _pinned(selected, clients)
+    shadows = _pinned(selected, clients, shadows=True) if args.shadow else []
     if args.shadow and not shadows:
         raise ControllerError(f"stage {args.stage!r}: no endpoint has a shadow candidate")
     for location in sorted({p.location for p in pinned}):
@@ -177,19 +163,18 @@ def _record(
     """The verdict on every version the run measured (a shadow gate: on the candidate only),
     with the stage's own client."""
     from controller.aws.stages import lifecycle, verdicts
-    from controller.promotion.verifying import summary, worst_values
+    from controller.promotion.verifying import detail, summary
 
     status = verdicts.STATUS.get(outcome.phase.value)
     if outcome.run is None or status is None:
         print(f"not recorded: {outcome.phase.value} measured nothing to record", file=sys.stderr)
         return
     at = outcome.measurements[-1].at if outcome.measurements else ""
-    detail = " ".join(f"{n}={v:.4g}" for n, v in worst_values(outcome).items())
     description = summary(outcome, pipeline, stage)
     for group, version, location, arn in outcome.convergence.packages:
         if only is not None and (group, version) not in only:
             continue
-        verdict = verdicts.Verdict(stage, status, at, detail)
+        verdict = verdicts.Verdict(stage, status, at, detail(outcome))
         lifecycle.record(clients.sagemaker(location), arn, verdict, description)
         print(f"recorded {status} for {group} v{version} in stage {stage}", file=sys.stderr)
 
@@ -208,6 +193,19 @@ def _wait_converged(pinned: Sequence[Pinned], reader: Reader, seconds: float) ->
     return verifying.convergence(pinned, reader)
 
 
+def _pinned(selected: SelectedStage, clients: Clients, *, shadows: bool = False) -> list[Pinned]:
+    """The stage's pinned variants (or shadow variants), each where its endpoint deploys."""
+    from controller.core.locations import location_of
+    from controller.promotion import verifying
+
+    return verifying.pinned(
+        selected.pipeline,
+        selected.endpoints,
+        lambda e: location_of(e.manifest, lambda: clients.default_region),
+        shadows=shadows,
+    )
+
+
 def _decide(loaded: LoadResult, selected: SelectedStage, args: argparse.Namespace) -> int:
     """A human's verdict on the version each group of the stage pins, recorded like a measured
     one (with who decided in the detail), through the stage's own client."""
@@ -216,22 +214,15 @@ def _decide(loaded: LoadResult, selected: SelectedStage, args: argparse.Namespac
     from controller.aws import registry
     from controller.aws.clients import AwsOptions, Clients
     from controller.aws.stages import lifecycle, verdicts
-    from controller.core.locations import location_of
     from controller.core.packages import group_name
-    from controller.promotion import verifying
 
     clients = Clients(AwsOptions())
     clients.set_targets({name: t.target.spec for name, t in loaded.targets.items()})
     if args.shadow and selected.stage.shadow is None:
         raise ControllerError(f"stage {selected.stage.name} has no shadow gate")
-    pinned = verifying.pinned(
-        selected.pipeline,
-        selected.endpoints,
-        lambda e: location_of(e.manifest, lambda: clients.default_region),
-        shadows=args.shadow,
-    )
+    pinned = _pinned(selected, clients, shadows=args.shadow)
     status, how = ("Verified", "approved") if args.approve else ("Failed", "rejected")
-    at = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    at = verdicts.stamp(datetime.now(UTC))
     detail = f"{how} by hand" + (f": {args.reason}" if args.reason else "")
     stage = selected.stage.shadow_stage if args.shadow else selected.stage.name
     decided = 0

@@ -144,14 +144,6 @@ def drop_shadow(text: str, document: int, shown: str) -> str:
     return after
 
 
-def shadow_version(data: Any) -> int | None:
-    """The registry version the endpoint's shadow variant pins, if it has one."""
-    shadows = (data.get("spec") or {}).get("shadowVariants") or []
-    model = shadows[0].get("model") if shadows and isinstance(shadows[0], dict) else None
-    version = model.get("version") if isinstance(model, dict) else None
-    return int(version) if isinstance(version, int | str) and str(version).isdigit() else None
-
-
 def _check(after: str, document: int, expected: Any, shown: str, ok: bool) -> None:
     documents, problems = yamlpos.parse(after)
     found = {d.index: d.data for d in documents}

@@ -80,6 +80,8 @@ class Blocked:
 
     reason: str
     retry_at: datetime | None = None
+    settled: bool = False
+    """Nothing waits: the stage already has the version (or a newer one)."""
 
 
 def may_promote(
@@ -101,7 +103,7 @@ def may_promote(
     if not allowed:
         return Blocked(f"autoPromote is off for stage {stage.name}")
     if pinned is not None and version <= pinned:
-        return Blocked(f"stage {stage.name} already pins v{pinned}")
+        return Blocked(f"stage {stage.name} already pins v{pinned}", settled=True)
     hold = held_by(verdicts)
     if hold is not None:
         return Blocked(f"v{version} is held: stage {hold.stage} recorded Failed")

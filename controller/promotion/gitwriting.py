@@ -28,13 +28,14 @@ from typing import Literal
 
 from controller.edits import promoting, shadowing
 from controller.errors import ControllerError
-from controller.manifests import yamlpos
 from controller.manifests.loading import LoadedManifest, load_manifests
 from controller.manifests.pipelines.checks import SelectedStage, registry_variants, select_stage
 from controller.promotion.pullrequests import ChangeRequests
 
 BRANCH_PREFIX = "sagemaker-gitops"
 """Pull request branches: `sagemaker-gitops/<pipeline>/<stage>/<kind>-v<version>`."""
+REVERTS = ("rollback", "unshadow")
+"""Change kinds that undo: one of each may be in flight beside a pending promotion."""
 _REJECTED = ("[rejected]", "non-fast-forward", "fetch first", "failed to update ref", "stale info")
 
 
@@ -62,6 +63,11 @@ class Change:
     @property
     def branch(self) -> str:
         return f"{BRANCH_PREFIX}/{self.pipeline}/{self.stage}/{self.kind}-v{self.version}"
+
+    @property
+    def reverts(self) -> bool:
+        """A revert (of a failed version, or of its shadow), not a promotion."""
+        return self.kind in REVERTS
 
 
 @dataclass(frozen=True)
@@ -141,8 +147,8 @@ class GitWriter:
             waiting = self._in_flight(change)
             if waiting is not None:
                 return waiting
-        subject, body = _message(change, previous, [self._shown(p) for p in paths])
         names = [path.relative_to(self.workdir).as_posix() for path in paths]
+        subject, body = _message(change, previous, names)
         self._git("add", "--", *names)
         name, email = self.author
         self._git(
@@ -194,10 +200,10 @@ class GitWriter:
                 before = path.read_text(encoding="utf-8")
                 after = shadowing.drop_shadow(before, entry.document, entry.shown)
                 if change.kind == "shadow":
-                    pinned = shadowing.shadow_version(_document(before, entry.document))
-                    if pinned == change.version:
+                    shadowed = _versions(entry, change.group, shadows=True)
+                    if shadowed == [change.version]:
                         continue
-                    previous = tuple(sorted({*previous, *(_production(entry, change.group))}))
+                    previous = tuple(sorted({*previous, *_versions(entry, change.group)}))
                     after = shadowing.add_shadow(
                         after,
                         entry.document,
@@ -213,9 +219,6 @@ class GitWriter:
             return None
         return list(changed), previous
 
-    def _shown(self, path: Path) -> str:
-        return path.relative_to(self.workdir).as_posix()
-
     def _in_flight(self, change: Change) -> Written | None:
         if self.pulls is None:
             raise WriteError(
@@ -224,13 +227,10 @@ class GitWriter:
             )
         # One request in flight per stage and kind: a pending promotion never holds back the
         # revert of a failed version.
-        kinds = ("rollback", "unshadow") if change.kind in ("rollback", "unshadow") else None
         prefix = f"{BRANCH_PREFIX}/{change.pipeline}/{change.stage}/"
+        reverts = tuple(f"{prefix}{kind}-" for kind in REVERTS)
         for pull in self.pulls.open_against(self.branch):
-            if not pull.head.startswith(prefix):
-                continue
-            reverting = pull.head[len(prefix) :].startswith(("rollback-", "unshadow-"))
-            if reverting == (kinds is not None):
+            if pull.head.startswith(prefix) and pull.head.startswith(reverts) == change.reverts:
                 return Written("inFlight", pull.url)
         if self._git("ls-remote", "--heads", "origin", change.branch).strip():
             # Left by a pull request a human closed: that answer stands.
@@ -299,10 +299,10 @@ def _message(change: Change, previous: tuple[int, ...], files: list[str]) -> tup
     return subject, body
 
 
-def _document(text: str, index: int) -> object:
-    found = {d.index: d.data for d in yamlpos.parse(text)[0]}
-    return found.get(index) or {}
-
-
-def _production(entry: LoadedManifest, group: str) -> list[int]:
-    return [model.version for _, model in registry_variants(entry) if model.package_group == group]
+def _versions(entry: LoadedManifest, group: str, *, shadows: bool = False) -> list[int]:
+    """The versions of `group` the endpoint's variants (or shadow variants) pin."""
+    return [
+        model.version
+        for _, model in registry_variants(entry, shadows=shadows)
+        if model.package_group == group
+    ]

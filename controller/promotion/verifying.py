@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from controller.aws.stages.serving import Serving
+from controller.aws.stages.verdicts import stamp
 from controller.core.packages import group_name
 from controller.errors import ControllerError
 from controller.manifests.loaded import LoadedManifest
@@ -69,8 +70,7 @@ def pinned(
     groups = set(pipeline.spec.package_groups)
     found = []
     for entry in endpoints:
-        chosen = registry_variants(entry, shadows=True) if shadows else registry_variants(entry)
-        for variant, model in chosen:
+        for variant, model in registry_variants(entry, shadows=shadows):
             if model.package_group in groups:
                 name, group = entry.manifest.metadata.name, group_name(model.package_group)
                 found.append(Pinned(location_of(entry), name, variant, group, model.version))
@@ -147,7 +147,7 @@ def measure(
 ) -> Measurement:
     """One measurement of the stage: one GetMetricData batch per location. `shadow`: the
     subjects are (shadow, production) pairs, judged by `analysis.evaluate_shadow`."""
-    at = now.isoformat(timespec="seconds").replace("+00:00", "Z")
+    at = stamp(now)
     start, end, period = window(verification, now)
     queries = analysis.queries(verification, subjects)
     by_location: dict[str, list[dict[str, Any]]] = {}
@@ -180,10 +180,13 @@ class Outcome:
         return self.run.measurements if self.run else []
 
 
-def shadow_pairs(production: Sequence[Pinned], shadows: Sequence[Pinned]) -> tuple[Subject, ...]:
-    """A shadow gate's subjects: each shadow variant, then its endpoint's production variant
-    (`analysis.evaluate_shadow` judges them in pairs)."""
-    by_endpoint = {(p.location, p.endpoint): p for p in production}
+def subjects(variants: Sequence[Pinned], shadows: Sequence[Pinned] = ()) -> tuple[Subject, ...]:
+    """What an analysis measures: each pinned variant once; with `shadows` (a shadow gate's
+    candidate), each shadow variant then its endpoint's production variant, the pairs
+    `analysis.evaluate_shadow` judges."""
+    if not shadows:
+        return tuple(dict.fromkeys(Subject(v.location, v.endpoint, v.variant) for v in variants))
+    by_endpoint = {(p.location, p.endpoint): p for p in variants}
     pairs: list[Subject] = []
     for shadow in shadows:
         mine = by_endpoint.get((shadow.location, shadow.endpoint))
@@ -217,26 +220,22 @@ def verify(
     pinned_versions = {g: tuple(sorted(v)) for g, v in sorted(versions.items())}
     everything = [*variants, *shadows]
     state = converged if converged is not None else convergence(everything, reader)
-    subjects = (
-        shadow_pairs(variants, shadows)
-        if shadows
-        else tuple(dict.fromkeys(Subject(v.location, v.endpoint, v.variant) for v in variants))
-    )
+    measured = subjects(variants, shadows)
     if state.phase is not Phase.SUCCESSFUL:
         phase = Phase.FAILED if state.phase is Phase.FAILED else Phase.INCONCLUSIVE
-        return Outcome(phase, state, None, subjects, pinned_versions)
+        return Outcome(phase, state, None, measured, pinned_versions)
     run = Run(verification)
     if verification.initial_delay_seconds:
         sleep(verification.initial_delay_seconds)
     while run.attempts_left():
         if run.measurements:
             sleep(verification.interval_seconds)
-        measurement = measure(verification, subjects, reader, clock(), shadow=bool(shadows))
+        measurement = measure(verification, measured, reader, clock(), shadow=bool(shadows))
         run.measurements.append(measurement)
         on_measurement(measurement)
     phase = run.phase()
     return Outcome(
-        Phase.ERROR if phase is Phase.RUNNING else phase, state, run, subjects, pinned_versions
+        Phase.ERROR if phase is Phase.RUNNING else phase, state, run, measured, pinned_versions
     )
 
 
@@ -251,6 +250,14 @@ def worst_values(measurements: Iterable[Measurement] | Outcome) -> dict[str, flo
                 if check.value is not None:
                     found[check.name] = max(found.get(check.name, check.value), check.value)
     return found
+
+
+def detail(outcome: Outcome) -> str:
+    """A verdict's detail: each check's highest value (`errors=0.2 p99=480`), or why the stage
+    was not measured when it never converged."""
+    if outcome.run is None:
+        return "; ".join(outcome.convergence.notes)[:200]
+    return " ".join(f"{n}={v:.4g}" for n, v in worst_values(outcome).items())
 
 
 def summary(outcome: Outcome, pipeline: str, stage: str) -> str:

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -27,6 +26,7 @@ from controller.commands.run import _config, build_runner
 from controller.sandbox import Sandbox
 from tests.e2e.conftest import IMAGE, World
 from tests.e2e.forgefakes import FakeGitHub, fake_github
+from tests.e2e.test_service import eventually
 from tests.e2e.test_stage_verify import allow_stages_to_record
 from tests.e2e.test_targets import (
     GROUP_ARN,
@@ -37,6 +37,7 @@ from tests.e2e.test_targets import (
     sagemaker_in,
     target,
 )
+from tests.service.test_gitsource import git
 
 GOOD = {"image": IMAGE, "modelDataUrl": "s3://models/churn/1.tar.gz", "approval": "Approved"}
 
@@ -95,15 +96,7 @@ FILES = {
     "prod/churn.yaml": endpoint("churn", "prod"),
     "pipeline.yaml": PIPELINE,
 }
-GIT_ID = ["-c", "user.name=Human", "-c", "user.email=human@example.com"]
 TOKEN = "ghp_promotion_test_token"
-
-
-def git(cwd: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", *GIT_ID, *args], cwd=cwd, capture_output=True, text=True, timeout=30, check=True
-    )
-    return done.stdout.strip()
 
 
 class Pipeline:
@@ -161,17 +154,6 @@ class Pipeline:
             yield runner
         finally:
             assert runner.stop(10)
-
-
-def eventually(check: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
 
 
 @contextmanager

@@ -18,15 +18,8 @@ from controller.promotion.pullrequests import (
 )
 from tests.e2e.forgefakes import fake_github, fake_gitlab
 from tests.e2e.test_targets import GROUP_ARN, PROD, STAGING, endpoint, target
+from tests.service.test_gitsource import git
 
-GIT_ID = [
-    "-c",
-    "user.name=Human",
-    "-c",
-    "user.email=human@example.com",
-    "-c",
-    "commit.gpgsign=false",
-]
 PIPELINE = f"""apiVersion: sagemaker-gitops/v1
 kind: Pipeline
 metadata: {{name: churn}}
@@ -39,13 +32,6 @@ spec:
       endpoints: {{targets: [prod]}}
       write: pullRequest
 """
-
-
-def git(cwd: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", *GIT_ID, *args], cwd=cwd, capture_output=True, text=True, timeout=30, check=True
-    )
-    return done.stdout.strip()
 
 
 class Repo:

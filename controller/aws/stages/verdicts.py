@@ -23,6 +23,11 @@ VERIFYING = "Verifying"
 from which every measurement's time follows (so another replica resumes it)."""
 
 
+def stamp(when: datetime) -> str:
+    """A UTC time as verdicts and measurements write it: `2026-12-05T12:00:00Z`."""
+    return when.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
 @dataclass(frozen=True)
 class Verdict:
     """What one stage recorded on a version."""
@@ -38,7 +43,7 @@ class Verdict:
         return self.status == "Verified"
 
     def time(self) -> datetime | None:
-        """`at` as an aware datetime (None when it is not a time)."""
+        """`at` as an aware datetime (None when it is not a time): `stamp`'s inverse."""
         try:
             return datetime.fromisoformat(self.at.replace("Z", "+00:00"))
         except ValueError:

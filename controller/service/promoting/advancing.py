@@ -34,12 +34,12 @@ import structlog
 
 from controller.aws import registry
 from controller.aws.stages import lifecycle, verdicts
-from controller.aws.stages.verdicts import VERIFYING, Verdict
+from controller.aws.stages.verdicts import VERIFYING, Verdict, stamp
 from controller.core.packages import PackageVersion, group_name
 from controller.core.snapshots import split_key
 from controller.errors import ControllerError
 from controller.manifests.loaded import LoadedManifest, LoadedPipeline
-from controller.manifests.pipelines.checks import stage_endpoints
+from controller.manifests.pipelines.checks import registry_variants, stage_endpoints
 from controller.manifests.pipelines.model import PipelineManifest, Stage, Verification
 from controller.promotion import decisions, verifying
 from controller.promotion.analysis import Measurement, Phase, Run, Subject
@@ -192,11 +192,11 @@ class Advancer:
     ) -> list[StageView]:
         """One pass over every group of the pipeline; the stages' views, for /status."""
         pipeline = loaded.pipeline
+        keys = {id(entry): key for key, entry in entries.items()}
         views: list[StageView] = []
         for group in pipeline.spec.package_groups:
-            walk = Pass(self, pipeline, group, entries, target_labels, now)
-            walk.revision = revision
-            views.extend(walk.run())
+            stages = _stages(pipeline, group, entries, keys)
+            views.extend(Pass(self, pipeline, group, stages, target_labels, now, revision).run())
         return views
 
 
@@ -208,9 +208,10 @@ class Pass:
         owner: Advancer,
         pipeline: PipelineManifest,
         group: str,
-        entries: dict[str, LoadedManifest],
+        stages: list[PassStage],
         target_labels: dict[str, dict[str, str]],
         now: datetime,
+        revision: str | None,
     ) -> None:
         self.owner = owner
         self.pipeline = pipeline
@@ -219,9 +220,9 @@ class Pass:
         self.short = group_name(group)
         self.now = now
         self.target_labels = target_labels
-        self.stages = _stages(pipeline, group, entries)
+        self.stages = stages
         self._registry: _Registry | None = None
-        self.revision: str | None = None
+        self.revision = revision
 
     def registry(self) -> _Registry:
         if self._registry is None:
@@ -264,11 +265,9 @@ class Pass:
         if stage.spec.verification is None and not (mine and mine.status in FINAL):
             view.analysis = "no verification"
             return
-        subjects = tuple(
-            dict.fromkeys(Subject(p.location, p.endpoint, p.variant) for p in stage.pins)
-        )
-        subject = Judged(stage.spec.name, version, stage.spec.verification, stage.pins, subjects)
-        status = self.analyse(subject, view)
+        subjects = verifying.subjects(stage.pins)
+        judged = Judged(stage.spec.name, version, stage.spec.verification, stage.pins, subjects)
+        status = self.analyse(judged, view)
         if status == "Failed" and stage.spec.auto_rollback:
             moving.roll_back(self, stage, version, view)
 
@@ -291,9 +290,9 @@ class Pass:
         started = mine.time() if mine is not None and mine.status == VERIFYING else None
         if started is None:
             started = self.now.replace(microsecond=0)
-            verdict = Verdict(judged.record_as, VERIFYING, _iso(started))
+            verdict = Verdict(judged.record_as, VERIFYING, stamp(started))
             self._record(state, verdict, "converged", judged.version)
-        key = (self.name, judged.record_as, self.group, str(judged.version), _iso(started))
+        key = self._run_key(judged, started)
         self.owner.seen.add(key)
         run = self.owner.runs.setdefault(key, Run(verification))
         due = decisions.measurement_times(verification, started, self.now)
@@ -316,6 +315,10 @@ class Pass:
         del self.owner.runs[key]
         return self._finish(judged, state, run, phase, view)
 
+    def _run_key(self, judged: Judged, started: datetime) -> tuple[str, ...]:
+        """One analysis: what it judges and when it started (so a restarted one is new)."""
+        return (self.name, judged.record_as, self.group, str(judged.version), stamp(started))
+
     def _nothing_due(self, judged: Judged, mine: Verdict, view: StageView) -> bool:
         """A running analysis with no measurement due: its endpoints are read again only when
         one is (a stage of 100 endpoints costs 300 describes a read, not every pass)."""
@@ -323,7 +326,7 @@ class Pass:
         assert judged.verification is not None
         if started is None:
             return False
-        key = (self.name, judged.record_as, self.group, str(judged.version), _iso(started))
+        key = self._run_key(judged, started)
         run = self.owner.runs.get(key)
         due = decisions.measurement_times(judged.verification, started, self.now)
         if run is None or len(due) > len(run.measurements):
@@ -348,16 +351,13 @@ class Pass:
         if phase is Phase.ERROR:
             # An error taught nothing about the version: measure again from now.
             last = run.measurements[-1].error if run and run.measurements else ""
-            again = Verdict(name, VERIFYING, _iso(self.now.replace(microsecond=0)))
+            again = Verdict(name, VERIFYING, stamp(self.now))
             self._record(state, again, "", version)
             self.event("error", name, version, f"the analysis could not read its metrics: {last}")
             return None
         status = verdicts.STATUS[phase.value]
-        at = run.measurements[-1].at if run and run.measurements else _iso(self.now)
-        if run is None:
-            detail = "; ".join(state.notes)[:200]
-        else:
-            detail = " ".join(f"{n}={v:.4g}" for n, v in worst_values(outcome).items())
+        at = run.measurements[-1].at if run and run.measurements else stamp(self.now)
+        detail = verifying.detail(outcome)
         verdict = Verdict(name, status, at, detail)
         self._record(state, verdict, summary(outcome, self.name, name), version)
         view.verdict = f"{status} {at}"
@@ -400,7 +400,7 @@ class Pass:
         view.last_write = f"{written.outcome}: {written.done}"
         if written.outcome in ("committed", "pullRequest"):
             event: Literal["promoted", "rolledBack"] = (
-                "rolledBack" if kind in ("rollback", "unshadow") else "promoted"
+                "rolledBack" if change.reverts else "promoted"
             )
             message = f"{written.subject} ({written.done})"
             revision = written.done if written.outcome == "committed" else None
@@ -437,25 +437,23 @@ class Pass:
 
 
 def _stages(
-    pipeline: PipelineManifest, group: str, entries: dict[str, LoadedManifest]
+    pipeline: PipelineManifest,
+    group: str,
+    entries: dict[str, LoadedManifest],
+    key_of: dict[int, str],
 ) -> list[PassStage]:
-    """Each stage's endpoints serving `group`, with the variants (and shadows) they pin."""
-    key_of = {id(entry): key for key, entry in entries.items()}
-    where = {id(entry): split_key(key)[0] for key, entry in entries.items()}
+    """Each stage's endpoints serving `group`, with the variants (and shadows) they pin;
+    `key_of` maps each entry (by id) to its key."""
     manifests = list(entries.values())
     found: list[PassStage] = []
     for stage in pipeline.spec.stages:
-        endpoints = [
-            e
-            for e in stage_endpoints(pipeline, stage, manifests)
-            if id(e) in key_of and _serves(e, group)
-        ]
+        endpoints = [e for e in stage_endpoints(pipeline, stage, manifests) if _serves(e, group)]
         keys = [key_of[id(e)] for e in endpoints]
         pins, shadows = (
             [
                 p
                 for p in verifying.pinned(
-                    pipeline, endpoints, lambda e: where[id(e)], shadows=shadow
+                    pipeline, endpoints, lambda e: split_key(key_of[id(e)])[0], shadows=shadow
                 )
                 if p.group == group_name(group)
             ]
@@ -466,13 +464,7 @@ def _stages(
 
 
 def _serves(entry: LoadedManifest, group: str) -> bool:
-    from controller.manifests.pipelines.checks import registry_variants
-
     return any(model.package_group == group for _, model in registry_variants(entry))
-
-
-def _iso(when: datetime) -> str:
-    return when.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _measurement(measurement: Measurement) -> dict[str, Any]:

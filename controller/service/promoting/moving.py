@@ -74,7 +74,7 @@ def promote_into(walk: Pass, index: int, view: StageView) -> None:
     if blocked is None:
         blocked = _window(walk, stage)
     if blocked is not None:
-        if not blocked.reason.startswith(f"stage {stage.spec.name} already pins"):
+        if not blocked.settled:
             view.next_promotion = f"v{candidate}: {blocked.reason}"
         return
     kind: Literal["promote", "shadow"] = "promote"

@@ -20,6 +20,8 @@ import structlog
 
 from controller.core.snapshots import Snapshot
 from controller.errors import ControllerError
+from controller.manifests.loaded import LoadedPipeline
+from controller.manifests.pipelines.checks import stage_endpoints
 from controller.service.metrics import Metrics
 from controller.service.promoting.advancing import Advancer, StageEvent
 from controller.service.status.events import Event, EventKind, StageRef
@@ -104,10 +106,6 @@ class Promoter:
         if self._thread.is_alive():
             self._thread.join(timeout=max(0.1, timeout))
 
-    def wake(self) -> None:
-        """Look now (a new revision landed) instead of at the next tick."""
-        self._wake.set()
-
     def status(self) -> dict[str, Any]:
         with self._lock:
             return dict(self._view)
@@ -171,11 +169,9 @@ class Promoter:
             self._view = {"state": state, "pipelines": pipelines}
 
 
-def _owner_key(loaded: Any, snap: Snapshot) -> str | None:
+def _owner_key(loaded: LoadedPipeline, snap: Snapshot) -> str | None:
     """The endpoint key whose shard decides which replica drives the pipeline: the first (by
     key) of the pipeline's first stage that has endpoints."""
-    from controller.manifests.pipelines.checks import stage_endpoints
-
     pipeline = loaded.pipeline
     manifests = list(snap.entries.values())
     key_of = {id(entry): key for key, entry in snap.entries.items()}

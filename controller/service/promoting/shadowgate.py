@@ -25,7 +25,7 @@ def verify_shadow(walk: Pass, stage: PassStage, view: StageView) -> None:
         view.shadow = "half written: every endpoint of the stage needs the same shadow"
         return
     candidate = versions[0]
-    pairs = verifying.shadow_pairs(stage.pins, stage.shadows)
+    pairs = verifying.subjects(stage.pins, stage.shadows)
     judged = Judged(
         stage.spec.shadow_stage,
         candidate,
