@@ -7,10 +7,12 @@ more Inconclusive than `inconclusiveLimit` makes it Inconclusive, more errors in
 `consecutiveErrorLimit` makes it Error; Successful once `count` measurements are taken without
 reaching a limit. What is SageMaker's own:
 
-- A subject is one endpoint variant serving the pipeline's group. Queries are written in
-  manifest terms and built here from the endpoint and variant the controller already knows
-  (`AWS/SageMaker`, dimensions `EndpointName` + `VariantName`), so a measurement of a whole stage
-  is one `GetMetricData` call per target, not one per endpoint (up to 500 queries a call).
+- A subject is one endpoint variant, or one inference component, serving the pipeline's group.
+  Queries are written in manifest terms and built here from what the controller already knows
+  (`AWS/SageMaker`, dimensions `EndpointName` + `VariantName` for a variant,
+  `InferenceComponentName` for a component, as SageMaker publishes a component's invocation
+  metrics), so a measurement of a whole stage is one `GetMetricData` call per target, not one per
+  endpoint (up to 500 queries a call).
 - Too little traffic is never a pass: a subject with fewer than `minInvocations` in the window,
   or a check with no datapoints, is Inconclusive. Thresholds on a handful of requests are noise
   either way, so too few invocations is Inconclusive even when the few look bad.
@@ -45,6 +47,14 @@ class Subject:
     """The target name (or region) whose account and region hold the endpoint."""
     endpoint: str
     variant: str
+    """The variant, or for a component the variant hosting it."""
+    component: str = ""
+    """The inference component measured; "" for a variant."""
+
+    @property
+    def shown(self) -> str:
+        """How reports name the subject: `endpoint/variant` or `endpoint/component`."""
+        return f"{self.endpoint}/{self.component or self.variant}"
 
 
 @dataclass(frozen=True)
@@ -75,8 +85,19 @@ class Query:
         }
 
 
-def _variant_dimensions(subject: Subject) -> tuple[tuple[str, str], ...]:
+def _dimensions(subject: Subject) -> tuple[tuple[str, str], ...]:
+    if subject.component:
+        return (("InferenceComponentName", subject.component),)
     return (("EndpointName", subject.endpoint), ("VariantName", subject.variant))
+
+
+def _written(value: str, subject: Subject) -> str:
+    """A custom query's dimension value with the subject's names put in."""
+    return (
+        value.replace("{endpoint}", subject.endpoint)
+        .replace("{variant}", subject.variant)
+        .replace("{component}", subject.component)
+    )
 
 
 def invocations_id(index: int) -> str:
@@ -95,7 +116,7 @@ def queries(verification: Verification, subjects: Sequence[Subject]) -> list[Que
     """Every query one measurement needs, ids `s<subject>_...` (CloudWatch's Id pattern)."""
     found: list[Query] = []
     for index, subject in enumerate(subjects):
-        dims = _variant_dimensions(subject)
+        dims = _dimensions(subject)
         found.append(Query(index, invocations_id(index), NAMESPACE, "Invocations", dims, "Sum"))
         for number, check in enumerate(verification.metrics):
             if check.error_rate is not None:
@@ -116,12 +137,7 @@ def queries(verification: Verification, subjects: Sequence[Subject]) -> list[Que
             elif check.query is not None:
                 custom = check.query
                 written = tuple(
-                    (
-                        name,
-                        value.replace("{endpoint}", subject.endpoint).replace(
-                            "{variant}", subject.variant
-                        ),
-                    )
+                    (name, _written(value, subject))
                     for name, value in sorted(custom.dimensions.items())
                 )
                 found.append(

@@ -29,7 +29,7 @@ from typing import Literal
 from controller.edits import promoting, shadowing
 from controller.errors import ControllerError
 from controller.manifests.loading import LoadedManifest, load_manifests
-from controller.manifests.pipelines.checks import SelectedStage, registry_variants, select_stage
+from controller.manifests.pipelines.checks import SelectedStage, pinned_versions, select_stage
 from controller.promotion.pullrequests import ChangeRequests
 
 BRANCH_PREFIX = "sagemaker-gitops"
@@ -200,10 +200,10 @@ class GitWriter:
                 before = path.read_text(encoding="utf-8")
                 after = shadowing.drop_shadow(before, entry.document, entry.shown)
                 if change.kind == "shadow":
-                    shadowed = _versions(entry, change.group, shadows=True)
+                    shadowed = pinned_versions(entry, change.group, shadows=True)
                     if shadowed == [change.version]:
                         continue
-                    previous = tuple(sorted({*previous, *_versions(entry, change.group)}))
+                    previous = tuple(sorted({*previous, *pinned_versions(entry, change.group)}))
                     after = shadowing.add_shadow(
                         after,
                         entry.document,
@@ -297,12 +297,3 @@ def _message(change: Change, previous: tuple[int, ...], files: list[str]) -> tup
         f"(pipeline {change.pipeline}, stage {change.stage})."
     )
     return subject, body
-
-
-def _versions(entry: LoadedManifest, group: str, *, shadows: bool = False) -> list[int]:
-    """The versions of `group` the endpoint's variants (or shadow variants) pin."""
-    return [
-        model.version
-        for _, model in registry_variants(entry, shadows=shadows)
-        if model.package_group == group
-    ]

@@ -10,7 +10,7 @@ from typing import Any
 
 from controller.aws.clients import Clients
 from controller.aws.stages import metrics, serving
-from controller.aws.stages.serving import Serving
+from controller.aws.stages.serving import ComponentServing, Serving
 
 
 class ClientsReader:
@@ -21,6 +21,9 @@ class ClientsReader:
 
     def serving(self, location: str, endpoint: str) -> Serving | None:
         return serving.serving(self.clients.sagemaker(location), endpoint)
+
+    def component(self, location: str, component: str) -> ComponentServing | None:
+        return serving.component_serving(self.clients.sagemaker(location), component)
 
     def metric_values(
         self,

@@ -16,7 +16,7 @@ from controller.aws import registry
 from controller.aws.stages import verdicts
 from controller.errors import ControllerError
 from controller.manifests.loaded import LoadedManifest, LoadedPipeline
-from controller.manifests.pipelines.checks import registry_variants, stage_endpoints
+from controller.manifests.pipelines.checks import pinned_versions, stage_endpoints
 
 
 @dataclass(frozen=True)
@@ -55,14 +55,7 @@ def stage_pins(
         for stage in pipeline.spec.stages:
             endpoints = stage_endpoints(pipeline, stage, manifests)
             for group in pipeline.spec.package_groups:
-                versions = sorted(
-                    {
-                        model.version
-                        for e in endpoints
-                        for _, model in registry_variants(e)
-                        if model.package_group == group
-                    }
-                )
+                versions = sorted({v for e in endpoints for v in pinned_versions(e, group)})
                 if versions:
                     where = location_of(endpoints[0])
                     found.append(

@@ -15,18 +15,21 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from controller.aws.stages.serving import Serving
+from controller.aws.stages.serving import ComponentServing, Serving
 from controller.aws.stages.verdicts import stamp
 from controller.core.packages import group_name
 from controller.errors import ControllerError
 from controller.manifests.loaded import LoadedManifest
-from controller.manifests.pipelines.checks import registry_variants
+from controller.manifests.pipelines.checks import registry_components, registry_variants
 from controller.manifests.pipelines.model import PipelineManifest, Stage, Verification
 from controller.promotion import analysis
 from controller.promotion.analysis import Measurement, Phase, Run, Subject
 
 FAILED_STATUSES = frozenset({"RollingBack", "UpdateRollbackFailed", "Failed"})
-"""An endpoint in one of these did not take the version: the verification has failed."""
+"""An endpoint (or inference component) in one of these did not take the version: the
+verification has failed. A component has no RollingBack: a failed rolling update shows as
+Updating with a FailureReason, then InService on the old version, which convergence reads as not
+serving the pin (and the pin never comes)."""
 READERS = 8
 """Endpoints whose state is read at once while checking convergence."""
 PERIOD_SECONDS = 60
@@ -37,6 +40,8 @@ class Reader(Protocol):
     """What verification reads from AWS, per location (target name or region)."""
 
     def serving(self, location: str, endpoint: str) -> Serving | None: ...
+
+    def component(self, location: str, component: str) -> ComponentServing | None: ...
 
     def metric_values(
         self,
@@ -49,13 +54,16 @@ class Reader(Protocol):
 
 @dataclass(frozen=True)
 class Pinned:
-    """One variant of a stage endpoint and the version its manifest pins."""
+    """One variant (or inference component) of a stage endpoint and the version its manifest
+    pins."""
 
     location: str
     endpoint: str
     variant: str
     group: str
     version: int
+    component: str = ""
+    """The inference component pinned; "" for a variant."""
 
 
 def pinned(
@@ -65,15 +73,23 @@ def pinned(
     *,
     shadows: bool = False,
 ) -> list[Pinned]:
-    """Every variant of the stage's endpoints that serves one of the pipeline's groups (with
-    `shadows`, every shadow variant pinned to one: a shadow gate's candidate)."""
+    """Every variant and inference component of the stage's endpoints that serves one of the
+    pipeline's groups (with `shadows`, every shadow variant pinned to one: a shadow gate's
+    candidate)."""
     groups = set(pipeline.spec.package_groups)
     found = []
     for entry in endpoints:
+        name, location = entry.manifest.metadata.name, location_of(entry)
         for variant, model in registry_variants(entry, shadows=shadows):
             if model.package_group in groups:
-                name, group = entry.manifest.metadata.name, group_name(model.package_group)
-                found.append(Pinned(location_of(entry), name, variant, group, model.version))
+                group = group_name(model.package_group)
+                found.append(Pinned(location, name, variant, group, model.version))
+        if shadows:
+            continue  # components have no shadow
+        for component, host, model in registry_components(entry):
+            if model.package_group in groups:
+                group = group_name(model.package_group)
+                found.append(Pinned(location, name, host, group, model.version, component))
     return found
 
 
@@ -90,17 +106,21 @@ class Convergence:
 
 
 def convergence(variants: Sequence[Pinned], reader: Reader) -> Convergence:
-    """Read each endpoint once and compare what it serves with what its manifest pins."""
+    """Read each endpoint and component once and compare what it serves with what its manifest
+    pins."""
     notes: list[str] = []
     found: dict[tuple[str, int], tuple[str, str]] = {}
     failed = False
     by_endpoint: dict[tuple[str, str], list[Pinned]] = {}
+    components = sorted({(v.location, v.component): v for v in variants if v.component}.items())
     for item in variants:
-        by_endpoint.setdefault((item.location, item.endpoint), []).append(item)
+        if not item.component:
+            by_endpoint.setdefault((item.location, item.endpoint), []).append(item)
     keys = sorted(by_endpoint)
-    # Endpoints are read side by side: three describes each, at a region's round trip.
+    # Read side by side: a few describes each, at a region's round trip.
     with ThreadPoolExecutor(max_workers=READERS, thread_name_prefix="verify") as pool:
         lives = list(pool.map(lambda key: reader.serving(*key), keys))
+        parts = list(pool.map(lambda key: reader.component(*key[0]), components))
     for (location, endpoint), live in zip(keys, lives, strict=True):
         wanted = by_endpoint[(location, endpoint)]
         where = f"{endpoint} ({location})"
@@ -124,10 +144,39 @@ def convergence(variants: Sequence[Pinned], reader: Reader) -> Convergence:
                 )
         if live.status != "InService":
             notes.append(f"{where}: {live.status}")
+    for (_, item), part in zip(components, parts, strict=True):
+        failed = _component(item, part, notes, found) or failed
     packages = tuple((g, v, loc, arn) for (g, v), (loc, arn) in sorted(found.items()))
     if failed:
         return Convergence(Phase.FAILED, tuple(notes), packages)
     return Convergence(Phase.RUNNING if notes else Phase.SUCCESSFUL, tuple(notes), packages)
+
+
+def _component(
+    item: Pinned,
+    live: ComponentServing | None,
+    notes: list[str],
+    found: dict[tuple[str, int], tuple[str, str]],
+) -> bool:
+    """Note why one inference component has not converged; True when it failed."""
+    where = f"{item.endpoint} ({item.location}): component {item.component}"
+    if live is None:
+        notes.append(f"{where}: not created yet")
+        return False
+    if live.status in FAILED_STATUSES:
+        reason = f": {live.failure_reason}" if live.failure_reason else ""
+        notes.append(f"{where}: {live.status}{reason}")
+        return True
+    pinned_version = (item.group, item.version)
+    if live.version == pinned_version and live.package:
+        found.setdefault(pinned_version, (item.location, live.package))
+    else:
+        now = f"v{live.version[1]}" if live.version else "no registry version"
+        notes.append(f"{where} serves {now}, the manifests pin {item.group} v{item.version}")
+    if live.status != "InService":
+        reason = f" ({live.failure_reason})" if live.failure_reason else ""
+        notes.append(f"{where}: {live.status}{reason}")
+    return False
 
 
 def window(verification: Verification, now: datetime) -> tuple[datetime, datetime, int]:
@@ -185,7 +234,9 @@ def subjects(variants: Sequence[Pinned], shadows: Sequence[Pinned] = ()) -> tupl
     candidate), each shadow variant then its endpoint's production variant, the pairs
     `analysis.evaluate_shadow` judges."""
     if not shadows:
-        return tuple(dict.fromkeys(Subject(v.location, v.endpoint, v.variant) for v in variants))
+        return tuple(
+            dict.fromkeys(Subject(v.location, v.endpoint, v.variant, v.component) for v in variants)
+        )
     by_endpoint = {(p.location, p.endpoint): p for p in variants}
     pairs: list[Subject] = []
     for shadow in shadows:

@@ -31,7 +31,12 @@ def as_json(outcome: Outcome, pipeline: str, stage: str) -> dict[str, Any]:
         "converged": not outcome.convergence.notes,
         "notes": list(outcome.convergence.notes),
         "subjects": [
-            {"location": s.location, "endpoint": s.endpoint, "variant": s.variant}
+            {
+                "location": s.location,
+                "endpoint": s.endpoint,
+                "variant": s.variant,
+                "component": s.component or None,
+            }
             for s in outcome.subjects
         ],
         "measurements": [_measurement(m) for m in outcome.measurements],
@@ -47,6 +52,7 @@ def _measurement(measurement: Measurement) -> dict[str, Any]:
             {
                 "endpoint": r.subject.endpoint,
                 "variant": r.subject.variant,
+                "component": r.subject.component or None,
                 "location": r.subject.location,
                 "invocations": r.invocations,
                 "phase": r.phase.value,
@@ -84,8 +90,7 @@ def measurement_line(measurement: Measurement) -> str:
         )
         reason = f" ({result.reason})" if result.reason else ""
         parts.append(
-            f"{result.subject.endpoint}/{result.subject.variant}: "
-            f"{result.invocations:.0f} invocations, {values}{reason}"
+            f"{result.subject.shown}: {result.invocations:.0f} invocations, {values}{reason}"
         )
     return f"{measurement.at} {measurement.phase.value}: " + "; ".join(parts)
 
@@ -102,7 +107,8 @@ def render_markdown(outcome: Outcome, pipeline: str, stage: str) -> str:
     lines = [
         f"### {icon} Stage `{stage}` of pipeline `{pipeline}`: {outcome.phase.value}",
         "",
-        f"Verified: {_versions(outcome)} on {len(outcome.subjects)} endpoint variant(s).",
+        f"Verified: {_versions(outcome)} on {len(outcome.subjects)} endpoint variant(s) or "
+        "component(s).",
         "",
     ]
     if outcome.convergence.notes:
@@ -112,7 +118,9 @@ def render_markdown(outcome: Outcome, pipeline: str, stage: str) -> str:
     if outcome.measurements:
         names = [c.name for c in _first_checks(outcome)]
         lines.append(
-            "| measurement | endpoint / variant | invocations | " + " | ".join(names) + " |"
+            "| measurement | endpoint / variant or component | invocations | "
+            + " | ".join(names)
+            + " |"
         )
         lines.append("|---|---|---|" + "---|" * len(names))
         for number, measurement in enumerate(outcome.measurements, start=1):
@@ -127,9 +135,8 @@ def render_markdown(outcome: Outcome, pipeline: str, stage: str) -> str:
                 ]
                 lines.append(
                     f"| {number} {_ICON[result.phase]} | `{result.subject.endpoint}` / "
-                    f"`{result.subject.variant}` | {result.invocations:.0f} | "
-                    + " | ".join(cells)
-                    + " |"
+                    f"`{result.subject.component or result.subject.variant}` | "
+                    f"{result.invocations:.0f} | " + " | ".join(cells) + " |"
                 )
     return "\n".join(lines) + "\n"
 

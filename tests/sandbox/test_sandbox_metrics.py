@@ -194,6 +194,15 @@ def test_nothing_before_the_endpoint_served_nor_for_an_unknown_one(
     assert found == {"early": [], "ghost": []}
 
 
+def test_an_unknown_inference_component_has_no_datapoints(
+    sandbox: Sandbox, clock: ManualClock, endpoints: dict[str, float]
+) -> None:
+    ghost = query("ghost", "good", "Invocations", "Sum")
+    ghost["MetricStat"]["Metric"]["Dimensions"] = [{"Name": "InferenceComponentName", "Value": "x"}]
+
+    assert values(sandbox, [ghost], *last_minutes(clock, 2)) == {"ghost": []}
+
+
 def test_the_time_scale_multiplies_invocations_and_answers_repeat_exactly(
     sandbox: Sandbox, clock: ManualClock, endpoints: dict[str, float]
 ) -> None:

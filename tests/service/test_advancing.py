@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from controller.aws.stages.serving import Serving
+from controller.aws.stages.serving import ComponentServing, Serving
 from controller.core.snapshots import Snapshot
 from controller.errors import ControllerError
 from controller.manifests.loading import load_manifests
@@ -100,6 +100,7 @@ class Live:
         self.failing = False
         self.calls = 0
         self.reads = 0
+        self.dimensions: set[str] = set()
 
     def serving(self, location: str, endpoint: str) -> Serving:
         self.reads += 1
@@ -111,10 +112,18 @@ class Live:
             packages={"primary": f"{PACKAGE}/{version}"},
         )
 
+    def component(self, location: str, component: str) -> ComponentServing:
+        self.reads += 1
+        version = self.pins[location]
+        return ComponentServing("InService", "gpu", ("churn", version), f"{PACKAGE}/{version}")
+
     def metric_values(
         self, location: str, requests: Any, start: datetime, end: datetime
     ) -> dict[str, list[float]]:
         self.calls += 1
+        self.dimensions |= {
+            d["Name"] for r in requests for d in r["MetricStat"]["Metric"]["Dimensions"]
+        }
         if self.failing:
             raise ControllerError("GetMetricData: ThrottlingException")
         values: dict[str, list[float]] = {}
@@ -135,7 +144,13 @@ class Writer:
 
 class World:
     def __init__(
-        self, tmp_path: Path, staging: str = "", prod: str = "", prod_version: int = 1, **extra: Any
+        self,
+        tmp_path: Path,
+        staging: str = "",
+        prod: str = "",
+        prod_version: int = 1,
+        staging_endpoint: str = "",
+        **extra: Any,
     ) -> None:
         self.registry = Registry(versions=3)
         self.registry.metadata[3]["approved"] = "no"
@@ -152,7 +167,7 @@ class World:
         files = {
             "targets/staging.yaml": target("staging", STAGING, "us-east-1"),
             "targets/prod.yaml": target("prod", PROD, "us-east-1"),
-            "staging.yaml": endpoint("churn", "staging", version=2),
+            "staging.yaml": staging_endpoint or endpoint("churn", "staging", version=2),
             "prod.yaml": endpoint("churn", "prod", version=prod_version),
             "pipeline.yaml": pipeline(staging, prod),
         }
@@ -192,6 +207,37 @@ def test_measurements_follow_the_clock_and_a_verified_version_is_promoted(tmp_pa
     assert "verified in staging" in world.writer.changes[0].evidence
     assert done["prod"].last_write.startswith("committed")
     assert [e.kind for e in world.events] == ["verified", "promoted"]
+
+
+GPU = f"""apiVersion: sagemaker-gitops/v1
+kind: Endpoint
+metadata: {{name: gpu}}
+spec:
+  target: staging
+  executionRoleArn: arn:aws:iam::{STAGING}:role/SageMakerExecution
+  variants:
+    - name: shared
+      instanceType: ml.g5.12xlarge
+      managedInstanceScaling: {{minInstanceCount: 1, maxInstanceCount: 2}}
+  inferenceComponents:
+    - name: chat
+      variant: shared
+      model: {{packageGroup: "{GROUP_ARN}", version: 2}}
+      compute: {{acceleratorDevices: 1, minMemoryMb: 1024}}
+"""
+
+
+def test_a_stage_served_by_an_inference_component_is_verified_on_its_metrics(
+    tmp_path: Path,
+) -> None:
+    world = World(tmp_path, staging_endpoint=GPU)
+
+    world.step(0)
+    world.step(3)
+
+    assert world.live.dimensions == {"InferenceComponentName"}
+    assert world.registry.verdict(2, "staging").startswith("Verified")
+    assert [(c.stage, c.version, c.kind) for c in world.writer.changes] == [("prod", 2, "promote")]
 
 
 def test_too_little_traffic_is_inconclusive_and_nothing_moves(tmp_path: Path) -> None:

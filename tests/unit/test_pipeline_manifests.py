@@ -191,3 +191,46 @@ def test_durations(text: str | int, seconds: float) -> None:
 def test_bad_durations(text: str) -> None:
     with pytest.raises(ValueError, match="duration"):
         parse_seconds(text)
+
+
+GPU = """\
+apiVersion: sagemaker-gitops/v1
+kind: Endpoint
+metadata:
+  name: gpu
+  labels: {env: prod}
+spec:
+  target: prod
+  executionRoleArn: arn:aws:iam::123456789012:role/SageMakerExecution
+  variants:
+    - name: shared
+      instanceType: ml.g5.12xlarge
+      managedInstanceScaling: {minInstanceCount: 1, maxInstanceCount: 2}
+  inferenceComponents:
+    - name: chat
+      variant: shared
+      model: {packageGroup: churn-xgb, version: 1}
+      compute: {acceleratorDevices: 1, minMemoryMb: 1024}
+"""
+
+
+def test_a_stage_serving_its_group_through_an_inference_component_is_a_stage(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tree(tmp_path))
+    (tmp_path / "prod.yaml").write_text(GPU)
+
+    assert load_manifests([Path(".")]).diagnostics == []
+    # ...but it cannot be a shadow gate's: SageMaker has no shadow component.
+    shadowed = PIPELINE.replace(
+        "      endpoints: {targets: [prod]}",
+        "      endpoints: {targets: [prod]}\n      shadow:\n"
+        "        verification: {metrics: [{name: e, errorRate: {}, max: 1}]}",
+    )
+    (tmp_path / "pipeline.yaml").write_text(shadowed)
+    found = [str(d) for d in load_manifests([Path(".")]).diagnostics]
+    assert found == [
+        "pipeline.yaml:18: spec.stages[1].shadow: stage 'prod' has a shadow gate, but gpu "
+        "serve(s) the group through inference components, which have no shadow variant: verify "
+        "them without a shadow"
+    ]

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from controller.aws.stages.serving import Serving
+from controller.aws.stages.serving import ComponentServing, Serving
 from controller.errors import ControllerError
 from controller.manifests.pipelines.model import Stage, Verification
 from controller.promotion import analysis, verifying
@@ -81,6 +81,26 @@ def test_a_custom_query_names_the_endpoint_and_variant_in_its_dimensions() -> No
 
     assert found[1].namespace == "Team/Quality"
     assert found[1].dimensions == (("Endpoint", "churn"), ("Variant", "primary"))
+
+
+def test_an_inference_component_is_queried_by_its_own_name() -> None:
+    custom = {
+        "name": "drift",
+        "query": {
+            "namespace": "Team/Quality",
+            "metricName": "Drift",
+            "dimensions": {"Component": "{component}", "Endpoint": "{endpoint}"},
+        },
+        "max": 0.3,
+    }
+    chat = Subject("staging", "gpu", "shared", "chat")
+
+    found = analysis.queries(verification(metrics=[*CHECKS, custom]), [chat])
+
+    # SageMaker publishes a component's invocation metrics under InferenceComponentName alone.
+    assert {q.dimensions for q in found[:3]} == {(("InferenceComponentName", "chat"),)}
+    assert found[3].dimensions == (("Component", "chat"), ("Endpoint", "gpu"))
+    assert chat.shown == "gpu/chat" and SUBJECTS[0].shown == "churn/primary"
 
 
 def test_a_healthy_stage_measures_successful_with_its_values() -> None:
@@ -291,3 +311,49 @@ def test_wait_converged_polls_until_the_stage_serves_its_pin_and_no_longer(
     command._wait_converged(PINNED, Converging({}, []), 5.0)
 
     assert len(reads) == 3  # two polls while Updating, then converged: no further read
+
+
+class ComponentReader(FakeReader):
+    def __init__(self, parts: dict[str, ComponentServing | None]) -> None:
+        super().__init__({}, [])
+        self.parts = parts
+
+    def component(self, location: str, component: str) -> ComponentServing | None:
+        return self.parts.get(component)
+
+
+CHAT = verifying.Pinned("staging", "gpu", "shared", "churn-xgb", 2, "chat")
+ARN = "arn:aws:sagemaker:us-east-1:111111111111:model-package/churn-xgb/2"
+
+
+@pytest.mark.parametrize(
+    ("part", "phase", "note"),
+    [
+        (ComponentServing("InService", "gpu", ("churn-xgb", 2), ARN), Phase.SUCCESSFUL, ""),
+        (None, Phase.RUNNING, "gpu (staging): component chat: not created yet"),
+        (
+            ComponentServing("Updating", "gpu", ("churn-xgb", 2), ARN),
+            Phase.RUNNING,
+            "gpu (staging): component chat: Updating",
+        ),
+        (
+            ComponentServing("InService", "gpu", ("churn-xgb", 1), ARN[:-1] + "1"),
+            Phase.RUNNING,
+            "gpu (staging): component chat serves v1, the manifests pin churn-xgb v2",
+        ),
+        (
+            ComponentServing("Failed", "gpu", ("churn-xgb", 2), ARN, "health check failed"),
+            Phase.FAILED,
+            "gpu (staging): component chat: Failed: health check failed",
+        ),
+    ],
+)
+def test_a_component_converges_when_it_serves_its_pin_and_fails_when_it_failed(
+    part: ComponentServing | None, phase: Phase, note: str
+) -> None:
+    found = verifying.convergence([CHAT], ComponentReader({"chat": part}))
+
+    assert found.phase is phase
+    assert list(found.notes) == ([note] if note else [])
+    if phase is Phase.SUCCESSFUL:
+        assert found.packages == (("churn-xgb", 2, "staging", ARN),)

@@ -1,8 +1,8 @@
-"""Which registry versions an endpoint's config serves: its variants' Models, read back to their
-model package ARNs.
+"""Which registry versions an endpoint's config, or an inference component, serves: the Models
+they deploy, read back to their model package ARNs.
 
-`verify` asks it of the live endpoint (has the stage converged on the version its manifests
-pin?), `rollback` of the config the rollback history names. Read-only.
+`verify` asks it of the live endpoint or component (has the stage converged on the version its
+manifests pin?), `rollback` of the config the rollback history names. Read-only.
 """
 
 from __future__ import annotations
@@ -55,17 +55,23 @@ def config_packages(sagemaker: Any, config: str) -> dict[str, str]:
         model_name = variant.get("ModelName")
         if not model_name:
             continue  # a variant hosting inference components: its models live in them
-        with reading.translated("DescribeModel"):
-            model = sagemaker.describe_model(ModelName=model_name)
-        containers = model.get("Containers") or [model.get("PrimaryContainer") or {}]
-        found = [
-            arn
-            for container in containers
-            if packages.parse_package_arn(arn := str(container.get("ModelPackageName", "")))
-        ]
-        if len(found) == 1:
-            found_packages[str(variant["VariantName"])] = found[0]
+        arn = model_package(sagemaker, str(model_name))
+        if arn:
+            found_packages[str(variant["VariantName"])] = arn
     return found_packages
+
+
+def model_package(sagemaker: Any, model_name: str) -> str:
+    """The versioned model package ARN a Model deploys; "" unless it deploys exactly one."""
+    with reading.translated("DescribeModel"):
+        model = sagemaker.describe_model(ModelName=model_name)
+    containers = model.get("Containers") or [model.get("PrimaryContainer") or {}]
+    found = [
+        arn
+        for container in containers
+        if packages.parse_package_arn(arn := str(container.get("ModelPackageName", "")))
+    ]
+    return found[0] if len(found) == 1 else ""
 
 
 def serving(sagemaker: Any, endpoint: str) -> Serving | None:
@@ -79,3 +85,36 @@ def serving(sagemaker: Any, endpoint: str) -> Serving | None:
     served = config_packages(sagemaker, config) if config else {}
     reason = str(described.get("FailureReason", "") or "")
     return Serving(str(described["EndpointStatus"]), config, _versions(served), reason, served)
+
+
+@dataclass(frozen=True)
+class ComponentServing:
+    """An inference component's status and the registry version its Model deploys."""
+
+    status: str
+    endpoint: str
+    version: tuple[str, int] | None
+    """(model package group name, version); None for a component not deploying one."""
+    package: str = ""
+    failure_reason: str = ""
+
+
+def component_serving(sagemaker: Any, component: str) -> ComponentServing | None:
+    """The component's status and version now; None when there is no such component (SageMaker
+    answers a ValidationException naming it, which `reading` turns into NotFound)."""
+    try:
+        with reading.translated("DescribeInferenceComponent"):
+            described = sagemaker.describe_inference_component(InferenceComponentName=component)
+    except NotFound:
+        return None
+    model_name = str((described.get("Specification") or {}).get("ModelName") or "")
+    package = model_package(sagemaker, model_name) if model_name else ""
+    parsed = packages.parse_package_arn(package) if package else None
+    version = (packages.group_name(parsed[0]), parsed[1]) if parsed else None
+    return ComponentServing(
+        str(described["InferenceComponentStatus"]),
+        str(described.get("EndpointName", "")),
+        version,
+        package,
+        str(described.get("FailureReason", "") or ""),
+    )

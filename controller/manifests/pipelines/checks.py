@@ -32,6 +32,8 @@ def checked_fields(pipeline: PipelineManifest) -> list[Loc]:
     for index, stage in enumerate(pipeline.spec.stages):
         at: Loc = ("spec", "stages", index)
         found += [(*at, "name"), (*at, "endpoints")]
+        if stage.shadow is not None:
+            found.append((*at, "shadow"))
         found += [(*at, "endpoints", "targets", j) for j in range(len(stage.endpoints.targets))]
     return found
 
@@ -56,9 +58,33 @@ def registry_variants(
     ]
 
 
+def registry_components(entry: LoadedManifest) -> list[tuple[str, str, RegistryModel]]:
+    """(component name, host variant, registry model) of the endpoint's inference components
+    pinned to a registry version: a stage's versions are read from these too."""
+    return [
+        (c.name, c.variant, c.model)
+        for c in entry.manifest.spec.inference_components
+        if isinstance(c.model, RegistryModel)
+    ]
+
+
+def pinned_versions(entry: LoadedManifest, group: str, *, shadows: bool = False) -> list[int]:
+    """The versions of `group` the endpoint pins: in its production variants and inference
+    components (`shadows`: in its shadow variants, a shadow gate's candidate)."""
+    found = [
+        m.version for _, m in registry_variants(entry, shadows=shadows) if m.package_group == group
+    ]
+    if not shadows:
+        found += [m.version for _, _, m in registry_components(entry) if m.package_group == group]
+    return found
+
+
 def groups_served(entry: LoadedManifest) -> set[str]:
-    """The package groups the endpoint's production variants serve (as written)."""
-    return {model.package_group for _, model in registry_variants(entry)}
+    """The package groups the endpoint's production variants and inference components serve
+    (as written)."""
+    return {model.package_group for _, model in registry_variants(entry)} | {
+        model.package_group for _, _, model in registry_components(entry)
+    }
 
 
 def stage_endpoints(
@@ -169,6 +195,8 @@ def _stages(
             groups = ", ".join(pipeline.spec.package_groups)
             message = f"stage {stage.name!r} selects no endpoint serving {groups}"
             found.append(Diagnostic(loaded.shown, loaded.line_of(path), path, message))
+        if stage.shadow is not None:
+            found += _shadowless(loaded, index, stage, chosen)
         for entry in chosen:
             earlier = claimed.setdefault(id(entry), stage.name)
             if earlier != stage.name:
@@ -178,3 +206,25 @@ def _stages(
                 )
                 found.append(Diagnostic(loaded.shown, loaded.line_of(path), path, message))
     return found
+
+
+def _shadowless(
+    loaded: LoadedPipeline, index: int, stage: Stage, chosen: Sequence[LoadedManifest]
+) -> list[Diagnostic]:
+    """A shadow gate needs production variants to shadow: an endpoint serving the pipeline's
+    groups through inference components has none (SageMaker has no shadow component)."""
+    groups = set(loaded.pipeline.spec.package_groups)
+    hosting = [
+        e.manifest.metadata.name
+        for e in chosen
+        if any(model.package_group in groups for _, _, model in registry_components(e))
+    ]
+    if not hosting:
+        return []
+    path = render_path(("spec", "stages", index, "shadow"))
+    message = (
+        f"stage {stage.name!r} has a shadow gate, but {', '.join(sorted(hosting))} serve(s) the "
+        "group through inference components, which have no shadow variant: verify them "
+        "without a shadow"
+    )
+    return [Diagnostic(loaded.shown, loaded.line_of(path), path, message)]

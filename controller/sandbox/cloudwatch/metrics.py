@@ -4,12 +4,15 @@ moto answers GetMetricData only from what PutMetricData stored, and has no perce
 analysis needs `AWS/SageMaker` per-variant series (`Invocations`, the error counts, `ModelLatency`
 and `OverheadLatency` in microseconds) for endpoints that serve no real traffic. This handler
 builds them from `traffic` for every endpoint of the caller's account and region that is
-InService or Updating, per production and shadow variant, from the moment its current status
-began (`LastModifiedTime`); an unknown endpoint, or a window before that, has no datapoints, as
-CloudWatch answers for a metric with no data. Any other metric is read from what PutMetricData
-stored in the caller's account and region (a team's own data-quality or business signal, which a
-stage's `query` check reads): the datapoints whose dimensions are exactly the query's, grouped
-into the query's periods, with every statistic CloudWatch offers (percentiles by nearest rank).
+InService or Updating, per production and shadow variant (dimensions `EndpointName` +
+`VariantName`), and per inference component (dimension `InferenceComponentName`, where SageMaker
+publishes a component's invocation metrics), from the moment its current status began
+(`LastModifiedTime`); an unknown endpoint or component, or a window before that, has no
+datapoints, as CloudWatch answers for a metric with no data. Any other metric is read from what
+PutMetricData stored in the caller's account and region (a team's own data-quality or business
+signal, which a stage's `query` check reads): the datapoints whose dimensions are exactly the
+query's, grouped into the query's periods, with every statistic CloudWatch offers (percentiles
+by nearest rank).
 
 Also: metric math `Expression`s with + - * / and parentheses over other queries' ids (pointwise,
 a division by zero drops the point, as CloudWatch does); other functions are refused by name.
@@ -26,6 +29,7 @@ from typing import Any
 from moto.cloudwatch.models import cloudwatch_backends
 
 from controller.sandbox.cloudwatch.traffic import Profile, latency_statistic, noise
+from controller.sandbox.components import handlers as component_handlers
 from controller.sandbox.context import Context
 from controller.sandbox.errors import ApiError
 from controller.sandbox.hosting import endpoints as hosting_endpoints
@@ -158,11 +162,18 @@ def _metric(
 ) -> Points:
     metric = stat["Metric"]
     dims = {d["Name"]: d["Value"] for d in metric.get("Dimensions", [])}
-    if metric.get("Namespace") != NAMESPACE or set(dims) != {"EndpointName", "VariantName"}:
+    if metric.get("Namespace") != NAMESPACE:
         return _published(ctx, stat, start, end)
-    named = (dims["EndpointName"], dims["VariantName"])
-    if named not in variants:
-        variants[named] = _variant(ctx, *named)
+    if set(dims) == {"EndpointName", "VariantName"}:
+        named = (dims["EndpointName"], dims["VariantName"])
+        if named not in variants:
+            variants[named] = _variant(ctx, *named)
+    elif set(dims) == {"InferenceComponentName"}:
+        named = ("", dims["InferenceComponentName"])  # no endpoint is named ""
+        if named not in variants:
+            variants[named] = _component(ctx, named[1])
+    else:
+        return _published(ctx, stat, start, end)
     found = variants[named]
     if found is None:
         return {}
@@ -257,6 +268,24 @@ def _variant(ctx: Context, endpoint: str, variant: str) -> Serving | None:
         share = weights.get(variant, float(chosen.get("InitialVariantWeight", 1.0))) / total
     profile = ctx.state.traffic.profile(ctx.account, ctx.region, endpoint, _package(ctx, chosen))
     return since, share, profile
+
+
+def _component(ctx: Context, name: str) -> Serving | None:
+    """How a serving inference component's traffic looks (its own requests, all of them: a
+    component is invoked by name); None when it is not serving."""
+    try:
+        described = component_handlers.describe_inference_component(
+            ctx, {"InferenceComponentName": name}
+        )
+    except ApiError:
+        return None
+    if described is None or described.get("InferenceComponentStatus") not in SERVING:
+        return None
+    since = _time(described.get("LastModifiedTime"), "LastModifiedTime")
+    model = (described.get("Specification") or {}).get("ModelName")
+    package = _package(ctx, {"ModelName": model})
+    endpoint = str(described.get("EndpointName", ""))
+    return since, 1.0, ctx.state.traffic.profile(ctx.account, ctx.region, endpoint, package)
 
 
 def _package(ctx: Context, variant: dict[str, Any]) -> str | None:

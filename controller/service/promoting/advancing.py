@@ -39,7 +39,7 @@ from controller.core.packages import PackageVersion, group_name
 from controller.core.snapshots import split_key
 from controller.errors import ControllerError
 from controller.manifests.loaded import LoadedManifest, LoadedPipeline
-from controller.manifests.pipelines.checks import registry_variants, stage_endpoints
+from controller.manifests.pipelines.checks import pinned_versions, stage_endpoints
 from controller.manifests.pipelines.model import PipelineManifest, Stage, Verification
 from controller.promotion import decisions, verifying
 from controller.promotion.analysis import Measurement, Phase, Run, Subject
@@ -464,7 +464,7 @@ def _stages(
 
 
 def _serves(entry: LoadedManifest, group: str) -> bool:
-    return any(model.package_group == group for _, model in registry_variants(entry))
+    return bool(pinned_versions(entry, group))
 
 
 def _measurement(measurement: Measurement) -> dict[str, Any]:
