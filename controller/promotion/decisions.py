@@ -12,6 +12,8 @@ tested without a sandbox:
 - A stage takes a version automatically only when it allows it (`autoPromote`, off by default
   for production targets), the stage before verified it at least `requiredSoakTime` ago, and
   the version is newer than what the stage pins (auto-promotion never moves a stage back).
+- A version the stage before left Inconclusive goes to a human: when this stage writes pull
+  requests, its promotion is opened as one, and its review decides (`reviewed`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from datetime import datetime, timedelta
 
 from controller.aws.stages.verdicts import Verdict
 from controller.manifests.pipelines.model import Stage, Verification
+from controller.promotion.pullrequests import Decision
 
 PROD_LABEL_VALUES = frozenset({"prod", "production"})
 """A target with a label of one of these values (any key) is production."""
@@ -128,4 +131,27 @@ def last_verified(
             continue
         if any(v.stage == stage and v.status == "Verified" for v in verdicts_by_version[version]):
             return version
+    return None
+
+
+def reviewed(stage: str, decision: Decision | None, at: str) -> Verdict | None:
+    """The verdict a pull request's humans gave on a version `stage` left Inconclusive: merged
+    or approved is Verified; closed unmerged, or changes requested, is Failed (which holds it).
+    None while nobody has decided (no request, or an open one without a deciding review). A
+    request for changes outweighs approvals: one reviewer's objection stands until withdrawn."""
+    if decision is None:
+        return None
+    by = f" by {decision.by}" if decision.by else ""
+    if decision.state == "merged":
+        return Verdict(stage, "Verified", at, f"approved by review: {decision.url} merged{by}")
+    if decision.state == "closed":
+        detail = f"rejected by review: {decision.url} closed unmerged{by}"
+        return Verdict(stage, "Failed", at, detail)
+    if decision.changes_requested_by:
+        who = ", ".join(decision.changes_requested_by)
+        detail = f"rejected by review: {who} requested changes on {decision.url}"
+        return Verdict(stage, "Failed", at, detail)
+    if decision.approved_by:
+        who = ", ".join(decision.approved_by)
+        return Verdict(stage, "Verified", at, f"approved by review: {who} on {decision.url}")
     return None

@@ -30,7 +30,7 @@ from controller.edits import promoting, shadowing
 from controller.errors import ControllerError
 from controller.manifests.loading import LoadedManifest, load_manifests
 from controller.manifests.pipelines.checks import SelectedStage, pinned_versions, select_stage
-from controller.promotion.pullrequests import ChangeRequests
+from controller.promotion.pullrequests import ChangeRequests, Decision
 
 BRANCH_PREFIX = "sagemaker-gitops"
 """Pull request branches: `sagemaker-gitops/<pipeline>/<stage>/<kind>-v<version>`."""
@@ -116,6 +116,10 @@ class GitWriter:
                 f"{change.stage}: {self.branch} moved under each of {self.attempts} pushes; "
                 "the next pass tries again"
             )
+
+    def decision(self, change: Change) -> Decision | None:
+        """What humans did with the change's pull request; None without one (or a forge)."""
+        return self.pulls.decision(change.branch) if self.pulls is not None else None
 
     def _attempt(self, change: Change) -> Written | None:
         """One try from the remote's head; None when the push lost a race and must be redone."""

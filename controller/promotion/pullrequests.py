@@ -1,10 +1,12 @@
 """Pull requests on GitHub (or GitHub Enterprise), and merge requests on GitLab, for promotions
 a human merges.
 
-Two calls of each REST API, with the standard library: list the open requests against the branch
-(one promotion in flight per stage: another is not opened while one is open), and open one. The
-token is sent only in a header and never logged or put in an error; the API URL is configurable
-for GitHub Enterprise, self-managed GitLab and the loopback fakes the tests use.
+A few calls of each REST API, with the standard library: list the open requests against the
+branch (one promotion in flight per stage: another is not opened while one is open), open one,
+and read what humans decided on one (`decision`: merged, closed, or its reviews), which is how a
+pull request's review decides a stage the analysis left Inconclusive. The token is sent only in
+a header and never logged or put in an error; the API URL is configurable for GitHub
+Enterprise, self-managed GitLab and the loopback fakes the tests use.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import re
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 from urllib.parse import quote
 
 from controller.errors import ControllerError
@@ -50,6 +52,20 @@ class PullRequest:
     """The branch it merges."""
 
 
+@dataclass(frozen=True)
+class Decision:
+    """What humans did with the newest request from one branch."""
+
+    state: Literal["open", "merged", "closed"]
+    url: str
+    by: str = ""
+    """Who merged or closed it, when the forge says."""
+    approved_by: tuple[str, ...] = ()
+    """Reviewers whose latest review approves (open requests only)."""
+    changes_requested_by: tuple[str, ...] = ()
+    """Reviewers whose latest review requests changes (open requests only)."""
+
+
 class ChangeRequests(Protocol):
     """What the git writer needs of a forge: GitHub pull requests or GitLab merge requests."""
 
@@ -58,6 +74,8 @@ class ChangeRequests(Protocol):
     def open_against(self, base: str) -> list[PullRequest]: ...
 
     def create(self, head: str, base: str, title: str, body: str) -> PullRequest: ...
+
+    def decision(self, head: str) -> Decision | None: ...
 
 
 class _Forge:
@@ -123,6 +141,30 @@ class PullRequests(_Forge):
         payload = {"title": title, "head": head, "base": base, "body": body}
         return _pull(self._call("POST", "/pulls", {**payload, "maintainer_can_modify": True}))
 
+    def decision(self, head: str) -> Decision | None:
+        """The newest pull request from `head` (in this repository), None when there is none.
+        One listing; an open one's reviews, or a merged one's merger, is one call more."""
+        owner = self.repository.split("/", 1)[0]
+        found = self._pages(f"/pulls?state=all&head={quote(f'{owner}:{head}', safe=':')}")
+        if not found:
+            return None
+        newest = max(found, key=lambda item: int(item.get("number", 0)))
+        number, url = int(newest["number"]), str(newest.get("html_url", ""))
+        if newest.get("state") == "open":
+            latest: dict[str, str] = {}
+            for review in self._pages(f"/pulls/{number}/reviews?"):  # oldest first
+                user = str((review.get("user") or {}).get("login", ""))
+                if user and review.get("state") in ("APPROVED", "CHANGES_REQUESTED", "DISMISSED"):
+                    latest[user] = str(review["state"])
+            approved = tuple(sorted(u for u, s in latest.items() if s == "APPROVED"))
+            changes = tuple(sorted(u for u, s in latest.items() if s == "CHANGES_REQUESTED"))
+            return Decision("open", url, approved_by=approved, changes_requested_by=changes)
+        if newest.get("merged_at"):
+            merged = self._call("GET", f"/pulls/{number}")
+            by = str(((merged or {}).get("merged_by") or {}).get("login", ""))
+            return Decision("merged", url, by)
+        return Decision("closed", url)
+
 
 class MergeRequests(_Forge):
     """One GitLab project's merge requests (API v4)."""
@@ -142,6 +184,34 @@ class MergeRequests(_Forge):
         payload = {"source_branch": head, "target_branch": base, "title": title}
         extra = {"description": body, "remove_source_branch": True}
         return _merge(self._call("POST", "/merge_requests", {**payload, **extra}))
+
+    def decision(self, head: str) -> Decision | None:
+        """The newest merge request from `head`, None when there is none; an open one's
+        approvals are one call more. (GitLab's core has no "request changes": closing rejects.)"""
+        path = f"/merge_requests?state=all&source_branch={quote(head, safe='')}"
+        found = self._pages(path)
+        if not found:
+            return None
+        newest = max(found, key=lambda item: int(item.get("iid", 0)))
+        url, state = str(newest.get("web_url", "")), str(newest.get("state", ""))
+        if state == "opened":
+            approvals = self._call("GET", f"/merge_requests/{int(newest['iid'])}/approvals")
+            approved = tuple(
+                sorted(
+                    str((entry.get("user") or {}).get("username", ""))
+                    for entry in (approvals or {}).get("approved_by") or []
+                )
+            )
+            return Decision("open", url, approved_by=tuple(a for a in approved if a))
+        if state == "merged":
+            return Decision("merged", url, _username(newest.get("merged_by")))
+        if state in ("closed", "locked"):
+            return Decision("closed", url, _username(newest.get("closed_by")))
+        return None
+
+
+def _username(user: Any) -> str:
+    return str(user.get("username", "")) if isinstance(user, dict) else ""
 
 
 def _pull(item: Any) -> PullRequest:

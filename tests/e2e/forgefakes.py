@@ -1,10 +1,13 @@
-"""Loopback fakes of the two GitHub and the two GitLab REST calls `run --promote` makes for
-pull (merge) requests.
+"""Loopback fakes of the GitHub and GitLab REST calls `run --promote` makes for pull (merge)
+requests.
 
-`GET /repos/{owner}/{repo}/pulls?state=open&base=B` and `POST /repos/{owner}/{repo}/pulls`,
-with GitHub's shapes (number, html_url, head.ref, base.ref, state) and its 422 for a second
-pull request from the same head. Every request is recorded with its Authorization header, so a
-test can check the token was sent and nothing else carried it.
+GitHub: `GET /repos/{owner}/{repo}/pulls?state=open|closed|all&base=B&head=owner:branch`,
+`POST .../pulls`, `GET .../pulls/{n}` and `GET .../pulls/{n}/reviews`, with GitHub's shapes
+(number, html_url, head.ref, base.ref, state, merged_at, merged_by; a review's user.login and
+state) and its 422 for a second pull request from the same head. GitLab: the same for merge
+requests, and `GET .../merge_requests/{iid}/approvals`. A test plays the humans with `merge`,
+`close` and `review`. Every request is recorded with its token header, so a test can check the
+token was sent and nothing else carried it.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ class FakeGitHub:
         self.repository = repository
         self.token = token
         self.pulls: list[dict[str, Any]] = []
+        self.reviews: dict[int, list[dict[str, Any]]] = {}
+        self.merged_by: dict[int, str] = {}
         self.requests: list[tuple[str, str, str]] = []
         self.lock = threading.Lock()
         self.url = ""
@@ -33,22 +38,50 @@ class FakeGitHub:
                 if pull["number"] == number:
                     pull["state"] = "closed"
 
+    def merge(self, number: int, by: str) -> None:
+        with self.lock:
+            pull = self.pulls[number - 1]
+            pull.update(state="closed", merged_at="2026-12-05T12:00:00Z")
+            self.merged_by[number] = by
+
+    def review(self, number: int, user: str, state: str) -> None:
+        """A review: APPROVED, CHANGES_REQUESTED, COMMENTED or DISMISSED."""
+        with self.lock:
+            self.reviews.setdefault(number, []).append({"user": {"login": user}, "state": state})
+
     def handle(self, method: str, path: str, auth: str, body: bytes) -> tuple[int, Any]:
         with self.lock:
             self.requests.append((method, path, auth))
             parsed = urlparse(path)
             if auth != f"Bearer {self.token}":
                 return 401, {"message": "Bad credentials"}
-            if parsed.path != f"/repos/{self.repository}/pulls":
+            prefix = f"/repos/{self.repository}/pulls"
+            one = parsed.path.removeprefix(prefix + "/").split("/")
+            if method == "GET" and parsed.path.startswith(prefix + "/") and one[0].isdigit():
+                number = int(one[0])
+                if number > len(self.pulls) or one[1:] not in ([], ["reviews"]):
+                    return 404, {"message": "Not Found"}
+                if one[1:] == ["reviews"]:
+                    return 200, list(self.reviews.get(number, []))
+                merged_by = self.merged_by.get(number)
+                return 200, {
+                    **self.pulls[number - 1],
+                    "merged_by": {"login": merged_by} if merged_by else None,
+                }
+            if parsed.path != prefix:
                 return 404, {"message": "Not Found"}
             if method == "GET":
                 query = parse_qs(parsed.query)
                 state = query.get("state", ["open"])[0]
                 base = query.get("base", [None])[0]
+                head = query.get("head", [None])[0]
+                owner = self.repository.split("/")[0]
                 return 200, [
                     p
                     for p in self.pulls
-                    if p["state"] == state and (base is None or p["base"]["ref"] == base)
+                    if state in (p["state"], "all")
+                    and (base is None or p["base"]["ref"] == base)
+                    and (head is None or head == f"{owner}:{p['head']['ref']}")
                 ]
             payload = json.loads(body)
             if any(
@@ -60,6 +93,7 @@ class FakeGitHub:
                 "number": number,
                 "html_url": f"https://github.example/{self.repository}/pull/{number}",
                 "state": "open",
+                "merged_at": None,
                 "title": payload["title"],
                 "body": payload["body"],
                 "head": {"ref": payload["head"]},
@@ -88,9 +122,20 @@ class FakeGitLab:
         self.project = project
         self.token = token
         self.merges: list[dict[str, Any]] = []
+        self.approvals: dict[int, list[str]] = {}
         self.requests: list[tuple[str, str, str]] = []
         self.lock = threading.Lock()
         self.url = ""
+
+    def decide(self, iid: int, state: str, by: str) -> None:
+        """A human merges (`merged`) or closes (`closed`) merge request `iid`."""
+        with self.lock:
+            key = "merged_by" if state == "merged" else "closed_by"
+            self.merges[iid - 1].update({"state": state, key: {"username": by}})
+
+    def approve(self, iid: int, user: str) -> None:
+        with self.lock:
+            self.approvals.setdefault(iid, []).append(user)
 
     def handle(self, method: str, path: str, token: str, body: bytes) -> tuple[int, Any]:
         with self.lock:
@@ -99,16 +144,24 @@ class FakeGitLab:
             if token != self.token:
                 return 401, {"message": "401 Unauthorized"}
             encoded = self.project.replace("/", "%2F")
-            if parsed.path != f"/api/v4/projects/{encoded}/merge_requests":
+            prefix = f"/api/v4/projects/{encoded}/merge_requests"
+            one = parsed.path.removeprefix(prefix + "/").split("/")
+            if method == "GET" and len(one) == 2 and one[0].isdigit() and one[1] == "approvals":
+                users = self.approvals.get(int(one[0]), [])
+                return 200, {"approved_by": [{"user": {"username": u}} for u in users]}
+            if parsed.path != prefix:
                 return 404, {"message": "404 Project Not Found"}
             if method == "GET":
                 query = parse_qs(parsed.query)
                 target = query.get("target_branch", [None])[0]
+                source = query.get("source_branch", [None])[0]
                 state = query.get("state", ["opened"])[0]
                 return 200, [
                     m
                     for m in self.merges
-                    if m["state"] == state and target in (None, m["target_branch"])
+                    if state in (m["state"], "all")
+                    and target in (None, m["target_branch"])
+                    and source in (None, m["source_branch"])
                 ]
             payload = json.loads(body)
             if any(

@@ -15,6 +15,7 @@ from controller.core.snapshots import Snapshot
 from controller.errors import ControllerError
 from controller.manifests.loading import load_manifests
 from controller.promotion.gitwriting import Change, Written
+from controller.promotion.pullrequests import Decision
 from controller.service.promoting.advancing import Advancer, StageEvent, StageView
 from controller.service.windows import Window, WindowPolicy, WindowSpec
 from tests.e2e.test_targets import GROUP_ARN, PROD, STAGING, endpoint, target
@@ -136,6 +137,11 @@ class Live:
 class Writer:
     def __init__(self) -> None:
         self.changes: list[Change] = []
+        self.decisions: dict[str, Decision] = {}
+        """Pull request branch -> what its humans did."""
+
+    def decision(self, change: Change) -> Decision | None:
+        return self.decisions.get(change.branch)
 
     def write(self, change: Change) -> Written:
         self.changes.append(change)
@@ -251,6 +257,45 @@ def test_too_little_traffic_is_inconclusive_and_nothing_moves(tmp_path: Path) ->
     assert world.writer.changes == []
     assert world.step(30)["prod"].next_promotion == "v2: v2 is Inconclusive in staging"
     assert world.live.calls == 1  # an Inconclusive verdict waits for a human: no re-measuring
+
+
+@pytest.mark.parametrize(
+    ("decision", "verdict", "events"),
+    [
+        (Decision("open", "u/1", approved_by=("alice",)), "Verified", ["verified"]),
+        (Decision("merged", "u/1", "dana"), "Verified", ["verified"]),
+        (Decision("open", "u/1", changes_requested_by=("bob",)), "Failed", ["failed", "held"]),
+        (Decision("closed", "u/1"), "Failed", ["failed", "held"]),
+    ],
+)
+def test_an_inconclusive_stage_is_decided_by_the_promotions_pull_request_review(
+    tmp_path: Path, decision: Decision, verdict: str, events: list[str]
+) -> None:
+    world = World(tmp_path, prod="write: pullRequest")
+    world.live.invocations = 12
+    world.step(0)
+    world.step(3)
+    assert world.registry.verdict(2, "staging").startswith("Inconclusive")
+
+    # The promotion goes to a human as a pull request that says the review decides.
+    (opened,) = world.writer.changes
+    assert (opened.stage, opened.version, opened.mode) == ("prod", 2, "pullRequest")
+    assert "Inconclusive in staging" in opened.evidence and "request changes" in opened.evidence
+    view = world.step(3.5)["prod"]
+    assert view.next_promotion == "v2: Inconclusive in staging: its pull request's review decides"
+
+    world.events.clear()
+    world.writer.decisions[opened.branch] = decision
+    world.step(4)
+
+    recorded = world.registry.verdict(2, "staging")
+    assert recorded.startswith(f"{verdict} 2026-12-05T12:04:00Z") and "by review" in recorded
+    assert [e.kind for e in world.events] == events
+    later = world.step(5)["prod"].next_promotion
+    if verdict == "Failed":
+        assert later == "v2: v2 is held: stage staging recorded Failed"
+    else:
+        assert world.writer.changes[-1].evidence.startswith("churn v2 is verified in staging")
 
 
 def test_a_soak_time_delays_the_promotion(tmp_path: Path) -> None:

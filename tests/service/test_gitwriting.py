@@ -11,6 +11,7 @@ import pytest
 
 from controller.promotion.gitwriting import Change, GitWriter, WriteError
 from controller.promotion.pullrequests import (
+    Decision,
     MergeRequests,
     PullRequests,
     project_of,
@@ -290,3 +291,50 @@ def test_a_pending_promotion_never_holds_back_a_revert(repo: Repo, tmp_path: Pat
         "sagemaker-gitops/churn/prod/promote-v3",
         "sagemaker-gitops/churn/prod/rollback-v2",
     ]
+
+
+def test_what_reviewers_decided_on_a_github_pull_request_is_read_back(
+    repo: Repo, tmp_path: Path
+) -> None:
+    with fake_github() as github:
+        write = writer(repo, tmp_path / "w", pulls=PullRequests(github.url, "org/deploy", "t"))
+        github.token = "t"
+        promote, other = change("prod", 2, "pullRequest"), change("prod", 3, "pullRequest")
+        assert write.decision(promote) is None
+        write.write(promote)
+
+        assert write.decision(promote) == Decision("open", github.pulls[0]["html_url"])
+        github.review(1, "alice", "APPROVED")
+        github.review(1, "bob", "CHANGES_REQUESTED")
+        github.review(1, "carol", "COMMENTED")
+        found = write.decision(promote)
+        assert found is not None
+        assert (found.approved_by, found.changes_requested_by) == (("alice",), ("bob",))
+        github.review(1, "bob", "APPROVED")  # a reviewer's latest review is what counts
+        found = write.decision(promote)
+        assert found is not None and found.approved_by == ("alice", "bob")
+        assert not found.changes_requested_by
+        github.merge(1, "dana")
+        assert write.decision(promote) == Decision("merged", found.url, "dana")
+        assert write.decision(other) is None  # another version's branch has no request
+
+        write.write(other)
+        github.close(2)
+        assert write.decision(other) == Decision("closed", github.pulls[1]["html_url"])
+
+
+def test_what_reviewers_decided_on_a_gitlab_merge_request_is_read_back(
+    repo: Repo, tmp_path: Path
+) -> None:
+    with fake_gitlab() as gitlab:
+        write = writer(repo, tmp_path / "w", pulls=MergeRequests(gitlab.url, "ml/deploy", "g"))
+        gitlab.token = "g"
+        promote = change("prod", 2, "pullRequest")
+        write.write(promote)
+        url = gitlab.merges[0]["web_url"]
+
+        assert write.decision(promote) == Decision("open", url)
+        gitlab.approve(1, "alice")
+        assert write.decision(promote) == Decision("open", url, approved_by=("alice",))
+        gitlab.decide(1, "closed", "bob")
+        assert write.decision(promote) == Decision("closed", url, "bob")

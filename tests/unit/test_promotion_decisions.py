@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -16,7 +17,9 @@ from controller.promotion.decisions import (
     last_verified,
     may_promote,
     measurement_times,
+    reviewed,
 )
+from controller.promotion.pullrequests import Decision
 
 NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
 CHECK = {"name": "errors", "errorRate": {}, "max": 0.01}
@@ -139,3 +142,36 @@ def test_held_and_last_verified() -> None:
     assert last_verified("dev", history, below=5) == 3
     assert last_verified("dev", history, below=3) == 2
     assert last_verified("staging", history, below=5) is None
+
+
+URL = "https://github.example/org/deploy/pull/7"
+
+
+@pytest.mark.parametrize(
+    ("decision", "status", "detail"),
+    [
+        (None, None, ""),
+        (Decision("open", URL), None, ""),
+        (
+            Decision("open", URL, approved_by=("al",)),
+            "Verified",
+            f"approved by review: al on {URL}",
+        ),
+        (Decision("merged", URL, "di"), "Verified", f"approved by review: {URL} merged by di"),
+        (Decision("closed", URL), "Failed", f"rejected by review: {URL} closed unmerged"),
+        (
+            Decision("open", URL, approved_by=("al",), changes_requested_by=("bo",)),
+            "Failed",
+            f"rejected by review: bo requested changes on {URL}",
+        ),
+    ],
+)
+def test_a_pull_requests_review_decides_an_inconclusive_stage(
+    decision: Decision | None, status: str | None, detail: str
+) -> None:
+    found = reviewed("staging", decision, "2026-12-05T12:00:00Z")
+
+    if status is None:
+        assert found is None
+    else:
+        assert found == Verdict("staging", status, "2026-12-05T12:00:00Z", detail)

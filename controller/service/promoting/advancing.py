@@ -361,11 +361,16 @@ class Pass:
         verdict = Verdict(name, status, at, detail)
         self._record(state, verdict, summary(outcome, self.name, name), version)
         view.verdict = f"{status} {at}"
-        kind = {"Verified": "verified", "Failed": "failed", "Inconclusive": "inconclusive"}[status]
-        self.event(kind, name, version, f"{self.short} v{version} {status} in {name}: {detail}")
-        if status == "Failed":
-            self.event("held", name, version, f"v{version} is held: no stage takes it by itself")
+        self._announce(verdict, version)
         return status
+
+    def _announce(self, verdict: Verdict, version: int) -> None:
+        kinds = {"Verified": "verified", "Failed": "failed", "Inconclusive": "inconclusive"}
+        said = f"{self.short} v{version} {verdict.status} in {verdict.stage}: {verdict.detail}"
+        self.event(kinds[verdict.status], verdict.stage, version, said)
+        if verdict.status == "Failed":
+            held = f"v{version} is held: no stage takes it by itself"
+            self.event("held", verdict.stage, version, held)
 
     def _record(
         self, state: verifying.Convergence, verdict: Verdict, description: str, only: int
@@ -379,7 +384,30 @@ class Pass:
         if not state.packages:  # nothing serving yet (failed create): note it on the pin
             log.info("verdict not recorded: no endpoint serves the version", stage=verdict.stage)
 
+    def decide(self, stage: PassStage, version: int, verdict: Verdict) -> None:
+        """Record a human's verdict on the version in `stage` (a pull request's review), with
+        the client of the stage's first endpoint, as `verify --approve/--reject` does."""
+        found = self.registry().versions.get(version)
+        if found is None or not stage.pins:
+            return
+        said = f"sagemaker-gitops pipeline {self.name}, stage {verdict.stage}: {verdict.detail}"
+        client = self.owner.sagemaker(stage.pins[0].location)
+        lifecycle.record(client, found.arn, verdict, said)
+        self.registry().note(version, verdict)
+        self._announce(verdict, version)
+
     # -- writing ---------------------------------------------------------------------------
+
+    def change(
+        self,
+        stage: PassStage,
+        version: int,
+        kind: Literal["promote", "rollback", "shadow", "swap", "unshadow"],
+        evidence: str,
+    ) -> Change:
+        return Change(
+            self.name, stage.spec.name, self.group, version, kind, stage.spec.write, evidence
+        )
 
     def write(
         self,
@@ -393,9 +421,7 @@ class Pass:
         if writer is None:
             view.next_promotion = f"v{version}: due, but run has no --promote"
             return
-        change = Change(
-            self.name, stage.spec.name, self.group, version, kind, stage.spec.write, evidence
-        )
+        change = self.change(stage, version, kind, evidence)
         written: Written = writer.write(change)
         view.last_write = f"{written.outcome}: {written.done}"
         if written.outcome in ("committed", "pullRequest"):

@@ -1,12 +1,17 @@
 """The writing half of a `run --promote` pass: a promotion into a stage when the rules and the
 deploy windows allow it, and a failed stage's revert to the last version it verified. Both go
-through the pass's git writer, which makes each change at most once."""
+through the pass's git writer, which makes each change at most once.
+
+A version the stage before left Inconclusive is a human's call. When the stage writes pull
+requests, its promotion is opened as one that says so, and what its reviewers do is recorded
+as the stage-before's verdict (`decisions.reviewed`): approving or merging it verifies the
+version there, requesting changes or closing it fails it (and holds it)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from controller.aws.stages.verdicts import Verdict
+from controller.aws.stages.verdicts import Verdict, stamp
 from controller.promotion import decisions
 
 if TYPE_CHECKING:  # advancing calls this module: the types only, no import cycle at run time
@@ -57,6 +62,14 @@ def promote_into(walk: Pass, index: int, view: StageView) -> None:
     if candidate is None:
         view.next_promotion = "nothing to promote"
         return
+    review = (
+        upstream is not None
+        and upstream.status == "Inconclusive"
+        and stage.spec.write == "pullRequest"
+        and walk.owner.writer is not None
+    )
+    if review and _reviewed(walk, index, candidate):
+        return
     if len(stage.versions) > 1:
         view.next_promotion = f"v{candidate}: waits until the stage pins one version"
         return
@@ -65,7 +78,7 @@ def promote_into(walk: Pass, index: int, view: StageView) -> None:
         allowed=view.auto_promote,
         version=candidate,
         pinned=max(stage.versions) if stage.versions else None,
-        upstream=upstream,
+        upstream=None if review else upstream,
         verdicts=reg.verdicts(candidate).values(),
         now=walk.now,
     )
@@ -90,7 +103,38 @@ def promote_into(walk: Pass, index: int, view: StageView) -> None:
     evidence = f"{walk.short} v{candidate} is {why}."
     if upstream is not None:
         evidence += f" {upstream.stage}: {upstream.status} at {upstream.at}: {upstream.detail}"
+    if review and upstream is not None:
+        evidence = _review_evidence(walk.short, candidate, upstream)
     walk.write(stage, candidate, kind, evidence, view)
+    if review and upstream is not None:
+        view.next_promotion = (
+            f"v{candidate}: Inconclusive in {upstream.stage}: its pull request's review decides"
+        )
+
+
+def _reviewed(walk: Pass, index: int, candidate: int) -> bool:
+    """Record what humans decided on the promotion's pull request as the verdict of the stage
+    before (True), or nothing when nobody has (False)."""
+    writer = walk.owner.writer
+    assert writer is not None
+    stage, before = walk.stages[index], walk.stages[index - 1]
+    decision = writer.decision(walk.change(stage, candidate, "promote", ""))
+    verdict = decisions.reviewed(before.spec.name, decision, stamp(walk.now))
+    if verdict is None:
+        return False
+    walk.decide(before, candidate, verdict)
+    return True
+
+
+def _review_evidence(group: str, version: int, upstream: Verdict) -> str:
+    return (
+        f"**{group} v{version} is Inconclusive in {upstream.stage}** ({upstream.at}: "
+        f"{upstream.detail or 'the analysis could not decide'}). The analysis could not decide; "
+        "this pull request's review does:\n\n"
+        f"- approve it, or merge it: v{version} is recorded Verified in {upstream.stage};\n"
+        f"- request changes, or close it unmerged: v{version} is recorded Failed in "
+        f"{upstream.stage}, and held (no stage takes it by itself)."
+    )
 
 
 def _window(walk: Pass, stage: PassStage) -> decisions.Blocked | None:
