@@ -6,8 +6,11 @@ comments and style are the team's own), with the variant's name, the version and
 weight changed, written as `shadowVariants:` right after `variants:`. Dropping removes exactly
 that entry. Both edits are checked the way `promote`'s are: the new text must parse to exactly
 the old data with only the shadow added or removed, or the file is left alone with an error.
-Only an endpoint's own file is edited: a variant that comes from a template, a flow-style
-`variants: [...]`, or anything reached through an anchor or merge key is refused.
+Only an endpoint's own file is edited: a flow-style `variants: [...]`, or anything reached
+through an anchor or merge key, is refused. An endpoint rendered from a template
+(`spec.extends`) has its production variant in the template, not in its file: its shadow is
+written into its own file from the rendered variant (`add_shadow(..., rendered=)`), where
+`shadowVariants` merge by name onto what the template gives, so dropping it is the same edit.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import copy
 import re
 from typing import Any
 
+import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from controller.errors import ControllerError
@@ -75,9 +79,19 @@ def _last_index(node: Node) -> int:
 
 
 def add_shadow(
-    text: str, document: int, shown: str, *, variant: str, version: int, weight: float
+    text: str,
+    document: int,
+    shown: str,
+    *,
+    variant: str,
+    version: int,
+    weight: float,
+    rendered: Any = None,
 ) -> str:
-    """`text` with a shadow of the endpoint's one production variant, pinned to `version`."""
+    """`text` with a shadow of the endpoint's one production variant, pinned to `version`;
+    `rendered`: the endpoint extends a template, and this is its merged document."""
+    if rendered is not None:
+        return _add_rendered(text, document, shown, rendered, variant, version, weight)
     data, spec = _spec(text, document, shown)
     if "shadowVariants" in (data.get("spec") or {}):
         raise ShadowEditError(f"{shown}: the endpoint already has shadowVariants (drop them first)")
@@ -123,6 +137,41 @@ def add_shadow(
     shadow.pop("autoscaling", None)
     expected["spec"]["shadowVariants"] = [shadow]
     _check(after, document, expected, shown, renamed == 1)
+    return after
+
+
+def _add_rendered(
+    text: str, document: int, shown: str, rendered: Any, variant: str, version: int, weight: float
+) -> str:
+    """`text` (an endpoint extending a template) with a shadow of its one rendered production
+    variant, pinned to `version`, written at the end of its own `spec` (the template's layout
+    has nothing to copy line for line, so the block is the variant's data as YAML)."""
+    data, spec = _spec(text, document, shown)
+    rendered_spec = rendered.get("spec") if isinstance(rendered, dict) else None
+    if not isinstance(rendered_spec, dict) or rendered_spec.get("shadowVariants"):
+        raise ShadowEditError(f"{shown}: the endpoint already has shadowVariants (drop them first)")
+    variants = rendered_spec.get("variants") or []
+    model = variants[0].get("model") if len(variants) == 1 else None
+    if not isinstance(model, dict) or "version" not in model:
+        raise ShadowEditError(
+            f"{shown}: a shadow gate needs one production variant pinned to a registry version"
+        )
+    if spec.flow_style or not spec.value:
+        raise ShadowEditError(f"{shown}: spec must be a block mapping to take a shadow variant")
+    copied = {k: v for k, v in copy.deepcopy(variants[0]).items() if k != "autoscaling"}
+    shadow = {**{"name": variant}, **copied, "name": variant}  # a shadow cannot scale
+    shadow["initialWeight"] = weight if weight != int(weight) else int(weight)
+    shadow["model"]["version"] = version
+    indent = " " * spec.value[0][0].start_mark.column
+    written = yaml.safe_dump({"shadowVariants": [shadow]}, sort_keys=False, indent=2)
+    key, *items = written.splitlines()  # items indented under the key, as the team writes
+    lines = [key, f"  {items[0]}  {MARK}", *(f"  {line}" for line in items[1:])]
+    block = "".join(f"{indent}{line}\n" for line in lines)
+    end = _block_end(text, spec)
+    after = text[:end] + ("" if text[:end].endswith("\n") else "\n") + block + text[end:]
+    expected = copy.deepcopy(data)
+    expected["spec"]["shadowVariants"] = [shadow]
+    _check(after, document, expected, shown, items[0].startswith("- name:"))
     return after
 
 

@@ -195,10 +195,11 @@ class GitWriter:
             if gate is None:
                 raise WriteError(f"stage {change.stage} has no shadow gate")
             for entry in selected.endpoints:
-                if entry.rendering is not None:
+                rendering = entry.rendering
+                if rendering is not None and rendering.endpoint.places:
                     raise WriteError(
-                        f"{entry.shown}: a shadow gate edits the endpoint's own file, and "
-                        f"{entry.manifest.metadata.name} is rendered from a template"
+                        f"{entry.shown}: a shadow gate edits the endpoint's own document, and "
+                        f"{entry.manifest.metadata.name} is an entry of an EndpointSet"
                     )
                 path = root / entry.source
                 before = path.read_text(encoding="utf-8")
@@ -215,6 +216,7 @@ class GitWriter:
                         variant=gate.variant,
                         version=change.version,
                         weight=gate.sampling_weight,
+                        rendered=rendering.data if rendering is not None else None,
                     )
                 if after != before:
                     path.write_text(after, encoding="utf-8")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from controller.promotion.gitwriting import Change, GitWriter, WriteError
+from controller.promotion.gitwriting import Change, GitWriter, WriteError, Written
 from controller.promotion.pullrequests import (
     Decision,
     MergeRequests,
@@ -338,3 +338,45 @@ def test_what_reviewers_decided_on_a_gitlab_merge_request_is_read_back(
         assert write.decision(promote) == Decision("open", url, approved_by=("alice",))
         gitlab.decide(1, "closed", "bob")
         assert write.decision(promote) == Decision("closed", url, "bob")
+
+
+def test_a_shadow_gate_writes_into_an_endpoint_that_extends_a_template(
+    repo: Repo, tmp_path: Path
+) -> None:
+    template = endpoint("churn", "staging").replace("kind: Endpoint", "kind: EndpointTemplate")
+    template = template.replace("  target: staging\n", "")
+    gated = PIPELINE.replace(
+        "      endpoints: {targets: [staging]}\n",
+        "      endpoints: {targets: [staging]}\n      shadow:\n"
+        "        verification:\n"
+        "          metrics: [{name: e, errorRate: {}, max: 1, compare: difference}]\n",
+    )
+    repo.commit(
+        {
+            "manifests/churn.template.yaml": template,
+            "manifests/staging/churn.yaml": "# staging's own values\n"
+            "apiVersion: sagemaker-gitops/v1\nkind: Endpoint\nmetadata: {name: churn}\n"
+            "spec:\n  extends: churn\n  target: staging\n",
+            "manifests/pipeline.yaml": gated,
+        },
+        "staging extends the churn template",
+    )
+    write = writer(repo, tmp_path / "w")
+
+    def step(kind: str) -> Written:
+        return write.write(Change("churn", "staging", GROUP_ARN, 2, kind, "commit", "why"))  # type: ignore[arg-type]
+
+    assert step("shadow").outcome == "committed"
+    own = repo.show("manifests/staging/churn.yaml")
+    assert own.startswith("# staging's own values\n") and "shadowVariants:" in own
+    assert "instanceType: ml.m5.xlarge" in own and "version: 2" in own
+    assert step("shadow").outcome == "unchanged"
+    assert step("swap").outcome == "committed"
+    own = repo.show("manifests/staging/churn.yaml")
+    assert "shadowVariants" not in own
+    # Production moved where promote moves it: the template, as only staging extends it.
+    assert "version: 2" in repo.show("manifests/churn.template.yaml")
+    assert repo.log()[:2] == [
+        "promote(staging): churn v1 -> v2",
+        "shadow(staging): churn v2 beside v1",
+    ]

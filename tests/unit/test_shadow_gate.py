@@ -3,9 +3,12 @@ text (and refused where it cannot be done safely), and the shadow judged against
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from controller.edits.shadowing import MARK, ShadowEditError, add_shadow, drop_shadow
+from controller.manifests.loading import load_manifests
 from controller.manifests.pipelines.model import Stage, Verification
 from controller.promotion import analysis
 from controller.promotion.analysis import Phase, Subject
@@ -172,3 +175,64 @@ def test_an_autoscaled_production_variant_is_copied_without_its_scaling() -> Non
     assert "autoscaling" not in block and "instanceType: ml.g5.xlarge" in block
     assert added.count("minCapacity: 1") == 1  # production keeps its scaling
     assert drop_shadow(added, 0, "churn.yaml") == scaled
+
+
+TEMPLATE = """apiVersion: sagemaker-gitops/v1
+kind: EndpointTemplate
+metadata: {name: churn}
+spec:
+  executionRoleArn: arn:aws:iam::123456789012:role/SageMakerExecution
+  variants:
+    - name: primary
+      model: {packageGroup: churn-xgb, version: 5}
+      instanceType: ml.g5.xlarge
+      initialInstanceCount: 2
+      autoscaling: {minCapacity: 2, maxCapacity: 4}
+"""
+OVERRIDE = """apiVersion: sagemaker-gitops/v1
+kind: Endpoint
+metadata: {name: churn, labels: {env: prod}}
+spec:
+  extends: churn
+  variants:
+    - name: primary
+      model: {version: 6}  # prod's own pin
+"""
+
+
+def test_an_endpoint_extending_a_template_takes_its_shadow_in_its_own_file(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "churn.template.yaml").write_text(TEMPLATE)
+    own = tmp_path / "prod.yaml"
+    own.write_text(OVERRIDE)
+    (entry,) = load_manifests([tmp_path], root=tmp_path).manifests
+    assert entry.rendering is not None
+
+    added = add_shadow(
+        OVERRIDE, 0, "prod.yaml", variant="candidate", version=7, weight=0.5,
+        rendered=entry.rendering.data,
+    )  # fmt: skip
+
+    assert added == OVERRIDE + (
+        "  shadowVariants:\n"
+        f"    - name: candidate  {MARK}\n"
+        "      model:\n"
+        "        packageGroup: churn-xgb\n"
+        "        version: 7\n"
+        "      instanceType: ml.g5.xlarge\n"
+        "      initialInstanceCount: 2\n"
+        "      initialWeight: 0.5\n"
+    )
+    own.write_text(added)
+    loaded = load_manifests([tmp_path], root=tmp_path)
+    assert loaded.ok, loaded.diagnostics
+    spec = loaded.manifests[0].manifest.spec
+    assert [(v.name, v.model.version) for v in spec.variants] == [("primary", 6)]  # type: ignore[union-attr]
+    assert [(v.name, v.model.version) for v in spec.shadow_variants] == [("candidate", 7)]  # type: ignore[union-attr]
+    assert drop_shadow(added, 0, "prod.yaml") == OVERRIDE
+    with pytest.raises(ShadowEditError, match="already has shadowVariants"):
+        add_shadow(
+            added, 0, "prod.yaml", variant="c", version=8, weight=1,
+            rendered=loaded.manifests[0].rendering.data,  # type: ignore[union-attr]
+        )  # fmt: skip
