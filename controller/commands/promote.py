@@ -149,8 +149,8 @@ def run(args: argparse.Namespace) -> int:
         raise ControllerError(f"no manifest under {root} uses model package group {args.group!r}")
     targets = {name: t.target.spec for name, t in loaded.targets.items()}
     target, arns, clients = _target(files, args.group, args.to, targets)
-    if stage is not None and stage.upstream is not None:
-        _check_upstream(clients, arns, args.group, target, stage.upstream, args.force)
+    if stage is not None and stage.upstreams:
+        _check_upstreams(clients, arns, args.group, target, stage.upstreams, args.force)
     promotion = promoting.promote_files(files, args.group, target)
     if not promotion.edits:
         print(f"nothing to promote: {args.group} is at version {target} in every manifest")
@@ -188,11 +188,12 @@ def shown(root: Path) -> str:
 @dataclass(frozen=True)
 class _Stage:
     endpoints: list[LoadedManifest]
-    upstream: str | None
+    upstreams: tuple[str, ...]
+    """The stages a version must be verified in first (none for a root stage)."""
 
 
 def _stage(loaded: LoadResult, args: argparse.Namespace) -> _Stage:
-    """The stage's endpoints and the stage before it (None for the first)."""
+    """The stage's endpoints and the stages it takes versions from."""
     from controller.manifests.pipelines.checks import select_stage
 
     selected = select_stage(loaded.pipelines, loaded.manifests, args.stage, args.pipeline)
@@ -202,36 +203,43 @@ def _stage(loaded: LoadResult, args: argparse.Namespace) -> _Stage:
             f"pipeline {pipeline.metadata.name!r} does not move group {args.group!r} "
             f"(its groups: {', '.join(pipeline.spec.package_groups)})"
         )
-    upstream = pipeline.upstream(args.stage)
-    return _Stage(selected.endpoints, upstream.name if upstream else None)
+    upstreams = tuple(s.name for s in pipeline.upstreams(args.stage))
+    return _Stage(selected.endpoints, upstreams)
 
 
-def _check_upstream(
+def _check_upstreams(
     clients: Clients,
     arns: Mapping[str, str],
     group: str,
     version: int,
-    upstream: str,
+    upstreams: tuple[str, ...],
     force: bool,
 ) -> None:
-    """Refuse a version the stage before has not verified (its verdict in the registry)."""
+    """Refuse a version a stage before has not verified (its verdict in the registry)."""
     from controller.aws.stages import verdicts
 
     # One read per version: locations sharing a registry name the same ARN.
     read = {arn: location for location, arn in sorted(arns.items(), reverse=True)}
     for arn, location in sorted(read.items()):
-        verdict = verdicts.verdicts(clients.sagemaker(location), arn).get(upstream)
-        if verdict is not None and verdict.verified:
-            print(
-                f"{group} v{version}: verified in stage {upstream} ({verdict.at})", file=sys.stderr
+        recorded = verdicts.verdicts(clients.sagemaker(location), arn)
+        for upstream in upstreams:
+            verdict = recorded.get(upstream)
+            if verdict is not None and verdict.verified:
+                print(
+                    f"{group} v{version}: verified in stage {upstream} ({verdict.at})",
+                    file=sys.stderr,
+                )
+                continue
+            found = (
+                f"its verdict there: {verdict.status} ({verdict.at})" if verdict else "no verdict"
             )
-            continue
-        found = f"its verdict there: {verdict.status} ({verdict.at})" if verdict else "no verdict"
-        message = f"{group} v{version} is not verified in stage {upstream} ({found})"
-        if not force:
-            raise ControllerError(f"{message}; run verify --stage {upstream} --record, or --force")
-        print(f"warning: {message}; promoting anyway (--force)", file=sys.stderr)
-        return
+            message = f"{group} v{version} is not verified in stage {upstream} ({found})"
+            if not force:
+                raise ControllerError(
+                    f"{message}; run verify --stage {upstream} --record, or --force"
+                )
+            print(f"warning: {message}; promoting anyway (--force)", file=sys.stderr)
+            return
 
 
 def _target(

@@ -18,7 +18,7 @@ tested without a sandbox:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -93,15 +93,16 @@ def may_promote(
     allowed: bool,
     version: int,
     pinned: int | None,
-    upstream: Verdict | None,
+    upstream: Sequence[Verdict] | None,
     verdicts: Iterable[Verdict],
     now: datetime,
 ) -> Blocked | None:
     """None when `version` may be promoted into `stage` now, else why not.
 
-    `upstream` is the previous stage's verdict on `version` (status "" when it recorded none:
-    not verified); None only for the first stage, which takes Approved versions straight from
-    the registry. `pinned` is what `stage` pins now.
+    `upstream` holds each upstream stage's verdict on `version` (status "" when it recorded
+    none: not verified); None only for a root stage, which takes Approved versions straight from
+    the registry. Every upstream must have verified it (fan-in), and the soak counts from the
+    last of them. `pinned` is what `stage` pins now.
     """
     if not allowed:
         return Blocked(f"autoPromote is off for stage {stage.name}")
@@ -110,15 +111,17 @@ def may_promote(
     hold = held_by(verdicts)
     if hold is not None:
         return Blocked(f"v{version} is held: stage {hold.stage} recorded Failed")
-    if upstream is not None:
-        if upstream.status != "Verified":
-            said = upstream.status or "not verified"
-            return Blocked(f"v{version} is {said} in {upstream.stage}")
-        verified_at = upstream.time()
-        if verified_at is not None and stage.soak_seconds:
-            ready = verified_at + timedelta(seconds=stage.soak_seconds)
-            if ready > now:
-                return Blocked(f"soaking in {upstream.stage} until {ready:%H:%M:%S}Z", ready)
+    for verdict in upstream or ():
+        if verdict.status != "Verified":
+            said = verdict.status or "not verified"
+            return Blocked(f"v{version} is {said} in {verdict.stage}")
+    times = [t for t in (v.time() for v in upstream or ()) if t is not None]
+    if times and stage.soak_seconds:
+        last = max(times)
+        ready = last + timedelta(seconds=stage.soak_seconds)
+        if ready > now:
+            where = next(v.stage for v in upstream or () if v.time() == last)
+            return Blocked(f"soaking in {where} until {ready:%H:%M:%S}Z", ready)
     return None
 
 

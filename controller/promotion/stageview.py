@@ -52,7 +52,7 @@ def stage_pins(
     found = []
     for loaded in pipelines:
         pipeline = loaded.pipeline
-        for stage in pipeline.spec.stages:
+        for stage in pipeline.ordered():
             endpoints = stage_endpoints(pipeline, stage, manifests)
             for group in pipeline.spec.package_groups:
                 versions = sorted({v for e in endpoints for v in pinned_versions(e, group)})

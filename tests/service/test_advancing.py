@@ -156,11 +156,12 @@ class World:
         prod: str = "",
         prod_version: int = 1,
         staging_endpoint: str = "",
+        more: dict[str, str] | None = None,
         **extra: Any,
     ) -> None:
         self.registry = Registry(versions=3)
         self.registry.metadata[3]["approved"] = "no"
-        self.live = Live({"staging": 2, "prod": prod_version})
+        self.live = Live({"staging": 2, "prod": prod_version, "prod-west": 2})
         self.writer = Writer()
         self.events: list[StageEvent] = []
         self.advancer = Advancer(
@@ -176,6 +177,7 @@ class World:
             "staging.yaml": staging_endpoint or endpoint("churn", "staging", version=2),
             "prod.yaml": endpoint("churn", "prod", version=prod_version),
             "pipeline.yaml": pipeline(staging, prod),
+            **(more or {}),
         }
         for name, text in files.items():
             (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
@@ -244,6 +246,48 @@ def test_a_stage_served_by_an_inference_component_is_verified_on_its_metrics(
     assert world.live.dimensions == {"InferenceComponentName"}
     assert world.registry.verdict(2, "staging").startswith("Verified")
     assert [(c.stage, c.version, c.kind) for c in world.writer.changes] == [("prod", 2, "promote")]
+
+
+FAN_IN = f"""apiVersion: sagemaker-gitops/v1
+kind: Pipeline
+metadata: {{name: churn}}
+spec:
+  packageGroups: ["{GROUP_ARN}"]
+  stages:
+    - name: staging
+      endpoints: {{targets: [staging]}}
+      verification: {{interval: 1m, count: 2, metrics: [{{name: e, errorRate: {{}}, max: 0.05}}]}}
+    - name: canary
+      after: []
+      endpoints: {{targets: [prod-west]}}
+      verification: {{interval: 1m, count: 4, metrics: [{{name: e, errorRate: {{}}, max: 0.05}}]}}
+    - name: prod
+      after: [staging, canary]
+      endpoints: {{targets: [prod]}}
+      autoPromote: true
+"""
+
+
+def test_fan_in_promotes_only_what_every_upstream_stage_verified(tmp_path: Path) -> None:
+    more = {
+        "targets/prod-west.yaml": target("prod-west", PROD, "us-west-2"),
+        "canary.yaml": endpoint("churn-canary", "prod-west", version=2),
+        "pipeline.yaml": FAN_IN,
+    }
+    world = World(tmp_path, more=more)
+
+    world.step(0)
+    waiting = world.step(3)  # staging verified v2 (2 measurements); canary is still measuring
+    assert world.registry.verdict(2, "staging").startswith("Verified")
+    assert world.registry.verdict(2, "canary").startswith("Verifying")
+    assert waiting["prod"].next_promotion == "v2: v2 is Verifying in canary"
+    assert world.writer.changes == []
+
+    world.step(5)  # canary verified v2 too: now prod takes it
+    assert world.registry.verdict(2, "canary").startswith("Verified")
+    (promoted,) = world.writer.changes
+    assert (promoted.stage, promoted.version) == ("prod", 2)
+    assert "verified in staging, canary" in promoted.evidence
 
 
 def test_too_little_traffic_is_inconclusive_and_nothing_moves(tmp_path: Path) -> None:

@@ -77,7 +77,68 @@ def test_a_pipeline_loads_beside_its_endpoints_and_deploys_nothing_itself(tmp_pa
     stage = result.pipelines[0].pipeline.spec.stages[0]
     assert stage.verification is not None
     assert stage.verification.interval_seconds == 2.0
-    assert result.pipelines[0].pipeline.upstream("prod") is stage
+    pipeline = result.pipelines[0].pipeline
+    assert pipeline.upstreams("prod") == [stage] and pipeline.upstreams("staging") == []
+
+
+def test_fan_in_orders_stages_after_everything_they_take_versions_from() -> None:
+    from controller.manifests.pipelines.model import PipelineManifest
+
+    def stage(name: str, after: list[str] | None = None) -> dict[str, object]:
+        found: dict[str, object] = {"name": name, "endpoints": {"names": [name]}}
+        return found if after is None else {**found, "after": after}
+
+    pipeline = PipelineManifest.model_validate(
+        {
+            "apiVersion": "sagemaker-gitops/v1",
+            "kind": "Pipeline",
+            "metadata": {"name": "churn"},
+            "spec": {
+                "packageGroups": ["churn-xgb"],
+                "stages": [
+                    stage("prod", ["staging-us", "staging-eu"]),
+                    stage("dev", []),
+                    stage("staging-us", ["dev"]),
+                    stage("staging-eu", ["dev"]),
+                ],
+            },
+        }
+    )
+
+    assert [s.name for s in pipeline.ordered()] == ["dev", "staging-us", "staging-eu", "prod"]
+    assert [s.name for s in pipeline.upstreams("prod")] == ["staging-us", "staging-eu"]
+    assert pipeline.upstreams("dev") == [] and pipeline.cycle() == []
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (
+            "      endpoints: {targets: [prod]}",
+            "      endpoints: {targets: [prod]}\n      after: [staging, canary]",
+            "pipeline.yaml:18: spec.stages[1].after[1]: unknown stage 'canary' (stages: prod, "
+            "staging)",
+        ),
+        (
+            "      endpoints: {matchLabels: {env: staging}}",
+            "      endpoints: {matchLabels: {env: staging}}\n      after: [prod]",
+            "pipeline.yaml:10: spec.stages[0].after: stages staging -> prod -> staging form a "
+            "cycle: a version could never enter them",
+        ),
+        (
+            "      endpoints: {targets: [prod]}",
+            "      endpoints: {targets: [prod]}\n      after: [staging, staging]",
+            "pipeline.yaml:18: spec.stages[1].after: after names must be unique: staging repeated",
+        ),
+    ],
+)
+def test_a_wrong_fan_in_is_a_file_line_path_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, old: str, new: str, expected: str
+) -> None:
+    assert old in PIPELINE
+    found = problems(tmp_path, monkeypatch, PIPELINE.replace(old, new))
+
+    assert expected in found, found
 
 
 @pytest.mark.parametrize(

@@ -84,7 +84,7 @@ def test_a_verified_version_moves_on_and_anything_less_waits() -> None:
             "allowed": True,
             "version": 3,
             "pinned": 2,
-            "upstream": verdict("Verified"),
+            "upstream": [verdict("Verified")],
             "verdicts": [verdict("Verified")],
             "now": NOW,
         }
@@ -96,9 +96,13 @@ def test_a_verified_version_moves_on_and_anything_less_waits() -> None:
     assert ask(allowed=False) == "autoPromote is off for stage prod"
     assert ask(pinned=3) == "stage prod already pins v3"
     assert ask(pinned=4) == "stage prod already pins v4"  # never moved back
-    assert ask(upstream=Verdict("staging", "", "")) == "v3 is not verified in staging"
-    assert ask(upstream=verdict("Verifying")) == "v3 is Verifying in staging"
-    assert ask(upstream=verdict("Inconclusive")) == "v3 is Inconclusive in staging"
+    assert ask(upstream=[Verdict("staging", "", "")]) == "v3 is not verified in staging"
+    assert ask(upstream=[verdict("Verifying")]) == "v3 is Verifying in staging"
+    assert ask(upstream=[verdict("Inconclusive")]) == "v3 is Inconclusive in staging"
+    # Fan-in: every upstream stage must have verified it.
+    eu = verdict("Verified", where="staging-eu")
+    assert ask(upstream=[verdict("Verified"), eu]) is None
+    assert ask(upstream=[eu, Verdict("staging-us", "", "")]) == "v3 is not verified in staging-us"
     held = [verdict("Verified"), verdict("Failed", where="canary")]
     assert ask(verdicts=held) == "v3 is held: stage canary recorded Failed"
     # The first stage has no upstream: the registry's Approved version is the candidate.
@@ -113,17 +117,30 @@ def test_a_soak_time_counts_from_the_upstream_verdict() -> None:
         allowed=True,
         version=3,
         pinned=2,
-        upstream=verified,
+        upstream=[verified],
         verdicts=[verified],
         now=NOW,
     )
     assert blocked is not None and blocked.retry_at == NOW + timedelta(minutes=40)
+    # With several upstream stages the soak counts from the last to verify.
+    later_eu = verdict("Verified", NOW - timedelta(minutes=5), where="staging-eu")
+    fan_in = may_promote(
+        soaking,
+        allowed=True,
+        version=3,
+        pinned=2,
+        upstream=[verified, later_eu],
+        verdicts=[verified, later_eu],
+        now=NOW,
+    )
+    assert fan_in is not None and fan_in.retry_at == NOW + timedelta(minutes=55)
+    assert fan_in.reason == "soaking in staging-eu until 12:55:00Z"
     later = may_promote(
         soaking,
         allowed=True,
         version=3,
         pinned=2,
-        upstream=verified,
+        upstream=[verified],
         verdicts=[verified],
         now=NOW + timedelta(minutes=41),
     )

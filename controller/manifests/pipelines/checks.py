@@ -34,6 +34,9 @@ def checked_fields(pipeline: PipelineManifest) -> list[Loc]:
         found += [(*at, "name"), (*at, "endpoints")]
         if stage.shadow is not None:
             found.append((*at, "shadow"))
+        if stage.after is not None:
+            found.append((*at, "after"))
+            found += [(*at, "after", j) for j in range(len(stage.after))]
         found += [(*at, "endpoints", "targets", j) for j in range(len(stage.endpoints.targets))]
     return found
 
@@ -179,7 +182,7 @@ def _stages(
     endpoints: Sequence[LoadedManifest],
     targets: Mapping[str, object] | Collection[str],
 ) -> list[Diagnostic]:
-    found = []
+    found = _after(loaded)
     pipeline = loaded.pipeline
     claimed: dict[int, str] = {}
     for index, stage in enumerate(pipeline.spec.stages):
@@ -228,3 +231,25 @@ def _shadowless(
         "without a shadow"
     )
     return [Diagnostic(loaded.shown, loaded.line_of(path), path, message)]
+
+
+def _after(loaded: LoadedPipeline) -> list[Diagnostic]:
+    """Every `after` names a stage of the pipeline, and following them never comes back."""
+    found = []
+    pipeline = loaded.pipeline
+    names = {s.name for s in pipeline.spec.stages}
+    for index, stage in enumerate(pipeline.spec.stages):
+        for j, name in enumerate(stage.after or []):
+            path = render_path(("spec", "stages", index, "after", j))
+            if name not in names:
+                message = f"unknown stage {name!r} (stages: {', '.join(sorted(names))})"
+                found.append(Diagnostic(loaded.shown, loaded.line_of(path), path, message))
+    cycle = pipeline.cycle()
+    if cycle and not found:
+        index = next(i for i, s in enumerate(pipeline.spec.stages) if s.name == cycle[0])
+        path = render_path(("spec", "stages", index, "after"))
+        if pipeline.spec.stages[index].after is None:  # the cycle runs through a default
+            path = render_path(("spec", "stages", index, "name"))
+        message = f"stages {' -> '.join(cycle)} form a cycle: a version could never enter them"
+        found.append(Diagnostic(loaded.shown, loaded.line_of(path), path, message))
+    return found

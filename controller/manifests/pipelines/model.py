@@ -13,6 +13,7 @@ the Model Registry, so it follows that field's pattern (botocore's SageMaker mod
 
 from __future__ import annotations
 
+import graphlib
 import re
 from typing import Annotated, Literal
 
@@ -259,6 +260,17 @@ class Stage(Strict):
     shadow: ShadowGate | None = None
     """A version enters this stage as a shadow first and serves only once the shadow's analysis
     passed (`run --promote`); its verdict is recorded as stage `<name>-shadow`."""
+    after: list[StageName] | None = None
+    """The stages this one takes its versions from (fan-in): a version moves here only once
+    every one of them has verified it. Unset: the stage before in the list (the first stage
+    takes the newest Approved version from the registry); `[]` makes a stage a root too."""
+
+    @field_validator("after")
+    @classmethod
+    def _after(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None:
+            _refuse_repeats("after", value)
+        return value
 
     @model_validator(mode="after")
     def _compare_only_in_shadow(self) -> Stage:
@@ -313,8 +325,46 @@ class PipelineManifest(Strict):
     def stage(self, name: str) -> Stage | None:
         return next((s for s in self.spec.stages if s.name == name), None)
 
-    def upstream(self, name: str) -> Stage | None:
-        """The stage before `name`, None for the first (or an unknown) stage."""
-        names = [s.name for s in self.spec.stages]
-        index = names.index(name) if name in names else 0
-        return self.spec.stages[index - 1] if index > 0 else None
+    def upstreams(self, name: str) -> list[Stage]:
+        """The stages `name` takes its versions from: its `after`, else the stage before it in
+        the list; none for a root (or an unknown) stage. Unknown names are left out (`validate`
+        refuses them)."""
+        stages = self.spec.stages
+        names = [s.name for s in stages]
+        if name not in names:
+            return []
+        stage = stages[names.index(name)]
+        if stage.after is not None:
+            return [stages[names.index(n)] for n in stage.after if n in names]
+        index = names.index(name)
+        return [stages[index - 1]] if index > 0 else []
+
+    def ordered(self) -> list[Stage]:
+        """The stages, each after every stage it takes versions from, in list order where that
+        leaves a choice; list order when there is a cycle (which `validate` refuses)."""
+        position = {s.name: i for i, s in enumerate(self.spec.stages)}
+        sorter = self._sorter()
+        try:
+            sorter.prepare()
+        except graphlib.CycleError:
+            return list(self.spec.stages)
+        found: list[Stage] = []
+        while sorter.is_active():
+            ready = sorted(sorter.get_ready(), key=position.__getitem__)
+            found.extend(self.spec.stages[position[name]] for name in ready)
+            sorter.done(*ready)
+        return found
+
+    def cycle(self) -> list[str]:
+        """A cycle the stages' `after`s make, as names walked (the first repeated last); []
+        when there is none."""
+        try:
+            self._sorter().prepare()
+        except graphlib.CycleError as e:
+            return [str(name) for name in e.args[1]]
+        return []
+
+    def _sorter(self) -> graphlib.TopologicalSorter[str]:
+        return graphlib.TopologicalSorter(
+            {s.name: [u.name for u in self.upstreams(s.name)] for s in self.spec.stages}
+        )

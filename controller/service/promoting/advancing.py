@@ -224,6 +224,11 @@ class Pass:
         self._registry: _Registry | None = None
         self.revision = revision
 
+    def upstreams(self, stage: PassStage) -> list[PassStage]:
+        """The stages `stage` takes its versions from (none for a root)."""
+        names = [u.name for u in self.pipeline.upstreams(stage.spec.name)]
+        return [s for s in self.stages if s.spec.name in names]
+
     def registry(self) -> _Registry:
         if self._registry is None:
             first = next((s.pins[0].location for s in self.stages if s.pins), None)
@@ -234,7 +239,7 @@ class Pass:
 
     def run(self) -> list[StageView]:
         views = []
-        for index, stage in enumerate(self.stages):
+        for stage in self.stages:
             labels = [self.target_labels.get(split_key(k)[0], {}) for k in stage.keys]
             view = StageView(
                 stage.spec.name,
@@ -252,7 +257,7 @@ class Pass:
             else:
                 self._verify(stage, version, view)
             shadowgate.verify_shadow(self, stage, view)
-            moving.promote_into(self, index, view)
+            moving.promote_into(self, stage, view)
         return views
 
     # -- verification ----------------------------------------------------------------------
@@ -472,7 +477,7 @@ def _stages(
     `key_of` maps each entry (by id) to its key."""
     manifests = list(entries.values())
     found: list[PassStage] = []
-    for stage in pipeline.spec.stages:
+    for stage in pipeline.ordered():  # each stage after those it takes versions from
         endpoints = [e for e in stage_endpoints(pipeline, stage, manifests) if _serves(e, group)]
         keys = [key_of[id(e)] for e in endpoints]
         pins, shadows = (

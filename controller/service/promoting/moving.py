@@ -40,35 +40,33 @@ def roll_back(walk: Pass, stage: PassStage, version: int, view: StageView) -> No
     walk.write(stage, target, "rollback", evidence, view)
 
 
-def promote_into(walk: Pass, index: int, view: StageView) -> None:
-    """Write the promotion into stage `index` when the rules and the deploy windows allow it."""
-    stage = walk.stages[index]
+def promote_into(walk: Pass, stage: PassStage, view: StageView) -> None:
+    """Write the promotion into `stage` when the rules and the deploy windows allow it."""
     reg = walk.registry()
-    if index == 0:
+    ups = walk.upstreams(stage)
+    upstream: list[Verdict] | None = None
+    if not ups:
         approved = [n for n, v in reg.versions.items() if v.approved]
         candidate = max(approved) if approved else None
-        upstream = None
         why = "the newest Approved version"
     else:
-        before = walk.stages[index - 1]
-        candidate = before.single
-        if before.spec.verification is None:
-            view.next_promotion = f"{before.spec.name} has no verification: promote by hand"
+        silent = [u.spec.name for u in ups if u.spec.verification is None]
+        if silent:
+            view.next_promotion = f"{', '.join(silent)} has no verification: promote by hand"
             return
-        # No verdict at all is "not verified", never a pass.
-        unverified = Verdict(before.spec.name, "", "")
-        upstream = reg.verdicts(candidate).get(before.spec.name, unverified) if candidate else None
-        why = f"verified in {before.spec.name}"
+        candidate, upstream = _from_upstream(walk, ups)
+        why = f"verified in {', '.join(u.spec.name for u in ups)}"
     if candidate is None:
         view.next_promotion = "nothing to promote"
         return
+    undecided = [v for v in upstream or () if v.status == "Inconclusive"]
     review = (
-        upstream is not None
-        and upstream.status == "Inconclusive"
+        bool(undecided)
+        and all(v.status in ("Verified", "Inconclusive") for v in upstream or ())
         and stage.spec.write == "pullRequest"
         and walk.owner.writer is not None
     )
-    if review and _reviewed(walk, index, candidate):
+    if review and _reviewed(walk, stage, undecided, candidate):
         return
     if len(stage.versions) > 1:
         view.next_promotion = f"v{candidate}: waits until the stage pins one version"
@@ -78,7 +76,10 @@ def promote_into(walk: Pass, index: int, view: StageView) -> None:
         allowed=view.auto_promote,
         version=candidate,
         pinned=max(stage.versions) if stage.versions else None,
-        upstream=None if review else upstream,
+        # Under review, an Inconclusive upstream is the review's to decide, not a block.
+        upstream=None
+        if upstream is None
+        else [v for v in upstream if not (review and v in undecided)],
         verdicts=reg.verdicts(candidate).values(),
         now=walk.now,
     )
@@ -100,40 +101,68 @@ def promote_into(walk: Pass, index: int, view: StageView) -> None:
                 view.next_promotion = f"v{candidate}: waits for {listed} in shadow"
             return
         kind = "shadow"
-    evidence = f"{walk.short} v{candidate} is {why}."
-    if upstream is not None:
-        evidence += f" {upstream.stage}: {upstream.status} at {upstream.at}: {upstream.detail}"
-    if review and upstream is not None:
-        evidence = _review_evidence(walk.short, candidate, upstream)
+    evidence = f"{walk.short} v{candidate} is {why}." + "".join(
+        f" {v.stage}: {v.status} at {v.at}: {v.detail}" for v in upstream or ()
+    )
+    if review:
+        evidence = _review_evidence(walk.short, candidate, undecided)
     walk.write(stage, candidate, kind, evidence, view)
-    if review and upstream is not None:
+    if review:
+        where = ", ".join(v.stage for v in undecided)
         view.next_promotion = (
-            f"v{candidate}: Inconclusive in {upstream.stage}: its pull request's review decides"
+            f"v{candidate}: Inconclusive in {where}: its pull request's review decides"
         )
 
 
-def _reviewed(walk: Pass, index: int, candidate: int) -> bool:
-    """Record what humans decided on the promotion's pull request as the verdict of the stage
-    before (True), or nothing when nobody has (False)."""
+def _from_upstream(walk: Pass, ups: list[PassStage]) -> tuple[int | None, list[Verdict]]:
+    """The newest version the upstream stages pin that every one of them verified, with their
+    verdicts on it; else the newest they pin, with the verdicts that hold it back. None while
+    an upstream stage pins several versions (a promotion half written) or none."""
+    pins = [u.single for u in ups]
+    if any(pin is None for pin in pins):
+        return None, []
+    reg = walk.registry()
+
+    def said(version: int) -> list[Verdict]:
+        # No verdict at all is "not verified", never a pass.
+        found = reg.verdicts(version)
+        return [found.get(u.spec.name, Verdict(u.spec.name, "", "")) for u in ups]
+
+    versions = sorted({pin for pin in pins if pin is not None}, reverse=True)
+    for version in versions:
+        if all(v.verified for v in said(version)):
+            return version, said(version)
+    return versions[0], said(versions[0])
+
+
+def _reviewed(walk: Pass, stage: PassStage, undecided: list[Verdict], candidate: int) -> bool:
+    """Record what humans decided on the promotion's pull request as the verdict of each stage
+    that left the version Inconclusive (True), or nothing when nobody has (False)."""
     writer = walk.owner.writer
     assert writer is not None
-    stage, before = walk.stages[index], walk.stages[index - 1]
     decision = writer.decision(walk.change(stage, candidate, "promote", ""))
-    verdict = decisions.reviewed(before.spec.name, decision, stamp(walk.now))
-    if verdict is None:
+    at = stamp(walk.now)
+    verdicts = [decisions.reviewed(v.stage, decision, at) for v in undecided]
+    if any(v is None for v in verdicts):
         return False
-    walk.decide(before, candidate, verdict)
+    by_name = {u.spec.name: u for u in walk.upstreams(stage)}
+    for verdict in verdicts:
+        assert verdict is not None
+        walk.decide(by_name[verdict.stage], candidate, verdict)
     return True
 
 
-def _review_evidence(group: str, version: int, upstream: Verdict) -> str:
+def _review_evidence(group: str, version: int, undecided: list[Verdict]) -> str:
+    where = ", ".join(v.stage for v in undecided)
+    measured = "; ".join(
+        f"{v.stage} {v.at}: {v.detail or 'the analysis could not decide'}" for v in undecided
+    )
     return (
-        f"**{group} v{version} is Inconclusive in {upstream.stage}** ({upstream.at}: "
-        f"{upstream.detail or 'the analysis could not decide'}). The analysis could not decide; "
-        "this pull request's review does:\n\n"
-        f"- approve it, or merge it: v{version} is recorded Verified in {upstream.stage};\n"
+        f"**{group} v{version} is Inconclusive in {where}** ({measured}). The analysis could "
+        "not decide; this pull request's review does:\n\n"
+        f"- approve it, or merge it: v{version} is recorded Verified in {where};\n"
         f"- request changes, or close it unmerged: v{version} is recorded Failed in "
-        f"{upstream.stage}, and held (no stage takes it by itself)."
+        f"{where}, and held (no stage takes it by itself)."
     )
 
 
