@@ -366,10 +366,10 @@ class Pass:
         verdict = Verdict(name, status, at, detail)
         self._record(state, verdict, summary(outcome, self.name, name), version)
         view.verdict = f"{status} {at}"
-        self._announce(verdict, version)
+        self.announce(verdict, version)
         return status
 
-    def _announce(self, verdict: Verdict, version: int) -> None:
+    def announce(self, verdict: Verdict, version: int) -> None:
         kinds = {"Verified": "verified", "Failed": "failed", "Inconclusive": "inconclusive"}
         said = f"{self.short} v{version} {verdict.status} in {verdict.stage}: {verdict.detail}"
         self.event(kinds[verdict.status], verdict.stage, version, said)
@@ -388,18 +388,6 @@ class Pass:
             self.registry().note(version, verdict)
         if not state.packages:  # nothing serving yet (failed create): note it on the pin
             log.info("verdict not recorded: no endpoint serves the version", stage=verdict.stage)
-
-    def decide(self, stage: PassStage, version: int, verdict: Verdict) -> None:
-        """Record a human's verdict on the version in `stage` (a pull request's review), with
-        the client of the stage's first endpoint, as `verify --approve/--reject` does."""
-        found = self.registry().versions.get(version)
-        if found is None or not stage.pins:
-            return
-        said = f"sagemaker-gitops pipeline {self.name}, stage {verdict.stage}: {verdict.detail}"
-        client = self.owner.sagemaker(stage.pins[0].location)
-        lifecycle.record(client, found.arn, verdict, said)
-        self.registry().note(version, verdict)
-        self._announce(verdict, version)
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -445,25 +433,10 @@ class Pass:
             None,
         )
         location = found.pins[0].location if found else ""
-        event = StageEvent(
-            kind,
-            self.name,
-            stage,
-            self.short,
-            version,
-            message,
-            location,
-            revision or self.revision,
-        )
-        log.info(
-            "stage event",
-            kind=kind,
-            pipeline=self.name,
-            stage=stage,
-            group=event.group,
-            version=version,
-            message=message,
-        )
+        revision = revision or self.revision
+        event = StageEvent(kind, self.name, stage, self.short, version, message, location, revision)
+        log.info("stage event", kind=kind, pipeline=self.name, stage=stage, group=event.group,
+                 version=version, message=message)  # fmt: skip
         self.owner.emit(event)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
+from controller.aws.stages import lifecycle
 from controller.aws.stages.verdicts import Verdict, stamp
 from controller.promotion import decisions
 
@@ -140,7 +141,9 @@ def _reviewed(walk: Pass, stage: PassStage, undecided: list[Verdict], candidate:
     that left the version Inconclusive (True), or nothing when nobody has (False)."""
     writer = walk.owner.writer
     assert writer is not None
-    decision = writer.decision(walk.change(stage, candidate, "promote", ""))
+    # The request under review: the promotion, or with a shadow gate its first step.
+    kind: Literal["promote", "shadow"] = "shadow" if stage.spec.shadow else "promote"
+    decision = writer.decision(walk.change(stage, candidate, kind, ""))
     at = stamp(walk.now)
     verdicts = [decisions.reviewed(v.stage, decision, at) for v in undecided]
     if any(v is None for v in verdicts):
@@ -148,8 +151,21 @@ def _reviewed(walk: Pass, stage: PassStage, undecided: list[Verdict], candidate:
     by_name = {u.spec.name: u for u in walk.upstreams(stage)}
     for verdict in verdicts:
         assert verdict is not None
-        walk.decide(by_name[verdict.stage], candidate, verdict)
+        _decide(walk, by_name[verdict.stage], candidate, verdict)
     return True
+
+
+def _decide(walk: Pass, stage: PassStage, version: int, verdict: Verdict) -> None:
+    """Record a human's verdict on the version in `stage` (a pull request's review), with the
+    client of the stage's first endpoint, as `verify --approve/--reject` does."""
+    found = walk.registry().versions.get(version)
+    if found is None or not stage.pins:
+        return
+    said = f"sagemaker-gitops pipeline {walk.name}, stage {verdict.stage}: {verdict.detail}"
+    client = walk.owner.sagemaker(stage.pins[0].location)
+    lifecycle.record(client, found.arn, verdict, said)
+    walk.registry().note(version, verdict)
+    walk.announce(verdict, version)
 
 
 def _review_evidence(group: str, version: int, undecided: list[Verdict]) -> str:
