@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from controller.sandbox.cloudwatch.metrics import _expression
+from controller.sandbox.cloudwatch.metrics import expression_points
 from controller.sandbox.cloudwatch.traffic import Profile, TrafficSettings, latency_statistic, noise
 from controller.sandbox.errors import ApiError
 
@@ -73,7 +73,7 @@ SERIES = {"a": {0.0: 10.0, 60.0: 20.0}, "b": {0.0: 2.0, 60.0: 0.0}}
     ],
 )
 def test_metric_math_is_pointwise_arithmetic(text: str, expected: dict[float, float]) -> None:
-    assert _expression(text, SERIES) == expected
+    assert expression_points(text, SERIES) == expected
 
 
 @pytest.mark.parametrize(
@@ -88,4 +88,4 @@ def test_metric_math_is_pointwise_arithmetic(text: str, expected: dict[float, fl
 )
 def test_anything_but_arithmetic_is_refused_by_name(text: str, message: str) -> None:
     with pytest.raises(ApiError, match=message):
-        _expression(text, SERIES)
+        expression_points(text, SERIES)

@@ -73,7 +73,7 @@ def get_metric_data(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
             series[query["Id"]] = _metric(ctx, stat, start, min(end, now), variants)
     for query in queries:
         if "Expression" in query:
-            series[query["Id"]] = _expression(query["Expression"], series)
+            series[query["Id"]] = expression_points(query["Expression"], series)
     descending = params.get("ScanBy", "TimestampDescending") != "TimestampAscending"
     results = []
     for query in queries:
@@ -198,14 +198,14 @@ def _metric(
                 * share
                 * noise(seed, *key, "Invocations")
             )
-            value = _value(metric["MetricName"], str(stat["Stat"]), profile, invocations, seed, key)
-            if value is not None:
-                points[float(bucket)] = value
+            got = value(metric["MetricName"], str(stat["Stat"]), profile, invocations, seed, key)
+            if got is not None:
+                points[float(bucket)] = got
         bucket += period
     return points
 
 
-def _value(
+def value(
     name: str, stat: str, profile: Profile, invocations: int, seed: int, key: tuple[object, ...]
 ) -> float | None:
     if name == "Invocations":
@@ -266,7 +266,9 @@ def _variant(ctx: Context, endpoint: str, variant: str) -> Serving | None:
         share = min(1.0, weight / total)
     else:
         share = weights.get(variant, float(chosen.get("InitialVariantWeight", 1.0))) / total
-    profile = ctx.state.traffic.profile(ctx.account, ctx.region, endpoint, _package(ctx, chosen))
+    profile = ctx.state.traffic.profile(
+        ctx.account, ctx.region, endpoint, model_package(ctx, chosen)
+    )
     return since, share, profile
 
 
@@ -283,12 +285,12 @@ def _component(ctx: Context, name: str) -> Serving | None:
         return None
     since = _time(described.get("LastModifiedTime"), "LastModifiedTime")
     model = (described.get("Specification") or {}).get("ModelName")
-    package = _package(ctx, {"ModelName": model})
+    package = model_package(ctx, {"ModelName": model})
     endpoint = str(described.get("EndpointName", ""))
     return since, 1.0, ctx.state.traffic.profile(ctx.account, ctx.region, endpoint, package)
 
 
-def _package(ctx: Context, variant: dict[str, Any]) -> str | None:
+def model_package(ctx: Context, variant: dict[str, Any]) -> str | None:
     """The model package ARN the variant's Model deploys, if it deploys one."""
     name = variant.get("ModelName")
     if not name:
@@ -308,7 +310,7 @@ def _package(ctx: Context, variant: dict[str, Any]) -> str | None:
 _OPERATORS = {ast.Add: float.__add__, ast.Sub: float.__sub__, ast.Mult: float.__mul__}
 
 
-def _expression(text: str, series: dict[str, Points]) -> Points:
+def expression_points(text: str, series: dict[str, Points]) -> Points:
     try:
         tree = ast.parse(text, mode="eval").body
     except SyntaxError:

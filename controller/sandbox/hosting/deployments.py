@@ -1,8 +1,10 @@
 """UpdateEndpoint and UpdateEndpointWeightsAndCapacities (moto 5 lacks the first, fakes the second).
 
 An update is a `Deployment` (see `lifecycle`): Updating for `transition_seconds`, then InService
-on the new config; if a container carries the fail marker it goes Updating -> RollingBack ->
-InService on the OLD config with FailureReason set, as a failed blue/green update does in AWS.
+on the new config; if a container carries the fail marker, or an alarm its
+AutoRollbackConfiguration names would fire on the new config's traffic (`cloudwatch.rollbacks`),
+it goes Updating -> RollingBack -> InService on the OLD config with FailureReason set, as a
+failed blue/green update does in AWS.
 Also here: what a config deploys as (variant summaries) and whether it fails, which
 CreateEndpoint shares.
 """
@@ -148,10 +150,20 @@ def update_endpoint(ctx: Context, params: dict[str, Any]) -> dict[str, Any] | No
         config_name=config.endpoint_config_name,
         variants=variants,
         data_capture=data_capture,
-        failure=deployment_failure(ctx, spec),
+        failure=deployment_failure(ctx, spec) or _alarm_failure(ctx, endpoint, spec, params),
     )
     ctx.state.endpoints.begin(ctx.backend, endpoint, deployment)
     return {"EndpointArn": endpoint.arn}
+
+
+def _alarm_failure(
+    ctx: Context, endpoint: Any, spec: dict[str, Any], params: dict[str, Any]
+) -> str | None:
+    # Imported here: the metrics it synthesises read endpoints, whose module imports this one.
+    from controller.sandbox.cloudwatch import rollbacks
+
+    config = params.get("DeploymentConfig")
+    return rollbacks.alarm_failure(ctx, endpoint.endpoint_name, spec, config)
 
 
 SCALED_DIMENSIONS = ("sagemaker:variant:DesiredInstanceCount",)
