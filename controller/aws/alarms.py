@@ -1,4 +1,5 @@
-"""CloudWatch alarms behind scale-out from zero: reading them, their tags, and putting them.
+"""CloudWatch alarms the controller owns (behind scale-out from zero, and an endpoint's rollback
+alarms generated from a pipeline stage): reading them, their tags, and putting them.
 
 Read-only except `AlarmWriter`. A pass reads the region's alarms named with the controller's
 prefix in one paged DescribeAlarms (only when some component copy-count target exists: no target,
@@ -20,11 +21,12 @@ from controller.manifests.scaling import NAME_PREFIX
 PAGE = 100  # DescribeAlarms' largest MaxRecords
 
 
-def read_alarms(client: Any) -> dict[str, LiveAlarm]:
-    """Lower-cased alarm name -> alarm, for every metric alarm named sagemaker-gitops-*."""
+def read_alarms(client: Any, prefix: str = NAME_PREFIX) -> dict[str, LiveAlarm]:
+    """Lower-cased alarm name -> alarm, for every metric alarm named `prefix`* (by default
+    sagemaker-gitops-*)."""
     paginator = client.get_paginator("describe_alarms")
     pages = paginator.paginate(
-        AlarmNamePrefix=NAME_PREFIX,
+        AlarmNamePrefix=prefix,
         AlarmTypes=["MetricAlarm"],
         PaginationConfig={"PageSize": PAGE},
     )

@@ -148,6 +148,22 @@ ALARM = Kind(
     service=CLOUDWATCH,
 )
 
+# CloudWatch: an alarm generated from a pipeline stage's check, watched by the endpoint's
+# deployments. Put before the rollout whose DeploymentConfig names it (after the endpoint's tags,
+# before its update), deleted after the rollout that stops naming it; read with one
+# DescribeAlarms by the endpoint's name prefix per rollout, not through the owned index.
+ROLLBACK_ALARM = Kind(
+    type=ResourceType.ROLLBACK_ALARM,
+    segment="rollback-alarm",
+    tagging_type=None,
+    name_param="AlarmName",
+    describe_call="describe_alarms",
+    delete_call="delete_alarms",
+    immutable=False,
+    order=MappingProxyType({Op.CREATE: 38, Op.UPDATE: 38, Op.DELETE: 52}),
+    service=CLOUDWATCH,
+)
+
 KINDS: tuple[Kind, ...] = (
     MODEL,
     ENDPOINT_CONFIG,
@@ -157,6 +173,7 @@ KINDS: tuple[Kind, ...] = (
     SCALING_POLICY,
     SCHEDULED_ACTION,
     ALARM,
+    ROLLBACK_ALARM,
 )
 
 _BY_TYPE = {k.type: k for k in KINDS}

@@ -11,7 +11,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 from controller.manifests.models import EndpointManifest
-from controller.manifests.pipelines.model import PipelineManifest
+from controller.manifests.pipelines.model import PipelineManifest, StageAlarms
 from controller.manifests.templating.layers import Rendering
 
 
@@ -32,6 +32,9 @@ class LoadedManifest:
     """1-based line of ``metadata.name``; `line` when not known."""
     rendering: Rendering | None = None
     """For an endpoint with `spec.extends`: the templates it was rendered through."""
+    stage_alarms: StageAlarms | None = None
+    """For an endpoint with `autoRollbackConfiguration.fromPipeline`: the stage whose checks
+    its rollback alarms are generated from (set once the whole tree is loaded)."""
 
     @property
     def rendered_from(self) -> tuple[str, ...]:

@@ -13,6 +13,7 @@ and plans, independent of where the command was started.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import hashlib
 import sys
@@ -32,6 +33,7 @@ from controller.manifests.files import ManifestFile as _File
 from controller.manifests.loaded import LoadedManifest, LoadedPipeline
 from controller.manifests.messages import describe, diagnostic, render_path, strip_tags
 from controller.manifests.models import API_VERSION, EndpointManifest
+from controller.manifests.pipelines import alarmsources
 from controller.manifests.pipelines import checks as pipeline_checks
 from controller.manifests.pipelines.model import PipelineManifest
 from controller.manifests.projects import policy as projects
@@ -234,11 +236,27 @@ def _load(
     )
     result.pipelines = [v.loaded for v in valid if isinstance(v.loaded, LoadedPipeline)]
     result.diagnostics.extend(pipeline_checks.problems(result.pipelines, result.manifests, defined))
+    result.manifests = _with_stage_alarms(result, endpoints)
     if result.repo_config.problems:  # fail closed: a broken config never means "no rules"
         result.manifests, result.targets, result.pipelines = [], {}, []
     order = {file.shown: index for index, file in enumerate(found.files)}
     result.diagnostics.sort(key=lambda d: (order.get(d.file, -1), d.line or 0))
     return result
+
+
+def _with_stage_alarms(result: LoadResult, endpoints: list[_Valid]) -> list[LoadedManifest]:
+    """The endpoints, each naming a pipeline with the stage its rollback alarms come from."""
+    lines = {id(v.loaded): v.lines.get(alarmsources.FIELD, v.name_line) for v in endpoints}
+    found, problems = alarmsources.resolve(
+        result.pipelines, result.manifests, lambda e: lines.get(id(e), e.name_line)
+    )
+    result.diagnostics.extend(problems)
+    if not found:
+        return result.manifests
+    return [
+        dataclasses.replace(e, stage_alarms=found[id(e)]) if id(e) in found else e
+        for e in result.manifests
+    ]
 
 
 def _rendered(
@@ -309,7 +327,7 @@ def _parse_file(file: _File, text: str, problems: list[Diagnostic]) -> list[_Val
             manifest, file.source, document.line, document.index, file.shown, name_line
         )
         target_line = yamlpos.line_of(document.node, ("spec", "target"))
-        lines = _lines_of(document, projects.checked_fields(manifest.spec))
+        lines = _lines_of(document, [*projects.checked_fields(manifest.spec), alarmsources.LOC])
         valid.append(_Valid(loaded, file.shown, name_line, target_line, lines))
     return valid
 

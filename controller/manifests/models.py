@@ -18,6 +18,8 @@ from pydantic import (
     ModelWrapValidatorHandler,
     Tag,
     ValidationError,
+    ValidationInfo,
+    field_validator,
     model_validator,
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
@@ -556,6 +558,26 @@ class AutoRollbackConfiguration(Strict):
     """1 to 10 alarms."""
 
 
+class EndpointAutoRollback(Strict):
+    """Alarms that roll an endpoint's deployment back: named by hand, generated from a pipeline
+    stage's checks, or both (up to 10 in all, SageMaker's limit)."""
+
+    from_pipeline: str | None = Field(default=None, pattern=TARGET_NAME_PATTERN)
+    """Also one alarm per check (and bound) of the stage of this `kind: Pipeline` that selects
+    the endpoint, with the stage's thresholds, per production variant serving the pipeline's
+    groups: the controller puts them before each rollout that names them and deletes those a
+    rollout no longer names (docs/stages.md)."""
+    alarms: list[Alarm] = Field(default=[], max_length=10, validate_default=True)
+    """Alarms you manage, by name (at least one unless `fromPipeline` is given)."""
+
+    @field_validator("alarms")
+    @classmethod
+    def _some(cls, value: list[Alarm], info: ValidationInfo) -> list[Alarm]:
+        if not value and info.data.get("from_pipeline") is None:
+            raise ValueError("name at least one alarm, or give fromPipeline")
+        return value
+
+
 class Deployment(Checked):
     """UpdateEndpoint DeploymentConfig: how a new EndpointConfig is rolled out."""
 
@@ -563,7 +585,7 @@ class Deployment(Checked):
     """Blue/green: all at once, canary or linear."""
     rolling_update_policy: RollingUpdatePolicy | None = None
     """Rolling update in batches."""
-    auto_rollback_configuration: AutoRollbackConfiguration | None = None
+    auto_rollback_configuration: EndpointAutoRollback | None = None
     """Alarms that roll back automatically."""
 
     @model_validator(mode="wrap")

@@ -33,6 +33,7 @@ from controller.core.snapshots import Snapshot, endpoint_key, split_key
 from controller.errors import AccountMismatch, AwsError, Diagnostic, ResolutionError
 from controller.manifests.loading import LoadedManifest
 from controller.manifests.models import RegistryModel
+from controller.reconcile import rollouts
 from controller.reconcile.fanout import map_by_location
 from controller.reconcile.observing import Observer
 from controller.reconcile.prunescope import PruneScope
@@ -153,6 +154,7 @@ class Planner:
             snapshot.revision,
             scope=self.options.scope,
             project=project_name(snapshot.config, entry.source),
+            stage_alarms=entry.stage_alarms,
         )
         seen = self.observer.observe(client, region, want)
         options = DiffOptions(
@@ -164,7 +166,10 @@ class Planner:
             prune=self.options.prune and snapshot.ok,
             stamp_observed=self.options.stamp_observed,
         )
-        plan = diff_endpoint(want, seen, options)
+        owner = self.options.controller_id
+        plan = rollouts.with_rollback_alarms(
+            self.clients, owner, region, want, diff_endpoint(want, seen, options)
+        )
         prices = snapshot.config.prices
         if prices is None:
             return plan
@@ -240,10 +245,12 @@ class Planner:
             targets = self._owned_targets(region, name)
         components: tuple[tuple[str, bool], ...] = ()
         scaled: list[Action] = []
+        alarms: list[Action] = []
         if endpoint is not None and confirmed:  # read only when a delete is planned
             components = self._components_owned(client, endpoint.name)
             owner, owned_names = self.options.controller_id, [n for n, mine in components if mine]
             scaled = self.observer.scaling.teardown(region, owned_names, owner)
+            alarms = rollouts.rollback_teardown(self.clients, owner, region, name)
         return diff_removed(
             name,
             region,
@@ -255,6 +262,7 @@ class Planner:
             targets,
             components,
             tuple(scaled),
+            tuple(alarms),
         )
 
     def _owned_targets(self, region: str, name: str) -> dict[str, LiveTarget]:

@@ -64,6 +64,10 @@ CONTROLLER_ONLY = {
     "suspend": "stops applying; no API field",
     "region": "picks the client's region",
     "target": "picks the account, role and region",
+    "deployment.autoRollbackConfiguration.fromPipeline": (
+        "names the pipeline whose stage's checks become alarms (PutMetricAlarm, named in "
+        "UpdateEndpoint's AutoRollbackConfiguration: tests/e2e/test_rollback_alarms.py)"
+    ),
 }
 # Fields a validate error refuses wherever the schema lets them appear (a test below proves
 # each), so no request can carry them: prefix -> a manifest change that sets one, and the error.

@@ -22,6 +22,7 @@ ST, SP, SA = (
 )
 IC = ResourceType.INFERENCE_COMPONENT
 AL = ResourceType.ALARM  # a component's scale-out-from-zero alarm: it runs a step policy
+RA = ResourceType.ROLLBACK_ALARM  # named by the endpoint update's DeploymentConfig
 
 # The expected sequence, as phases: within a phase the order of the input is kept.
 PHASES: list[set[tuple[Op, ResourceType]]] = [
@@ -35,10 +36,13 @@ PHASES: list[set[tuple[Op, ResourceType]]] = [
     {(Op.DELETE, SA)},
     {(Op.DELETE, SP)},
     {(Op.DELETE, ST)},
+    # A rollout's rollback alarms exist before the update that names them.
+    {(Op.CREATE, RA), (Op.UPDATE, RA)},
     {(Op.CREATE, EP), (Op.UPDATE, EP)},
     {(Op.CREATE, IC), (Op.UPDATE, IC)},
     {(Op.DELETE, IC)},
     {(Op.DELETE, EP)},
+    {(Op.DELETE, RA)},  # after the update that stops naming them (or the endpoint's delete)
     {(Op.DELETE, EC)},
     {(Op.DELETE, M)},
     # Registration comes last: a target needs its variant, a policy or action its target.
@@ -80,11 +84,18 @@ def test_creates_before_tags_before_endpoint_before_deletes() -> None:
     assert set(kinds[2:4]) == {(Op.TAG, M), (Op.TAG, EC)}
     assert set(kinds[4:6]) == {(Op.TAG, EP), (Op.TAG, IC)}
     assert kinds[6:10] == [(Op.DELETE, AL), (Op.DELETE, SA), (Op.DELETE, SP), (Op.DELETE, ST)]
-    assert set(kinds[10:12]) == {(Op.CREATE, EP), (Op.UPDATE, EP)}
+    assert set(kinds[10:12]) == {(Op.CREATE, RA), (Op.UPDATE, RA)}
+    assert set(kinds[12:14]) == {(Op.CREATE, EP), (Op.UPDATE, EP)}
     # A component goes on a live endpoint, and goes before the endpoint and the Models it runs.
-    assert set(kinds[12:14]) == {(Op.CREATE, IC), (Op.UPDATE, IC)}
-    assert kinds[14:18] == [(Op.DELETE, IC), (Op.DELETE, EP), (Op.DELETE, EC), (Op.DELETE, M)]
-    assert {k[1] for k in kinds[18:-2]} == {ST, SP, SA}
+    assert set(kinds[14:16]) == {(Op.CREATE, IC), (Op.UPDATE, IC)}
+    assert kinds[16:21] == [
+        (Op.DELETE, IC),
+        (Op.DELETE, EP),
+        (Op.DELETE, RA),
+        (Op.DELETE, EC),
+        (Op.DELETE, M),
+    ]
+    assert {k[1] for k in kinds[21:-2]} == {ST, SP, SA}
     assert {k[1] for k in kinds[-2:]} == {AL}  # put once its step policy (and ARN) exists
 
 

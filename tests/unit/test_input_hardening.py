@@ -334,7 +334,7 @@ def test_cross_field_errors_come_with_field_errors(tmp_path: Path) -> None:
         ),
         (
             "spec.deployment.autoRollbackConfiguration.alarms",
-            "List should have at least 1 item after validation, not 0",
+            "name at least one alarm, or give fromPipeline",
         ),
         ("spec.variants[1]", "set exactly one of instanceType or serverless"),
         ("spec", "variant names must be unique; repeated: primary"),

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from controller.core import naming, tagging
+from controller.core import naming, rollbackalarms, tagging
 from controller.core.casing import flatten
 from controller.core.component.model import DesiredComponent, build_components
 from controller.core.endpoint import modelsource, surface
@@ -26,6 +26,7 @@ from controller.manifests.models import (
     RegistryModel,
     Variant,
 )
+from controller.manifests.pipelines.model import StageAlarms
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,9 @@ class DesiredEndpoint:
     # variant -> its autoscaling in Application Auto Scaling terms (autoscaled variants only)
     scaling: dict[str, ScalingSet] = field(default_factory=dict)
     components: tuple[DesiredComponent, ...] = ()  # inference components, in manifest order
+    # PutMetricAlarm requests of the rollback alarms its DeploymentConfig names from a pipeline
+    # stage's checks (`autoRollbackConfiguration.fromPipeline`), in name order.
+    rollback_alarms: tuple[dict[str, Any], ...] = ()
 
     @property
     def weights(self) -> dict[str, tuple[float, int | None]]:
@@ -122,8 +126,10 @@ def build(
     revision: str | None = None,
     scope: str | None = None,
     project: str | None = None,
+    stage_alarms: StageAlarms | None = None,
 ) -> DesiredEndpoint:
-    """Desired resources for one manifest; `packages` maps variant name -> resolved version."""
+    """Desired resources for one manifest; `packages` maps variant name -> resolved version;
+    `stage_alarms`: the stage its `fromPipeline` resolved to (the tree's load says)."""
     manifest, spec = loaded_manifest, loaded_manifest.spec
     name = manifest.metadata.name
     models: list[DesiredModel] = []
@@ -157,6 +163,7 @@ def build(
         config["ExecutionRoleArn"] = spec.execution_role_arn
     config_name = naming.config_name(name, _config_identity(config))
     hashed = spec_hash(spec)
+    alarms = rollbackalarms.requests(stage_alarms, name, controller_id) if stage_alarms else []
     return DesiredEndpoint(
         key=key,
         name=name,
@@ -166,13 +173,14 @@ def build(
         models=tuple(models),
         config_name=config_name,
         config_request={"EndpointConfigName": config_name, **config},
-        deployment_config=api_dict(spec.deployment) if spec.deployment else None,
+        deployment_config=_deployment_config(spec, alarms),
         tags=ownership_tags(
             spec.tags, controller_id, name, source, revision, hashed, scope, project
         ),
         spec_hash=hashed,
         terms=manifest_terms(manifest, packages),
         scaling=desired_sets(manifest),
+        rollback_alarms=tuple(alarms),
         components=build_components(name, spec, packages),
     )
 
@@ -252,3 +260,20 @@ def _model_terms(base: str, model: RegistryModel | ImageModel | PipelineModel) -
     if isinstance(model, PipelineModel):
         return surface.pipeline_terms(base, surface.pipeline_request(model))
     return modelsource.model_terms(base, model)
+
+
+def _deployment_config(spec: EndpointSpec, alarms: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """UpdateEndpoint's DeploymentConfig: the manifest's, naming the alarms written there and
+    then those generated from the pipeline stage (`fromPipeline` is the manifest's, not AWS's)."""
+    if spec.deployment is None:
+        return None
+    config = api_dict(spec.deployment)
+    rollback = config.get("AutoRollbackConfiguration")
+    if rollback is not None:
+        rollback.pop("FromPipeline", None)
+        named = [*rollback.get("Alarms", []), *({"AlarmName": a["AlarmName"]} for a in alarms)]
+        if named:
+            rollback["Alarms"] = named
+        else:
+            del config["AutoRollbackConfiguration"]
+    return config

@@ -43,6 +43,9 @@ class ResourceType(StrEnum):
     # CloudWatch alarm on NoCapacityInvocationFailures running a component's scale-out-from-zero
     # step policy; named sagemaker-gitops-*, tagged with ownership.
     ALARM = "Alarm"
+    # CloudWatch alarm generated from a pipeline stage's check, named in the endpoint's
+    # DeploymentConfig.AutoRollbackConfiguration (autoRollbackConfiguration.fromPipeline).
+    ROLLBACK_ALARM = "RollbackAlarm"
 
 
 class Reason(StrEnum):
@@ -67,6 +70,8 @@ class Reason(StrEnum):
     COMPONENT_CHANGED = "ComponentChanged"  # container, compute or startup of a component
     COPIES_ONLY = "CopiesOnly"  # only a component's copy count: no rollout
     COMPONENT_REMOVED = "ComponentRemoved"  # an owned component gone from the manifest (--prune)
+    # A rollout names (or stops naming) an alarm generated from a pipeline stage's checks.
+    ROLLBACK_ALARMS = "RollbackAlarms"
 
 
 class Status(StrEnum):

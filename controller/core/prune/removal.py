@@ -24,6 +24,7 @@ def diff_removed(
     targets: Mapping[str, LiveTarget] | None = None,
     components: tuple[tuple[str, bool], ...] = (),
     component_scaling: tuple[Action, ...] = (),
+    rollback_alarms: tuple[Action, ...] = (),
 ) -> EndpointPlan:
     """Plan an owned endpoint whose manifest is gone: delete only with --prune.
 
@@ -31,7 +32,8 @@ def diff_removed(
     (with their policies and scheduled actions) before the endpoint is deleted. `components` are
     the inference components on it, as (name, owned). Its own components go first and the
     endpoint in a later pass; one it does not own keeps the endpoint alive. `component_scaling`
-    deregisters the controller's autoscaling of those components first."""
+    deregisters the controller's autoscaling of those components first. `rollback_alarms`
+    deletes the rollback alarms the controller put for the endpoint, with it."""
     health = health_of(live.status if live else None)
     base: dict[str, Any] = {"name": name, "manifest": None, "region": region, "health": health}
     if not prune:
@@ -76,6 +78,7 @@ def diff_removed(
         actions.extend(deregister(variant, target.resource_id, target, Reason.MANIFEST_REMOVED))
     if live is not None and live.status != "Deleting":
         actions.append(delete_action(ResourceType.ENDPOINT, name, Reason.MANIFEST_REMOVED))
+        actions.extend(rollback_alarms)
     if live is None:  # configs and models go once the endpoint itself is gone
         actions.extend(delete_action(kind, n, Reason.MANIFEST_REMOVED) for kind, n in leftovers)
     if not actions:

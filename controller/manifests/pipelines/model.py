@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import graphlib
 import re
+from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -368,3 +369,15 @@ class PipelineManifest(Strict):
         return graphlib.TopologicalSorter(
             {s.name: [u.name for u in self.upstreams(s.name)] for s in self.spec.stages}
         )
+
+
+@dataclass(frozen=True)
+class StageAlarms:
+    """What an endpoint's `autoRollbackConfiguration.fromPipeline` resolves to when the tree is
+    loaded: the stage that selects it, whose checks become the alarms its deployments watch."""
+
+    pipeline: str
+    stage: str
+    verification: Verification
+    variants: tuple[str, ...]
+    """The endpoint's production variants serving one of the pipeline's groups."""

@@ -1,0 +1,166 @@
+"""One alarm spec, two layers: a pipeline stage's checks as the CloudWatch alarms an endpoint's
+`DeploymentConfig.AutoRollbackConfiguration` watches, so the in-endpoint canary and the gate
+between stages judge a version by the same thresholds.
+
+Pure. For an endpoint whose `autoRollbackConfiguration.fromPipeline` resolved to a stage
+(`StageAlarms`), every check, bound (`max`, `min`) and production variant serving the
+pipeline's groups is one metric alarm, read from the same metrics the stage's analysis reads:
+
+- `errorRate`: metric math `errors / invocations` over the variant's two `Sum`s (no invocation,
+  no datapoint);
+- `latency`: the variant's `ModelLatency`/`OverheadLatency` statistic, the threshold converted
+  from the manifest's milliseconds to CloudWatch's microseconds;
+- `query`: the metric the check names, `{endpoint}`/`{variant}` put in its dimensions.
+
+Each alarm looks at one period as long as the analysis' window (its `interval` in whole
+minutes) and fires on one breaching period: a deployment's baking time is short, and a canary
+that waits for several bad periods rolls back late. Missing data is `notBreaching` and a
+percentile over too few samples is ignored: a deployment with no traffic yet must not roll back
+on nothing (the gate between stages is where too little traffic is Inconclusive). The alarms
+have no actions: SageMaker watches their state during a deployment.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from controller.core import tagging
+from controller.manifests.pipelines.model import MetricCheck, StageAlarms
+from controller.manifests.scaling import NAME_PREFIX
+
+PREFIX = NAME_PREFIX + "rollback-"
+NAMESPACE = "AWS/SageMaker"
+MICROSECONDS_PER_MS = 1000.0
+PERIOD_SECONDS = 60
+_STATISTICS = frozenset({"SampleCount", "Average", "Sum", "Minimum", "Maximum"})
+FIELDS = (
+    "MetricName",
+    "Namespace",
+    "Statistic",
+    "ExtendedStatistic",
+    "Dimensions",
+    "Period",
+    "EvaluationPeriods",
+    "DatapointsToAlarm",
+    "Threshold",
+    "ComparisonOperator",
+    "TreatMissingData",
+    "EvaluateLowSampleCountPercentile",
+    "Metrics",
+    "AlarmActions",
+)
+"""The settings the controller sets and compares (DescribeAlarms reports state and more)."""
+
+
+def endpoint_prefix(endpoint: str) -> str:
+    """Every rollback alarm of `endpoint` starts with this (one DescribeAlarms reads them)."""
+    return f"{PREFIX}{endpoint}-"
+
+
+def alarm_name(endpoint: str, variant: str, check: str, bound: str) -> str:
+    return f"{endpoint_prefix(endpoint)}{variant}-{check}-{bound}"
+
+
+def period(alarms: StageAlarms) -> int:
+    """The analysis window in whole minutes (`verifying.window` reads the same)."""
+    seconds = alarms.verification.interval_seconds
+    return PERIOD_SECONDS * max(1, math.ceil(seconds / PERIOD_SECONDS))
+
+
+def requests(alarms: StageAlarms, endpoint: str, controller_id: str) -> list[dict[str, Any]]:
+    """PutMetricAlarm requests, in name order."""
+    found = []
+    for variant in alarms.variants:
+        dims = [
+            {"Name": "EndpointName", "Value": endpoint},
+            {"Name": "VariantName", "Value": variant},
+        ]
+        for check in alarms.verification.metrics:
+            for bound, threshold in (("max", check.max), ("min", check.min)):
+                if threshold is None:
+                    continue
+                request = {
+                    "AlarmName": alarm_name(endpoint, variant, check.name, bound),
+                    "AlarmDescription": (
+                        f"sagemaker-gitops: rolls back deployments of {endpoint} when {variant}'s "
+                        f"{check.name} goes {'above' if bound == 'max' else 'below'} {threshold:g} "
+                        f"(pipeline {alarms.pipeline}, stage {alarms.stage})"
+                    ),
+                    "ActionsEnabled": True,
+                    "AlarmActions": [],  # SageMaker watches the state; nothing is run
+                    **_metric(check, endpoint, variant, dims, period(alarms)),
+                    "EvaluationPeriods": 1,
+                    "DatapointsToAlarm": 1,
+                    "Threshold": _threshold(check, threshold),
+                    "ComparisonOperator": (
+                        "GreaterThanThreshold" if bound == "max" else "LessThanThreshold"
+                    ),
+                    "TreatMissingData": "notBreaching",
+                    # PutMetricAlarm tags a new alarm and ignores Tags on an update.
+                    "Tags": tagging.to_list(
+                        {tagging.MANAGED_BY: controller_id, tagging.ENDPOINT: endpoint}
+                    ),
+                }
+                if "ExtendedStatistic" in request:
+                    request["EvaluateLowSampleCountPercentile"] = "ignore"
+                found.append(request)
+    return sorted(found, key=lambda r: str(r["AlarmName"]))
+
+
+def names(alarms: StageAlarms | None, endpoint: str) -> list[str]:
+    return [r["AlarmName"] for r in requests(alarms, endpoint, "")] if alarms else []
+
+
+def _threshold(check: MetricCheck, value: float) -> float:
+    return value * MICROSECONDS_PER_MS if check.latency is not None else float(value)
+
+
+def _statistic(name: str) -> dict[str, str]:
+    return {"Statistic": name} if name in _STATISTICS else {"ExtendedStatistic": name}
+
+
+def _metric(
+    check: MetricCheck, endpoint: str, variant: str, dims: list[dict[str, str]], seconds: int
+) -> dict[str, Any]:
+    """The alarm's metric (or metric math) for one check of one variant."""
+    if check.error_rate is not None:
+
+        def stat(ident: str, metric: str) -> dict[str, Any]:
+            found = {"Namespace": NAMESPACE, "MetricName": metric, "Dimensions": dims}
+            return {
+                "Id": ident,
+                "MetricStat": {"Metric": found, "Period": seconds, "Stat": "Sum"},
+                "ReturnData": False,
+            }
+
+        rate = {"Id": "rate", "Expression": "errors / invocations", "Label": check.name}
+        return {
+            "Metrics": [
+                stat("errors", check.error_rate.errors),
+                stat("invocations", "Invocations"),
+                {**rate, "ReturnData": True},
+            ]
+        }
+    if check.latency is not None:
+        latency = check.latency
+        return {
+            "Namespace": NAMESPACE,
+            "MetricName": latency.metric,
+            "Dimensions": dims,
+            "Period": seconds,
+            **_statistic(latency.statistic),
+        }
+    assert check.query is not None
+    query = check.query
+    written = [
+        {"Name": k, "Value": v.replace("{endpoint}", endpoint).replace("{variant}", variant)}
+        for k, v in sorted(query.dimensions.items())
+    ]
+    return {
+        "Namespace": query.namespace,
+        "MetricName": query.metric_name,
+        "Dimensions": written,
+        "Period": seconds,
+        **_statistic(query.statistic),
+    }
