@@ -10,7 +10,8 @@ pipeline's groups is one metric alarm, read from the same metrics the stage's an
   no datapoint);
 - `latency`: the variant's `ModelLatency`/`OverheadLatency` statistic, the threshold converted
   from the manifest's milliseconds to CloudWatch's microseconds;
-- `query`: the metric the check names, `{endpoint}`/`{variant}` put in its dimensions.
+- `query`: the metric the check names, `{endpoint}`/`{variant}` put in its dimensions;
+- `math`: the check's metrics and expression, as metric math.
 
 Each alarm looks at one period as long as the analysis' window (its `interval` in whole
 minutes) and fires on one breaching period: a deployment's baking time is short, and a canary
@@ -23,10 +24,11 @@ have no actions: SageMaker watches their state during a deployment.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 from controller.core import tagging
-from controller.manifests.pipelines.model import MetricCheck, StageAlarms
+from controller.manifests.pipelines.model import MathQuery, MetricCheck, StageAlarms
 from controller.manifests.scaling import NAME_PREFIX
 
 PREFIX = NAME_PREFIX + "rollback-"
@@ -151,16 +153,42 @@ def _metric(
             "Period": seconds,
             **_statistic(latency.statistic),
         }
+    if check.math is not None:
+        return {"Metrics": _math(check.math, endpoint, variant, seconds, check.name)}
     assert check.query is not None
     query = check.query
-    written = [
-        {"Name": k, "Value": v.replace("{endpoint}", endpoint).replace("{variant}", variant)}
-        for k, v in sorted(query.dimensions.items())
-    ]
     return {
         "Namespace": query.namespace,
         "MetricName": query.metric_name,
-        "Dimensions": written,
+        "Dimensions": _written(query.dimensions, endpoint, variant),
         "Period": seconds,
         **_statistic(query.statistic),
     }
+
+
+def _written(dimensions: Mapping[str, str], endpoint: str, variant: str) -> list[dict[str, str]]:
+    return [
+        {"Name": k, "Value": v.replace("{endpoint}", endpoint).replace("{variant}", variant)}
+        for k, v in sorted(dimensions.items())
+    ]
+
+
+def _math(
+    math: MathQuery, endpoint: str, variant: str, seconds: int, label: str
+) -> list[dict[str, Any]]:
+    """A math check's metrics (not returned; ids `m_<id>`, so none is the expression's) and
+    its expression (returned, id `value`)."""
+    found: list[dict[str, Any]] = []
+    for ident, metric in math.metrics.items():
+        stat = {
+            "Metric": {
+                "Namespace": metric.namespace,
+                "MetricName": metric.metric_name,
+                "Dimensions": _written(metric.dimensions, endpoint, variant),
+            },
+            "Period": seconds,
+            "Stat": metric.statistic,
+        }
+        found.append({"Id": f"m_{ident}", "MetricStat": stat, "ReturnData": False})
+    expression = math.expression_with("m_")
+    return [*found, {"Id": "value", "Expression": expression, "Label": label, "ReturnData": True}]

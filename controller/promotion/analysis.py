@@ -11,8 +11,9 @@ reaching a limit. What is SageMaker's own:
   Queries are written in manifest terms and built here from what the controller already knows
   (`AWS/SageMaker`, dimensions `EndpointName` + `VariantName` for a variant,
   `InferenceComponentName` for a component, as SageMaker publishes a component's invocation
-  metrics), so a measurement of a whole stage is one `GetMetricData` call per target, not one per
-  endpoint (up to 500 queries a call).
+  metrics; a `math` check's metrics and expression go in the same batch), so a measurement of a
+  whole stage is one `GetMetricData` call per target, not one per endpoint (up to 500 queries a
+  call).
 - Too little traffic is never a pass: a subject with fewer than `minInvocations` in the window,
   or a check with no datapoints, is Inconclusive. Thresholds on a handful of requests are noise
   either way, so too few invocations is Inconclusive even when the few look bad.
@@ -25,7 +26,7 @@ import enum
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from controller.manifests.pipelines.model import MetricCheck, Verification
+from controller.manifests.pipelines.model import MathQuery, MetricCheck, Verification
 
 NAMESPACE = "AWS/SageMaker"
 MICROSECONDS_PER_MS = 1000.0
@@ -59,17 +60,24 @@ class Subject:
 
 @dataclass(frozen=True)
 class Query:
-    """One `MetricDataQueries` entry (a `MetricStat`), for subject number `subject`."""
+    """One `MetricDataQueries` entry (a `MetricStat`, or metric math over other entries), for
+    subject number `subject`."""
 
     subject: int
     id: str
-    namespace: str
-    metric: str
-    dimensions: tuple[tuple[str, str], ...]
-    statistic: str
+    namespace: str = ""
+    metric: str = ""
+    dimensions: tuple[tuple[str, str], ...] = ()
+    statistic: str = ""
+    expression: str = ""
+    """Metric math over other entries' ids; then this entry is the one whose values count."""
+    returned: bool = True
+    """False for a metric that only feeds an expression (CloudWatch returns no values for it)."""
 
     def as_request(self, period: int) -> dict[str, object]:
         """The entry as GetMetricData takes it."""
+        if self.expression:
+            return {"Id": self.id, "Expression": self.expression, "ReturnData": True}
         return {
             "Id": self.id,
             "MetricStat": {
@@ -81,7 +89,7 @@ class Query:
                 "Period": period,
                 "Stat": self.statistic,
             },
-            "ReturnData": True,
+            "ReturnData": self.returned,
         }
 
 
@@ -134,6 +142,8 @@ def queries(verification: Verification, subjects: Sequence[Subject]) -> list[Que
                         latency.statistic,
                     )
                 )
+            elif check.math is not None:
+                found += _math(index, number, check.math, subject)
             elif check.query is not None:
                 custom = check.query
                 written = tuple(
@@ -151,6 +161,26 @@ def queries(verification: Verification, subjects: Sequence[Subject]) -> list[Que
                     )
                 )
     return found
+
+
+def _math(index: int, number: int, math: MathQuery, subject: Subject) -> list[Query]:
+    """A math check's metrics (ids made unique in the batch: `s<subject>_c<check>_<id>`, values
+    not returned) and the expression over them, whose values are the check's."""
+    prefix = f"{check_id(index, number)}_"
+    found = [
+        Query(
+            index,
+            prefix + ident,
+            metric.namespace,
+            metric.metric_name,
+            tuple((n, _written(v, subject)) for n, v in sorted(metric.dimensions.items())),
+            metric.statistic,
+            returned=False,
+        )
+        for ident, metric in math.metrics.items()
+    ]
+    expression = math.expression_with(prefix)
+    return [*found, Query(index, check_id(index, number), expression=expression)]
 
 
 Series = Mapping[str, Sequence[float]]
@@ -212,6 +242,8 @@ def _value(
         return None
     if check.latency is not None:
         return _combine(check.latency.statistic, values) / MICROSECONDS_PER_MS
+    if check.math is not None:
+        return _combine("Average", values)  # one period per window: one value, as a rule
     assert check.query is not None
     return _combine(check.query.statistic, values)
 

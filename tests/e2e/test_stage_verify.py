@@ -412,3 +412,43 @@ def test_a_query_check_reads_a_metric_the_team_publishes(stages: World) -> None:
     code, report = verify(world)
     assert code == 1 and report["phase"] == "Failed"
     assert report["measurements"][0]["subjects"][0]["checks"]["drift"]["value"] == 0.6
+
+
+def test_a_math_check_combines_metrics_in_one_expression(stages: World) -> None:
+    """Raw metric math gates a stage: 4XX and 5XX together per invocation, as one expression
+    over three metrics of the variant, in the same GetMetricData batch."""
+    world = stages
+    dims = '{EndpointName: "{endpoint}", VariantName: "{variant}"}'
+    metrics = ", ".join(
+        f"{ident}: {{namespace: AWS/SageMaker, metricName: {name}, dimensions: {dims}, "
+        "statistic: Sum}"
+        for ident, name in (
+            ("e5", "Invocation5XXErrors"),
+            ("e4", "Invocation4XXErrors"),
+            ("inv", "Invocations"),
+        )
+    )
+    check = f'{{name: failures, math: {{expression: "(e5 + e4) / inv", metrics: {{{metrics}}}}}, '
+    check += "max: 0.05}"
+    pipeline = PIPELINE.replace(
+        "              - {name: p99, latency: {statistic: p99}, max: 500}",
+        "              - {name: p99, latency: {statistic: p99}, max: 500}\n              - "
+        + check,
+    )
+    world.write("pipeline.yaml", pipeline)
+    world.sandbox.reset_calls()
+
+    code, report = verify(world)
+
+    assert code == 0, report
+    value = report["measurements"][0]["subjects"][0]["checks"]["failures"]["value"]
+    assert 0.001 < value < 0.01  # v1's default profile: 0.2% 4XX + 0.1% 5XX
+    (first, *_) = world.sandbox.requests("GetMetricData")
+    expressions = [q["Expression"] for q in first["MetricDataQueries"] if "Expression" in q]
+    assert expressions == ["(s0_c2_e5 + s0_c2_e4) / s0_c2_inv"]
+
+    world.write("staging/churn.yaml", endpoint("churn", "staging", version=2))
+    assert world.apply().code == 0
+    code, report = verify(world)
+    assert code == 1  # v2's 20% 5XX
+    assert report["measurements"][0]["subjects"][0]["checks"]["failures"]["value"] > 0.15

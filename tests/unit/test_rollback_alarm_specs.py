@@ -29,7 +29,22 @@ CHECKS = [
         },
         "max": 0.3,
     },
-]
+    {
+        "name": "share",
+        "math": {
+            "expression": "e4 / inv",
+            "metrics": {
+                "e4": {"namespace": "AWS/SageMaker", "metricName": "Invocation4XXErrors",
+                       "dimensions": {"EndpointName": "{endpoint}", "VariantName": "{variant}"},
+                       "statistic": "Sum"},
+                "inv": {"namespace": "AWS/SageMaker", "metricName": "Invocations",
+                        "dimensions": {"EndpointName": "{endpoint}", "VariantName": "{variant}"},
+                        "statistic": "Sum"},
+            },
+        },
+        "max": 0.1,
+    },
+]  # fmt: skip
 
 
 def stage(interval: str = "90s", checks: list[dict[str, Any]] = CHECKS) -> StageAlarms:
@@ -45,7 +60,15 @@ def by_name(requests: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 def test_each_check_and_bound_is_one_alarm_on_what_the_analysis_reads() -> None:
     found = by_name(rollbackalarms.requests(stage(), "churn", "ctl"))
 
-    assert sorted(found) == ["drift-max", "errors-max", "mean-max", "mean-min", "p99-max"]
+    assert sorted(found) == [
+        "drift-max", "errors-max", "mean-max", "mean-min", "p99-max", "share-max"
+    ]  # fmt: skip
+    share = found["share-max"]["Metrics"]
+    assert [q["Id"] for q in share] == ["m_e4", "m_inv", "value"]
+    assert share[-1]["Expression"] == "m_e4 / m_inv" and share[0]["ReturnData"] is False
+    assert share[1]["MetricStat"]["Metric"]["Dimensions"][0] == {
+        "Name": "EndpointName", "Value": "churn"
+    }  # fmt: skip
     errors = found["errors-max"]
     assert [q.get("Expression") for q in errors["Metrics"]] == [None, None, "errors / invocations"]
     assert errors["Metrics"][0]["MetricStat"]["Metric"]["MetricName"] == "Invocation5XXErrors"

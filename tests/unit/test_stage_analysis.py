@@ -83,6 +83,85 @@ def test_a_custom_query_names_the_endpoint_and_variant_in_its_dimensions() -> No
     assert found[1].dimensions == (("Endpoint", "churn"), ("Variant", "primary"))
 
 
+MATH = {
+    "name": "errors",
+    "math": {
+        "expression": "(e5 + e4) / IF(inv > 0, inv, 1)",
+        "metrics": {
+            "e5": {
+                "namespace": "AWS/SageMaker",
+                "metricName": "Invocation5XXErrors",
+                "dimensions": {"EndpointName": "{endpoint}", "VariantName": "{variant}"},
+                "statistic": "Sum",
+            },
+            "e4": {
+                "namespace": "AWS/SageMaker",
+                "metricName": "Invocation4XXErrors",
+                "dimensions": {"EndpointName": "{endpoint}", "VariantName": "{variant}"},
+                "statistic": "Sum",
+            },
+            "inv": {
+                "namespace": "AWS/SageMaker",
+                "metricName": "Invocations",
+                "dimensions": {"EndpointName": "{endpoint}", "VariantName": "{variant}"},
+                "statistic": "Sum",
+            },
+        },
+    },
+    "max": 0.01,
+}
+
+
+def test_a_math_check_is_its_metrics_and_one_expression_in_the_same_batch() -> None:
+    found = analysis.queries(verification(metrics=[MATH]), SUBJECTS)
+
+    requests = [q.as_request(60) for q in found if q.subject == 1]
+    assert [r["Id"] for r in requests] == [
+        "s1_invocations", "s1_c0_e5", "s1_c0_e4", "s1_c0_inv", "s1_c0"
+    ]  # fmt: skip
+    assert [r["ReturnData"] for r in requests] == [True, False, False, False, True]
+    # Ids are made unique per subject and check; CloudWatch's functions are left alone.
+    assert requests[-1]["Expression"] == "(s1_c0_e5 + s1_c0_e4) / IF(s1_c0_inv > 0, s1_c0_inv, 1)"
+    dims = requests[1]["MetricStat"]["Metric"]["Dimensions"]  # type: ignore[index]
+    assert dims == [
+        {"Name": "EndpointName", "Value": "fraud"},
+        {"Name": "VariantName", "Value": "primary"},
+    ]
+    measured = analysis.evaluate(
+        verification(metrics=[MATH]), SUBJECTS[:1], {"s0_invocations": [1000], "s0_c0": [0.02]}, "t"
+    )
+    assert (measured.phase, measured.subjects[0].checks[0].value) == (Phase.FAILED, 0.02)
+
+
+@pytest.mark.parametrize(
+    ("math", "error"),
+    [
+        ({"expression": "a * 2", "metrics": {"a": {"namespace": "N", "metricName": "M"}}}, None),
+        (
+            {"expression": "a / b", "metrics": {"a": {"namespace": "N", "metricName": "M"}}},
+            "the expression names 'b', not in metrics",
+        ),
+        (
+            {"expression": "x", "metrics": {"Bad": {"namespace": "N", "metricName": "M"}}},
+            "start with a lower-case letter",
+        ),
+        (
+            {"expression": "1 + 1", "metrics": {"a": {"namespace": "N", "metricName": "M"}}},
+            "the expression uses no metric 'a'",
+        ),
+    ],
+)
+def test_a_math_check_names_its_metrics_by_ids_its_expression_uses(
+    math: dict[str, Any], error: str | None
+) -> None:
+    check = {"name": "m", "math": math, "max": 1}
+    if error is None:
+        assert verification(metrics=[check]).metrics[0].math is not None
+    else:
+        with pytest.raises(ValueError, match=error):
+            verification(metrics=[check])
+
+
 def test_an_inference_component_is_queried_by_its_own_name() -> None:
     custom = {
         "name": "drift",

@@ -146,6 +146,55 @@ class CustomQuery(Strict):
         return value
 
 
+_MATH_ID = re.compile(r"^[a-z][a-zA-Z0-9_]{0,29}$")
+_IDENTIFIER = re.compile(r"\b[a-z][a-zA-Z0-9_]*\b")
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+
+
+class MathQuery(Strict):
+    """CloudWatch metric math over named metrics: `expression` refers to each of `metrics` by
+    its id (CloudWatch's Id pattern, lower case first); functions (`SUM`, `IF`, ...) are
+    CloudWatch's own. The expression's value is the check's."""
+
+    expression: str = Field(min_length=1, max_length=2048)
+    metrics: dict[str, CustomQuery] = Field(min_length=1, max_length=10)
+
+    @field_validator("metrics")
+    @classmethod
+    def _ids(cls, value: dict[str, CustomQuery]) -> dict[str, CustomQuery]:
+        bad = sorted(k for k in value if not _MATH_ID.match(k))
+        if bad:
+            raise ValueError(
+                f"metric id(s) {', '.join(map(repr, bad))}: start with a lower-case letter, then "
+                "letters, digits or '_' (at most 30)"
+            )
+        return value
+
+    def expression_with(self, prefix: str) -> str:
+        """The expression with each metric id prefixed (ids unique in a larger batch)."""
+        parts = re.split(f"({_QUOTED.pattern})", self.expression)  # quoted text kept as written
+        return "".join(
+            part
+            if index % 2
+            else _IDENTIFIER.sub(lambda m: prefix + m[0] if m[0] in self.metrics else m[0], part)
+            for index, part in enumerate(parts)
+        )
+
+    @model_validator(mode="after")
+    def _refers(self) -> MathQuery:
+        # Lower-case names outside quotes are metric ids (CloudWatch's functions are upper case).
+        used = set(_IDENTIFIER.findall(_QUOTED.sub("", self.expression)))
+        unknown = sorted(used - set(self.metrics))
+        if unknown:
+            raise ValueError(
+                f"the expression names {', '.join(map(repr, unknown))}, not in metrics"
+            )
+        unused = sorted(set(self.metrics) - used)
+        if unused:
+            raise ValueError(f"the expression uses no metric {', '.join(map(repr, unused))}")
+        return self
+
+
 class MetricCheck(Strict):
     """One measured value and the range it must stay in."""
 
@@ -154,6 +203,7 @@ class MetricCheck(Strict):
     error_rate: ErrorRate | None = None
     latency: Latency | None = None
     query: CustomQuery | None = None
+    math: MathQuery | None = None
     max: float | None = None
     """Fail when the value is above this."""
     min: float | None = None
@@ -165,9 +215,9 @@ class MetricCheck(Strict):
 
     @model_validator(mode="after")
     def _one_source(self) -> MetricCheck:
-        given = [s for s in (self.error_rate, self.latency, self.query) if s is not None]
-        if len(given) != 1:
-            raise ValueError("give exactly one of errorRate, latency or query")
+        sources = (self.error_rate, self.latency, self.query, self.math)
+        if len([s for s in sources if s is not None]) != 1:
+            raise ValueError("give exactly one of errorRate, latency, query or math")
         if self.max is None and self.min is None:
             raise ValueError("give max, min or both: a check needs a threshold")
         if self.max is not None and self.min is not None and self.min > self.max:
