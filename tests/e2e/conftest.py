@@ -12,6 +12,7 @@ import os
 import textwrap
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -120,6 +121,25 @@ class World:
         return sorted(
             e["EndpointName"] for e in self.sm.list_endpoints(MaxResults=100)["Endpoints"]
         )
+
+
+@contextmanager
+def sandbox_world(
+    tmp_path: Path, capsys: Any, monkeypatch: Any, seed: Any, **options: Any
+) -> Iterator[World]:
+    """A sandbox of its own with `seed` (endpoints change state at once), the CLI's
+    environment pointed at it and nothing else of AWS's, and an empty manifest directory."""
+    from controller.sandbox import Sandbox
+
+    for key in list(os.environ):
+        if key.startswith("AWS_"):
+            monkeypatch.delenv(key)
+    with Sandbox(transition_seconds=0.0, seed=seed, **options) as sandbox:
+        for key, value in sandbox.env().items():
+            monkeypatch.setenv(key, value)
+        root = tmp_path / "manifests"
+        root.mkdir()
+        yield World(sandbox, root, capsys)
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ before any analysis between stages could have run.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,8 +16,7 @@ from typing import Any
 import boto3
 import pytest
 
-from controller.sandbox import Sandbox
-from tests.e2e.conftest import IMAGE, ROLE, World
+from tests.e2e.conftest import IMAGE, ROLE, World, sandbox_world
 
 GOOD = {"image": IMAGE, "modelDataUrl": "s3://models/churn/1.tar.gz", "approval": "Approved"}
 SEED = {
@@ -77,15 +75,8 @@ def endpoint(version: int) -> str:
 
 @pytest.fixture
 def world(tmp_path: Path, capsys: Any, monkeypatch: Any) -> Iterator[World]:
-    for key in list(os.environ):
-        if key.startswith("AWS_"):
-            monkeypatch.delenv(key)
-    with Sandbox(transition_seconds=0.0, seed=SEED) as sandbox:
-        for key, value in sandbox.env().items():
-            monkeypatch.setenv(key, value)
-        root = tmp_path / "manifests"
-        root.mkdir()
-        yield World(sandbox, root, capsys)
+    with sandbox_world(tmp_path, capsys, monkeypatch, SEED) as found:
+        yield found
 
 
 def alarms(world: World) -> dict[str, Any]:

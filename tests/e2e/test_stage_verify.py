@@ -9,7 +9,6 @@ invocations.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,8 +16,7 @@ from typing import Any
 
 import pytest
 
-from controller.sandbox import Sandbox
-from tests.e2e.conftest import IMAGE, World
+from tests.e2e.conftest import IMAGE, World, sandbox_world
 from tests.e2e.test_targets import (
     GROUP_ARN,
     PROD,
@@ -76,16 +74,8 @@ PIPELINE = f"""
 
 @pytest.fixture
 def stages(tmp_path: Path, capsys: Any, monkeypatch: Any) -> Iterator[World]:
-    for key in list(os.environ):
-        if key.startswith("AWS_"):
-            monkeypatch.delenv(key)
-    with Sandbox(transition_seconds=0.0, seed=SEED) as sandbox:
-        sandbox.set_traffic({"timeScale": 60})
-        for key, value in sandbox.env().items():
-            monkeypatch.setenv(key, value)
-        root = tmp_path / "manifests"
-        root.mkdir()
-        world = World(sandbox, root, capsys)
+    with sandbox_world(tmp_path, capsys, monkeypatch, SEED) as world:
+        world.sandbox.set_traffic({"timeScale": 60})
         world.write("targets/staging.yaml", target("staging", STAGING, "us-east-1"))
         world.write("targets/prod.yaml", target("prod", PROD, "us-east-1"))
         world.write("staging/churn.yaml", endpoint("churn", "staging"))

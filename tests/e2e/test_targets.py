@@ -8,7 +8,6 @@ assuming the target's role, as it would from a CI or tooling account.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,8 +15,7 @@ from typing import Any
 import boto3
 import pytest
 
-from controller.sandbox import Sandbox
-from tests.e2e.conftest import IMAGE, World
+from tests.e2e.conftest import IMAGE, World, sandbox_world
 
 REGISTRY, STAGING, PROD = "111111111111", "222222222222", "333333333333"
 DEFAULT = "123456789012"  # the account of the sandbox's default credentials
@@ -82,15 +80,7 @@ def _endpoint(name: str, where: str, variant: str, model: str, capacity: str) ->
 
 @pytest.fixture
 def accounts(tmp_path: Path, capsys: Any, monkeypatch: Any) -> Iterator[World]:
-    for key in list(os.environ):
-        if key.startswith("AWS_"):
-            monkeypatch.delenv(key)
-    with Sandbox(transition_seconds=0.0, seed=SEED) as sandbox:
-        for key, value in sandbox.env().items():
-            monkeypatch.setenv(key, value)
-        root = tmp_path / "manifests"
-        root.mkdir()
-        world = World(sandbox, root, capsys)
+    with sandbox_world(tmp_path, capsys, monkeypatch, SEED) as world:
         for name, (account, region) in TARGETS.items():
             world.write(f"targets/{name}.yaml", target(name, account, region))
         yield world
