@@ -26,6 +26,7 @@ import enum
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from controller.manifests.pipelines import conditions
 from controller.manifests.pipelines.model import MathQuery, MetricCheck, Verification
 
 NAMESPACE = "AWS/SageMaker"
@@ -256,6 +257,11 @@ def judge(check: MetricCheck, value: float | None) -> CheckResult:
         return CheckResult(check.name, value, Phase.FAILED, f"{value:.4g} > max {check.max:g}")
     if check.min is not None and value < check.min:
         return CheckResult(check.name, value, Phase.FAILED, f"{value:.4g} < min {check.min:g}")
+    if check.condition is not None and not conditions.holds(
+        conditions.parse(check.condition), value
+    ):
+        detail = f"{value:.4g} fails {check.condition}"
+        return CheckResult(check.name, value, Phase.FAILED, detail)
     return CheckResult(check.name, value, Phase.SUCCESSFUL)
 
 

@@ -175,6 +175,12 @@ def test_a_wrong_fan_in_is_a_file_line_path_error(
             "valid number, unable to parse string as a number (got 'fast')",
         ),
         (
+            "{name: errors, errorRate: {}, max: 0.01}",
+            '{name: errors, errorRate: {}, condition: "rate < 1"}',
+            "pipeline.yaml:14: spec.stages[0].verification.metrics[0].condition: condition "
+            "'rate < 1': unknown name 'rate' (use value)",
+        ),
+        (
             "interval: 2s",
             "interval: 2 weeks",
             "pipeline.yaml:11: spec.stages[0].verification.interval: duration "
@@ -237,7 +243,9 @@ def test_a_check_without_a_threshold_or_with_two_sources_is_refused(
     )
     two = PIPELINE.replace("errorRate: {}, max", "errorRate: {}, latency: {}, max")
 
-    assert any("give max, min or both" in p for p in problems(tmp_path, monkeypatch, no_threshold))
+    assert any(
+        "give max, min or a condition" in p for p in problems(tmp_path, monkeypatch, no_threshold)
+    )
     assert any("exactly one of errorRate" in p for p in problems(tmp_path, monkeypatch, two))
 
 

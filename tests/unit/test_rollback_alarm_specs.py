@@ -243,3 +243,13 @@ def test_an_endpoint_in_no_verified_stage_has_no_checks_to_alarm_on(
         "'churn' is in stage 'staging' of pipeline 'churn', which has no verification: no "
         "checks to make alarms of"
     ]
+
+
+def test_a_condition_has_no_alarm_counterpart_only_its_bounds_do() -> None:
+    checks = [{"name": "c", "errorRate": {}, "condition": "value < 0.1 or value > 0.9"}]
+    bounded = [{**checks[0], "max": 0.95}]
+
+    assert rollbackalarms.requests(stage(checks=checks), "churn", "ctl") == []
+    assert [r["AlarmName"] for r in rollbackalarms.requests(stage(checks=bounded), "e", "ctl")] == [
+        "sagemaker-gitops-rollback-e-primary-c-max"
+    ]

@@ -436,3 +436,42 @@ def test_a_component_converges_when_it_serves_its_pin_and_fails_when_it_failed(
     assert list(found.notes) == ([note] if note else [])
     if phase is Phase.SUCCESSFUL:
         assert found.packages == (("churn-xgb", 2, "staging", ARN),)
+
+
+@pytest.mark.parametrize(
+    ("condition", "value", "phase"),
+    [
+        ("value < 0.01 or value > 0.99", 0.5, Phase.FAILED),
+        ("value < 0.01 or value > 0.99", 0.995, Phase.SUCCESSFUL),
+        ("0.2 <= value < 0.8", 0.8, Phase.FAILED),
+        ("not (abs(value - 1) > 0.1)", 1.05, Phase.SUCCESSFUL),
+        ("value * 1000 / 0 < 1", 1.0, Phase.FAILED),  # a division by zero does not hold
+    ],
+)
+def test_a_condition_judges_what_one_range_cannot(
+    condition: str, value: float, phase: Phase
+) -> None:
+    check = verification(metrics=[{"name": "c", "errorRate": {}, "condition": condition}])
+
+    result = analysis.judge(check.metrics[0], value)
+
+    assert result.phase is phase
+    assert result.detail == ("" if phase is Phase.SUCCESSFUL else f"{value:.4g} fails {condition}")
+
+
+@pytest.mark.parametrize(
+    ("condition", "error"),
+    [
+        ("__import__('os').system('x')", "only abs\\(...\\) may be called"),
+        ("value.real > 1", "Attribute is not allowed"),
+        ("max(value, 1) > 1", "only abs"),
+        ("maximum > 1", "unknown name 'maximum'"),
+        ("value > 'a'", "only numbers may be written"),
+        ("1 < 2", "does not use value"),
+        ("value + 1", "is not a comparison"),
+        ("value <", "is not an expression"),
+    ],
+)
+def test_a_condition_is_a_small_language_and_nothing_else(condition: str, error: str) -> None:
+    with pytest.raises(ValueError, match=error):
+        verification(metrics=[{"name": "c", "errorRate": {}, "condition": condition}])

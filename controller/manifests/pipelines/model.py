@@ -22,6 +22,7 @@ from pydantic import Field, field_validator, model_validator
 
 from controller.manifests import botocore_model as api
 from controller.manifests.models import TARGET_NAME_PATTERN, GroupName, Strict, VariantName
+from controller.manifests.pipelines import conditions
 
 PIPELINE_NAME_PATTERN = TARGET_NAME_PATTERN
 """Pipeline names: lower case, digits and '-', at most 63 (they appear in commits and metrics)."""
@@ -208,18 +209,29 @@ class MetricCheck(Strict):
     """Fail when the value is above this."""
     min: float | None = None
     """Fail when the value is below this."""
+    condition: str | None = None
+    """Fail unless this holds: an expression over `value` (`value < 0.01 or value > 0.99`;
+    numbers, + - * /, comparisons, and, or, not, abs), for what one range cannot say. With
+    `max` or `min` too, all must hold."""
     compare: Literal["ratio", "difference"] | None = None
     """Only in a `shadow` gate: judge the shadow variant's value against production's on the
     same endpoint, as `ratio` (shadow / production: a latency 20% worse is 1.2) or `difference`
     (shadow - production: an error rate half a point worse is 0.005)."""
+
+    @field_validator("condition")
+    @classmethod
+    def _condition(cls, value: str | None) -> str | None:
+        if value is not None:
+            conditions.parse(value)
+        return value
 
     @model_validator(mode="after")
     def _one_source(self) -> MetricCheck:
         sources = (self.error_rate, self.latency, self.query, self.math)
         if len([s for s in sources if s is not None]) != 1:
             raise ValueError("give exactly one of errorRate, latency, query or math")
-        if self.max is None and self.min is None:
-            raise ValueError("give max, min or both: a check needs a threshold")
+        if self.max is None and self.min is None and self.condition is None:
+            raise ValueError("give max, min or a condition: a check needs a threshold")
         if self.max is not None and self.min is not None and self.min > self.max:
             raise ValueError(f"min {self.min:g} is above max {self.max:g}")
         return self
