@@ -174,6 +174,11 @@ def test_run_beside_a_fifo_keeps_converging(world: World) -> None:
         eventually(lambda: world.endpoint("churn")["EndpointStatus"] == "InService", what="create")
         world.write("kmeans.yaml", byom_manifest())
         eventually(lambda: world.endpoint("kmeans"), what="a later change is still seen")
-        code, body = get(runner, "/status")
-    assert code == 200
-    assert sorted(e["name"] for e in json.loads(body)["endpoints"]) == ["churn", "kmeans"]
+
+        def listed() -> list[str]:
+            code, body = get(runner, "/status")
+            assert code == 200
+            return sorted(e["name"] for e in json.loads(body)["endpoints"])
+
+        # /status is published after the pass that created the endpoint: wait for that view.
+        eventually(lambda: listed() == ["churn", "kmeans"], what="/status lists both")
