@@ -23,7 +23,6 @@ have no actions: SageMaker watches their state during a deployment.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -34,7 +33,6 @@ from controller.manifests.scaling import NAME_PREFIX
 PREFIX = NAME_PREFIX + "rollback-"
 NAMESPACE = "AWS/SageMaker"
 MICROSECONDS_PER_MS = 1000.0
-PERIOD_SECONDS = 60
 _STATISTICS = frozenset({"SampleCount", "Average", "Sum", "Minimum", "Maximum"})
 FIELDS = (
     "MetricName",
@@ -64,12 +62,6 @@ def alarm_name(endpoint: str, variant: str, check: str, bound: str) -> str:
     return f"{endpoint_prefix(endpoint)}{variant}-{check}-{bound}"
 
 
-def period(alarms: StageAlarms) -> int:
-    """The analysis window in whole minutes (`verifying.window` reads the same)."""
-    seconds = alarms.verification.interval_seconds
-    return PERIOD_SECONDS * max(1, math.ceil(seconds / PERIOD_SECONDS))
-
-
 def requests(alarms: StageAlarms, endpoint: str, controller_id: str) -> list[dict[str, Any]]:
     """PutMetricAlarm requests, in name order."""
     found = []
@@ -91,7 +83,7 @@ def requests(alarms: StageAlarms, endpoint: str, controller_id: str) -> list[dic
                     ),
                     "ActionsEnabled": True,
                     "AlarmActions": [],  # SageMaker watches the state; nothing is run
-                    **_metric(check, endpoint, variant, dims, period(alarms)),
+                    **_metric(check, endpoint, variant, dims, alarms.verification.period_seconds),
                     "EvaluationPeriods": 1,
                     "DatapointsToAlarm": 1,
                     "Threshold": _threshold(check, threshold),

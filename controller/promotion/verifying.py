@@ -8,7 +8,6 @@ command (`verify`) and the service can drive the same code. Never mutates anythi
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -32,8 +31,6 @@ Updating with a FailureReason, then InService on the old version, which converge
 serving the pin (and the pin never comes)."""
 READERS = 8
 """Endpoints whose state is read at once while checking convergence."""
-PERIOD_SECONDS = 60
-"""CloudWatch's period for SageMaker's per-minute metrics; a longer window takes more periods."""
 
 
 class Reader(Protocol):
@@ -182,8 +179,7 @@ def _component(
 def window(verification: Verification, now: datetime) -> tuple[datetime, datetime, int]:
     """(start, end, period) a measurement at `now` reads: the last `interval`, in whole periods."""
     seconds = verification.interval_seconds
-    period = PERIOD_SECONDS * max(1, math.ceil(seconds / PERIOD_SECONDS))
-    return now - timedelta(seconds=seconds), now, period
+    return now - timedelta(seconds=seconds), now, verification.period_seconds
 
 
 def measure(

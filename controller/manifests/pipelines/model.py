@@ -14,6 +14,7 @@ the Model Registry, so it follows that field's pattern (botocore's SageMaker mod
 from __future__ import annotations
 
 import graphlib
+import math
 import re
 from dataclasses import dataclass
 from typing import Annotated, Literal
@@ -276,6 +277,12 @@ class Verification(Strict):
     @property
     def interval_seconds(self) -> float:
         return parse_seconds(self.interval)
+
+    @property
+    def period_seconds(self) -> int:
+        """CloudWatch's period for a window of `interval`: SageMaker publishes per minute, so
+        whole minutes, at least one (the analysis and the rollback alarms read the same)."""
+        return 60 * max(1, math.ceil(self.interval_seconds / 60))
 
     @property
     def initial_delay_seconds(self) -> float:
