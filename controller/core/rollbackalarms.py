@@ -23,28 +23,25 @@ have no actions: SageMaker watches their state during a deployment.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from controller.core import tagging
-from controller.manifests.pipelines.model import MathQuery, MetricCheck, StageAlarms
+from controller.core.scaling.model import ALARM_FIELDS
+from controller.manifests.pipelines.model import (
+    MICROSECONDS_PER_MS,
+    SAGEMAKER_METRICS,
+    CustomQuery,
+    MathQuery,
+    MetricCheck,
+    StageAlarms,
+)
 from controller.manifests.scaling import NAME_PREFIX
 
 PREFIX = NAME_PREFIX + "rollback-"
-NAMESPACE = "AWS/SageMaker"
-MICROSECONDS_PER_MS = 1000.0
 _STATISTICS = frozenset({"SampleCount", "Average", "Sum", "Minimum", "Maximum"})
 FIELDS = (
-    "MetricName",
-    "Namespace",
-    "Statistic",
+    *ALARM_FIELDS,
     "ExtendedStatistic",
-    "Dimensions",
-    "Period",
-    "EvaluationPeriods",
-    "DatapointsToAlarm",
-    "Threshold",
-    "ComparisonOperator",
     "TreatMissingData",
     "EvaluateLowSampleCountPercentile",
     "Metrics",
@@ -70,40 +67,33 @@ def requests(alarms: StageAlarms, endpoint: str, controller_id: str) -> list[dic
             {"Name": "EndpointName", "Value": endpoint},
             {"Name": "VariantName", "Value": variant},
         ]
-        for check in alarms.verification.metrics:
-            for bound, threshold in (("max", check.max), ("min", check.min)):
-                if threshold is None:
-                    continue
-                request = {
-                    "AlarmName": alarm_name(endpoint, variant, check.name, bound),
-                    "AlarmDescription": (
-                        f"sagemaker-gitops: rolls back deployments of {endpoint} when {variant}'s "
-                        f"{check.name} goes {'above' if bound == 'max' else 'below'} {threshold:g} "
-                        f"(pipeline {alarms.pipeline}, stage {alarms.stage})"
-                    ),
-                    "ActionsEnabled": True,
-                    "AlarmActions": [],  # SageMaker watches the state; nothing is run
-                    **_metric(check, endpoint, variant, dims, alarms.verification.period_seconds),
-                    "EvaluationPeriods": 1,
-                    "DatapointsToAlarm": 1,
-                    "Threshold": _threshold(check, threshold),
-                    "ComparisonOperator": (
-                        "GreaterThanThreshold" if bound == "max" else "LessThanThreshold"
-                    ),
-                    "TreatMissingData": "notBreaching",
-                    # PutMetricAlarm tags a new alarm and ignores Tags on an update.
-                    "Tags": tagging.to_list(
-                        {tagging.MANAGED_BY: controller_id, tagging.ENDPOINT: endpoint}
-                    ),
-                }
-                if "ExtendedStatistic" in request:
-                    request["EvaluateLowSampleCountPercentile"] = "ignore"
-                found.append(request)
+        for check, bound, threshold in alarms.bounds():
+            request = {
+                "AlarmName": alarm_name(endpoint, variant, check.name, bound),
+                "AlarmDescription": (
+                    f"sagemaker-gitops: rolls back deployments of {endpoint} when {variant}'s "
+                    f"{check.name} goes {'above' if bound == 'max' else 'below'} {threshold:g} "
+                    f"(pipeline {alarms.pipeline}, stage {alarms.stage})"
+                ),
+                "ActionsEnabled": True,
+                "AlarmActions": [],  # SageMaker watches the state; nothing is run
+                **_metric(check, endpoint, variant, dims, alarms.verification.period_seconds),
+                "EvaluationPeriods": 1,
+                "DatapointsToAlarm": 1,
+                "Threshold": _threshold(check, threshold),
+                "ComparisonOperator": (
+                    "GreaterThanThreshold" if bound == "max" else "LessThanThreshold"
+                ),
+                "TreatMissingData": "notBreaching",
+                # PutMetricAlarm tags a new alarm and ignores Tags on an update.
+                "Tags": tagging.to_list(
+                    {tagging.MANAGED_BY: controller_id, tagging.ENDPOINT: endpoint}
+                ),
+            }
+            if "ExtendedStatistic" in request:
+                request["EvaluateLowSampleCountPercentile"] = "ignore"
+            found.append(request)
     return sorted(found, key=lambda r: str(r["AlarmName"]))
-
-
-def names(alarms: StageAlarms | None, endpoint: str) -> list[str]:
-    return [r["AlarmName"] for r in requests(alarms, endpoint, "")] if alarms else []
 
 
 def _threshold(check: MetricCheck, value: float) -> float:
@@ -121,7 +111,7 @@ def _metric(
     if check.error_rate is not None:
 
         def stat(ident: str, metric: str) -> dict[str, Any]:
-            found = {"Namespace": NAMESPACE, "MetricName": metric, "Dimensions": dims}
+            found = {"Namespace": SAGEMAKER_METRICS, "MetricName": metric, "Dimensions": dims}
             return {
                 "Id": ident,
                 "MetricStat": {"Metric": found, "Period": seconds, "Stat": "Sum"},
@@ -139,7 +129,7 @@ def _metric(
     if check.latency is not None:
         latency = check.latency
         return {
-            "Namespace": NAMESPACE,
+            "Namespace": SAGEMAKER_METRICS,
             "MetricName": latency.metric,
             "Dimensions": dims,
             "Period": seconds,
@@ -152,17 +142,14 @@ def _metric(
     return {
         "Namespace": query.namespace,
         "MetricName": query.metric_name,
-        "Dimensions": _written(query.dimensions, endpoint, variant),
+        "Dimensions": _dimensions(query, endpoint, variant),
         "Period": seconds,
         **_statistic(query.statistic),
     }
 
 
-def _written(dimensions: Mapping[str, str], endpoint: str, variant: str) -> list[dict[str, str]]:
-    return [
-        {"Name": k, "Value": v.replace("{endpoint}", endpoint).replace("{variant}", variant)}
-        for k, v in sorted(dimensions.items())
-    ]
+def _dimensions(query: CustomQuery, endpoint: str, variant: str) -> list[dict[str, str]]:
+    return [{"Name": n, "Value": v} for n, v in query.dimensions_for(endpoint, variant)]
 
 
 def _math(
@@ -176,7 +163,7 @@ def _math(
             "Metric": {
                 "Namespace": metric.namespace,
                 "MetricName": metric.metric_name,
-                "Dimensions": _written(metric.dimensions, endpoint, variant),
+                "Dimensions": _dimensions(metric, endpoint, variant),
             },
             "Period": seconds,
             "Stat": metric.statistic,

@@ -246,6 +246,8 @@ def _load(
 
 def _with_stage_alarms(result: LoadResult, endpoints: list[_Valid]) -> list[LoadedManifest]:
     """The endpoints, each naming a pipeline with the stage its rollback alarms come from."""
+    if not alarmsources.asking(result.manifests):
+        return result.manifests
     lines = {id(v.loaded): v.lines.get(alarmsources.FIELD, v.name_line) for v in endpoints}
     found, problems = alarmsources.resolve(
         result.pipelines, result.manifests, lambda e: lines.get(id(e), e.name_line)

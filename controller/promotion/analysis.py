@@ -27,10 +27,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from controller.manifests.pipelines import conditions
-from controller.manifests.pipelines.model import MathQuery, MetricCheck, Verification
-
-NAMESPACE = "AWS/SageMaker"
-MICROSECONDS_PER_MS = 1000.0
+from controller.manifests.pipelines.model import (
+    MICROSECONDS_PER_MS,
+    SAGEMAKER_METRICS,
+    CustomQuery,
+    MathQuery,
+    MetricCheck,
+    Verification,
+)
 
 
 class Phase(enum.Enum):
@@ -100,15 +104,6 @@ def _dimensions(subject: Subject) -> tuple[tuple[str, str], ...]:
     return (("EndpointName", subject.endpoint), ("VariantName", subject.variant))
 
 
-def _written(value: str, subject: Subject) -> str:
-    """A custom query's dimension value with the subject's names put in."""
-    return (
-        value.replace("{endpoint}", subject.endpoint)
-        .replace("{variant}", subject.variant)
-        .replace("{component}", subject.component)
-    )
-
-
 def invocations_id(index: int) -> str:
     return f"s{index}_invocations"
 
@@ -126,18 +121,22 @@ def queries(verification: Verification, subjects: Sequence[Subject]) -> list[Que
     found: list[Query] = []
     for index, subject in enumerate(subjects):
         dims = _dimensions(subject)
-        found.append(Query(index, invocations_id(index), NAMESPACE, "Invocations", dims, "Sum"))
+        found.append(
+            Query(index, invocations_id(index), SAGEMAKER_METRICS, "Invocations", dims, "Sum")
+        )
         for number, check in enumerate(verification.metrics):
             if check.error_rate is not None:
                 errors = check.error_rate.errors
-                found.append(Query(index, errors_id(index, number), NAMESPACE, errors, dims, "Sum"))
+                found.append(
+                    Query(index, errors_id(index, number), SAGEMAKER_METRICS, errors, dims, "Sum")
+                )
             elif check.latency is not None:
                 latency = check.latency
                 found.append(
                     Query(
                         index,
                         check_id(index, number),
-                        NAMESPACE,
+                        SAGEMAKER_METRICS,
                         latency.metric,
                         dims,
                         latency.statistic,
@@ -146,22 +145,18 @@ def queries(verification: Verification, subjects: Sequence[Subject]) -> list[Que
             elif check.math is not None:
                 found += _math(index, number, check.math, subject)
             elif check.query is not None:
-                custom = check.query
-                written = tuple(
-                    (name, _written(value, subject))
-                    for name, value in sorted(custom.dimensions.items())
-                )
-                found.append(
-                    Query(
-                        index,
-                        check_id(index, number),
-                        custom.namespace,
-                        custom.metric_name,
-                        written,
-                        custom.statistic,
-                    )
-                )
+                found.append(_custom(index, check_id(index, number), check.query, subject))
     return found
+
+
+def _custom(
+    index: int, ident: str, query: CustomQuery, subject: Subject, *, returned: bool = True
+) -> Query:
+    """A metric the manifest names, with the subject's names put in its dimensions."""
+    dims = query.dimensions_for(subject.endpoint, subject.variant, subject.component)
+    return Query(
+        index, ident, query.namespace, query.metric_name, dims, query.statistic, returned=returned
+    )
 
 
 def _math(index: int, number: int, math: MathQuery, subject: Subject) -> list[Query]:
@@ -169,15 +164,7 @@ def _math(index: int, number: int, math: MathQuery, subject: Subject) -> list[Qu
     not returned) and the expression over them, whose values are the check's."""
     prefix = f"{check_id(index, number)}_"
     found = [
-        Query(
-            index,
-            prefix + ident,
-            metric.namespace,
-            metric.metric_name,
-            tuple((n, _written(v, subject)) for n, v in sorted(metric.dimensions.items())),
-            metric.statistic,
-            returned=False,
-        )
+        _custom(index, prefix + ident, metric, subject, returned=False)
         for ident, metric in math.metrics.items()
     ]
     expression = math.expression_with(prefix)

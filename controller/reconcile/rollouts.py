@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from collections.abc import Callable
 
 from controller.aws import alarms as alarm_reads
 from controller.aws.clients import Clients
 from controller.core import kinds, rollbackactions, rollbackalarms
 from controller.core.endpoint.desired import DesiredEndpoint
 from controller.core.plan.plans import Action, EndpointPlan, Reason
+from controller.core.scaling.model import LiveAlarm
 
 
 def with_rollback_alarms(
@@ -29,9 +31,7 @@ def with_rollback_alarms(
         # Without a DeploymentConfig nothing names alarms; alarms an earlier config named are
         # deleted by the next rollout that has one, or with the endpoint.
         return plan
-    cloudwatch = clients.client(kinds.CLOUDWATCH, region)
-    live = alarm_reads.read_alarms(cloudwatch, rollbackalarms.endpoint_prefix(want.name))
-    tags = functools.partial(alarm_reads.alarm_tags, cloudwatch)
+    live, tags = _live(clients, region, want.name)
     found, warnings = rollbackactions.actions(want.name, want.rollback_alarms, live, owner, tags)
     if not found and not warnings:
         return plan
@@ -42,8 +42,16 @@ def with_rollback_alarms(
 
 def rollback_teardown(clients: Clients, owner: str, region: str, name: str) -> list[Action]:
     """Deletes of the rollback alarms this controller put for an endpoint it deletes."""
-    cloudwatch = clients.client(kinds.CLOUDWATCH, region)
-    live = alarm_reads.read_alarms(cloudwatch, rollbackalarms.endpoint_prefix(name))
-    tags = functools.partial(alarm_reads.alarm_tags, cloudwatch)
+    live, tags = _live(clients, region, name)
     found, _ = rollbackactions.actions(name, (), live, owner, tags)
     return [dataclasses.replace(a, reason=Reason.MANIFEST_REMOVED) for a in found]
+
+
+def _live(
+    clients: Clients, region: str, endpoint: str
+) -> tuple[dict[str, LiveAlarm], Callable[[str], dict[str, str]]]:
+    """The endpoint's rollback alarms (one DescribeAlarms by its prefix), and how to read an
+    alarm's tags when one would change."""
+    cloudwatch = clients.client(kinds.CLOUDWATCH, region)
+    live = alarm_reads.read_alarms(cloudwatch, rollbackalarms.endpoint_prefix(endpoint))
+    return live, functools.partial(alarm_reads.alarm_tags, cloudwatch)

@@ -26,24 +26,12 @@ from controller.core.plan.changes import field_changes
 from controller.core.plan.plans import Action, FieldChange, Op, Reason, ResourceType
 from controller.core.scaling import model as scaling
 from controller.core.scaling.actions import deregister_at, in_sync_at, not_owned_warning, upserts
-from controller.core.scaling.model import LiveAlarm, LiveTarget, ScalingSet
+from controller.core.scaling.model import ALARM_FIELDS, LiveAlarm, LiveTarget, ScalingSet
 from controller.manifests.scaling import NAME_PREFIX, SCALE_OUT_FROM_ZERO, ScaleOutFromZero
 
 METRIC = "NoCapacityInvocationFailures"
 METRIC_NAMESPACE = "AWS/SageMaker"
 WAKE_POLICY = NAME_PREFIX + SCALE_OUT_FROM_ZERO
-# The alarm settings the controller sets and compares (AWS reports state and more besides).
-ALARM_FIELDS = (
-    "MetricName",
-    "Namespace",
-    "Statistic",
-    "Dimensions",
-    "Period",
-    "EvaluationPeriods",
-    "DatapointsToAlarm",
-    "Threshold",
-    "ComparisonOperator",
-)
 
 
 def alarm_name(component: str) -> str:

@@ -241,6 +241,21 @@ def starting_count(live_count: int | None, scaling: ScalingSet, fallback: int) -
     return max(scaling.min_capacity, min(scaling.max_capacity, count))
 
 
+# The alarm settings the controller sets and compares (AWS reports state and more besides):
+# a scale-out-from-zero alarm's, and the single-metric part of a rollback alarm's.
+ALARM_FIELDS = (
+    "MetricName",
+    "Namespace",
+    "Statistic",
+    "Dimensions",
+    "Period",
+    "EvaluationPeriods",
+    "DatapointsToAlarm",
+    "Threshold",
+    "ComparisonOperator",
+)
+
+
 @dataclass(frozen=True)
 class LiveAlarm:
     """A CloudWatch metric alarm named with the controller's prefix (scale-out from zero)."""

@@ -24,8 +24,18 @@ MAX_ALARMS = 10
 
 def alarm_count(alarms: StageAlarms) -> int:
     """Alarms the stage's checks make for the endpoint: one per check, bound and variant."""
-    bounds = sum((m.max is not None) + (m.min is not None) for m in alarms.verification.metrics)
-    return bounds * len(alarms.variants)
+    return len(alarms.bounds()) * len(alarms.variants)
+
+
+def asking(manifests: Sequence[LoadedManifest]) -> list[LoadedManifest]:
+    """The endpoints that name a pipeline (most trees have none: then nothing more is done)."""
+    found = []
+    for entry in manifests:
+        deployment = entry.manifest.spec.deployment
+        rollback = deployment.auto_rollback_configuration if deployment else None
+        if rollback is not None and rollback.from_pipeline is not None:
+            found.append(entry)
+    return found
 
 
 def resolve(
@@ -36,17 +46,19 @@ def resolve(
     """id(entry) -> its StageAlarms for every endpoint naming a pipeline, and what is wrong."""
     found: dict[int, StageAlarms] = {}
     problems: list[Diagnostic] = []
+    named = asking(manifests)
+    if not named:
+        return found, problems
     by_name = {p.pipeline.metadata.name: p.pipeline for p in pipelines}
     stage_of: dict[tuple[str, int], Stage] = {}  # (pipeline, id(entry)) -> its stage
     for each in by_name.values():
         for candidate in each.spec.stages:
             for chosen in stage_endpoints(each, candidate, manifests):
                 stage_of.setdefault((each.metadata.name, id(chosen)), candidate)
-    for entry in manifests:
+    for entry in named:
         deployment = entry.manifest.spec.deployment
         rollback = deployment.auto_rollback_configuration if deployment else None
-        if rollback is None or rollback.from_pipeline is None:
-            continue
+        assert rollback is not None and rollback.from_pipeline is not None
         name, endpoint = rollback.from_pipeline, entry.manifest.metadata.name
 
         def problem(message: str, entry: LoadedManifest = entry) -> None:

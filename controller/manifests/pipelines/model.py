@@ -42,6 +42,10 @@ StageName = Annotated[
 ]
 """A stage name is recorded as the version's ModelLifeCycle.Stage: the same pattern."""
 
+SAGEMAKER_METRICS = "AWS/SageMaker"
+"""The namespace of SageMaker's invocation metrics (per variant, and per inference component)."""
+MICROSECONDS_PER_MS = 1000.0
+"""CloudWatch reports latencies in microseconds; checks are written in milliseconds."""
 LATENCY_METRICS = ("ModelLatency", "OverheadLatency")
 ERROR_METRICS = ("Invocation5XXErrors", "Invocation4XXErrors", "InvocationModelErrors")
 _STATISTIC = re.compile(r"^(?:Average|Minimum|Maximum|Sum|SampleCount|p\d{1,2}(?:\.\d{1,2})?)$")
@@ -124,8 +128,9 @@ class Latency(Strict):
 
 
 class CustomQuery(Strict):
-    """Any CloudWatch metric, per endpoint variant: `{endpoint}` and `{variant}` in a dimension
-    value are replaced by the endpoint's and the variant's names."""
+    """Any CloudWatch metric, per endpoint variant: `{endpoint}`, `{variant}` and `{component}`
+    in a dimension value are replaced by the endpoint's, the variant's and the inference
+    component's names."""
 
     namespace: str = Field(min_length=1, max_length=255)
     metric_name: str = Field(min_length=1, max_length=255)
@@ -146,6 +151,21 @@ class CustomQuery(Strict):
         if len(value) > 30:
             raise ValueError("at most 30 dimensions (CloudWatch's limit)")
         return value
+
+    def dimensions_for(
+        self, endpoint: str, variant: str, component: str = ""
+    ) -> tuple[tuple[str, str], ...]:
+        """(name, value) of each dimension, sorted, with the subject's names put in: what the
+        analysis queries and the rollback alarms watch alike."""
+        return tuple(
+            (
+                name,
+                value.replace("{endpoint}", endpoint)
+                .replace("{variant}", variant)
+                .replace("{component}", component),
+            )
+            for name, value in sorted(self.dimensions.items())
+        )
 
 
 _MATH_ID = re.compile(r"^[a-z][a-zA-Z0-9_]{0,29}$")
@@ -450,3 +470,14 @@ class StageAlarms:
     verification: Verification
     variants: tuple[str, ...]
     """The endpoint's production variants serving one of the pipeline's groups."""
+
+    def bounds(self) -> list[tuple[MetricCheck, Literal["max", "min"], float]]:
+        """(check, bound, threshold) of every bound the checks set: one alarm each per variant
+        (a `condition` has no alarm counterpart)."""
+        found: list[tuple[MetricCheck, Literal["max", "min"], float]] = []
+        for check in self.verification.metrics:
+            if check.max is not None:
+                found.append((check, "max", check.max))
+            if check.min is not None:
+                found.append((check, "min", check.min))
+        return found

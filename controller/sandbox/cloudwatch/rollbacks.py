@@ -37,6 +37,8 @@ def alarm_failure(
     """The FailureReason of an update rolled back by one of its alarms, or None."""
     rollback = (deployment_config or {}).get("AutoRollbackConfiguration") or {}
     names = [str(a["AlarmName"]) for a in rollback.get("Alarms") or []]
+    if not names:  # most updates name no alarm
+        return None
     backend = cloudwatch_backends[ctx.account][ctx.region]
     variants = {str(v["VariantName"]): v for v in spec["ProductionVariants"]}
     total = sum(float(v.get("InitialVariantWeight", 1.0)) for v in variants.values()) or 1.0

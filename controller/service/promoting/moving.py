@@ -130,10 +130,9 @@ def _from_upstream(walk: Pass, ups: list[PassStage]) -> tuple[int | None, list[V
         return [found.get(u.spec.name, Verdict(u.spec.name, "", "")) for u in ups]
 
     versions = sorted({pin for pin in pins if pin is not None}, reverse=True)
-    for version in versions:
-        if all(v.verified for v in said(version)):
-            return version, said(version)
-    return versions[0], said(versions[0])
+    verdicts = {version: said(version) for version in versions}
+    chosen = next((v for v in versions if all(x.verified for x in verdicts[v])), versions[0])
+    return chosen, verdicts[chosen]
 
 
 def _reviewed(walk: Pass, stage: PassStage, undecided: list[Verdict], candidate: int) -> bool:
